@@ -1,0 +1,31 @@
+"""Where the project keeps its venvs, caches and run-time files (shared by the scripts and the tests)."""
+
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("SUPPORTDESK_CACHE", Path.home() / ".cache" / "supportdesk"))
+VAR = ROOT / "var"
+APP_PYTHON = ROOT / ".venv-app" / "bin" / "python"
+BOT_BIN = ROOT / ".venv-bot" / "bin"
+CURRENT_MODEL = VAR / "models" / "current.tar.gz"
+SHARED_DATA = Path(os.environ.get("SUPPORTDESK_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def content_hash(paths: Iterable[Path], extra: str = "") -> str:
+    """A hash of file names and contents (directories are walked), stable across machines and checkouts."""
+    digest = hashlib.sha256(extra.encode())
+    for path in sorted(_files(paths)):
+        digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _files(paths: Iterable[Path]) -> Iterable[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from (p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        elif path.is_file():
+            yield path
