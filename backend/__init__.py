@@ -1,0 +1,1 @@
+"""Supportdesk CRM backend: customers, conversations, cases, agents, knowledge and models."""

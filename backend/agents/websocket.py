@@ -1,0 +1,52 @@
+"""The agent inbox's live feed: cases offered to this agent, removals, and customer messages in their cases.
+
+Connect to /ws/agent?token=<staff token>. Supervisors and admins also receive SLA-breach alerts.
+Frames are server-to-client only; anything the client sends is ignored (actions go through the REST API).
+"""
+
+import asyncio
+import contextlib
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+
+from backend.agents.models import Agent
+from backend.auth.tokens import InvalidToken, agent_of_staff_token
+from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
+
+router = APIRouter()
+
+
+@router.websocket("/ws/agent")
+async def agent_socket(websocket: WebSocket, token: str = "") -> None:
+    agent = await _agent_of(websocket, token)
+    if agent is None:
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="sign in as staff first")
+        return
+    await websocket.accept()
+    notifier: Notifier = websocket.app.state.notifier
+    topics = [agent_topic(agent.id)] + ([SUPERVISORS] if agent.role != "agent" else [])
+    async with contextlib.AsyncExitStack() as stack:
+        queues = [await stack.enter_async_context(notifier.subscribe(t)) for t in topics]
+        forwarders = [asyncio.create_task(_forward(websocket, q)) for q in queues]
+        try:
+            while True:
+                await websocket.receive_text()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            for task in forwarders:
+                task.cancel()
+
+
+async def _agent_of(websocket: WebSocket, token: str) -> Agent | None:
+    try:
+        agent_id = agent_of_staff_token(token, websocket.app.state.settings.secret_key)
+    except InvalidToken:
+        return None
+    async with websocket.app.state.sessions() as session:
+        return await session.get(Agent, agent_id)
+
+
+async def _forward(websocket: WebSocket, events: asyncio.Queue[dict[str, object]]) -> None:
+    while True:
+        await websocket.send_json(await events.get())

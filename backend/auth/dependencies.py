@@ -1,0 +1,71 @@
+"""FastAPI dependencies that say who may call a route: staff by role, widgets by conversation, services."""
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from backend.agents.models import Agent
+from backend.auth.tokens import InvalidToken, agent_of_staff_token, conversation_of_widget_token
+from backend.config import Settings, get_settings
+from backend.dependencies import SessionDep
+
+bearer = HTTPBearer(auto_error=False)
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+# Each role may do everything the roles before it may.
+ROLE_RANK = {"agent": 0, "supervisor": 1, "admin": 2}
+
+
+def require_service(settings: SettingsDep, x_service_token: Annotated[str | None, Header()] = None) -> str:
+    """Internal callers (the action server) present the shared service token."""
+    if x_service_token is None or not hmac.compare_digest(x_service_token, settings.service_token):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid X-Service-Token header is required")
+    return "service:action-server"
+
+
+def widget_conversation(conversation_id: str, settings: SettingsDep, credentials: Credentials) -> str:
+    """A widget may only touch the conversation its token was issued for."""
+    if credentials is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a widget session token is required")
+    try:
+        bound = conversation_of_widget_token(credentials.credentials, settings.secret_key)
+    except InvalidToken as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid widget token: {exc}") from exc
+    if bound != conversation_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this token belongs to another conversation")
+    return conversation_id
+
+
+async def current_staff(session: SessionDep, settings: SettingsDep, credentials: Credentials) -> Agent:
+    """The signed-in staff member; the account is re-read so a deleted account loses access at once."""
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED, "sign in as staff first", headers={"WWW-Authenticate": "Bearer"}
+    )
+    if credentials is None:
+        raise unauthorized
+    try:
+        agent_id = agent_of_staff_token(credentials.credentials, settings.secret_key)
+    except InvalidToken as exc:
+        unauthorized.detail = f"invalid staff token: {exc}"
+        raise unauthorized from exc
+    agent = await session.get(Agent, agent_id)
+    if agent is None:
+        raise unauthorized
+    return agent
+
+
+def require_role(minimum: str):  # noqa: ANN201 - returns a FastAPI dependency
+    async def check(agent: Annotated[Agent, Depends(current_staff)]) -> Agent:
+        if ROLE_RANK.get(agent.role, -1) < ROLE_RANK[minimum]:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {minimum} role")
+        return agent
+
+    return check
+
+
+StaffDep = Annotated[Agent, Depends(current_staff)]
+SupervisorDep = Annotated[Agent, Depends(require_role("supervisor"))]
+AdminDep = Annotated[Agent, Depends(require_role("admin"))]

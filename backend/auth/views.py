@@ -1,0 +1,44 @@
+"""Staff sign-in: OAuth2 password flow returning a signed bearer token."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from backend.agents.models import Agent
+from backend.agents.schemas import AgentOut
+from backend.auth.dependencies import SettingsDep, StaffDep
+from backend.auth.passwords import verify_password
+from backend.auth.tokens import issue_staff_token
+from backend.dependencies import SessionDep
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    agent: AgentOut
+
+
+@router.post("/token", response_model=TokenOut)
+async def sign_in(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
+) -> TokenOut:
+    """Exchange a staff email and password for a bearer token."""
+    query = select(Agent).where(func.lower(Agent.email) == form.username.strip().lower())
+    agent = (await session.execute(query)).scalar_one_or_none()
+    if agent is None or not verify_password(form.password, agent.password_hash):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+    token = issue_staff_token(agent.id, agent.role, settings.secret_key, settings.staff_token_ttl_s)
+    return TokenOut(
+        access_token=token, expires_in=settings.staff_token_ttl_s, agent=AgentOut.model_validate(agent)
+    )
+
+
+@router.get("/me", response_model=AgentOut)
+async def me(agent: StaffDep) -> AgentOut:
+    return AgentOut.model_validate(agent)

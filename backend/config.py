@@ -1,0 +1,146 @@
+"""Runtime configuration, read from the environment (and an optional `.env` file) by pydantic-settings."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from backend.cases.routing import PriorityWeights
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{REPO_ROOT / 'var' / 'supportdesk.db'}",
+        description="sqlite:///path or postgresql://user@host/db; the driver is picked for you.",
+    )
+    rasa_url: str = Field(default="http://127.0.0.1:5005", description="Base URL of the Rasa server.")
+    rasa_timeout_s: float = Field(default=10.0, gt=0, description="How long one bot turn may take.")
+    service_token: str = Field(
+        default="dev-service-token",
+        description="Shared secret the action server sends as X-Service-Token.",
+    )
+    secret_key: str = Field(
+        default="dev-only-secret-key-change-me-in-production",
+        description="Signs widget session tokens; set a long random value in production.",
+    )
+    identity_secret: str = Field(
+        default="dev-only-identity-secret-change-me-in-production",
+        description="The host site signs a logged-in shopper's email with it (HMAC-SHA256) to link them.",
+    )
+    widget_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    staff_token_ttl_s: int = Field(default=12 * 3600, gt=0, description="How long a staff sign-in lasts.")
+    max_message_chars: int = Field(default=2000, gt=0, description="Longest customer message accepted.")
+    max_request_bytes: int = Field(default=64 * 1024, gt=0, description="Largest HTTP body or WS frame.")
+    holding_reply: str = Field(
+        default=(
+            "Sorry, our assistant is having a problem right now. Your message is saved and "
+            "we'll get back to you here shortly."
+        ),
+        description="Sent to the customer when the bot cannot answer.",
+    )
+    # Case routing (backend/cases/routing.py documents the formula).
+    routing_interval_s: float = Field(
+        default=2.0, gt=0, description="How often queues and SLA timers are checked."
+    )
+    accept_timeout_s: int = Field(
+        default=120, gt=0, description="An offered case not accepted by then is re-queued."
+    )
+    first_response_sla_s: int = Field(
+        default=300, gt=0, description="First-response deadline after hand-off."
+    )
+    priority_weight_escalation: float = Field(default=50.0, ge=0)
+    priority_weight_churn: float = Field(default=30.0, ge=0)
+    priority_weight_value: float = Field(default=20.0, ge=0)
+    priority_value_cap: float = Field(default=2000.0, gt=0)
+    priority_wait_per_minute: float = Field(default=1.0, ge=0)
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Where the widget script is served.")
+    # Risk models (backend/risk/README.md explains each choice).
+    risk_model_dir: Path = Field(
+        default=REPO_ROOT / "var" / "models" / "risk", description="Where model artifacts (joblib) are kept."
+    )
+    escalation_threshold: float = Field(
+        default=0.6, gt=0, lt=1, description="Escalation probability at which a conversation goes to a human."
+    )
+    churn_high_threshold: float = Field(
+        default=0.5, gt=0, lt=1, description="Churn probability from which a customer counts as high risk."
+    )
+    promotion_min_auc_gain: float = Field(
+        default=0.0, ge=0, description="Hold-out ROC-AUC a candidate must add over production to be promoted."
+    )
+    risk_min_training_rows: int = Field(
+        default=500, gt=0, description="Labelled CRM rows needed before bootstrap trains from the database."
+    )
+    risk_telco_csv: Path = Field(
+        default=REPO_ROOT.parent / "shared" / "data" / "telco_churn" / "telco_customer_churn.csv",
+        description="IBM Telco churn CSV; its contract/tenure/price effects inform the first churn model.",
+    )
+    # Knowledge base (knowledge/README.md explains the index, the fusion and the confidence).
+    kb_index_dir: Path = Field(
+        default=REPO_ROOT / "var" / "kb_index", description="Where the knowledge index files are kept."
+    )
+    kb_sync_interval_s: float = Field(
+        default=1.0, gt=0, description="How often a worker picks up articles saved by other workers."
+    )
+    kb_calibration_path: Path | None = Field(
+        default=None, description="Confidence calibration JSON; empty means knowledge/calibration.json."
+    )
+    kb_answer_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="Overrides the calibrated confidence the bot needs to answer."
+    )
+
+    @field_validator("rasa_url", "public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def priority_weights(self) -> "PriorityWeights":
+        from backend.cases.routing import PriorityWeights
+
+        return PriorityWeights(
+            escalation=self.priority_weight_escalation,
+            churn=self.priority_weight_churn,
+            value=self.priority_weight_value,
+            value_cap=self.priority_value_cap,
+            wait_per_minute=self.priority_wait_per_minute,
+        )
+
+    @property
+    def async_database_url(self) -> str:
+        return to_async_url(self.database_url)
+
+    @property
+    def sync_database_url(self) -> str:
+        return to_sync_url(self.database_url)
+
+
+def to_async_url(url: str) -> str:
+    """The app runs on asyncio: aiosqlite for SQLite, psycopg 3 (async mode) for PostgreSQL."""
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+")[0]
+    driver = {
+        "sqlite": "sqlite+aiosqlite",
+        "postgresql": "postgresql+psycopg",
+        "postgres": "postgresql+psycopg",
+    }
+    return f"{driver.get(base, scheme)}://{rest}"
+
+
+def to_sync_url(url: str) -> str:
+    """Alembic and scripts use the blocking drivers: sqlite3 and psycopg 3."""
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+")[0]
+    driver = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+    return f"{driver.get(base, scheme)}://{rest}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,141 @@
+"""The message path: store the customer's message first, then let the bot or a human answer it.
+
+    widget -> customer_message -> [commit message] -> owner is bot?  -> Rasa -> [commit parse + replies]
+                                                   \\-> owner is human -> notify the agents' inbox
+Whatever fails after the first commit (Rasa down, a timeout) leaves the message stored and the customer
+gets a holding reply, so nothing the customer said is ever lost.
+"""
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.cases import service as cases
+from backend.config import Settings
+from backend.conversations import service
+from backend.conversations.models import Conversation, Message
+from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
+from backend.conversations.rasa_client import BotReply, BotUnavailable, RasaClient
+from backend.conversations.schemas import MessageOut
+from backend.database import utcnow
+from backend.risk import service as risk
+
+log = logging.getLogger(__name__)
+
+
+class ConversationNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Turn:
+    message: Message
+    replies: list[Message]
+    duplicate: bool
+
+
+HANDOFF_NOTICE = "I'm connecting you with a member of our team. They'll reply right here in this chat."
+
+
+class ConversationHub:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        rasa: RasaClient,
+        notifier: Notifier,
+        settings: Settings,
+        on_handoff: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._rasa = rasa
+        self._notifier = notifier
+        self._settings = settings
+        self._on_handoff = on_handoff
+        # One turn at a time per conversation in this process, so replies come back in the order asked.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def customer_message(self, conversation_id: str, text: str, client_id: str | None) -> Turn:
+        async with self._lock(conversation_id), self._sessions() as session:
+            conversation = await service.get_conversation(session, conversation_id)
+            if conversation is None:
+                raise ConversationNotFound(conversation_id)
+            message, duplicate = await service.store_customer_message(session, conversation, text, client_id)
+            if duplicate:
+                return Turn(message, await service.replies_to(session, message.id), duplicate=True)
+            self._publish(conversation.id, message)
+            replies = await self._answer(session, conversation, message)
+            return Turn(message, replies, duplicate=False)
+
+    async def _answer(
+        self, session: AsyncSession, conversation: Conversation, message: Message
+    ) -> list[Message]:
+        if conversation.owner != "bot":
+            self._tell_the_agent(conversation, message)
+            return []
+        metadata = {"customer_id": conversation.customer_id, "channel": conversation.channel}
+        try:
+            turn = await self._rasa.send(conversation.id, message.text, message.id, metadata)
+        except BotUnavailable as exc:
+            log.warning("conversation %s: bot unavailable, holding reply sent: %s", conversation.id, exc)
+            replies = [BotReply(text=self._settings.holding_reply)]
+            rows = await service.store_bot_replies(session, conversation, message, replies, status="failed")
+        else:
+            service.apply_parse(message, turn.parse)
+            rows = await service.store_bot_replies(
+                session, conversation, message, turn.replies, status="answered"
+            )
+            # An action may have handed the conversation to a human during this turn.
+            await session.refresh(conversation)
+            rows += await self._escalate_if_needed(session, conversation, message)
+        for row in rows:
+            self._publish(conversation.id, row)
+        return rows
+
+    async def _escalate_if_needed(
+        self, session: AsyncSession, conversation: Conversation, message: Message
+    ) -> list[Message]:
+        """Score the turn's escalation risk; above the threshold (or a guardrail) a human takes over.
+
+        Scoring comes after the customer's message and the bot's replies are committed, so a failure here
+        costs the customer nothing: the turn stands and the next one is scored again.
+        """
+        try:
+            # Its own session: whatever scoring does or fails at cannot touch this turn's stored rows.
+            async with self._sessions() as scoring:
+                decision = await risk.score_turn(scoring, conversation, message, self._settings)
+                churn = await risk.churn_for_turn(scoring, conversation, self._settings, utcnow())
+        except Exception:  # scoring must never break the conversation
+            log.exception("conversation %s: escalation scoring failed", conversation.id)
+            return []
+        already_human = conversation.owner == "human"
+        if not decision.escalate and not already_human:
+            return []
+        reason = "; ".join(decision.reasons[:3]) or "escalation risk above threshold"
+        case = await cases.open_case(session, conversation, reason, "system:escalation", self._settings)
+        await cases.apply_risk(session, case, decision.score, churn, self._settings)
+        self._on_handoff()
+        if already_human:  # the bot's own hand-off action already told the customer
+            return []
+        notice = BotReply(text=HANDOFF_NOTICE)
+        return await service.store_bot_replies(session, conversation, message, [notice], status="answered")
+
+    def _tell_the_agent(self, conversation: Conversation, message: Message) -> None:
+        # Until an agent accepts, the case is in the queue: supervisors see the message there.
+        topic = agent_topic(conversation.assigned_agent_id) if conversation.assigned_agent_id else SUPERVISORS
+        event = {"type": "message", "message": MessageOut.model_validate(message).model_dump(mode="json")}
+        self._notifier.publish(topic, event)
+
+    def _publish(self, conversation_id: str, message: Message) -> None:
+        event = {"type": "message", "message": MessageOut.model_validate(message).model_dump(mode="json")}
+        self._notifier.publish(conversation_id, event)

@@ -1,0 +1,137 @@
+"""Queries and writes for conversations and messages. Every function takes the session it works in."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from backend.conversations.models import Conversation, Message
+from backend.conversations.rasa_client import BotReply
+from backend.database import utcnow
+
+
+async def create_conversation(
+    session: AsyncSession, customer_id: int | None, channel: str = "web"
+) -> Conversation:
+    conversation = Conversation(customer_id=customer_id, channel=channel)
+    session.add(conversation)
+    await session.commit()
+    return conversation
+
+
+async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
+    return await session.get(Conversation, conversation_id)
+
+
+async def get_conversation_with_messages(session: AsyncSession, conversation_id: str) -> Conversation | None:
+    query = (
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .options(selectinload(Conversation.messages))
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_conversations(session: AsyncSession, limit: int, offset: int) -> list[Conversation]:
+    query = select(Conversation).order_by(Conversation.last_message_at.desc()).limit(limit).offset(offset)
+    return list((await session.execute(query)).scalars())
+
+
+async def find_by_client_id(session: AsyncSession, conversation_id: str, client_id: str) -> Message | None:
+    query = select(Message).where(
+        Message.conversation_id == conversation_id, Message.client_message_id == client_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def replies_to(session: AsyncSession, message_id: int) -> list[Message]:
+    query = select(Message).where(Message.in_reply_to == message_id).order_by(Message.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def store_customer_message(
+    session: AsyncSession, conversation: Conversation, text: str, client_id: str | None
+) -> tuple[Message, bool]:
+    """Commit the customer's message before anything else happens; returns (message, was_duplicate)."""
+    if client_id is not None:
+        existing = await find_by_client_id(session, conversation.id, client_id)
+        if existing is not None:
+            return existing, True
+    status = "pending" if conversation.owner == "bot" else "skipped"
+    message = Message(
+        conversation_id=conversation.id,
+        sender="customer",
+        text=text,
+        client_message_id=client_id,
+        bot_status=status,
+    )
+    session.add(message)
+    conversation.last_message_at = message.created_at = utcnow()
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Two connections raced with the same idempotency key: the other one stored it.
+        await session.rollback()
+        existing = await find_by_client_id(session, conversation.id, client_id or "")
+        if existing is None:
+            raise
+        return existing, True
+    return message, False
+
+
+def apply_parse(message: Message, parse: dict[str, Any]) -> None:
+    """Copy what the bot understood onto the stored customer message."""
+    intent = parse.get("intent") or {}
+    sentiment = parse.get("sentiment") or {}
+    message.intent = intent.get("name")
+    message.intent_confidence = _as_float(intent.get("confidence"))
+    message.entities = [_entity(e) for e in parse.get("entities") or []]
+    message.sentiment_label = sentiment.get("label")
+    message.sentiment_score = _as_float(sentiment.get("score"))
+
+
+def _entity(raw: dict[str, Any]) -> dict[str, Any]:
+    keys = ("entity", "value", "start", "end", "confidence_entity", "extractor")
+    return {k: raw[k] for k in keys if k in raw}
+
+
+def _as_float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+async def store_bot_replies(
+    session: AsyncSession,
+    conversation: Conversation,
+    in_reply_to: Message,
+    replies: list[BotReply],
+    status: str,
+) -> list[Message]:
+    now = utcnow()
+    rows = [
+        Message(
+            conversation_id=conversation.id,
+            sender="bot",
+            text=reply.text,
+            buttons=reply.buttons,
+            in_reply_to=in_reply_to.id,
+            created_at=now,
+        )
+        for reply in replies
+    ]
+    session.add_all(rows)
+    in_reply_to.bot_status = status
+    in_reply_to.answered_at = now
+    conversation.last_message_at = now
+    await session.commit()
+    return rows
+
+
+async def list_messages(session: AsyncSession, conversation_id: str, after_id: int = 0) -> list[Message]:
+    query = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.id > after_id)
+        .order_by(Message.id)
+    )
+    return list((await session.execute(query)).scalars())

@@ -1,0 +1,106 @@
+"""HTTP routes for conversations: the widget's session and message API, and staff read access."""
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, EmailStr, Field
+
+from backend.auth.dependencies import current_staff, widget_conversation
+from backend.auth.tokens import issue_widget_token, verify_customer_hash
+from backend.config import Settings, get_settings
+from backend.conversations import service
+from backend.conversations.hub import ConversationNotFound
+from backend.conversations.schemas import (
+    ConversationDetailOut,
+    ConversationOut,
+    MessageIn,
+    MessageOut,
+    TurnOut,
+)
+from backend.customers import service as customers
+from backend.database import utcnow
+from backend.dependencies import HubDep, SessionDep
+
+widget_router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
+staff_router = APIRouter(
+    prefix="/api/v1/conversations", tags=["conversations"], dependencies=[Depends(current_staff)]
+)
+
+WidgetConversation = Annotated[str, Depends(widget_conversation)]
+
+
+class SessionIn(BaseModel):
+    customer_email: EmailStr | None = Field(
+        default=None,
+        description="Set by the host site when its shopper is logged in; links the customer record.",
+    )
+    customer_hash: str | None = Field(
+        default=None,
+        max_length=128,
+        description="HMAC-SHA256 of the lower-cased email with IDENTITY_SECRET, from the host site's server.",
+    )
+
+
+class SessionOut(BaseModel):
+    conversation_id: str
+    token: str
+    expires_at: str
+
+
+@widget_router.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
+async def start_session(
+    body: SessionIn, session: SessionDep, settings: Annotated[Settings, Depends(get_settings)]
+) -> SessionOut:
+    """Open a new conversation for a widget and return the token bound to it."""
+    customer = None
+    if body.customer_email:
+        claimed = body.customer_hash or ""
+        if not verify_customer_hash(body.customer_email, claimed, settings.identity_secret):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "customer_hash does not verify this email")
+        customer = await customers.get_by_email(session, body.customer_email)
+    conversation = await service.create_conversation(session, customer.id if customer else None)
+    token = issue_widget_token(conversation.id, settings.secret_key, settings.widget_token_ttl_s)
+    expires = utcnow() + timedelta(seconds=settings.widget_token_ttl_s)
+    return SessionOut(conversation_id=conversation.id, token=token, expires_at=expires.isoformat())
+
+
+@widget_router.get("/conversations/{conversation_id}/messages", response_model=list[MessageOut])
+async def widget_history(
+    conversation_id: WidgetConversation, session: SessionDep, after_id: Annotated[int, Query(ge=0)] = 0
+) -> list[MessageOut]:
+    """The conversation so far, for a widget that reloads or reconnects."""
+    rows = await service.list_messages(session, conversation_id, after_id)
+    return [MessageOut.model_validate(row) for row in rows]
+
+
+@widget_router.post("/conversations/{conversation_id}/messages", response_model=TurnOut)
+async def widget_send(conversation_id: WidgetConversation, body: MessageIn, hub: HubDep) -> TurnOut:
+    """Send a customer message; it is stored before the bot is asked, and the bot's replies are returned."""
+    try:
+        turn = await hub.customer_message(conversation_id, body.text, body.client_message_id)
+    except ConversationNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found") from exc
+    return TurnOut(
+        message=MessageOut.model_validate(turn.message),
+        replies=[MessageOut.model_validate(r) for r in turn.replies],
+        duplicate=turn.duplicate,
+    )
+
+
+@staff_router.get("", response_model=list[ConversationOut])
+async def list_conversations(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[ConversationOut]:
+    rows = await service.list_conversations(session, limit, offset)
+    return [ConversationOut.model_validate(row) for row in rows]
+
+
+@staff_router.get("/{conversation_id}", response_model=ConversationDetailOut)
+async def get_conversation(conversation_id: str, session: SessionDep) -> ConversationDetailOut:
+    conversation = await service.get_conversation_with_messages(session, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    return ConversationDetailOut.model_validate(conversation)

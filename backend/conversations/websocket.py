@@ -1,0 +1,87 @@
+"""The widget's WebSocket: customer messages in, bot and agent messages out, live.
+
+Frames in:  {"type": "message", "text": str, "client_message_id": str}
+Frames out: {"type": "ack", "client_message_id", "message_id", "duplicate"}
+            {"type": "message", "message": {...}}          (every new message in the conversation)
+            {"type": "error", "code": str, "detail": str}  (the frame was refused; the socket stays open)
+A frame larger than the configured limit closes the socket with code 1009 and the reason.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+from pydantic import ValidationError
+
+from backend.auth.tokens import InvalidToken, conversation_of_widget_token
+from backend.config import Settings
+from backend.conversations.hub import ConversationHub, ConversationNotFound
+from backend.conversations.notifier import Notifier
+from backend.conversations.schemas import WidgetFrameIn
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+
+@router.websocket("/ws/widget")
+async def widget_socket(websocket: WebSocket, token: str = "") -> None:
+    settings: Settings = websocket.app.state.settings
+    try:
+        conversation_id = conversation_of_widget_token(token, settings.secret_key)
+    except InvalidToken as exc:
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=f"invalid widget token: {exc}")
+        return
+    await websocket.accept()
+    hub: ConversationHub = websocket.app.state.hub
+    notifier: Notifier = websocket.app.state.notifier
+    async with notifier.subscribe(conversation_id) as events:
+        forwarder = asyncio.create_task(_forward(websocket, events))
+        try:
+            await _receive_loop(websocket, hub, conversation_id, settings.max_request_bytes)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            forwarder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await forwarder
+
+
+async def _forward(websocket: WebSocket, events: asyncio.Queue[dict[str, object]]) -> None:
+    while True:
+        await websocket.send_json(await events.get())
+
+
+async def _receive_loop(
+    websocket: WebSocket, hub: ConversationHub, conversation_id: str, max_bytes: int
+) -> None:
+    while True:
+        raw = await websocket.receive_text()
+        if len(raw.encode()) > max_bytes:
+            await websocket.close(code=1009, reason=f"frame larger than {max_bytes} bytes")
+            return
+        frame = _parse_frame(raw)
+        if isinstance(frame, dict):
+            await websocket.send_json(frame)
+            continue
+        try:
+            turn = await hub.customer_message(conversation_id, frame.text, frame.client_message_id)
+        except ConversationNotFound:
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="conversation not found")
+            return
+        ack = {"message_id": turn.message.id, "client_message_id": frame.client_message_id}
+        await websocket.send_json({"type": "ack", **ack, "duplicate": turn.duplicate})
+
+
+def _parse_frame(raw: str) -> WidgetFrameIn | dict[str, str]:
+    """The validated frame, or the error frame to send back."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return {"type": "error", "code": "invalid_json", "detail": f"frame is not JSON: {exc.msg}"}
+    try:
+        return WidgetFrameIn.model_validate(data)
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'frame'}: {e['msg']}" for e in exc.errors())
+        return {"type": "error", "code": "invalid_message", "detail": detail}

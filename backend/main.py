@@ -1,0 +1,82 @@
+"""The FastAPI application factory: wires settings, database, services, routes and web pages."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from backend.agents import views as agents
+from backend.agents import websocket as agent_socket
+from backend.auth import views as auth
+from backend.cases import views as cases
+from backend.cases.dispatcher import Dispatcher
+from backend.config import Settings, get_settings
+from backend.conversations import views as conversations
+from backend.conversations import websocket
+from backend.conversations.hub import ConversationHub
+from backend.conversations.notifier import Notifier
+from backend.conversations.rasa_client import RasaClient
+from backend.customers import views as customers
+from backend.database import make_engine, make_sessionmaker
+from backend.health import views as health
+from backend.kb import views as kb
+from backend.kb.indexing import close_index, open_index
+from backend.limits import BodySizeLimit
+from backend.risk import views as risk
+from backend.web import views as web
+
+
+def create_app(
+    settings: Settings | None = None, rasa_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the app. `rasa_transport` lets integration tests answer for Rasa; production leaves it None."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.async_database_url)
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s, rasa_transport)
+        app.state.notifier = Notifier()
+        app.state.dispatcher = Dispatcher(app.state.sessions, app.state.notifier, settings)
+        app.state.hub = ConversationHub(
+            app.state.sessions, app.state.rasa, app.state.notifier, settings, app.state.dispatcher.poke
+        )
+        app.state.dispatcher.start()
+        await open_index(app)
+        yield
+        await close_index(app)
+        await app.state.dispatcher.stop()
+        await app.state.rasa.close()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Supportdesk",
+        version="0.1.0",
+        summary="AI customer support: Rasa assistant, CRM, risk scoring and case routing.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    for router in (
+        health.router,
+        auth.router,
+        conversations.widget_router,
+        conversations.staff_router,
+        websocket.router,
+        customers.staff_router,
+        customers.service_router,
+        cases.service_router,
+        cases.staff_router,
+        cases.widget_router,
+        agent_socket.router,
+        agents.router,
+        kb.router,
+        risk.router,
+        web.router,
+    ):
+        app.include_router(router)
+    web.mount_static(app)
+    return app

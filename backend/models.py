@@ -1,0 +1,24 @@
+"""Imports every domain's models so that Base.metadata is complete (for Alembic and table creation)."""
+
+from backend.agents.models import Agent
+from backend.audit.models import AuditEvent
+from backend.cases.models import Case
+from backend.conversations.models import Conversation, Message
+from backend.customers.models import Customer, Order
+from backend.database import Base
+from backend.kb.models import Article, ArticleVersion
+from backend.risk.models import ModelVersion
+
+__all__ = [
+    "Agent",
+    "Article",
+    "ArticleVersion",
+    "AuditEvent",
+    "Base",
+    "Case",
+    "Conversation",
+    "Customer",
+    "Message",
+    "ModelVersion",
+    "Order",
+]
