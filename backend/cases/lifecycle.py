@@ -1,0 +1,185 @@
+"""What agents and timers do to a case after hand-off: accept, reply, resolve, hand back, transfer, re-queue.
+
+Every function commits its own transaction and records staff actions in the audit trail.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.agents.models import Agent
+from backend.audit import service as audit
+from backend.cases.models import Case
+from backend.conversations.models import Conversation, Message
+from backend.database import utcnow
+
+SKILLS = ("general", "billing", "technical", "retention", "sales")
+CSAT_QUESTION = "How did we do? Please rate this conversation from 1 (poor) to 5 (excellent)."
+
+
+class CaseStateError(Exception):
+    """The case is not in a state that allows this action (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Requeued:
+    case_id: int
+    agent_id: int | None
+    reason: str
+
+
+def _actor(agent: Agent) -> str:
+    return f"agent:{agent.id}"
+
+
+def _require(case: Case, agent: Agent, *statuses: str) -> None:
+    if case.status not in statuses:
+        raise CaseStateError(f"case {case.id} is {case.status}; this needs it to be {' or '.join(statuses)}")
+    if case.assigned_agent_id != agent.id and agent.role == "agent":
+        raise CaseStateError(f"case {case.id} is not assigned to you")
+
+
+async def accept(session: AsyncSession, case: Case, agent: Agent) -> Case:
+    _require(case, agent, "assigned")
+    case.status, case.accepted_at = "accepted", utcnow()
+    conversation = await session.get(Conversation, case.conversation_id)
+    if conversation is not None:
+        conversation.assigned_agent_id = agent.id
+    audit.record(session, _actor(agent), "case.accept", "case", case.id)
+    await session.commit()
+    return case
+
+
+async def reply(session: AsyncSession, case: Case, agent: Agent, text: str) -> Message:
+    """An agent's message to the customer; the first one stops the SLA clock. Accepts the case if needed."""
+    _require(case, agent, "assigned", "accepted")
+    now = utcnow()
+    if case.status == "assigned":
+        case.status, case.accepted_at = "accepted", now
+    case.first_response_at = case.first_response_at or now
+    message = Message(
+        conversation_id=case.conversation_id,
+        sender="agent",
+        agent_id=agent.id,
+        author_name=agent.name,
+        text=text,
+        created_at=now,
+    )
+    session.add(message)
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == case.conversation_id)
+        .values(last_message_at=now, assigned_agent_id=agent.id)
+    )
+    await session.commit()
+    return message
+
+
+async def resolve(session: AsyncSession, case: Case, agent: Agent, disposition: str) -> Message:
+    """Close the case, give the conversation back to the bot, and ask the customer for a rating."""
+    _require(case, agent, "assigned", "accepted")
+    before = {"status": case.status}
+    case.status, case.resolved_at, case.disposition = "resolved", utcnow(), disposition
+    question = await _return_to_bot(session, case, CSAT_QUESTION)
+    audit.record(
+        session, _actor(agent), "case.resolve", "case", case.id, before, {"disposition": disposition}
+    )
+    await session.commit()
+    return question
+
+
+async def hand_back(session: AsyncSession, case: Case, agent: Agent) -> Message:
+    """The agent is done but the customer may go on with the bot: no rating is asked."""
+    _require(case, agent, "assigned", "accepted")
+    case.status, case.resolved_at, case.disposition = "resolved", utcnow(), "handed_back_to_bot"
+    note = await _return_to_bot(session, case, "You're back with our virtual assistant. How else can I help?")
+    audit.record(session, _actor(agent), "case.hand_back", "case", case.id)
+    await session.commit()
+    return note
+
+
+async def _return_to_bot(session: AsyncSession, case: Case, text: str) -> Message:
+    conversation = await session.get(Conversation, case.conversation_id)
+    if conversation is not None:
+        conversation.owner, conversation.assigned_agent_id = "bot", None
+    message = Message(conversation_id=case.conversation_id, sender="system", text=text, created_at=utcnow())
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def transfer(session: AsyncSession, case: Case, agent: Agent, skill: str) -> Case:
+    """Put the case back in the queue for another skill (another team)."""
+    _require(case, agent, "assigned", "accepted")
+    if skill not in SKILLS:
+        raise CaseStateError(f"unknown skill {skill!r}; choose one of {', '.join(SKILLS)}")
+    before = {"skill": case.skill, "agent_id": case.assigned_agent_id}
+    await _to_queue(session, case)
+    case.skill = skill
+    audit.record(session, _actor(agent), "case.transfer", "case", case.id, before, {"skill": skill})
+    await session.commit()
+    return case
+
+
+async def _to_queue(session: AsyncSession, case: Case) -> None:
+    case.status, case.assigned_agent_id, case.assigned_at, case.accepted_at = "queued", None, None, None
+    case.requeue_count += 1
+    statement = (
+        update(Conversation).where(Conversation.id == case.conversation_id).values(assigned_agent_id=None)
+    )
+    await session.execute(statement)
+
+
+async def requeue_unaccepted(
+    session: AsyncSession, now: datetime, accept_timeout: timedelta
+) -> list[Requeued]:
+    """Offers not accepted in time, and every open case of agents who went offline, go back to the queue."""
+    offline = select(Agent.id).where(Agent.status == "offline")
+    query = select(Case).where(
+        (Case.status == "assigned") & (Case.assigned_at < now - accept_timeout)
+        | (Case.status.in_(("assigned", "accepted")) & Case.assigned_agent_id.in_(offline))
+    )
+    requeued = []
+    for case in (await session.execute(query.with_for_update(skip_locked=True))).scalars():
+        reason = "not accepted in time" if case.status == "assigned" else "agent went offline"
+        requeued.append(Requeued(case.id, case.assigned_agent_id, reason))
+        await _to_queue(session, case)
+        audit.record(session, "system", "case.requeue", "case", case.id, after={"reason": reason})
+    await session.commit()
+    return requeued
+
+
+async def flag_sla_breaches(session: AsyncSession, now: datetime) -> list[Case]:
+    """Cases past their first-response deadline, flagged once each for the supervisors."""
+    query = select(Case).where(
+        Case.status != "resolved",
+        Case.first_response_at.is_(None),
+        Case.sla_breached_at.is_(None),
+        Case.sla_due_at < now,
+    )
+    breached = list((await session.execute(query.with_for_update(skip_locked=True))).scalars())
+    for case in breached:
+        case.sla_breached_at = now
+        audit.record(session, "system", "case.sla_breach", "case", case.id)
+    await session.commit()
+    return breached
+
+
+async def record_csat(session: AsyncSession, conversation_id: str, score: int) -> Case:
+    """The customer's rating goes on the conversation's most recently resolved case, once."""
+    query = (
+        select(Case)
+        .where(Case.conversation_id == conversation_id, Case.status == "resolved")
+        .order_by(Case.resolved_at.desc())
+        .limit(1)
+    )
+    case = (await session.execute(query)).scalar_one_or_none()
+    if case is None:
+        raise CaseStateError("there is no resolved case to rate in this conversation")
+    if case.csat is not None:
+        raise CaseStateError("this conversation has already been rated")
+    case.csat = score
+    await session.commit()
+    return case

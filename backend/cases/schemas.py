@@ -1,0 +1,79 @@
+"""Case bodies."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.conversations.schemas import ConversationOut, ParsedMessageOut
+from backend.customers.schemas import CustomerOut
+
+Skill = Literal["general", "billing", "technical", "retention", "sales"]
+
+
+class HandoffIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="Why the bot hands over, in words.")
+
+
+class HandoffOut(BaseModel):
+    case_id: int
+    message: str
+
+
+class CaseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    conversation_id: str
+    customer_id: int | None
+    status: str
+    reason: str
+    skill: str
+    language: str
+    priority: float
+    escalation_risk: float | None
+    churn_risk: float | None
+    assigned_agent_id: int | None
+    created_at: datetime
+    sla_due_at: datetime | None
+    assigned_at: datetime | None
+    accepted_at: datetime | None
+    first_response_at: datetime | None
+    sla_breached_at: datetime | None
+    resolved_at: datetime | None
+    disposition: str | None
+    csat: int | None
+
+
+class CaseDetailOut(CaseOut):
+    """Everything an agent needs beside a live case."""
+
+    conversation: ConversationOut
+    messages: list[ParsedMessageOut]
+    customer: CustomerOut | None
+    customer_open_cases: list[CaseOut]
+    customer_past_conversations: list[ConversationOut]
+
+
+class AgentReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    disposition: Literal["solved", "refunded", "replaced", "escalated_internally", "no_response", "other"]
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    skill: Skill
+
+
+class CsatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent).")

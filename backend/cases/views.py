@@ -1,0 +1,149 @@
+"""Routes for cases: the action server's handoff, the agent inbox's actions, and the widget's rating."""
+
+from collections.abc import Awaitable
+from typing import Annotated, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.agents.models import Agent
+from backend.auth.dependencies import StaffDep, require_service, widget_conversation
+from backend.cases import lifecycle, service
+from backend.cases.models import Case
+from backend.cases.schemas import (
+    AgentReplyIn,
+    CaseDetailOut,
+    CaseOut,
+    CsatIn,
+    HandoffIn,
+    HandoffOut,
+    ResolveIn,
+    TransferIn,
+)
+from backend.conversations import service as conversations
+from backend.conversations.schemas import MessageOut
+from backend.dependencies import SessionDep
+
+service_router = APIRouter(prefix="/api/v1/service", tags=["service"])
+staff_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+widget_router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
+
+T = TypeVar("T")
+HANDOFF_MESSAGE = "I'm connecting you with a member of our team. They'll reply right here in this chat."
+
+
+@service_router.post("/conversations/{conversation_id}/handoff", response_model=HandoffOut)
+async def handoff(
+    conversation_id: str,
+    body: HandoffIn,
+    session: SessionDep,
+    request: Request,
+    actor: Annotated[str, Depends(require_service)],
+) -> HandoffOut:
+    """The bot hands the conversation to humans; a case is queued for routing."""
+    conversation = await conversations.get_conversation(session, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    case = await service.open_case(session, conversation, body.reason, actor, request.app.state.settings)
+    request.app.state.dispatcher.poke()
+    return HandoffOut(case_id=case.id, message=HANDOFF_MESSAGE)
+
+
+@staff_router.get("", response_model=list[CaseOut])
+async def list_cases(
+    session: SessionDep,
+    agent: StaffDep,
+    status_filter: Annotated[
+        Literal["queued", "assigned", "accepted", "resolved"] | None, Query(alias="status")
+    ] = None,
+    mine: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CaseOut]:
+    """Agents see their own and their team's cases; supervisors and admins see all. Most urgent first."""
+    rows = await service.list_cases(session, agent, status_filter, mine, limit, offset)
+    return [CaseOut.model_validate(row) for row in rows]
+
+
+async def _visible_case(session: AsyncSession, case_id: int, agent: Agent) -> Case:
+    case = await session.get(Case, case_id)
+    if case is None or not await service.can_see(session, agent, case):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "case not found")
+    return case
+
+
+@staff_router.get("/{case_id}", response_model=CaseDetailOut)
+async def get_case(case_id: int, session: SessionDep, agent: StaffDep) -> CaseDetailOut:
+    """The case with its transcript (intent and sentiment per message) and the customer panel."""
+    return await service.case_detail(session, await _visible_case(session, case_id, agent))
+
+
+@staff_router.post("/{case_id}/accept", response_model=CaseOut)
+async def accept(case_id: int, session: SessionDep, agent: StaffDep) -> CaseOut:
+    case = await _visible_case(session, case_id, agent)
+    return CaseOut.model_validate(await _act(lifecycle.accept(session, case, agent)))
+
+
+@staff_router.post("/{case_id}/messages", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
+async def reply(
+    case_id: int, body: AgentReplyIn, session: SessionDep, agent: StaffDep, request: Request
+) -> MessageOut:
+    """Reply to the customer; the message appears in their widget at once."""
+    case = await _visible_case(session, case_id, agent)
+    message = await _act(lifecycle.reply(session, case, agent, body.text.strip()))
+    return _publish(request, message)
+
+
+@staff_router.post("/{case_id}/resolve", response_model=MessageOut)
+async def resolve(
+    case_id: int, body: ResolveIn, session: SessionDep, agent: StaffDep, request: Request
+) -> MessageOut:
+    """Close the case; the bot takes the conversation back and the customer is asked for a rating."""
+    case = await _visible_case(session, case_id, agent)
+    question = await _act(lifecycle.resolve(session, case, agent, body.disposition))
+    request.app.state.dispatcher.poke()
+    published = _publish(request, question)
+    request.app.state.notifier.publish(case.conversation_id, {"type": "csat_request", "case_id": case.id})
+    return published
+
+
+@staff_router.post("/{case_id}/handback", response_model=MessageOut)
+async def hand_back(case_id: int, session: SessionDep, agent: StaffDep, request: Request) -> MessageOut:
+    """Give the conversation back to the bot without asking for a rating."""
+    case = await _visible_case(session, case_id, agent)
+    note = await _act(lifecycle.hand_back(session, case, agent))
+    request.app.state.dispatcher.poke()
+    return _publish(request, note)
+
+
+@staff_router.post("/{case_id}/transfer", response_model=CaseOut)
+async def transfer(
+    case_id: int, body: TransferIn, session: SessionDep, agent: StaffDep, request: Request
+) -> CaseOut:
+    """Send the case back to the queue of another skill."""
+    case = await _visible_case(session, case_id, agent)
+    moved = await _act(lifecycle.transfer(session, case, agent, body.skill))
+    request.app.state.dispatcher.poke()
+    return CaseOut.model_validate(moved)
+
+
+@widget_router.post("/conversations/{conversation_id}/csat", response_model=CaseOut)
+async def rate(
+    conversation_id: Annotated[str, Depends(widget_conversation)], body: CsatIn, session: SessionDep
+) -> CaseOut:
+    """The customer rates the conversation's last resolved case, once."""
+    return CaseOut.model_validate(await _act(lifecycle.record_csat(session, conversation_id, body.score)))
+
+
+async def _act(action: Awaitable[T]) -> T:
+    try:
+        return await action
+    except lifecycle.CaseStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+def _publish(request: Request, message: object) -> MessageOut:
+    out = MessageOut.model_validate(message)
+    event = {"type": "message", "message": out.model_dump(mode="json")}
+    request.app.state.notifier.publish(out.conversation_id, event)
+    return out
