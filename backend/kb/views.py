@@ -1,0 +1,294 @@
+"""Routes for the knowledge base: the admin API, search (public and for the action server), article pages.
+
+Admin routes take their actor from `current_editor()`; staff sign-in replaces that one function later.
+Every write commits first, then brings the index in step before answering, so a saved article is searchable
+when the response arrives and a deleted one is gone from search by then.
+"""
+
+from html import escape
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi.responses import HTMLResponse
+from markdown_it import MarkdownIt
+
+from backend.auth.dependencies import require_service
+from backend.dependencies import SessionDep
+from backend.kb import service
+from backend.kb.indexing import IndexUnavailable, KnowledgeRuntime
+from backend.kb.models import Article
+from backend.kb.schemas import (
+    ArticleIn,
+    ArticleOut,
+    ArticleUpdate,
+    ImportOut,
+    IndexStatusOut,
+    PreviewIn,
+    PreviewOut,
+    SearchHitOut,
+    SearchOut,
+    VersionOut,
+)
+from knowledge.store import Hit, SearchResult
+
+SNIPPET_CHARS = 320
+MAX_UPLOAD_FILES = 200
+
+
+def current_editor() -> str:
+    """Who is editing. Until staff auth covers the admin, every editor is "admin"."""
+    return "admin"
+
+
+Editor = Annotated[str, Depends(current_editor)]
+
+api_router = APIRouter(prefix="/api/v1/kb", tags=["knowledge"])
+admin_router = APIRouter(
+    prefix="/api/v1/kb", tags=["knowledge admin"], dependencies=[Depends(current_editor)]
+)
+service_router = APIRouter(
+    prefix="/api/v1/service/kb", tags=["service"], dependencies=[Depends(require_service)]
+)
+page_router = APIRouter(include_in_schema=False)
+
+
+def runtime(request: Request) -> KnowledgeRuntime:
+    return request.app.state.kb
+
+
+Runtime = Annotated[KnowledgeRuntime, Depends(runtime)]
+Query_ = Annotated[str, Query(min_length=1, max_length=2000, description="The question or search words.")]
+K = Annotated[int, Query(ge=1, le=20, description="How many articles to return.")]
+
+
+# ----- search -----
+
+
+@api_router.get("/search", response_model=SearchOut)
+async def search(q: Query_, session: SessionDep, kb: Runtime, k: K = 5) -> SearchOut:
+    """Published articles that answer `q`: best chunk per article, scores, confidence, `answerable`."""
+    return await _search(q, k, session, kb)
+
+
+@service_router.get("/search", response_model=SearchOut)
+async def service_search(q: Query_, session: SessionDep, kb: Runtime, k: K = 5) -> SearchOut:
+    """The same search for the action server (X-Service-Token)."""
+    return await _search(q, k, session, kb)
+
+
+@admin_router.post("/preview", response_model=PreviewOut)
+async def preview(body: PreviewIn, session: SessionDep, kb: Runtime) -> PreviewOut:
+    """What the bot would answer to this question, and whether it is sure enough to answer at all."""
+    found = await _search(body.question, body.k, session, kb)
+    answer = found.results[0].snippet if found.answerable else None
+    return PreviewOut(**found.model_dump(), answer=answer)
+
+
+async def _search(q: str, k: int, session: SessionDep, kb: KnowledgeRuntime) -> SearchOut:
+    query = q.strip()
+    if not query:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the query is empty")
+    try:
+        # A few extra results cover hits the database no longer publishes (another worker's delete).
+        result = await kb.search(query, k + 5)
+    except IndexUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    articles = await service.published_by_ids(session, [h.doc_id for h in result.hits])
+    hits = [_hit_out(h, articles[h.doc_id], result) for h in result.hits if h.doc_id in articles][:k]
+    answerable = bool(hits) and hits[0].answerable
+    return SearchOut(query=query, threshold=result.threshold, answerable=answerable, results=hits)
+
+
+def _hit_out(hit: Hit, article: Article, result: SearchResult) -> SearchHitOut:
+    return SearchHitOut(
+        slug=article.slug,
+        title=article.title,
+        url=article_url(article.slug),
+        heading_path=list(hit.heading_path),
+        snippet=snippet(hit.text),
+        score=hit.fused,
+        dense_score=hit.dense,
+        bm25_score=hit.lexical,
+        confidence=hit.confidence,
+        answerable=hit.confidence >= result.threshold,
+    )
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def article_url(slug: str) -> str:
+    return f"/kb/{slug}"
+
+
+# ----- admin: articles -----
+
+
+@admin_router.get("/articles", response_model=list[ArticleOut])
+async def list_articles(
+    session: SessionDep,
+    status_filter: Annotated[Literal["draft", "published"] | None, Query(alias="status")] = None,
+) -> list[ArticleOut]:
+    return [_out(a) for a in await service.list_articles(session, status_filter)]
+
+
+@admin_router.post("/articles", response_model=ArticleOut, status_code=status.HTTP_201_CREATED)
+async def create_article(body: ArticleIn, session: SessionDep, kb: Runtime, editor: Editor) -> ArticleOut:
+    try:
+        article = await service.create_article(session, body, editor)
+    except service.SlugTaken as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    await _sync(kb, [article.id])
+    return _out(article)
+
+
+@admin_router.get("/articles/{slug}", response_model=ArticleOut)
+async def get_article(slug: str, session: SessionDep) -> ArticleOut:
+    return _out(await _article(session, slug))
+
+
+@admin_router.patch("/articles/{slug}", response_model=ArticleOut)
+async def update_article(
+    slug: str, body: ArticleUpdate, session: SessionDep, kb: Runtime, editor: Editor
+) -> ArticleOut:
+    article = await service.update_article(session, await _article(session, slug), body, editor)
+    await _sync(kb, [article.id])
+    return _out(article)
+
+
+@admin_router.post("/articles/{slug}/publish", response_model=ArticleOut)
+async def publish(slug: str, session: SessionDep, kb: Runtime, editor: Editor) -> ArticleOut:
+    article = await service.set_status(session, await _article(session, slug), "published", editor)
+    await _sync(kb, [article.id])
+    return _out(article)
+
+
+@admin_router.post("/articles/{slug}/unpublish", response_model=ArticleOut)
+async def unpublish(slug: str, session: SessionDep, kb: Runtime, editor: Editor) -> ArticleOut:
+    article = await service.set_status(session, await _article(session, slug), "draft", editor)
+    await _sync(kb, [article.id])
+    return _out(article)
+
+
+@admin_router.delete("/articles/{slug}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_article(slug: str, session: SessionDep, kb: Runtime, editor: Editor) -> None:
+    article_id = await service.delete_article(session, await _article(session, slug), editor)
+    await _sync(kb, [article_id])
+
+
+@admin_router.get("/articles/{slug}/versions", response_model=list[VersionOut])
+async def list_versions(slug: str, session: SessionDep) -> list[VersionOut]:
+    article = await _article(session, slug)
+    return [VersionOut.model_validate(v) for v in await service.list_versions(session, article)]
+
+
+@admin_router.post("/import", response_model=ImportOut)
+async def import_articles(
+    files: Annotated[list[UploadFile], File(description="Markdown (.md), CSV or JSON files.")],
+    session: SessionDep,
+    kb: Runtime,
+    editor: Editor,
+    default_status: Annotated[Literal["draft", "published"], Form(alias="status")] = "draft",
+) -> ImportOut:
+    """Bulk import: a folder of Markdown files (one article each), CSV or JSON. All or nothing."""
+    if len(files) > MAX_UPLOAD_FILES:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_UPLOAD_FILES} files")
+    try:
+        items = []
+        for upload in files:
+            items.extend(
+                service.parse_upload(upload.filename or "upload", await upload.read(), default_status)
+            )
+        result = await service.import_articles(session, items, editor)
+    except service.ImportRejected as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.problems) from exc
+    await _sync(kb, result.changed_ids)
+    return ImportOut(created=result.created, updated=result.updated, unchanged=result.unchanged)
+
+
+# ----- admin: the index -----
+
+
+@admin_router.get("/index", response_model=IndexStatusOut)
+async def index_status(kb: Runtime) -> IndexStatusOut:
+    return IndexStatusOut(**kb.describe())
+
+
+@admin_router.post("/index/rebuild", response_model=IndexStatusOut)
+async def rebuild_index(kb: Runtime) -> IndexStatusOut:
+    """Re-chunk and re-embed every published article (after changing the model or chunking settings)."""
+    try:
+        await kb.rebuild()
+    except IndexUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    return IndexStatusOut(**kb.describe())
+
+
+async def _sync(kb: KnowledgeRuntime, ids: list[int]) -> None:
+    # The database write is committed either way; an index that is down catches up when it next opens.
+    try:
+        await kb.sync(ids)
+    except IndexUnavailable:
+        return
+
+
+async def _article(session: SessionDep, slug: str) -> Article:
+    try:
+        return await service.require(session, slug)
+    except service.ArticleNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
+
+def _out(article: Article) -> ArticleOut:
+    return ArticleOut.model_validate(article).model_copy(update={"url": article_url(article.slug)})
+
+
+# ----- the public article page -----
+
+# CommonMark plus tables; raw HTML is off (escaped as text) and markdown-it checks link targets (it refuses
+# javascript:, vbscript:, file: and non-image data: URLs), so an article's text cannot inject script.
+markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
+
+PAGE = """<!doctype html>
+<html lang="{lang}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Help centre</title><link rel="stylesheet" href="/static/pages.css"></head>
+<body><main class="page article">
+<p><a href="/">Help centre</a></p>
+<article>
+{body}
+</article>
+<p class="muted">Updated {updated}</p>
+</main></body>
+</html>
+"""
+
+
+@page_router.get("/kb/{slug}", response_class=HTMLResponse)
+async def article_page(slug: str, session: SessionDep) -> HTMLResponse:
+    article = await service.get_by_slug(session, slug)
+    if article is None or article.status != "published":
+        page = PAGE.format(lang="en", title="Not found", body="<h1>Article not found</h1>", updated="-")
+        return HTMLResponse(page, status_code=status.HTTP_404_NOT_FOUND, headers=SECURITY_HEADERS)
+    body = markdown.render(article.body)
+    if not article.body.lstrip().startswith("# "):
+        body = f"<h1>{escape(article.title)}</h1>\n{body}"
+    page = PAGE.format(
+        lang=escape(article.locale),
+        title=escape(article.title),
+        body=body,
+        updated=escape(article.updated_at.strftime("%Y-%m-%d")),
+    )
+    return HTMLResponse(page, headers=SECURITY_HEADERS)
+
+
+# No script runs on an article page, so none is allowed: a second line of defence behind the escaping.
+SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'none'; object-src 'none'"}
+
+router = APIRouter()
+for _sub in (api_router, admin_router, service_router, page_router):
+    router.include_router(_sub)

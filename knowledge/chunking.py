@@ -1,0 +1,246 @@
+"""Structure-aware Markdown chunking: sections by heading, blocks by paragraph, bounded size with overlap.
+
+A chunk never mixes two sections, so its heading path says exactly where in the article it comes from, and
+never splits a fenced code block or a table unless that block alone is over the size limit. Long sections are
+packed block by block up to `max_chars`; the next chunk repeats the tail of the previous one (`overlap_chars`,
+cut at a sentence or word boundary) so a sentence that straddles the cut is still found with its context.
+
+The limit is in characters because the encoder (all-MiniLM-L6-v2) reads at most 256 word pieces: 800
+characters of English prose are about 180-200 pieces, leaving room for the title and heading path that are
+prefixed to every chunk before it is embedded.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+SETEXT = re.compile(r"^(=+|-+)[ \t]*$")
+FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+
+
+@dataclass(frozen=True)
+class ChunkerConfig:
+    max_chars: int = 800
+    overlap_chars: int = 150
+    min_chars: int = 40  # a smaller trailing piece is merged into the previous chunk instead
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.overlap_chars < self.max_chars // 2:
+            raise ValueError("overlap_chars must be below half of max_chars")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One searchable piece of an article. `text` is plain text (Markdown markup removed)."""
+
+    doc_id: int
+    ordinal: int
+    heading_path: tuple[str, ...]
+    text: str
+    title: str = ""
+
+    def embedding_text(self) -> str:
+        """What the encoder and BM25 see: the title and headings give a short paragraph its topic."""
+        context = " > ".join(part for part in (self.title, *self.heading_path) if part)
+        return f"{context}\n{self.text}" if context else self.text
+
+
+@dataclass
+class _Section:
+    path: tuple[str, ...]
+    blocks: list[str] = field(default_factory=list)
+
+
+def chunk_markdown(doc_id: int, title: str, body: str, config: ChunkerConfig | None = None) -> list[Chunk]:
+    """Split one article into chunks; an article with no text still yields one chunk (its title)."""
+    config = config or ChunkerConfig()
+    chunks: list[Chunk] = []
+    for section in _sections(body, title):
+        for text in _pack(section.blocks, config):
+            chunks.append(Chunk(doc_id, len(chunks), section.path, text, title))
+    if not chunks and title.strip():
+        chunks.append(Chunk(doc_id, 0, (), title.strip(), title))
+    return chunks
+
+
+def _sections(body: str, title: str) -> list[_Section]:
+    """Group blocks under their heading path. A leading H1 equal to the title is not repeated in paths."""
+    sections = [_Section(())]
+    stack: list[tuple[int, str]] = []
+    for kind, value, level in _blocks(body):
+        if kind == "heading":
+            stack = [(lvl, text) for lvl, text in stack if lvl < level]
+            if not (level == 1 and not stack and _same(value, title)):
+                stack.append((level, value))
+            sections.append(_Section(tuple(text for _, text in stack)))
+        else:
+            text = markdown_to_text(value) if kind == "text" else value
+            if text.strip():
+                sections[-1].blocks.append(text.strip())
+    return [s for s in sections if s.blocks]
+
+
+def _same(a: str, b: str) -> bool:
+    return re.sub(r"\W+", " ", a).strip().lower() == re.sub(r"\W+", " ", b).strip().lower()
+
+
+def _blocks(body: str) -> list[tuple[str, str, int]]:
+    """(kind, text, heading level) for headings, paragraphs/lists/tables ("text") and code ("code")."""
+    lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    blocks: list[tuple[str, str, int]] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(("text", "\n".join(paragraph), 0))
+            paragraph.clear()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        fence = FENCE.match(line)
+        if fence:
+            flush()
+            end = _fence_end(lines, i, fence.group(1))
+            code = "\n".join(lines[i + 1 : end])
+            blocks.append(("code", code, 0))
+            i = end + 1
+            continue
+        heading = HEADING.match(line)
+        if heading:
+            flush()
+            blocks.append(("heading", markdown_to_text(heading.group(2)), len(heading.group(1))))
+        elif paragraph and len(paragraph) == 1 and SETEXT.match(line) and not _is_table_row(paragraph[0]):
+            text = paragraph.pop()
+            blocks.append(("heading", markdown_to_text(text), 1 if line.lstrip().startswith("=") else 2))
+        elif not line.strip():
+            flush()
+        else:
+            paragraph.append(line)
+        i += 1
+    flush()
+    return blocks
+
+
+def _fence_end(lines: list[str], start: int, marker: str) -> int:
+    for j in range(start + 1, len(lines)):
+        if lines[j].strip().startswith(marker[0] * len(marker)):
+            return j
+    return len(lines)  # an unclosed fence runs to the end, as CommonMark says
+
+
+def _is_table_row(line: str) -> bool:
+    return line.strip().startswith("|")
+
+
+INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images: keep the alt text
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links: keep the link text
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links
+    (re.compile(r"<(https?://[^>]+)>"), r"\1"),  # autolinks
+    (re.compile(r"<[^>\n]+>"), " "),  # raw HTML tags
+    (re.compile(r"`([^`]*)`"), r"\1"),
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])[*_]([^*_\n]+)[*_](?![\w*])"), r"\1"),
+    (re.compile(r"~~(.+?)~~"), r"\1"),
+    (re.compile(r"^[ \t]*>[ \t]?", re.MULTILINE), ""),  # block quotes
+    (re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+", re.MULTILINE), "- "),  # list markers, normalized
+    (re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$", re.MULTILINE), ""),
+    (re.compile(r"[ \t]*\|[ \t]*"), " | "),  # table cells
+]
+
+
+def markdown_to_text(markdown: str) -> str:
+    """Markup out, words in: what a reader sees, which is what should be matched against questions."""
+    text = markdown
+    for pattern, replacement in INLINE_RULES:
+        text = pattern.sub(replacement, text)
+    lines = [re.sub(r"\s+", " ", line).strip(" |") for line in text.split("\n")]
+    return "\n".join(line for line in lines if line)
+
+
+def _pack(blocks: list[str], config: ChunkerConfig) -> list[str]:
+    """Greedy packing of whole blocks; an oversized block is split by sentences, then by words.
+
+    Pieces of one block are joined by a space, blocks by a newline, so paragraphs stay visible in the text.
+    """
+    pieces = [(n, piece) for n, block in enumerate(blocks) for piece in _split_block(block, config.max_chars)]
+    chunks: list[str] = []
+    current, current_block = "", -1
+    for block, piece in pieces:
+        joint = " " if block == current_block else "\n"
+        if current and len(current) + 1 + len(piece) > config.max_chars:
+            chunks.append(current)
+            tail = _tail(current, config.overlap_chars)
+            fits = tail and len(tail) + 1 + len(piece) <= config.max_chars
+            current = f"{tail}{joint}{piece}" if fits else piece
+        else:
+            current = f"{current}{joint}{piece}" if current else piece
+        current_block = block
+    if current:
+        if (
+            chunks
+            and len(current) < config.min_chars
+            and len(chunks[-1]) + 1 + len(current) <= (config.max_chars + config.min_chars)
+        ):
+            chunks[-1] = f"{chunks[-1]}\n{current}"
+        else:
+            chunks.append(current)
+    return chunks
+
+
+def _split_block(block: str, max_chars: int) -> list[str]:
+    """A block that fits stays whole; a longer one becomes sentences (words for an endless sentence)."""
+    if len(block) <= max_chars:
+        return [block]
+    pieces: list[str] = []
+    for sentence in SENTENCE_END.split(block):
+        if len(sentence) <= max_chars:
+            pieces.append(sentence)
+        else:
+            pieces.extend(_split_words(sentence, max_chars))
+    return pieces
+
+
+def _split_words(text: str, max_chars: int) -> list[str]:
+    out: list[str] = []
+    current = ""
+    for word in text.split():
+        while len(word) > max_chars:  # one absurdly long "word" (a URL, a hash): cut it
+            if current:
+                out.append(current)
+                current = ""
+            out.append(word[:max_chars])
+            word = word[max_chars:]
+        if current and len(current) + 1 + len(word) > max_chars:
+            out.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        out.append(current)
+    return out
+
+
+def _tail(text: str, limit: int) -> str:
+    """The last whole sentences (else words) of `text` that fit in `limit` characters."""
+    if limit <= 0:
+        return ""
+    sentences = SENTENCE_END.split(text.replace("\n", " "))
+    tail = ""
+    for sentence in reversed(sentences):
+        candidate = f"{sentence} {tail}".strip()
+        if len(candidate) > limit:
+            break
+        tail = candidate
+    if tail:
+        return tail
+    words = text.split()
+    tail = ""
+    for word in reversed(words):
+        candidate = f"{word} {tail}".strip()
+        if len(candidate) > limit:
+            break
+        tail = candidate
+    return tail
