@@ -1,0 +1,212 @@
+"""Reading the CRM into the records of backend/risk/features.py: one customer, one turn, or whole histories.
+
+Queries are batched per table (never one query per customer) so training from a large CRM stays linear.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.cases.models import Case
+from backend.conversations.models import Conversation, Message
+from backend.customers.models import Customer, Order
+from backend.risk.features import (
+    CustomerSnapshot,
+    Turn,
+    TurnContext,
+    churn_features,
+    escalation_features,
+    signed_sentiment,
+)
+from backend.risk.models import RiskScore
+
+WINDOW = timedelta(days=90)
+
+
+def _only(query: Select[Any], column: Any, ids: Sequence[int] | None) -> Select[Any]:
+    return query if ids is None else query.where(column.in_(ids))
+
+
+async def customer_snapshots(
+    session: AsyncSession, now: datetime, ids: Sequence[int] | None = None
+) -> dict[int, tuple[Customer, CustomerSnapshot]]:
+    """Every customer (or those in `ids`) with the activity churn features need."""
+    since = now - WINDOW
+    customers = (await session.execute(_only(select(Customer), Customer.id, ids))).scalars().all()
+    starts: dict[int, list[datetime]] = defaultdict(list)
+    query = select(Conversation.customer_id, Conversation.started_at).where(Conversation.started_at >= since)
+    for customer_id, started in await session.execute(_only(query, Conversation.customer_id, ids)):
+        starts[customer_id].append(started)
+    sentiments: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    query = (
+        select(Conversation.customer_id, Message.created_at, Message.sentiment_label, Message.sentiment_score)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.sender == "customer", Message.created_at >= since)
+    )
+    for customer_id, at, label, score in await session.execute(_only(query, Conversation.customer_id, ids)):
+        value = signed_sentiment(label, score)
+        if value is not None:
+            sentiments[customer_id].append((at, value))
+    unresolved: dict[int, int] = defaultdict(int)
+    ratings: dict[int, list[int]] = defaultdict(list)
+    query = select(Case.customer_id, Case.status, Case.csat)
+    for customer_id, status, csat in await session.execute(_only(query, Case.customer_id, ids)):
+        unresolved[customer_id] += status != "resolved"
+        if csat is not None:
+            ratings[customer_id].append(csat)
+    orders: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    query = select(Order.customer_id, Order.placed_at, Order.status).where(Order.placed_at >= since)
+    for customer_id, placed, status in await session.execute(_only(query, Order.customer_id, ids)):
+        orders[customer_id].append((placed, status))
+    return {
+        c.id: (
+            c,
+            CustomerSnapshot(
+                plan=c.plan,
+                contract=c.contract,
+                monthly_charge=float(c.monthly_charge),
+                lifetime_value=float(c.lifetime_value),
+                signup_date=c.signup_date,
+                payment_failures_90d=c.payment_failures_90d,
+                last_activity_at=c.last_activity_at,
+                conversation_starts=starts[c.id],
+                sentiments=sentiments[c.id],
+                unresolved_cases=unresolved[c.id],
+                csat=ratings[c.id],
+                orders=orders[c.id],
+            ),
+        )
+        for c in customers
+    }
+
+
+async def churn_frame(session: AsyncSession, now: datetime) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Training rows from the CRM: every active or cancelled customer, labelled cancelled = churned.
+
+    The schema records no cancellation date, so features are as of now for everyone; inactivity after a
+    cancellation then looks like a warning sign it partly is not. Prefer dated snapshot exports
+    (train_churn --csv) once the CRM keeps them.
+    """
+    snapshots = await customer_snapshots(session, now)
+    labelled = [(c, s) for c, s in snapshots.values() if c.status in ("active", "cancelled")]
+    X = pd.DataFrame([churn_features(s, now) for _, s in labelled])
+    y = np.array([int(c.status == "cancelled") for c, _ in labelled], dtype=int)
+    return X, y, np.array([c.id for c, _ in labelled])
+
+
+async def count_churn_labels(session: AsyncSession) -> tuple[int, int]:
+    """(active, cancelled) customers: whether the CRM can train a churn model yet."""
+    query = select(Customer.status, func.count(Customer.id)).group_by(Customer.status)
+    counts = dict((await session.execute(query)).all())
+    return counts.get("active", 0), counts.get("cancelled", 0)
+
+
+# ------------------------------------------------------------------------------------------ escalation
+
+
+async def turns_until(session: AsyncSession, conversation_id: str, message_id: int | None) -> list[Turn]:
+    """The conversation's customer messages up to and including `message_id` (all if None), oldest first."""
+    query = (
+        select(Message.created_at, Message.intent, Message.sentiment_label, Message.sentiment_score)
+        .where(Message.conversation_id == conversation_id, Message.sender == "customer")
+        .order_by(Message.id)
+    )
+    if message_id is not None:
+        query = query.where(Message.id <= message_id)
+    rows = await session.execute(query)
+    return [Turn(at, intent, signed_sentiment(label, score)) for at, intent, label, score in rows]
+
+
+async def repeat_contacts(session: AsyncSession, conversation: Conversation) -> int:
+    """The customer's other conversations started in the 7 days before this one."""
+    if conversation.customer_id is None:
+        return 0
+    query = select(func.count(Conversation.id)).where(
+        Conversation.customer_id == conversation.customer_id,
+        Conversation.id != conversation.id,
+        Conversation.started_at >= conversation.started_at - timedelta(days=7),
+        Conversation.started_at <= conversation.started_at,
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def turn_context(
+    session: AsyncSession, conversation: Conversation, churn_risk: float | None
+) -> TurnContext:
+    value = None
+    if conversation.customer_id is not None:
+        lifetime = await session.scalar(
+            select(Customer.lifetime_value).where(Customer.id == conversation.customer_id)
+        )
+        value = float(lifetime) if lifetime is not None else None
+    return TurnContext(
+        started_at=conversation.started_at,
+        repeat_contacts_7d=await repeat_contacts(session, conversation),
+        churn_risk=churn_risk,
+        customer_value=value,
+    )
+
+
+@dataclass
+class Outcome:
+    conversation: Conversation
+    escalated: bool
+    until: datetime | None  # turns after this moment (the hand-off) are not the bot's to predict
+
+
+async def labelled_conversations(session: AsyncSession) -> list[Outcome]:
+    """Conversations with a known outcome: escalated (a case was opened) or resolved by the bot."""
+    query = select(Case.conversation_id, func.min(Case.created_at)).group_by(Case.conversation_id)
+    first_case = dict((await session.execute(query)).all())
+    outcomes = []
+    for conversation in (await session.execute(select(Conversation))).scalars():
+        if conversation.id in first_case:
+            outcomes.append(Outcome(conversation, True, first_case[conversation.id]))
+        elif conversation.status == "resolved":
+            outcomes.append(Outcome(conversation, False, None))
+    return outcomes
+
+
+async def _latest_churn_before(session: AsyncSession, customer_id: int, moment: datetime) -> float | None:
+    query = (
+        select(RiskScore.score)
+        .where(
+            RiskScore.subject_type == "customer",
+            RiskScore.subject_id == str(customer_id),
+            RiskScore.kind == "churn",
+            RiskScore.created_at <= moment,
+        )
+        .order_by(RiskScore.created_at.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)
+
+
+async def escalation_frame(session: AsyncSession) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Per-turn training rows from real conversations, labelled by outcome, grouped by conversation."""
+    rows, labels, groups = [], [], []
+    for outcome in await labelled_conversations(session):
+        conversation = outcome.conversation
+        turns = await turns_until(session, conversation.id, None)
+        if outcome.until is not None:
+            turns = [t for t in turns if t.at <= outcome.until]
+        if not turns:
+            continue
+        churn = None
+        if conversation.customer_id is not None:
+            churn = await _latest_churn_before(session, conversation.customer_id, conversation.started_at)
+        context = await turn_context(session, conversation, churn)
+        for end in range(1, len(turns) + 1):
+            rows.append(escalation_features(turns[:end], context))
+            labels.append(int(outcome.escalated))
+            groups.append(conversation.id)
+    return pd.DataFrame(rows), np.array(labels, dtype=int), np.array(groups)

@@ -1,0 +1,223 @@
+"""The model registry: register versions, the promotion gate, rollback, and loading artifacts.
+
+Lifecycle: a trained model is registered as a `candidate`. Promotion makes it the one `production` version of
+its kind and retires the one it replaces (remembered in `replaces_id`). Rollback retires the production
+version and restores the one it replaced, so repeated rollbacks walk back through the promotion history.
+
+The promotion gate: the candidate must beat production on the SAME rows and the SAME metric, namely
+ROC-AUC on the candidate's own hold-out (stored in its artifact), with both models scoring those rows, by
+more than `promotion_min_auc_gain`. Comparing each model's figure on its own hold-out would compare
+different data. The production model may have been trained on some of those rows, which can only flatter
+production: the gate errs on the side of keeping what works. A candidate whose features production cannot
+read (another schema) is refused, since there is no common measurement. ROC-AUC is the metric because it
+ranks customers and conversations independently of the threshold and the calibration (the thresholds are
+configuration and change without retraining).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.audit import service as audit
+from backend.database import utcnow
+from backend.risk.models import ModelVersion
+
+if TYPE_CHECKING:
+    from backend.risk.artifact import RiskModel
+
+
+class RegistryError(Exception):
+    """Base of the registry's refusals; the message is meant for the caller."""
+
+
+class VersionNotFound(RegistryError):
+    pass
+
+
+class PromotionRefused(RegistryError):
+    def __init__(self, reason: str, comparison: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.comparison = comparison or {}
+
+
+class NothingToRollBack(RegistryError):
+    pass
+
+
+class ArtifactMissing(RegistryError):
+    pass
+
+
+_loaded: dict[tuple[str, int], RiskModel] = {}  # artifacts are immutable once written: cache by path
+
+
+def json_safe(value: Any) -> Any:
+    """Metrics as plain JSON: numpy scalars to Python, NaN to null (PostgreSQL's JSON refuses NaN)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def load(model_dir: Path, version: ModelVersion) -> RiskModel:
+    if not version.artifact_path:
+        raise ArtifactMissing(f"model version {version.id} has no artifact")
+    path = model_dir / version.artifact_path
+    key = (str(path), version.id)
+    if key not in _loaded:
+        from backend.risk import artifact  # scikit-learn loads on first use, not when the app imports this
+
+        try:
+            _loaded[key] = artifact.load(path)
+        except FileNotFoundError as exc:
+            raise ArtifactMissing(
+                f"the artifact of model version {version.id} is missing ({path}); retrain or restore it"
+            ) from exc
+    return _loaded[key]
+
+
+async def get(session: AsyncSession, version_id: int) -> ModelVersion:
+    version = await session.get(ModelVersion, version_id)
+    if version is None:
+        raise VersionNotFound(f"no model version {version_id}")
+    return version
+
+
+async def production(session: AsyncSession, kind: str) -> ModelVersion | None:
+    query = select(ModelVersion).where(ModelVersion.kind == kind, ModelVersion.status == "production")
+    return (await session.execute(query.order_by(ModelVersion.id.desc()))).scalars().first()
+
+
+async def list_versions(
+    session: AsyncSession, kind: str | None, limit: int, offset: int
+) -> list[ModelVersion]:
+    query = select(ModelVersion).order_by(ModelVersion.id.desc()).limit(limit).offset(offset)
+    if kind is not None:
+        query = query.where(ModelVersion.kind == kind)
+    return list((await session.execute(query)).scalars())
+
+
+async def register(
+    session: AsyncSession, model: RiskModel, fingerprint: str, model_dir: Path, actor: str = "system"
+) -> ModelVersion:
+    """Save the artifact and add a candidate version of `model.kind`."""
+    count = await session.scalar(select(func.count(ModelVersion.id)).where(ModelVersion.kind == model.kind))
+    name = f"v{(count or 0) + 1}"
+    relative = Path(model.kind) / f"{name}-{fingerprint[:12]}.joblib"
+    from backend.risk import artifact
+
+    artifact.save(model, model_dir / relative)
+    version = ModelVersion(
+        kind=model.kind,
+        version=name,
+        status="candidate",
+        data_fingerprint=fingerprint,
+        metrics=json_safe(model.metrics),
+        artifact_path=relative.as_posix(),
+        drift_reference=json_safe(model.drift_reference),
+        created_at=utcnow(),
+    )
+    session.add(version)
+    await session.flush()
+    audit.record(session, actor, "model.register", "model_version", version.id, after=_summary(version))
+    await session.commit()
+    return version
+
+
+def gate(candidate: RiskModel, current: RiskModel, min_gain: float) -> dict[str, Any]:
+    """Both models on the candidate's hold-out rows; see the module docstring."""
+    candidate_auc = candidate.holdout_auc(candidate)
+    production_auc = candidate.holdout_auc(current)
+    comparison = {
+        "metric": "roc_auc",
+        "rows": "the candidate's hold-out",
+        "n": len(candidate.holdout_y),
+        "candidate": candidate_auc,
+        "production": production_auc,
+        "min_gain": min_gain,
+    }
+    if production_auc is None:
+        comparison["passed"] = False
+        comparison["reason"] = "the production model reads other features, so the two cannot be compared"
+        return comparison
+    comparison["passed"] = bool(candidate_auc is not None and candidate_auc > production_auc + min_gain)
+    if not comparison["passed"]:
+        comparison["reason"] = (
+            f"the candidate's hold-out ROC-AUC {candidate_auc:.4f} does not beat production's "
+            f"{production_auc:.4f} on the same rows by more than {min_gain:g}"
+        )
+    return comparison
+
+
+async def promote(
+    session: AsyncSession, version_id: int, model_dir: Path, min_gain: float, actor: str
+) -> tuple[ModelVersion, dict[str, Any] | None]:
+    """Make a version production if it passes the gate; raises PromotionRefused with the reason if not."""
+    version = await get(session, version_id)
+    if version.status == "production":
+        raise PromotionRefused(f"model version {version_id} is already in production")
+    current = await production(session, version.kind)
+    comparison = None
+    if current is not None:
+        comparison = gate(load(model_dir, version), load(model_dir, current), min_gain)
+        if not comparison["passed"]:
+            raise PromotionRefused(comparison["reason"], comparison)
+        current.status = "retired"
+    _make_production(version, replaces=current)
+    version.metrics = {**version.metrics, "promotion": json_safe(comparison)}
+    audit.record(session, actor, "model.promote", "model_version", version.id, after=_summary(version))
+    await session.commit()
+    return version, comparison
+
+
+async def rollback(session: AsyncSession, kind: str, actor: str) -> ModelVersion:
+    """Retire the production version of `kind` and restore the version it replaced."""
+    current = await production(session, kind)
+    if current is None:
+        raise NothingToRollBack(f"there is no production {kind} model")
+    if current.replaces_id is None:
+        raise NothingToRollBack(
+            f"{kind} {current.version} is the first production version: nothing to restore"
+        )
+    previous = await get(session, current.replaces_id)
+    current.status = "retired"
+    await session.flush()  # one production row at a time, even inside the transaction
+    previous.status = "production"
+    previous.promoted_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        "model.rollback",
+        "model_version",
+        previous.id,
+        before=_summary(current),
+        after=_summary(previous),
+    )
+    await session.commit()
+    return previous
+
+
+def _make_production(version: ModelVersion, replaces: ModelVersion | None) -> None:
+    version.status = "production"
+    version.promoted_at = utcnow()
+    version.replaces_id = replaces.id if replaces is not None else None
+
+
+def _summary(version: ModelVersion) -> dict[str, Any]:
+    return {
+        "kind": version.kind,
+        "version": version.version,
+        "status": version.status,
+        "roc_auc": (version.metrics or {}).get("roc_auc"),
+    }

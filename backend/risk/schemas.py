@@ -1,0 +1,73 @@
+"""API shapes of the risk domain: model versions, promotion, rollback, churn risk and drift."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ModelKind = Literal["churn", "escalation", "churn_csv"]
+
+
+class ModelVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    version: str
+    status: str
+    data_fingerprint: str
+    metrics: dict[str, Any]
+    artifact_path: str | None
+    replaces_id: int | None
+    created_at: datetime
+    promoted_at: datetime | None
+
+
+class PromotionOut(BaseModel):
+    version: ModelVersionOut
+    comparison: dict[str, Any] | None = Field(
+        description="The gate's measurement: both models' ROC-AUC on the candidate's hold-out rows."
+    )
+
+
+class RollbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ModelKind
+
+
+class ReasonOut(BaseModel):
+    feature: str
+    value: Any
+    contribution: float = Field(description="Log-odds points; above 0 raises the risk.")
+    direction: Literal["raises", "lowers"]
+    text: str
+
+
+class ChurnRiskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    customer_id: int
+    score: float = Field(description="Calibrated probability of churn.")
+    high_risk: bool
+    threshold: float
+    reasons: list[ReasonOut]
+    model_version_id: int
+    model_version: str
+    score_id: int
+    scored_at: datetime
+
+
+class PsiOut(BaseModel):
+    psi: float | None
+    status: Literal["stable", "moderate", "significant", "no data"]
+
+
+class DriftOut(BaseModel):
+    model_version_id: int
+    kind: str
+    version: str
+    source: Literal["scores", "population"]
+    n: int
+    score: PsiOut
+    features: dict[str, PsiOut]

@@ -1,0 +1,279 @@
+"""Scoring in the flow: churn risk of a customer, escalation risk of a conversation turn, retention offers.
+
+`score_turn` is the integration point for the message hub: call it after each customer turn has been
+parsed and stored. It computes the escalation features of the conversation up to that message from the
+database, applies the guardrails (backend/risk/rules.py), scores with the production escalation model, stores
+the score in `risk_scores` with the model version that made it, and returns the decision with its reasons.
+
+Scores live in `risk_scores` only (no copy on `messages`): one table holds both kinds, each row names its
+model version, message and decision, and the conversations domain stays free of risk columns.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.config import Settings, get_settings
+from backend.conversations.models import Conversation, Message
+from backend.customers.models import Customer
+from backend.database import utcnow
+from backend.risk import crm, drift, registry, rules
+from backend.risk.artifact import RiskModel
+from backend.risk.features import churn_features, escalation_features
+from backend.risk.models import ModelVersion, RiskScore
+from backend.risk.registry import RegistryError, json_safe
+
+log = logging.getLogger(__name__)
+CHURN_SCORE_MAX_AGE = timedelta(hours=24)  # a turn reuses a churn score this fresh instead of recomputing
+
+
+class NoProductionModel(RegistryError):
+    pass
+
+
+class SubjectNotFound(RegistryError):
+    pass
+
+
+class NotApplicable(RegistryError):
+    """A valid request this model cannot answer (e.g. a CRM population for a non-CRM model)."""
+
+
+@dataclass(frozen=True)
+class EscalationDecision:
+    escalate: bool
+    score: float | None  # calibrated probability; None when no escalation model is in production
+    threshold: float
+    reasons: list[str]  # guardrail reasons first, then the model's top reason codes
+    rules: list[str] = field(default_factory=list)  # names of the guardrails that fired
+    model_version_id: int | None = None
+    score_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ChurnRisk:
+    customer_id: int
+    score: float
+    high_risk: bool
+    threshold: float
+    reasons: list[dict[str, Any]]
+    model_version_id: int
+    model_version: str
+    score_id: int
+    scored_at: datetime
+
+
+async def production_model(
+    session: AsyncSession, kind: str, settings: Settings
+) -> tuple[ModelVersion, RiskModel]:
+    version = await registry.production(session, kind)
+    if version is None:
+        raise NoProductionModel(
+            f"there is no production {kind} model yet: run python -m backend.risk.bootstrap"
+        )
+    return version, registry.load(settings.risk_model_dir, version)
+
+
+# ------------------------------------------------------------------------------------------ churn
+
+
+async def score_customer(
+    session: AsyncSession, customer_id: int, settings: Settings | None = None, now: datetime | None = None
+) -> ChurnRisk:
+    """Churn risk of one customer with the production churn model; the score is stored."""
+    settings, now = settings or get_settings(), now or utcnow()
+    version, model = await production_model(session, "churn", settings)
+    found = await crm.customer_snapshots(session, now, [customer_id])
+    if customer_id not in found:
+        raise SubjectNotFound(f"no customer {customer_id}")
+    features = churn_features(found[customer_id][1], now)
+    scored = model.score(features)
+    reasons = [r.as_dict() for r in scored.reasons]
+    row = _store("customer", str(customer_id), "churn", scored.score, reasons, features, version, now)
+    session.add(row)
+    await session.commit()
+    return ChurnRisk(
+        customer_id=customer_id,
+        score=scored.score,
+        high_risk=scored.score >= settings.churn_high_threshold,
+        threshold=settings.churn_high_threshold,
+        reasons=reasons,
+        model_version_id=version.id,
+        model_version=version.version,
+        score_id=row.id,
+        scored_at=now,
+    )
+
+
+def _store(
+    subject_type: str,
+    subject_id: str,
+    kind: str,
+    score: float,
+    reasons: list[dict[str, Any]],
+    features: dict[str, Any],
+    version: ModelVersion,
+    now: datetime,
+    message_id: int | None = None,
+    decision: str | None = None,
+) -> RiskScore:
+    return RiskScore(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        kind=kind,
+        score=float(score),
+        reasons=json_safe(reasons),
+        features=json_safe(features),
+        message_id=message_id,
+        decision=decision,
+        model_version_id=version.id,
+        created_at=now,
+    )
+
+
+async def latest_score(
+    session: AsyncSession, subject_type: str, subject_id: str, kind: str, since: datetime | None = None
+) -> RiskScore | None:
+    """The most recent stored score of a subject (for routing priority, the inbox, a turn's churn input)."""
+    query = select(RiskScore).where(
+        RiskScore.subject_type == subject_type, RiskScore.subject_id == subject_id, RiskScore.kind == kind
+    )
+    if since is not None:
+        query = query.where(RiskScore.created_at >= since)
+    return (await session.execute(query.order_by(RiskScore.id.desc()).limit(1))).scalars().first()
+
+
+async def churn_for_turn(
+    session: AsyncSession, conversation: Conversation, settings: Settings, now: datetime
+) -> float | None:
+    """The customer's churn risk: a fresh stored score of the production model, else a new one."""
+    if conversation.customer_id is None:
+        return None
+    current = await registry.production(session, "churn")
+    if current is None:
+        return None
+    recent = await latest_score(
+        session, "customer", str(conversation.customer_id), "churn", now - CHURN_SCORE_MAX_AGE
+    )
+    if recent is not None and recent.model_version_id == current.id:
+        return recent.score
+    try:
+        return (await score_customer(session, conversation.customer_id, settings, now)).score
+    except RegistryError as exc:  # an unknown customer or a missing artifact: the turn is scored without it
+        log.warning("conversation %s: no churn risk: %s", conversation.id, exc)
+        return None
+
+
+def retention_offer(customer: Customer, churn_score: float, threshold: float | None = None) -> str | None:
+    """The offer for a cancel intent from a high-churn-risk customer (table in backend/risk/rules.py).
+
+    None when the customer is below `churn_high_threshold`: the bot then handles the cancellation as asked.
+    """
+    limit = threshold if threshold is not None else get_settings().churn_high_threshold
+    if churn_score < limit:
+        return None
+    return rules.choose_offer(customer.contract, customer.lifetime_value, customer.plan)
+
+
+# ------------------------------------------------------------------------------------------ escalation
+
+
+async def score_turn(
+    session: AsyncSession, conversation: Conversation, message: Message, settings: Settings | None = None
+) -> EscalationDecision:
+    """Escalate or not after this customer message; the score is stored with its model version."""
+    settings, now = settings or get_settings(), utcnow()
+    turns = await crm.turns_until(session, conversation.id, message.id)
+    if not turns or message.sender != "customer":
+        raise ValueError("score_turn needs a stored customer message of this conversation")
+    churn = await churn_for_turn(session, conversation, settings, now)
+    features = escalation_features(turns, await crm.turn_context(session, conversation, churn))
+    fired = rules.triggered(features)
+    try:
+        version, model = await production_model(session, "escalation", settings)
+    except (NoProductionModel, registry.ArtifactMissing) as exc:
+        # The guardrails are promises to the customer: they hold even before any model exists.
+        log.warning("conversation %s: %s; guardrails only", conversation.id, exc)
+        return _decision(fired, None, settings.escalation_threshold)
+    scored = model.score(features)
+    escalate = bool(fired) or scored.score >= settings.escalation_threshold
+    reasons = [r.as_dict() for r in scored.reasons]
+    row = _store(
+        "conversation", conversation.id, "escalation", scored.score, reasons, features, version, now,
+        message_id=message.id, decision="escalate" if escalate else "continue",
+    )  # fmt: skip
+    session.add(row)
+    await session.commit()
+    raising = [r["text"] for r in reasons if r["contribution"] > 0]
+    return _decision(fired, scored.score, settings.escalation_threshold, raising, version.id, row.id)
+
+
+def _decision(
+    fired: list[rules.Guardrail],
+    score: float | None,
+    threshold: float,
+    model_reasons: list[str] | None = None,
+    version_id: int | None = None,
+    score_id: int | None = None,
+) -> EscalationDecision:
+    return EscalationDecision(
+        escalate=bool(fired) or (score is not None and score >= threshold),
+        score=score,
+        threshold=threshold,
+        reasons=[r.reason for r in fired] + (model_reasons or []),
+        rules=[r.name for r in fired],
+        model_version_id=version_id,
+        score_id=score_id,
+    )
+
+
+# ------------------------------------------------------------------------------------------ drift
+
+
+async def drift_report(
+    session: AsyncSession, version_id: int, settings: Settings, source: str, window: int
+) -> dict[str, Any]:
+    """PSI against the version's training bins, over its latest stored scores or today's customers."""
+    version = await registry.get(session, version_id)
+    if not version.drift_reference:
+        raise SubjectNotFound(f"model version {version_id} has no drift reference")
+    if source == "population":
+        rows, scores = await _population(session, version, settings)
+    else:
+        query = (
+            select(RiskScore.features, RiskScore.score)
+            .where(RiskScore.model_version_id == version.id)
+            .order_by(RiskScore.id.desc())
+            .limit(window)
+        )
+        pairs = (await session.execute(query)).all()
+        rows, scores = [p[0] for p in pairs], [p[1] for p in pairs]
+    names = list(version.drift_reference["features"])
+    frame = pd.DataFrame(rows, columns=names) if rows else pd.DataFrame(columns=names)
+    report = drift.report(version.drift_reference, frame, scores)
+    return {
+        "model_version_id": version.id,
+        "kind": version.kind,
+        "version": version.version,
+        "source": source,
+        **report,
+    }
+
+
+async def _population(
+    session: AsyncSession, version: ModelVersion, settings: Settings
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """Today's active customers, scored in one batch (not stored): drift before any score is served."""
+    if version.kind != "churn":
+        raise NotApplicable("source=population is only available for churn models (CRM customers)")
+    model, now = registry.load(settings.risk_model_dir, version), utcnow()
+    snapshots = await crm.customer_snapshots(session, now)
+    rows = [churn_features(s, now) for c, s in snapshots.values() if c.status == "active"]
+    return rows, (model.predict(rows).tolist() if rows else [])
