@@ -1,0 +1,214 @@
+// Agent inbox: sign in, receive routed cases live, read the transcript and customer context, reply,
+// resolve, hand back or transfer. Every text from customers or staff goes in with textContent, never as HTML.
+"use strict";
+const state = { token: sessionStorage.getItem("sd-staff-token"), me: null, cases: [], current: null, socket: null };
+const $ = (id) => document.getElementById(id);
+
+async function api(path, options = {}) {
+  const headers = { ...(options.headers || {}), authorization: `Bearer ${state.token}` };
+  if (options.json !== undefined) { headers["content-type"] = "application/json"; options.body = JSON.stringify(options.json); }
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401) { signOut(); throw new Error("signed out"); }
+  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw new Error((body && (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail))) || response.statusText);
+  return body;
+}
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+// ---- sign-in ------------------------------------------------------------------------------------------
+$("login").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const response = await fetch("/api/v1/auth/token", { method: "POST", body: new URLSearchParams(form) });
+  if (!response.ok) { $("login-error").textContent = (await response.json()).detail || "Sign-in failed"; return; }
+  const body = await response.json();
+  state.token = body.access_token;
+  sessionStorage.setItem("sd-staff-token", state.token);
+  start();
+});
+
+function signOut() {
+  sessionStorage.removeItem("sd-staff-token");
+  state.token = null;
+  if (state.socket) state.socket.close();
+  $("app").hidden = true;
+  $("login").hidden = false;
+}
+$("logout").addEventListener("click", signOut);
+
+async function start() {
+  state.me = await api("/api/v1/auth/me");
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("me").textContent = `${state.me.name} · ${state.me.role}${state.me.team ? " · " + state.me.team : ""}`;
+  $("status").value = state.me.status;
+  $("queue-box").hidden = state.me.role === "agent";
+  connect();
+  await refreshCases();
+}
+
+$("status").addEventListener("change", async (event) => {
+  state.me = await api("/api/v1/agents/me/status", { method: "PUT", json: { status: event.target.value } });
+  await refreshCases();
+});
+
+// ---- live feed ----------------------------------------------------------------------------------------
+function connect() {
+  const url = `${location.origin.replace(/^http/, "ws")}/ws/agent?token=${encodeURIComponent(state.token)}`;
+  const socket = new WebSocket(url);
+  state.socket = socket;
+  socket.addEventListener("open", () => { $("live").textContent = "live"; });
+  socket.addEventListener("close", (event) => {
+    $("live").textContent = "reconnecting…";
+    if (state.token && event.code !== 1008) setTimeout(connect, 2000);
+  });
+  socket.addEventListener("message", (event) => onEvent(JSON.parse(event.data)));
+}
+
+function onEvent(event) {
+  if (event.type === "case_assigned" || event.type === "case_removed") refreshCases();
+  if (event.type === "sla_breach") addAlert(event.case);
+  if (event.type === "message" && state.current && event.message.conversation_id === state.current.conversation_id) {
+    appendMessage(event.message);
+    if (event.message.sender === "customer") suggest(event.message.text);
+  }
+}
+
+function addAlert(c) {
+  $("alerts").prepend(el("li", `Case #${c.id} (${c.skill}) missed its first-response deadline`, "breached"));
+}
+
+// ---- case lists ---------------------------------------------------------------------------------------
+function dueText(c) {
+  if (!c.sla_due_at || c.first_response_at) return "";
+  const minutes = Math.round((new Date(c.sla_due_at) - Date.now()) / 60000);
+  return minutes < 0 ? `SLA breached ${-minutes} min ago` : `first reply due in ${minutes} min`;
+}
+
+function caseItem(c) {
+  const li = el("li");
+  li.tabIndex = 0;
+  li.dataset.caseId = c.id;
+  li.setAttribute("aria-current", String(state.current && state.current.id === c.id));
+  li.append(el("div", `#${c.id} · ${c.skill} · ${c.status}`), el("div", c.reason, "meta"));
+  const due = dueText(c);
+  li.append(el("div", `priority ${c.priority.toFixed(0)}${due ? " · " + due : ""}`, due.startsWith("SLA") ? "meta breached" : "meta"));
+  const open = () => openCase(c.id);
+  li.addEventListener("click", open);
+  li.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
+  return li;
+}
+
+async function refreshCases() {
+  const mine = await api("/api/v1/cases?mine=true&limit=100");
+  state.cases = mine.filter((c) => c.status !== "resolved");
+  $("cases").replaceChildren(...state.cases.map(caseItem));
+  if (state.me.role !== "agent") {
+    const queued = await api("/api/v1/cases?status=queued&limit=100");
+    $("queue").replaceChildren(...queued.map(caseItem));
+  }
+}
+
+// ---- one case -----------------------------------------------------------------------------------------
+async function openCase(id) {
+  $("action-error").textContent = "";
+  const detail = await api(`/api/v1/cases/${id}`);
+  state.current = detail;
+  for (const li of document.querySelectorAll(".cases li")) li.setAttribute("aria-current", String(Number(li.dataset.caseId) === id));
+  $("case-summary").textContent = `Case #${detail.id} · ${detail.skill} · ${detail.status} · ${detail.reason}`;
+  $("transcript").replaceChildren();
+  detail.messages.forEach(appendMessage);
+  const active = detail.status === "assigned" || detail.status === "accepted";
+  $("reply").hidden = !active;
+  $("actions").hidden = !active;
+  $("accept").hidden = detail.status !== "assigned";
+  showCustomer(detail);
+  const lastQuestion = [...detail.messages].reverse().find((m) => m.sender === "customer");
+  if (lastQuestion) suggest(lastQuestion.text); else $("suggestions").replaceChildren();
+}
+
+function appendMessage(m) {
+  const li = el("li", undefined, m.sender);
+  const who = m.sender === "agent" ? (m.author_name || "agent") : m.sender;
+  const facts = [who, new Date(m.created_at).toLocaleTimeString()];
+  if (m.intent) facts.push(`intent ${m.intent} (${(m.intent_confidence ?? 0).toFixed(2)})`);
+  li.append(el("div", facts.join(" · "), "who"));
+  li.append(el("div", m.text, "text"));
+  if (m.sentiment_label) li.append(el("div", `sentiment ${m.sentiment_label} (${m.sentiment_score.toFixed(2)})`, `who sentiment-${m.sentiment_label}`));
+  $("transcript").append(li);
+  $("transcript").scrollTop = $("transcript").scrollHeight;
+}
+
+function showCustomer(detail) {
+  const c = detail.customer;
+  const facts = $("customer");
+  facts.replaceChildren();
+  if (!c) { facts.append(el("dt", "Visitor"), el("dd", "not signed in")); $("churn").textContent = "—"; }
+  else {
+    for (const [k, v] of [["Name", c.name], ["Email", c.email], ["Plan", `${c.plan} · ${c.contract}`], ["Monthly", c.monthly_charge],
+      ["Customer since", c.signup_date], ["Lifetime value", c.lifetime_value], ["Status", c.status]]) facts.append(el("dt", k), el("dd", v));
+    showChurn(c.id);
+  }
+  $("open-cases").replaceChildren(...detail.customer_open_cases.map((o) => el("li", `#${o.id} ${o.skill} · ${o.status}`)));
+  $("past").replaceChildren(...detail.customer_past_conversations.map((p) => el("li", `${new Date(p.started_at).toLocaleDateString()} · ${p.status}`)));
+}
+
+async function showChurn(customerId) {
+  const box = $("churn");
+  try {
+    const risk = await api(`/api/v1/customers/${customerId}/churn-risk`);
+    box.replaceChildren(el("div", `${Math.round(risk.score * 100)}% (${risk.model_version || "model"})`));
+    const reasons = el("ul", undefined, "plain");
+    for (const r of risk.reasons || []) reasons.append(el("li", typeof r === "string" ? r : r.text || r.label || JSON.stringify(r)));
+    box.append(reasons);
+  } catch (error) { box.textContent = `not available (${error.message})`; }
+}
+
+async function suggest(question) {
+  const list = $("suggestions");
+  try {
+    const found = await api(`/api/v1/kb/search?q=${encodeURIComponent(question)}&k=3`);
+    const results = Array.isArray(found) ? found : found.results || [];
+    list.replaceChildren(...results.map((r) => {
+      const li = el("li");
+      const a = el("a", r.title);
+      a.href = r.url || `/kb/${encodeURIComponent(r.slug)}`;
+      a.target = "_blank";
+      li.append(a, el("div", r.snippet || r.text || "", "muted"));
+      return li;
+    }));
+  } catch (error) { list.replaceChildren(el("li", `search not available (${error.message})`, "muted")); }
+}
+
+async function act(path, body) {
+  $("action-error").textContent = "";
+  try {
+    await api(`/api/v1/cases/${state.current.id}/${path}`, { method: "POST", json: body });
+  } catch (error) { $("action-error").textContent = error.message; return; }
+  await refreshCases();
+  if (path === "resolve" || path === "handback" || path === "transfer") {
+    state.current = null;
+    $("reply").hidden = $("actions").hidden = true;
+    $("case-summary").textContent = "Done. Select a case.";
+  } else await openCase(state.current.id);
+}
+
+$("reply").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("reply-text").value.trim();
+  if (!text) return;
+  $("reply-text").value = "";
+  await act("messages", { text });
+});
+$("accept").addEventListener("click", () => act("accept"));
+$("resolve").addEventListener("click", () => act("resolve", { disposition: $("disposition").value }));
+$("handback").addEventListener("click", () => act("handback"));
+$("transfer").addEventListener("click", () => act("transfer", { skill: $("transfer-skill").value }));
+
+if (state.token) start().catch(signOut);

@@ -1,0 +1,212 @@
+// Supportdesk chat widget. Embed with one tag:
+//   <script src="https://YOUR-HOST/static/widget.js" data-title="Support" defer></script>
+// For a logged-in shopper the host site's server adds data-customer-email and data-customer-hash
+// (HMAC-SHA256 of the lower-cased email with the platform's IDENTITY_SECRET), so nobody can claim another email.
+// Every text from the customer, the bot or an agent is rendered with textContent, never as HTML.
+(function () {
+  "use strict";
+  const script = document.currentScript;
+  const origin = new URL(script.src).origin;
+  const title = script.dataset.title || "Support";
+  const storageKey = `supportdesk:${origin}`;
+  const outboxKey = `${storageKey}:outbox`;
+
+  const state = { session: null, socket: null, retry: 0, lastId: 0, shown: new Set(), paused: false };
+
+  // ---- DOM -------------------------------------------------------------------------------------------
+  const root = document.createElement("div");
+  root.className = "sd-root";
+  root.innerHTML = `
+    <button class="sd-launcher" aria-expanded="false" aria-controls="sd-panel" aria-label="Open chat">💬</button>
+    <section class="sd-panel" id="sd-panel" role="dialog" aria-label="" hidden>
+      <header class="sd-header"><span class="sd-title"></span>
+        <span class="sd-status" role="status" aria-live="polite"></span>
+        <button class="sd-close" aria-label="Close chat">×</button></header>
+      <ol class="sd-messages" aria-live="polite" aria-relevant="additions"></ol>
+      <p class="sd-typing" aria-hidden="true" hidden><span></span><span></span><span></span></p>
+      <form class="sd-form"><label class="sd-sr" for="sd-input">Message</label>
+        <input id="sd-input" class="sd-input" autocomplete="off" maxlength="2000" placeholder="Type your message…">
+        <button class="sd-send" type="submit">Send</button></form>
+    </section>`;
+  const $ = (sel) => root.querySelector(sel);
+  $(".sd-title").textContent = title;
+  $(".sd-panel").setAttribute("aria-label", title);
+  const list = $(".sd-messages");
+  const input = $(".sd-input");
+  const statusEl = $(".sd-status");
+
+  const style = document.createElement("link");
+  style.rel = "stylesheet";
+  style.href = `${origin}/static/widget.css`;
+
+  function setOpen(open) {
+    $(".sd-panel").hidden = !open;
+    $(".sd-launcher").setAttribute("aria-expanded", String(open));
+    if (open) { input.focus(); ensureSession().then(connect); }
+  }
+  $(".sd-launcher").addEventListener("click", () => setOpen($(".sd-panel").hidden));
+  $(".sd-close").addEventListener("click", () => setOpen(false));
+  root.addEventListener("keydown", (e) => { if (e.key === "Escape") setOpen(false); });
+
+  function render(message) {
+    if (state.shown.has(message.id)) return;
+    state.shown.add(message.id);
+    state.lastId = Math.max(state.lastId, message.id);
+    const item = document.createElement("li");
+    item.className = `sd-msg sd-${message.sender}`;
+    if (message.sender === "agent") {
+      const who = document.createElement("span");
+      who.className = "sd-author";
+      who.textContent = message.author_name || "Support agent";
+      const avatar = document.createElement("span");
+      avatar.className = "sd-avatar";
+      avatar.setAttribute("aria-hidden", "true");
+      avatar.textContent = (message.author_name || "A").trim().charAt(0).toUpperCase();
+      item.append(avatar, who);
+    }
+    const text = document.createElement("p");
+    text.textContent = message.text;
+    item.appendChild(text);
+    for (const button of message.buttons || []) {
+      const b = document.createElement("button");
+      b.className = "sd-quick";
+      b.type = "button";
+      b.textContent = button.title;
+      b.addEventListener("click", () => send(button.payload, button.title));
+      item.appendChild(b);
+    }
+    list.appendChild(item);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  // ---- session and history ---------------------------------------------------------------------------
+  async function ensureSession() {
+    if (state.session) return state.session;
+    const saved = JSON.parse(localStorage.getItem(storageKey) || "null");
+    if (saved) { state.session = saved; await loadHistory(); return saved; }
+    const body = script.dataset.customerEmail
+      ? { customer_email: script.dataset.customerEmail, customer_hash: script.dataset.customerHash }
+      : {};
+    const response = await fetch(`${origin}/api/v1/widget/sessions`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`session: ${response.status}`);
+    state.session = await response.json();
+    localStorage.setItem(storageKey, JSON.stringify(state.session));
+    return state.session;
+  }
+
+  async function loadHistory() {
+    const s = state.session;
+    const url = `${origin}/api/v1/widget/conversations/${s.conversation_id}/messages?after_id=${state.lastId}`;
+    const response = await fetch(url, { headers: { authorization: `Bearer ${s.token}` } });
+    if (response.status === 401 || response.status === 403) { localStorage.removeItem(storageKey); state.session = null; return; }
+    if (response.ok) (await response.json()).forEach(render);
+  }
+
+  // ---- outbox: messages survive a dropped connection and are sent once, in order -----------------------
+  const outbox = () => JSON.parse(localStorage.getItem(outboxKey) || "[]");
+  const saveOutbox = (items) => localStorage.setItem(outboxKey, JSON.stringify(items));
+  const newId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).replace(/[^A-Za-z0-9-]/g, "");
+
+  function send(text, shownAs) {
+    text = text.trim();
+    if (!text) return;
+    saveOutbox([...outbox(), { type: "message", text, client_message_id: newId(), shownAs }]);
+    flush();
+  }
+
+  function showTyping(on) { $(".sd-typing").hidden = !on; }
+
+  function flush() {
+    const next = outbox()[0];
+    if (!next || !state.socket || state.socket.readyState !== WebSocket.OPEN || state.inFlight) return;
+    state.inFlight = next.client_message_id;
+    showTyping(true);
+    state.socket.send(JSON.stringify({ type: "message", text: next.text, client_message_id: next.client_message_id }));
+  }
+
+  function onAck(ack) {
+    saveOutbox(outbox().filter((m) => m.client_message_id !== ack.client_message_id));
+    state.inFlight = null;
+    showTyping(false);
+    flush();
+  }
+
+  // ---- WebSocket with reconnect and exponential back-off -----------------------------------------------
+  function connect() {
+    if (state.paused || !state.session || (state.socket && state.socket.readyState <= WebSocket.OPEN)) return;
+    const wsOrigin = origin.replace(/^http/, "ws");
+    const socket = new WebSocket(`${wsOrigin}/ws/widget?token=${encodeURIComponent(state.session.token)}`);
+    state.socket = socket;
+    socket.addEventListener("open", async () => {
+      state.retry = 0; state.inFlight = null;
+      statusEl.textContent = "";
+      await loadHistory();
+      flush();
+    });
+    socket.addEventListener("message", (event) => {
+      const frame = JSON.parse(event.data);
+      if (frame.type === "message") render(frame.message);
+      else if (frame.type === "csat_request") askRating();
+      else if (frame.type === "ack") onAck(frame);
+      else if (frame.type === "error") { statusEl.textContent = frame.detail; onAck(state.inFlight ? { client_message_id: state.inFlight } : {}); }
+    });
+    socket.addEventListener("close", (event) => {
+      state.socket = null; state.inFlight = null; showTyping(false);
+      if (state.paused) { statusEl.textContent = "Offline: messages will be sent when you reconnect"; return; }
+      if (event.code === 1008) { localStorage.removeItem(storageKey); state.session = null; return; }
+      statusEl.textContent = "Reconnecting…";
+      const delay = Math.min(30000, 500 * 2 ** state.retry++) * (0.5 + Math.random() / 2);
+      setTimeout(connect, delay);
+    });
+  }
+
+  // ---- rating after a human resolved the conversation ----------------------------------------------------
+  function askRating() {
+    const item = document.createElement("li");
+    item.className = "sd-msg sd-rating";
+    const group = document.createElement("div");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Rate this conversation from 1 to 5 stars");
+    for (let score = 1; score <= 5; score++) {
+      const star = document.createElement("button");
+      star.type = "button";
+      star.className = "sd-star";
+      star.textContent = "★";
+      star.setAttribute("aria-label", `${score} star${score > 1 ? "s" : ""}`);
+      star.addEventListener("click", () => rate(score, item));
+      group.appendChild(star);
+    }
+    item.appendChild(group);
+    list.appendChild(item);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  async function rate(score, item) {
+    const s = state.session;
+    const response = await fetch(`${origin}/api/v1/widget/conversations/${s.conversation_id}/csat`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${s.token}` },
+      body: JSON.stringify({ score }),
+    });
+    const thanks = document.createElement("p");
+    thanks.textContent = response.ok ? `Thank you for rating us ${score} out of 5.` : "Sorry, we couldn't save your rating.";
+    item.replaceChildren(thanks);
+  }
+
+  $(".sd-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    send(input.value);
+    input.value = "";
+  });
+
+  document.head.appendChild(style);
+  document.body.appendChild(root);
+  if (localStorage.getItem(storageKey)) ensureSession().then(connect);
+  // The host page may pause the chat (messages typed meanwhile wait in the outbox) and resume it.
+  function disconnect() { state.paused = true; if (state.socket) state.socket.close(); }
+  function reconnect() { state.paused = false; state.retry = 0; ensureSession().then(connect); }
+  window.addEventListener("online", () => { if (!state.paused) connect(); });
+  window.SupportdeskWidget = { open: () => setOpen(true), close: () => setOpen(false), disconnect, reconnect };
+})();
