@@ -1,0 +1,223 @@
+"""`SentenceEmbeddingIntentClassifier`: logistic regression over the dense sentence embedding, optionally
+concatenated with the sparse n-gram sentence features.
+
+Why not Rasa's LogisticRegressionClassifier: it stacks the raw CountVectors counts (values up to the text's
+length) next to the unit-length embedding with a fixed C=1, class balancing and 100 lbfgs iterations, so the
+counts drown the embedding and the fit stops before converging. Measured on Banking77 (2 busy cores), same
+MiniLM embeddings:
+  Rasa-style counts (word + char_wb 1-4) + embedding, C=1, 100 iterations   accuracy 0.892, 330 s
+  embedding only, C=30 (the default here)                                   accuracy 0.932,  46 s
+  embedding + L2-normalized n-gram counts at weight 0.5, C=10               accuracy 0.933, 474 s
+so the n-gram block is off by default (`sparse_weight: 0`): +0.002 accuracy is not worth ten times the fit.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.featurizers.featurizer import Featurizer
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "intent_classifier.joblib"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class SentenceEmbeddingIntentClassifier(IntentClassifier, GraphComponent):
+    """Predicts `intent` and `intent_ranking` from the sentence features of the message text."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [Featurizer]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # Featurizer names (aliases) to read; empty means all of them.
+            "featurizers": [],
+            # Weight of the L2-normalized dense block and of the L2-normalized sparse block (0 drops it).
+            "dense_weight": 1.0,
+            "sparse_weight": 0.0,
+            # Inverse regularization strength of the logistic regression.
+            "C": 30.0,
+            "max_iter": 1000,
+            "class_weight": None,
+            "random_state": 42,
+            "ranking_length": LABEL_RANKING_LENGTH,
+        }
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["sklearn"]
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        if float(config["dense_weight"]) <= 0 and float(config["sparse_weight"]) <= 0:
+            raise InvalidConfigException(f"{cls.__name__}: dense_weight or sparse_weight must be positive")
+        if float(config["C"]) <= 0:
+            raise InvalidConfigException(f"{cls.__name__}: C must be positive")
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self.validate_config(self.config)
+        self._model_storage = model_storage
+        self._resource = resource
+        # {"clf": LogisticRegression, "dense_dim": int, "sparse_dim": int} once trained.
+        self._model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SentenceEmbeddingIntentClassifier:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        labels = {e.get(INTENT) for e in examples}
+        if len(labels) < 2:
+            logger.warning("%s: needs at least two intents with examples, not training", type(self).__name__)
+            return self._resource
+        dense_dim, sparse_dim = self._dims(examples)
+        clf = LogisticRegression(
+            C=float(self.config["C"]),
+            max_iter=int(self.config["max_iter"]),
+            class_weight=self.config["class_weight"],
+            random_state=self.config["random_state"],
+        )
+        x = self._matrix(examples, dense_dim, sparse_dim)
+        clf.fit(x, [e.get(INTENT) for e in examples])
+        self._model = {"clf": clf, "dense_dim": dense_dim, "sparse_dim": sparse_dim}
+        self.persist()
+        return self._resource
+
+    def _dims(self, examples: list[Message]) -> tuple[int, int]:
+        """Feature sizes seen in training; messages without a block get zeros of this size later."""
+        dense_dim = sparse_dim = 0
+        for message in examples:
+            dense, sparse = self._sentence_features(message)
+            dense_dim = max(dense_dim, dense.shape[-1] if dense is not None else 0)
+            sparse_dim = max(sparse_dim, sparse.shape[-1] if sparse is not None else 0)
+        if dense_dim == 0 and sparse_dim == 0:
+            raise InvalidConfigException(
+                f"{type(self).__name__}: the training messages carry none of the sentence features it is "
+                "configured to use; put SentenceEncoderFeaturizer (or another featurizer) before it"
+            )
+        return dense_dim, sparse_dim
+
+    def _sentence_features(self, message: Message) -> tuple[np.ndarray | None, Any]:
+        """The blocks this classifier uses (weight > 0): Rasa deep-copies features on every lookup."""
+        featurizers = self.config["featurizers"] or None
+        dense = message.get_dense_features(TEXT, featurizers)[1] if self.config["dense_weight"] > 0 else None
+        sparse = (
+            message.get_sparse_features(TEXT, featurizers)[1] if self.config["sparse_weight"] > 0 else None
+        )
+        return (
+            dense.features if dense is not None else None,
+            sparse.features if sparse is not None else None,
+        )
+
+    def _matrix(self, messages: list[Message], dense_dim: int, sparse_dim: int) -> scipy.sparse.csr_matrix:
+        """One row per message: [dense_weight * unit dense | sparse_weight * unit sparse]."""
+        dense_rows, sparse_rows = [], []
+        for message in messages:
+            dense, sparse = self._sentence_features(message)
+            if dense_dim:
+                dense_rows.append(dense.reshape(1, -1) if dense is not None else np.zeros((1, dense_dim)))
+            if sparse_dim:
+                sparse_rows.append(
+                    scipy.sparse.csr_matrix(sparse)
+                    if sparse is not None
+                    else scipy.sparse.csr_matrix((1, sparse_dim))
+                )
+        blocks = []
+        if dense_rows:
+            blocks.append(
+                scipy.sparse.csr_matrix(self.config["dense_weight"] * normalize(np.vstack(dense_rows)))
+            )
+        if sparse_rows:
+            blocks.append(self.config["sparse_weight"] * normalize(scipy.sparse.vstack(sparse_rows).tocsr()))
+        return scipy.sparse.hstack(blocks).tocsr()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if self._model is None:
+            for message in messages:  # untrained (no NLU data): say so instead of failing the whole parse
+                message.set(
+                    INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True
+                )
+                message.set("intent_ranking", [], add_to_output=True)
+            return messages
+        clf: LogisticRegression = self._model["clf"]
+        probabilities = clf.predict_proba(
+            self._matrix(messages, self._model["dense_dim"], self._model["sparse_dim"])
+        )
+        for message, row in zip(messages, probabilities, strict=True):
+            ranking = self._ranking(clf.classes_, row)
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking, add_to_output=True)
+        return messages
+
+    def _ranking(self, classes: np.ndarray, probabilities: np.ndarray) -> list[dict[str, Any]]:
+        order = np.argsort(-probabilities)
+        if self.config["ranking_length"] > 0:
+            order = order[: self.config["ranking_length"]]
+        # Plain str/float: the parse goes into JSON responses and tracker stores.
+        return [
+            {INTENT_NAME_KEY: str(classes[i]), PREDICTED_CONFIDENCE_KEY: float(probabilities[i])}
+            for i in order
+        ]
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(self._model, Path(directory) / MODEL_FILE)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SentenceEmbeddingIntentClassifier:
+        try:
+            with model_storage.read_from(resource) as directory:
+                path = Path(directory) / MODEL_FILE
+                model = joblib.load(path) if path.is_file() else None
+        except ValueError:  # the resource does not exist: training was skipped for lack of data
+            model = None
+        if model is None:
+            logger.warning(
+                "%s: no trained model in %s; every intent will be None", cls.__name__, resource.name
+            )
+        return cls(config, model_storage, resource, model)
