@@ -1,0 +1,11 @@
+"""Rasa SDK actions of the Northwind Goods assistant (`python -m rasa_sdk --actions actions`).
+
+rasa_sdk imports every module of this package and registers each Action subclass it finds:
+
+- orders.py      validate_order_status_form, action_lookup_order
+- handoff.py     action_handoff
+- fallback.py    action_default_fallback, action_default_ask_affirmation (overrides of Rasa's defaults)
+
+The actions reach customer data only through the backend's HTTP service API (backend_client.py); the texts
+they send are in messages.py and the order-number rules in order_ids.py.
+"""

@@ -1,0 +1,77 @@
+"""Client of the backend's service API: the only way the action server reads or changes customer data.
+
+Every failure (backend down, timeout, error status, malformed body) becomes `BackendError`, so an action
+has exactly one exception to turn into a polite message.
+"""
+
+import logging
+import os
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
+DEFAULT_SERVICE_TOKEN = "dev-service-token"
+TIMEOUT_S = 5.0  # a customer is waiting for the reply; better a polite error than a stalled chat
+
+
+class BackendError(Exception):
+    """The backend could not give a usable answer."""
+
+
+def _client() -> httpx.AsyncClient:
+    # The environment is read per call, not at import, so tests and restarts with new values are honoured.
+    # One short-lived client per call: a turn makes at most one request, and nothing is shared between
+    # the action server's event loops.
+    return httpx.AsyncClient(
+        base_url=os.environ.get("BACKEND_URL", DEFAULT_BACKEND_URL).rstrip("/"),
+        headers={"X-Service-Token": os.environ.get("SERVICE_TOKEN", DEFAULT_SERVICE_TOKEN)},
+        timeout=TIMEOUT_S,
+    )
+
+
+async def _request(method: str, path: str, json: dict[str, Any] | None = None) -> httpx.Response:
+    try:
+        async with _client() as client:
+            return await client.request(method, path, json=json)
+    except httpx.HTTPError as error:
+        raise BackendError(f"{method} {path} failed: {error!r}") from error
+
+
+def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    if response.is_error:
+        raise BackendError(f"{what}: HTTP {response.status_code} {response.text[:200]!r}")
+    try:
+        body = response.json()
+    except ValueError as error:
+        raise BackendError(f"{what}: response is not JSON") from error
+    if not isinstance(body, dict):
+        raise BackendError(f"{what}: expected a JSON object, got {type(body).__name__}")
+    return body
+
+
+async def get_order(order_id: str) -> dict[str, Any] | None:
+    """The order as the backend describes it, or None if there is no such order.
+
+    Fields: order_id, status, carrier, tracking_number, estimated_delivery (ISO date or null), placed_at,
+    total, currency, items [{product, quantity}].
+    """
+    path = f"/api/v1/service/orders/{quote(order_id, safe='')}"
+    response = await _request("GET", path)
+    # 404: no such order. 422: the backend cannot read it as an order number, so no order can match it.
+    if response.status_code in (404, 422):
+        return None
+    return _json_object(response, f"GET {path}")
+
+
+async def handoff(conversation_id: str, reason: str) -> dict[str, Any]:
+    """Hands the conversation to the human team; returns {"case_id": ..., "message": ...}.
+
+    The Rasa sender_id is the backend's conversation id, so it is passed through unchanged.
+    """
+    path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/handoff"
+    response = await _request("POST", path, json={"reason": reason})
+    return _json_object(response, f"POST {path}")

@@ -1,0 +1,97 @@
+"""Handing the conversation to a person from the support team."""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import backend_client, messages
+
+logger = logging.getLogger(__name__)
+
+MAX_REASON_CHARS = 500  # the backend's limit for a handoff reason
+# Intents that say nothing about what the customer needs; the reason names the last intent that does.
+_NOT_A_TOPIC = {
+    "affirm",
+    "deny",
+    "inform",
+    "greet",
+    "goodbye",
+    "thanks",
+    "chitchat",
+    "compliment",
+    "bot_challenge",
+    "out_of_scope",
+    "request_human",
+    "nlu_fallback",
+}
+# Replies whose words tell the agent nothing ("yes", "hi"). Unclear messages (nlu_fallback) are kept on
+# purpose: after a failed fallback they are exactly what the agent needs to read.
+_NO_CONTENT = {"affirm", "deny", "greet", "goodbye", "thanks", "request_human"}
+
+
+class ActionHandoff(Action):
+    """Asks the backend to queue the conversation for a person, and tells the customer what happens next."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            result = await backend_client.handoff(tracker.sender_id, handoff_reason(tracker))
+        except backend_client.BackendError:
+            # The customer asked for a person; an error message would leave them stranded, so they hear that
+            # someone will follow up, and the failure is logged for the team.
+            logger.error("handoff of conversation %s failed", tracker.sender_id, exc_info=True)
+            dispatcher.utter_message(text=messages.HANDOFF_FAILED)
+            return []
+        message = result.get("message")
+        has_message = isinstance(message, str) and message.strip()
+        dispatcher.utter_message(text=message if has_message else messages.HANDOFF_CONFIRMATION)
+        return []
+
+
+def handoff_reason(tracker: Tracker) -> str:
+    """A short brief for the agent: topic, order number and the customer's own words."""
+    user_events = [e for e in tracker.events if e.get("event") == "user"]
+    topic_event = _latest(user_events, lambda intent: intent not in _NOT_A_TOPIC)
+    topic = _intent_of(topic_event).replace("_", " ") if topic_event else "customer asked for a person"
+    parts = [f"Topic: {topic}"]
+    order_id = tracker.get_slot("order_id") or tracker.get_slot("last_order_id")
+    if isinstance(order_id, str) and order_id.startswith("ORD-"):
+        parts.append(f"Order: {order_id}")
+    # The words that carried the topic say most; then the latest words with content; then anything typed.
+    words_event = (
+        topic_event
+        or _latest(user_events, lambda intent: intent not in _NO_CONTENT)
+        or _latest(user_events, lambda intent: True)
+    )
+    words = _typed_text(words_event) if words_event else None
+    if words:
+        parts.append(f'Customer wrote: "{words}"')
+    return ". ".join(parts)[:MAX_REASON_CHARS]
+
+
+def _intent_of(event: dict[str, Any]) -> str:
+    intent = (event.get("parse_data") or {}).get("intent") or {}
+    return intent.get("name") or ""
+
+
+def _latest(user_events: list[dict[str, Any]], wanted: Callable[[str], bool]) -> dict[str, Any] | None:
+    """The latest message the customer typed (not a button) whose intent is `wanted`."""
+    for event in reversed(user_events):
+        if _typed_text(event) and wanted(_intent_of(event)):
+            return event
+    return None
+
+
+def _typed_text(event: dict[str, Any]) -> str | None:
+    # Button clicks arrive as "/affirm"-style payloads; the agent needs what the customer actually wrote.
+    text = (event.get("text") or "").strip()
+    return text[:300] if text and not text.startswith("/") else None

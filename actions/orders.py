@@ -1,0 +1,85 @@
+"""The order form's validation and the order look-up."""
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import backend_client, messages
+from actions.order_ids import normalize_order_id
+
+logger = logging.getLogger(__name__)
+
+
+def first_order_id(slot_value: Any) -> str | None:
+    """The first valid order number in a slot value.
+
+    The value is a string, or a list when two extractors (regex and CRF) found the same entity.
+    """
+    values = slot_value if isinstance(slot_value, list) else [slot_value]
+    for value in values:
+        if isinstance(value, str) and (order_id := normalize_order_id(value)):
+            return order_id
+    return None
+
+
+class ValidateOrderStatusForm(FormValidationAction):
+    """Turns whatever the customer typed into "ORD-123456", or explains what an order number looks like."""
+
+    def name(self) -> str:
+        return "validate_order_status_form"
+
+    def validate_order_id(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        order_id = first_order_id(slot_value)
+        if order_id is not None:
+            return {"order_id": order_id}
+        # Setting None keeps the form asking (utter_ask_order_id follows this message); the button and the
+        # "say no" hint make sure a customer without the number is never stuck in the question.
+        gave_email = isinstance(slot_value, str) and "@" in slot_value
+        text = messages.INVALID_ORDER_ID_EMAIL if gave_email else messages.INVALID_ORDER_ID
+        dispatcher.utter_message(text=text, buttons=[messages.TALK_TO_A_PERSON])
+        return {"order_id": None}
+
+
+class ActionLookupOrder(Action):
+    """Tells the customer where the order in slot `order_id` is; the rules branch on slot `order_lookup`."""
+
+    def name(self) -> str:
+        return "action_lookup_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        order_id = first_order_id(tracker.get_slot("order_id"))
+        if order_id is None:
+            # The form only completes with a valid number, so this means the action ran out of turn.
+            logger.warning("action_lookup_order without an order number in %s", tracker.sender_id)
+            return _outcome("not_found", "that number")
+        try:
+            order = await backend_client.get_order(order_id)
+        except backend_client.BackendError:
+            logger.warning("order look-up of %s failed", order_id, exc_info=True)
+            return _outcome("unavailable", order_id)
+        if order is None:
+            return _outcome("not_found", order_id)
+        dispatcher.utter_message(text=messages.order_status(order))
+        return _outcome("found", order_id)
+
+
+def _outcome(result: str, order_id: str) -> list[EventType]:
+    # order_id is cleared so that asking about an order again ("Try another order") asks for the number
+    # instead of repeating this look-up; last_order_id keeps it for the not-found message and the handoff.
+    return [
+        SlotSet("order_lookup", result),
+        SlotSet("last_order_id", order_id),
+        SlotSet("order_id", None),
+    ]

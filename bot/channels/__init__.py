@@ -1,0 +1,1 @@
+"""Rasa input channels of this project (registered in bot/credentials.yml)."""

@@ -1,0 +1,79 @@
+"""The backend's channel into Rasa: one request per customer turn returns the bot's replies AND the parse.
+
+POST /webhooks/hub/webhook  {"sender": str, "message": str, "message_id": str, "metadata": {...}}
+  -> {"messages": [{"recipient_id", "text", "buttons", ...}], "parse": {intent, entities, sentiment, ...}}
+
+Rasa's REST channel returns only the replies, so the backend would need a second call to /model/parse, run the
+NLU pipeline twice and could see a parse that differs from the one the dialogue acted on. Here the parse is
+read back from the tracker: it is exactly what the policies saw. The backend's message id is passed as Rasa's
+message_id, so the right user event is found even if the conversation had other turns meanwhile.
+"""
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+
+class HubInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "hub"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hub_webhook = Blueprint("hub_webhook", __name__)
+
+        @hub_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hub_webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request.json if isinstance(request.json, dict) else {}
+            sender, text = body.get("sender"), body.get("message")
+            if not isinstance(sender, str) or not isinstance(text, str) or not sender or not text:
+                return response.json(
+                    {"error": "'sender' and 'message' must be non-empty strings"}, status=400
+                )
+            message_id = str(body.get("message_id") or "") or None
+            collector = CollectingOutputChannel()
+            await on_new_message(
+                UserMessage(
+                    text,
+                    collector,
+                    sender,
+                    input_channel=self.name(),
+                    message_id=message_id,
+                    metadata=body.get("metadata") or {},
+                )
+            )
+            parse = await _parse_of(request, sender, message_id)
+            return response.json(_jsonable({"messages": collector.messages, "parse": parse}))
+
+        return hub_webhook
+
+
+async def _parse_of(request: Request, sender: str, message_id: str | None) -> dict[str, Any]:
+    """The parse data of this turn's user message, as stored on the tracker."""
+    tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+    if tracker is None:
+        return {}
+    user_events: list[UserUttered] = [e for e in tracker.events if isinstance(e, UserUttered)]
+    for event in reversed(user_events):
+        if message_id is None or event.message_id == message_id:
+            return dict(event.parse_data)
+    logger.warning("no user event with message_id %s in conversation %s", message_id, sender)
+    return {}
+
+
+def _jsonable(value: Any) -> Any:
+    # NLU components may leave numpy scalars in the parse; the backend needs plain JSON.
+    return json.loads(json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
