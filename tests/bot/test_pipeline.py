@@ -1,0 +1,89 @@
+"""bot/config.yml end to end: `train_nlu` on a tiny data set, then the parse as the server and tracker see it.
+
+Same pipeline and components as bot/config.yml; only the sentiment model trains on a subset of its CSV so the
+test stays quick (the full-data figures are in scripts/eval_nlu.py and scripts/eval_sentiment.py).
+"""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+NLU_DATA = """
+version: "3.1"
+nlu:
+  - intent: greet
+    examples: |
+      - hi
+      - hello there
+      - good morning
+      - hey
+  - intent: order_status
+    examples: |
+      - where is my order [A12345](order_id)
+      - my package hasn't arrived
+      - track order [B55555](order_id)
+      - when will my delivery come
+  - intent: refund
+    examples: |
+      - I want my money back
+      - refund please
+      - can I get a refund for order [C98765](order_id)
+      - return this item and refund me
+  - regex: order_id
+    examples: |
+      - \\b[A-Z]\\d{5}\\b
+"""
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory, encoder_dir, sentiment_config) -> Path:
+    from rasa.model_training import train_nlu
+
+    work = tmp_path_factory.mktemp("pipeline")
+    config = yaml.safe_load((ROOT / "bot" / "config.yml").read_text())
+    for entry in config["pipeline"]:
+        if entry["name"] == "nlu.featurizer.SentenceEncoderFeaturizer":
+            entry["encoder_dir"] = str(encoder_dir)
+        if entry["name"] == "nlu.sentiment.SentimentAnalyzer":
+            entry.update(sentiment_config)
+    (work / "config.yml").write_text(yaml.safe_dump(config))
+    (work / "nlu.yml").write_text(NLU_DATA)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RASA_CACHE_DIRECTORY", str(work / "cache"))  # not the repo's working directory
+        archive = train_nlu(str(work / "config.yml"), str(work / "nlu.yml"), str(work / "models"))
+    assert archive is not None
+    return Path(archive)
+
+
+def test_parse_has_intent_entities_and_sentiment(model: Path) -> None:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    parse = asyncio.run(agent.parse_message("where is my order A12345? this is ridiculous"))
+    assert {"intent", "intent_ranking", "entities", "sentiment"} <= set(parse)
+    assert parse["intent"]["name"] == "order_status"
+    assert any(e["entity"] == "order_id" and e["value"] == "A12345" for e in parse["entities"])
+    assert parse["sentiment"]["label"] == "negative"
+
+
+def test_sentiment_survives_into_the_stored_tracker(model: Path, tmp_path: Path) -> None:
+    from rasa.core.agent import Agent
+    from rasa.core.channels import UserMessage
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "trackers.db"))
+    agent = Agent.load(str(model), tracker_store=store)
+    message = UserMessage("thank you so much, great service", sender_id="customer-1", message_id="m-1")
+    asyncio.run(agent.processor.log_message(message))
+
+    # Read back from the database, as the hub channel does.
+    tracker = asyncio.run(store.retrieve("customer-1"))
+    (event,) = [e for e in tracker.events if isinstance(e, UserUttered)]
+    assert event.message_id == "m-1"
+    assert event.parse_data["sentiment"]["label"] == "positive"
+    assert -1.0 <= event.parse_data["sentiment"]["score"] <= 1.0

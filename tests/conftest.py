@@ -1,0 +1,81 @@
+"""Shared fixtures: a migrated, seeded database on SQLite and on PostgreSQL, and apps bound to it."""
+
+import os
+import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from backend.config import to_sync_url
+from backend.seed import seed
+from scripts.paths import ROOT
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def migrate(database_url: str) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = to_sync_url(database_url)
+    command.upgrade(config, "head")
+
+
+def seed_demo(database_url: str, customers: int = 30) -> None:
+    engine = create_engine(to_sync_url(database_url))
+    with Session(engine) as session:
+        seed(session, customers, random.Random(7))
+    engine.dispose()
+
+
+def postgres_available() -> bool:
+    try:
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    if not postgres_available():
+        # make test starts PostgreSQL (scripts/bootstrap.sh); without it this part of the suite cannot run.
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; run scripts/bootstrap.sh")
+    return PG_ADMIN_URL
+
+
+def create_pg_database(admin_url: str) -> str:
+    name = f"sd_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(admin_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated and seeded database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        migrate(url)
+        seed_demo(url)
+        yield url
+        return
+    admin = request.getfixturevalue("postgres_server")
+    url = create_pg_database(admin)
+    try:
+        migrate(url)
+        seed_demo(url)
+        yield url
+    finally:
+        drop_pg_database(admin, url)

@@ -1,0 +1,98 @@
+"""An app on a real database, with Rasa answered by a scripted transport behind the real HTTP client."""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.auth.tokens import customer_hash
+from backend.config import Settings
+from backend.main import create_app
+
+SERVICE_HEADERS = {"X-Service-Token": "test-service-token"}
+
+
+@dataclass
+class ScriptedRasa:
+    """Answers the hub channel like Rasa does; `down` makes every call fail like a dead server."""
+
+    down: bool = False
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    answer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/":
+            if self.down:
+                raise httpx.ConnectError("connection refused", request=request)
+            return httpx.Response(200, text="Hello from Rasa")
+        body = json.loads(request.content)
+        self.calls.append(body)
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json=(self.answer or default_answer)(body))
+
+
+def default_answer(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messages": [
+            {"recipient_id": body["sender"], "text": f"You said: {body['message']}"},
+            {
+                "recipient_id": body["sender"],
+                "text": "Anything else?",
+                "buttons": [{"title": "No", "payload": "/deny"}],
+            },
+        ],
+        "parse": {
+            "text": body["message"],
+            "intent": {"name": "order_status", "confidence": 0.91},
+            "entities": [
+                {"entity": "order_id", "value": "ORD-100001", "start": 0, "end": 10, "extractor": "X"}
+            ],
+            "sentiment": {"label": "negative", "score": -0.7, "confidence": 0.8},
+            "message_id": body["message_id"],
+        },
+    }
+
+
+@pytest.fixture
+def rasa() -> ScriptedRasa:
+    return ScriptedRasa()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        rasa_url="http://rasa.test",
+        service_token=SERVICE_HEADERS["X-Service-Token"],
+        secret_key="test-secret-key-of-at-least-32-bytes!",
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, rasa: ScriptedRasa) -> Iterator[TestClient]:
+    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handle))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def widget(client: TestClient) -> dict[str, str]:
+    """A widget session: conversation id, token and the auth header."""
+    email = "demo@northwind.example"
+    signature = customer_hash(email, client.app.state.settings.identity_secret)
+    body = client.post(
+        "/api/v1/widget/sessions", json={"customer_email": email, "customer_hash": signature}
+    ).json()
+    return {**body, "auth": f"Bearer {body['token']}"}
+
+
+def staff_headers(client: TestClient, email: str = "alex@northwind.example") -> dict[str, str]:
+    """Sign in as a seeded staff member (demo password) and return the bearer header."""
+    response = client.post("/api/v1/auth/token", data={"username": email, "password": "northwind-demo"})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

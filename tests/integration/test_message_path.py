@@ -1,0 +1,115 @@
+"""The message path through the backend: store first, then ask the bot, then store the parse and replies."""
+
+from fastapi.testclient import TestClient
+
+from tests.dbcheck import rows
+from tests.integration.conftest import ScriptedRasa, staff_headers
+
+
+def send(client: TestClient, widget: dict[str, str], text: str, client_id: str | None = None):
+    body = {"text": text} if client_id is None else {"text": text, "client_message_id": client_id}
+    return client.post(
+        f"/api/v1/widget/conversations/{widget['conversation_id']}/messages",
+        json=body,
+        headers={"Authorization": widget["auth"]},
+    )
+
+
+def test_message_and_replies_are_stored_with_the_parse(client, widget, database_url, rasa: ScriptedRasa):
+    response = send(client, widget, "  where is ORD-100001?  ")
+    assert response.status_code == 200, response.text
+    turn = response.json()
+    assert turn["message"]["text"] == "where is ORD-100001?"
+    assert [r["text"] for r in turn["replies"]] == ["You said: where is ORD-100001?", "Anything else?"]
+    assert turn["replies"][1]["buttons"] == [{"title": "No", "payload": "/deny"}]
+    # Rasa got the backend's message id, so the parse can be matched to the stored row.
+    assert rasa.calls[0]["message_id"] == str(turn["message"]["id"])
+    assert rasa.calls[0]["sender"] == widget["conversation_id"]
+
+    stored = rows(
+        database_url,
+        "SELECT * FROM messages WHERE conversation_id = :c ORDER BY id",
+        c=widget["conversation_id"],
+    )
+    assert [m["sender"] for m in stored] == ["customer", "bot", "bot"]
+    customer = stored[0]
+    assert customer["intent"] == "order_status"
+    assert customer["intent_confidence"] == 0.91
+    assert customer["sentiment_label"] == "negative" and customer["sentiment_score"] == -0.7
+    assert customer["bot_status"] == "answered" and customer["answered_at"] is not None
+    assert all(m["in_reply_to"] == customer["id"] for m in stored[1:])
+
+
+def test_message_is_kept_and_customer_gets_a_holding_reply_when_rasa_is_down(
+    client, widget, database_url, rasa
+):
+    rasa.down = True
+    response = send(client, widget, "is anyone there?")
+    assert response.status_code == 200
+    replies = response.json()["replies"]
+    assert len(replies) == 1 and "message is saved" in replies[0]["text"]
+    stored = rows(
+        database_url,
+        "SELECT sender, text, bot_status FROM messages WHERE conversation_id = :c ORDER BY id",
+        c=widget["conversation_id"],
+    )
+    assert stored[0] == {"sender": "customer", "text": "is anyone there?", "bot_status": "failed"}
+    assert stored[1]["sender"] == "bot"
+
+
+def test_a_resent_message_is_stored_once(client, widget, database_url, rasa):
+    first = send(client, widget, "hello", client_id="c-1").json()
+    again = send(client, widget, "hello", client_id="c-1").json()
+    assert again["duplicate"] is True and first["duplicate"] is False
+    assert again["message"]["id"] == first["message"]["id"]
+    assert [r["id"] for r in again["replies"]] == [r["id"] for r in first["replies"]]
+    assert len(rasa.calls) == 1
+    count = rows(
+        database_url,
+        "SELECT count(*) AS n FROM messages WHERE sender = 'customer' AND conversation_id = :c",
+        c=widget["conversation_id"],
+    )
+    assert count[0]["n"] == 1
+
+
+def test_bot_stays_silent_while_a_human_owns_the_conversation(client, widget, database_url, rasa):
+    handoff = client.post(
+        f"/api/v1/service/conversations/{widget['conversation_id']}/handoff",
+        json={"reason": "customer asked for a person"},
+        headers={"X-Service-Token": "test-service-token"},
+    )
+    assert handoff.status_code == 200, handoff.text
+    response = send(client, widget, "hello? are you a human?")
+    assert response.status_code == 200 and response.json()["replies"] == []
+    assert rasa.calls == []
+    stored = rows(
+        database_url,
+        "SELECT bot_status FROM messages WHERE conversation_id = :c",
+        c=widget["conversation_id"],
+    )
+    assert stored == [{"bot_status": "skipped"}]
+
+
+def test_history_returns_the_whole_conversation_in_order(client, widget):
+    send(client, widget, "one")
+    send(client, widget, "two")
+    history = client.get(
+        f"/api/v1/widget/conversations/{widget['conversation_id']}/messages",
+        headers={"Authorization": widget["auth"]},
+    ).json()
+    assert [m["text"] for m in history if m["sender"] == "customer"] == ["one", "two"]
+    later = client.get(
+        f"/api/v1/widget/conversations/{widget['conversation_id']}/messages?after_id={history[2]['id']}",
+        headers={"Authorization": widget["auth"]},
+    ).json()
+    assert [m["id"] for m in later] == [m["id"] for m in history[3:]]
+
+
+def test_staff_view_shows_intent_and_sentiment(client, widget):
+    send(client, widget, "my order is late and I am angry")
+    detail = client.get(
+        f"/api/v1/conversations/{widget['conversation_id']}", headers=staff_headers(client)
+    ).json()
+    customer = detail["messages"][0]
+    assert customer["intent"] == "order_status" and customer["sentiment_label"] == "negative"
+    assert detail["customer_id"] is not None  # the demo shopper's session was linked to their record

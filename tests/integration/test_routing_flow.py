@@ -1,0 +1,173 @@
+"""A handed-off conversation reaches the right online agent, whose reply reaches the customer's widget."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.database import utcnow
+from tests.dbcheck import execute, rows
+from tests.integration.conftest import SERVICE_HEADERS, staff_headers
+
+
+@pytest.fixture
+def settings(settings):
+    # Route at once in tests: a short loop interval, and pokes from every hand-off.
+    return settings.model_copy(update={"routing_interval_s": 0.05})
+
+
+def hand_off(client: TestClient, widget) -> int:
+    url = f"/api/v1/service/conversations/{widget['conversation_id']}/handoff"
+    response = client.post(url, json={"reason": "customer asked for a person"}, headers=SERVICE_HEADERS)
+    assert response.status_code == 200, response.text
+    return response.json()["case_id"]
+
+
+def go_online(client: TestClient, email: str) -> dict[str, str]:
+    headers = staff_headers(client, email)
+    assert (
+        client.put("/api/v1/agents/me/status", json={"status": "online"}, headers=headers).status_code == 200
+    )
+    return headers
+
+
+def wait_for(predicate, timeout_s: float = 5.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def case_row(database_url: str, case_id: int) -> dict:
+    return rows(database_url, "SELECT * FROM cases WHERE id = :i", i=case_id)[0]
+
+
+def test_case_goes_to_the_online_agent_with_the_skill_and_the_reply_reaches_the_widget(
+    client, widget, database_url
+):
+    # Diego has billing skill; Priya has not. Both online: the billing case must go to Diego.
+    client.post(
+        f"/api/v1/widget/conversations/{widget['conversation_id']}/messages",
+        json={"text": "I was charged twice"},
+        headers={"Authorization": widget["auth"]},
+    )
+    execute(database_url, "UPDATE messages SET intent = 'billing_question' WHERE sender = 'customer'")
+    diego = go_online(client, "diego@northwind.example")
+    go_online(client, "priya@northwind.example")
+    with client.websocket_connect(f"/ws/agent?token={diego['Authorization'].split()[1]}") as inbox:
+        case_id = hand_off(client, widget)
+        offered = inbox.receive_json()
+    assert offered["type"] == "case_assigned" and offered["case"]["id"] == case_id
+    assert offered["case"]["skill"] == "billing"
+
+    detail = client.get(f"/api/v1/cases/{case_id}", headers=diego).json()
+    assert detail["messages"][0]["text"] == "I was charged twice"
+    assert detail["customer"]["email"] == "demo@northwind.example"
+
+    with client.websocket_connect(f"/ws/widget?token={widget['token']}") as customer:
+        sent = client.post(
+            f"/api/v1/cases/{case_id}/messages", json={"text": "Hi, I'm Diego. Let me check."}, headers=diego
+        )
+        assert sent.status_code == 201
+        pushed = customer.receive_json()
+    assert (
+        pushed["message"]["sender"] == "agent" and pushed["message"]["text"] == "Hi, I'm Diego. Let me check."
+    )
+    row = case_row(database_url, case_id)
+    assert row["status"] == "accepted" and row["first_response_at"] is not None
+
+
+def test_resolution_asks_for_a_rating_and_stores_it_once(client, widget, database_url):
+    alex = go_online(client, "alex@northwind.example")
+    case_id = hand_off(client, widget)
+    wait_for(lambda: case_row(database_url, case_id)["status"] == "assigned")
+    with client.websocket_connect(f"/ws/widget?token={widget['token']}") as customer:
+        resolved = client.post(
+            f"/api/v1/cases/{case_id}/resolve", json={"disposition": "solved"}, headers=alex
+        )
+        assert resolved.status_code == 200
+        assert customer.receive_json()["message"]["sender"] == "system"
+        assert customer.receive_json() == {"type": "csat_request", "case_id": case_id}
+    rate = f"/api/v1/widget/conversations/{widget['conversation_id']}/csat"
+    auth = {"Authorization": widget["auth"]}
+    assert client.post(rate, json={"score": 6}, headers=auth).status_code == 422
+    assert client.post(rate, json={"score": 4}, headers=auth).json()["csat"] == 4
+    again = client.post(rate, json={"score": 5}, headers=auth)
+    assert again.status_code == 409 and "already been rated" in again.json()["detail"]
+    assert case_row(database_url, case_id)["csat"] == 4
+    owner = rows(database_url, "SELECT owner FROM conversations WHERE id = :c", c=widget["conversation_id"])
+    assert owner == [{"owner": "bot"}]
+
+
+def test_an_agent_going_offline_sends_the_case_back_to_the_queue_and_to_someone_else(
+    client, widget, database_url
+):
+    alex = go_online(client, "alex@northwind.example")
+    case_id = hand_off(client, widget)
+    wait_for(lambda: case_row(database_url, case_id)["assigned_agent_id"] is not None)
+    first = case_row(database_url, case_id)["assigned_agent_id"]
+    go_online(client, "jordan@northwind.example")  # supervisor with the general skill
+    client.put("/api/v1/agents/me/status", json={"status": "offline"}, headers=alex)
+    moved = wait_for(
+        lambda: (r := case_row(database_url, case_id))["assigned_agent_id"] not in (None, first) and r
+    )
+    assert moved["requeue_count"] == 1 and moved["status"] == "assigned"
+
+
+def test_transfer_and_state_errors_are_clear(client, widget, database_url):
+    alex = go_online(client, "alex@northwind.example")
+    case_id = hand_off(client, widget)
+    wait_for(lambda: case_row(database_url, case_id)["status"] == "assigned")
+    bad = client.post(f"/api/v1/cases/{case_id}/transfer", json={"skill": "astrology"}, headers=alex)
+    assert bad.status_code == 422
+    moved = client.post(f"/api/v1/cases/{case_id}/transfer", json={"skill": "technical"}, headers=alex)
+    assert moved.status_code == 200 and moved.json()["skill"] == "technical"
+    # Back in the queue (nobody online has the technical skill): no longer Alex's to see,
+    # and a supervisor cannot resolve a case nobody has taken.
+    assert client.get(f"/api/v1/cases/{case_id}", headers=alex).status_code == 404
+    jordan = staff_headers(client, "jordan@northwind.example")
+    refused = client.post(f"/api/v1/cases/{case_id}/resolve", json={"disposition": "solved"}, headers=jordan)
+    assert refused.status_code == 409 and "queued" in refused.json()["detail"]
+    audit = rows(
+        database_url,
+        "SELECT action FROM audit_events WHERE entity_type = 'case' AND entity_id = :i ORDER BY id",
+        i=str(case_id),
+    )
+    assert [a["action"] for a in audit] == ["case.handoff", "case.assign", "case.transfer"]
+
+
+def test_sla_breach_is_flagged_once_for_supervisors(client, widget, database_url):
+    jordan = staff_headers(client, "jordan@northwind.example")
+    case_id = hand_off(client, widget)
+    execute(
+        database_url,
+        "UPDATE cases SET sla_due_at = :t WHERE id = :i",
+        t=utcnow() - timedelta(minutes=1),
+        i=case_id,
+    )
+    with client.websocket_connect(f"/ws/agent?token={jordan['Authorization'].split()[1]}") as supervisor:
+        alert = supervisor.receive_json()
+    assert alert["type"] == "sla_breach" and alert["case"]["id"] == case_id
+    wait_for(lambda: case_row(database_url, case_id)["sla_breached_at"] is not None)
+    breaches = rows(database_url, "SELECT count(*) AS n FROM audit_events WHERE action = 'case.sla_breach'")
+    time.sleep(0.3)
+    assert (
+        rows(database_url, "SELECT count(*) AS n FROM audit_events WHERE action = 'case.sla_breach'")
+        == breaches
+    )
+
+
+def test_agents_see_only_their_own_and_their_teams_cases(client, widget, database_url):
+    alex = go_online(client, "alex@northwind.example")  # team care
+    case_id = hand_off(client, widget)
+    wait_for(lambda: case_row(database_url, case_id)["assigned_agent_id"] is not None)
+    priya = staff_headers(client, "priya@northwind.example")  # team care
+    hanna = staff_headers(client, "hanna@northwind.example")  # team growth
+    assert client.get(f"/api/v1/cases/{case_id}", headers=priya).status_code == 200
+    assert client.get(f"/api/v1/cases/{case_id}", headers=hanna).status_code == 404
+    assert [c["id"] for c in client.get("/api/v1/cases", headers=hanna).json()] == []
+    assert [c["id"] for c in client.get("/api/v1/cases?mine=true", headers=alex).json()] == [case_id]

@@ -1,0 +1,48 @@
+"""The action server's API: order look-up and handoff."""
+
+from tests.dbcheck import rows
+from tests.integration.conftest import SERVICE_HEADERS
+
+
+def test_order_lookup_accepts_the_forms_customers_type(client):
+    for raw in ("ORD-100001", "ord100001", "100001"):
+        response = client.get(f"/api/v1/service/orders/{raw}", headers=SERVICE_HEADERS)
+        assert response.status_code == 200, raw
+        order = response.json()
+        assert order["order_id"] == "ORD-100001" and order["status"] == "shipped"
+        assert order["carrier"] and order["tracking_number"] and order["items"]
+
+
+def test_unknown_and_malformed_orders(client):
+    missing = client.get("/api/v1/service/orders/ORD-999999", headers=SERVICE_HEADERS)
+    assert missing.status_code == 404 and "ORD-999999" in missing.json()["detail"]
+    malformed = client.get("/api/v1/service/orders/banana", headers=SERVICE_HEADERS)
+    assert malformed.status_code == 422
+
+
+def test_handoff_opens_one_case_and_hands_the_conversation_to_humans(client, widget, database_url):
+    url = f"/api/v1/service/conversations/{widget['conversation_id']}/handoff"
+    first = client.post(url, json={"reason": "asked for a human"}, headers=SERVICE_HEADERS)
+    again = client.post(url, json={"reason": "asked again"}, headers=SERVICE_HEADERS)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["case_id"] == again.json()["case_id"]
+    cases = rows(database_url, "SELECT status, reason, sla_due_at FROM cases")
+    assert len(cases) == 1 and cases[0]["status"] == "queued" and cases[0]["sla_due_at"] is not None
+    owner = rows(database_url, "SELECT owner FROM conversations WHERE id = :c", c=widget["conversation_id"])
+    assert owner == [{"owner": "human"}]
+    audit = rows(database_url, "SELECT actor, action FROM audit_events")
+    assert audit == [{"actor": "service:action-server", "action": "case.handoff"}]
+
+
+def test_handoff_of_an_unknown_conversation_is_404(client):
+    response = client.post(
+        "/api/v1/service/conversations/nope/handoff", json={"reason": "x"}, headers=SERVICE_HEADERS
+    )
+    assert response.status_code == 404
+
+
+def test_health_reports_a_degraded_service_when_rasa_is_down(client, rasa):
+    assert client.get("/health").json() == {"status": "ok", "database": "ok", "rasa": "ok"}
+    rasa.down = True
+    response = client.get("/health")
+    assert response.status_code == 200 and response.json()["status"] == "degraded"

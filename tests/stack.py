@@ -1,0 +1,51 @@
+"""The whole system as real processes (backend, Rasa with the trained model, action server) as a fixture."""
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.paths import CURRENT_MODEL, ROOT
+from scripts.stack import Stack, StackConfig
+from tests.conftest import create_pg_database, drop_pg_database
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not CURRENT_MODEL.exists():
+        pytest.fail(f"no trained model at {CURRENT_MODEL}: run `make model` (make test does)")
+    work: Path = tmp_path_factory.mktemp(f"stack-{request.param}")
+    pg_admin = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
+    database_url = create_pg_database(pg_admin) if pg_admin else f"sqlite:///{work / 'supportdesk.db'}"
+    config = StackConfig(
+        database_url=database_url,
+        backend_port=free_port(),
+        rasa_port=free_port(),
+        action_port=free_port(),
+        log_dir=ARTIFACTS / f"e2e-logs-{request.param}",
+        rasa_tracker_db=work / "tracker.db",
+        extra_env={
+            "SERVICE_TOKEN": "e2e-service-token",
+            "SECRET_KEY": "e2e-secret-key-of-at-least-32-bytes",
+            "IDENTITY_SECRET": "e2e-identity-secret",
+        },
+    )
+    stack = Stack(config)
+    stack.prepare_database()
+    stack.start()
+    try:
+        stack.wait_healthy(timeout_s=300)
+        yield stack
+    finally:
+        stack.stop()
+        if pg_admin:
+            drop_pg_database(pg_admin, database_url)
