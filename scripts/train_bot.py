@@ -77,6 +77,10 @@ def train(encoder: Path) -> Path:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--encoder-dir"]:
+        # For scripts that train NLU themselves (cross-validation, evals): export if needed, print the path.
+        print(encoder_dir())
+        return 0
     model = train(encoder_dir())
     CURRENT_MODEL.parent.mkdir(parents=True, exist_ok=True)
     CURRENT_MODEL.unlink(missing_ok=True)

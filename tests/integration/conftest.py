@@ -3,6 +3,7 @@
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -64,9 +65,12 @@ def rasa() -> ScriptedRasa:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # Index and model files in the test's own folder: tests never read or change the developer's var/.
     return Settings(
         database_url=database_url,
+        kb_index_dir=tmp_path / "kb_index",
+        risk_model_dir=tmp_path / "risk_models",
         rasa_url="http://rasa.test",
         service_token=SERVICE_HEADERS["X-Service-Token"],
         secret_key="test-secret-key-of-at-least-32-bytes!",
