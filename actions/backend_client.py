@@ -75,3 +75,18 @@ async def handoff(conversation_id: str, reason: str) -> dict[str, Any]:
     path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/handoff"
     response = await _request("POST", path, json={"reason": reason})
     return _json_object(response, f"POST {path}")
+
+
+async def search_knowledge(question: str, k: int = 3) -> dict[str, Any]:
+    """The knowledge base's answer to `question`: {"answerable": bool, "threshold", "results": [hits]}.
+
+    Each hit has slug, title, url (site-relative), snippet and a calibrated confidence; `answerable` says the
+    top hit is confident enough to answer with.
+    """
+    path = "/api/v1/service/kb/search"
+    try:
+        async with _client() as client:
+            response = await client.get(path, params={"q": question[:2000], "k": k})
+    except httpx.HTTPError as error:
+        raise BackendError(f"GET {path} failed: {error!r}") from error
+    return _json_object(response, f"GET {path}")

@@ -180,3 +180,12 @@ def _items(value: Any) -> str | None:
         product, quantity = str(item["product"]), item.get("quantity")
         names.append(f"{product} ({quantity})" if isinstance(quantity, int) and quantity > 1 else product)
     return ", ".join(names) or None
+
+
+KB_NOT_SURE = "I'm not sure I have the right answer to that, and I'd rather not guess."
+KB_UNAVAILABLE = "I can't reach our help articles just now, sorry about that."
+
+
+def knowledge_answer(hit: Mapping[str, Any]) -> str:
+    """The top article's best passage, introduced by the article's title (the link follows as a citation)."""
+    return f'From our help article "{hit.get("title", "")}": {hit.get("snippet", "")}'

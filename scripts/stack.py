@@ -47,6 +47,8 @@ class Stack:
         run = [str(APP_PYTHON), "-m"]
         subprocess.run([*run, "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
         subprocess.run([*run, "backend.seed"], cwd=ROOT, env=env, check=True)
+        # First churn and escalation models (idempotent: nothing to do once production versions exist).
+        subprocess.run([*run, "backend.risk.bootstrap"], cwd=ROOT, env=env, check=True)
 
     def start(self) -> None:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)

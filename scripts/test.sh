@@ -15,7 +15,7 @@ step "lint (ruff)"
 $APP -m ruff check .
 
 step "Rasa data validation"
-(cd bot && ../$BOT/rasa data validate --config config.yml --domain domain.yml --data data)
+(cd bot && ../$BOT/rasa data validate --fail-on-warnings --config config.yml --domain domain.yml --data data)
 
 step "Rasa-side unit tests (bot venv: NLU components, actions)"
 SUPPORTDESK_ENCODER_DIR=$ENCODER_DIR $BOT/python -m pytest -q -p no:cacheprovider --confcutdir=tests/bot tests/bot

@@ -37,6 +37,9 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "SERVICE_TOKEN": "e2e-service-token",
             "SECRET_KEY": "e2e-secret-key-of-at-least-32-bytes",
             "IDENTITY_SECRET": "e2e-identity-secret",
+            # Index and model files of this stack only; the developer's var/ is never touched.
+            "KB_INDEX_DIR": str(work / "kb_index"),
+            "RISK_MODEL_DIR": str(work / "risk_models"),
         },
     )
     stack = Stack(config)

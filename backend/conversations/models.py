@@ -47,6 +47,8 @@ class Message(Base):
     author_name: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list | None]  # quick replies offered by the bot: [{"title": str, "payload": str}]
+    # Knowledge articles a bot answer was taken from: [{"title": str, "url": str}], shown as links.
+    citations: Mapped[list | None]
     client_message_id: Mapped[str | None] = mapped_column(String(64))
     in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     # What the bot understood, on customer messages only.

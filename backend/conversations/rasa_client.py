@@ -18,6 +18,7 @@ class BotUnavailable(Exception):
 class BotReply:
     text: str
     buttons: list[dict[str, str]] | None = None
+    citations: list[dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,36 @@ class RasaClient:
 
 
 def _replies(messages: list[dict[str, Any]]) -> list[BotReply]:
-    replies = []
+    replies: list[BotReply] = []
     for message in messages:
         text = message.get("text") or ""
         buttons = [
             {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
             for b in message.get("buttons") or []
         ]
+        citations = _citations(message.get("custom"))
         if text or buttons:
-            replies.append(BotReply(text=text, buttons=buttons or None))
+            replies.append(BotReply(text=text, buttons=buttons or None, citations=citations or None))
+        elif citations and replies:
+            # Rasa's output channel sends an utterance's text and its custom JSON as two messages: the
+            # citations belong to the text just before them.
+            previous = replies[-1]
+            merged = (previous.citations or []) + citations
+            replies[-1] = BotReply(text=previous.text, buttons=previous.buttons, citations=merged)
     return replies
+
+
+def _citations(custom: object) -> list[dict[str, str]]:
+    """Source links an action attached (`json_message={"citations": [...]}`); only site-relative or http(s)
+    URLs are kept, so a bad article link can never become a `javascript:` link in the widget."""
+    if not isinstance(custom, dict) or not isinstance(custom.get("citations"), list):
+        return []
+    kept = []
+    for item in custom["citations"]:
+        if not isinstance(item, dict):
+            continue
+        title, url = str(item.get("title", "")).strip(), str(item.get("url", "")).strip()
+        safe = url.startswith(("http://", "https://")) or (url.startswith("/") and not url.startswith("//"))
+        if title and safe:
+            kept.append({"title": title[:200], "url": url[:500]})
+    return kept

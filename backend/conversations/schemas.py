@@ -43,6 +43,11 @@ class ButtonOut(BaseModel):
     payload: str
 
 
+class CitationOut(BaseModel):
+    title: str
+    url: str = Field(description="Link to the knowledge article, site-relative or absolute http(s).")
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -52,6 +57,7 @@ class MessageOut(BaseModel):
     author_name: str | None = None
     text: str
     buttons: list[ButtonOut] | None = None
+    citations: list[CitationOut] | None = None
     client_message_id: str | None = None
     created_at: datetime
 

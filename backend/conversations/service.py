@@ -115,6 +115,7 @@ async def store_bot_replies(
             sender="bot",
             text=reply.text,
             buttons=reply.buttons,
+            citations=reply.citations,
             in_reply_to=in_reply_to.id,
             created_at=now,
         )

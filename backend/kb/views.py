@@ -1,6 +1,7 @@
 """Routes for the knowledge base: the admin API, search (public and for the action server), article pages.
 
-Admin routes take their actor from `current_editor()`; staff sign-in replaces that one function later.
+Who may call what: search is for signed-in staff (agents' suggestions), the service search for the action
+server, every article and index route for admins only; the admin's email is the actor in the audit log.
 Every write commits first, then brings the index in step before answering, so a saved article is searchable
 when the response arrives and a deleted one is gone from search by then.
 """
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import HTMLResponse
 from markdown_it import MarkdownIt
 
-from backend.auth.dependencies import require_service
+from backend.auth.dependencies import AdminDep, current_staff, require_service
 from backend.dependencies import SessionDep
 from backend.kb import service
 from backend.kb.indexing import IndexUnavailable, KnowledgeRuntime
@@ -35,14 +36,14 @@ SNIPPET_CHARS = 320
 MAX_UPLOAD_FILES = 200
 
 
-def current_editor() -> str:
-    """Who is editing. Until staff auth covers the admin, every editor is "admin"."""
-    return "admin"
+async def current_editor(admin: AdminDep) -> str:
+    """The signed-in admin who edits, as named in article versions and the audit log."""
+    return admin.email
 
 
 Editor = Annotated[str, Depends(current_editor)]
 
-api_router = APIRouter(prefix="/api/v1/kb", tags=["knowledge"])
+api_router = APIRouter(prefix="/api/v1/kb", tags=["knowledge"], dependencies=[Depends(current_staff)])
 admin_router = APIRouter(
     prefix="/api/v1/kb", tags=["knowledge admin"], dependencies=[Depends(current_editor)]
 )

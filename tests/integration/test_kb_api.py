@@ -14,7 +14,9 @@ from backend.config import Settings
 from backend.main import create_app
 from knowledge.store import VECTORS
 from tests.dbcheck import execute, rows
-from tests.integration.conftest import SERVICE_HEADERS
+from tests.integration.conftest import SERVICE_HEADERS, staff_headers
+
+ADMIN = "admin@northwind.example"
 
 NEW_BODY = """# My order is late
 
@@ -32,6 +34,7 @@ def kb_settings(settings: Settings, tmp_path: Path) -> Settings:
 def app_client(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings, rasa_transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})))
     with TestClient(app) as client:
+        client.headers.update(staff_headers(client, ADMIN))  # knowledge edits are for admins only
         yield client
 
 
@@ -81,11 +84,11 @@ def test_an_edit_is_searchable_within_two_seconds(kb, database_url):
         time.sleep(0.05)
     assert top["heading_path"] == ["Drone delivery guarantee"]
     versions = kb.get("/api/v1/kb/articles/late-delivery/versions").json()
-    assert [(v["version"], v["author"]) for v in versions] == [(2, "admin"), (1, "seed")]
+    assert [(v["version"], v["author"]) for v in versions] == [(2, ADMIN), (1, "seed")]
     assert versions[1]["body"] != NEW_BODY
     audit = rows(database_url, "SELECT actor, action, entity_id FROM audit_events WHERE action LIKE 'kb.%'")
     article_id = rows(database_url, "SELECT id FROM kb_articles WHERE slug = 'late-delivery'")[0]["id"]
-    assert audit == [{"actor": "admin", "action": "kb.article.update", "entity_id": str(article_id)}]
+    assert audit == [{"actor": ADMIN, "action": "kb.article.update", "entity_id": str(article_id)}]
 
 
 def test_drafts_are_not_searchable_until_published_and_unpublish_hides_again(kb):
@@ -275,3 +278,20 @@ def test_the_article_page_renders_markdown_and_escapes_html(kb):
     assert 'href="javascript:' not in page.text and "<img" not in page.text
     assert "Safe &lt;page&gt;" in page.text
     assert "script-src 'none'" in page.headers["content-security-policy"]
+
+
+def test_only_admins_edit_and_only_staff_search(kb):
+    agent = staff_headers(kb, "alex@northwind.example")
+    anonymous = {"Authorization": ""}
+    assert kb.get("/api/v1/kb/search", params={"q": "shipping"}, headers=anonymous).status_code == 401
+    assert kb.get("/api/v1/kb/search", params={"q": "shipping"}, headers=agent).status_code == 200
+    edit = {"body": NEW_BODY}
+    assert kb.patch("/api/v1/kb/articles/late-delivery", json=edit, headers=anonymous).status_code == 401
+    assert kb.patch("/api/v1/kb/articles/late-delivery", json=edit, headers=agent).status_code == 403
+    assert kb.post("/api/v1/kb/index/rebuild", headers=agent).status_code == 403
+    assert kb.patch("/api/v1/kb/articles/late-delivery", json=edit).status_code == 200
+    audit = rows(
+        kb.app.state.settings.database_url,
+        "SELECT actor, action FROM audit_events WHERE action LIKE 'kb.%' ORDER BY id DESC LIMIT 1",
+    )
+    assert audit == [{"actor": ADMIN, "action": "kb.article.update"}]

@@ -113,3 +113,27 @@ def test_staff_view_shows_intent_and_sentiment(client, widget):
     customer = detail["messages"][0]
     assert customer["intent"] == "order_status" and customer["sentiment_label"] == "negative"
     assert detail["customer_id"] is not None  # the demo shopper's session was linked to their record
+
+
+def test_cited_articles_are_stored_and_unsafe_links_dropped(client, widget, rasa: ScriptedRasa):
+    def cited_answer(body: dict) -> dict:
+        citations = [
+            {"title": "Shipping times", "url": "/kb/shipping-times"},
+            {"title": "Evil", "url": "javascript:alert(1)"},
+            {"title": "Protocol-relative", "url": "//evil.example/x"},
+            {"title": "", "url": "/kb/untitled"},
+        ]
+        # As Rasa's collecting channel sends it: the text, then the custom JSON as its own message.
+        reply = {"recipient_id": body["sender"], "text": "Standard shipping takes 3-5 days."}
+        custom = {"recipient_id": body["sender"], "custom": {"citations": citations}}
+        return {"messages": [reply, custom], "parse": {}}
+
+    rasa.answer = cited_answer
+    turn = send(client, widget, "how long does shipping take?").json()
+    expected = [{"title": "Shipping times", "url": "/kb/shipping-times"}]
+    assert turn["replies"][0]["citations"] == expected
+    history = client.get(
+        f"/api/v1/widget/conversations/{widget['conversation_id']}/messages",
+        headers={"Authorization": widget["auth"]},
+    ).json()
+    assert history[-1]["citations"] == expected

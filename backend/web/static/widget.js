@@ -75,8 +75,30 @@
       b.addEventListener("click", () => send(button.payload, button.title));
       item.appendChild(b);
     }
+    if (message.citations && message.citations.length) item.appendChild(renderCitations(message.citations));
     list.appendChild(item);
     list.scrollTop = list.scrollHeight;
+  }
+
+  // Knowledge articles an answer came from. Article links are relative to the backend, not the host page;
+  // anything but http(s) is dropped (the backend filters too).
+  function renderCitations(citations) {
+    const sources = document.createElement("ul");
+    sources.className = "sd-sources";
+    sources.setAttribute("aria-label", "Sources");
+    for (const citation of citations) {
+      const url = new URL(citation.url, origin);
+      if (url.protocol !== "http:" && url.protocol !== "https:") continue;
+      const link = document.createElement("a");
+      link.href = url.href;
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.textContent = citation.title;
+      const entry = document.createElement("li");
+      entry.appendChild(link);
+      sources.appendChild(entry);
+    }
+    return sources;
   }
 
   // ---- session and history ---------------------------------------------------------------------------

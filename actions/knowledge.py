@@ -1,0 +1,58 @@
+"""Answers product, pricing and policy questions from the knowledge base, citing the article(s) used.
+
+The backend's search (dense + BM25, fused, with a calibrated confidence) decides whether the top article is
+confident enough to answer with. When it is not, the bot says so and the rules offer a person, rather than
+guess. The outcome goes into the `kb_answered` slot, which the rules in bot/data/rules.yml branch on.
+"""
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import backend_client, messages
+
+logger = logging.getLogger(__name__)
+
+MAX_CITATIONS = 2  # the answer's article, plus one more only when it is also confident
+
+
+class ActionAnswerFromKnowledge(Action):
+    def name(self) -> str:
+        return "action_answer_from_knowledge"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question = (tracker.latest_message.get("text") or "").strip()
+        try:
+            found = await backend_client.search_knowledge(question)
+        except backend_client.BackendError as error:
+            logger.warning("knowledge search failed for %s: %s", tracker.sender_id, error)
+            dispatcher.utter_message(text=messages.KB_UNAVAILABLE)
+            return [SlotSet("kb_answered", False)]
+        hits = [h for h in found.get("results") or [] if isinstance(h, dict)]
+        if not found.get("answerable") or not hits:
+            dispatcher.utter_message(text=messages.KB_NOT_SURE)
+            return [SlotSet("kb_answered", False)]
+        dispatcher.utter_message(
+            text=messages.knowledge_answer(hits[0]), json_message={"citations": citations(hits)}
+        )
+        return [SlotSet("kb_answered", True)]
+
+
+def citations(hits: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The top article, and the next ones that are answerable too, each once."""
+    chosen: dict[str, dict[str, str]] = {}
+    for position, hit in enumerate(hits):
+        if position > 0 and not hit.get("answerable"):
+            continue
+        slug = str(hit.get("slug", ""))
+        if slug and slug not in chosen:
+            chosen[slug] = {"title": str(hit.get("title", slug)), "url": str(hit.get("url", ""))}
+        if len(chosen) == MAX_CITATIONS:
+            break
+    return list(chosen.values())
