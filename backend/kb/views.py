@@ -1,4 +1,4 @@
-"""Routes for the knowledge base: the admin API, search (public and for the action server), article pages.
+"""Routes for the knowledge base: the admin API, search (staff and the action server), article pages.
 
 Who may call what: search is for signed-in staff (agents' suggestions), the service search for the action
 server, every article and index route for admins only; the admin's email is the actor in the audit log.
@@ -6,6 +6,7 @@ Every write commits first, then brings the index in step before answering, so a 
 when the response arrives and a deleted one is gone from search by then.
 """
 
+import re
 from html import escape
 from typing import Annotated, Literal
 
@@ -116,10 +117,29 @@ def _hit_out(hit: Hit, article: Article, result: SearchResult) -> SearchHitOut:
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    flat = " ".join(text.split())
+    """The chunk as one line of plain text a customer can read in a chat bubble."""
+    flat = " ".join(_plain_lines(text))
     if len(flat) <= limit:
         return flat
     return flat[:limit].rsplit(" ", 1)[0] + "…"
+
+
+TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")
+EMPHASIS = re.compile(r"(\*\*|__|`)")
+
+
+def _plain_lines(markdown: str) -> list[str]:
+    """Markdown lines without table rules, pipes or emphasis marks: a table row reads "Plus: $14.99, $149"."""
+    lines = []
+    for raw in markdown.splitlines():
+        line = EMPHASIS.sub("", raw.strip())
+        if not line or TABLE_RULE.match(line) or line.startswith("#"):  # headings: the answer names the title
+            continue
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|") if c.strip()]
+            line = f"{cells[0]}: {', '.join(cells[1:])}." if len(cells) > 1 else "".join(cells)
+        lines.append(" ".join(line.split()))
+    return lines
 
 
 def article_url(slug: str) -> str:

@@ -70,3 +70,68 @@ def test_handoff_reply_resolve_and_rating_across_inbox_and_widget(stack, new_pag
         )
     ]
     assert senders[0] == "customer" and "agent" in senders and senders[-1] == "system"
+
+
+ANGRY = "This is absolutely ridiculous, my parcel is two weeks late"
+XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
+
+
+def test_an_angry_customer_is_escalated_to_an_online_agent_and_rates_the_help(stack, new_page):
+    base = stack.config.url(stack.config.backend_port)
+    agent = new_page()
+    agent.goto(f"{base}/inbox")
+    if agent.get_by_label("Email").is_visible():
+        agent.get_by_label("Email").fill("alex@northwind.example")
+        agent.get_by_label("Password").fill("northwind-demo")
+        agent.get_by_role("button", name="Sign in").click()
+    agent.get_by_label("Status").select_option("online")
+
+    customer = new_page(width=390, height=844)
+    customer.goto(f"{base}/demo")
+    customer.get_by_role("button", name="Open chat").click()
+    customer.get_by_label("Message").fill(ANGRY)
+    customer.get_by_label("Message").press("Enter")
+    # No request for a human: negative sentiment pushes the escalation risk over the threshold.
+    expect(customer.locator(".sd-messages")).to_contain_text("connecting you with a member of our team")
+    customer.get_by_label("Message").fill(XSS)
+    customer.get_by_label("Message").press("Enter")
+    expect(customer.locator(".sd-customer").last).to_have_text(XSS)
+
+    case_item = agent.locator("#cases li", has_text="negative sentiment")
+    expect(case_item).to_have_count(1, timeout=30_000)
+    case_item.click()
+    transcript = agent.locator("#transcript")
+    expect(transcript).to_contain_text(ANGRY)
+    expect(transcript).to_contain_text("sentiment negative")
+    expect(transcript).to_contain_text(XSS)  # shown as text in the inbox too
+    assert agent.locator("#transcript img, #transcript script").count() == 0
+    expect(agent.locator("#case-summary")).to_contain_text("escalation risk")
+    screenshot(agent, "inbox-escalated-case")
+
+    agent.get_by_label("Reply to the customer").fill("I'm sorry about the delay, I'll sort it out now.")
+    agent.get_by_role("button", name="Send").click()
+    expect(customer.locator(".sd-agent").last).to_contain_text("I'll sort it out now.")
+    agent.get_by_label("Disposition").select_option("solved")
+    agent.get_by_role("button", name="Resolve").click()
+    customer.get_by_role("button", name="4 stars").click()
+    expect(customer.locator(".sd-rating")).to_contain_text("4 out of 5")
+    screenshot(customer, "widget-escalated-and-rated")
+    assert agent.evaluate("window.__pwned") is None and customer.evaluate("window.__pwned") is None
+
+    case = rows(
+        stack.config.database_url,
+        "SELECT c.status, c.csat, c.escalation_risk, a.email FROM cases c"
+        " JOIN agents a ON a.id = c.assigned_agent_id"
+        " JOIN messages m ON m.conversation_id = c.conversation_id WHERE m.text = :angry",
+        angry=ANGRY,
+    )
+    assert len(case) == 1, case
+    assert case[0]["status"] == "resolved" and case[0]["csat"] == 4
+    assert case[0]["email"] == "alex@northwind.example"
+    scores = rows(
+        stack.config.database_url,
+        "SELECT r.score, r.decision FROM risk_scores r JOIN messages m ON m.id = r.message_id"
+        " WHERE r.kind = 'escalation' AND m.text = :angry",
+        angry=ANGRY,
+    )
+    assert scores and scores[0]["score"] >= 0.6, scores

@@ -82,3 +82,20 @@ def test_an_xss_payload_is_shown_as_text(stack, new_page):
     expect(page.locator(".sd-bot")).not_to_have_count(0)
     assert page.locator(".sd-messages img, .sd-messages script").count() == 0
     assert page.evaluate("window.__pwned") is None
+
+
+def test_a_knowledge_question_gets_a_cited_answer_with_a_working_link(stack, new_page):
+    base = stack.config.url(stack.config.backend_port)
+    page = new_page()
+    open_chat(page, base)
+    say(page, "How much does the Plus plan cost per month?")
+    link = page.locator(".sd-sources a", has_text="Subscription plans and pricing")
+    expect(link).to_be_visible(timeout=30_000)
+    expect(link.locator("xpath=ancestor::li[contains(@class, 'sd-bot')]")).to_contain_text("$14.99")
+    screenshot(page, "widget-cited-answer")
+    with page.context.expect_page() as opened:
+        link.click()
+    article = opened.value
+    article.wait_for_load_state()
+    assert article.url == f"{base}/kb/plans-and-pricing"
+    expect(article.locator("h1")).to_have_text("Subscription plans and pricing")

@@ -121,7 +121,9 @@ async function openCase(id) {
   const detail = await api(`/api/v1/cases/${id}`);
   state.current = detail;
   for (const li of document.querySelectorAll(".cases li")) li.setAttribute("aria-current", String(Number(li.dataset.caseId) === id));
-  $("case-summary").textContent = `Case #${detail.id} · ${detail.skill} · ${detail.status} · ${detail.reason}`;
+  const percent = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 100)}%`);
+  const scores = `escalation risk ${percent(detail.escalation_risk)} · churn risk ${percent(detail.churn_risk)}`;
+  $("case-summary").textContent = `Case #${detail.id} · ${detail.skill} · ${detail.status} · ${scores} · ${detail.reason}`;
   $("transcript").replaceChildren();
   detail.messages.forEach(appendMessage);
   const active = detail.status === "assigned" || detail.status === "accepted";
