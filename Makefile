@@ -4,15 +4,20 @@ SHELL := bash
 APP := .venv-app/bin/python
 BOT := .venv-bot/bin
 
-.PHONY: help setup model run test lint eval-nlu eval-sentiment
+.PHONY: help setup encoder model run test lint bench eval-nlu eval-sentiment eval-kb eval-risk
 
 help:
 	@echo "make run   set up, train if needed, start backend + Rasa + action server, print the URLs"
 	@echo "make test  set up, train if needed, run every test (SQLite and PostgreSQL, end to end)"
-	@echo "make lint | eval-nlu | eval-sentiment"
+	@echo "make bench       load test (10/50/200 customers) + knowledge search + risk scoring benchmarks"
+	@echo "make eval-nlu    Banking77 accuracy of bot/config.yml's pipeline"
+	@echo "make eval-sentiment | eval-kb | eval-risk | lint"
 
 setup:
 	@bash scripts/bootstrap.sh
+
+encoder: setup
+	@$(APP) -m scripts.train_bot --encoder-dir
 
 model: setup
 	@$(APP) -m scripts.train_bot
@@ -26,8 +31,17 @@ test: model
 lint: setup
 	@$(APP) -m ruff check .
 
-eval-nlu: model
-	@PYTHONPATH=. SUPPORTDESK_ENCODER_DIR=$$(ls -d $${SUPPORTDESK_CACHE:-$$HOME/.cache/supportdesk}/encoder-* | head -n 1) $(BOT)/python scripts/eval_nlu.py
+eval-nlu: setup
+	@PYTHONPATH=. SUPPORTDESK_ENCODER_DIR=$$($(APP) -m scripts.train_bot --encoder-dir | tail -n 1) $(BOT)/python scripts/eval_nlu.py
 
-eval-sentiment: model
-	@PYTHONPATH=. SUPPORTDESK_ENCODER_DIR=$$(ls -d $${SUPPORTDESK_CACHE:-$$HOME/.cache/supportdesk}/encoder-* | head -n 1) $(BOT)/python scripts/eval_sentiment.py
+eval-sentiment: setup
+	@PYTHONPATH=. SUPPORTDESK_ENCODER_DIR=$$($(APP) -m scripts.train_bot --encoder-dir | tail -n 1) $(BOT)/python scripts/eval_sentiment.py
+
+eval-kb: setup
+	@HF_HUB_OFFLINE=1 $(APP) -m scripts.eval_kb
+
+eval-risk: setup
+	@$(APP) -m scripts.eval_risk
+
+bench: model
+	@HF_HUB_OFFLINE=1 $(APP) -m scripts.bench
