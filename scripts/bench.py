@@ -95,6 +95,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "A turn is: widget WebSocket message -> backend stores it -> Rasa (NLU, policies, actions calling",
         "the backend: order look-up, knowledge search) -> replies stored -> escalation scoring -> ack.",
         "Bare Rasa is the same model's REST webhook, no backend. Lost = sent - stored (must be 0).",
+        "Answered < stored: Rasa took longer than RASA_TIMEOUT_S, the customer got the holding reply and the",
+        "message is kept with bot_status `failed` for follow-up.",
         "",
         "| customers | turns | p50 ms | p95 ms | p99 ms | msg/s | errors | sent | stored | answered | lost "
         "| bare Rasa p50 ms | bare Rasa p95 ms | full / bare p50 |",
