@@ -90,3 +90,10 @@ async def search_knowledge(question: str, k: int = 3) -> dict[str, Any]:
     except httpx.HTTPError as error:
         raise BackendError(f"GET {path} failed: {error!r}") from error
     return _json_object(response, f"GET {path}")
+
+
+async def retention_offer(conversation_id: str) -> dict[str, Any]:
+    """For a customer who wants to cancel: {"offer": str | None, "churn_risk": float | None, "threshold"}."""
+    path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/retention-offer"
+    response = await _request("POST", path)
+    return _json_object(response, f"POST {path}")

@@ -189,3 +189,17 @@ KB_UNAVAILABLE = "I can't reach our help articles just now, sorry about that."
 def knowledge_answer(hit: Mapping[str, Any]) -> str:
     """The top article's best passage, introduced by the article's title (the link follows as a citation)."""
     return f'From our help article "{hit.get("title", "")}": {hit.get("snippet", "")}'
+
+
+RETENTION_BUTTONS = [
+    {"title": "Yes, I'd like that", "payload": "/affirm"},
+    {"title": "No, I still want to cancel", "payload": "/deny"},
+]
+
+
+def retention_offer(offer: str) -> str:
+    """The offer the backend chose for this customer, before the cancellation goes ahead."""
+    return (
+        "I'm sorry to hear you want to leave. Before you go, we'd like to keep you: "
+        f"{offer.rstrip('.')}. Would you like that instead of cancelling?"
+    )

@@ -75,6 +75,7 @@ def create_app(
         agents.router,
         kb.router,
         risk.router,
+        risk.service_router,
         web.router,
     ):
         app.include_router(router)

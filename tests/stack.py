@@ -40,6 +40,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             # Index and model files of this stack only; the developer's var/ is never touched.
             "KB_INDEX_DIR": str(work / "kb_index"),
             "RISK_MODEL_DIR": str(work / "risk_models"),
+            # Every signed-in customer is a likely churner here, so the retention path runs deterministically.
+            "CHURN_HIGH_THRESHOLD": "0.01",
         },
     )
     stack = Stack(config)

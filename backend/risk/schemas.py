@@ -71,3 +71,12 @@ class DriftOut(BaseModel):
     n: int
     score: PsiOut
     features: dict[str, PsiOut]
+
+
+class RetentionOfferOut(BaseModel):
+    offer: str | None = Field(
+        description="What the bot offers before a cancellation; None when the customer's churn risk is below "
+        "the threshold (or unknown), and the cancellation is handled as asked."
+    )
+    churn_risk: float | None = Field(description="The churn score the decision was made on.")
+    threshold: float

@@ -8,7 +8,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from backend.auth.dependencies import AdminDep, SettingsDep, current_staff
+from backend.auth.dependencies import AdminDep, SettingsDep, current_staff, require_service
+from backend.conversations import service as conversations
+from backend.customers.models import Customer
+from backend.database import utcnow
 from backend.dependencies import SessionDep
 from backend.risk import registry, service
 from backend.risk.schemas import (
@@ -17,10 +20,14 @@ from backend.risk.schemas import (
     ModelKind,
     ModelVersionOut,
     PromotionOut,
+    RetentionOfferOut,
     RollbackIn,
 )
 
 router = APIRouter(tags=["risk"], dependencies=[Depends(current_staff)])
+service_router = APIRouter(
+    prefix="/api/v1/service", tags=["service"], dependencies=[Depends(require_service)]
+)
 
 
 def _http(exc: registry.RegistryError) -> HTTPException:
@@ -104,3 +111,20 @@ async def churn_risk(customer_id: int, session: SessionDep, settings: SettingsDe
     except registry.RegistryError as exc:
         raise _http(exc) from exc
     return ChurnRiskOut.model_validate(risk)
+
+
+@service_router.post("/conversations/{conversation_id}/retention-offer", response_model=RetentionOfferOut)
+async def retention_offer(
+    conversation_id: str, session: SessionDep, settings: SettingsDep
+) -> RetentionOfferOut:
+    """For the bot, when a customer asks to cancel: an offer chosen by rule if their churn risk is high."""
+    conversation = await conversations.get_conversation(session, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    threshold = settings.churn_high_threshold
+    customer = await session.get(Customer, conversation.customer_id) if conversation.customer_id else None
+    if customer is None:  # an anonymous visitor: nothing known to base an offer on
+        return RetentionOfferOut(offer=None, churn_risk=None, threshold=threshold)
+    score = await service.churn_for_turn(session, conversation, settings, utcnow())
+    offer = service.retention_offer(customer, score, threshold) if score is not None else None
+    return RetentionOfferOut(offer=offer, churn_risk=score, threshold=threshold)

@@ -104,3 +104,31 @@ def test_the_history_survives_a_new_connection(stack: Stack):
     ).json()
     assert history[0]["text"] == "hi" and history[0]["sender"] == "customer"
     assert len(history) >= 2
+
+
+def test_an_angry_message_is_stored_with_negative_sentiment_and_its_intent(stack: Stack):
+    session = open_session(stack, email=None)
+    text = "this is the third time my order is late, I'm furious"
+    asyncio.run(say(stack, session, [text]))
+    [stored] = rows(
+        stack.config.database_url,
+        "SELECT intent, sentiment_label, sentiment_score FROM messages"
+        " WHERE conversation_id = :c AND sender = 'customer'",
+        c=session["conversation_id"],
+    )
+    assert stored["intent"] in {"shipping_delay", "complaint"}, stored
+    assert stored["sentiment_label"] == "negative" and stored["sentiment_score"] < -0.3, stored
+
+
+def test_a_likely_churner_gets_a_retention_offer_and_a_person_when_refusing(stack: Stack):
+    # The e2e stack sets CHURN_HIGH_THRESHOLD=0.01, so the signed-in demo shopper counts as a likely churner.
+    session = open_session(stack)
+    frames = asyncio.run(say(stack, session, ["I want to cancel my subscription"]))
+    assert any("3 months at 25% off" in t for t in bot_texts(frames)), bot_texts(frames)
+    asyncio.run(say(stack, session, ["/deny"]))
+    cases = rows(
+        stack.config.database_url,
+        "SELECT status FROM cases WHERE conversation_id = :c",
+        c=session["conversation_id"],
+    )
+    assert len(cases) == 1, cases

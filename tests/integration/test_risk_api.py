@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from backend.config import to_async_url
+from backend.config import get_settings, to_async_url
 from backend.conversations.models import Conversation, Message
 from backend.database import make_engine, make_sessionmaker, utcnow
-from backend.risk import service
+from backend.risk import rules, service
 from tests.dbcheck import rows
-from tests.integration.conftest import staff_headers
+from tests.integration.conftest import SERVICE_HEADERS, staff_headers
 from tests.risk.helpers import churn_models, escalation_model, install
 
 ADMIN = "admin@northwind.example"
@@ -228,3 +228,31 @@ def test_an_explicit_request_for_a_human_always_escalates(models, settings, data
 def test_without_an_escalation_model_the_guardrails_still_apply(settings, database_url):
     [decision] = asyncio.run(decisions(database_url, settings, [("request_human", "neutral", 0.0)]))
     assert decision.escalate and decision.score is None and decision.model_version_id is None
+
+
+def retention(client, conversation_id: str, threshold: float | None = None, headers=None):
+    if threshold is not None:
+        changed = client.app.state.settings.model_copy(update={"churn_high_threshold": threshold})
+        client.app.dependency_overrides[get_settings] = lambda: changed
+    return client.post(
+        f"/api/v1/service/conversations/{conversation_id}/retention-offer",
+        headers=SERVICE_HEADERS if headers is None else headers,
+    )
+
+
+def test_a_likely_churner_who_wants_to_cancel_gets_an_offer_chosen_by_rule(client, models, widget):
+    offered = retention(client, widget["conversation_id"], threshold=0.01)
+    assert offered.status_code == 200, offered.text
+    body = offered.json()
+    assert body["offer"] and 0.0 <= body["churn_risk"] <= 1.0
+    # The demo shopper is month-to-month with a lifetime value over $500: the first row of the offer table.
+    assert body["offer"] == rules.RETENTION_OFFERS[0].text
+    declined = retention(client, widget["conversation_id"], threshold=1.0).json()
+    assert declined["offer"] is None and declined["churn_risk"] == body["churn_risk"]
+
+
+def test_retention_offers_need_a_known_signed_in_customer_and_the_service_token(client, models):
+    anonymous = client.post("/api/v1/widget/sessions", json={}).json()["conversation_id"]
+    assert retention(client, anonymous, threshold=0.01).json()["offer"] is None
+    assert retention(client, "no-such-conversation").status_code == 404
+    assert retention(client, anonymous, headers={}).status_code == 401
