@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.conversations.schemas import ConversationOut, ParsedMessageOut
+from backend.conversations.schemas import ConversationOut, ParsedMessageOut, SentimentTrajectoryOut
 from backend.customers.schemas import CustomerOut
 
 Skill = Literal["general", "billing", "technical", "retention", "sales"]
@@ -50,6 +50,7 @@ class CaseDetailOut(CaseOut):
 
     conversation: ConversationOut
     messages: list[ParsedMessageOut]
+    sentiment: SentimentTrajectoryOut
     customer: CustomerOut | None
     customer_open_cases: list[CaseOut]
     customer_past_conversations: list[ConversationOut]

@@ -11,8 +11,9 @@ from backend.cases import routing
 from backend.cases.models import Case
 from backend.cases.schemas import CaseDetailOut, CaseOut
 from backend.config import Settings
+from backend.conversations import sentiment
 from backend.conversations.models import Conversation, Message
-from backend.conversations.schemas import ConversationOut, ParsedMessageOut
+from backend.conversations.schemas import ConversationOut, ParsedMessageOut, SentimentTrajectoryOut
 from backend.customers.models import Customer
 from backend.customers.schemas import CustomerOut
 from backend.database import utcnow
@@ -136,10 +137,12 @@ async def case_detail(session: AsyncSession, case: Case) -> CaseDetailOut:
             .limit(10)
         )
         past = list((await session.execute(earlier)).scalars())
+    transcript = list((await session.execute(messages)).scalars())
     return CaseDetailOut(
         **CaseOut.model_validate(case).model_dump(),
         conversation=ConversationOut.model_validate(conversation),
-        messages=[ParsedMessageOut.model_validate(m) for m in (await session.execute(messages)).scalars()],
+        messages=[ParsedMessageOut.model_validate(m) for m in transcript],
+        sentiment=SentimentTrajectoryOut.model_validate(sentiment.trajectory(transcript)),
         customer=CustomerOut.model_validate(customer) if customer else None,
         customer_open_cases=[CaseOut.model_validate(c) for c in open_cases],
         customer_past_conversations=[ConversationOut.model_validate(c) for c in past],

@@ -79,6 +79,25 @@ class TurnOut(BaseModel):
     duplicate: bool = Field(description="True when this client_message_id had already been stored.")
 
 
+class SentimentPointOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    message_id: int
+    at: datetime
+    score: float = Field(description="Signed sentiment: -1 very negative, 0 neutral, +1 very positive.")
+    rolling_mean: float = Field(description="Mean of this and the two previous customer messages.")
+
+
+class SentimentTrajectoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    points: list[SentimentPointOut]
+    latest: float | None
+    mean: float | None
+    trend: float = Field(description="Slope per message over the last 4 customer messages (< 0: souring).")
+    negative_streak: int = Field(description="Consecutive negative customer messages at the end.")
+
+
 class ConversationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -94,3 +113,4 @@ class ConversationOut(BaseModel):
 
 class ConversationDetailOut(ConversationOut):
     messages: list[ParsedMessageOut]
+    sentiment: SentimentTrajectoryOut | None = None

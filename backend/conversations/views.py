@@ -9,13 +9,14 @@ from pydantic import BaseModel, EmailStr, Field
 from backend.auth.dependencies import current_staff, widget_conversation
 from backend.auth.tokens import issue_widget_token, verify_customer_hash
 from backend.config import Settings, get_settings
-from backend.conversations import service
+from backend.conversations import sentiment, service
 from backend.conversations.hub import ConversationNotFound
 from backend.conversations.schemas import (
     ConversationDetailOut,
     ConversationOut,
     MessageIn,
     MessageOut,
+    SentimentTrajectoryOut,
     TurnOut,
 )
 from backend.customers import service as customers
@@ -103,4 +104,6 @@ async def get_conversation(conversation_id: str, session: SessionDep) -> Convers
     conversation = await service.get_conversation_with_messages(session, conversation_id)
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
-    return ConversationDetailOut.model_validate(conversation)
+    detail = ConversationDetailOut.model_validate(conversation)
+    trend = SentimentTrajectoryOut.model_validate(sentiment.trajectory(conversation.messages))
+    return detail.model_copy(update={"sentiment": trend})

@@ -156,7 +156,7 @@ class TurnContext:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-def _slope(values: Sequence[float]) -> float:
+def slope(values: Sequence[float]) -> float:
     """Least-squares slope per turn; 0 for fewer than two points."""
     n = len(values)
     if n < 2:
@@ -167,7 +167,7 @@ def _slope(values: Sequence[float]) -> float:
     return num / den
 
 
-def _negative_streak(values: Sequence[float]) -> int:
+def negative_streak(values: Sequence[float]) -> int:
     streak = 0
     for value in reversed(values):
         if value > NEGATIVE_BELOW:
@@ -186,8 +186,8 @@ def escalation_features(turns: Sequence[Turn], ctx: TurnContext) -> dict[str, fl
     return {
         "sentiment_now": sentiments[-1],
         "sentiment_mean_3": sum(sentiments[-3:]) / len(sentiments[-3:]),
-        "sentiment_slope": _slope(sentiments[-SLOPE_WINDOW:]),
-        "negative_streak": float(_negative_streak(sentiments)),
+        "sentiment_slope": slope(sentiments[-SLOPE_WINDOW:]),
+        "negative_streak": float(negative_streak(sentiments)),
         "complaints": float(intents.count("complaint")),
         "fallback_count": float(intents.count("nlu_fallback")),
         "turn_index": float(len(turns)),

@@ -3,7 +3,7 @@
 from fastapi.testclient import TestClient
 
 from tests.dbcheck import rows
-from tests.integration.conftest import ScriptedRasa, staff_headers
+from tests.integration.conftest import ScriptedRasa, default_answer, staff_headers
 
 
 def send(client: TestClient, widget: dict[str, str], text: str, client_id: str | None = None):
@@ -113,6 +113,26 @@ def test_staff_view_shows_intent_and_sentiment(client, widget):
     customer = detail["messages"][0]
     assert customer["intent"] == "order_status" and customer["sentiment_label"] == "negative"
     assert detail["customer_id"] is not None  # the demo shopper's session was linked to their record
+
+
+def test_the_conversation_keeps_a_sentiment_trajectory(client, widget, rasa: ScriptedRasa):
+    moods = iter([("positive", 0.5), ("neutral", 0.2), ("negative", 0.6), ("negative", 0.9)])
+
+    def answer(body: dict) -> dict:
+        label, score = next(moods)
+        turn = default_answer(body)
+        turn["parse"]["sentiment"] = {"label": label, "score": score, "confidence": 0.9}
+        return turn
+
+    rasa.answer = answer
+    for text in ("thanks for the quick reply", "ok", "this is not ok", "I am furious now"):
+        send(client, widget, text)
+    detail = client.get(
+        f"/api/v1/conversations/{widget['conversation_id']}", headers=staff_headers(client)
+    ).json()
+    trend = detail["sentiment"]
+    assert [p["score"] for p in trend["points"]] == [0.5, 0.0, -0.6, -0.9]
+    assert trend["latest"] == -0.9 and trend["negative_streak"] == 2 and trend["trend"] < -0.3
 
 
 def test_cited_articles_are_stored_and_unsafe_links_dropped(client, widget, rasa: ScriptedRasa):

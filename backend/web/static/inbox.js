@@ -116,13 +116,21 @@ async function refreshCases() {
 }
 
 // ---- one case -----------------------------------------------------------------------------------------
+// The conversation's sentiment trajectory in words: latest score, direction, negative streak.
+function sentimentText(trend) {
+  if (!trend || trend.latest === null) return "no sentiment yet";
+  const direction = trend.trend < -0.05 ? "falling" : trend.trend > 0.05 ? "rising" : "steady";
+  const streak = trend.negative_streak > 1 ? `, ${trend.negative_streak} negative in a row` : "";
+  return `sentiment ${trend.latest.toFixed(2)} ${direction}${streak}`;
+}
+
 async function openCase(id) {
   $("action-error").textContent = "";
   const detail = await api(`/api/v1/cases/${id}`);
   state.current = detail;
   for (const li of document.querySelectorAll(".cases li")) li.setAttribute("aria-current", String(Number(li.dataset.caseId) === id));
   const percent = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 100)}%`);
-  const scores = `escalation risk ${percent(detail.escalation_risk)} · churn risk ${percent(detail.churn_risk)}`;
+  const scores = `escalation risk ${percent(detail.escalation_risk)} · churn risk ${percent(detail.churn_risk)} · ${sentimentText(detail.sentiment)}`;
   $("case-summary").textContent = `Case #${detail.id} · ${detail.skill} · ${detail.status} · ${scores} · ${detail.reason}`;
   $("transcript").replaceChildren();
   detail.messages.forEach(appendMessage);
