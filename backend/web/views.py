@@ -42,3 +42,8 @@ async def inbox() -> FileResponse:
 @router.get("/admin")
 async def admin() -> FileResponse:
     return FileResponse(PAGES / "admin.html")
+
+
+@router.get("/admin/models")
+async def models() -> FileResponse:
+    return FileResponse(PAGES / "models.html")
