@@ -4,7 +4,7 @@ SHELL := bash
 APP := .venv-app/bin/python
 BOT := .venv-bot/bin
 
-.PHONY: help setup encoder model run test lint bench eval-nlu eval-sentiment eval-kb eval-risk
+.PHONY: help setup encoder model run test lint bench eval-nlu eval-sentiment eval-kb eval-risk train-churn
 
 help:
 	@echo "make run   set up, train if needed, start backend + Rasa + action server, print the URLs"
@@ -12,6 +12,7 @@ help:
 	@echo "make bench       load test (10/50/200 customers) + knowledge search + risk scoring benchmarks"
 	@echo "make eval-nlu    Banking77 accuracy of bot/config.yml's pipeline"
 	@echo "make eval-sentiment | eval-kb | eval-risk | lint"
+	@echo "make train-churn ARGS='--csv FILE --target COLUMN [--id COLUMN] [--promote]'  (or --from-db)"
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -45,3 +46,6 @@ eval-risk: setup
 
 bench: model
 	@HF_HUB_OFFLINE=1 $(APP) -m scripts.bench
+
+train-churn: setup
+	@$(APP) -m backend.risk.train_churn $(ARGS)

@@ -2,7 +2,8 @@
 
 The backend's search (dense + BM25, fused, with a calibrated confidence) decides whether the top article is
 confident enough to answer with. When it is not, the bot says so and the rules offer a person, rather than
-guess. The outcome goes into the `kb_answered` slot, which the rules in bot/data/rules.yml branch on.
+guess. The outcome goes into the `kb_answer` slot (answered, not_sure, unavailable), which the rules in
+bot/data/rules.yml branch on.
 """
 
 import logging
@@ -33,15 +34,15 @@ class ActionAnswerFromKnowledge(Action):
         except backend_client.BackendError as error:
             logger.warning("knowledge search failed for %s: %s", tracker.sender_id, error)
             dispatcher.utter_message(text=messages.KB_UNAVAILABLE)
-            return [SlotSet("kb_answered", False)]
+            return [SlotSet("kb_answer", "unavailable")]
         hits = [h for h in found.get("results") or [] if isinstance(h, dict)]
         if not found.get("answerable") or not hits:
             dispatcher.utter_message(text=messages.KB_NOT_SURE)
-            return [SlotSet("kb_answered", False)]
+            return [SlotSet("kb_answer", "not_sure")]
         dispatcher.utter_message(
             text=messages.knowledge_answer(hits[0]), json_message={"citations": citations(hits)}
         )
-        return [SlotSet("kb_answered", True)]
+        return [SlotSet("kb_answer", "answered")]
 
 
 def citations(hits: list[dict[str, Any]]) -> list[dict[str, str]]:

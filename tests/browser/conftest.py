@@ -12,7 +12,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ARTIFACTS / "screenshots"
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
+# open, and every later test that calls asyncio.run() (the e2e and risk tests) would fail beside it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is not installed; scripts/bootstrap.sh installs it")
