@@ -40,3 +40,25 @@ def test_an_agent_cannot_use_the_model_registry(stack, new_page):
     production = page.locator("#versions tr", has_text="production").first
     production.get_by_role("button", name="Roll back").click()
     expect(page.locator("#status")).to_contain_text("needs the admin role")
+
+
+def test_admin_edits_the_knowledge_base_and_previews_the_bots_answer(stack, new_page):
+    base = stack.config.url(stack.config.backend_port)
+    page = new_page()
+    page.goto(f"{base}/admin")
+    page.get_by_label("Email").fill("admin@northwind.example")
+    page.get_by_label("Password").fill("northwind-demo")
+    page.get_by_role("button", name="Sign in").click()
+
+    page.locator("#articles tr", has_text="Shipping times and carriers").click()
+    expect(page.locator("#editor-title")).to_have_text("Edit: Shipping times and carriers")
+    body = page.get_by_label("Body (Markdown)")
+    island = "\n\n## Island deliveries\nParcels to islands take two extra working days.\n"
+    body.fill(body.input_value() + island)
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#status")).to_contain_text("Saved")
+
+    page.get_by_label("Customer question").fill("how long does delivery to an island take?")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.locator("#results li").first).to_contain_text("two extra working days")
+    screenshot(page, "admin-knowledge-preview")

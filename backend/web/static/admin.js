@@ -2,25 +2,8 @@
 // would answer. Every article text goes in with textContent (or form values), never as HTML.
 "use strict";
 const $ = (id) => document.getElementById(id);
-// The staff token is shared with the agent inbox (same origin, same sessionStorage key).
-const TOKEN_KEY = "sd-staff-token";
-const state = { articles: [], current: null, token: sessionStorage.getItem(TOKEN_KEY) };
-
-async function api(path, options = {}) {
-  const headers = { ...(options.headers || {}), authorization: `Bearer ${state.token}` };
-  if (options.json !== undefined) { headers["content-type"] = "application/json"; options.body = JSON.stringify(options.json); }
-  const response = await fetch(path, { ...options, headers });
-  const body = response.status === 204 ? null : await response.json().catch(() => null);
-  if (response.status === 401) { signOut("Please sign in again."); throw new Error("signed out"); }
-  if (!response.ok) {
-    const detail = body && body.detail;
-    const text = typeof detail === "string" ? detail
-      : Array.isArray(detail) ? detail.map((d) => (typeof d === "string" ? d : `${(d.loc || []).join(".")}: ${d.msg}`)).join("; ")
-      : response.statusText;
-    throw new Error(text);
-  }
-  return body;
-}
+const state = { articles: [], current: null };
+const api = StaffSession.api;
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -156,31 +139,9 @@ $("import").addEventListener("submit", async (event) => {
   } catch (error) { out.textContent = `Import refused: ${error.message}`; out.className = "error"; }
 });
 
-// ---- sign-in: only admins may edit the knowledge base ----------------------------------------------------
-function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
-  state.token = null;
-  $("workspace").hidden = true;
-  $("signin").hidden = false;
-  say(message || "Sign in with an admin account to edit the knowledge base.");
-}
-
-$("signin").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const response = await fetch("/api/v1/auth/token", { method: "POST", body: new URLSearchParams(new FormData($("signin"))) });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) { say(body.detail || "Sign-in failed.", "error"); return; }
-  state.token = body.access_token;
-  sessionStorage.setItem(TOKEN_KEY, state.token);
-  await start();
+// ---- sign-in: only admins may edit the knowledge base (staff-session.js) ---------------------------------
+StaffSession.start({
+  say,
+  prompt: "Sign in with an admin account to edit the knowledge base.",
+  onSignedIn: async () => { showEditor(null); await loadArticles(); },
 });
-
-async function start() {
-  $("signin").hidden = true;
-  $("workspace").hidden = false;
-  say("");
-  showEditor(null);
-  try { await loadArticles(); } catch (error) { if (error.message !== "signed out") say(error.message, "error"); }
-}
-
-if (state.token) start(); else signOut();

@@ -2,16 +2,7 @@
 // promotion of a candidate (the gate may refuse it) and rollback. All text goes in with textContent.
 "use strict";
 const $ = (id) => document.getElementById(id);
-const TOKEN_KEY = "sd-staff-token"; // shared with the inbox and the knowledge admin
-let token = sessionStorage.getItem(TOKEN_KEY);
-
-async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { "content-type": "application/json", authorization: `Bearer ${token}` } });
-  const body = await response.json().catch(() => null);
-  if (response.status === 401) { signOut("Please sign in again."); throw new Error("signed out"); }
-  if (!response.ok) throw new Error((body && typeof body.detail === "string" && body.detail) || response.statusText);
-  return body;
-}
+const api = StaffSession.api;
 
 function cell(text, className) { const td = document.createElement("td"); td.textContent = text; if (className) td.className = className; return td; }
 function say(text, className = "muted") { $("status").textContent = text; $("status").className = className; }
@@ -35,7 +26,7 @@ async function loadVersions() {
 function button(label, onClick) { const b = document.createElement("button"); b.type = "button"; b.textContent = label; b.addEventListener("click", onClick); return b; }
 
 async function act(path, body, done) {
-  try { await api(path, { method: "POST", body: JSON.stringify(body) }); say(done, "ok"); }
+  try { await api(path, { method: "POST", json: body }); say(done, "ok"); }
   catch (error) { say(`Refused: ${error.message}`, "error"); }
   await loadVersions();
 }
@@ -56,29 +47,4 @@ async function showDrift(version) {
   } catch (error) { $("drift").replaceChildren(); say(error.message, "error"); }
 }
 
-function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
-  token = null;
-  $("workspace").hidden = true;
-  $("signin").hidden = false;
-  say(message || "Sign in with an admin account.");
-}
-
-$("signin").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const response = await fetch("/api/v1/auth/token", { method: "POST", body: new URLSearchParams(new FormData($("signin"))) });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) { say(body.detail || "Sign-in failed.", "error"); return; }
-  token = body.access_token;
-  sessionStorage.setItem(TOKEN_KEY, token);
-  start();
-});
-
-async function start() {
-  $("signin").hidden = true;
-  $("workspace").hidden = false;
-  say("");
-  try { await loadVersions(); } catch (error) { if (error.message !== "signed out") say(error.message, "error"); }
-}
-
-if (token) start(); else signOut();
+StaffSession.start({ say, prompt: "Sign in with an admin account.", onSignedIn: loadVersions });
