@@ -49,3 +49,12 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(page: Page, url: str, email: str) -> Page:
+    """Open a staff page and sign in with a seeded account (demo password)."""
+    page.goto(url)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("northwind-demo")
+    page.get_by_role("button", name="Sign in").click()
+    return page

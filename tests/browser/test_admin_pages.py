@@ -3,18 +3,15 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("stack", ["sqlite"], indirect=True)]
+ADMIN, AGENT = "admin@northwind.example", "alex@northwind.example"
 
 
 def test_admin_sees_model_versions_with_metrics_and_drift(stack, new_page):
     base = stack.config.url(stack.config.backend_port)
-    page = new_page()
-    page.goto(f"{base}/admin/models")
-    page.get_by_label("Email").fill("admin@northwind.example")
-    page.get_by_label("Password").fill("northwind-demo")
-    page.get_by_role("button", name="Sign in").click()
+    page = sign_in(new_page(), f"{base}/admin/models", ADMIN)
 
     churn = page.locator("#versions tr", has_text="churn").filter(has_text="production")
     expect(churn).to_have_count(1)
@@ -31,11 +28,7 @@ def test_admin_sees_model_versions_with_metrics_and_drift(stack, new_page):
 
 
 def test_an_agent_cannot_use_the_model_registry(stack, new_page):
-    page = new_page()
-    page.goto(f"{stack.config.url(stack.config.backend_port)}/admin/models")
-    page.get_by_label("Email").fill("alex@northwind.example")
-    page.get_by_label("Password").fill("northwind-demo")
-    page.get_by_role("button", name="Sign in").click()
+    page = sign_in(new_page(), f"{stack.config.url(stack.config.backend_port)}/admin/models", AGENT)
     # Reading the registry is allowed to staff; promoting and rolling back are not.
     production = page.locator("#versions tr", has_text="production").first
     production.get_by_role("button", name="Roll back").click()
@@ -44,11 +37,7 @@ def test_an_agent_cannot_use_the_model_registry(stack, new_page):
 
 def test_admin_edits_the_knowledge_base_and_previews_the_bots_answer(stack, new_page):
     base = stack.config.url(stack.config.backend_port)
-    page = new_page()
-    page.goto(f"{base}/admin")
-    page.get_by_label("Email").fill("admin@northwind.example")
-    page.get_by_label("Password").fill("northwind-demo")
-    page.get_by_role("button", name="Sign in").click()
+    page = sign_in(new_page(), f"{base}/admin", ADMIN)
 
     page.locator("#articles tr", has_text="Shipping times and carriers").click()
     expect(page.locator("#editor-title")).to_have_text("Edit: Shipping times and carriers")

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, sign_in
 from tests.dbcheck import rows
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("stack", ["sqlite"], indirect=True)]
@@ -12,11 +12,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("stack", ["sqlite"], indi
 def test_handoff_reply_resolve_and_rating_across_inbox_and_widget(stack, new_page):
     base = stack.config.url(stack.config.backend_port)
 
-    agent = new_page()
-    agent.goto(f"{base}/inbox")
-    agent.get_by_label("Email").fill("alex@northwind.example")
-    agent.get_by_label("Password").fill("northwind-demo")
-    agent.get_by_role("button", name="Sign in").click()
+    agent = sign_in(new_page(), f"{base}/inbox", "alex@northwind.example")
     expect(agent.locator("#me")).to_contain_text("Alex Morgan")
     agent.get_by_label("Status").select_option("online")
 
@@ -78,12 +74,7 @@ XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
 
 def test_an_angry_customer_is_escalated_to_an_online_agent_and_rates_the_help(stack, new_page):
     base = stack.config.url(stack.config.backend_port)
-    agent = new_page()
-    agent.goto(f"{base}/inbox")
-    if agent.get_by_label("Email").is_visible():
-        agent.get_by_label("Email").fill("alex@northwind.example")
-        agent.get_by_label("Password").fill("northwind-demo")
-        agent.get_by_role("button", name="Sign in").click()
+    agent = sign_in(new_page(), f"{base}/inbox", "alex@northwind.example")
     agent.get_by_label("Status").select_option("online")
 
     customer = new_page(width=390, height=844)
