@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,16 @@ async def session_for(settings: Settings) -> AsyncIterator[AsyncSession]:
 def fail(message: str, code: int = 2) -> None:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def run_command(work: Coroutine[Any, Any, None]) -> None:
+    """Run a training command; unusable training data ends it with a one-line error and exit code 2."""
+    from backend.risk.tabular import DataError  # scikit-learn: only the training commands come here
+
+    try:
+        asyncio.run(work)
+    except DataError as exc:
+        fail(str(exc))
 
 
 def describe(trained: Trained) -> str:

@@ -17,14 +17,12 @@ hold-out: ROC-AUC, PR-AUC, Brier score and a calibration table by decile.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 
 from backend.config import get_settings
 from backend.database import utcnow
 from backend.risk import training
-from backend.risk.cli import describe, fail, register_and_maybe_promote, session_for
-from backend.risk.tabular import DataError
+from backend.risk.cli import describe, register_and_maybe_promote, run_command, session_for
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,11 +65,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse(argv)
-    try:
-        asyncio.run(run(args))
-    except DataError as exc:
-        fail(str(exc))
+    run_command(run(parse(argv)))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,10 @@ keeps each conversation whole. --simulate: the seeded simulator (backend/risk/si
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from backend.config import get_settings
 from backend.risk import training
-from backend.risk.cli import describe, fail, register_and_maybe_promote, session_for
-from backend.risk.tabular import DataError
+from backend.risk.cli import describe, register_and_maybe_promote, run_command, session_for
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,11 +46,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse(argv)
-    try:
-        asyncio.run(run(args))
-    except DataError as exc:
-        fail(str(exc))
+    run_command(run(parse(argv)))
 
 
 if __name__ == "__main__":
