@@ -21,7 +21,6 @@ from backend.conversations.models import Conversation, Message
 from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
 from backend.conversations.rasa_client import BotReply, BotUnavailable, RasaClient
 from backend.conversations.schemas import MessageOut
-from backend.database import utcnow
 from backend.risk import service as risk
 
 log = logging.getLogger(__name__)
@@ -114,7 +113,6 @@ class ConversationHub:
             # Its own session: whatever scoring does or fails at cannot touch this turn's stored rows.
             async with self._sessions() as scoring:
                 decision = await risk.score_turn(scoring, conversation, message, self._settings)
-                churn = await risk.churn_for_turn(scoring, conversation, self._settings, utcnow())
         except Exception:  # scoring must never break the conversation
             log.exception("conversation %s: escalation scoring failed", conversation.id)
             return []
@@ -123,7 +121,7 @@ class ConversationHub:
             return []
         reason = "; ".join(decision.reasons[:3]) or "escalation risk above threshold"
         case = await cases.open_case(session, conversation, reason, "system:escalation", self._settings)
-        await cases.apply_risk(session, case, decision.score, churn, self._settings)
+        await cases.apply_risk(session, case, decision.score, decision.churn_risk, self._settings)
         self._on_handoff()
         if already_human:  # the bot's own hand-off action already told the customer
             return []

@@ -55,6 +55,7 @@ class EscalationDecision:
     rules: list[str] = field(default_factory=list)  # names of the guardrails that fired
     model_version_id: int | None = None
     score_id: int | None = None
+    churn_risk: float | None = None  # the customer's churn risk this turn's features used (None: anonymous)
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ async def score_turn(
     except (NoProductionModel, registry.ArtifactMissing) as exc:
         # The guardrails are promises to the customer: they hold even before any model exists.
         log.warning("conversation %s: %s; guardrails only", conversation.id, exc)
-        return _decision(fired, None, settings.escalation_threshold)
+        return _decision(fired, None, settings.escalation_threshold, churn=churn)
     scored = model.score(features)
     escalate = bool(fired) or scored.score >= settings.escalation_threshold
     reasons = [r.as_dict() for r in scored.reasons]
@@ -212,7 +213,7 @@ async def score_turn(
     session.add(row)
     await session.commit()
     raising = [r["text"] for r in reasons if r["contribution"] > 0]
-    return _decision(fired, scored.score, settings.escalation_threshold, raising, version.id, row.id)
+    return _decision(fired, scored.score, settings.escalation_threshold, raising, version.id, row.id, churn)
 
 
 def _decision(
@@ -222,6 +223,7 @@ def _decision(
     model_reasons: list[str] | None = None,
     version_id: int | None = None,
     score_id: int | None = None,
+    churn: float | None = None,
 ) -> EscalationDecision:
     return EscalationDecision(
         escalate=bool(fired) or (score is not None and score >= threshold),
@@ -231,6 +233,7 @@ def _decision(
         rules=[r.name for r in fired],
         model_version_id=version_id,
         score_id=score_id,
+        churn_risk=churn,
     )
 
 

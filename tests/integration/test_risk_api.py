@@ -11,7 +11,7 @@ from backend.conversations.models import Conversation, Message
 from backend.database import make_engine, make_sessionmaker, utcnow
 from backend.risk import rules, service
 from tests.dbcheck import rows
-from tests.integration.conftest import SERVICE_HEADERS, staff_headers
+from tests.integration.conftest import SERVICE_HEADERS, default_answer, staff_headers
 from tests.risk.helpers import churn_models, escalation_model, install
 
 ADMIN = "admin@northwind.example"
@@ -256,3 +256,28 @@ def test_retention_offers_need_a_known_signed_in_customer_and_the_service_token(
     assert retention(client, anonymous, threshold=0.01).json()["offer"] is None
     assert retention(client, "no-such-conversation").status_code == 404
     assert retention(client, anonymous, headers={}).status_code == 401
+
+
+def test_a_hand_off_by_the_hub_puts_both_scores_of_the_turn_on_the_case(client, models, widget, rasa):
+    def asks_for_a_person(body: dict) -> dict:
+        turn = default_answer(body)
+        turn["parse"]["intent"] = {"name": "request_human", "confidence": 0.97}
+        return turn
+
+    rasa.answer = asks_for_a_person
+    client.post(
+        f"/api/v1/widget/conversations/{widget['conversation_id']}/messages",
+        json={"text": "a person please"},
+        headers={"Authorization": widget["auth"]},
+    ).raise_for_status()
+    database_url = client.app.state.settings.database_url
+    [case] = rows(
+        database_url,
+        "SELECT escalation_risk, churn_risk FROM cases WHERE conversation_id = :c",
+        c=widget["conversation_id"],
+    )
+    escalation = rows(database_url, "SELECT score FROM risk_scores WHERE kind = 'escalation'")
+    churn = rows(database_url, "SELECT score FROM risk_scores WHERE kind = 'churn'")
+    # One churn score for the turn, the one the escalation features used, is the one on the case.
+    assert len(churn) == 1 and case["churn_risk"] == pytest.approx(churn[0]["score"])
+    assert case["escalation_risk"] == pytest.approx(escalation[-1]["score"])
