@@ -95,6 +95,20 @@ class Settings(BaseSettings):
         default=None, ge=0, le=1, description="Overrides the calibrated confidence the bot needs to answer."
     )
 
+    # Analytics (backend/analytics/service.py explains the windows, the buckets and when a conversation ends).
+    rabbitmq_url: str | None = Field(
+        default=None,
+        description="amqp://user:pass@host/ ; when set, Rasa's tracker events are consumed from RabbitMQ "
+        "(Rasa's pika event broker). Unset: the hub feeds the same analytics in process.",
+    )
+    rabbitmq_queue: str = Field(default="rasa_events", description="The queue Rasa's event broker fills.")
+    analytics_idle_end_s: int = Field(
+        default=1800, gt=0, description="A conversation without an open case ends after this long idle."
+    )
+    analytics_flush_interval_s: float = Field(
+        default=1.0, gt=0, description="How often a worker writes its analytics buckets, reads the others'."
+    )
+
     @field_validator("rasa_url", "public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

@@ -8,6 +8,9 @@ from fastapi import FastAPI
 
 from backend.agents import views as agents
 from backend.agents import websocket as agent_socket
+from backend.analytics import views as analytics
+from backend.analytics.consumer import RasaEventConsumer
+from backend.analytics.service import AnalyticsService
 from backend.auth import views as auth
 from backend.cases import views as cases
 from backend.cases.dispatcher import Dispatcher
@@ -43,11 +46,21 @@ def create_app(
         app.state.hub = ConversationHub(
             app.state.sessions, app.state.rasa, app.state.notifier, settings, app.state.dispatcher.poke
         )
+        app.state.analytics = AnalyticsService(app.state.sessions, settings)
+        await app.state.analytics.start()
+        consumer = None
+        if settings.rabbitmq_url:  # scaled-out: Rasa's tracker events come through RabbitMQ
+            queue, commit = settings.rabbitmq_queue, app.state.analytics.flush
+            consumer = RasaEventConsumer(settings.rabbitmq_url, queue, commit)
+            consumer.start()
         app.state.dispatcher.start()
         await open_index(app)
         yield
         await close_index(app)
         await app.state.dispatcher.stop()
+        if consumer is not None:
+            await consumer.stop()
+        await app.state.analytics.stop()
         await app.state.rasa.close()
         await engine.dispose()
 
@@ -76,6 +89,7 @@ def create_app(
         kb.router,
         risk.router,
         risk.service_router,
+        analytics.router,
         web.router,
     ):
         app.include_router(router)

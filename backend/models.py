@@ -1,6 +1,7 @@
 """Imports every domain's models so that Base.metadata is complete (for Alembic and table creation)."""
 
 from backend.agents.models import Agent
+from backend.analytics.models import AnalyticsBucket
 from backend.audit.models import AuditEvent
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
@@ -11,6 +12,7 @@ from backend.risk.models import ModelVersion
 
 __all__ = [
     "Agent",
+    "AnalyticsBucket",
     "Article",
     "ArticleVersion",
     "AuditEvent",

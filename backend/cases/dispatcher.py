@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.analytics import publisher
+from backend.analytics.events import Event, Kind
 from backend.cases import assignment, lifecycle
 from backend.cases.schemas import CaseOut
 from backend.config import Settings
@@ -63,7 +65,9 @@ class Dispatcher:
             for case in await lifecycle.flag_sla_breaches(session, now):
                 event = {"type": "sla_breach", "case": CaseOut.model_validate(case).model_dump(mode="json")}
                 self._notifier.publish(SUPERVISORS, event)
-            for case in await assignment.assign_waiting(session, now, self._settings.priority_weights):
+            assigned = await assignment.assign_waiting(session, now, self._settings.priority_weights)
+            publisher.publish(*(Event(Kind.CASE_ASSIGNED, now, case.conversation_id) for case in assigned))
+            for case in assigned:
                 event = {
                     "type": "case_assigned",
                     "case": CaseOut.model_validate(case).model_dump(mode="json"),

@@ -10,6 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
+from backend.analytics import publisher
+from backend.analytics.events import Event, Kind
 from backend.audit import service as audit
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
@@ -58,6 +60,7 @@ async def reply(session: AsyncSession, case: Case, agent: Agent, text: str) -> M
     now = utcnow()
     if case.status == "assigned":
         case.status, case.accepted_at = "accepted", now
+    first = case.first_response_at is None
     case.first_response_at = case.first_response_at or now
     message = Message(
         conversation_id=case.conversation_id,
@@ -74,6 +77,9 @@ async def reply(session: AsyncSession, case: Case, agent: Agent, text: str) -> M
         .values(last_message_at=now, assigned_agent_id=agent.id)
     )
     await session.commit()
+    if first:
+        seconds = (now - case.created_at).total_seconds()
+        publisher.publish(Event(Kind.FIRST_RESPONSE, now, case.conversation_id, seconds=seconds))
     return message
 
 
@@ -87,6 +93,7 @@ async def resolve(session: AsyncSession, case: Case, agent: Agent, disposition: 
         session, _actor(agent), "case.resolve", "case", case.id, before, {"disposition": disposition}
     )
     await session.commit()
+    _resolved(case)
     return question
 
 
@@ -97,7 +104,14 @@ async def hand_back(session: AsyncSession, case: Case, agent: Agent) -> Message:
     note = await _return_to_bot(session, case, "You're back with our virtual assistant. How else can I help?")
     audit.record(session, _actor(agent), "case.hand_back", "case", case.id)
     await session.commit()
+    _resolved(case)
     return note
+
+
+def _resolved(case: Case) -> None:
+    if case.resolved_at is not None:
+        seconds = (case.resolved_at - case.created_at).total_seconds()
+        publisher.publish(Event(Kind.CASE_RESOLVED, case.resolved_at, case.conversation_id, seconds=seconds))
 
 
 async def _return_to_bot(session: AsyncSession, case: Case, text: str) -> Message:
@@ -164,6 +178,7 @@ async def flag_sla_breaches(session: AsyncSession, now: datetime) -> list[Case]:
         case.sla_breached_at = now
         audit.record(session, "system", "case.sla_breach", "case", case.id)
     await session.commit()
+    publisher.publish(*(Event(Kind.SLA_BREACHED, now, case.conversation_id) for case in breached))
     return breached
 
 
@@ -182,4 +197,5 @@ async def record_csat(session: AsyncSession, conversation_id: str, score: int) -
         raise CaseStateError("this conversation has already been rated")
     case.csat = score
     await session.commit()
+    publisher.publish(Event(Kind.CSAT_GIVEN, utcnow(), conversation_id, score=score))
     return case

@@ -6,6 +6,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
+from backend.analytics import publisher
+from backend.analytics.events import Event, Kind
 from backend.audit import service as audit
 from backend.cases import routing
 from backend.cases.models import Case
@@ -61,6 +63,7 @@ async def open_case(
         session, actor, "case.handoff", "case", case.id, after={"reason": reason, "skill": case.skill}
     )
     await session.commit()
+    publisher.publish(Event(Kind.HANDOFF, now, conversation.id))
     return case
 
 

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.analytics import publisher
+from backend.analytics.events import from_rasa_event
 from backend.cases import service as cases
 from backend.config import Settings
 from backend.conversations import service
 from backend.conversations.models import Conversation, Message
 from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
-from backend.conversations.rasa_client import BotReply, BotUnavailable, RasaClient
+from backend.conversations.rasa_client import BotReply, BotTurn, BotUnavailable, RasaClient
 from backend.conversations.schemas import MessageOut
 from backend.risk import service as risk
 
@@ -81,6 +83,7 @@ class ConversationHub:
     ) -> list[Message]:
         if conversation.owner != "bot":
             self._tell_the_agent(conversation, message)
+            self._count(message, None, rasa_saw_it=False)
             return []
         metadata = {"customer_id": conversation.customer_id, "channel": conversation.channel}
         try:
@@ -89,11 +92,13 @@ class ConversationHub:
             log.warning("conversation %s: bot unavailable, holding reply sent: %s", conversation.id, exc)
             replies = [BotReply(text=self._settings.holding_reply)]
             rows = await service.store_bot_replies(session, conversation, message, replies, status="failed")
+            self._count(message, None, rasa_saw_it=True)  # if Rasa got it after all, its event counts it
         else:
             service.apply_parse(message, turn.parse)
             rows = await service.store_bot_replies(
                 session, conversation, message, turn.replies, status="answered"
             )
+            self._count(message, turn, rasa_saw_it=True)
             # An action may have handed the conversation to a human during this turn.
             await session.refresh(conversation)
             rows += await self._escalate_if_needed(session, conversation, message)
@@ -127,6 +132,23 @@ class ConversationHub:
             return []
         notice = BotReply(text=HANDOFF_NOTICE)
         return await service.store_bot_replies(session, conversation, message, [notice], status="answered")
+
+    def _count(self, message: Message, turn: BotTurn | None, rasa_saw_it: bool) -> None:
+        """This turn's analytics (backend/analytics/events.py says which source counts which fact).
+
+        With RabbitMQ configured, Rasa's own tracker events count every message Rasa processed and its
+        replies, so the hub adds only messages Rasa never saw. Without it, the hub builds the same Rasa-shaped
+        events from the parse and replies it has and runs the same translation as the consumer.
+        """
+        if self._settings.rabbitmq_url and rasa_saw_it:
+            return
+        sender, at = message.conversation_id, message.created_at.timestamp()
+        parse = turn.parse if turn else {}
+        bodies = [{"event": "user", "sender_id": sender, "timestamp": at, "parse_data": parse}]
+        for reply in turn.replies if turn else []:
+            bodies.append({"event": "bot", "sender_id": sender, "timestamp": at, "text": reply.text,
+                           "data": {"buttons": reply.buttons}})  # fmt: skip
+        publisher.publish(*(event for body in bodies for event in from_rasa_event(body)))
 
     def _tell_the_agent(self, conversation: Conversation, message: Message) -> None:
         # Until an agent accepts, the case is in the queue: supervisors see the message there.

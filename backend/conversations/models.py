@@ -15,6 +15,8 @@ def new_conversation_id() -> str:
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    # The analytics idle sweep looks for open conversations quiet for a while (backend/analytics/service.py).
+    __table_args__ = (Index("ix_conversations_status_last_message", "status", "last_message_at"),)
 
     # A random public id: it is also the Rasa sender id, and is safe to show in URLs.
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_conversation_id)

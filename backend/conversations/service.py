@@ -7,6 +7,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from backend.analytics import publisher
+from backend.analytics.events import Event, Kind
 from backend.conversations.models import Conversation, Message
 from backend.conversations.rasa_client import BotReply
 from backend.database import utcnow
@@ -18,6 +20,7 @@ async def create_conversation(
     conversation = Conversation(customer_id=customer_id, channel=channel)
     session.add(conversation)
     await session.commit()
+    publisher.publish(Event(Kind.CONVERSATION_STARTED, conversation.started_at, conversation.id))
     return conversation
 
 
@@ -69,6 +72,7 @@ async def store_customer_message(
     )
     session.add(message)
     conversation.last_message_at = message.created_at = utcnow()
+    conversation.status = "open"  # a conversation the idle sweep ended is reopened (analytics/service.py)
     try:
         await session.commit()
     except IntegrityError:

@@ -47,3 +47,8 @@ async def admin() -> FileResponse:
 @router.get("/admin/models")
 async def models() -> FileResponse:
     return FileResponse(PAGES / "models.html")
+
+
+@router.get("/admin/dashboard")
+async def dashboard() -> FileResponse:
+    return FileResponse(PAGES / "dashboard.html")

@@ -1,0 +1,121 @@
+"""RabbitMQ consumer of Rasa's tracker events (Rasa's pika event broker, bot/endpoints.scaled.yml).
+
+Rasa publishes every tracker event, as JSON with its `sender_id`, to the fanout exchange `rasa-exchange` bound
+to the durable queue `rasa_events`. Every backend worker consumes the same queue (competing consumers: each
+event reaches one worker) and turns each event into analytics events with events.from_rasa_event, the same
+function the hub runs in process when RabbitMQ is not configured.
+
+Delivery is at least once: messages are acknowledged (in one multiple-ack) only after the events they carried
+are applied and the analytics buckets holding them are committed, so a worker that dies loses nothing; the
+broker redelivers what it had not acknowledged. A message that is not JSON is rejected without requeueing.
+aio-pika's robust connection reconnects after a broker restart; a failed first connection is retried with
+backoff, and the backend serves requests meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+
+from backend.analytics import publisher
+from backend.analytics.events import from_rasa_event
+
+log = logging.getLogger(__name__)
+
+RASA_EXCHANGE = "rasa-exchange"  # rasa.core.brokers.pika.RABBITMQ_EXCHANGE
+BATCH = 200  # messages applied before a commit and one acknowledgement
+RETRY_S = (1, 2, 5, 10, 30)
+
+
+class RasaEventConsumer:
+    def __init__(
+        self, url: str, queue: str, commit: Callable[[], Awaitable[None]], idle_commit_s: float = 0.5
+    ) -> None:
+        self._url = url
+        self._queue = queue
+        self._commit = commit  # writes the applied events' buckets (AnalyticsService.flush)
+        self._idle_commit_s = idle_commit_s
+        self._task: asyncio.Task[None] | None = None
+        self.consumed = 0
+        self.connected = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="rasa-event-consumer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                connection = await aio_pika.connect_robust(self._url)
+                async with connection:
+                    channel = await connection.channel()
+                    await channel.set_qos(prefetch_count=BATCH * 2)
+                    # Declared as Rasa declares them, so either side may start first.
+                    exchange = await channel.declare_exchange(RASA_EXCHANGE, aio_pika.ExchangeType.FANOUT)
+                    queue = await channel.declare_queue(self._queue, durable=True)
+                    await queue.bind(exchange, "")
+                    self.connected.set()
+                    attempt = 0
+                    await self._consume(queue)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker down or restarting: keep serving, try again
+                self.connected.clear()
+                delay = RETRY_S[min(attempt, len(RETRY_S) - 1)]
+                log.warning("analytics consumer: RabbitMQ down (%r); retry in %ss", exc, delay, exc_info=True)
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def _consume(self, queue: AbstractQueue) -> None:
+        last: AbstractIncomingMessage | None = None
+        applied = 0
+        async with queue.iterator() as messages:
+            while True:
+                message = None
+                try:
+                    timeout = self._idle_commit_s if last is not None else None
+                    message = await asyncio.wait_for(messages.__anext__(), timeout)
+                except TimeoutError:
+                    pass
+                if message is not None and await self._apply(message):
+                    last, applied = message, applied + 1
+                due = last is not None and (message is None or applied >= BATCH)
+                if due and last is not None and await self._committed():
+                    await last.ack(multiple=True)
+                    last, applied = None, 0
+
+    async def _apply(self, message: AbstractIncomingMessage) -> bool:
+        try:
+            body = json.loads(message.body)
+            if not isinstance(body, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            log.warning("analytics consumer: dropping a message that is not a Rasa event: %s", exc)
+            await message.reject(requeue=False)
+            return False
+        publisher.publish(*from_rasa_event(body))
+        self.consumed += 1
+        return True
+
+    async def _committed(self) -> bool:
+        started = time.perf_counter()
+        try:
+            await self._commit()
+        except Exception:
+            log.exception("analytics consumer: could not commit; acknowledging later")
+            return False
+        log.debug("analytics consumer: committed in %.3f s", time.perf_counter() - started)
+        return True

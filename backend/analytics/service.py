@@ -1,0 +1,227 @@
+"""The analytics service of one backend worker: in-memory windows, shared minute buckets, the idle sweep.
+
+How the figures stay incremental and shared across workers:
+
+1. An event (publisher.publish) is applied at once to this worker's SlidingWindows (windows.py) and added to
+   `pending`, this worker's bucket deltas not yet written.
+2. Every ANALYTICS_FLUSH_INTERVAL_S a background task upserts `pending` into `analytics_buckets`
+   (count += n, total += x, squares += x², one row per minute, metric and key), then re-reads the rows any
+   worker changed since its last look (`updated_at`) and sets its own buckets to database value + its own
+   unwritten deltas, adding the difference to the windows. So each worker's windows converge on every
+   worker's events within about one interval, and no request ever scans messages or cases.
+3. At start-up the buckets of the retention span (7 days and the anomaly baseline) are loaded once.
+
+When a conversation ends (deflection rate's denominator): a conversation with no open case ends once it has
+been idle ANALYTICS_IDLE_END_S (default 30 minutes). The sweep marks it `resolved` with a conditional update,
+so with several workers exactly one emits `conversation_ended`, timed at last message + idle time (the moment
+it became idle, whenever the sweep ran). It ended "without a human" when no case was ever opened for it. A
+customer who writes again reopens it (conversations/service.py), and its next ending counts again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.analytics import anomalies, publisher
+from backend.analytics.events import Event, Kind, contributions
+from backend.analytics.models import AnalyticsBucket
+from backend.analytics.windows import RETENTION_MINUTES, Key, SlidingWindows, Stats, figures, minute_of
+from backend.cases.models import Case
+from backend.config import Settings
+from backend.conversations.models import Conversation
+from backend.database import utcnow
+
+log = logging.getLogger(__name__)
+
+REFRESH_OVERLAP = timedelta(seconds=30)  # re-read a little before the last look: commits land late
+SWEEP_EVERY = 15  # flush rounds between idle sweeps
+SWEEP_BATCH = 500
+BucketId = tuple[int, str, str]  # minute, metric, key
+# Chart points per window: (minutes per point, points)
+SERIES = {"1h": (5, 12), "24h": (60, 24), "7d": (360, 28)}
+
+
+class AnalyticsService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self.windows = SlidingWindows(minute_of(utcnow()))
+        self._pending: dict[BucketId, Stats] = {}
+        self._last_look: datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ events in
+
+    def apply(self, event: Event) -> None:
+        self.windows.advance(minute_of(utcnow()))
+        minute = minute_of(event.at)
+        if minute <= self.windows.now - RETENTION_MINUTES:
+            return
+        for c in contributions(event):
+            delta = Stats.of(c.value)
+            self.windows.add(minute, (c.metric, c.key), delta)
+            self._pending.setdefault((minute, c.metric, c.key), Stats()).add(delta)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        try:
+            await self.load()
+        except Exception:  # a database hiccup at start-up must not keep the backend from serving
+            log.exception("analytics: could not load the buckets; starting empty")
+        publisher.connect(self)
+        self._task = asyncio.create_task(self._run(), name="analytics")
+
+    async def stop(self) -> None:
+        publisher.disconnect(self)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+    async def _run(self) -> None:
+        rounds = 0
+        while True:
+            await asyncio.sleep(self._settings.analytics_flush_interval_s)
+            try:
+                await self.sync()
+                if rounds % SWEEP_EVERY == 0:
+                    await self.sweep_idle(utcnow())
+            except Exception:  # the loop must survive a failed round (e.g. a database restart)
+                log.exception("analytics round failed; retrying next round")
+            rounds += 1
+
+    async def sync(self) -> None:
+        await self.flush()
+        await self.refresh()
+        self.windows.advance(minute_of(utcnow()))
+
+    # ------------------------------------------------------------------ buckets
+
+    async def load(self) -> None:
+        oldest = minute_of(utcnow()) - RETENTION_MINUTES
+        self._last_look = utcnow()
+        async with self._sessions() as session:
+            rows = await session.execute(select(AnalyticsBucket).where(AnalyticsBucket.minute > oldest))
+            for row in rows.scalars():
+                self.windows.add(row.minute, (row.metric, row.key), Stats(row.count, row.total, row.squares))
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        try:
+            async with self._sessions() as session:
+                await session.execute(_upsert(session, batch, utcnow()))
+                await session.commit()
+        except Exception:
+            for bucket, stats in batch.items():  # keep them for the next round
+                self._pending.setdefault(bucket, Stats()).add(stats)
+            raise
+
+    async def refresh(self) -> None:
+        """Take over what other workers wrote since the last look (this worker's own rows come back too)."""
+        started = utcnow()
+        since = (self._last_look or started) - REFRESH_OVERLAP
+        oldest = self.windows.now - RETENTION_MINUTES
+        changed = (AnalyticsBucket.updated_at >= since) & (AnalyticsBucket.minute > oldest)
+        query = select(AnalyticsBucket).where(changed)
+        async with self._sessions() as session:
+            rows = list((await session.execute(query)).scalars())
+        for row in rows:
+            key: Key = (row.metric, row.key)
+            target = Stats(row.count, row.total, row.squares)
+            target.add(self._pending.get((row.minute, row.metric, row.key), Stats()))
+            current = self.windows.bucket(row.minute).get(key, Stats())
+            delta = Stats(target.count - current.count, target.total - current.total,
+                          target.squares - current.squares)  # fmt: skip
+            if not delta.is_zero():
+                self.windows.add(row.minute, key, delta)
+        self._last_look = started
+
+    async def sweep_idle(self, now: datetime) -> int:
+        """End conversations idle for ANALYTICS_IDLE_END_S without an open case (see the module docstring)."""
+        idle = timedelta(seconds=self._settings.analytics_idle_end_s)
+        open_case = exists().where(Case.conversation_id == Conversation.id, Case.status != "resolved")
+        query = (
+            select(Conversation.id)
+            .where(Conversation.status == "open", Conversation.last_message_at < now - idle, ~open_case)
+            .limit(SWEEP_BATCH)
+        )
+        ended = []
+        async with self._sessions() as session:
+            for conversation_id in list((await session.execute(query)).scalars()):
+                result = await session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id, Conversation.status == "open",
+                           Conversation.last_message_at < now - idle)
+                    .values(status="resolved")
+                    .returning(Conversation.last_message_at)
+                )  # fmt: skip
+                last = result.scalar_one_or_none()
+                if last is None:
+                    continue  # another worker ended it, or the customer just wrote again
+                human = exists().where(Case.conversation_id == conversation_id)
+                had_case = bool((await session.execute(select(human))).scalar())
+                ended.append(Event(Kind.CONVERSATION_ENDED, last + idle, conversation_id, human=had_case))
+            await session.commit()
+        publisher.publish(*ended)
+        return len(ended)
+
+    # ------------------------------------------------------------------ figures out
+
+    def summary(self, window: str) -> dict[str, Any]:
+        self.windows.advance(minute_of(utcnow()))
+        return figures(self.windows.window(window))
+
+    def series(self, window: str) -> list[dict[str, Any]]:
+        """Chart points ending now: 5-minute points for 1 h, hourly for 24 h, 6-hourly for 7 d."""
+        self.windows.advance(minute_of(utcnow()))
+        step, points = SERIES[window]
+        last = self.windows.now
+        out = []
+        for i in range(points - 1, -1, -1):
+            end = last - i * step
+            point = figures(self.windows.span(end - step + 1, end))
+            point["start"] = _minute_time(end - step + 1)
+            out.append(point)
+        return out
+
+    def anomalies(self) -> list[anomalies.Anomaly]:
+        self.windows.advance(minute_of(utcnow()))
+        return anomalies.detect(self.windows)
+
+
+def _minute_time(minute: int) -> datetime:
+    return datetime.fromtimestamp(minute * 60, tz=utcnow().tzinfo)
+
+
+def _upsert(session: AsyncSession, batch: dict[BucketId, Stats], now: datetime) -> Any:
+    """One statement adding the batch to the shared rows; sorted so concurrent workers lock rows in order."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = [
+        {"minute": m, "metric": metric, "key": key, "count": s.count, "total": s.total, "squares": s.squares,
+         "updated_at": now}
+        for (m, metric, key), s in sorted(batch.items())
+    ]  # fmt: skip
+    statement = dialect.insert(AnalyticsBucket).values(rows)
+    table = AnalyticsBucket.__table__.c
+    return statement.on_conflict_do_update(
+        index_elements=["minute", "metric", "key"],
+        set_={
+            "count": table.count + statement.excluded.count,
+            "total": table.total + statement.excluded.total,
+            "squares": table.squares + statement.excluded.squares,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
