@@ -22,6 +22,16 @@ class Settings(BaseSettings):
     )
     rasa_url: str = Field(default="http://127.0.0.1:5005", description="Base URL of the Rasa server.")
     rasa_timeout_s: float = Field(default=10.0, gt=0, description="How long one bot turn may take.")
+    rasa_urls: str = Field(
+        default="",
+        description="Comma-separated Rasa replicas (scaled setup), tried in turn with failover; "
+        "empty means RASA_URL alone.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db; when set, live events reach sockets on every backend worker "
+        "(Redis pub/sub). Unset: in-process delivery, right for one worker.",
+    )
     service_token: str = Field(
         default="dev-service-token",
         description="Shared secret the action server sends as X-Service-Token.",
@@ -113,6 +123,11 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @property
+    def rasa_replicas(self) -> list[str]:
+        urls = [url.strip().rstrip("/") for url in self.rasa_urls.split(",") if url.strip()]
+        return urls or [self.rasa_url]
 
     @property
     def priority_weights(self) -> "PriorityWeights":

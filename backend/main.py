@@ -18,7 +18,7 @@ from backend.config import Settings, get_settings
 from backend.conversations import views as conversations
 from backend.conversations import websocket
 from backend.conversations.hub import ConversationHub
-from backend.conversations.notifier import Notifier
+from backend.conversations.notifier import make_notifier
 from backend.conversations.rasa_client import RasaClient
 from backend.customers import views as customers
 from backend.database import make_engine, make_sessionmaker
@@ -40,8 +40,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.async_database_url)
         app.state.sessions = make_sessionmaker(engine)
-        app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_s, rasa_transport)
-        app.state.notifier = Notifier()
+        app.state.rasa = RasaClient(settings.rasa_replicas, settings.rasa_timeout_s, rasa_transport)
+        app.state.notifier = make_notifier(settings)
+        await app.state.notifier.start()
         app.state.dispatcher = Dispatcher(app.state.sessions, app.state.notifier, settings)
         app.state.hub = ConversationHub(
             app.state.sessions, app.state.rasa, app.state.notifier, settings, app.state.dispatcher.poke
@@ -61,6 +62,7 @@ def create_app(
         if consumer is not None:
             await consumer.stop()
         await app.state.analytics.stop()
+        await app.state.notifier.close()
         await app.state.rasa.close()
         await engine.dispose()
 

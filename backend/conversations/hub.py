@@ -11,6 +11,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +24,7 @@ from backend.conversations.models import Conversation, Message
 from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
 from backend.conversations.rasa_client import BotReply, BotTurn, BotUnavailable, RasaClient
 from backend.conversations.schemas import MessageOut
+from backend.database import utcnow
 from backend.risk import service as risk
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,9 @@ class Turn:
 
 
 HANDOFF_NOTICE = "I'm connecting you with a member of our team. They'll reply right here in this chat."
+# A turn still pending this long after its Rasa timeout was abandoned by a backend worker that died mid-turn.
+ABANDONED_AFTER_TIMEOUT_S = 5.0
+DUPLICATE_POLL_S = 0.5
 
 
 class ConversationHub:
@@ -73,21 +78,42 @@ class ConversationHub:
                 raise ConversationNotFound(conversation_id)
             message, duplicate = await service.store_customer_message(session, conversation, text, client_id)
             if duplicate:
-                return Turn(message, await service.replies_to(session, message.id), duplicate=True)
+                return Turn(message, await self._settle_duplicate(session, conversation, message), True)
             self._publish(conversation.id, message)
             replies = await self._answer(session, conversation, message)
             return Turn(message, replies, duplicate=False)
 
-    async def _answer(
+    async def _settle_duplicate(
         self, session: AsyncSession, conversation: Conversation, message: Message
+    ) -> list[Message]:
+        """A re-sent message's replies. If the worker that stored it died before answering (the customer
+        reconnected to another worker), it is answered here once its turn is certainly abandoned; a claim in
+        the database makes sure only one worker does so."""
+        abandoned_at = message.created_at + timedelta(
+            seconds=self._settings.rasa_timeout_s + ABANDONED_AFTER_TIMEOUT_S
+        )
+        while message.bot_status == "pending" and conversation.owner == "bot":
+            if utcnow() >= abandoned_at:
+                if await service.claim_pending(session, message):
+                    log.warning("conversation %s: answering abandoned turn %s", conversation.id, message.id)
+                    return await self._answer(session, conversation, message, resume=True)
+                break
+            await asyncio.sleep(DUPLICATE_POLL_S)
+            await session.refresh(message)
+        return await service.replies_to(session, message.id)
+
+    async def _answer(
+        self, session: AsyncSession, conversation: Conversation, message: Message, resume: bool = False
     ) -> list[Message]:
         if conversation.owner != "bot":
             self._tell_the_agent(conversation, message)
             self._count(message, None, rasa_saw_it=False)
             return []
         metadata = {"customer_id": conversation.customer_id, "channel": conversation.channel}
+        # A resumed turn may have reached Rasa before its worker died: replies are read back, not re-asked.
+        ask = self._rasa.recover_or_send if resume else self._rasa.send
         try:
-            turn = await self._rasa.send(conversation.id, message.text, message.id, metadata)
+            turn = await ask(conversation.id, message.text, message.id, metadata)
         except BotUnavailable as exc:
             log.warning("conversation %s: bot unavailable, holding reply sent: %s", conversation.id, exc)
             replies = [BotReply(text=self._settings.holding_reply)]

@@ -59,7 +59,8 @@ class Message(Base):
     entities: Mapped[list | None]
     sentiment_label: Mapped[str | None] = mapped_column(String(8))
     sentiment_score: Mapped[float | None] = mapped_column(Float)
-    # pending -> answered | failed (bot unreachable) | skipped (a human owns the conversation)
+    # pending -> answered | failed (bot unreachable) | skipped (a human owns the conversation);
+    # retrying: a re-sent message whose first worker died mid-turn is being answered by another one.
     bot_status: Mapped[str | None] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]

@@ -1,13 +1,39 @@
-"""HTTP client for the Rasa server's `hub` input channel (bot/channels/hub.py).
+"""HTTP client for the Rasa server's `hub` input channel (bot/channels/hub.py), over one or more replicas.
 
 One request per customer turn returns both the bot's replies and the parse of the customer's message
 (intent, confidence, entities, sentiment), so the backend needs no second call to /model/parse.
+
+Several replicas (the scaled setup) share one tracker store, and Rasa's Redis lock store runs one
+conversation's turns in order whichever replica gets them, so turns are spread round-robin. A replica that
+refuses the connection never saw the turn: the next replica gets it. A connection that breaks after the
+request was sent is the hard case, because Rasa may have processed the turn; it is never re-sent blindly:
+
+* the tracker (shared by every replica) already holds the user event with this message id -> the turn was
+  processed: its replies are read back from the tracker instead of asking again;
+* it does not, and the replica that broke the connection now refuses connections (it died, and Rasa saves a
+  tracker only at the end of a turn) -> the turn can never be saved by it: the next replica gets it;
+* otherwise (the replica is alive, or a timeout) the turn may still be running: BotUnavailable, the customer
+  gets the holding reply, and the message is not processed twice.
 """
 
+import itertools
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+log = logging.getLogger(__name__)
+
+WEBHOOK = "/webhooks/hub/webhook"
+# The request certainly never reached Rasa: safe to give it to another replica.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# The connection broke after the request went out: Rasa may have processed it.
+BROKEN_AFTER_SEND = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+# Below Sanic's 5 s keep-alive timeout, so an idle connection is never reused just as Rasa closes it (that
+# race would look like a broken turn).
+KEEPALIVE_EXPIRY_S = 2.0
 
 
 class BotUnavailable(Exception):
@@ -29,12 +55,24 @@ class BotTurn:
 
 class RasaClient:
     def __init__(
-        self, base_url: str, timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        base_urls: str | Sequence[str],
+        timeout_s: float,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        if not urls:
+            raise ValueError("at least one Rasa URL is needed")
+        limits = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
+        self._replicas = [
+            httpx.AsyncClient(base_url=url, timeout=timeout_s, transport=transport, limits=limits)
+            for url in urls
+        ]
+        self._turns = itertools.count()
 
     async def close(self) -> None:
-        await self._client.aclose()
+        for replica in self._replicas:
+            await replica.aclose()
 
     async def send(
         self, conversation_id: str, text: str, message_id: int, metadata: dict[str, Any]
@@ -45,20 +83,125 @@ class RasaClient:
             "message_id": str(message_id),
             "metadata": metadata,
         }
-        try:
-            response = await self._client.post("/webhooks/hub/webhook", json=payload)
-            response.raise_for_status()
-            body = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise BotUnavailable(f"Rasa did not answer: {exc!r}") from exc
-        return BotTurn(replies=_replies(body.get("messages", [])), parse=body.get("parse") or {})
+        problems: list[str] = []
+        for replica in self._rotation():
+            try:
+                response = await replica.post(WEBHOOK, json=payload)
+            except NOT_SENT as exc:
+                problems.append(f"{replica.base_url}: {exc!r}")
+                continue
+            except BROKEN_AFTER_SEND as exc:
+                problems.append(f"{replica.base_url}: {exc!r}")
+                recovered = await self._after_broken_turn(replica, conversation_id, str(message_id))
+                if recovered is None:
+                    log.warning(
+                        "turn %s: %s died before saving it; next replica", message_id, replica.base_url
+                    )
+                    continue
+                return recovered
+            except httpx.HTTPError as exc:  # a timeout: the turn may still be running
+                raise BotUnavailable(f"Rasa did not answer: {exc!r}") from exc
+            return _turn_of(response)
+        raise BotUnavailable(f"no Rasa replica reachable: {'; '.join(problems)}")
+
+    async def recover_or_send(
+        self, conversation_id: str, text: str, message_id: int, metadata: dict[str, Any]
+    ) -> BotTurn:
+        """A turn a dead backend worker may have sent already: its replies if Rasa processed it, else sent."""
+        events = await self._tracker_events(conversation_id)
+        if events is None:
+            raise BotUnavailable("no Rasa replica can show the tracker, so the turn cannot be checked")
+        turn = _turn_in_tracker(events, str(message_id))
+        if turn is not None:
+            return turn
+        if _has_user_event(events, str(message_id)):
+            raise BotUnavailable(f"turn {message_id} was started by Rasa but not finished")
+        return await self.send(conversation_id, text, message_id, metadata)
 
     async def is_healthy(self) -> bool:
-        try:
-            response = await self._client.get("/", timeout=2.0)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+        """True when at least one replica answers."""
+        for replica in self._replicas:
+            if await _answers(replica):
+                return True
+        return False
+
+    # ---- failover ------------------------------------------------------------------------------------------
+    def _rotation(self) -> list[httpx.AsyncClient]:
+        start = next(self._turns) % len(self._replicas)
+        return self._replicas[start:] + self._replicas[:start]
+
+    async def _after_broken_turn(
+        self, broken: httpx.AsyncClient, conversation_id: str, message_id: str
+    ) -> BotTurn | None:
+        """The turn's result read from the tracker, or None when it is certain no replica processed it."""
+        events = await self._tracker_events(conversation_id)
+        if events is None:
+            raise BotUnavailable("the connection to Rasa broke and no replica can show the tracker")
+        turn = _turn_in_tracker(events, message_id)
+        if turn is not None:
+            return turn
+        if _has_user_event(events, message_id):
+            raise BotUnavailable(f"turn {message_id} was started by Rasa but not finished")
+        if await _answers(broken):
+            raise BotUnavailable(
+                f"{broken.base_url} broke the connection but is alive: the turn may still run"
+            )
+        return None
+
+    async def _tracker_events(self, conversation_id: str) -> list[dict[str, Any]] | None:
+        for replica in self._replicas:
+            try:
+                response = await replica.get(f"/conversations/{conversation_id}/tracker")
+                response.raise_for_status()
+                events = response.json().get("events")
+            except (httpx.HTTPError, ValueError, AttributeError):
+                continue
+            return events if isinstance(events, list) else []
+        return None
+
+
+async def _answers(replica: httpx.AsyncClient) -> bool:
+    try:
+        response = await replica.get("/", timeout=2.0)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def _turn_of(response: httpx.Response) -> BotTurn:
+    try:
+        response.raise_for_status()
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise BotUnavailable(f"Rasa did not answer: {exc!r}") from exc
+    return BotTurn(replies=_replies(body.get("messages", [])), parse=body.get("parse") or {})
+
+
+def _has_user_event(events: list[dict[str, Any]], message_id: str) -> bool:
+    return any(e.get("event") == "user" and e.get("message_id") == message_id for e in events)
+
+
+def _turn_in_tracker(events: list[dict[str, Any]], message_id: str) -> BotTurn | None:
+    """The replies and parse of a finished turn (its user event up to the next action_listen), if any."""
+    start = next(
+        (i for i, e in enumerate(events) if e.get("event") == "user" and e.get("message_id") == message_id),
+        None,
+    )
+    if start is None:
+        return None
+    messages: list[dict[str, Any]] = []
+    for event in events[start + 1 :]:
+        if event.get("event") == "action" and event.get("name") == "action_listen":
+            parse = events[start].get("parse_data") or {}
+            return BotTurn(replies=_replies(messages), parse=parse)
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "bot":
+            data = event.get("data") or {}
+            messages.append(
+                {"text": event.get("text"), "buttons": data.get("buttons"), "custom": data.get("custom")}
+            )
+    return None
 
 
 def _replies(messages: list[dict[str, Any]]) -> list[BotReply]:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -83,6 +83,19 @@ async def store_customer_message(
             raise
         return existing, True
     return message, False
+
+
+async def claim_pending(session: AsyncSession, message: Message) -> bool:
+    """Take over a pending turn (pending -> retrying); True for the one caller whose claim won."""
+    result = await session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.bot_status == "pending")
+        .values(bot_status="retrying")
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    await session.refresh(message)
+    return result.rowcount == 1
 
 
 def apply_parse(message: Message, parse: dict[str, Any]) -> None:

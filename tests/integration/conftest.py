@@ -24,12 +24,19 @@ class ScriptedRasa:
     down: bool = False
     calls: list[dict[str, Any]] = field(default_factory=list)
     answer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Tracker events per conversation, as GET /conversations/{id}/tracker returns them.
+    trackers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/":
             if self.down:
                 raise httpx.ConnectError("connection refused", request=request)
             return httpx.Response(200, text="Hello from Rasa")
+        if request.method == "GET" and request.url.path.endswith("/tracker"):
+            if self.down:
+                raise httpx.ConnectError("connection refused", request=request)
+            conversation_id = request.url.path.split("/")[2]
+            return httpx.Response(200, json={"events": self.trackers.get(conversation_id, [])})
         body = json.loads(request.content)
         self.calls.append(body)
         if self.down:

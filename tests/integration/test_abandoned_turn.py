@@ -1,0 +1,86 @@
+"""A backend worker killed mid-turn leaves the customer's message stored but unanswered; when the widget
+re-sends it (same client_message_id) to another worker, that worker answers it once, without asking Rasa
+again if Rasa had already processed the turn."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from tests.dbcheck import execute, rows
+from tests.integration.conftest import ScriptedRasa
+from tests.integration.test_message_path import send
+
+
+def abandoned_message(database_url: str, conversation_id: str, client_id: str, age_s: float) -> int:
+    """What a worker that died after storing the message (and before answering) leaves behind."""
+    created = datetime.now(UTC) - timedelta(seconds=age_s)
+    execute(
+        database_url,
+        "INSERT INTO messages (conversation_id, sender, text, client_message_id, bot_status, created_at) "
+        "VALUES (:c, 'customer', 'where is my order?', :cid, 'pending', :t)",
+        c=conversation_id,
+        cid=client_id,
+        t=created,
+    )
+    [row] = rows(database_url, "SELECT id FROM messages WHERE client_message_id = :cid", cid=client_id)
+    return row["id"]
+
+
+def statuses(database_url: str, conversation_id: str) -> list[tuple[str, str | None]]:
+    return [
+        (r["sender"], r["bot_status"])
+        for r in rows(
+            database_url,
+            "SELECT sender, bot_status FROM messages WHERE conversation_id = :c ORDER BY id",
+            c=conversation_id,
+        )
+    ]
+
+
+def test_a_resent_abandoned_message_is_answered_once(client, widget, database_url, rasa: ScriptedRasa):
+    abandoned_message(database_url, widget["conversation_id"], "lost-worker-1", age_s=120)
+    again = send(client, widget, "where is my order?", client_id="lost-worker-1").json()
+    assert again["duplicate"] is True
+    assert [r["text"] for r in again["replies"]] == ["You said: where is my order?", "Anything else?"]
+    assert len(rasa.calls) == 1
+    third = send(client, widget, "where is my order?", client_id="lost-worker-1").json()
+    assert [r["id"] for r in third["replies"]] == [r["id"] for r in again["replies"]]
+    assert len(rasa.calls) == 1  # answered once however often it is re-sent
+    assert statuses(database_url, widget["conversation_id"]) == [
+        ("customer", "answered"),
+        ("bot", None),
+        ("bot", None),
+    ]
+
+
+def test_a_turn_rasa_already_processed_is_read_back_from_the_tracker(
+    client, widget, database_url, rasa: ScriptedRasa
+):
+    message_id = abandoned_message(database_url, widget["conversation_id"], "lost-worker-2", age_s=120)
+    rasa.trackers[widget["conversation_id"]] = [
+        {"event": "user", "text": "where is my order?", "message_id": str(message_id),
+         "parse_data": {"intent": {"name": "order_status", "confidence": 0.8}}},
+        {"event": "bot", "text": "Which order number?", "data": {}},
+        {"event": "action", "name": "action_listen"},
+    ]  # fmt: skip
+    again = send(client, widget, "where is my order?", client_id="lost-worker-2").json()
+    assert [r["text"] for r in again["replies"]] == ["Which order number?"]
+    assert rasa.calls == []  # Rasa is not asked to process the same turn twice
+    [stored] = rows(database_url, "SELECT intent, bot_status FROM messages WHERE id = :i", i=message_id)
+    assert stored == {"intent": "order_status", "bot_status": "answered"}
+
+
+def test_a_recent_pending_message_is_left_to_the_worker_still_answering_it(
+    client, widget, database_url, rasa: ScriptedRasa
+):
+    abandoned_message(database_url, widget["conversation_id"], "in-flight", age_s=0)
+    # The first worker is alive and finishes the turn a moment after the re-send arrives.
+    finish = threading.Timer(
+        0.3,
+        execute,
+        (database_url, "UPDATE messages SET bot_status = 'answered' WHERE client_message_id = 'in-flight'"),
+    )
+    finish.start()
+    again = send(client, widget, "where is my order?", client_id="in-flight").json()
+    finish.join()
+    assert again["duplicate"] is True and again["replies"] == []
+    assert rasa.calls == []  # the re-send waited for the first worker instead of answering a second time
