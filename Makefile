@@ -4,12 +4,14 @@ SHELL := bash
 APP := .venv-app/bin/python
 BOT := .venv-bot/bin
 
-.PHONY: help setup encoder model run test lint bench eval-nlu eval-sentiment eval-kb eval-risk train-churn
+.PHONY: help setup encoder model run run-scaled test lint bench chaos eval-nlu eval-sentiment eval-kb eval-risk train-churn
 
 help:
 	@echo "make run   set up, train if needed, start backend + Rasa + action server, print the URLs"
 	@echo "make test  set up, train if needed, run every test (SQLite and PostgreSQL, end to end)"
+	@echo "make run-scaled  the scaled-out topology without Docker: 2 Rasa replicas, 2 backend workers, PostgreSQL, Redis, RabbitMQ"
 	@echo "make bench       load test (10/50/200 customers) + knowledge search + risk scoring benchmarks"
+	@echo "make chaos       kill Rasa, the action server, a backend worker, restart PostgreSQL under load; prints what was lost"
 	@echo "make eval-nlu    Banking77 accuracy of bot/config.yml's pipeline"
 	@echo "make eval-sentiment | eval-kb | eval-risk | lint"
 	@echo "make train-churn ARGS='--csv FILE --target COLUMN [--id COLUMN] [--promote]'  (or --from-db)"
@@ -25,6 +27,9 @@ model: setup
 
 run: model
 	@$(APP) -m scripts.stack run
+
+run-scaled: model
+	@HF_HUB_OFFLINE=1 $(APP) -m scripts.scaled run
 
 test: model
 	@bash scripts/test.sh
@@ -46,6 +51,9 @@ eval-risk: setup
 
 bench: model
 	@HF_HUB_OFFLINE=1 $(APP) -m scripts.bench
+
+chaos: model
+	@HF_HUB_OFFLINE=1 $(APP) -m scripts.chaos
 
 train-churn: setup
 	@$(APP) -m backend.risk.train_churn $(ARGS)

@@ -1,24 +1,42 @@
 """Load generator: N simulated customers hold multi-turn conversations through the whole stack.
 
 Each customer opens a widget session, connects the WebSocket and sends a scripted conversation, waiting for
-each turn's ack (which the backend sends after the bot's replies are stored and pushed). Reported:
-turn latency p50/p95/p99 (send -> ack), messages per second, errors, and messages lost, counted from the
-database: sent vs stored vs answered (bot_status answered or skipped because a human owns the conversation).
+each turn's ack (which the backend sends after the bot's replies are stored and pushed) before the next one.
+Like the widget, a customer whose connection drops (or whose turn gets no ack in time) reconnects and re-sends
+the same message with the same `client_message_id`, so a message is stored and answered once however often
+it is sent; a session the backend cannot open yet (database down) is retried.
+
+Think time (`--think-s MEAN`): before each turn after the first, a customer waits an exponentially
+distributed time with that mean (capped at 5x the mean; the first turn starts after a uniform 0..MEAN delay
+so customers do not all arrive at once). Each customer draws from its own generator seeded from `--seed`, so
+a run is reproducible. The default 0 is a closed loop: the next turn is sent as soon as the ack arrives.
+`--conversations K` makes each customer hold K conversations one after another.
+
+Reported: turn latency p50/p95/p99 (first send -> ack), messages per second, errors, reconnects, and the
+accounting from the database: sent (distinct messages the customers sent), accepted (acked, or stored
+although the ack was lost), stored, answered (bot reply, or a human owns the conversation), holding (the bot
+could not answer: holding reply, bot_status `failed`), lost (accepted but not stored: must be 0), reordered
+(conversations whose stored customer messages are not in the order sent, or whose bot replies are not stored
+right after the message they answer: must be 0) and double-answered (a message answered by two turns).
 
 The same texts are then sent to bare Rasa (its REST webhook, same model, no backend) for the ratio
-full stack / bare Rasa. Only loopback addresses are used; every loop is bounded in count and time.
+full stack / bare Rasa (`--skip-bare` leaves it out). Only loopback addresses are used; every loop is
+bounded in count and time.
 
     python -m scripts.loadgen --backend http://127.0.0.1:8000 --rasa http://127.0.0.1:5005 \\
-        --database-url sqlite:///var/supportdesk.db --customers 10 50 200 --json var/bench/load.json
+        --database-url sqlite:///var/supportdesk.db --customers 10 50 200 [--think-s 1.0] \\
+        --json var/bench/load.json
 """
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import statistics
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +46,7 @@ import websockets
 from sqlalchemy import bindparam, create_engine, text
 
 from backend.config import to_sync_url
+from backend.conversations.hub import HANDOFF_NOTICE
 
 # Conversations a support bot really sees; each customer picks one (seeded) and sends it turn by turn.
 SCRIPTS = [
@@ -38,7 +57,20 @@ SCRIPTS = [
     ["hey there", "what plans do you have?", "how much is the pro plan?", "bye"],
     ["my parcel is late", "ORD-100003", "thank you"],
 ]
-TURN_TIMEOUT_S = 30.0
+TURN_TIMEOUT_S = 30.0  # no ack by then: reconnect and re-send (the same client_message_id)
+MESSAGE_GIVE_UP_S = 120.0  # a message not accepted after this long is given up (counted as an error)
+RECONNECT_PAUSE_S = (0.5, 1.5)  # uniform, so customers do not reconnect in lock step
+THINK_CAP = 5.0  # think times are capped at this many times the mean
+
+
+@dataclass
+class SentMessage:
+    conversation_id: str
+    client_message_id: str
+    text: str
+    first_sent: float  # time.monotonic() of the first attempt
+    acked_at: float | None = None
+    attempts: int = 0
 
 
 @dataclass
@@ -46,9 +78,26 @@ class RunResult:
     customers: int
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
-    sent: int = 0
+    reconnects: int = 0
     conversations: list[str] = field(default_factory=list)
+    messages: list[SentMessage] = field(default_factory=list)
     wall_s: float = 0.0
+
+    @property
+    def sent(self) -> int:
+        return len(self.messages)
+
+
+@dataclass(frozen=True)
+class Load:
+    """What to send: how many customers, their think time, and when to stop starting new turns."""
+
+    backend: str
+    customers: int
+    seed: int = 11
+    think_s: float = 0.0
+    conversations: int = 1
+    stop: asyncio.Event | None = None
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -59,59 +108,132 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-async def customer(backend: str, script: list[str], result: RunResult, http: httpx.AsyncClient) -> None:
-    try:
-        session = (await http.post(f"{backend}/api/v1/widget/sessions", json={})).json()
-    except (httpx.HTTPError, ValueError):
-        result.errors += 1
-        return
-    result.conversations.append(session["conversation_id"])
-    url = backend.replace("http", "ws", 1) + f"/ws/widget?token={session['token']}"
-    try:
-        async with websockets.connect(url, open_timeout=TURN_TIMEOUT_S) as ws:
-            for line in script:
-                await _turn(ws, line, result)
-    except (OSError, websockets.WebSocketException, TimeoutError):
-        result.errors += 1
+class WidgetLink:
+    """One customer's WebSocket, reconnected on demand, with the widget's send-until-acked discipline."""
+
+    def __init__(self, url: str, result: RunResult, rng: random.Random) -> None:
+        self._url = url
+        self._result = result
+        self._rng = rng
+        self._ws: websockets.ClientConnection | None = None
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+            self._ws = None
+
+    async def deliver(self, message: SentMessage) -> bool:
+        """Send until acked (True), refused with an error frame or given up (False)."""
+        frame = json.dumps(
+            {"type": "message", "text": message.text, "client_message_id": message.client_message_id}
+        )
+        give_up_at = message.first_sent + MESSAGE_GIVE_UP_S
+        while time.monotonic() < give_up_at:
+            try:
+                if self._ws is None:
+                    self._ws = await websockets.connect(self._url, open_timeout=10)
+                message.attempts += 1
+                await self._ws.send(frame)
+                return await self._await_ack(message)
+            except (OSError, websockets.WebSocketException, TimeoutError):
+                self._result.reconnects += 1
+                await self.close()
+                await asyncio.sleep(self._rng.uniform(*RECONNECT_PAUSE_S))
+        return False
+
+    async def _await_ack(self, message: SentMessage) -> bool:
+        assert self._ws is not None
+        deadline = time.monotonic() + TURN_TIMEOUT_S
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no ack for {message.client_message_id}")
+            frame = json.loads(await asyncio.wait_for(self._ws.recv(), remaining))
+            if frame.get("type") == "ack" and frame.get("client_message_id") == message.client_message_id:
+                message.acked_at = time.monotonic()
+                return True
+            if frame.get("type") == "error":
+                return False
 
 
-async def _turn(ws: websockets.ClientConnection, line: str, result: RunResult) -> None:
-    client_id = uuid.uuid4().hex
-    started = time.perf_counter()
-    await ws.send(json.dumps({"type": "message", "text": line, "client_message_id": client_id}))
-    result.sent += 1
-    deadline = started + TURN_TIMEOUT_S
-    while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), max(deadline - time.perf_counter(), 0.01)))
-        if frame.get("type") == "ack" and frame.get("client_message_id") == client_id:
-            result.latencies_ms.append((time.perf_counter() - started) * 1000)
+async def open_session(http: httpx.AsyncClient, backend: str, rng: random.Random) -> dict[str, Any] | None:
+    """A widget session; retried while the backend cannot open one (e.g. its database is restarting)."""
+    give_up_at = time.monotonic() + MESSAGE_GIVE_UP_S
+    while time.monotonic() < give_up_at:
+        try:
+            response = await http.post(f"{backend}/api/v1/widget/sessions", json={})
+            if response.status_code == 200:
+                return response.json()
+        except (httpx.HTTPError, ValueError):
+            pass
+        await asyncio.sleep(rng.uniform(*RECONNECT_PAUSE_S))
+    return None
+
+
+async def customer(load: Load, index: int, result: RunResult, http: httpx.AsyncClient) -> None:
+    rng = random.Random(load.seed * 100_003 + index)
+    if load.think_s > 0:
+        await asyncio.sleep(rng.uniform(0, load.think_s))
+    for _ in range(load.conversations):
+        if _stopped(load):
             return
-        if frame.get("type") == "error":
+        session = await open_session(http, load.backend, rng)
+        if session is None:
             result.errors += 1
             return
+        result.conversations.append(session["conversation_id"])
+        url = load.backend.replace("http", "ws", 1) + f"/ws/widget?token={session['token']}"
+        link = WidgetLink(url, result, rng)
+        try:
+            await _converse(load, session["conversation_id"], rng.choice(SCRIPTS), link, result, rng)
+        finally:
+            await link.close()
 
 
-async def run_full_stack(backend: str, customers: int, seed: int) -> RunResult:
-    rng = random.Random(seed)
-    result = RunResult(customers=customers)
-    limits = httpx.Limits(max_connections=customers)
+async def _converse(
+    load: Load,
+    conversation_id: str,
+    script: list[str],
+    link: WidgetLink,
+    result: RunResult,
+    rng: random.Random,
+) -> None:
+    for turn, line in enumerate(script):
+        if turn and load.think_s > 0:
+            await asyncio.sleep(min(rng.expovariate(1 / load.think_s), THINK_CAP * load.think_s))
+        if _stopped(load):
+            return
+        message = SentMessage(conversation_id, uuid.uuid4().hex, line, time.monotonic())
+        result.messages.append(message)
+        if not await link.deliver(message):
+            result.errors += 1
+            return
+        result.latencies_ms.append((message.acked_at - message.first_sent) * 1000)  # type: ignore[operator]
+
+
+def _stopped(load: Load) -> bool:
+    return load.stop is not None and load.stop.is_set()
+
+
+async def run_full_stack(load: Load) -> RunResult:
+    result = RunResult(customers=load.customers)
+    limits = httpx.Limits(max_connections=load.customers)
     async with httpx.AsyncClient(timeout=TURN_TIMEOUT_S, limits=limits) as http:
         started = time.perf_counter()
-        await asyncio.gather(
-            *(customer(backend, rng.choice(SCRIPTS), result, http) for _ in range(customers))
-        )
+        await asyncio.gather(*(customer(load, i, result, http) for i in range(load.customers)))
         result.wall_s = time.perf_counter() - started
     return result
 
 
 async def run_bare_rasa(rasa: str, customers: int, seed: int) -> RunResult:
     """The same conversations straight to Rasa's REST channel: the floor the full stack is compared with."""
-    rng = random.Random(seed)
     result = RunResult(customers=customers)
 
-    async def one(script: list[str], http: httpx.AsyncClient) -> None:
+    async def one(index: int, http: httpx.AsyncClient) -> None:
+        rng = random.Random(seed * 100_003 + index)
         sender = f"bare-{uuid.uuid4().hex}"
-        for line in script:
+        for line in rng.choice(SCRIPTS):
             started = time.perf_counter()
             try:
                 response = await http.post(
@@ -121,31 +243,89 @@ async def run_bare_rasa(rasa: str, customers: int, seed: int) -> RunResult:
             except httpx.HTTPError:
                 result.errors += 1
                 return
-            result.sent += 1
+            result.messages.append(SentMessage(sender, "", line, time.monotonic()))
             result.latencies_ms.append((time.perf_counter() - started) * 1000)
 
     async with httpx.AsyncClient(
         timeout=TURN_TIMEOUT_S, limits=httpx.Limits(max_connections=customers)
     ) as http:
         started = time.perf_counter()
-        await asyncio.gather(*(one(rng.choice(SCRIPTS), http) for _ in range(customers)))
+        await asyncio.gather(*(one(i, http) for i in range(customers)))
         result.wall_s = time.perf_counter() - started
     return result
 
 
-def count_in_database(database_url: str, conversations: list[str]) -> dict[str, int]:
+# ---- accounting from the database --------------------------------------------------------------------------
+ANSWERED = ("answered", "skipped")
+HOLDING = ("failed",)
+
+
+def stored_rows(database_url: str, conversations: list[str]) -> list[Any]:
+    """Every message of these conversations, in id order."""
     if not conversations:
-        return {"stored": 0, "answered": 0}
+        return []
     engine = create_engine(to_sync_url(database_url))
     query = text(
-        "SELECT count(*) AS stored, "
-        "sum(CASE WHEN bot_status IN ('answered', 'skipped') THEN 1 ELSE 0 END) AS answered "
-        "FROM messages WHERE sender = 'customer' AND conversation_id IN :ids"
+        "SELECT conversation_id, id, sender, client_message_id, in_reply_to, bot_status, created_at, text "
+        "FROM messages WHERE conversation_id IN :ids ORDER BY id"
     ).bindparams(bindparam("ids", expanding=True))
-    with engine.connect() as conn:
-        row = conn.execute(query, {"ids": conversations}).one()
-    engine.dispose()
-    return {"stored": int(row.stored or 0), "answered": int(row.answered or 0)}
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(query, {"ids": conversations}))
+    finally:
+        engine.dispose()
+
+
+def account(messages: list[SentMessage], rows: list[Any]) -> dict[str, int]:
+    """Sent vs accepted vs stored vs answered, and the order and once-only checks (see the module doc)."""
+    status_of = {r.client_message_id: r.bot_status for r in rows if r.sender == "customer"}
+    stored = [m for m in messages if m.client_message_id in status_of]
+    accepted = [m for m in messages if m.acked_at is not None or m.client_message_id in status_of]
+    answered = sum(status_of[m.client_message_id] in ANSWERED for m in stored)
+    holding = sum(status_of[m.client_message_id] in HOLDING for m in stored)
+    return {
+        "sent": len(messages),
+        "accepted": len(accepted),
+        "stored": len(stored),
+        "answered": answered,
+        "holding": holding,
+        "unanswered": len(stored) - answered - holding,
+        "lost": sum(m.client_message_id not in status_of for m in accepted),
+        "reordered": len(reordered_conversations(messages, rows)),
+        "double_answered": double_answered(rows),
+    }
+
+
+def reordered_conversations(messages: list[SentMessage], rows: list[Any]) -> set[str]:
+    """Conversations whose customer messages are stored out of the order sent, or where a bot reply is not
+    stored after the message it answers and before the customer's next message."""
+    sent_order: dict[str, list[str]] = defaultdict(list)
+    for m in messages:
+        sent_order[m.conversation_id].append(m.client_message_id)
+    stored_order: dict[str, list[str]] = defaultdict(list)
+    last_customer_row: dict[str, int] = {}
+    bad: set[str] = set()
+    for r in rows:
+        if r.sender == "customer":
+            stored_order[r.conversation_id].append(r.client_message_id)
+            last_customer_row[r.conversation_id] = r.id
+        elif r.sender == "bot" and r.in_reply_to != last_customer_row.get(r.conversation_id):
+            bad.add(r.conversation_id)
+    for conversation_id, order in stored_order.items():
+        expected = [c for c in sent_order[conversation_id] if c in set(order)]
+        if order != expected:
+            bad.add(conversation_id)
+    return bad
+
+
+def double_answered(rows: list[Any]) -> int:
+    """Customer messages answered by more than one turn: one turn stores its replies in one batch with one
+    timestamp (the hand-off notice that may follow is left out), so two timestamps mean two answers."""
+    batches: dict[int, set[Any]] = defaultdict(set)
+    for r in rows:
+        if r.sender == "bot" and r.in_reply_to is not None and r.text != HANDOFF_NOTICE:
+            batches[r.in_reply_to].add(r.created_at)
+    return sum(len(times) > 1 for times in batches.values())
 
 
 def summary(result: RunResult) -> dict[str, float | int]:
@@ -164,36 +344,41 @@ def summary(result: RunResult) -> dict[str, float | int]:
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for n in args.customers:
-        full = await run_full_stack(args.backend, n, args.seed)
-        counts = count_in_database(args.database_url, full.conversations)
-        bare = await run_bare_rasa(args.rasa, n, args.seed)
-        row = {
+        load = Load(args.backend, n, args.seed, args.think_s, args.conversations)
+        full = await run_full_stack(load)
+        counts = account(full.messages, stored_rows(args.database_url, full.conversations))
+        row: dict[str, Any] = {
             **summary(full),
-            "sent": full.sent,
+            "think_s": args.think_s,
+            "reconnects": full.reconnects,
             **counts,
-            "lost": full.sent - counts["stored"],
-            "unanswered": counts["stored"] - counts["answered"],
-            "bare_rasa": summary(bare),
         }
-        row["ratio_p50_full_vs_bare"] = round(row["p50_ms"] / row["bare_rasa"]["p50_ms"], 2)
+        if not args.skip_bare:
+            row["bare_rasa"] = summary(await run_bare_rasa(args.rasa, n, args.seed))
+            row["ratio_p50_full_vs_bare"] = round(row["p50_ms"] / row["bare_rasa"]["p50_ms"], 2)
         rows.append(row)
         print_row(row)
     return rows
 
 
 def print_row(row: dict[str, Any]) -> None:
-    bare = row["bare_rasa"]
-    print(
+    line = (
         f"{row['customers']:>4} customers | turns {row['turns']:>5} | p50 {row['p50_ms']:>7.1f} ms | "
         f"p95 {row['p95_ms']:>7.1f} | p99 {row['p99_ms']:>7.1f} | {row['msgs_per_s']:>6.1f} msg/s | "
-        f"errors {row['errors']} | sent {row['sent']} stored {row['stored']} answered {row['answered']} "
-        f"lost {row['lost']} | bare Rasa p50 {bare['p50_ms']:.1f} ms p95 {bare['p95_ms']:.1f} | "
-        f"full/bare p50 {row['ratio_p50_full_vs_bare']}",
-        flush=True,
+        f"errors {row['errors']} | sent {row['sent']} accepted {row['accepted']} stored {row['stored']} "
+        f"answered {row['answered']} holding {row['holding']} lost {row['lost']} "
+        f"reordered {row['reordered']} double-answered {row['double_answered']}"
     )
+    if "bare_rasa" in row:
+        bare = row["bare_rasa"]
+        line += (
+            f" | bare Rasa p50 {bare['p50_ms']:.1f} ms p95 {bare['p95_ms']:.1f} | "
+            f"full/bare p50 {row['ratio_p50_full_vs_bare']}"
+        )
+    print(line, flush=True)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -201,9 +386,14 @@ def main() -> None:
     parser.add_argument("--rasa", default="http://127.0.0.1:5005")
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--customers", type=int, nargs="+", default=[10, 50, 200])
+    parser.add_argument("--think-s", type=float, default=0.0, help="mean think time between turns (0: none)")
+    parser.add_argument("--conversations", type=int, default=1, help="conversations per customer")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--skip-bare", action="store_true", help="no bare-Rasa comparison run")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.think_s < 0 or args.conversations < 1:
+        parser.error("--think-s must be >= 0 and --conversations >= 1")
     for url in (args.backend, args.rasa):
         host = httpx.URL(url).host
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -212,7 +402,9 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=2))
+    broken = sum(r["lost"] + r["reordered"] + r["double_answered"] for r in rows)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
