@@ -104,6 +104,27 @@ class Settings(BaseSettings):
     kb_answer_threshold: float | None = Field(
         default=None, ge=0, le=1, description="Overrides the calibrated confidence the bot needs to answer."
     )
+    # Privacy (backend/privacy/__init__.py explains redaction, erasure and retention).
+    transcript_retention_days: int = Field(
+        default=365, ge=0, description="Transcripts of conversations idle this long are purged; 0 keeps them."
+    )
+    retention_purge_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often each backend worker runs the retention purge."
+    )
+    redaction_interval_s: float = Field(
+        default=10.0, gt=0, description="How often new messages get their PII-redacted copy."
+    )
+    pii_person_names: bool = Field(
+        default=True, description="Redact person names with spaCy NER (the regex types are always on)."
+    )
+    rasa_tracker_store_url: str | None = Field(
+        default=None,
+        description="Rasa's SQL tracker store (sqlite:///path or postgresql://...), where erasure and "
+        "retention delete a conversation's tracker; empty means RASA_TRACKER_DB (a SQLite path) if set.",
+    )
+    rasa_tracker_db: Path | None = Field(
+        default=None, description="The SQLite tracker file scripts/stack.py gives Rasa (make run sets it)."
+    )
 
     # Analytics (backend/analytics/service.py explains the windows, the buckets and when a conversation ends).
     rabbitmq_url: str | None = Field(

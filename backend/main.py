@@ -26,6 +26,8 @@ from backend.health import views as health
 from backend.kb import views as kb
 from backend.kb.indexing import close_index, open_index
 from backend.limits import BodySizeLimit
+from backend.privacy import views as privacy
+from backend.privacy.worker import PrivacyWorker
 from backend.risk import views as risk
 from backend.web import views as web
 
@@ -55,10 +57,13 @@ def create_app(
             consumer = RasaEventConsumer(settings.rabbitmq_url, queue, commit)
             consumer.start()
         app.state.dispatcher.start()
+        app.state.privacy = PrivacyWorker(app.state.sessions, settings)
+        app.state.privacy.start()
         await open_index(app)
         yield
         await close_index(app)
         await app.state.dispatcher.stop()
+        await app.state.privacy.stop()
         if consumer is not None:
             await consumer.stop()
         await app.state.analytics.stop()
@@ -92,6 +97,7 @@ def create_app(
         risk.router,
         risk.service_router,
         analytics.router,
+        privacy.router,
         web.router,
     ):
         app.include_router(router)

@@ -8,6 +8,7 @@ from backend.conversations.models import Conversation, Message
 from backend.customers.models import Customer, Order
 from backend.database import Base
 from backend.kb.models import Article, ArticleVersion
+from backend.privacy.models import CustomerErasure, TrackerErasure
 from backend.risk.models import ModelVersion
 
 __all__ = [
@@ -20,7 +21,9 @@ __all__ = [
     "Case",
     "Conversation",
     "Customer",
+    "CustomerErasure",
     "Message",
     "ModelVersion",
     "Order",
+    "TrackerErasure",
 ]

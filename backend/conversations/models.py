@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.database import Base, utcnow
@@ -29,6 +29,8 @@ class Conversation(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open, resolved
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the transcript's text was removed (customer erasure or the retention purge, backend/privacy).
+    transcript_erased_at: Mapped[datetime | None]
 
     messages: Mapped[list["Message"]] = relationship(back_populates="conversation", order_by="Message.id")
 
@@ -39,6 +41,13 @@ class Message(Base):
         # The widget's idempotency key: a message re-sent after a dropped connection is stored once.
         UniqueConstraint("conversation_id", "client_message_id", name="uq_messages_conversation_client_id"),
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        # The privacy worker's queue: messages still waiting for their redacted copy.
+        Index(
+            "ix_messages_unredacted",
+            "id",
+            sqlite_where=text("text_redacted IS NULL"),
+            postgresql_where=text("text_redacted IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +57,9 @@ class Message(Base):
     # The agent's name as the customer saw it when the message was sent.
     author_name: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    # The text with PII replaced by [EMAIL], [PHONE], [CARD], [IBAN], [NAME]: what analytics and training
+    # read. Filled off the hot path by backend/privacy/worker.py; None until then.
+    text_redacted: Mapped[str | None] = mapped_column(Text)
     buttons: Mapped[list | None]  # quick replies offered by the bot: [{"title": str, "payload": str}]
     # Knowledge articles a bot answer was taken from: [{"title": str, "url": str}], shown as links.
     citations: Mapped[list | None]

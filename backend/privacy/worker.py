@@ -1,0 +1,78 @@
+"""The privacy loop of every backend worker: redacted copies of new messages, owed Rasa tracker erasures,
+and the retention purge.
+
+Every `redaction_interval_s` it redacts the messages still without a copy (batches of 200 through one
+spaCy pass, in a thread so the event loop keeps serving turns) and retries owed tracker erasures; every
+`retention_purge_interval_s` it runs the purge. It is deliberately not part of the customer's turn: the
+turn commits and answers without waiting, and nothing here can fail it. A message is redacted within one
+interval of being stored; readers that need it sooner redact on the spot (service.redacted_transcripts).
+Same pattern as the case dispatcher (backend/cases/dispatcher.py): a failed round is logged and the next
+one tries again. With several workers two may redact the same batch; the guarded update stores one copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.config import Settings
+from backend.privacy import purge, service, tracker
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+MAX_BATCHES_PER_ROUND = 25  # a large backlog (an upgrade) is worked off over rounds, not in one go
+
+
+class PrivacyWorker:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._task: asyncio.Task[None] | None = None
+        self._last_purge: float | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="privacy-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.redaction_interval_s)
+            try:
+                await self.tick()
+            except Exception:  # the loop must survive a failed round (a database restart, a bad message)
+                log.exception("privacy round failed; retrying next round")
+
+    async def tick(self) -> None:
+        async with self._sessions() as session:
+            for _ in range(MAX_BATCHES_PER_ROUND):
+                if await service.redact_pending(session, self._settings, BATCH) < BATCH:
+                    break
+            await tracker.settle(session, self._settings)
+            if self._purge_due():
+                result = await purge.purge_expired(session, self._settings)
+                if result.conversations:
+                    log.info(
+                        "retention purge: %d conversations, %d messages",
+                        result.conversations,
+                        result.messages,
+                    )
+
+    def _purge_due(self) -> bool:
+        now = time.monotonic()
+        if (
+            self._last_purge is not None
+            and now - self._last_purge < self._settings.retention_purge_interval_s
+        ):
+            return False
+        self._last_purge = now
+        return True
