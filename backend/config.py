@@ -48,6 +48,25 @@ class Settings(BaseSettings):
     staff_token_ttl_s: int = Field(default=12 * 3600, gt=0, description="How long a staff sign-in lasts.")
     max_message_chars: int = Field(default=2000, gt=0, description="Longest customer message accepted.")
     max_request_bytes: int = Field(default=64 * 1024, gt=0, description="Largest HTTP body or WS frame.")
+    # Rate limits (backend/ratelimit.py): "N/second|minute|hour|day" or "N per K minutes"; GCRA buckets that
+    # allow a burst of N and refill evenly. The load generator and test stacks raise the per-IP ones.
+    # With REDIS_URL set the counters live in Redis, shared by every backend worker; else in memory.
+    rate_limits_enabled: bool = Field(default=True, description="Turn every rate limit off with false.")
+    rate_limit_sessions_per_ip: str = Field(
+        default="30/minute", description="New widget sessions one client address may open."
+    )
+    rate_limit_messages_per_conversation: str = Field(
+        default="20/minute", description="Customer messages per conversation (REST and WebSocket)."
+    )
+    rate_limit_messages_per_ip: str = Field(
+        default="300/minute", description="Customer messages from one client address, all conversations."
+    )
+    rate_limit_logins_per_ip: str = Field(
+        default="20/minute", description="Staff sign-in attempts from one client address."
+    )
+    rate_limit_failed_logins_per_account: str = Field(
+        default="10 per 15 minutes", description="Failed sign-ins per staff email before it is locked out."
+    )
     holding_reply: str = Field(
         default=(
             "Sorry, our assistant is having a problem right now. Your message is saved and "
@@ -139,6 +158,20 @@ class Settings(BaseSettings):
     analytics_flush_interval_s: float = Field(
         default=1.0, gt=0, description="How often a worker writes its analytics buckets, reads the others'."
     )
+
+    @field_validator(
+        "rate_limit_sessions_per_ip",
+        "rate_limit_messages_per_conversation",
+        "rate_limit_messages_per_ip",
+        "rate_limit_logins_per_ip",
+        "rate_limit_failed_logins_per_account",
+    )
+    @classmethod
+    def _is_rate(cls, value: str) -> str:
+        from backend.ratelimit import parse_rate
+
+        parse_rate(value)  # fails at start-up with the setting's name rather than on the first request
+        return value
 
     @field_validator("rasa_url", "public_url")
     @classmethod

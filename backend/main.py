@@ -11,7 +11,9 @@ from backend.agents import websocket as agent_socket
 from backend.analytics import views as analytics
 from backend.analytics.consumer import RasaEventConsumer
 from backend.analytics.service import AnalyticsService
+from backend.audit import views as audit
 from backend.auth import views as auth
+from backend.auth.policy import install_route_policy
 from backend.cases import views as cases
 from backend.cases.dispatcher import Dispatcher
 from backend.config import Settings, get_settings
@@ -26,6 +28,7 @@ from backend.health import views as health
 from backend.kb import views as kb
 from backend.kb.indexing import close_index, open_index
 from backend.limits import BodySizeLimit
+from backend.ratelimit import rate_limiter_for
 from backend.privacy import views as privacy
 from backend.privacy.worker import PrivacyWorker
 from backend.risk import views as risk
@@ -49,6 +52,7 @@ def create_app(
         app.state.hub = ConversationHub(
             app.state.sessions, app.state.rasa, app.state.notifier, settings, app.state.dispatcher.poke
         )
+        app.state.rate_limiter = rate_limiter_for(settings)
         app.state.analytics = AnalyticsService(app.state.sessions, settings)
         await app.state.analytics.start()
         consumer = None
@@ -69,6 +73,7 @@ def create_app(
         await app.state.analytics.stop()
         await app.state.notifier.close()
         await app.state.rasa.close()
+        await app.state.rate_limiter.close()
         await engine.dispose()
 
     app = FastAPI(
@@ -97,9 +102,12 @@ def create_app(
         risk.router,
         risk.service_router,
         analytics.router,
+        audit.router,
         privacy.router,
         web.router,
     ):
         app.include_router(router)
     web.mount_static(app)
+    # Who may call each route, from the dependency that enforces it, in the docs (tests/security checks it).
+    install_route_policy(app)
     return app

@@ -10,6 +10,7 @@ import contextlib
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from backend.agents.models import Agent
+from backend.auth.policy import audience
 from backend.auth.tokens import InvalidToken, agent_of_staff_token
 from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
 
@@ -17,6 +18,7 @@ router = APIRouter()
 
 
 @router.websocket("/ws/agent")
+@audience("agent")  # any signed-in staff member; checked below before the socket is accepted
 async def agent_socket(websocket: WebSocket, token: str = "") -> None:
     agent = await _agent_of(websocket, token)
     if agent is None:

@@ -3,15 +3,18 @@
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, HTTPException, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.agents.models import Agent
+from backend.auth.policy import grants
 from backend.auth.tokens import InvalidToken, agent_of_staff_token, conversation_of_widget_token
 from backend.config import Settings, get_settings
 from backend.dependencies import SessionDep
 
 bearer = HTTPBearer(auto_error=False)
+# A security scheme rather than a plain header, so the OpenAPI schema says which routes want it.
+service_key = APIKeyHeader(name="X-Service-Token", auto_error=False)
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
@@ -19,13 +22,17 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ROLE_RANK = {"agent": 0, "supervisor": 1, "admin": 2}
 
 
-def require_service(settings: SettingsDep, x_service_token: Annotated[str | None, Header()] = None) -> str:
+@grants("service")
+def require_service(
+    settings: SettingsDep, x_service_token: Annotated[str | None, Depends(service_key)] = None
+) -> str:
     """Internal callers (the action server) present the shared service token."""
     if x_service_token is None or not hmac.compare_digest(x_service_token, settings.service_token):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid X-Service-Token header is required")
     return "service:action-server"
 
 
+@grants("widget")
 def widget_conversation(conversation_id: str, settings: SettingsDep, credentials: Credentials) -> str:
     """A widget may only touch the conversation its token was issued for."""
     if credentials is None:
@@ -39,6 +46,7 @@ def widget_conversation(conversation_id: str, settings: SettingsDep, credentials
     return conversation_id
 
 
+@grants("agent")
 async def current_staff(session: SessionDep, settings: SettingsDep, credentials: Credentials) -> Agent:
     """The signed-in staff member; the account is re-read so a deleted account loses access at once."""
     unauthorized = HTTPException(
@@ -58,6 +66,7 @@ async def current_staff(session: SessionDep, settings: SettingsDep, credentials:
 
 
 def require_role(minimum: str):  # noqa: ANN201 - returns a FastAPI dependency
+    @grants(minimum)
     async def check(agent: Annotated[Agent, Depends(current_staff)]) -> Agent:
         if ROLE_RANK.get(agent.role, -1) < ROLE_RANK[minimum]:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {minimum} role")

@@ -1,8 +1,9 @@
 """Staff sign-in: OAuth2 password flow returning a signed bearer token."""
 
+import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -11,8 +12,11 @@ from backend.agents.models import Agent
 from backend.agents.schemas import AgentOut
 from backend.auth.dependencies import SettingsDep, StaffDep
 from backend.auth.passwords import verify_password
+from backend.auth.policy import public
 from backend.auth.tokens import issue_staff_token
 from backend.dependencies import SessionDep
+from backend.errors import error_response
+from backend.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -24,14 +28,33 @@ class TokenOut(BaseModel):
     agent: AgentOut
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    responses={**RATE_LIMITED, **error_response(401, "Wrong email or password.")},
+)
+@public
 async def sign_in(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    request: Request,
 ) -> TokenOut:
-    """Exchange a staff email and password for a bearer token."""
-    query = select(Agent).where(func.lower(Agent.email) == form.username.strip().lower())
+    """Exchange a staff email and password for a bearer token.
+
+    Attempts are limited per client address, and failed ones per email: guessing passwords gets a 429.
+    """
+    email = form.username.strip().lower()
+    await enforce(limiter, ("logins_per_ip", client_ip(request)))
+    account = hashlib.sha256(email.encode()).hexdigest()  # the counter's key names no one (Redis)
+    locked = await limiter.peek("failed_logins_per_account", account)
+    if locked is not None:
+        raise locked.http()
+    query = select(Agent).where(func.lower(Agent.email) == email)
     agent = (await session.execute(query)).scalar_one_or_none()
     if agent is None or not verify_password(form.password, agent.password_hash):
+        await limiter.hit("failed_logins_per_account", account)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     token = issue_staff_token(agent.id, agent.role, settings.secret_key, settings.staff_token_ttl_s)
     return TokenOut(

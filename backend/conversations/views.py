@@ -3,10 +3,11 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
 from backend.auth.dependencies import current_staff, widget_conversation
+from backend.auth.policy import public
 from backend.auth.tokens import issue_widget_token, verify_customer_hash
 from backend.config import Settings, get_settings
 from backend.conversations import sentiment, service
@@ -22,6 +23,8 @@ from backend.conversations.schemas import (
 from backend.customers import service as customers
 from backend.database import utcnow
 from backend.dependencies import HubDep, SessionDep
+from backend.errors import error_response
+from backend.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
 
 widget_router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
 staff_router = APIRouter(
@@ -49,11 +52,22 @@ class SessionOut(BaseModel):
     expires_at: str
 
 
-@widget_router.post("/sessions", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
+@widget_router.post(
+    "/sessions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionOut,
+    responses={**RATE_LIMITED, **error_response(403, "customer_hash does not verify customer_email.")},
+)
+@public
 async def start_session(
-    body: SessionIn, session: SessionDep, settings: Annotated[Settings, Depends(get_settings)]
+    body: SessionIn,
+    session: SessionDep,
+    settings: Annotated[Settings, Depends(get_settings)],
+    limiter: RateLimiterDep,
+    request: Request,
 ) -> SessionOut:
     """Open a new conversation for a widget and return the token bound to it."""
+    await enforce(limiter, ("sessions_per_ip", client_ip(request)))
     customer = None
     if body.customer_email:
         claimed = body.customer_hash or ""
@@ -75,9 +89,22 @@ async def widget_history(
     return [MessageOut.model_validate(row) for row in rows]
 
 
-@widget_router.post("/conversations/{conversation_id}/messages", response_model=TurnOut)
-async def widget_send(conversation_id: WidgetConversation, body: MessageIn, hub: HubDep) -> TurnOut:
+@widget_router.post(
+    "/conversations/{conversation_id}/messages", response_model=TurnOut, responses=RATE_LIMITED
+)
+async def widget_send(
+    conversation_id: WidgetConversation,
+    body: MessageIn,
+    hub: HubDep,
+    limiter: RateLimiterDep,
+    request: Request,
+) -> TurnOut:
     """Send a customer message; it is stored before the bot is asked, and the bot's replies are returned."""
+    await enforce(
+        limiter,
+        ("messages_per_ip", client_ip(request)),
+        ("messages_per_conversation", conversation_id),
+    )
     try:
         turn = await hub.customer_message(conversation_id, body.text, body.client_message_id)
     except ConversationNotFound as exc:

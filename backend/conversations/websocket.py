@@ -4,6 +4,7 @@ Frames in:  {"type": "message", "text": str, "client_message_id": str}
 Frames out: {"type": "ack", "client_message_id", "message_id", "duplicate"}
             {"type": "message", "message": {...}}          (every new message in the conversation)
             {"type": "error", "code": str, "detail": str}  (the frame was refused; the socket stays open)
+            code "rate_limited" also carries "retry_after" (seconds): the message was not taken.
 A frame larger than the configured limit closes the socket with code 1009 and the reason.
 """
 
@@ -15,17 +16,20 @@ import logging
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from pydantic import ValidationError
 
+from backend.auth.policy import audience
 from backend.auth.tokens import InvalidToken, conversation_of_widget_token
 from backend.config import Settings
 from backend.conversations.hub import ConversationHub, ConversationNotFound
 from backend.conversations.notifier import Notifier
 from backend.conversations.schemas import WidgetFrameIn
+from backend.ratelimit import RateLimiter
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
 
 @router.websocket("/ws/widget")
+@audience("widget")  # the token names the conversation; checked below before the socket is accepted
 async def widget_socket(websocket: WebSocket, token: str = "") -> None:
     settings: Settings = websocket.app.state.settings
     try:
@@ -61,6 +65,10 @@ async def _receive_loop(
         if len(raw.encode()) > max_bytes:
             await websocket.close(code=1009, reason=f"frame larger than {max_bytes} bytes")
             return
+        refused = await _rate_limited(websocket, conversation_id)
+        if refused is not None:
+            await websocket.send_json(refused)
+            continue
         frame = _parse_frame(raw)
         if isinstance(frame, dict):
             await websocket.send_json(frame)
@@ -72,6 +80,22 @@ async def _receive_loop(
             return
         ack = {"message_id": turn.message.id, "client_message_id": frame.client_message_id}
         await websocket.send_json({"type": "ack", **ack, "duplicate": turn.duplicate})
+
+
+async def _rate_limited(websocket: WebSocket, conversation_id: str) -> dict[str, object] | None:
+    """The error frame when this frame is over the conversation's or the address's message limit."""
+    limiter: RateLimiter = websocket.app.state.rate_limiter
+    address = websocket.client.host if websocket.client else "unknown"
+    for rule, key in (("messages_per_ip", address), ("messages_per_conversation", conversation_id)):
+        refusal = await limiter.hit(rule, key)
+        if refusal is not None:
+            return {
+                "type": "error",
+                "code": "rate_limited",
+                "detail": refusal.detail,
+                "retry_after": refusal.retry_after_s,
+            }
+    return None
 
 
 def _parse_frame(raw: str) -> WidgetFrameIn | dict[str, str]:

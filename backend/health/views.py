@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from backend.auth.policy import public
+
 router = APIRouter(tags=["health"])
 
 
@@ -16,6 +18,7 @@ class HealthOut(BaseModel):
 
 
 @router.get("/health", response_model=HealthOut)
+@public
 async def health(request: Request, response: Response) -> HealthOut:
     """503 when the database is unreachable; 'degraded' (200) when only Rasa is: messages are still stored."""
     database_ok = await _database_ok(request)
