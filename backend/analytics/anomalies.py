@@ -5,7 +5,8 @@ observations on both sides so that a handful of messages never raises a flag. Th
 
 - counts per hour (messages, hand-offs, SLA breaches): z = (x - mean) / max(sd, sqrt(mean), 1) over the 168
   hourly counts (quiet hours count as zero). The Poisson floor sqrt(mean) keeps a flat baseline from making
-  every small bump a flag. Flagged when z >= 3 and x >= min_count.
+  every small bump a flag. Flagged when z >= 3, x >= min_count and the baseline week itself holds at least
+  min_count (a new installation has no baseline, so its first busy hour is not an anomaly).
 - shares (negative sentiment overall and per intent, bot deflection): a one-sample proportion test against the
   pooled baseline share p0, z = (p - p0) / sqrt(p0 (1 - p0) / n). Pooling the week, rather than averaging
   hourly shares, keeps rare intents (few messages an hour) comparable. Flagged when n and the baseline's n are
@@ -139,7 +140,7 @@ def _count_flag(
     mean = sum(values) / len(values)
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
     x = _total(current, metric).count
-    if x < min_count:
+    if x < min_count or sum(values) < min_count:
         return []
     z = (x - mean) / max(sd, math.sqrt(mean), 1.0)
     return _flag(figure, None, x, mean, z, x, harm, threshold)

@@ -8,8 +8,9 @@ CRM gives the same segments). A segment is labelled by its two most distinctive 
 |standardized centroid|), e.g. "many recent contacts, negative sentiment".
 
 Churn rate: the observed one (share of the segment's customers who cancelled) when the CRM has both active and
-cancelled customers; otherwise the mean of each customer's latest predicted churn risk. `churn_source` says
-which.
+cancelled customers; otherwise the mean predicted churn risk, every customer scored in one batch by the
+production churn model (not stored), or without a production model each customer's latest stored score.
+`churn_source` says which ("observed" or "predicted").
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from sklearn.preprocessing import StandardScaler
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.config import Settings
+from backend.risk import service as risk
 from backend.risk.crm import customer_snapshots
 from backend.risk.features import churn_features
 from backend.risk.models import RiskScore
@@ -136,18 +139,25 @@ def _label(center: np.ndarray) -> str:
     return ", ".join(WORDS[FEATURES[j]][0 if center[j] > 0 else 1] for j in strongest)
 
 
-async def load(session: AsyncSession, now: datetime) -> tuple[np.ndarray, np.ndarray, str]:
+async def load(
+    session: AsyncSession, now: datetime, settings: Settings
+) -> tuple[np.ndarray, np.ndarray, str]:
     """The CRM's customers as feature rows, with observed churn when it can be observed (see above)."""
     snapshots = await customer_snapshots(session, now)
     ids = list(snapshots)
-    X = np.array([[churn_features(s, now)[f] for f in FEATURES] for _, s in snapshots.values()], dtype=float)
+    rows = [churn_features(s, now) for _, s in snapshots.values()]
+    X = np.array([[row[f] for f in FEATURES] for row in rows], dtype=float).reshape(len(ids), len(FEATURES))
     cancelled = np.array([c.status == "cancelled" for c, _ in snapshots.values()], dtype=float)
     if 0 < cancelled.sum() < len(cancelled):
-        return X.reshape(len(ids), len(FEATURES)), cancelled, "observed"
-    return X.reshape(len(ids), len(FEATURES)), await _predicted(session, ids), "predicted"
+        return X, cancelled, "observed"
+    try:
+        _, model = await risk.production_model(session, "churn", settings)
+    except risk.NoProductionModel:
+        return X, await _stored(session, ids), "predicted"
+    return X, np.asarray(model.predict(rows), dtype=float) if rows else np.zeros(0), "predicted"
 
 
-async def _predicted(session: AsyncSession, ids: list[int]) -> np.ndarray:
+async def _stored(session: AsyncSession, ids: list[int]) -> np.ndarray:
     latest = (
         select(RiskScore.subject_id, func.max(RiskScore.id).label("id"))
         .where(RiskScore.subject_type == "customer", RiskScore.kind == "churn")

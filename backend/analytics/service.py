@@ -56,6 +56,9 @@ class AnalyticsService:
         self.windows = SlidingWindows(minute_of(utcnow()))
         self._pending: dict[BucketId, Stats] = {}
         self._last_look: datetime | None = None
+        # Writing and re-reading the buckets take turns (the consumer flushes too): a refresh that ran while
+        # a batch was being written would see neither the batch in the database nor in `pending`.
+        self._bucket_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ events in
@@ -117,6 +120,10 @@ class AnalyticsService:
                 self.windows.add(row.minute, (row.metric, row.key), Stats(row.count, row.total, row.squares))
 
     async def flush(self) -> None:
+        async with self._bucket_lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
         if not self._pending:
             return
         batch, self._pending = self._pending, {}
@@ -131,6 +138,10 @@ class AnalyticsService:
 
     async def refresh(self) -> None:
         """Take over what other workers wrote since the last look (this worker's own rows come back too)."""
+        async with self._bucket_lock:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
         started = utcnow()
         since = (self._last_look or started) - REFRESH_OVERLAP
         oldest = self.windows.now - RETENTION_MINUTES

@@ -42,9 +42,9 @@ async def anomalies(request: Request, _: SupervisorDep) -> list[AnomalyOut]:
 
 
 @router.get("/segments", response_model=SegmentsOut)
-async def customer_segments(session: SessionDep, _: SupervisorDep) -> SegmentsOut:
+async def customer_segments(session: SessionDep, request: Request, _: SupervisorDep) -> SegmentsOut:
     """Customer segments by behaviour (K-Means, k by silhouette) with each segment's churn rate."""
-    X, churn, source = await segments.load(session, utcnow())
+    X, churn, source = await segments.load(session, utcnow(), request.app.state.settings)
     # K-Means is CPU work: off the event loop so other requests go on meanwhile.
     result = await asyncio.to_thread(segments.segment, X, churn, source)
     return SegmentsOut.model_validate(asdict(result))

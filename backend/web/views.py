@@ -52,3 +52,8 @@ async def models() -> FileResponse:
 @router.get("/admin/dashboard")
 async def dashboard() -> FileResponse:
     return FileResponse(PAGES / "dashboard.html")
+
+
+@router.get("/admin/dashboard")
+async def dashboard() -> FileResponse:
+    return FileResponse(PAGES / "dashboard.html")

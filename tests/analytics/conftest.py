@@ -1,3 +1,3 @@
-"""The integration fixtures (a real database of each kind, an app with Rasa scripted) for the analytics API."""
+"""The integration fixtures (a real database of each kind, an app with a scripted Rasa) for the API tests."""
 
 from tests.integration.conftest import client, rasa, settings, widget  # noqa: F401 - fixtures

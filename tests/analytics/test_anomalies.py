@@ -65,3 +65,11 @@ def test_the_baseline_is_the_168_whole_hours_before_the_last_hour():
     assert len(hours) == 168
     last_hour_start = minute_of(NOW) - 59
     assert (hours[-1] + 1) * 60 <= last_hour_start < (hours[-1] + 2) * 60
+
+
+def test_the_first_busy_hour_of_a_new_installation_is_not_an_anomaly():
+    windows = SlidingWindows(minute_of(NOW))
+    for i in range(50):
+        for c in contributions(message(NOW - timedelta(minutes=i), "complaint", True)):
+            windows.add(minute_of(NOW - timedelta(minutes=i)), (c.metric, c.key), Stats.of(c.value))
+    assert detect(windows) == []

@@ -38,6 +38,11 @@ def summary(client: TestClient, headers: dict, window: str = "1h") -> dict:
     return response.json()
 
 
+def bucket_total(database_url: str, metric: str) -> int | None:
+    sql = "SELECT SUM(count) AS n FROM analytics_buckets WHERE metric = :m"
+    return rows(database_url, sql, m=metric)[0]["n"]
+
+
 def handled_by_an_agent(client: TestClient, widget: dict) -> None:
     """Three messages to the bot, a hand-off, the agent's reply, resolution and a 4-star rating."""
     auth = {"Authorization": widget["auth"]}
@@ -47,11 +52,21 @@ def handled_by_an_agent(client: TestClient, widget: dict) -> None:
     alex = staff_headers(client, AGENT)
     client.put("/api/v1/agents/me/status", json={"status": "online"}, headers=alex)
     handoff = f"/api/v1/service/conversations/{widget['conversation_id']}/handoff"
-    case_id = client.post(handoff, json={"reason": "asked for a person"}, headers=SERVICE_HEADERS).json()["case_id"]
+    case_id = client.post(handoff, json={"reason": "asked for a person"}, headers=SERVICE_HEADERS).json()[
+        "case_id"
+    ]
     status = "SELECT status FROM cases WHERE id = :i"
-    wait_for(lambda: rows(client.app.state.settings.database_url, status, i=case_id)[0]["status"] == "assigned")
-    assert client.post(f"/api/v1/cases/{case_id}/messages", json={"text": "On it"}, headers=alex).status_code == 201
-    assert client.post(f"/api/v1/cases/{case_id}/messages", json={"text": "Found it"}, headers=alex).status_code == 201
+    wait_for(
+        lambda: rows(client.app.state.settings.database_url, status, i=case_id)[0]["status"] == "assigned"
+    )
+    assert (
+        client.post(f"/api/v1/cases/{case_id}/messages", json={"text": "On it"}, headers=alex).status_code
+        == 201
+    )
+    assert (
+        client.post(f"/api/v1/cases/{case_id}/messages", json={"text": "Found it"}, headers=alex).status_code
+        == 201
+    )
     resolved = client.post(f"/api/v1/cases/{case_id}/resolve", json={"disposition": "solved"}, headers=alex)
     assert resolved.status_code == 200
     rate = f"/api/v1/widget/conversations/{widget['conversation_id']}/csat"
@@ -86,10 +101,8 @@ def test_traffic_shows_in_every_window_and_survives_a_restart(client, widget, se
     assert series["points"][-1]["messages"] == 4 or series["points"][-2]["messages"] > 0
 
     # The buckets are in the database: a new worker (or a restart) starts from them, not from zero.
-    stored = rows(settings.database_url, "SELECT SUM(count) AS n FROM analytics_buckets WHERE metric = 'message'")
-    wait_for(lambda: rows(settings.database_url, "SELECT SUM(count) AS n FROM analytics_buckets WHERE metric = "
-                          "'ended'")[0]["n"] == 2)  # fmt: skip
-    assert stored[0]["n"] == 4
+    wait_for(lambda: bucket_total(settings.database_url, "ended") == 2)
+    assert bucket_total(settings.database_url, "message") == 4
     with TestClient(create_app(settings)) as second:
         again = summary(second, staff_headers(second, SUPERVISOR))
         assert again | {"as_of": None} == figures | {"as_of": None}
@@ -143,5 +156,7 @@ def test_idle_sweep_ends_a_conversation_once_even_with_two_workers(client, widge
     assert sum(ended) <= 1 and status == [{"status": "resolved"}]
     # Writing again reopens it.
     client.post(url, json={"text": "one more thing"}, headers=auth)
-    status = rows(settings.database_url, "SELECT status FROM conversations WHERE id = :c", c=widget["conversation_id"])
+    status = rows(
+        settings.database_url, "SELECT status FROM conversations WHERE id = :c", c=widget["conversation_id"]
+    )
     assert status == [{"status": "open"}]

@@ -1,0 +1,157 @@
+"""The RabbitMQ consumer against the real broker on loopback: Rasa-shaped tracker events in, figures out.
+
+Each test uses its own uniquely named queue and deletes it afterwards. Prints the consumer's throughput.
+"""
+
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+
+import aio_pika
+import pytest
+
+from backend.analytics.consumer import RasaEventConsumer
+from backend.analytics.service import AnalyticsService
+from backend.config import Settings
+from backend.database import make_engine, make_sessionmaker, utcnow
+from tests.conftest import migrate
+from tests.dbcheck import rows
+
+AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+INTENTS = ["order_status", "complaint", "billing_question"]
+
+
+def tracker_events(conversation: str, turn: int, at: float) -> list[dict]:
+    """One turn as Rasa's pika broker publishes it: every event of the tracker, with sender_id."""
+    intent = INTENTS[turn % 3]
+    label = "negative" if intent == "complaint" else "neutral"
+    return [
+        {"sender_id": conversation, "event": "action", "timestamp": at, "name": "action_session_start"},
+        {"sender_id": conversation, "event": "session_started", "timestamp": at},
+        {"sender_id": conversation, "event": "user", "timestamp": at, "text": "hi", "input_channel": "hub",
+         "message_id": str(turn), "parse_data": {"intent": {"name": intent, "confidence": 0.9},
+         "entities": [], "sentiment": {"label": label, "score": 0.8, "confidence": 0.8}}},
+        {"sender_id": conversation, "event": "action", "timestamp": at, "name": "utter_answer"},
+        {"sender_id": conversation, "event": "bot", "timestamp": at, "text": "Here you go", "data": {}},
+        {"sender_id": conversation, "event": "bot", "timestamp": at, "text": None, "data": {"custom": {}}},
+        {"sender_id": conversation, "event": "action", "timestamp": at, "name": "action_listen"},
+    ]  # fmt: skip
+
+
+@pytest.fixture
+async def rabbit():
+    try:
+        connection = await aio_pika.connect(AMQP, timeout=5)
+    except Exception as exc:  # noqa: BLE001 - the reason is in the failure message
+        pytest.fail(f"RabbitMQ is not reachable at {AMQP}: {exc!r}")
+    queue = f"test_rasa_events_{uuid.uuid4().hex[:10]}"
+    yield connection, queue
+    channel = await connection.channel()
+    await channel.queue_delete(queue)
+    await connection.close()
+
+
+@pytest.fixture
+async def analytics(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'analytics.db'}"
+    migrate(url)
+    settings = Settings(database_url=url, analytics_flush_interval_s=0.2)
+    engine = make_engine(settings.async_database_url)
+    service = AnalyticsService(make_sessionmaker(engine), settings)
+    await service.start()
+    yield service, url
+    await service.stop()
+    await engine.dispose()
+
+
+async def publish(connection: aio_pika.abc.AbstractConnection, queue: str, bodies: list[bytes]) -> None:
+    channel = await connection.channel()
+    await channel.declare_queue(queue, durable=True)
+    for body in bodies:
+        await channel.default_exchange.publish(aio_pika.Message(body), routing_key=queue)
+    await channel.close()
+
+
+async def until(predicate, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def test_rasa_tracker_events_from_rabbitmq_become_the_windows_figures(rabbit, analytics):
+    connection, queue = rabbit
+    service, url = analytics
+    now = utcnow().timestamp()
+    events = [e for c in range(20) for t in range(3) for e in tracker_events(f"conv{c}", t, now)]
+    bodies = [json.dumps(e).encode() for e in events] + [b"not json", b"[1, 2]"]
+    await publish(connection, queue, bodies)
+    consumer = RasaEventConsumer(AMQP, queue, service.flush, idle_commit_s=0.1)
+    consumer.start()
+    try:
+        await until(lambda: consumer.consumed == len(events))
+        figures = service.summary("1h")
+        assert (
+            figures["messages"] == 60 and figures["bot_replies"] == 60
+        )  # the custom-only payload is no reply
+        assert figures["intent_mix"] == {"billing_question": 20, "complaint": 20, "order_status": 20}
+        assert figures["negative_share"] == pytest.approx(1 / 3)
+        assert figures["handoffs"] == 0 and figures["conversations"] == 0  # backend facts, not Rasa's
+        # Acknowledged only once committed: the buckets are in the database and the queue is empty.
+        await until(lambda: rows(url, "SELECT SUM(count) AS n FROM analytics_buckets WHERE metric='message'")
+                    [0]["n"] == 60)  # fmt: skip
+        channel = await connection.channel()
+        for _ in range(100):
+            declared = await channel.declare_queue(queue, durable=True, passive=True)
+            if declared.declaration_result.message_count == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert declared.declaration_result.message_count == 0
+    finally:
+        await consumer.stop()
+
+
+async def test_unacknowledged_events_are_redelivered_after_a_crash(rabbit, analytics):
+    """A consumer whose commit fails never acknowledges; the next consumer gets the events again."""
+    connection, queue = rabbit
+    service, _ = analytics
+    now = utcnow().timestamp()
+    await publish(connection, queue, [json.dumps(e).encode() for e in tracker_events("c", 0, now)])
+
+    async def broken_commit() -> None:
+        raise RuntimeError("database down")
+
+    failing = RasaEventConsumer(AMQP, queue, broken_commit, idle_commit_s=0.05)
+    failing.start()
+    await until(lambda: failing.consumed == 7)
+    await asyncio.sleep(0.2)
+    await failing.stop()  # dies without having acknowledged anything
+    healthy = RasaEventConsumer(AMQP, queue, service.flush, idle_commit_s=0.05)
+    healthy.start()
+    try:
+        await until(lambda: healthy.consumed == 7)
+    finally:
+        await healthy.stop()
+
+
+async def test_consumer_throughput(rabbit, analytics, capsys):
+    connection, queue = rabbit
+    service, _ = analytics
+    now = utcnow().timestamp()
+    events = [e for c in range(300) for t in range(3) for e in tracker_events(f"c{c}", t, now)]  # 6,300
+    await publish(connection, queue, [json.dumps(e).encode() for e in events])
+    consumer = RasaEventConsumer(AMQP, queue, service.flush, idle_commit_s=0.1)
+    started = time.perf_counter()
+    consumer.start()
+    try:
+        await until(lambda: consumer.consumed == len(events), timeout_s=120)
+        elapsed = time.perf_counter() - started
+    finally:
+        await consumer.stop()
+    assert service.summary("1h")["messages"] == 900
+    with capsys.disabled():
+        rate = len(events) / elapsed
+        print(f"\nanalytics consumer: {len(events)} Rasa events in {elapsed:.2f} s = {rate:,.0f} events/s")
