@@ -79,14 +79,14 @@ def kill_rasa_replica(stack: ScaledStack) -> None:
     stack.kill(name)
     time.sleep(10)  # the other replica carries every turn meanwhile
     stack.restart(name)
-    stack._wait({name: stack._checks()[name]}, RECOVERY_TIMEOUT_S)
+    stack.wait_healthy(RECOVERY_TIMEOUT_S, [name])
 
 
 def kill_action_server(stack: ScaledStack) -> None:
     stack.kill("actions")
     time.sleep(5)
     stack.restart("actions")
-    stack._wait({"actions": stack._checks()["actions"]}, RECOVERY_TIMEOUT_S)
+    stack.wait_healthy(RECOVERY_TIMEOUT_S, ["actions"])
 
 
 def kill_backend_worker(stack: ScaledStack) -> None:
@@ -100,7 +100,7 @@ def kill_backend_worker(stack: ScaledStack) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("uvicorn did not replace the killed worker")
         time.sleep(0.5)
-    stack._wait({"backend": stack._checks()["backend"]}, RECOVERY_TIMEOUT_S)
+    stack.wait_healthy(RECOVERY_TIMEOUT_S, ["backend"])
 
 
 def restart_postgres(stack: ScaledStack) -> None:
@@ -108,7 +108,7 @@ def restart_postgres(stack: ScaledStack) -> None:
     subprocess.run(
         ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True, timeout=120
     )
-    stack._wait({"backend": stack._checks()["backend"]}, RECOVERY_TIMEOUT_S)
+    stack.wait_healthy(RECOVERY_TIMEOUT_S, ["backend"])
 
 
 FAULTS: list[tuple[str, Callable[[ScaledStack], None]]] = [

@@ -163,7 +163,7 @@ async def open_session(http: httpx.AsyncClient, backend: str, rng: random.Random
     while time.monotonic() < give_up_at:
         try:
             response = await http.post(f"{backend}/api/v1/widget/sessions", json={})
-            if response.status_code == 200:
+            if response.is_success:
                 return response.json()
         except (httpx.HTTPError, ValueError):
             pass

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from sqlalchemy.engine import make_url
 from scripts.paths import ROOT, VAR
 from scripts.stack import Stack, StackConfig, _model_loaded, _ok
 
+# (URL, check): a process is healthy when check(URL) is true.
+HealthCheck = tuple[str, Callable[[str], bool]]
 DEFAULT_CRM_DB = "postgresql://postgres@127.0.0.1:5432/supportdesk_scaled"
 DEFAULT_TRACKER_DB = "postgresql://postgres@127.0.0.1:5432/supportdesk_rasa"
 
@@ -58,9 +61,6 @@ class ScaledConfig(StackConfig):
 class ScaledStack(Stack):
     config: ScaledConfig
 
-    def __init__(self, config: ScaledConfig) -> None:
-        super().__init__(config)
-
     # ---- lifecycle -------------------------------------------------------------------------------------
     def prepare_database(self) -> None:
         for url in (self.config.database_url, self.config.tracker_database_url):
@@ -75,8 +75,10 @@ class ScaledStack(Stack):
             self.restart(name)
         self._spawn("backend", self._backend_command(), cwd=ROOT)
 
-    def wait_healthy(self, timeout_s: float = 300) -> None:
-        self._wait(self._checks(), timeout_s)
+    def wait_healthy(self, timeout_s: float = 300, names: Iterable[str] | None = None) -> None:
+        """Wait until every process (or the named ones) answers its health check."""
+        checks = self._checks()
+        self._wait({name: checks[name] for name in names} if names else checks, timeout_s)
 
     def restart(self, name: str) -> None:
         if name in self.config.rasa_names:
@@ -92,9 +94,9 @@ class ScaledStack(Stack):
         return [int(pid) for pid in children if "spawn_main" in _cmdline(int(pid))]
 
     # ---- processes -------------------------------------------------------------------------------------
-    def _checks(self) -> dict[str, tuple[str, object]]:
+    def _checks(self) -> dict[str, HealthCheck]:
         c = self.config
-        checks: dict[str, tuple[str, object]] = {
+        checks: dict[str, HealthCheck] = {
             "actions": (c.url(c.action_port) + "/health", _ok),
             "backend": (c.url(c.backend_port) + "/health", _ok),
         }
@@ -102,14 +104,14 @@ class ScaledStack(Stack):
             checks[name] = (c.url(port) + "/status", _model_loaded)
         return {name: check for name, check in checks.items() if name in self.processes}
 
-    def _wait(self, checks: dict[str, tuple[str, object]], timeout_s: float) -> None:
+    def _wait(self, checks: dict[str, HealthCheck], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         pending = dict(checks)
         while pending:
             for name in list(pending):
                 self._fail_if_exited(name)
                 url, healthy = pending[name]
-                if healthy(url):  # type: ignore[operator]
+                if healthy(url):
                     del pending[name]
             if time.monotonic() > deadline:
                 raise TimeoutError(
@@ -127,6 +129,8 @@ class ScaledStack(Stack):
             "RASA_URL": c.url(c.rasa_ports[0]),
             "RASA_URLS": replicas,
             "REDIS_URL": f"redis://{c.redis_host}:{c.redis_port}/0",
+            # The backend's analytics consume the tracker events Rasa publishes (queue rasa_events).
+            "RABBITMQ_URL": f"amqp://{c.rabbitmq_user}:{c.rabbitmq_password}@{c.rabbitmq_host}:5672/",
             "KB_INDEX_DIR": str(c.work_dir / "kb_index"),
             "RISK_MODEL_DIR": str(c.work_dir / "risk_models"),
             # Rasa (bot/endpoints.scaled.yml)
