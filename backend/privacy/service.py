@@ -33,7 +33,7 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
-from sqlalchemy import Select, bindparam, delete, func, inspect, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, inspect, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
@@ -260,7 +260,7 @@ async def erase_transcripts(session: AsyncSession, conversation_ids: Sequence[st
     result = await session.execute(
         update(Message)
         .where(Message.conversation_id.in_(conversation_ids))
-        .values(text=marker, text_redacted=marker, entities=None)
+        .values(text=marker, text_redacted=marker, entities=null())  # SQL NULL, not JSON 'null'
     )
     await session.execute(
         update(Conversation)

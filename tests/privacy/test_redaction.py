@@ -90,4 +90,6 @@ def test_names_meet_the_measured_floor(scores):
 
 def test_the_test_set_is_seeded():
     assert [s.text for s in pii_eval.build_test_set(40)] == [s.text for s in pii_eval.build_test_set(40)]
-    assert [s.text for s in pii_eval.build_test_set(40, seed=1)] != [s.text for s in pii_eval.build_test_set(40)]
+    assert [s.text for s in pii_eval.build_test_set(40, seed=1)] != [
+        s.text for s in pii_eval.build_test_set(40)
+    ]

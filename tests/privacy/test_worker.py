@@ -1,0 +1,33 @@
+"""The privacy worker fills the redacted copy of new messages off the customer's turn, using the names the
+CRM knows (the linked customer, the staff) on top of NER."""
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.dbcheck import execute, rows
+from tests.privacy.conftest import PII, say, widget_for
+
+
+@pytest.fixture
+def settings(settings):  # a faster loop than production
+    return settings.model_copy(update={"redaction_interval_s": 0.1})
+
+
+def test_new_messages_get_their_redacted_copy_in_the_background(client: TestClient, database_url):
+    execute(
+        database_url, "UPDATE customers SET name = :n WHERE email = 'demo@northwind.example'", n=PII["name"]
+    )
+    widget = widget_for(client, "demo@northwind.example")
+    # Lower case and no cue: NER alone would likely miss it; the linked customer's name is known.
+    say(client, widget, f"zebulon quixworth again, card {PII['card']}, where is ORD-100001")
+    deadline = time.monotonic() + 30  # the first round loads spaCy
+    query = "SELECT sender, text, text_redacted FROM messages WHERE conversation_id = :c ORDER BY id"
+    while any(r["text_redacted"] is None for r in rows(database_url, query, c=widget["conversation_id"])):
+        assert time.monotonic() < deadline, "the worker did not redact the new messages"
+        time.sleep(0.1)
+    stored = rows(database_url, query, c=widget["conversation_id"])
+    assert stored[0]["text"].startswith("zebulon quixworth")  # the original is untouched
+    assert stored[0]["text_redacted"] == "[NAME] again, card [CARD], where is ORD-100001"
+    assert stored[1]["sender"] == "bot" and "[CARD]" in stored[1]["text_redacted"]
