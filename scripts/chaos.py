@@ -208,20 +208,29 @@ async def run_faults(stack: ScaledStack, args: argparse.Namespace) -> tuple[list
 
 def fill_counts(windows: list[FaultWindow], result: loadgen.RunResult, database_url: str) -> dict[str, int]:
     rows = loadgen.stored_rows(database_url, result.conversations)
-    status_of = {r.client_message_id: r.bot_status for r in rows if r.sender == "customer"}
+    customer_rows = {r.client_message_id: r for r in rows if r.sender == "customer"}
+    # Order and once-only are properties of whole conversations: checked over the run, then attributed.
+    reordered = loadgen.reordered_conversations(result.messages, rows)
+    twice = loadgen.double_answered(rows)
     for i, window in enumerate(windows):
         end = windows[i + 1].started if i + 1 < len(windows) else float("inf")
         in_window = [m for m in result.messages if window.started <= m.first_sent < end]
-        ids = {m.conversation_id for m in in_window}
-        window.counts = loadgen.account(in_window, [r for r in rows if r.conversation_id in ids])
+        window.counts = loadgen.account(in_window, rows)
+        window.counts["reordered"] = len(reordered & {m.conversation_id for m in in_window})
+        window.counts["double_answered"] = sum(
+            m.client_message_id in customer_rows and customer_rows[m.client_message_id].id in twice
+            for m in in_window
+        )
         before = {m.conversation_id for m in result.messages if m.first_sent < window.started}
-        after = {
+        answered_after = {
             m.conversation_id
-            for m in result.messages
-            if window.recovered <= m.first_sent < end and status_of.get(m.client_message_id) == "answered"
+            for m in in_window
+            if m.first_sent >= window.recovered
+            and m.client_message_id in customer_rows
+            and customer_rows[m.client_message_id].bot_status == "answered"
         }
         window.straddling_conversations = len(before & {m.conversation_id for m in in_window})
-        window.continued_conversations = len(before & after)
+        window.continued_conversations = len(before & answered_after)
     return loadgen.account(result.messages, rows)
 
 

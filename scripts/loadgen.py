@@ -292,7 +292,7 @@ def account(messages: list[SentMessage], rows: list[Any]) -> dict[str, int]:
         "unanswered": len(stored) - answered - holding,
         "lost": sum(m.client_message_id not in status_of for m in accepted),
         "reordered": len(reordered_conversations(messages, rows)),
-        "double_answered": double_answered(rows),
+        "double_answered": len(double_answered(rows)),
     }
 
 
@@ -318,14 +318,14 @@ def reordered_conversations(messages: list[SentMessage], rows: list[Any]) -> set
     return bad
 
 
-def double_answered(rows: list[Any]) -> int:
-    """Customer messages answered by more than one turn: one turn stores its replies in one batch with one
-    timestamp (the hand-off notice that may follow is left out), so two timestamps mean two answers."""
+def double_answered(rows: list[Any]) -> set[int]:
+    """Ids of customer messages answered by more than one turn: one turn stores its replies in one batch with
+    one timestamp (the hand-off notice that may follow is left out), so two timestamps mean two answers."""
     batches: dict[int, set[Any]] = defaultdict(set)
     for r in rows:
         if r.sender == "bot" and r.in_reply_to is not None and r.text != HANDOFF_NOTICE:
             batches[r.in_reply_to].add(r.created_at)
-    return sum(len(times) > 1 for times in batches.values())
+    return {message_id for message_id, times in batches.items() if len(times) > 1}
 
 
 def summary(result: RunResult) -> dict[str, float | int]:
