@@ -45,6 +45,9 @@ class RasaEventConsumer:
         self._task: asyncio.Task[None] | None = None
         self.consumed = 0
         self.connected = asyncio.Event()
+        self._last: AbstractIncomingMessage | None = None  # the latest applied, unacknowledged message
+        self._applied = 0
+        self._ack_lock = asyncio.Lock()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="rasa-event-consumer")
@@ -69,6 +72,7 @@ class RasaEventConsumer:
                     await queue.bind(exchange, "")
                     self.connected.set()
                     attempt = 0
+                    self._last, self._applied = None, 0  # a new channel: old delivery tags mean nothing
                     await self._consume(queue)
             except asyncio.CancelledError:
                 raise
@@ -80,22 +84,34 @@ class RasaEventConsumer:
                 await asyncio.sleep(delay)
 
     async def _consume(self, queue: AbstractQueue) -> None:
-        last: AbstractIncomingMessage | None = None
-        applied = 0
-        async with queue.iterator() as messages:
+        """Apply each message as it arrives; commit and acknowledge every BATCH messages and when idle."""
+        tag = await queue.consume(self._on_message)
+        try:
             while True:
-                message = None
-                try:
-                    timeout = self._idle_commit_s if last is not None else None
-                    message = await asyncio.wait_for(messages.__anext__(), timeout)
-                except TimeoutError:
-                    pass
-                if message is not None and await self._apply(message):
-                    last, applied = message, applied + 1
-                due = last is not None and (message is None or applied >= BATCH)
-                if due and last is not None and await self._committed():
-                    await last.ack(multiple=True)
-                    last, applied = None, 0
+                await asyncio.sleep(self._idle_commit_s)
+                await self._commit_and_ack()
+        finally:
+            with contextlib.suppress(Exception):
+                await queue.cancel(tag)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        if await self._apply(message):
+            self._last, self._applied = message, self._applied + 1
+            if self._applied >= BATCH:
+                await self._commit_and_ack()
+
+    async def _commit_and_ack(self) -> None:
+        async with self._ack_lock:
+            last = self._last
+            if last is None or not await self._committed():
+                return
+            # Messages applied while the commit ran may not be in it: only those up to `last` are acked.
+            if self._last is last:
+                self._last, self._applied = None, 0
+            try:
+                await last.ack(multiple=True)
+            except Exception:  # the channel died: the broker redelivers them (at least once)
+                log.warning("analytics consumer: could not acknowledge; redelivery follows", exc_info=True)
 
     async def _apply(self, message: AbstractIncomingMessage) -> bool:
         try:

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from backend.analytics import publisher
 from backend.config import Settings
 from backend.main import create_app
 from tests.dbcheck import rows
@@ -36,6 +37,12 @@ def summary(client: TestClient, headers: dict, window: str = "1h") -> dict:
     response = client.get(f"/api/v1/analytics/summary?window={window}", headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def separate_processes(second: TestClient) -> None:
+    """Two apps in one test process share the module-level publisher; real workers are separate processes.
+    Disconnecting the second app's analytics leaves it only the shared buckets to learn the first's events."""
+    publisher.disconnect(second.app.state.analytics)
 
 
 def bucket_total(database_url: str, metric: str) -> int | None:
@@ -111,6 +118,7 @@ def test_traffic_shows_in_every_window_and_survives_a_restart(client, widget, se
 def test_a_second_worker_sees_the_first_workers_events(client, widget, settings):
     """Two apps on one database stand for two backend workers: each sees the other's events in its windows."""
     with TestClient(create_app(settings)) as second:
+        separate_processes(second)
         jordan = staff_headers(second, SUPERVISOR)
         auth = {"Authorization": widget["auth"]}
         url = f"/api/v1/widget/conversations/{widget['conversation_id']}/messages"
@@ -149,6 +157,7 @@ def test_idle_sweep_ends_a_conversation_once_even_with_two_workers(client, widge
     url = f"/api/v1/widget/conversations/{widget['conversation_id']}/messages"
     client.post(url, json={"text": "hello"}, headers=auth)
     with TestClient(create_app(settings)) as second:
+        separate_processes(second)
         later = utcnow() + timedelta(seconds=5)
         ended = [c.portal.call(c.app.state.analytics.sweep_idle, later) for c in (client, second, client)]
         status = rows(settings.database_url, "SELECT status FROM conversations WHERE id = :c",
