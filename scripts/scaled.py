@@ -31,6 +31,7 @@ from scripts.stack import Stack, StackConfig, _model_loaded, _ok
 
 # (URL, check): a process is healthy when check(URL) is true.
 HealthCheck = tuple[str, Callable[[str], bool]]
+WORKER_PING_TIMEOUT_S = 60
 DEFAULT_CRM_DB = "postgresql://postgres@127.0.0.1:5432/supportdesk_scaled"
 DEFAULT_TRACKER_DB = "postgresql://postgres@127.0.0.1:5432/supportdesk_rasa"
 
@@ -147,6 +148,12 @@ class ScaledStack(Stack):
             "TICKET_LOCK_LIFETIME": str(c.ticket_lock_lifetime_s),
             **c.extra_env,
         }
+
+    def _backend_command(self) -> list[str]:
+        # uvicorn kills a worker that does not answer its health ping within 5 s; a worker importing torch
+        # and loading the knowledge index on a busy machine can take longer, and would be killed in a loop.
+        # A worker that really dies is still replaced at once (its process is gone).
+        return [*super()._backend_command(), "--timeout-worker-healthcheck", str(WORKER_PING_TIMEOUT_S)]
 
     def _replica_command(self, port: int) -> list[str]:
         command = self._rasa_command()
