@@ -4,7 +4,7 @@ transcript export for training, and the state of redaction, retention and owed t
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import func, select
 
 from backend.audit import service as audit
@@ -25,6 +25,8 @@ from backend.privacy.schemas import (
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
 NOT_FOUND = error_response(status.HTTP_404_NOT_FOUND, "no customer with this id")
+# Ids are 32-bit on every database: a larger one is a 422 here rather than a database error.
+CustomerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _actor(admin: Any) -> str:
@@ -39,7 +41,7 @@ async def _customer(session: SessionDep, customer_id: int) -> Customer:
 
 
 @router.get("/customers/{customer_id}/export", response_model=CustomerExportOut, responses=NOT_FOUND)
-async def export_customer(customer_id: int, session: SessionDep, admin: AdminDep) -> dict[str, Any]:
+async def export_customer(customer_id: CustomerId, session: SessionDep, admin: AdminDep) -> dict[str, Any]:
     """Everything held about the customer: profile, orders, conversations with every message, cases,
     CSAT, risk scores and the audit events about them. The export itself is audited (counts only)."""
     customer = await _customer(session, customer_id)
@@ -59,7 +61,7 @@ async def export_customer(customer_id: int, session: SessionDep, admin: AdminDep
     },
 )
 async def erase_customer(
-    customer_id: int, session: SessionDep, settings: SettingsDep, admin: AdminDep
+    customer_id: CustomerId, session: SessionDep, settings: SettingsDep, admin: AdminDep
 ) -> ErasureOut:
     """Erase the customer's personal data and transcripts (the module docstring of backend/privacy/
     service.py says what happens per table), and their conversations in Rasa's tracker store. Repeating

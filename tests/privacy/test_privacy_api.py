@@ -88,6 +88,7 @@ def test_unknown_customers_are_404(client: TestClient):
     assert client.get("/api/v1/privacy/customers/999999/export", headers=admin).status_code == 404
     response = client.delete("/api/v1/privacy/customers/999999", headers=admin)
     assert response.status_code == 404 and "999999" in response.json()["detail"]
+    assert client.delete(f"/api/v1/privacy/customers/{2**40}", headers=admin).status_code == 422
 
 
 def test_erasure_waits_for_open_cases_then_leaves_no_pii_anywhere(client: TestClient, history, database_url):
