@@ -4,7 +4,7 @@ SHELL := bash
 APP := .venv-app/bin/python
 BOT := .venv-bot/bin
 
-.PHONY: help setup encoder model run run-scaled test lint bench chaos eval-nlu eval-sentiment eval-kb eval-risk train-churn
+.PHONY: help setup encoder model run run-scaled test lint bench chaos eval-nlu eval-sentiment eval-kb eval-risk eval-pii train-churn
 
 help:
 	@echo "make run   set up, train if needed, start backend + Rasa + action server, print the URLs"
@@ -13,7 +13,7 @@ help:
 	@echo "make bench       load test (10/50/200 customers) + knowledge search + risk scoring benchmarks"
 	@echo "make chaos       kill Rasa, the action server, a backend worker, restart PostgreSQL under load; prints what was lost"
 	@echo "make eval-nlu    Banking77 accuracy of bot/config.yml's pipeline"
-	@echo "make eval-sentiment | eval-kb | eval-risk | lint"
+	@echo "make eval-sentiment | eval-kb | eval-risk | eval-pii | lint"
 	@echo "make train-churn ARGS='--csv FILE --target COLUMN [--id COLUMN] [--promote]'  (or --from-db)"
 
 setup:
@@ -48,6 +48,9 @@ eval-kb: setup
 
 eval-risk: setup
 	@$(APP) -m scripts.eval_risk
+
+eval-pii: setup
+	@$(APP) -m scripts.eval_pii
 
 bench: model
 	@HF_HUB_OFFLINE=1 $(APP) -m scripts.bench
