@@ -54,7 +54,9 @@ SECTION_START, SECTION_END = "<!-- chaos:start -->", "<!-- chaos:end -->"
 PG = "postgresql://postgres@127.0.0.1:5432/"
 WARM_UP_S = 15.0
 HOLD_S = 15.0  # load keeps running this long after each recovery before the next fault
-RECOVERY_TIMEOUT_S = 240.0
+# Generous: a Rasa replica needs 30-60 s to load its model on a quiet machine, minutes on a busy one.
+START_TIMEOUT_S = 900.0
+RECOVERY_TIMEOUT_S = 600.0
 DRAIN_TIMEOUT_S = 150.0
 PROBE_ATTEMPTS = 10
 
@@ -93,14 +95,21 @@ def kill_backend_worker(stack: ScaledStack) -> None:
     workers = stack.backend_worker_pids()
     if not workers:
         raise RuntimeError("no backend worker process found")
+    started_before = _worker_startups(stack)
     os.kill(workers[0], signal.SIGKILL)
+    # The other worker serves meanwhile; uvicorn's supervisor starts a replacement. Wait until it serves,
+    # so the next fault (the database going away) does not hit a worker in its start-up.
     deadline = time.monotonic() + RECOVERY_TIMEOUT_S
-    # uvicorn's supervisor notices the dead worker and starts a new one.
-    while len(set(stack.backend_worker_pids()) - {workers[0]}) < stack.config.backend_workers:
+    while _worker_startups(stack) <= started_before:
         if time.monotonic() > deadline:
             raise TimeoutError("uvicorn did not replace the killed worker")
         time.sleep(0.5)
     stack.wait_healthy(RECOVERY_TIMEOUT_S, ["backend"])
+
+
+def _worker_startups(stack: ScaledStack) -> int:
+    log = stack.config.log_dir / "backend.log"
+    return log.read_text(errors="replace").count("Application startup complete.")
 
 
 def restart_postgres(stack: ScaledStack) -> None:
@@ -308,7 +317,7 @@ def main() -> int:
     stack.prepare_database()
     try:
         stack.start()
-        stack.wait_healthy()
+        stack.wait_healthy(START_TIMEOUT_S)
         print(f"chaos: stack healthy after {time.monotonic() - started:.0f} s; load starts", flush=True)
         windows, result = asyncio.run(run_faults(stack, args))
         total = fill_counts(windows, result, stack.config.database_url)
