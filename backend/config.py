@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     kb_answer_threshold: float | None = Field(
         default=None, ge=0, le=1, description="Overrides the calibrated confidence the bot needs to answer."
     )
+    kb_encoder_dir: Path | None = Field(
+        default=None,
+        description="An adapted encoder (python -m knowledge.adapt); empty means base all-MiniLM-L6-v2.",
+    )
     # Privacy (backend/privacy/__init__.py explains redaction, erasure and retention).
     transcript_retention_days: int = Field(
         default=365, ge=0, description="Transcripts of conversations idle this long are purged; 0 keeps them."

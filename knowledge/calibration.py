@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 FEATURES = ("dense", "dense_gap", "fused", "lexical", "agree")
-DEFAULT_PATH = Path(__file__).with_name("calibration.json")
+CALIBRATION = "calibration.json"  # also the name of the fit kept in an adapted encoder's directory
+DEFAULT_PATH = Path(__file__).with_name(CALIBRATION)
 TARGET_PRECISION = 0.8
 
 

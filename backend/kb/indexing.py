@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.config import Settings
 from backend.kb import service
 from backend.kb.models import Article
-from knowledge.calibration import DEFAULT_PATH, Calibrator, with_threshold
+from knowledge.calibration import CALIBRATION, DEFAULT_PATH, Calibrator, with_threshold
 from knowledge.embedder import get_embedder
 from knowledge.store import Document, KnowledgeIndex, OpenReport, SearchResult, verify_and_repair
 from knowledge.store import open_index as open_files
@@ -59,7 +59,7 @@ class KnowledgeRuntime:
     # ----- life cycle -----
 
     async def open(self) -> None:
-        embedder = get_embedder()
+        embedder = get_embedder(self.settings.kb_encoder_dir)
         calibrator = load_calibrator(self.settings)
         directory = self.settings.kb_index_dir
         index, report = await asyncio.to_thread(open_files, directory, embedder, calibrator)
@@ -164,7 +164,10 @@ class KnowledgeRuntime:
 
 
 def load_calibrator(settings: Settings) -> Calibrator:
-    calibrator = Calibrator.load(settings.kb_calibration_path or DEFAULT_PATH)
+    """KB_CALIBRATION_PATH, else the fit saved with an adapted encoder (its scores differ), else the base."""
+    with_encoder = settings.kb_encoder_dir / CALIBRATION if settings.kb_encoder_dir else None
+    fallback = with_encoder if with_encoder is not None and with_encoder.is_file() else DEFAULT_PATH
+    calibrator = Calibrator.load(settings.kb_calibration_path or fallback)
     if settings.kb_answer_threshold is not None:
         calibrator = with_threshold(calibrator, settings.kb_answer_threshold, calibrator.metrics)
     return calibrator
