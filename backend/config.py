@@ -27,6 +27,12 @@ class Settings(BaseSettings):
         description="Comma-separated Rasa replicas (scaled setup), tried in turn with failover; "
         "empty means RASA_URL alone.",
     )
+    rasa_max_in_flight: int = Field(
+        default=100,
+        gt=0,
+        description="Turns one backend worker sends to one Rasa replica at a time; more wait in the backend "
+        "(bounded by RASA_TIMEOUT_S), so an overloaded Rasa does not work on turns already given up.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="redis://host:port/db; when set, live events reach sockets on every backend worker "

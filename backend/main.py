@@ -45,7 +45,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.async_database_url)
         app.state.sessions = make_sessionmaker(engine)
-        app.state.rasa = RasaClient(settings.rasa_replicas, settings.rasa_timeout_s, rasa_transport)
+        app.state.rasa = RasaClient(
+            settings.rasa_replicas, settings.rasa_timeout_s, rasa_transport, settings.rasa_max_in_flight
+        )
         app.state.notifier = make_notifier(settings)
         await app.state.notifier.start()
         app.state.dispatcher = Dispatcher(app.state.sessions, app.state.notifier, settings)

@@ -50,6 +50,9 @@ class ScaledConfig(StackConfig):
     # A lock ticket of a Rasa replica killed mid-turn blocks its conversation until the ticket expires
     # (Rasa's default is 60 s); longer than any healthy turn, shorter than a customer's patience.
     ticket_lock_lifetime_s: int = 20
+    # Turns per backend worker per replica at a time: Rasa works through a turn mostly on one core, so more
+    # would only queue inside Rasa, where a turn keeps being worked on after its customer gave up.
+    rasa_max_in_flight: int = 4
     log_dir: Path = VAR / "log" / "scaled"
     work_dir: Path = VAR / "scaled"
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -130,6 +133,7 @@ class ScaledStack(Stack):
             "RASA_URL": c.url(c.rasa_ports[0]),
             "RASA_URLS": replicas,
             "REDIS_URL": f"redis://{c.redis_host}:{c.redis_port}/0",
+            "RASA_MAX_IN_FLIGHT": str(c.rasa_max_in_flight),
             # The backend's analytics consume the tracker events Rasa publishes (queue rasa_events).
             "RABBITMQ_URL": f"amqp://{c.rabbitmq_user}:{c.rabbitmq_password}@{c.rabbitmq_host}:5672/",
             "KB_INDEX_DIR": str(c.work_dir / "kb_index"),

@@ -59,13 +59,22 @@ class RasaClient:
         base_urls: str | Sequence[str],
         timeout_s: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_in_flight: int = 100,
     ) -> None:
         urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
         if not urls:
             raise ValueError("at least one Rasa URL is needed")
-        limits = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
+        # At most max_in_flight turns per replica from this worker; the others wait here, not in Rasa's
+        # accept queue: a turn whose wait times out was never sent (PoolTimeout), so the next replica may
+        # take it, and an overloaded Rasa does not keep working on turns whose customer got the holding reply.
+        limits = httpx.Limits(
+            max_connections=max_in_flight,
+            max_keepalive_connections=max_in_flight,
+            keepalive_expiry=KEEPALIVE_EXPIRY_S,
+        )
+        timeout = httpx.Timeout(timeout_s, pool=timeout_s / len(urls))
         self._replicas = [
-            httpx.AsyncClient(base_url=url, timeout=timeout_s, transport=transport, limits=limits)
+            httpx.AsyncClient(base_url=url, timeout=timeout, transport=transport, limits=limits)
             for url in urls
         ]
         self._turns = itertools.count()

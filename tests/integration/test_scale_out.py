@@ -17,6 +17,7 @@ from backend.conversations.notifier import CHANNEL_PREFIX, Notifier, RedisNotifi
 from backend.conversations.rasa_client import BotUnavailable, RasaClient
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+SLOW_TURN_S = 5.0
 
 
 # ---- Redis notifier ----------------------------------------------------------------------------------------
@@ -163,7 +164,10 @@ class FakeReplica:
                 method, path, body = request
                 if method == "POST":
                     self.turns.append(body)
-                    if self.mode != "answer":
+                    if self.mode == "slow":
+                        await asyncio.sleep(SLOW_TURN_S)
+                        self.mode = "answer"
+                    if self.mode not in ("answer", "slow"):
                         await self._fail(body, writer)
                         return
                     self._save_turn(body)
@@ -337,3 +341,16 @@ def test_settings_list_the_replicas():
         "http://b:5005",
     ]
     assert Settings(rasa_url="http://only:5005", rasa_urls="").rasa_replicas == ["http://only:5005"]
+
+
+async def test_a_busy_replica_gets_no_more_turns_than_allowed_and_the_rest_go_elsewhere(replicas):
+    _, make = replicas
+    busy, other = await make("slow", "answer")
+    # One turn at a time per replica; a turn waits at most 6 / 2 = 3 s for the busy one, then goes on.
+    client = RasaClient([busy.url, other.url], timeout_s=6, max_in_flight=1)
+    try:
+        turns = await asyncio.gather(*(client.send(f"c{n}", "hi", n, {}) for n in range(3)))
+    finally:
+        await client.close()
+    assert [t.replies[0].text for t in turns] == ["live answer"] * 3
+    assert len(busy.turns) == 1 and len(other.turns) == 2  # the waiting turn was never sent to the busy one
