@@ -93,3 +93,16 @@ def test_batches_never_hold_one_passage_twice():
     batches = _batches(pairs, 4, random.Random(0))
     assert sorted(p for b in batches for p in b) == sorted(pairs)
     assert all(len({p for _, p in b}) == len(b) <= 4 for b in batches)
+
+
+def test_the_backend_loads_the_calibration_kept_with_an_adapted_encoder(tmp_path):
+    from backend.config import Settings
+    from backend.kb.indexing import load_calibrator
+    from knowledge.calibration import CALIBRATION, Calibrator
+
+    fitted = Calibrator((1.0, 2.0, 3.0, 4.0, 5.0), -1.0, 0.42, fitted_on="adapted encoder's dev-cal split")
+    fitted.save(tmp_path / CALIBRATION)
+    assert load_calibrator(Settings(kb_encoder_dir=tmp_path)).threshold == 0.42
+    shipped = Calibrator.load().fitted_on
+    assert load_calibrator(Settings()).fitted_on == shipped  # the base encoder: knowledge/calibration.json
+    assert load_calibrator(Settings(kb_encoder_dir=tmp_path / "none")).fitted_on == shipped
