@@ -58,7 +58,7 @@ HOLD_S = 15.0  # load keeps running this long after each recovery before the nex
 START_TIMEOUT_S = 900.0
 RECOVERY_TIMEOUT_S = 600.0
 DRAIN_TIMEOUT_S = 150.0
-PROBE_ATTEMPTS = 10
+PROBE_WINDOW_S = 240.0  # a recovering replica may answer its first turns with the holding reply
 
 
 @dataclass
@@ -131,8 +131,9 @@ FAULTS: list[tuple[str, Callable[[ScaledStack], None]]] = [
 # ---- recovery probe ----------------------------------------------------------------------------------------
 async def probe(backend: str, holding_reply: str) -> str:
     """A new customer's turn after recovery; returns the bot's first real answer ('' if none came)."""
+    give_up_at = time.monotonic() + PROBE_WINDOW_S
     async with httpx.AsyncClient(timeout=30) as http:
-        for _ in range(PROBE_ATTEMPTS):
+        while time.monotonic() < give_up_at:
             try:
                 answer = await _probe_once(http, backend, holding_reply)
             except (httpx.HTTPError, OSError, websockets.WebSocketException, TimeoutError, KeyError):
