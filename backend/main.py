@@ -28,9 +28,9 @@ from backend.health import views as health
 from backend.kb import views as kb
 from backend.kb.indexing import close_index, open_index
 from backend.limits import BodySizeLimit
-from backend.ratelimit import rate_limiter_for
 from backend.privacy import views as privacy
 from backend.privacy.worker import PrivacyWorker
+from backend.ratelimit import rate_limiter_for
 from backend.risk import views as risk
 from backend.web import views as web
 

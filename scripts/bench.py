@@ -34,6 +34,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+LOADGEN_RATE_LIMITS = {
+    "RATE_LIMIT_SESSIONS_PER_IP": "100000/minute",
+    "RATE_LIMIT_MESSAGES_PER_IP": "1000000/minute",
+}
+
+
 def private_stack() -> Stack:
     work = OUT / "stack"
     shutil.rmtree(work, ignore_errors=True)
@@ -46,7 +52,12 @@ def private_stack() -> Stack:
             action_port=free_port(),
             log_dir=work / "logs",
             rasa_tracker_db=work / "tracker.db",
-            extra_env={"KB_INDEX_DIR": str(work / "kb_index"), "RISK_MODEL_DIR": str(work / "risk_models")},
+            extra_env={
+                "KB_INDEX_DIR": str(work / "kb_index"),
+                "RISK_MODEL_DIR": str(work / "risk_models"),
+                # Every simulated customer comes from 127.0.0.1: the per-address limits are for the internet.
+                **LOADGEN_RATE_LIMITS,
+            },
         )
     )
 

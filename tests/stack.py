@@ -42,6 +42,11 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "RISK_MODEL_DIR": str(work / "risk_models"),
             # Every signed-in customer is a likely churner here, so the retention path runs deterministically.
             "CHURN_HIGH_THRESHOLD": "0.01",
+            # All test traffic comes from 127.0.0.1; the per-address limits are for the internet. The
+            # per-conversation and per-account limits stay at their defaults.
+            "RATE_LIMIT_SESSIONS_PER_IP": "100000/minute",
+            "RATE_LIMIT_MESSAGES_PER_IP": "1000000/minute",
+            "RATE_LIMIT_LOGINS_PER_IP": "100000/minute",
         },
     )
     stack = Stack(config)

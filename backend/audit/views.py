@@ -9,6 +9,7 @@ from backend.audit import service
 from backend.audit.schemas import AuditEventOut, AuditPageOut
 from backend.auth.dependencies import require_role
 from backend.dependencies import SessionDep
+from backend.params import Offset
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[Depends(require_role("admin"))])
 
@@ -26,7 +27,7 @@ async def list_audit_events(
     since: Annotated[datetime | None, Query(description="From this time on (ISO 8601 with zone).")] = None,
     until: Annotated[datetime | None, Query(description="Before this time (ISO 8601 with zone).")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> AuditPageOut:
     """Staff actions (knowledge edits, model promotions, case transfers, data exports and deletions, ...)."""
     for name, moment in (("since", since), ("until", until)):

@@ -148,8 +148,8 @@ AUDIENCE_ERRORS = {
 
 def publish_error_responses(schema: dict[str, Any]) -> None:
     """Add the error answers every operation can give to its documented responses (ErrorOut bodies):
-    401/403 from its audience, 404 when it names a record in its path, 413 when it takes a body, and
-    widen 422 to FastAPI's validation errors or a message."""
+    401/403 from its audience, 404 when it names a record in its path, 400/413 when it takes a body,
+    and widen 422 to FastAPI's validation errors or a message."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault("ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}"))
     for operations in schema.get("paths", {}).values():
@@ -171,6 +171,7 @@ def _add_errors(operation: dict[str, Any]) -> None:
     if any(p.get("in") == "path" for p in operation.get("parameters", [])):
         add(404, "No such record, or not one this caller may see.")
     if "requestBody" in operation:
+        add(400, "The body could not be parsed (not JSON, or broken multipart).")
         add(413, "Request body larger than MAX_REQUEST_BYTES.")
     validation = responses.get("422", {}).get("content", {}).get("application/json")
     if validation and "anyOf" not in validation["schema"]:

@@ -53,7 +53,7 @@ async def sign_in(
         raise locked.http()
     query = select(Agent).where(func.lower(Agent.email) == email)
     agent = (await session.execute(query)).scalar_one_or_none()
-    if agent is None or not verify_password(form.password, agent.password_hash):
+    if not verify_password(form.password, agent.password_hash if agent else None) or agent is None:
         await limiter.hit("failed_logins_per_account", account)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
     token = issue_staff_token(agent.id, agent.role, settings.secret_key, settings.staff_token_ttl_s)

@@ -23,12 +23,15 @@ from backend.cases.schemas import (
 from backend.conversations import service as conversations
 from backend.conversations.schemas import MessageOut
 from backend.dependencies import SessionDep
+from backend.errors import error_response
+from backend.params import Offset, RecordId
 
 service_router = APIRouter(prefix="/api/v1/service", tags=["service"])
 staff_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 widget_router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
 
 T = TypeVar("T")
+CONFLICT = error_response(409, "The case is not in a state that allows this (the reason is given).")
 HANDOFF_MESSAGE = "I'm connecting you with a member of our team. They'll reply right here in this chat."
 
 
@@ -58,7 +61,7 @@ async def list_cases(
     ] = None,
     mine: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[CaseOut]:
     """Agents see their own and their team's cases; supervisors and admins see all. Most urgent first."""
     rows = await service.list_cases(session, agent, status_filter, mine, limit, offset)
@@ -73,20 +76,22 @@ async def _visible_case(session: AsyncSession, case_id: int, agent: Agent) -> Ca
 
 
 @staff_router.get("/{case_id}", response_model=CaseDetailOut)
-async def get_case(case_id: int, session: SessionDep, agent: StaffDep) -> CaseDetailOut:
+async def get_case(case_id: RecordId, session: SessionDep, agent: StaffDep) -> CaseDetailOut:
     """The case with its transcript (intent and sentiment per message) and the customer panel."""
     return await service.case_detail(session, await _visible_case(session, case_id, agent))
 
 
-@staff_router.post("/{case_id}/accept", response_model=CaseOut)
-async def accept(case_id: int, session: SessionDep, agent: StaffDep) -> CaseOut:
+@staff_router.post("/{case_id}/accept", response_model=CaseOut, responses=CONFLICT)
+async def accept(case_id: RecordId, session: SessionDep, agent: StaffDep) -> CaseOut:
     case = await _visible_case(session, case_id, agent)
     return CaseOut.model_validate(await _act(lifecycle.accept(session, case, agent)))
 
 
-@staff_router.post("/{case_id}/messages", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
+@staff_router.post(
+    "/{case_id}/messages", response_model=MessageOut, status_code=status.HTTP_201_CREATED, responses=CONFLICT
+)
 async def reply(
-    case_id: int, body: AgentReplyIn, session: SessionDep, agent: StaffDep, request: Request
+    case_id: RecordId, body: AgentReplyIn, session: SessionDep, agent: StaffDep, request: Request
 ) -> MessageOut:
     """Reply to the customer; the message appears in their widget at once."""
     case = await _visible_case(session, case_id, agent)
@@ -94,9 +99,9 @@ async def reply(
     return _publish(request, message)
 
 
-@staff_router.post("/{case_id}/resolve", response_model=MessageOut)
+@staff_router.post("/{case_id}/resolve", response_model=MessageOut, responses=CONFLICT)
 async def resolve(
-    case_id: int, body: ResolveIn, session: SessionDep, agent: StaffDep, request: Request
+    case_id: RecordId, body: ResolveIn, session: SessionDep, agent: StaffDep, request: Request
 ) -> MessageOut:
     """Close the case; the bot takes the conversation back and the customer is asked for a rating."""
     case = await _visible_case(session, case_id, agent)
@@ -107,8 +112,8 @@ async def resolve(
     return published
 
 
-@staff_router.post("/{case_id}/handback", response_model=MessageOut)
-async def hand_back(case_id: int, session: SessionDep, agent: StaffDep, request: Request) -> MessageOut:
+@staff_router.post("/{case_id}/handback", response_model=MessageOut, responses=CONFLICT)
+async def hand_back(case_id: RecordId, session: SessionDep, agent: StaffDep, request: Request) -> MessageOut:
     """Give the conversation back to the bot without asking for a rating."""
     case = await _visible_case(session, case_id, agent)
     note = await _act(lifecycle.hand_back(session, case, agent))
@@ -116,9 +121,9 @@ async def hand_back(case_id: int, session: SessionDep, agent: StaffDep, request:
     return _publish(request, note)
 
 
-@staff_router.post("/{case_id}/transfer", response_model=CaseOut)
+@staff_router.post("/{case_id}/transfer", response_model=CaseOut, responses=CONFLICT)
 async def transfer(
-    case_id: int, body: TransferIn, session: SessionDep, agent: StaffDep, request: Request
+    case_id: RecordId, body: TransferIn, session: SessionDep, agent: StaffDep, request: Request
 ) -> CaseOut:
     """Send the case back to the queue of another skill."""
     case = await _visible_case(session, case_id, agent)
@@ -127,7 +132,7 @@ async def transfer(
     return CaseOut.model_validate(moved)
 
 
-@widget_router.post("/conversations/{conversation_id}/csat", response_model=CaseOut)
+@widget_router.post("/conversations/{conversation_id}/csat", response_model=CaseOut, responses=CONFLICT)
 async def rate(
     conversation_id: Annotated[str, Depends(widget_conversation)], body: CsatIn, session: SessionDep
 ) -> CaseOut:

@@ -24,6 +24,7 @@ from backend.customers import service as customers
 from backend.database import utcnow
 from backend.dependencies import HubDep, SessionDep
 from backend.errors import error_response
+from backend.params import MAX_DB_INTEGER, Offset
 from backend.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
 
 widget_router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
@@ -82,7 +83,9 @@ async def start_session(
 
 @widget_router.get("/conversations/{conversation_id}/messages", response_model=list[MessageOut])
 async def widget_history(
-    conversation_id: WidgetConversation, session: SessionDep, after_id: Annotated[int, Query(ge=0)] = 0
+    conversation_id: WidgetConversation,
+    session: SessionDep,
+    after_id: Annotated[int, Query(ge=0, le=MAX_DB_INTEGER)] = 0,
 ) -> list[MessageOut]:
     """The conversation so far, for a widget that reloads or reconnects."""
     rows = await service.list_messages(session, conversation_id, after_id)
@@ -120,7 +123,7 @@ async def widget_send(
 async def list_conversations(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ConversationOut]:
     rows = await service.list_conversations(session, limit, offset)
     return [ConversationOut.model_validate(row) for row in rows]

@@ -65,13 +65,13 @@ async def _receive_loop(
         if len(raw.encode()) > max_bytes:
             await websocket.close(code=1009, reason=f"frame larger than {max_bytes} bytes")
             return
-        refused = await _rate_limited(websocket, conversation_id)
-        if refused is not None:
-            await websocket.send_json(refused)
-            continue
         frame = _parse_frame(raw)
         if isinstance(frame, dict):
             await websocket.send_json(frame)
+            continue
+        refused = await _rate_limited(websocket, conversation_id)
+        if refused is not None:  # refused before it is stored: the widget may re-send it later
+            await websocket.send_json(refused)
             continue
         try:
             turn = await hub.customer_message(conversation_id, frame.text, frame.client_message_id)

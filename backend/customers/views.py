@@ -8,6 +8,7 @@ from backend.auth.dependencies import current_staff, require_service
 from backend.customers import service
 from backend.customers.schemas import CustomerOut, OrderOut
 from backend.dependencies import SessionDep
+from backend.params import Offset, RecordId
 
 staff_router = APIRouter(
     prefix="/api/v1/customers", tags=["customers"], dependencies=[Depends(current_staff)]
@@ -21,13 +22,13 @@ service_router = APIRouter(
 async def list_customers(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[CustomerOut]:
     return [CustomerOut.model_validate(c) for c in await service.list_customers(session, limit, offset)]
 
 
 @staff_router.get("/{customer_id}", response_model=CustomerOut)
-async def get_customer(customer_id: int, session: SessionDep) -> CustomerOut:
+async def get_customer(customer_id: RecordId, session: SessionDep) -> CustomerOut:
     customer = await service.get_customer(session, customer_id)
     if customer is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "customer not found")

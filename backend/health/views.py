@@ -17,7 +17,11 @@ class HealthOut(BaseModel):
     rasa: Literal["ok", "unreachable"]
 
 
-@router.get("/health", response_model=HealthOut)
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "The database is unreachable."}},
+)
 @public
 async def health(request: Request, response: Response) -> HealthOut:
     """503 when the database is unreachable; 'degraded' (200) when only Rasa is: messages are still stored."""

@@ -16,6 +16,7 @@ from markdown_it import MarkdownIt
 
 from backend.auth.dependencies import AdminDep, current_staff, require_service
 from backend.dependencies import SessionDep
+from backend.errors import error_response
 from backend.kb import service
 from backend.kb.indexing import IndexUnavailable, KnowledgeRuntime
 from backend.kb.models import Article
@@ -34,6 +35,7 @@ from backend.kb.schemas import (
 from knowledge.store import Hit, SearchResult
 
 SNIPPET_CHARS = 320
+INDEX_DOWN = error_response(503, "The knowledge index is not available (yet); the detail says why.")
 MAX_UPLOAD_FILES = 200
 
 
@@ -66,19 +68,19 @@ K = Annotated[int, Query(ge=1, le=20, description="How many articles to return."
 # ----- search -----
 
 
-@api_router.get("/search", response_model=SearchOut)
+@api_router.get("/search", response_model=SearchOut, responses=INDEX_DOWN)
 async def search(q: Query_, session: SessionDep, kb: Runtime, k: K = 5) -> SearchOut:
     """Published articles that answer `q`: best chunk per article, scores, confidence, `answerable`."""
     return await _search(q, k, session, kb)
 
 
-@service_router.get("/search", response_model=SearchOut)
+@service_router.get("/search", response_model=SearchOut, responses=INDEX_DOWN)
 async def service_search(q: Query_, session: SessionDep, kb: Runtime, k: K = 5) -> SearchOut:
     """The same search for the action server (X-Service-Token)."""
     return await _search(q, k, session, kb)
 
 
-@admin_router.post("/preview", response_model=PreviewOut)
+@admin_router.post("/preview", response_model=PreviewOut, responses=INDEX_DOWN)
 async def preview(body: PreviewIn, session: SessionDep, kb: Runtime) -> PreviewOut:
     """What the bot would answer to this question, and whether it is sure enough to answer at all."""
     found = await _search(body.question, body.k, session, kb)
@@ -157,7 +159,12 @@ async def list_articles(
     return [_out(a) for a in await service.list_articles(session, status_filter)]
 
 
-@admin_router.post("/articles", response_model=ArticleOut, status_code=status.HTTP_201_CREATED)
+@admin_router.post(
+    "/articles",
+    response_model=ArticleOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_response(409, "An article with this slug exists."),
+)
 async def create_article(body: ArticleIn, session: SessionDep, kb: Runtime, editor: Editor) -> ArticleOut:
     try:
         article = await service.create_article(session, body, editor)
@@ -239,7 +246,7 @@ async def index_status(kb: Runtime) -> IndexStatusOut:
     return IndexStatusOut(**kb.describe())
 
 
-@admin_router.post("/index/rebuild", response_model=IndexStatusOut)
+@admin_router.post("/index/rebuild", response_model=IndexStatusOut, responses=INDEX_DOWN)
 async def rebuild_index(kb: Runtime) -> IndexStatusOut:
     """Re-chunk and re-embed every published article (after changing the model or chunking settings)."""
     try:

@@ -169,6 +169,8 @@ async def promote(
         raise PromotionRefused(f"model version {version_id} is already in production")
     current = await production(session, version.kind)
     comparison = None
+    # The audit event's "before" is the production version this one replaces, as it was.
+    replaced = _summary(current) if current is not None else None
     if current is not None:
         comparison = gate(load(model_dir, version), load(model_dir, current), min_gain)
         if not comparison["passed"]:
@@ -176,7 +178,9 @@ async def promote(
         current.status = "retired"
     _make_production(version, replaces=current)
     version.metrics = {**version.metrics, "promotion": json_safe(comparison)}
-    audit.record(session, actor, "model.promote", "model_version", version.id, after=_summary(version))
+    audit.record(
+        session, actor, "model.promote", "model_version", version.id, before=replaced, after=_summary(version)
+    )
     await session.commit()
     return version, comparison
 

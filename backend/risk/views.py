@@ -13,6 +13,8 @@ from backend.conversations import service as conversations
 from backend.customers.models import Customer
 from backend.database import utcnow
 from backend.dependencies import SessionDep
+from backend.errors import error_response
+from backend.params import Offset, RecordId
 from backend.risk import registry, service
 from backend.risk.schemas import (
     ChurnRiskOut,
@@ -30,6 +32,10 @@ service_router = APIRouter(
 )
 
 
+NO_MODEL = error_response(503, "No production model (or its artifact) yet; the detail says what to run.")
+REFUSED = error_response(409, "Refused: the candidate does not beat production, or nothing to roll back.")
+
+
 def _http(exc: registry.RegistryError) -> HTTPException:
     if isinstance(exc, registry.VersionNotFound | service.SubjectNotFound):
         return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
@@ -45,23 +51,25 @@ async def list_models(
     session: SessionDep,
     kind: ModelKind | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ModelVersionOut]:
     versions = await registry.list_versions(session, kind, limit, offset)
     return [ModelVersionOut.model_validate(v) for v in versions]
 
 
 @router.get("/api/v1/models/{version_id}", response_model=ModelVersionOut)
-async def get_model(version_id: int, session: SessionDep) -> ModelVersionOut:
+async def get_model(version_id: RecordId, session: SessionDep) -> ModelVersionOut:
     try:
         return ModelVersionOut.model_validate(await registry.get(session, version_id))
     except registry.RegistryError as exc:
         raise _http(exc) from exc
 
 
-@router.post("/api/v1/models/{version_id}/promote", response_model=PromotionOut)
+@router.post(
+    "/api/v1/models/{version_id}/promote", response_model=PromotionOut, responses={**REFUSED, **NO_MODEL}
+)
 async def promote_model(
-    version_id: int, session: SessionDep, settings: SettingsDep, admin: AdminDep
+    version_id: RecordId, session: SessionDep, settings: SettingsDep, admin: AdminDep
 ) -> PromotionOut:
     """Make this version production if it beats production on its hold-out (409 with the reason if not)."""
     try:
@@ -73,7 +81,7 @@ async def promote_model(
     return PromotionOut(version=ModelVersionOut.model_validate(version), comparison=comparison)
 
 
-@router.post("/api/v1/models/rollback", response_model=ModelVersionOut)
+@router.post("/api/v1/models/rollback", response_model=ModelVersionOut, responses=REFUSED)
 async def rollback_model(body: RollbackIn, session: SessionDep, admin: AdminDep) -> ModelVersionOut:
     """Retire the production version of this kind and restore the one it replaced."""
     try:
@@ -82,9 +90,9 @@ async def rollback_model(body: RollbackIn, session: SessionDep, admin: AdminDep)
         raise _http(exc) from exc
 
 
-@router.get("/api/v1/models/{version_id}/drift", response_model=DriftOut)
+@router.get("/api/v1/models/{version_id}/drift", response_model=DriftOut, responses=NO_MODEL)
 async def model_drift(
-    version_id: int,
+    version_id: RecordId,
     session: SessionDep,
     settings: SettingsDep,
     source: Literal["scores", "population"] = "scores",
@@ -103,8 +111,8 @@ async def model_drift(
         raise _http(exc) from exc
 
 
-@router.get("/api/v1/customers/{customer_id}/churn-risk", response_model=ChurnRiskOut)
-async def churn_risk(customer_id: int, session: SessionDep, settings: SettingsDep) -> ChurnRiskOut:
+@router.get("/api/v1/customers/{customer_id}/churn-risk", response_model=ChurnRiskOut, responses=NO_MODEL)
+async def churn_risk(customer_id: RecordId, session: SessionDep, settings: SettingsDep) -> ChurnRiskOut:
     """The customer's churn probability with reason codes; every call is stored with its model version."""
     try:
         risk = await service.score_customer(session, customer_id, settings)
@@ -113,7 +121,9 @@ async def churn_risk(customer_id: int, session: SessionDep, settings: SettingsDe
     return ChurnRiskOut.model_validate(risk)
 
 
-@service_router.post("/conversations/{conversation_id}/retention-offer", response_model=RetentionOfferOut)
+@service_router.post(
+    "/conversations/{conversation_id}/retention-offer", response_model=RetentionOfferOut, responses=NO_MODEL
+)
 async def retention_offer(
     conversation_id: str, session: SessionDep, settings: SettingsDep
 ) -> RetentionOfferOut:

@@ -49,6 +49,11 @@ async def models() -> FileResponse:
     return FileResponse(PAGES / "models.html")
 
 
+@router.get("/admin/audit")
+async def audit() -> FileResponse:
+    return FileResponse(PAGES / "audit.html")
+
+
 @router.get("/admin/dashboard")
 async def dashboard() -> FileResponse:
     return FileResponse(PAGES / "dashboard.html")
