@@ -6,7 +6,8 @@ Per table, what erasure does (and why):
   would let SQLite hand the same id to the next customer, and the tombstone keeps aggregate-safe links
   (conversations and cases per customer, plan, revenue) without anything that names the person.
 - orders: deleted (items, tracking numbers, dates and totals are the person's purchase history).
-- conversations: kept, linked to the tombstone, `transcript_erased_at` set; every message's text (and its
+- conversations (linked ones, and anonymous ones where the customer typed their e-mail address, which are
+  linked now): kept, linked to the tombstone, `transcript_erased_at` set; every message's text (and its
   redacted copy) becomes "[erased]" and its entities are dropped. Intent, sentiment, sender and timestamps
   stay: contact counts, intent mixes and the risk models' training rows need no words.
 - cases: kept (counts, skill, SLA, CSAT, disposition); the hand-off reason, which quotes the customer, is
@@ -73,11 +74,17 @@ def row_dict(row: object) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ export
 
 
-async def _customer_conversations(session: AsyncSession, customer_id: int) -> list[Conversation]:
-    query = (
-        select(Conversation).where(Conversation.customer_id == customer_id).order_by(Conversation.started_at)
+async def _customer_conversations(session: AsyncSession, customer: Customer) -> list[Conversation]:
+    """The customer's conversations: those linked to them, and anonymous ones (not signed in on the shop)
+    in which the customer typed their own e-mail address."""
+    typed_email = (
+        select(Message.conversation_id)
+        .where(Message.sender == "customer")
+        .where(func.lower(Message.text).contains(customer.email.lower(), autoescape=True))
     )
-    return list((await session.execute(query)).scalars())
+    anonymous = Conversation.customer_id.is_(None) & Conversation.id.in_(typed_email)
+    query = select(Conversation).where(or_(Conversation.customer_id == customer.id, anonymous))
+    return list((await session.execute(query.order_by(Conversation.started_at))).scalars())
 
 
 def _audit_about(customer_id: int, case_ids: Sequence[int], conversation_ids: Sequence[str]) -> Select[Any]:
@@ -92,7 +99,7 @@ def _audit_about(customer_id: int, case_ids: Sequence[int], conversation_ids: Se
 
 async def export_customer(session: AsyncSession, customer: Customer) -> dict[str, Any]:
     """Everything held about one customer, as JSON-ready data."""
-    conversations = await _customer_conversations(session, customer.id)
+    conversations = await _customer_conversations(session, customer)
     conversation_ids = [c.id for c in conversations]
     messages = await _messages_by_conversation(session, conversation_ids)
     orders = (await session.execute(select(Order).where(Order.customer_id == customer.id))).scalars().all()
@@ -166,10 +173,13 @@ def export_summary(export: dict[str, Any]) -> dict[str, int]:
 async def erase_customer(session: AsyncSession, customer: Customer, actor: str) -> Erasure:
     """Erase the customer's personal data (see the module docstring); idempotent, one transaction."""
     receipt = await session.scalar(select(CustomerErasure).where(CustomerErasure.customer_id == customer.id))
-    conversation_ids = [c.id for c in await _customer_conversations(session, customer.id)]
+    conversations = await _customer_conversations(session, customer)
+    conversation_ids = [c.id for c in conversations]
     if receipt is not None:
         return Erasure(receipt, already_erased=True, conversation_ids=conversation_ids)
     await _refuse_if_blocked(session, customer.id, conversation_ids)
+    for conversation in conversations:  # an anonymous one found by the typed e-mail is theirs from now on
+        conversation.customer_id = customer.id
     summary = await _erasure_summary(session, customer.id, conversation_ids)
     case_ids = await _case_ids(session, customer.id, conversation_ids)
     await scrub_audit(session, _audit_about(customer.id, case_ids, conversation_ids), _identifiers(customer))
