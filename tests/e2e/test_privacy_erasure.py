@@ -9,12 +9,11 @@ import pytest
 from scripts.stack import Stack
 from tests.dbcheck import rows
 from tests.e2e.test_message_path import open_session, say
-from tests.stack import stack  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.e2e
 
 
-def test_erasure_deletes_the_rasa_tracker_of_a_real_conversation(stack: Stack):  # noqa: F811
+def test_erasure_deletes_the_rasa_tracker_of_a_real_conversation(stack: Stack):
     # Not the demo customer: the other end-to-end tests share this stack and talk as her.
     [customer] = rows(
         stack.config.database_url,
