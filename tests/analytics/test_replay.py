@@ -119,7 +119,9 @@ def test_thousand_events_replayed_equal_brute_force_at_many_instants():
     assert checked == len(checkpoints) * 3
     # Not a vacuous comparison: last hours held messages, and the 7-day window at the end lost the first day.
     assert busy_hours >= 5
-    assert 0 < figures(windows.window("7d"))["messages"] < sum(e.kind is Kind.MESSAGE_RECEIVED for e in events)
+    assert (
+        0 < figures(windows.window("7d"))["messages"] < sum(e.kind is Kind.MESSAGE_RECEIVED for e in events)
+    )
 
 
 def test_late_and_out_of_order_events_land_in_the_right_windows():
