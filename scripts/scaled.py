@@ -138,6 +138,9 @@ class ScaledStack(Stack):
             "RABBITMQ_URL": f"amqp://{c.rabbitmq_user}:{c.rabbitmq_password}@{c.rabbitmq_host}:5672/",
             "KB_INDEX_DIR": str(c.work_dir / "kb_index"),
             "RISK_MODEL_DIR": str(c.work_dir / "risk_models"),
+            # Customer erasure and retention delete trackers where these replicas keep them (not the SQLite
+            # file of the single-machine setup, which RASA_TRACKER_DB still names).
+            "RASA_TRACKER_STORE_URL": c.tracker_database_url,
             # Rasa (bot/endpoints.scaled.yml)
             "RASA_DB_HOST": tracker.host or "127.0.0.1",
             "RASA_DB_PORT": str(tracker.port or 5432),
