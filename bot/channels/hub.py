@@ -20,7 +20,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels import action_validation
+
 logger = logging.getLogger(__name__)
+
+action_validation.install()
 
 
 class HubInput(InputChannel):
