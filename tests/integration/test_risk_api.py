@@ -118,6 +118,11 @@ def test_a_better_candidate_is_promoted_and_rollback_restores_the_previous_score
     assert promoted.json()["version"]["replaces_id"] == weak_id
     after = client.get("/api/v1/customers/5/churn-risk", headers=headers).json()
     assert after["model_version_id"] == full_id and after["score"] != pytest.approx(before["score"])
+    # The audit log names the admin, the version promoted and the production version it replaced.
+    [event] = client.get(f"/api/v1/audit?action=model.promote&actor={ADMIN}", headers=headers).json()["items"]
+    assert event["entity_id"] == str(full_id)
+    assert event["before"]["status"] == "production" and event["after"]["status"] == "production"
+    assert event["before"]["version"] != event["after"]["version"]
 
     rolled = client.post("/api/v1/models/rollback", json={"kind": "churn"}, headers=headers)
     assert rolled.status_code == 200 and rolled.json()["id"] == weak_id

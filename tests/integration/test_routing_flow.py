@@ -138,6 +138,13 @@ def test_transfer_and_state_errors_are_clear(client, widget, database_url):
         i=str(case_id),
     )
     assert [a["action"] for a in audit] == ["case.handoff", "case.assign", "case.transfer"]
+    # The admin's audit view shows who moved it, from where to where.
+    admin = staff_headers(client, "admin@northwind.example")
+    page = client.get(f"/api/v1/audit?action=case.transfer&entity_id={case_id}", headers=admin).json()
+    alex_id = client.get("/api/v1/auth/me", headers=alex).json()["id"]
+    [event] = page["items"]
+    assert event["actor"] == f"agent:{alex_id}" and event["after"] == {"skill": "technical"}
+    assert event["before"]["agent_id"] == alex_id and event["before"]["skill"] in ("general", "billing")
 
 
 def test_sla_breach_is_flagged_once_for_supervisors(client, widget, database_url):
@@ -171,3 +178,13 @@ def test_agents_see_only_their_own_and_their_teams_cases(client, widget, databas
     assert client.get(f"/api/v1/cases/{case_id}", headers=hanna).status_code == 404
     assert [c["id"] for c in client.get("/api/v1/cases", headers=hanna).json()] == []
     assert [c["id"] for c in client.get("/api/v1/cases?mine=true", headers=alex).json()] == [case_id]
+    assert case_id in [c["id"] for c in client.get("/api/v1/cases", headers=priya).json()]
+    # Another team's agent can neither see nor act on it; supervisors and admins see every case.
+    for action, body in [("accept", None), ("messages", {"text": "hi"}), ("transfer", {"skill": "sales"})]:
+        refused = client.post(f"/api/v1/cases/{case_id}/{action}", json=body, headers=hanna)
+        assert refused.status_code == 404, (action, refused.text)
+    for email in ("jordan@northwind.example", "admin@northwind.example"):
+        overseer = staff_headers(client, email)
+        assert client.get(f"/api/v1/cases/{case_id}", headers=overseer).status_code == 200
+        assert case_id in [c["id"] for c in client.get("/api/v1/cases", headers=overseer).json()]
+    assert case_row(database_url, case_id)["assigned_agent_id"] is not None  # nothing Hanna tried took effect

@@ -28,7 +28,9 @@ from tests.integration.conftest import SERVICE_HEADERS, ScriptedRasa
 from tests.risk.helpers import churn_models, escalation_model, install
 from tests.security.conftest import STAFF, security_settings
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
+# Rebuilding the knowledge index re-embeds every article: seconds on a busy CI machine, not a hang.
+REQUEST_TIMEOUT_S = 120
 BASE_URL = "http://testserver"
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
@@ -93,5 +95,9 @@ def test_api_answers_as_documented(case: schemathesis.Case, api: dict[str, Any])
         # The widget token is bound to this conversation; generated ids would only ever meet the 403.
         case.path_parameters["conversation_id"] = api["conversation"]
     case.call_and_validate(
-        base_url=BASE_URL, session=api["client"], headers=api["headers"][audience], checks=CHECKS
+        base_url=BASE_URL,
+        session=api["client"],
+        headers=api["headers"][audience],
+        checks=CHECKS,
+        timeout=REQUEST_TIMEOUT_S,
     )
