@@ -12,6 +12,8 @@ Skill = Literal["general", "billing", "technical", "retention", "sales"]
 
 
 class HandoffIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field(min_length=1, max_length=500, description="Why the bot hands over, in words.")
 
 

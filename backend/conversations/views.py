@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from backend.auth.dependencies import current_staff, widget_conversation
 from backend.auth.policy import public
@@ -36,6 +36,8 @@ WidgetConversation = Annotated[str, Depends(widget_conversation)]
 
 
 class SessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     customer_email: EmailStr | None = Field(
         default=None,
         description="Set by the host site when its shopper is logged in; links the customer record.",
