@@ -112,18 +112,27 @@ class ConversationHub:
         metadata = {"customer_id": conversation.customer_id, "channel": conversation.channel}
         # A resumed turn may have reached Rasa before its worker died: replies are read back, not re-asked.
         ask = self._rasa.recover_or_send if resume else self._rasa.send
+        owned_as = "retrying" if resume else "pending"
         try:
             turn = await ask(conversation.id, message.text, message.id, metadata)
         except BotUnavailable as exc:
-            log.warning("conversation %s: bot unavailable, holding reply sent: %s", conversation.id, exc)
             replies = [BotReply(text=self._settings.holding_reply)]
-            rows = await service.store_bot_replies(session, conversation, message, replies, status="failed")
+            stored = await service.store_bot_replies(
+                session, conversation, message, replies, status="failed", owned_as=owned_as
+            )
+            if stored is None:
+                return self._taken_over(conversation, message)
+            log.warning("conversation %s: bot unavailable, holding reply sent: %s", conversation.id, exc)
+            rows = stored
             self._count(message, None, rasa_saw_it=True)  # if Rasa got it after all, its event counts it
         else:
             service.apply_parse(message, turn.parse)
-            rows = await service.store_bot_replies(
-                session, conversation, message, turn.replies, status="answered"
+            stored = await service.store_bot_replies(
+                session, conversation, message, turn.replies, status="answered", owned_as=owned_as
             )
+            if stored is None:
+                return self._taken_over(conversation, message)
+            rows = stored
             self._count(message, turn, rasa_saw_it=True)
             # An action may have handed the conversation to a human during this turn.
             await session.refresh(conversation)
@@ -131,6 +140,11 @@ class ConversationHub:
         for row in rows:
             self._publish(conversation.id, row)
         return rows
+
+    def _taken_over(self, conversation: Conversation, message: Message) -> list[Message]:
+        # This turn outlived its Rasa timeout so long that a re-send's worker took it over and answers it.
+        log.warning("conversation %s: turn %s was taken over by another worker", conversation.id, message.id)
+        return []
 
     async def _escalate_if_needed(
         self, session: AsyncSession, conversation: Conversation, message: Message
@@ -157,7 +171,8 @@ class ConversationHub:
         if already_human:  # the bot's own hand-off action already told the customer
             return []
         notice = BotReply(text=HANDOFF_NOTICE)
-        return await service.store_bot_replies(session, conversation, message, [notice], status="answered")
+        stored = await service.store_bot_replies(session, conversation, message, [notice], status="answered")
+        return stored or []
 
     def _count(self, message: Message, turn: BotTurn | None, rasa_saw_it: bool) -> None:
         """This turn's analytics (backend/analytics/events.py says which source counts which fact).

@@ -124,8 +124,23 @@ async def store_bot_replies(
     in_reply_to: Message,
     replies: list[BotReply],
     status: str,
-) -> list[Message]:
+    owned_as: str | None = None,
+) -> list[Message] | None:
+    """Commit a turn's replies and the message's new status. With `owned_as`, only while the message still
+    has that status, in the same transaction: a turn and another worker's take-over of it (claim_pending)
+    then never both answer. None when the message was no longer ours (nothing stored)."""
     now = utcnow()
+    if owned_as is not None:
+        taken = await session.execute(
+            update(Message)
+            .where(Message.id == in_reply_to.id, Message.bot_status == owned_as)
+            .values(bot_status=status, answered_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            # Nothing is committed: the caller's session ends without a commit, so the parse it set on
+            # the message is dropped too (no rollback: it would expire objects the caller still reads).
+            return None
     rows = [
         Message(
             conversation_id=conversation.id,

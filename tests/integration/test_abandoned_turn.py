@@ -5,6 +5,9 @@ again if Rasa had already processed the turn."""
 import threading
 from datetime import UTC, datetime, timedelta
 
+from backend.conversations import service
+from backend.conversations.models import Message
+from backend.conversations.rasa_client import BotReply
 from tests.dbcheck import execute, rows
 from tests.integration.conftest import ScriptedRasa
 from tests.integration.test_message_path import send
@@ -84,3 +87,26 @@ def test_a_recent_pending_message_is_left_to_the_worker_still_answering_it(
     finish.join()
     assert again["duplicate"] is True and again["replies"] == []
     assert rasa.calls == []  # the re-send waited for the first worker instead of answering a second time
+
+
+def test_a_turn_taken_over_by_another_worker_is_not_answered_by_its_first_worker_too(
+    client, widget, database_url, rasa: ScriptedRasa
+):
+    message_id = abandoned_message(database_url, widget["conversation_id"], "slow-worker", age_s=120)
+    send(client, widget, "where is my order?", client_id="slow-worker")  # a re-send takes the turn over
+
+    async def first_worker_finishes_late() -> object:
+        # What the first worker does when its (very slow) turn finally ends: store its holding reply.
+        async with client.app.state.sessions() as session:
+            conversation = await service.get_conversation(session, widget["conversation_id"])
+            message = await session.get(Message, message_id)
+            reply = [BotReply(text="late holding reply")]
+            return await service.store_bot_replies(
+                session, conversation, message, reply, status="failed", owned_as="pending"
+            )
+
+    assert client.portal.call(first_worker_finishes_late) is None
+    texts = rows(database_url, "SELECT text FROM messages WHERE in_reply_to = :i ORDER BY id", i=message_id)
+    assert [t["text"] for t in texts] == ["You said: where is my order?", "Anything else?"]
+    [stored] = rows(database_url, "SELECT bot_status FROM messages WHERE id = :i", i=message_id)
+    assert stored["bot_status"] == "answered"
