@@ -4,8 +4,9 @@
 #     pinned requirements file under $SUPPORTDESK_CACHE (default ~/.cache/supportdesk), linked as .venv-app
 #     and .venv-bot in the repo;
 #   - Debian packages used by the tests (docker-compose to validate the compose file, chromium for browser
-#     tests) when running as root and they are missing;
-#   - the local PostgreSQL server, started if it is installed and not running (tests use it).
+#     tests, redis-server, rabbitmq-server) when running as root and they are missing;
+#   - the local PostgreSQL, Redis and RabbitMQ servers, installed (Debian) and started on loopback if they are
+#     not running (the tests and `make run-scaled` use them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,10 +47,12 @@ make_venv() {
 make_venv app "$PY311" requirements/app.txt "torch==2.13.0"
 make_venv bot "$PY310" requirements/bot.txt
 
-# System packages for the tests; skipped (with a note) where we cannot install.
+# System packages for the tests and the scaled-out setup; skipped (with a note) where we cannot install.
 missing=()
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "bootstrap: installing ${missing[*]} (Debian packages)"
@@ -64,4 +67,17 @@ fi
 if command -v pg_ctlcluster >/dev/null && ! pg_isready -q -h 127.0.0.1 2>/dev/null; then
   version=$(ls /etc/postgresql | head -n 1)
   pg_ctlcluster --skip-systemctl-redirect "$version" main start || echo "bootstrap: could not start PostgreSQL" >&2
+fi
+
+# Redis (rate limits, live events between backend workers, Rasa's lock store) and RabbitMQ (Rasa's event
+# broker) on loopback, for the tests and `make run-scaled`; started the way the machine's own services are.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if command -v redis-server >/dev/null && ! listening 6379; then
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/supportdesk.log || echo "bootstrap: could not start Redis" >&2
+fi
+if command -v rabbitmq-server >/dev/null && ! listening 5672; then
+  rabbitmq-server -detached || echo "bootstrap: could not start RabbitMQ" >&2
+  for _ in $(seq 60); do listening 5672 && break; sleep 1; done
 fi
