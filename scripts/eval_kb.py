@@ -4,15 +4,20 @@
    published articles through the admins' import path (`service.parse_upload` of a JSON file, then
    `service.import_articles`). Each article's title is its answer's first sentence (cut at 80 characters), its
    tags the FAQ class; the questions are never stored anywhere.
-2. The index is built from the database (`KnowledgeIndex.rebuild`), as the backend does.
-3. Every question is searched among all 1,202 articles: recall@1, recall@5 and MRR@10 of the dense, BM25 and
-   hybrid (RRF) article rankings.
-4. The questions are split by answer (SHA-256 of the answer text, so no answer is on both sides): the *dev*
-   half fits the confidence calibration and its threshold, the *test* half is what the table reports, along
-   with all questions for comparison with the dense baseline measured on all of them.
+2. The questions are split by answer (SHA-256 of the answer text, so no answer is on two sides): first byte
+   even -> *dev*, odd -> *test*; the dev half is split again by the second byte: a quarter is *dev-cal*, the
+   rest *dev-train*. The test half is never used for training, tuning or calibration.
+3. The index is built from the database (`KnowledgeIndex.rebuild`) as the backend does, once with the base
+   encoder (all-MiniLM-L6-v2, what the bot ships with) and once with an encoder adapted to the bank FAQ
+   (`knowledge.adapt`, fine-tuned on the dev-train questions and their articles' passages only; cached under
+   var/kb_encoder/ by a hash of its training inputs).
+4. Every question is searched among all 1,202 articles: recall@1, recall@5 and MRR@10 of the dense, BM25 and
+   hybrid (RRF) article rankings, per encoder and split. The base encoder's confidence calibration is fitted
+   on the whole dev half; the adapted encoder's on dev-cal, which it never trained on.
 
-Writes var/eval/kb_bank_faq.json; `--save-calibration` also writes knowledge/calibration.json (what the
-backend loads).
+Writes var/eval/kb_bank_faq.json; `--save-calibration` also writes knowledge/calibration.json (the base
+encoder's, what the backend loads by default) and the adapted encoder's calibration.json in its directory
+(loaded with it when KB_ENCODER_DIR points there).
 """
 
 import argparse
@@ -35,14 +40,16 @@ from backend.database import make_engine, make_sessionmaker
 from backend.kb import service
 from backend.kb.indexing import document
 from knowledge import calibration
-from knowledge.calibration import Calibrator
-from knowledge.embedder import get_embedder
+from knowledge.adapt import AdaptConfig, adapt
+from knowledge.calibration import CALIBRATION, Calibrator
+from knowledge.embedder import Embedder, get_embedder
 from knowledge.fusion import LEXICAL_WEIGHT, RRF_K, rrf
-from knowledge.store import KnowledgeIndex, Ranked
+from knowledge.store import Document, KnowledgeIndex, Ranked
 from scripts.paths import ROOT, SHARED_DATA, VAR
 
 FAQ = SHARED_DATA / "bank_faq" / "bank_faqs.csv"
 OUT = VAR / "eval" / "kb_bank_faq.json"
+ENCODERS = VAR / "kb_encoder"  # adapted encoders, one directory each, reused while the inputs are the same
 CALIBRATION_TOP = 10  # results per question used as calibration examples
 MODES = ("dense", "bm25", "hybrid")
 SWEEP_K = (10, 30, 60, 100)
@@ -96,7 +103,10 @@ async def load_articles(url: str, payload: bytes) -> tuple[list[Any], dict[str, 
 
 
 def split_of(answer: str) -> str:
-    return "dev" if hashlib.sha256(answer.encode()).digest()[0] % 2 == 0 else "test"
+    digest = hashlib.sha256(answer.encode()).digest()
+    if digest[0] % 2:
+        return "test"
+    return "dev-cal" if digest[1] % 4 == 0 else "dev-train"
 
 
 def rankings(ranked: Ranked) -> dict[str, list[int]]:
@@ -135,14 +145,19 @@ def top1(
 
 
 def calibrate(
-    index: KnowledgeIndex, ranked: list[Ranked], gold: list[int], split: list[str]
+    index: KnowledgeIndex, ranked: list[Ranked], gold: list[int], split: list[str], fit_on: tuple[str, ...]
 ) -> dict[str, Any]:
-    pick = {s: [i for i, x in enumerate(split) if x == s] for s in ("dev", "test")}
+    """Fit on the `fit_on` splits, report on test."""
+    pick = {
+        "fit": [i for i, x in enumerate(split) if x in fit_on],
+        "test": [i for i, x in enumerate(split) if x == "test"],
+    }
     sub = {s: ([ranked[i] for i in ids], [gold[i] for i in ids]) for s, ids in pick.items()}
-    x_dev, y_dev = examples(index, *sub["dev"])
-    fitted = calibration.fit(x_dev, y_dev, fitted_on=f"bank FAQ dev split ({len(pick['dev'])} questions)")
-    conf_dev, right_dev = top1(index, *sub["dev"], fitted)
-    threshold = calibration.choose_threshold(conf_dev, right_dev)
+    x_fit, y_fit = examples(index, *sub["fit"])
+    on = f"bank FAQ {'+'.join(fit_on)} split ({len(pick['fit'])} questions), encoder {index.embedder.name}"
+    fitted = calibration.fit(x_fit, y_fit, fitted_on=on)
+    conf_fit, right_fit = top1(index, *sub["fit"], fitted)
+    threshold = calibration.choose_threshold(conf_fit, right_fit)
     x_test, y_test = examples(index, *sub["test"])
     all_test = np.array([fitted.confidence(row) for row in x_test])
     conf_test, right_test = top1(index, *sub["test"], fitted)
@@ -155,7 +170,7 @@ def calibrate(
         "test_top1_accuracy": float(right_test.mean()),
         "test_answerable_share": float(accepted.mean()),
         "test_answerable_precision": float(right_test[accepted].mean()) if accepted.any() else 0.0,
-        "dev_answerable_share": float((conf_dev >= threshold).mean()),
+        "fit_answerable_share": float((conf_fit >= threshold).mean()),
     }
     final = calibration.with_threshold(fitted, threshold, {k: round(v, 4) for k, v in _flat(report).items()})
     return {"calibrator": final, "report": report}
@@ -171,9 +186,11 @@ def _flat(report: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def sweep(ranked: list[Ranked], gold: list[int], split: list[str]) -> list[dict[str, float]]:
-    """RRF constant and BM25 weight on the dev split only: how the shipped constants were chosen."""
-    dev = [i for i, s in enumerate(split) if s == "dev"]
+def sweep(
+    ranked: list[Ranked], gold: list[int], split: list[str], on: tuple[str, ...]
+) -> list[dict[str, float]]:
+    """RRF constant and BM25 weight on the `on` splits only (never test): how the constants are chosen."""
+    picked = [i for i, s in enumerate(split) if s in on]
     rows = []
     for k in SWEEP_K:
         for weight in SWEEP_WEIGHT:
@@ -184,19 +201,21 @@ def sweep(ranked: list[Ranked], gold: list[int], split: list[str]) -> list[dict[
                         [rankings(ranked[i])["dense"], rankings(ranked[i])["bm25"]], k, (1.0, weight)
                     )
                 ]
-                for i in dev
+                for i in picked
             ]
-            rows.append({"k": k, "bm25_weight": weight, **metrics(fused, [gold[i] for i in dev])})
+            rows.append({"k": k, "bm25_weight": weight, **metrics(fused, [gold[i] for i in picked])})
     return rows
 
 
-def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    lines = [f"{'split':<16}{'mode':<8}{'recall@1':>10}{'recall@5':>10}{'MRR@10':>9}"]
-    for split, modes in results.items():
-        for mode, m in modes.items():
-            lines.append(
-                f"{split:<16}{mode:<8}{m['recall@1']:>10.3f}{m['recall@5']:>10.3f}{m['mrr@10']:>9.3f}"
-            )
+def table(results: dict[str, dict[str, dict[str, dict[str, float]]]]) -> str:
+    lines = [f"{'encoder':<10}{'split':<16}{'mode':<8}{'recall@1':>10}{'recall@5':>10}{'MRR@10':>9}"]
+    for encoder, splits in results.items():
+        for split, modes in splits.items():
+            for mode, m in modes.items():
+                lines.append(
+                    f"{encoder:<10}{split:<16}{mode:<8}"
+                    f"{m['recall@1']:>10.3f}{m['recall@5']:>10.3f}{m['mrr@10']:>9.3f}"
+                )
     return "\n".join(lines)
 
 
@@ -204,49 +223,97 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--save-calibration", action="store_true", help="write knowledge/calibration.json")
+    parser.add_argument(
+        "--save-calibration", action="store_true", help="write the base and adapted calibrations"
+    )
+    parser.add_argument("--base-only", action="store_true", help="skip the adapted encoder")
     args = parser.parse_args()
     if not FAQ.is_file():
         raise SystemExit(f"bank FAQ not found at {FAQ}; set SUPPORTDESK_SHARED_DATA")
     answers, questions = read_faq(FAQ)
     timings: dict[str, float] = {}
-    index, id_of_answer = build(answers, timings)
-    started = time.perf_counter()
-    ranked = index.rank([q for q, _ in questions])
-    timings["search_all_s"] = time.perf_counter() - started
+    documents, id_of_answer = import_faq(answers, timings)
     gold = [id_of_answer[a] for _, a in questions]
     split = [split_of(a) for _, a in questions]
-    results = evaluate(ranked, gold, split)
-    fitted = calibrate(index, ranked, gold, split)
-    grid = sweep(ranked, gold, split)
-    best = max(grid, key=lambda r: (r["mrr@10"], r["recall@5"]))
-    print(f"RRF on the dev split: shipped k={RRF_K}, BM25 weight {LEXICAL_WEIGHT}; best there {best}")
-    sizes = {"articles": len(index.doc_versions), "chunks": len(index.chunks), "questions": len(questions)}
-    print(
-        f"Bank FAQ: {sizes['articles']} articles ({sizes['chunks']} chunks), {sizes['questions']} questions"
-    )
-    print(table(results))
-    print(json.dumps(fitted["report"], indent=1))
-    write(results, fitted, sizes, split, grid, timings)
+    runs = {"base": measure(get_embedder(), documents, questions, gold, split, ("dev-train", "dev-cal"))}
+    if not args.base_only:
+        started = time.perf_counter()
+        pairs = training_pairs(runs["base"]["index"], runs["base"]["ranked"], questions, gold, split)
+        encoder_dir = adapt(
+            pairs, ENCODERS, AdaptConfig(), trained_on=f"bank FAQ dev-train split ({len(pairs)} questions)"
+        )
+        timings["adapt_s"] = time.perf_counter() - started
+        print(f"adapted encoder: {encoder_dir} (fine-tuned on {len(pairs)} dev-train pairs only)")
+        runs["adapted"] = measure(get_embedder(encoder_dir), documents, questions, gold, split, ("dev-cal",))
+        runs["adapted"]["directory"] = encoder_dir
+    report(runs, split, timings, len(questions))
     if args.save_calibration:
-        fitted["calibrator"].save(calibration.DEFAULT_PATH)
-        print(f"calibration written to {calibration.DEFAULT_PATH}")
+        runs["base"]["calibration"]["calibrator"].save(calibration.DEFAULT_PATH)
+        print(f"base encoder calibration written to {calibration.DEFAULT_PATH}")
+        if "adapted" in runs:
+            path = runs["adapted"]["directory"] / CALIBRATION
+            runs["adapted"]["calibration"]["calibrator"].save(path)
+            print(f"adapted encoder calibration written to {path}")
 
 
-def build(answers: list[tuple[str, str]], timings: dict[str, float]) -> tuple[KnowledgeIndex, dict[str, int]]:
-    """Import into a fresh temporary database, then index what it stored; returns answer -> article id."""
+def import_faq(
+    answers: list[tuple[str, str]], timings: dict[str, float]
+) -> tuple[list[Document], dict[str, int]]:
+    """Import into a fresh temporary database; returns the stored documents and answer -> article id."""
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'eval.db'}"
         started = time.perf_counter()
         migrate(url)
         documents, ids = asyncio.run(load_articles(url, import_payload(answers)))
         timings["import_s"] = time.perf_counter() - started
+    return documents, {a: ids[f"bank-faq-{n:04d}"] for n, (a, _) in enumerate(answers, 1)}
+
+
+def measure(
+    embedder: Embedder,
+    documents: list[Document],
+    questions: list[tuple[str, str]],
+    gold: list[int],
+    split: list[str],
+    fit_on: tuple[str, ...],
+) -> dict[str, Any]:
+    """Index the documents with this encoder, rank every question, calibrate and sweep on `fit_on`."""
     # Rankings do not depend on the calibration: a neutral one serves until the fitted one exists.
-    index = KnowledgeIndex(get_embedder(), Calibrator((0.0,) * 5, 0.0, 0.5, fitted_on="none"))
+    index = KnowledgeIndex(embedder, Calibrator((0.0,) * 5, 0.0, 0.5, fitted_on="none"))
+    timings: dict[str, float] = {}
     started = time.perf_counter()
     index.rebuild(documents)
     timings["index_build_s"] = time.perf_counter() - started
-    return index, {a: ids[f"bank-faq-{n:04d}"] for n, (a, _) in enumerate(answers, 1)}
+    started = time.perf_counter()
+    ranked = index.rank([q for q, _ in questions])
+    timings["search_all_s"] = time.perf_counter() - started
+    return {
+        "index": index,
+        "ranked": ranked,
+        "fit_on": fit_on,
+        "results": evaluate(ranked, gold, split),
+        "calibration": calibrate(index, ranked, gold, split, fit_on),
+        "sweep": sweep(ranked, gold, split, fit_on),
+        "timings": timings,
+    }
+
+
+def training_pairs(
+    index: KnowledgeIndex,
+    ranked: list[Ranked],
+    questions: list[tuple[str, str]],
+    gold: list[int],
+    split: list[str],
+) -> list[tuple[str, str]]:
+    """(question, passage) for the dev-train questions: the passage is the right article's chunk that the
+    base encoder finds closest (its first chunk when that article is not among the dense candidates)."""
+    pairs = []
+    for (question, _), r, g, s in zip(questions, ranked, gold, split, strict=True):
+        if s != "dev-train":
+            continue
+        chunk_id = next((c for d, c, _ in r.dense if d == g), index.doc_chunks[g][0])
+        pairs.append((question, index.chunks[chunk_id].embedding_text()))
+    return pairs
 
 
 def evaluate(
@@ -254,42 +321,69 @@ def evaluate(
 ) -> dict[str, dict[str, dict[str, float]]]:
     per_mode = [rankings(r) for r in ranked]
     results: dict[str, dict[str, dict[str, float]]] = {}
-    for name, keep in (("test (reported)", "test"), ("dev", "dev"), ("all questions", None)):
-        ids = [i for i, s in enumerate(split) if keep is None or s == keep]
+    chosen = (("test (reported)", ("test",)), ("dev-train", ("dev-train",)), ("dev-cal", ("dev-cal",)))
+    for name, keep in (*chosen, ("all questions", ("test", "dev-train", "dev-cal"))):
+        ids = [i for i, s in enumerate(split) if s in keep]
         results[name] = {m: metrics([per_mode[i][m] for i in ids], [gold[i] for i in ids]) for m in MODES}
     return results
 
 
-def write(
-    results: Any,
-    fitted: dict[str, Any],
-    sizes: dict[str, int],
-    split: list[str],
-    grid: list[dict[str, float]],
-    timings: dict[str, float],
+def report(
+    runs: dict[str, dict[str, Any]], split: list[str], timings: dict[str, float], questions: int
 ) -> None:
+    base = runs["base"]["index"]
+    print(f"Bank FAQ: {len(base.doc_versions)} articles ({len(base.chunks)} chunks), {questions} questions")
+    print(f"split by answer: {', '.join(f'{s} {split.count(s)}' for s in ('dev-train', 'dev-cal', 'test'))}")
+    for name, run in runs.items():
+        best = max(run["sweep"], key=lambda r: (r["mrr@10"], r["recall@5"]))
+        print(
+            f"{name}: RRF swept on {'+'.join(run['fit_on'])}: shipped k={RRF_K}, BM25 weight "
+            f"{LEXICAL_WEIGHT}; best there {best}"
+        )
+    print(table({name: run["results"] for name, run in runs.items()}))
+    if "adapted" in runs:
+        print("adapted = all-MiniLM-L6-v2 fine-tuned on the dev-train questions only (knowledge/adapt.py)")
+    for name, run in runs.items():
+        print(f"{name} calibration (fitted on {'+'.join(run['fit_on'])}, reported on test):")
+        print(json.dumps(run["calibration"]["report"], indent=1))
+    write(runs, split, timings)
+
+
+def write(runs: dict[str, dict[str, Any]], split: list[str], timings: dict[str, float]) -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    calibrator = fitted["calibrator"]
+    base = runs["base"]["index"]
     payload = {
         "data": str(FAQ),
-        **sizes,
+        "articles": len(base.doc_versions),
+        "chunks": len(base.chunks),
+        "questions": len(split),
         "split": {
-            "rule": "sha256(answer)[0] even -> dev, odd -> test",
-            "dev": split.count("dev"),
-            "test": split.count("test"),
+            "rule": "sha256(answer)[0] odd: test; even: dev-cal if sha256(answer)[1] % 4 == 0 else dev-train",
+            **{s: split.count(s) for s in ("dev-train", "dev-cal", "test")},
         },
-        "results": results,
-        "calibration": fitted["report"],
+        "rrf": {"k": RRF_K, "bm25_weight": LEXICAL_WEIGHT},
+        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "encoders": {name: _summary(run) for name, run in runs.items()},
+    }
+    OUT.write_text(json.dumps(payload, indent=1) + "\n")
+    print(f"written {OUT}")
+
+
+def _summary(run: dict[str, Any]) -> dict[str, Any]:
+    calibrator = run["calibration"]["calibrator"]
+    return {
+        "model": run["index"].embedder.name,
+        "directory": str(run.get("directory", "")),
+        "results": run["results"],
+        "calibration": run["calibration"]["report"],
         "calibrator": {
             "coef": calibrator.coef,
             "intercept": calibrator.intercept,
             "features": calibrator.features,
         },
-        "rrf": {"k": RRF_K, "bm25_weight": LEXICAL_WEIGHT, "dev_sweep": grid},
-        "timings_s": {k: round(v, 1) for k, v in timings.items()},
+        "rrf_sweep": {"on": run["fit_on"], "rows": run["sweep"]},
+        "timings_s": {k: round(v, 1) for k, v in run["timings"].items()},
     }
-    OUT.write_text(json.dumps(payload, indent=1) + "\n")
-    print(f"written {OUT}")
 
 
 if __name__ == "__main__":
