@@ -57,8 +57,3 @@ async def audit() -> FileResponse:
 @router.get("/admin/dashboard")
 async def dashboard() -> FileResponse:
     return FileResponse(PAGES / "dashboard.html")
-
-
-@router.get("/admin/dashboard")
-async def dashboard() -> FileResponse:
-    return FileResponse(PAGES / "dashboard.html")
