@@ -27,8 +27,10 @@ class Settings(BaseSettings):
         description="Comma-separated Rasa replicas (scaled setup), tried in turn with failover; "
         "empty means RASA_URL alone.",
     )
+    # Rasa works a turn on one event loop, CPU-bound: more turns in flight only queue inside Rasa, where a turn
+    # whose customer already got the holding reply is still worked on. 4 keeps Rasa busy (actions overlap).
     rasa_max_in_flight: int = Field(
-        default=100,
+        default=4,
         gt=0,
         description="Turns one backend worker sends to one Rasa replica at a time; more wait in the backend "
         "(bounded by RASA_TIMEOUT_S), so an overloaded Rasa does not work on turns already given up.",

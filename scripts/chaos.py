@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -44,13 +43,13 @@ import websockets
 
 from scripts import loadgen
 from scripts.bench import free_port, machine
+from scripts.doc_sections import replace_section
 from scripts.paths import ROOT, VAR
 from scripts.scaled import ScaledConfig, ScaledStack, create_database_if_missing, drop_database
 
 OUT = VAR / "bench" / "chaos.json"
 WORK = VAR / "bench" / "chaos"
 DOC = ROOT / "docs" / "benchmarks.md"
-SECTION_START, SECTION_END = "<!-- chaos:start -->", "<!-- chaos:end -->"
 PG = "postgresql://postgres@127.0.0.1:5432/"
 WARM_UP_S = 15.0
 HOLD_S = 15.0  # load keeps running this long after each recovery before the next fault
@@ -279,11 +278,10 @@ def report(windows: list[FaultWindow], total: dict[str, int], result: loadgen.Ru
 def write_doc(table: str, args: argparse.Namespace) -> None:
     section = "\n".join(
         [
-            SECTION_START,
             "## Faults under load (`make chaos`)",
             "",
-            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make chaos` on {machine()},",
-            "a shared machine that was busy with other work (so recovery times are upper bounds).",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make chaos` on {machine()}",
+            f"(1-minute load average {os.getloadavg()[0]:.1f} when it ended).",
             "Scaled topology (`scripts/scaled.py`): two Rasa replicas (PostgreSQL tracker store, Redis lock",
             "store, RabbitMQ broker), the action server, the backend with two uvicorn workers (Redis pub/sub",
             f"between them), PostgreSQL. {args.customers} customers, think time {args.think_s} s",
@@ -294,13 +292,9 @@ def write_doc(table: str, args: argparse.Namespace) -> None:
             "a new turn after recovery got a real bot answer.",
             "",
             table,
-            SECTION_END,
         ]
     )
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END), re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    DOC.write_text(text.rstrip() + "\n")
+    replace_section(DOC, "chaos", section)
 
 
 def main() -> int:

@@ -19,9 +19,9 @@ could not answer: holding reply, bot_status `failed`), lost (accepted but not st
 (conversations whose stored customer messages are not in the order sent, or whose bot replies are not stored
 right after the message they answer: must be 0) and double-answered (a message answered by two turns).
 
-The same texts are then sent to bare Rasa (its REST webhook, same model, no backend) for the ratio
-full stack / bare Rasa (`--skip-bare` leaves it out). Only loopback addresses are used; every loop is
-bounded in count and time.
+The same texts are then sent to bare Rasa (its REST webhook, same model, no backend), paced the same way,
+for the ratio full stack / bare Rasa (`--skip-bare` leaves it out). Only loopback addresses are used; every
+loop is bounded in count and time.
 
     python -m scripts.loadgen --backend http://127.0.0.1:8000 --rasa http://127.0.0.1:5005 \\
         --database-url sqlite:///var/supportdesk.db --customers 10 50 200 [--think-s 1.0] \\
@@ -226,31 +226,37 @@ async def run_full_stack(load: Load) -> RunResult:
     return result
 
 
-async def run_bare_rasa(rasa: str, customers: int, seed: int) -> RunResult:
-    """The same conversations straight to Rasa's REST channel: the floor the full stack is compared with."""
-    result = RunResult(customers=customers)
+async def run_bare_rasa(rasa: str, load: Load) -> RunResult:
+    """The same conversations, paced the same way (think time, conversations per customer), straight to
+    Rasa's REST channel: the floor the full stack is compared with."""
+    result = RunResult(customers=load.customers)
 
     async def one(index: int, http: httpx.AsyncClient) -> None:
-        rng = random.Random(seed * 100_003 + index)
-        sender = f"bare-{uuid.uuid4().hex}"
-        for line in rng.choice(SCRIPTS):
-            started = time.perf_counter()
-            try:
-                response = await http.post(
-                    f"{rasa}/webhooks/rest/webhook", json={"sender": sender, "message": line}
-                )
-                response.raise_for_status()
-            except httpx.HTTPError:
-                result.errors += 1
-                return
-            result.messages.append(SentMessage(sender, "", line, time.monotonic()))
-            result.latencies_ms.append((time.perf_counter() - started) * 1000)
+        rng = random.Random(load.seed * 100_003 + index)
+        if load.think_s > 0:
+            await asyncio.sleep(rng.uniform(0, load.think_s))
+        for _ in range(load.conversations):
+            sender = f"bare-{uuid.uuid4().hex}"
+            for turn, line in enumerate(rng.choice(SCRIPTS)):
+                if turn and load.think_s > 0:
+                    await asyncio.sleep(min(rng.expovariate(1 / load.think_s), THINK_CAP * load.think_s))
+                started = time.perf_counter()
+                try:
+                    response = await http.post(
+                        f"{rasa}/webhooks/rest/webhook", json={"sender": sender, "message": line}
+                    )
+                    response.raise_for_status()
+                except httpx.HTTPError:
+                    result.errors += 1
+                    return
+                result.messages.append(SentMessage(sender, "", line, time.monotonic()))
+                result.latencies_ms.append((time.perf_counter() - started) * 1000)
 
     async with httpx.AsyncClient(
-        timeout=TURN_TIMEOUT_S, limits=httpx.Limits(max_connections=customers)
+        timeout=TURN_TIMEOUT_S, limits=httpx.Limits(max_connections=load.customers)
     ) as http:
         started = time.perf_counter()
-        await asyncio.gather(*(one(i, http) for i in range(customers)))
+        await asyncio.gather(*(one(i, http) for i in range(load.customers)))
         result.wall_s = time.perf_counter() - started
     return result
 
@@ -354,7 +360,7 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
             **counts,
         }
         if not args.skip_bare:
-            row["bare_rasa"] = summary(await run_bare_rasa(args.rasa, n, args.seed))
+            row["bare_rasa"] = summary(await run_bare_rasa(args.rasa, load))
             row["ratio_p50_full_vs_bare"] = round(row["p50_ms"] / row["bare_rasa"]["p50_ms"], 2)
         rows.append(row)
         print_row(row)
