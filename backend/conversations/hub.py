@@ -98,6 +98,9 @@ class ConversationHub:
                     log.warning("conversation %s: answering abandoned turn %s", conversation.id, message.id)
                     return await self._answer(session, conversation, message, resume=True)
                 break
+            # End the read transaction before waiting, so a waiting re-send holds no pooled connection:
+            # under overload many customers re-send at once and would exhaust the pool, stalling every turn.
+            await session.commit()
             await asyncio.sleep(DUPLICATE_POLL_S)
             await session.refresh(message)
         return await service.replies_to(session, message.id)

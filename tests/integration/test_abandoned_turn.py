@@ -2,6 +2,7 @@
 re-sends it (same client_message_id) to another worker, that worker answers it once, without asking Rasa
 again if Rasa had already processed the turn."""
 
+import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -110,3 +111,31 @@ def test_a_turn_taken_over_by_another_worker_is_not_answered_by_its_first_worker
     assert [t["text"] for t in texts] == ["You said: where is my order?", "Anything else?"]
     [stored] = rows(database_url, "SELECT bot_status FROM messages WHERE id = :i", i=message_id)
     assert stored["bot_status"] == "answered"
+
+
+def test_re_sends_waiting_for_a_turn_in_flight_hold_no_database_connection(client, database_url):
+    """Under overload many customers re-send at once; each waits for the turn still being answered, and must
+    not keep a pooled connection while it waits, or the pool runs dry and every other turn stalls."""
+    waiting = 12  # more than a pool of 5 (+10 overflow) could lend for long without others stalling
+    sessions = [client.post("/api/v1/widget/sessions", json={}).json() for _ in range(waiting)]
+    conversations = [session["conversation_id"] for session in sessions]
+    for conversation_id in conversations:
+        abandoned_message(database_url, conversation_id, f"in-flight-{conversation_id}", age_s=0)
+    engine = client.app.state.sessions.kw["bind"]
+    hub = client.app.state.hub
+
+    async def connections_held_while_waiting() -> int:
+        resends = [
+            asyncio.create_task(hub.customer_message(c, "where is my order?", f"in-flight-{c}"))
+            for c in conversations
+        ]
+        await asyncio.sleep(1.5)  # every re-send has polled a few times by now
+        held = engine.pool.checkedout()
+        await asyncio.to_thread(
+            execute, database_url, "UPDATE messages SET bot_status = 'answered' WHERE bot_status = 'pending'"
+        )
+        turns = await asyncio.gather(*resends)
+        assert all(turn.duplicate and turn.replies == [] for turn in turns)
+        return held
+
+    assert client.portal.call(connections_held_while_waiting) <= 2  # background loops may hold one briefly
