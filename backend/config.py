@@ -27,8 +27,9 @@ class Settings(BaseSettings):
         description="Comma-separated Rasa replicas (scaled setup), tried in turn with failover; "
         "empty means RASA_URL alone.",
     )
-    # Rasa works a turn on one event loop, CPU-bound: more turns in flight only queue inside Rasa, where a turn
-    # whose customer already got the holding reply is still worked on. 4 keeps Rasa busy (actions overlap).
+    # Rasa works a turn on one event loop, CPU-bound: more turns in flight only queue inside Rasa, where a
+    # turn whose customer already got the holding reply is still worked on. 4 keeps Rasa busy (actions
+    # overlap with NLU).
     rasa_max_in_flight: int = Field(
         default=4,
         gt=0,

@@ -157,6 +157,9 @@ class ConversationHub:
         Scoring comes after the customer's message and the bot's replies are committed, so a failure here
         costs the customer nothing: the turn stands and the next one is scored again.
         """
+        # End this turn's read transaction first: a turn holding its connection while scoring waits for a
+        # second one deadlocks a full pool (every turn holds one, none gets another) under load.
+        await session.commit()
         try:
             # Its own session: whatever scoring does or fails at cannot touch this turn's stored rows.
             async with self._sessions() as scoring:

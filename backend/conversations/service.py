@@ -93,8 +93,8 @@ async def claim_pending(session: AsyncSession, message: Message) -> bool:
         .values(bot_status="retrying")
         .execution_options(synchronize_session=False)
     )
-    await session.commit()
     await session.refresh(message)
+    await session.commit()  # after the refresh, so no transaction stays open while the turn is answered
     return result.rowcount == 1
 
 
