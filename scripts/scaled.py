@@ -16,7 +16,6 @@ and the scaled end-to-end test use the same `ScaledStack` class with their own p
 import argparse
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from scripts.paths import ROOT, VAR
-from scripts.stack import Stack, StackConfig, _model_loaded, _ok
+from scripts.stack import Stack, StackConfig, _model_loaded, _ok, supervise
 
 # (URL, check): a process is healthy when check(URL) is true.
 HealthCheck = tuple[str, Callable[[str], bool]]
@@ -201,29 +200,18 @@ def run(config: ScaledConfig) -> None:
     stack = ScaledStack(config)
     stack.prepare_database()
     print("scaled: starting the action server, Rasa replicas and backend workers…", flush=True)
-    try:
-        stack.start()
-        stack.wait_healthy()
-        base = config.url(config.backend_port)
-        replicas = ", ".join(config.url(port) for port in config.rasa_ports)
-        print(
-            "\nSupportdesk (scaled out) is running:\n"
-            f"  chat widget demo  {base}/demo\n"
-            f"  agent inbox       {base}/inbox\n"
-            f"  backend workers   {config.backend_workers}\n"
-            f"  Rasa replicas     {replicas}\n"
-            f"  logs              {config.log_dir}\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
-        )
-        while all(p.poll() is None for p in stack.processes.values()):
-            time.sleep(1)
-        exited = [name for name, p in stack.processes.items() if p.poll() is not None]
-        print(f"scaled: {', '.join(exited)} stopped unexpectedly; see {config.log_dir}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("\nscaled: stopping…", flush=True)
-    finally:
-        stack.stop()
+    base = config.url(config.backend_port)
+    replicas = ", ".join(config.url(port) for port in config.rasa_ports)
+    banner = (
+        "\nSupportdesk (scaled out) is running:\n"
+        f"  chat widget demo  {base}/demo\n"
+        f"  agent inbox       {base}/inbox\n"
+        f"  backend workers   {config.backend_workers}\n"
+        f"  Rasa replicas     {replicas}\n"
+        f"  logs              {config.log_dir}\n"
+        "Press Ctrl-C to stop."
+    )
+    supervise(stack, banner, "scaled", config.log_dir)
 
 
 def _stop_on_sigterm(_signum: int, _frame: object) -> None:

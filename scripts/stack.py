@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -198,27 +199,33 @@ def run(config: StackConfig) -> None:
     stack = Stack(config)
     stack.prepare_database()
     print("stack: starting the action server, Rasa server and backend…", flush=True)
-    stack.start()
+    base = config.url(config.backend_port)
+    banner = (
+        "\nSupportdesk is running:\n"
+        f"  chat widget demo  {base}/demo\n"
+        f"  agent inbox       {base}/inbox\n"
+        f"  admin             {base}/admin\n"
+        f"  API docs          {base}/docs\n"
+        f"  Rasa server       {config.url(config.rasa_port)}\n"
+        f"  logs              {config.log_dir}\n"
+        "Press Ctrl-C to stop."
+    )
+    supervise(stack, banner, "stack", config.log_dir)
+
+
+def supervise(stack: Any, banner: str, name: str, log_dir: Path) -> None:
+    """Start a stack (Stack or ScaledStack), print the banner once it is healthy, and stop every process on
+    Ctrl-C, on `kill`, or as soon as one of them exits."""
     try:
+        stack.start()
         stack.wait_healthy()
-        base = config.url(config.backend_port)
-        print(
-            "\nSupportdesk is running:\n"
-            f"  chat widget demo  {base}/demo\n"
-            f"  agent inbox       {base}/inbox\n"
-            f"  admin             {base}/admin\n"
-            f"  API docs          {base}/docs\n"
-            f"  Rasa server       {config.url(config.rasa_port)}\n"
-            f"  logs              {config.log_dir}\n"
-            "Press Ctrl-C to stop.",
-            flush=True,
-        )
+        print(banner, flush=True)
         while all(p.poll() is None for p in stack.processes.values()):
             time.sleep(1)
-        exited = [name for name, p in stack.processes.items() if p.poll() is not None]
-        print(f"stack: {', '.join(exited)} stopped unexpectedly; see {config.log_dir}", file=sys.stderr)
+        exited = [n for n, p in stack.processes.items() if p.poll() is not None]
+        print(f"{name}: {', '.join(exited)} stopped unexpectedly; see {log_dir}", file=sys.stderr)
     except KeyboardInterrupt:
-        print("\nstack: stopping…", flush=True)
+        print(f"\n{name}: stopping…", flush=True)
     finally:
         stack.stop()
 
