@@ -27,7 +27,10 @@ def require_service(
     settings: SettingsDep, x_service_token: Annotated[str | None, Depends(service_key)] = None
 ) -> str:
     """Internal callers (the action server) present the shared service token."""
-    if x_service_token is None or not hmac.compare_digest(x_service_token, settings.service_token):
+    # Bytes, not str: compare_digest refuses non-ASCII strings (a header may carry any latin-1 text).
+    if x_service_token is None or not hmac.compare_digest(
+        x_service_token.encode(), settings.service_token.encode()
+    ):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid X-Service-Token header is required")
     return "service:action-server"
 

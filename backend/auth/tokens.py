@@ -41,7 +41,8 @@ def customer_hash(email: str, secret: str) -> str:
 
 
 def verify_customer_hash(email: str, claimed: str, secret: str) -> bool:
-    return hmac.compare_digest(customer_hash(email, secret), claimed)
+    # Bytes, not str: compare_digest refuses non-ASCII strings with a TypeError (a 500 on a forged hash).
+    return hmac.compare_digest(customer_hash(email, secret).encode(), claimed.encode())
 
 
 def issue_widget_token(conversation_id: str, secret: str, ttl_s: int) -> str:
