@@ -16,7 +16,6 @@ and the scaled end-to-end test use the same `ScaledStack` class with their own p
 import argparse
 import os
 import signal
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,21 +105,6 @@ class ScaledStack(Stack):
         for name, port in zip(c.rasa_names, c.rasa_ports, strict=True):
             checks[name] = (c.url(port) + "/status", _model_loaded)
         return {name: check for name, check in checks.items() if name in self.processes}
-
-    def _wait(self, checks: dict[str, HealthCheck], timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        pending = dict(checks)
-        while pending:
-            for name in list(pending):
-                self._fail_if_exited(name)
-                url, healthy = pending[name]
-                if healthy(url):
-                    del pending[name]
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"not healthy after {timeout_s:.0f} s: {', '.join(pending)}; see {self.config.log_dir}"
-                )
-            time.sleep(0.5)
 
     def _env(self) -> dict[str, str]:
         c = self.config

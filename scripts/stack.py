@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,10 @@ class Stack:
             "rasa": (self.config.url(self.config.rasa_port) + "/status", _model_loaded),
             "backend": (self.config.url(self.config.backend_port) + "/health", _ok),
         }
+        self._wait(checks, timeout_s)
+
+    def _wait(self, checks: dict[str, tuple[str, Callable[[str], bool]]], timeout_s: float) -> None:
+        """Poll each (url, healthy) check until all pass; fail at once if a process exits meanwhile."""
         deadline = time.monotonic() + timeout_s
         pending = dict(checks)
         while pending:
