@@ -4,8 +4,10 @@ Every failure (backend down, timeout, error status, malformed body) becomes `Bac
 has exactly one exception to turn into a polite message.
 """
 
+import asyncio
 import logging
 import os
+import weakref
 from typing import Any
 from urllib.parse import quote
 
@@ -22,21 +24,40 @@ class BackendError(Exception):
     """The backend could not give a usable answer."""
 
 
+# Below uvicorn's 5 s keep-alive timeout, so an idle connection is never reused just as the backend closes it.
+KEEPALIVE_EXPIRY_S = 2.0
+# One client per event loop and backend address: building an httpx client builds its TLS context, about 27 ms
+# of CPU (measured in the bot venv), which per request was the largest cost of an order or knowledge turn.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], httpx.AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _client() -> httpx.AsyncClient:
-    # The environment is read per call, not at import, so tests and restarts with new values are honoured.
-    # One short-lived client per call: a turn makes at most one request, and nothing is shared between
-    # the action server's event loops.
-    return httpx.AsyncClient(
-        base_url=os.environ.get("BACKEND_URL", DEFAULT_BACKEND_URL).rstrip("/"),
-        headers={"X-Service-Token": os.environ.get("SERVICE_TOKEN", DEFAULT_SERVICE_TOKEN)},
-        timeout=TIMEOUT_S,
-    )
+    """This event loop's client of the backend, kept open so requests reuse their connection.
+
+    The environment is read per call, not at import, so tests and restarts with new values are honoured;
+    a client belongs to one event loop, so each loop gets its own.
+    """
+    url = os.environ.get("BACKEND_URL", DEFAULT_BACKEND_URL).rstrip("/")
+    token = os.environ.get("SERVICE_TOKEN", DEFAULT_SERVICE_TOKEN)
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    client = per_loop.get((url, token))
+    if client is None or client.is_closed:
+        client = per_loop[(url, token)] = httpx.AsyncClient(
+            base_url=url,
+            headers={"X-Service-Token": token},
+            timeout=TIMEOUT_S,
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S),
+        )
+    return client
 
 
-async def _request(method: str, path: str, json: dict[str, Any] | None = None) -> httpx.Response:
+async def _request(
+    method: str, path: str, json: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+) -> httpx.Response:
     try:
-        async with _client() as client:
-            return await client.request(method, path, json=json)
+        return await _client().request(method, path, json=json, params=params)
     except httpx.HTTPError as error:
         raise BackendError(f"{method} {path} failed: {error!r}") from error
 
@@ -84,11 +105,7 @@ async def search_knowledge(question: str, k: int = 3) -> dict[str, Any]:
     top hit is confident enough to answer with.
     """
     path = "/api/v1/service/kb/search"
-    try:
-        async with _client() as client:
-            response = await client.get(path, params={"q": question[:2000], "k": k})
-    except httpx.HTTPError as error:
-        raise BackendError(f"GET {path} failed: {error!r}") from error
+    response = await _request("GET", path, params={"q": question[:2000], "k": k})
     return _json_object(response, f"GET {path}")
 
 
