@@ -27,7 +27,6 @@ cannot touch the turn), and every reader that finds a message not done yet redac
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,7 +44,7 @@ from backend.config import Settings
 from backend.conversations.models import Conversation, Message
 from backend.customers.models import Customer, Order
 from backend.database import utcnow
-from backend.privacy import redaction, tracker
+from backend.privacy import redactor, tracker
 from backend.privacy.models import CustomerErasure
 from backend.risk.models import RiskScore
 
@@ -319,14 +318,15 @@ async def staff_names(session: AsyncSession) -> list[str]:
 async def redact_rows(
     session: AsyncSession, rows: Sequence[Unredacted], settings: Settings
 ) -> dict[int, str]:
-    """Redact these messages (in a thread: spaCy is CPU work) and store each copy unless the text changed
-    meanwhile (an erasure or purge got there first). Returns {message id: redacted text}."""
+    """Redact these messages (in the redactor's child process: spaCy is CPU work that holds the GIL) and
+    store each copy unless the text changed meanwhile (an erasure or purge got there first). Returns
+    {message id: redacted text}."""
     if not rows:
         return {}
     staff = await staff_names(session)
     known = [[*staff, *([row.customer_name] if row.customer_name else [])] for row in rows]
     texts = [row.text for row in rows]
-    redacted = await asyncio.to_thread(redaction.redact_many, texts, settings.pii_person_names, known)
+    redacted = await redactor.redact_many(texts, settings.pii_person_names, known)
     table = Message.__table__
     statement = (
         update(table)

@@ -2,12 +2,13 @@
 and the retention purge.
 
 Every `redaction_interval_s` it redacts the messages still without a copy (batches of 200 through one
-spaCy pass, in a thread so the event loop keeps serving turns) and retries owed tracker erasures; every
-`retention_purge_interval_s` it runs the purge. It is deliberately not part of the customer's turn: the
-turn commits and answers without waiting, and nothing here can fail it. A message is redacted within one
-interval of being stored; readers that need it sooner redact on the spot (service.redacted_transcripts).
-Same pattern as the case dispatcher (backend/cases/dispatcher.py): a failed round is logged and the next
-one tries again. With several workers two may redact the same batch; the guarded update stores one copy.
+spaCy pass, in a low-priority child process so the event loop keeps serving turns: privacy/redactor.py) and
+retries owed tracker erasures; every `retention_purge_interval_s` it runs the purge. It is deliberately
+not part of the customer's turn: the turn commits and answers without waiting, and nothing here can fail
+it. A message is redacted within one interval of being stored; readers that need it sooner redact on the
+spot (service.redacted_transcripts). Same pattern as the case dispatcher (backend/cases/dispatcher.py): a
+failed round is logged and the next one tries again. With several workers two may redact the same batch;
+the guarded update stores one copy.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from backend.privacy import purge, service, tracker
 log = logging.getLogger(__name__)
 
 BATCH = 200
-# spaCy takes ~6 ms a message on one core, in this process: at most 400 messages a round (~2.5 s of CPU
-# every 10 s) leaves the event loop most of the time even while a big backlog (an upgrade) is worked off.
+# spaCy takes ~6 ms a message on one core: at most 400 messages a round (~2.5 s of CPU every 10 s) leaves
+# the cores to the turns most of the time even while a big backlog (an upgrade) is worked off.
 MAX_BATCHES_PER_ROUND = 2
 
 
