@@ -1,15 +1,20 @@
 """The message path: store the customer's message first, then let the bot or a human answer it.
 
     widget -> customer_message -> [commit message] -> owner is bot?  -> Rasa -> [commit parse + replies]
+                                                   |                  -> on_answered (the widget's ack)
+                                                   |                  -> escalation scoring (may hand over)
                                                    \\-> owner is human -> notify the agents' inbox
 Whatever fails after the first commit (Rasa down, a timeout) leaves the message stored and the customer
-gets a holding reply, so nothing the customer said is ever lost.
+gets a holding reply, so nothing the customer said is ever lost. The customer is not kept waiting for the
+escalation model: the ack goes out with the bot's replies, and a hand-off notice, if scoring decides on
+one, follows as its own message. The conversation's lock is held until scoring is done, so its next
+message already sees who owns the conversation.
 """
 
 import asyncio
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -39,6 +44,27 @@ class Turn:
     message: Message
     replies: list[Message]
     duplicate: bool
+
+
+# Called with (the customer's message, was it a re-send) once the turn's replies are stored and pushed.
+AnsweredHook = Callable[[Message, bool], Awaitable[None]]
+
+
+class _AnsweredOnce:
+    """The caller's hook, called the first time it is reached; a failing hook (the socket closed) cannot
+    break the turn: the customer's next frame finds the socket closed anyway."""
+
+    def __init__(self, hook: AnsweredHook | None) -> None:
+        self._hook = hook
+
+    async def __call__(self, message: Message, duplicate: bool) -> None:
+        hook, self._hook = self._hook, None
+        if hook is None:
+            return
+        try:
+            await hook(message, duplicate)
+        except Exception:
+            log.info("conversation %s: on_answered failed", message.conversation_id, exc_info=True)
 
 
 HANDOFF_NOTICE = "I'm connecting you with a member of our team. They'll reply right here in this chat."
@@ -71,20 +97,32 @@ class ConversationHub:
             self._locks[conversation_id] = lock
         return lock
 
-    async def customer_message(self, conversation_id: str, text: str, client_id: str | None) -> Turn:
+    async def customer_message(
+        self,
+        conversation_id: str,
+        text: str,
+        client_id: str | None,
+        on_answered: AnsweredHook | None = None,
+    ) -> Turn:
+        """Store and answer one customer message. `on_answered` is awaited once, as soon as the bot's
+        replies are stored and pushed (before escalation scoring); the returned Turn also holds a hand-off
+        notice that scoring added."""
+        answered = _AnsweredOnce(on_answered)
         async with self._lock(conversation_id), self._sessions() as session:
             conversation = await service.get_conversation(session, conversation_id)
             if conversation is None:
                 raise ConversationNotFound(conversation_id)
             message, duplicate = await service.store_customer_message(session, conversation, text, client_id)
             if duplicate:
-                return Turn(message, await self._settle_duplicate(session, conversation, message), True)
-            self._publish(conversation.id, message)
-            replies = await self._answer(session, conversation, message)
-            return Turn(message, replies, duplicate=False)
+                replies = await self._settle_duplicate(session, conversation, message, answered)
+            else:
+                self._publish(conversation.id, message)
+                replies = await self._answer(session, conversation, message, answered)
+            await answered(message, duplicate)
+            return Turn(message, replies, duplicate)
 
     async def _settle_duplicate(
-        self, session: AsyncSession, conversation: Conversation, message: Message
+        self, session: AsyncSession, conversation: Conversation, message: Message, answered: _AnsweredOnce
     ) -> list[Message]:
         """A re-sent message's replies. If the worker that stored it died before answering (the customer
         reconnected to another worker), it is answered here once its turn is certainly abandoned; a claim in
@@ -96,7 +134,7 @@ class ConversationHub:
             if utcnow() >= abandoned_at:
                 if await service.claim_pending(session, message):
                     log.warning("conversation %s: answering abandoned turn %s", conversation.id, message.id)
-                    return await self._answer(session, conversation, message, resume=True)
+                    return await self._answer(session, conversation, message, answered, resume=True)
                 break
             # End the read transaction before waiting, so a waiting re-send holds no pooled connection:
             # under overload many customers re-send at once and would exhaust the pool, stalling every turn.
@@ -106,7 +144,12 @@ class ConversationHub:
         return await service.replies_to(session, message.id)
 
     async def _answer(
-        self, session: AsyncSession, conversation: Conversation, message: Message, resume: bool = False
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        message: Message,
+        answered: _AnsweredOnce,
+        resume: bool = False,
     ) -> list[Message]:
         if conversation.owner != "bot":
             self._tell_the_agent(conversation, message)
@@ -126,8 +169,9 @@ class ConversationHub:
             if stored is None:
                 return self._taken_over(conversation, message)
             log.warning("conversation %s: bot unavailable, holding reply sent: %s", conversation.id, exc)
-            rows = stored
             self._count(message, None, rasa_saw_it=True)  # if Rasa got it after all, its event counts it
+            self._publish_all(conversation.id, stored)
+            return stored
         else:
             service.apply_parse(message, turn.parse)
             stored = await service.store_bot_replies(
@@ -135,14 +179,14 @@ class ConversationHub:
             )
             if stored is None:
                 return self._taken_over(conversation, message)
-            rows = stored
             self._count(message, turn, rasa_saw_it=True)
+            self._publish_all(conversation.id, stored)
+            await answered(message, resume)
             # An action may have handed the conversation to a human during this turn.
             await session.refresh(conversation)
-            rows += await self._escalate_if_needed(session, conversation, message)
-        for row in rows:
-            self._publish(conversation.id, row)
-        return rows
+            notices = await self._escalate_if_needed(session, conversation, message)
+            self._publish_all(conversation.id, notices)
+            return stored + notices
 
     def _taken_over(self, conversation: Conversation, message: Message) -> list[Message]:
         # This turn outlived its Rasa timeout so long that a re-send's worker took it over and answers it.
@@ -202,6 +246,10 @@ class ConversationHub:
         topic = agent_topic(conversation.assigned_agent_id) if conversation.assigned_agent_id else SUPERVISORS
         event = {"type": "message", "message": MessageOut.model_validate(message).model_dump(mode="json")}
         self._notifier.publish(topic, event)
+
+    def _publish_all(self, conversation_id: str, messages: list[Message]) -> None:
+        for message in messages:
+            self._publish(conversation_id, message)
 
     def _publish(self, conversation_id: str, message: Message) -> None:
         event = {"type": "message", "message": MessageOut.model_validate(message).model_dump(mode="json")}

@@ -6,10 +6,13 @@ Frames out: {"type": "ack", "client_message_id", "message_id", "duplicate"}
             {"type": "error", "code": str, "detail": str}  (the frame was refused; the socket stays open)
             code "rate_limited" also carries "retry_after" (seconds): the message was not taken.
 A frame larger than the configured limit closes the socket with code 1009 and the reason.
+A message's ack follows the bot's replies to it; escalation scoring runs after the ack, so a hand-off
+notice, if scoring decides on one, comes after it as one more message.
 """
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 
@@ -20,6 +23,7 @@ from backend.auth.policy import audience
 from backend.auth.tokens import InvalidToken, conversation_of_widget_token
 from backend.config import Settings
 from backend.conversations.hub import ConversationHub, ConversationNotFound
+from backend.conversations.models import Message
 from backend.conversations.notifier import Notifier
 from backend.conversations.schemas import WidgetFrameIn
 from backend.ratelimit import RateLimiter
@@ -43,7 +47,7 @@ async def widget_socket(websocket: WebSocket, token: str = "") -> None:
     async with notifier.subscribe(conversation_id) as events:
         forwarder = asyncio.create_task(_forward(websocket, events))
         try:
-            await _receive_loop(websocket, hub, conversation_id, settings.max_request_bytes)
+            await _receive_loop(websocket, events, hub, conversation_id, settings.max_request_bytes)
         except WebSocketDisconnect:
             pass
         finally:
@@ -58,7 +62,11 @@ async def _forward(websocket: WebSocket, events: asyncio.Queue[dict[str, object]
 
 
 async def _receive_loop(
-    websocket: WebSocket, hub: ConversationHub, conversation_id: str, max_bytes: int
+    websocket: WebSocket,
+    outbox: asyncio.Queue[dict[str, object]],
+    hub: ConversationHub,
+    conversation_id: str,
+    max_bytes: int,
 ) -> None:
     while True:
         raw = await websocket.receive_text()
@@ -73,13 +81,22 @@ async def _receive_loop(
         if refused is not None:  # refused before it is stored: the widget may re-send it later
             await websocket.send_json(refused)
             continue
+        # The ack goes out with the bot's replies, before escalation scoring: no customer waits for it.
+        ack = functools.partial(_queue_ack, outbox)
         try:
-            turn = await hub.customer_message(conversation_id, frame.text, frame.client_message_id)
+            await hub.customer_message(conversation_id, frame.text, frame.client_message_id, on_answered=ack)
         except ConversationNotFound:
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="conversation not found")
             return
-        ack = {"message_id": turn.message.id, "client_message_id": frame.client_message_id}
-        await websocket.send_json({"type": "ack", **ack, "duplicate": turn.duplicate})
+
+
+async def _queue_ack(outbox: asyncio.Queue[dict[str, object]], message: Message, duplicate: bool) -> None:
+    """Behind the turn's replies in this socket's queue, so the widget gets the replies before their ack
+    (a full queue drops its oldest event, as the notifier does)."""
+    ids = {"message_id": message.id, "client_message_id": message.client_message_id}
+    if outbox.full():
+        outbox.get_nowait()
+    outbox.put_nowait({"type": "ack", **ids, "duplicate": duplicate})
 
 
 async def _rate_limited(websocket: WebSocket, conversation_id: str) -> dict[str, object] | None:

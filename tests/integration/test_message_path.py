@@ -1,7 +1,12 @@
 """The message path through the backend: store first, then ask the bot, then store the parse and replies."""
 
+import asyncio
+import threading
+
 from fastapi.testclient import TestClient
 
+from backend.conversations.hub import HANDOFF_NOTICE
+from backend.risk import service as risk
 from tests.dbcheck import rows
 from tests.integration.conftest import ScriptedRasa, default_answer, staff_headers
 
@@ -157,3 +162,45 @@ def test_cited_articles_are_stored_and_unsafe_links_dropped(client, widget, rasa
         headers={"Authorization": widget["auth"]},
     ).json()
     assert history[-1]["citations"] == expected
+
+
+def test_the_widget_ack_comes_with_the_replies_and_a_hand_off_notice_follows(
+    client, widget, rasa, monkeypatch
+):
+    """Escalation scoring runs after the ack: the customer has the bot's answer without waiting for it."""
+
+    def asks_for_a_human(body: dict) -> dict:
+        turn = default_answer(body)
+        turn["parse"]["intent"] = {"name": "request_human", "confidence": 0.97}
+        return turn
+
+    acked = threading.Event()
+    scored_after_ack: list[bool] = []
+    score_turn = risk.score_turn
+
+    async def scoring_held_until_the_ack(*args, **kwargs):
+        # Before the change this waited out its 5 s: the ack only went out after scoring.
+        scored_after_ack.append(await asyncio.to_thread(acked.wait, 5))
+        return await score_turn(*args, **kwargs)
+
+    monkeypatch.setattr(risk, "score_turn", scoring_held_until_the_ack)
+    rasa.answer = asks_for_a_human
+    with client.websocket_connect(f"/ws/widget?token={widget['token']}") as socket:
+        socket.send_json({"type": "message", "text": "let me talk to a person", "client_message_id": "h-1"})
+        frames = [socket.receive_json()]
+        while frames[-1]["type"] != "ack":
+            frames.append(socket.receive_json())
+        acked.set()
+        while HANDOFF_NOTICE not in [f.get("message", {}).get("text") for f in frames]:
+            frames.append(socket.receive_json())
+    assert scored_after_ack == [True]
+    # The replies, their ack, then the notice scoring added.
+    ack = frames[3]
+    assert ack["type"] == "ack" and ack["client_message_id"] == "h-1" and ack["duplicate"] is False
+    texts = [f["message"]["text"] for f in frames if f["type"] == "message"]
+    assert texts == [
+        "let me talk to a person", "You said: let me talk to a person", "Anything else?", HANDOFF_NOTICE
+    ]  # fmt: skip
+    assert len(frames) == 5
+    # The REST path returns the whole turn; a human owns the conversation now, so the bot stays silent.
+    assert send(client, widget, "still there?").json()["replies"] == []
