@@ -39,10 +39,10 @@ lint: setup
 	@$(APP) -m ruff check .
 
 eval-nlu: setup
-	@PYTHONPATH=. SUPPORTDESK_ENCODER_DIR=$$($(APP) -m scripts.train_bot --encoder-dir | tail -n 1) $(BOT)/python scripts/eval_nlu.py
+	@PYTHONPATH=. SUPPORTDESK_ENCODER_THREADS=0 SUPPORTDESK_ENCODER_DIR=$$($(APP) -m scripts.train_bot --encoder-dir | tail -n 1) $(BOT)/python scripts/eval_nlu.py
 
 eval-sentiment: setup
-	@PYTHONPATH=. SUPPORTDESK_ENCODER_DIR=$$($(APP) -m scripts.train_bot --encoder-dir | tail -n 1) $(BOT)/python scripts/eval_sentiment.py
+	@PYTHONPATH=. SUPPORTDESK_ENCODER_THREADS=0 SUPPORTDESK_ENCODER_DIR=$$($(APP) -m scripts.train_bot --encoder-dir | tail -n 1) $(BOT)/python scripts/eval_sentiment.py
 
 eval-kb: setup
 	@HF_HUB_OFFLINE=1 $(APP) -m scripts.eval_kb

@@ -26,7 +26,7 @@ rm -rf "$REPORTS" && mkdir -p "$REPORTS"
   --out "../$REPORTS/core" --fail-on-prediction-errors --no-plot)
 
 step "rasa test nlu: 5-fold cross-validation of the pipeline on the project's own data"
-(cd bot && SUPPORTDESK_ENCODER_DIR=$ENCODER_DIR ../$BOT/rasa test nlu --config config.yml --nlu data/nlu \
+(cd bot && SUPPORTDESK_ENCODER_DIR=$ENCODER_DIR SUPPORTDESK_ENCODER_THREADS=0 ../$BOT/rasa test nlu --config config.yml --nlu data/nlu \
   --cross-validation --folds 5 --out "../$REPORTS/nlu" --no-plot >"../$REPORTS/nlu.log" 2>&1) \
   || { tail -n 40 "$REPORTS/nlu.log"; exit 1; }
 $APP -m scripts.check_nlu_report "$REPORTS/nlu" --min-macro-f1 0.90

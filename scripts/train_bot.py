@@ -53,7 +53,12 @@ def train(encoder: Path) -> Path:
         return model
     print(f"train: training the Rasa model {model.name}", flush=True)
     started = time.monotonic()
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{BOT}", "SUPPORTDESK_ENCODER_DIR": str(encoder)}
+    env = {
+        "SUPPORTDESK_ENCODER_THREADS": "0",  # training encodes batches: every core
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{BOT}",
+        "SUPPORTDESK_ENCODER_DIR": str(encoder),
+    }
     with tempfile.TemporaryDirectory(dir=CACHE) as out:
         command = [
             str(BOT_BIN / "rasa"),
