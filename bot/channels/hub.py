@@ -5,8 +5,9 @@ POST /webhooks/hub/webhook  {"sender": str, "message": str, "message_id": str, "
 
 Rasa's REST channel returns only the replies, so the backend would need a second call to /model/parse, run the
 NLU pipeline twice and could see a parse that differs from the one the dialogue acted on. Here the parse is
-read back from the tracker: it is exactly what the policies saw. The backend's message id is passed as Rasa's
-message_id, so the right user event is found even if the conversation had other turns meanwhile.
+read from the tracker the turn saved (channels/turn_capture.py): it is exactly what the policies saw. The
+backend's message id is passed as Rasa's message_id, so the right user event is found even if the
+conversation had other turns meanwhile.
 """
 
 import json
@@ -20,11 +21,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import action_validation
+from channels import action_validation, turn_capture
 
 logger = logging.getLogger(__name__)
 
 action_validation.install()
+turn_capture.install()
 
 
 class HubInput(InputChannel):
@@ -49,6 +51,7 @@ class HubInput(InputChannel):
                 )
             message_id = str(body.get("message_id") or "") or None
             collector = CollectingOutputChannel()
+            turn_capture.forget()
             await on_new_message(
                 UserMessage(
                     text,
@@ -66,8 +69,10 @@ class HubInput(InputChannel):
 
 
 async def _parse_of(request: Request, sender: str, message_id: str | None) -> dict[str, Any]:
-    """The parse data of this turn's user message, as stored on the tracker."""
-    tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+    """The parse data of this turn's user message, as saved on the tracker."""
+    tracker = turn_capture.saved_tracker(sender)
+    if tracker is None:
+        tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
     if tracker is None:
         return {}
     user_events: list[UserUttered] = [e for e in tracker.events if isinstance(e, UserUttered)]

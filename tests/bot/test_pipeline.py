@@ -87,3 +87,39 @@ def test_sentiment_survives_into_the_stored_tracker(model: Path, tmp_path: Path)
     assert event.message_id == "m-1"
     assert event.parse_data["sentiment"]["label"] == "positive"
     assert -1.0 <= event.parse_data["sentiment"]["score"] <= 1.0
+
+
+def test_the_hub_channel_answers_with_the_parse_of_the_tracker_the_turn_saved(
+    model: Path, tmp_path: Path
+) -> None:
+    import json
+    from types import SimpleNamespace
+
+    from channels.hub import HubInput
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+
+    store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "trackers.db"))
+    agent = Agent.load(str(model), tracker_store=store)
+    reads: list[str] = []
+    retrieve = agent.tracker_store.retrieve
+
+    async def counted_retrieve(sender_id: str):
+        reads.append(sender_id)
+        return await retrieve(sender_id)
+
+    agent.tracker_store.retrieve = counted_retrieve
+    blueprint = HubInput().blueprint(agent.handle_message)
+    receive = next(route.handler for route in blueprint._future_routes if route.uri == "/webhook")
+    # The handler reads only the body and the app's agent from the request.
+    request = SimpleNamespace(
+        json={"sender": "conv-9", "message": "where is my order A12345? ridiculous", "message_id": "m-7"},
+        app=SimpleNamespace(ctx=SimpleNamespace(agent=agent)),
+    )
+    body = json.loads(asyncio.run(receive(request)).body)
+    parse = body["parse"]
+    assert parse["intent"]["name"] == "order_status" and parse["message_id"] == "m-7"
+    assert parse["sentiment"]["label"] == "negative"
+    # One read: the turn's own at its start. The parse came from the tracker the turn saved, not a re-read.
+    assert reads == ["conv-9"]
