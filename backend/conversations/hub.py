@@ -5,18 +5,24 @@
                                                    |                  -> escalation scoring (may hand over)
                                                    \\-> owner is human -> notify the agents' inbox
 Whatever fails after the first commit (Rasa down, a timeout) leaves the message stored and the customer
-gets a holding reply, so nothing the customer said is ever lost. The customer is not kept waiting for the
-escalation model: the ack goes out with the bot's replies, and a hand-off notice, if scoring decides on
-one, follows as its own message. The conversation's lock is held until scoring is done, so its next
-message already sees who owns the conversation.
+gets a holding reply, so nothing the customer said is ever lost. The time a turn may take, RASA_TIMEOUT_S,
+counts from the message's arrival, not from the call to Rasa: under overload a turn that waited its time
+away (for its conversation's lock, the database, a free connection to Rasa) gets the holding reply at once
+instead of asking Rasa for an answer the customer would wait even longer for.
+
+The customer is not kept waiting for the escalation model: the ack goes out with the bot's replies, and a
+hand-off notice, if scoring decides on one, follows as its own message. The conversation's lock is held
+until scoring is done, so its next message already sees who owns the conversation.
 """
 
 import asyncio
 import logging
+import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -73,6 +79,18 @@ ABANDONED_AFTER_TIMEOUT_S = 5.0
 DUPLICATE_POLL_S = 0.5
 
 
+async def _within(deadline: float, turn: Coroutine[Any, Any, BotTurn]) -> BotTurn:
+    """The bot's turn if it ends before the deadline; BotUnavailable if not, or if no time is left to ask."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        turn.close()  # never started: Rasa is not asked
+        raise BotUnavailable("the turn's time ran out before Rasa could be asked (overload)")
+    try:
+        return await asyncio.wait_for(turn, remaining)
+    except TimeoutError as exc:
+        raise BotUnavailable(f"Rasa did not answer within the turn's {remaining:.1f} s left") from exc
+
+
 class ConversationHub:
     def __init__(
         self,
@@ -108,6 +126,7 @@ class ConversationHub:
         replies are stored and pushed (before escalation scoring); the returned Turn also holds a hand-off
         notice that scoring added."""
         answered = _AnsweredOnce(on_answered)
+        deadline = time.monotonic() + self._settings.rasa_timeout_s
         async with self._lock(conversation_id), self._sessions() as session:
             conversation = await service.get_conversation(session, conversation_id)
             if conversation is None:
@@ -117,12 +136,16 @@ class ConversationHub:
                 replies = await self._settle_duplicate(session, conversation, message, answered)
             else:
                 self._publish(conversation.id, message)
-                replies = await self._answer(session, conversation, message, answered)
+                replies = await self._answer(session, conversation, message, answered, deadline)
             await answered(message, duplicate)
             return Turn(message, replies, duplicate)
 
     async def _settle_duplicate(
-        self, session: AsyncSession, conversation: Conversation, message: Message, answered: _AnsweredOnce
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        message: Message,
+        answered: _AnsweredOnce,
     ) -> list[Message]:
         """A re-sent message's replies. If the worker that stored it died before answering (the customer
         reconnected to another worker), it is answered here once its turn is certainly abandoned; a claim in
@@ -134,7 +157,9 @@ class ConversationHub:
             if utcnow() >= abandoned_at:
                 if await service.claim_pending(session, message):
                     log.warning("conversation %s: answering abandoned turn %s", conversation.id, message.id)
-                    return await self._answer(session, conversation, message, answered, resume=True)
+                    # A new attempt: the wait for the dead worker's turn does not count against it.
+                    deadline = time.monotonic() + self._settings.rasa_timeout_s
+                    return await self._answer(session, conversation, message, answered, deadline, resume=True)
                 break
             # End the read transaction before waiting, so a waiting re-send holds no pooled connection:
             # under overload many customers re-send at once and would exhaust the pool, stalling every turn.
@@ -149,6 +174,7 @@ class ConversationHub:
         conversation: Conversation,
         message: Message,
         answered: _AnsweredOnce,
+        deadline: float,
         resume: bool = False,
     ) -> list[Message]:
         if conversation.owner != "bot":
@@ -160,7 +186,7 @@ class ConversationHub:
         ask = self._rasa.recover_or_send if resume else self._rasa.send
         owned_as = "retrying" if resume else "pending"
         try:
-            turn = await ask(conversation.id, message.text, message.id, metadata)
+            turn = await _within(deadline, ask(conversation.id, message.text, message.id, metadata))
         except BotUnavailable as exc:
             replies = [BotReply(text=self._settings.holding_reply)]
             stored = await service.store_bot_replies(
