@@ -125,11 +125,12 @@ def markdown(results: dict[str, Any]) -> str:
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` on {machine()}.",
         "One backend worker, SQLite, Rasa and the action server on the same machine (`make run`'s topology).",
         "A turn is: widget WebSocket message -> backend stores it -> Rasa (NLU, policies, actions calling",
-        "the backend: order look-up, knowledge search) -> replies stored -> escalation scoring -> ack;",
-        "latency is the customer's, from sending to the ack. Bare Rasa is the same model's REST webhook, no",
-        "backend, sent the same texts by the same number of customers with the same think time. Lost =",
-        "accepted but not stored (must be 0). Holding: Rasa took longer than RASA_TIMEOUT_S, the customer",
-        "got the holding reply and the message is kept with bot_status `failed` for follow-up.",
+        "the backend: order look-up, knowledge search) -> replies stored and pushed -> ack (escalation",
+        "scoring follows the ack); latency is the customer's, from sending to the ack. Bare Rasa is the same",
+        "model's REST webhook, no backend, sent the same texts by the same number of customers with the same",
+        "think time. Lost = accepted but not stored (must be 0). Holding: the turn took longer than",
+        "RASA_TIMEOUT_S from the message's arrival, the customer got the holding reply and the message is",
+        "kept with bot_status `failed` for follow-up.",
     ]
     for name, result in results.items():
         lines += [
