@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from backend.config import Settings
 
 Event = dict[str, Any]
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 # Topics: a conversation's id (its widget tabs), one per agent (their inbox), and the supervisors' queue view.
@@ -31,6 +32,13 @@ RECONNECT_PAUSE_S = 1.0
 
 def agent_topic(agent_id: int) -> str:
     return f"agent:{agent_id}"
+
+
+def offer(queue: asyncio.Queue[T], item: T) -> None:
+    """Put without waiting; a full queue drops its oldest item (its reader is too slow)."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(item)
 
 
 class Notifier:
@@ -66,9 +74,7 @@ class Notifier:
 
     def _deliver_here(self, topic: str, event: Event) -> None:
         for queue in list(self._queues.get(topic, ())):
-            if queue.full():
-                queue.get_nowait()
-            queue.put_nowait(event)
+            offer(queue, event)
 
 
 class RedisNotifier(Notifier):
@@ -116,10 +122,8 @@ class RedisNotifier(Notifier):
 
     def publish(self, topic: str, event: Event) -> None:
         self._deliver_here(topic, event)
-        if self._outbox.full():
-            self._outbox.get_nowait()
         payload = json.dumps({"origin": self._origin, "topic": topic, "event": event})
-        self._outbox.put_nowait((CHANNEL_PREFIX + topic, payload))
+        offer(self._outbox, (CHANNEL_PREFIX + topic, payload))
 
     async def _change_subscription(self, change: Callable[[str], Awaitable[Any]], topic: str) -> None:
         try:

@@ -24,7 +24,7 @@ from backend.auth.tokens import InvalidToken, conversation_of_widget_token
 from backend.config import Settings
 from backend.conversations.hub import ConversationHub, ConversationNotFound
 from backend.conversations.models import Message
-from backend.conversations.notifier import Notifier
+from backend.conversations.notifier import Notifier, offer
 from backend.conversations.schemas import WidgetFrameIn
 from backend.ratelimit import RateLimiter
 
@@ -68,6 +68,8 @@ async def _receive_loop(
     conversation_id: str,
     max_bytes: int,
 ) -> None:
+    # The ack goes out with the bot's replies, before escalation scoring: no customer waits for it.
+    ack = functools.partial(_queue_ack, outbox)
     while True:
         raw = await websocket.receive_text()
         if len(raw.encode()) > max_bytes:
@@ -81,8 +83,6 @@ async def _receive_loop(
         if refused is not None:  # refused before it is stored: the widget may re-send it later
             await websocket.send_json(refused)
             continue
-        # The ack goes out with the bot's replies, before escalation scoring: no customer waits for it.
-        ack = functools.partial(_queue_ack, outbox)
         try:
             await hub.customer_message(conversation_id, frame.text, frame.client_message_id, on_answered=ack)
         except ConversationNotFound:
@@ -91,12 +91,9 @@ async def _receive_loop(
 
 
 async def _queue_ack(outbox: asyncio.Queue[dict[str, object]], message: Message, duplicate: bool) -> None:
-    """Behind the turn's replies in this socket's queue, so the widget gets the replies before their ack
-    (a full queue drops its oldest event, as the notifier does)."""
+    """Behind the turn's replies in this socket's queue, so the widget gets the replies before their ack."""
     ids = {"message_id": message.id, "client_message_id": message.client_message_id}
-    if outbox.full():
-        outbox.get_nowait()
-    outbox.put_nowait({"type": "ack", **ids, "duplicate": duplicate})
+    offer(outbox, {"type": "ack", **ids, "duplicate": duplicate})
 
 
 async def _rate_limited(websocket: WebSocket, conversation_id: str) -> dict[str, object] | None:

@@ -35,17 +35,14 @@ async def redact_many(
     texts: Sequence[str], names: bool, known_names: Sequence[Iterable[str]] | None = None
 ) -> list[str]:
     """`redaction.redact_many` in the child process; a child that died meanwhile is replaced once."""
-    known = None if known_names is None else [list(k) for k in known_names]
+    args = (list(texts), names, None if known_names is None else [list(k) for k in known_names])
     loop = asyncio.get_running_loop()
-    for attempt in (1, 2):
-        pool = _pool()
-        try:
-            return await loop.run_in_executor(pool, redaction.redact_many, list(texts), names, known)
-        except BrokenProcessPool:
-            _discard(pool)
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    pool = _pool()
+    try:
+        return await loop.run_in_executor(pool, redaction.redact_many, *args)
+    except BrokenProcessPool:
+        _discard(pool)
+    return await loop.run_in_executor(_pool(), redaction.redact_many, *args)
 
 
 def _pool() -> ProcessPoolExecutor:
