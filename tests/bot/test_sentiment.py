@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from nlu import sentiment as sentiment_module
 from nlu.sentiment import SENTIMENT, SentimentAnalyzer, resolve_training_csv
 
 NEGATIVE = "this is the third time my order is late, I'm furious"
@@ -65,5 +66,12 @@ def test_training_csv_resolution(monkeypatch, tmp_path: Path) -> None:
     assert resolve_training_csv(None) == data / "train.csv"
     assert resolve_training_csv(str(data / "train.csv")) == data / "train.csv"
     monkeypatch.delenv("SUPPORTDESK_SHARED_DATA")
-    default = resolve_training_csv(None)  # <repo>/../shared/data/..., read relative to bot/
-    assert default.parts[-3:] == ("data", "airline_sentiment", "train.csv")
+    # Default: <repo>/../shared/data/..., read relative to bot/. Laid out under tmp_path, so the test does not
+    # depend on where this checkout sits (a clone in /tmp has no ../shared beside it).
+    bot = tmp_path / "project" / "main" / "bot"
+    bot.mkdir(parents=True)
+    shared = tmp_path / "project" / "shared" / "data" / "airline_sentiment"
+    shared.mkdir(parents=True)
+    (shared / "train.csv").write_text("text,sentiment\nok,neutral\n")
+    monkeypatch.setattr(sentiment_module, "BOT_DIR", bot)
+    assert resolve_training_csv(None) == shared / "train.csv"
