@@ -4,7 +4,7 @@ SHELL := bash
 APP := .venv-app/bin/python
 BOT := .venv-bot/bin
 
-.PHONY: help setup encoder model run run-scaled test lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii train-churn
+.PHONY: help setup encoder model run run-scaled test lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-decisions train-churn
 
 help:
 	@echo "make run   set up, train if needed, start backend + Rasa + action server, print the URLs"
@@ -13,6 +13,7 @@ help:
 	@echo "make bench       load test (10/50/200 customers) + knowledge search + risk scoring benchmarks"
 	@echo "make chaos       kill Rasa, the action server, a backend worker, restart PostgreSQL under load; prints what was lost"
 	@echo "make eval-nlu    Banking77 accuracy of bot/config.yml's pipeline"
+	@echo "make eval-decisions  hand-off decisions, in-domain sentiment and shop KB answers on the labelled test conversations"
 	@echo "make eval-sentiment | eval-kb | eval-risk | eval-pii | lint"
 	@echo "make adapt-kb ARGS='PAIRS.jsonl'  fine-tune the KB encoder on (question, passage) pairs; use it with KB_ENCODER_DIR"
 	@echo "make train-churn ARGS='--csv FILE --target COLUMN [--id COLUMN] [--promote]'  (or --from-db)"
@@ -25,6 +26,7 @@ encoder: setup
 
 model: setup
 	@$(APP) -m scripts.train_bot
+	@PYTHONPATH=. $(APP) -m ml.handoff build
 
 run: model
 	@$(APP) -m scripts.stack run
@@ -49,6 +51,9 @@ eval-kb: setup
 
 adapt-kb: setup
 	@HF_HUB_OFFLINE=1 $(APP) -m knowledge.adapt $(ARGS)
+
+eval-decisions: model
+	@PYTHONPATH=. HF_HUB_OFFLINE=1 $(APP) -m scripts.eval_decisions $(ARGS)
 
 eval-risk: setup
 	@$(APP) -m scripts.eval_risk

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     )
     escalation_threshold: float = Field(
         default=0.6, gt=0, lt=1, description="Escalation probability at which a conversation goes to a human."
+    )
+    handoff_policy: Literal["rules", "learnt", "off"] = Field(
+        default="rules",
+        description="Who decides a hand-off after a customer turn besides the bot's own hand-offs: the "
+        "rules, the policy learnt on the labelled dev conversations, or nobody (evaluation replays). See "
+        "backend/handoff/policy.py and docs/benchmarks.md for which ships and why.",
+    )
+    handoff_model_path: Path = Field(
+        default=REPO_ROOT / "var" / "models" / "handoff-policy.json",
+        description="The learnt hand-off policy (`make model` builds it); missing, the rules decide.",
     )
     churn_high_threshold: float = Field(
         default=0.5, gt=0, lt=1, description="Churn probability from which a customer counts as high risk."

@@ -1,1 +1,3 @@
-"""Offline machine learning: labelled in-domain sets, training and evaluation commands. The web app never imports it."""
+"""Offline machine learning: labelled in-domain sets, training and evaluation commands.
+
+The web app never imports it."""

@@ -36,6 +36,7 @@ from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
 from backend.conversations.rasa_client import BotReply, BotTurn, BotUnavailable, RasaClient
 from backend.conversations.schemas import MessageOut
 from backend.database import utcnow
+from backend.handoff.policy import HandoffDecision, HandoffPolicy, load_policy
 from backend.risk import service as risk
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,11 @@ class ConversationHub:
         self._notifier = notifier
         self._settings = settings
         self._on_handoff = on_handoff
+        self._policy: HandoffPolicy | None = (
+            None
+            if settings.handoff_policy == "off"
+            else load_policy(settings.handoff_policy, settings.handoff_model_path)
+        )
         # One turn at a time per conversation in this process, so replies come back in the order asked.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -222,33 +228,55 @@ class ConversationHub:
     async def _escalate_if_needed(
         self, session: AsyncSession, conversation: Conversation, message: Message
     ) -> list[Message]:
-        """Score the turn's escalation risk; above the threshold (or a guardrail) a human takes over.
+        """Decide whether a person takes over (backend/handoff/policy.py) and score the turn's escalation
+        risk for the case's priority; a hand-off opens the case and tells the customer.
 
-        Scoring comes after the customer's message and the bot's replies are committed, so a failure here
-        costs the customer nothing: the turn stands and the next one is scored again.
+        This comes after the customer's message and the bot's replies are committed, so a failure here
+        costs the customer nothing: the turn stands and the next one is decided again.
         """
         # End this turn's read transaction first: a turn holding its connection while scoring waits for a
         # second one deadlocks a full pool (every turn holds one, none gets another) under load.
         await session.commit()
         try:
-            # Its own session: whatever scoring does or fails at cannot touch this turn's stored rows.
-            async with self._sessions() as scoring:
-                decision = await risk.score_turn(scoring, conversation, message, self._settings)
-        except Exception:  # scoring must never break the conversation
-            log.exception("conversation %s: escalation scoring failed", conversation.id)
+            decision = await self._decide(conversation, message)
+        except Exception:  # deciding must never break the conversation
+            log.exception("conversation %s: hand-off decision failed", conversation.id)
+            decision = None
+        risk_score = await self._score_risk(conversation, message)
+        already_human = conversation.owner == "human"  # the bot's own hand-off action ran this turn
+        if not already_human and not (decision is not None and decision.handoff):
             return []
-        already_human = conversation.owner == "human"
-        if not decision.escalate and not already_human:
-            return []
-        reason = "; ".join(decision.reasons[:3]) or "escalation risk above threshold"
-        case = await cases.open_case(session, conversation, reason, "system:escalation", self._settings)
-        await cases.apply_risk(session, case, decision.score, decision.churn_risk, self._settings)
+        reason = "; ".join(decision.reasons[:3]) if decision is not None and decision.reasons else ""
+        case = await cases.open_case(
+            session, conversation, reason or "handed over by the bot", "system:handoff-policy", self._settings
+        )
+        if risk_score is not None:
+            await cases.apply_risk(session, case, risk_score.score, risk_score.churn_risk, self._settings)
         self._on_handoff()
         if already_human:  # the bot's own hand-off action already told the customer
             return []
         notice = BotReply(text=HANDOFF_NOTICE)
         stored = await service.store_bot_replies(session, conversation, message, [notice], status="answered")
         return stored or []
+
+    async def _score_risk(
+        self, conversation: Conversation, message: Message
+    ) -> risk.EscalationDecision | None:
+        """The turn's escalation risk, for the case's priority and the agent's panel (not the decision)."""
+        try:
+            # Its own session: whatever scoring does or fails at cannot touch this turn's stored rows.
+            async with self._sessions() as scoring:
+                return await risk.score_turn(scoring, conversation, message, self._settings)
+        except Exception:  # scoring must never break the conversation
+            log.exception("conversation %s: escalation scoring failed", conversation.id)
+            return None
+
+    async def _decide(self, conversation: Conversation, message: Message) -> HandoffDecision | None:
+        if self._policy is None:
+            return None
+        async with self._sessions() as reading:
+            turns = await service.parsed_customer_turns(reading, conversation.id, message.id)
+        return self._policy.decide(turns) if turns else None
 
     def _count(self, message: Message, turn: BotTurn | None, rasa_saw_it: bool) -> None:
         """This turn's analytics (backend/analytics/events.py says which source counts which fact).

@@ -12,6 +12,7 @@ from backend.analytics.events import Event, Kind
 from backend.conversations.models import Conversation, Message
 from backend.conversations.rasa_client import BotReply
 from backend.database import utcnow
+from backend.handoff.features import TurnView
 
 
 async def create_conversation(
@@ -96,6 +97,22 @@ async def claim_pending(session: AsyncSession, message: Message) -> bool:
     await session.refresh(message)
     await session.commit()  # after the refresh, so no transaction stays open while the turn is answered
     return result.rowcount == 1
+
+
+async def parsed_customer_turns(session: AsyncSession, conversation_id: str, up_to: int) -> list[TurnView]:
+    """The bot's parse of each customer message so far (the hand-off decision's input), oldest first.
+    Messages the bot never parsed (Rasa was down, a person owned the conversation) say nothing about it."""
+    query = (
+        select(Message.intent, Message.sentiment_label, Message.sentiment_score)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.sender == "customer",
+            Message.id <= up_to,
+            Message.intent.is_not(None),
+        )
+        .order_by(Message.id)
+    )
+    return [TurnView(*row) for row in (await session.execute(query)).all()]
 
 
 def apply_parse(message: Message, parse: dict[str, Any]) -> None:

@@ -1,0 +1,87 @@
+"""What the hand-off decision sees of a conversation: the bot's parse of each customer message so far.
+
+Pure functions of plain records, shared by the live decision (backend/handoff/policy.py), training
+(ml/handoff.py) and the evaluation (scripts/eval_decisions.py), so a policy is scored on exactly what it
+acts on in the product: the intent after Rasa's FallbackClassifier and the sentiment label of every turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+FALLBACK = "nlu_fallback"
+REQUEST_HUMAN = "request_human"
+NOT_HELPFUL = "not_helpful"
+SECURITY = "security_concern"
+COMPLAINT = "complaint"
+NEGATIVE = "negative"
+
+
+@dataclass(frozen=True)
+class TurnView:
+    """One customer message as the bot understood it."""
+
+    intent: str | None
+    sentiment_label: str | None
+    sentiment_score: float | None = None  # P(positive) - P(negative)
+
+
+# The order is the learnt policy's input vector; a saved policy names it, and a mismatch refuses to load.
+FEATURES: tuple[str, ...] = (
+    "explicit_request",
+    "security_concern",
+    "not_helpful_now",
+    "not_helpful_total",
+    "fallbacks_in_a_row",
+    "fallbacks_total",
+    "negative_now",
+    "negative_previous",
+    "negatives_in_a_row",
+    "negatives_total",
+    "negative_strength",
+    "complaint_now",
+    "complaints_total",
+    "turn_number",
+)
+
+
+def _run_length(flags: Sequence[bool]) -> int:
+    """How many of the last flags in a row are set."""
+    count = 0
+    for flag in reversed(flags):
+        if not flag:
+            break
+        count += 1
+    return count
+
+
+def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
+    """Features of the conversation up to and including its last customer turn."""
+    if not turns:
+        raise ValueError("a hand-off decision needs at least one customer turn")
+    now = turns[-1]
+    intents = [t.intent for t in turns]
+    negative = [t.sentiment_label == NEGATIVE for t in turns]
+    fallback = [i == FALLBACK for i in intents]
+    strength = -(now.sentiment_score or 0.0) if negative[-1] else 0.0
+    return {
+        "explicit_request": float(now.intent == REQUEST_HUMAN),
+        "security_concern": float(now.intent == SECURITY),
+        "not_helpful_now": float(now.intent == NOT_HELPFUL),
+        "not_helpful_total": float(intents.count(NOT_HELPFUL)),
+        "fallbacks_in_a_row": float(_run_length(fallback)),
+        "fallbacks_total": float(sum(fallback)),
+        "negative_now": float(negative[-1]),
+        "negative_previous": float(len(negative) > 1 and negative[-2]),
+        "negatives_in_a_row": float(_run_length(negative)),
+        "negatives_total": float(sum(negative)),
+        "negative_strength": max(strength, 0.0),
+        "complaint_now": float(now.intent == COMPLAINT),
+        "complaints_total": float(intents.count(COMPLAINT)),
+        "turn_number": float(len(turns)),
+    }
+
+
+def vector(features: dict[str, float]) -> list[float]:
+    return [features[name] for name in FEATURES]

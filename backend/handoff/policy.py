@@ -1,0 +1,152 @@
+"""Whether a person should take the conversation over after a customer turn.
+
+Two policies answer the same question from the same features (backend/handoff/features.py):
+
+- `RulesPolicy`: the rules a support lead would write first: the customer asked for a person, two dissatisfied
+  messages in a row, or two messages the bot could not understand.
+- `LearntPolicy`: a logistic model fitted on the labelled in-domain conversations' dev split (ml/handoff.py)
+  behind the same explicit-request guardrail: asking for a person always gets one, whatever the model says.
+
+Which one serves is a setting (`HANDOFF_POLICY`); `make eval-decisions` measures both on the test
+conversations and docs/benchmarks.md says which ships and why. The labels both are measured against are
+written by the rules in docs/labelling.md, never derived from either policy's inputs.
+
+The learnt policy is a few numbers in a JSON file (means, scales, coefficients, threshold), scored here
+without scikit-learn so the web worker loads no training code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from backend.handoff.features import FEATURES, TurnView, handoff_features, vector
+
+log = logging.getLogger(__name__)
+
+ARTIFACT_FORMAT = "supportdesk.handoff-policy.v1"
+
+
+@dataclass(frozen=True)
+class HandoffDecision:
+    handoff: bool
+    policy: str  # "rules" or "learnt@<version>"
+    reasons: list[str]
+    score: float | None = None  # the learnt policy's probability; None for the rules
+    threshold: float | None = None
+    features: dict[str, float] = field(default_factory=dict)
+
+
+class HandoffPolicy(Protocol):
+    name: str
+
+    def decide(self, turns: Sequence[TurnView]) -> HandoffDecision: ...
+
+
+def _explicit_request(features: dict[str, float]) -> list[str]:
+    return ["the customer asked for a person"] if features["explicit_request"] else []
+
+
+class RulesPolicy:
+    """Explicit request, two dissatisfied turns in a row, or two fallbacks in the conversation."""
+
+    name = "rules"
+
+    def decide(self, turns: Sequence[TurnView]) -> HandoffDecision:
+        features = handoff_features(turns)
+        reasons = _explicit_request(features)
+        if features["negatives_in_a_row"] >= 2:
+            reasons.append("two dissatisfied messages in a row")
+        if features["fallbacks_total"] >= 2:
+            reasons.append("the bot did not understand two messages")
+        return HandoffDecision(bool(reasons), self.name, reasons, features=features)
+
+
+@dataclass(frozen=True)
+class LearntPolicy:
+    """Standardized features, one logistic layer, a threshold chosen on dev data; see ml/handoff.py."""
+
+    version: str
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float
+
+    @property
+    def name(self) -> str:
+        return f"learnt@{self.version}"
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.intercept + sum(
+            c * (x - m) / s
+            for x, m, s, c in zip(vector(features), self.mean, self.scale, self.coef, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def reasons(self, features: dict[str, float]) -> list[str]:
+        """The three features that pushed the score up most, by name (the inbox shows why)."""
+        pushes = [
+            (c * (x - m) / s, name)
+            for name, x, m, s, c in zip(
+                FEATURES, vector(features), self.mean, self.scale, self.coef, strict=True
+            )
+        ]
+        return [f"{name} = {features[name]:g}" for push, name in sorted(pushes, reverse=True)[:3] if push > 0]
+
+    def decide(self, turns: Sequence[TurnView]) -> HandoffDecision:
+        features = handoff_features(turns)
+        score = self.probability(features)
+        guardrail = _explicit_request(features)
+        handoff = bool(guardrail) or score >= self.threshold
+        reasons = guardrail + (self.reasons(features) if score >= self.threshold else [])
+        return HandoffDecision(handoff, self.name, reasons, score, self.threshold, features)
+
+    def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = {
+            "format": ARTIFACT_FORMAT,
+            "version": self.version,
+            "features": list(FEATURES),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+            "threshold": self.threshold,
+        }
+        return body | (extra or {})
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> LearntPolicy:
+        if body.get("format") != ARTIFACT_FORMAT:
+            raise ValueError(f"not a hand-off policy file (format {body.get('format')!r})")
+        if tuple(body["features"]) != FEATURES:
+            raise ValueError("the policy was trained on other features than this code computes")
+        return cls(
+            version=str(body["version"]),
+            mean=tuple(float(v) for v in body["mean"]),
+            scale=tuple(float(v) for v in body["scale"]),
+            coef=tuple(float(v) for v in body["coef"]),
+            intercept=float(body["intercept"]),
+            threshold=float(body["threshold"]),
+        )
+
+
+def load_policy(kind: str, path: Path | None) -> HandoffPolicy:
+    """The configured policy. A learnt policy whose file is missing or unreadable serves the rules instead,
+    loudly: the product keeps deciding, and the log says on what."""
+    if kind == "rules":
+        return RulesPolicy()
+    if kind != "learnt":
+        raise ValueError(f"unknown hand-off policy {kind!r}: rules or learnt")
+    try:
+        if path is None:
+            raise FileNotFoundError("HANDOFF_MODEL_PATH is not set")
+        return LearntPolicy.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError) as exc:
+        log.error("learnt hand-off policy not loaded (%s): the rules decide instead", exc)
+        return RulesPolicy()

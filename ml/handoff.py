@@ -1,0 +1,181 @@
+"""Train the learnt hand-off policy on the dev conversations, and the cached build step that ships it.
+
+    python -m ml.handoff build       # make model runs it: parse with the current Rasa model, fit, link
+    python -m ml.handoff fit PARSES  # fit on a parse file (ml/parse_turns.py) and print the dev figures
+
+Rows are the labelled customer turns of the **dev** split (docs/labelling.md §4); the test split is never read
+here. Features are what the product sees per turn (backend/handoff/features.py) from the Rasa model's parse
+of each turn, FallbackClassifier included. Choices made by grouped 5-fold cross-validation on dev (a
+conversation's turns stay in one fold): the regularisation C (out-of-fold log loss), then the threshold
+(out-of-fold F1; ties go to the higher threshold, which hands over less). The labels come from the written
+rules, never from these features.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GroupKFold
+
+from backend.handoff.features import TurnView, handoff_features, vector
+from backend.handoff.policy import LearntPolicy
+from ml import conversations
+from ml.conversations import LabelledConversation
+from scripts.paths import BOT_BIN, CACHE, CURRENT_MODEL, ROOT, VAR, content_hash
+
+Parses = dict[str, list[dict[str, Any]]]
+CURRENT_POLICY = VAR / "models" / "handoff-policy.json"
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+FOLDS = 5
+SEED = 7
+
+
+def turn_views(parses: list[dict[str, Any]]) -> list[TurnView]:
+    return [TurnView(p["intent"], p["sentiment_label"], p["sentiment_score"]) for p in parses]
+
+
+def rows(items: Sequence[LabelledConversation], parses: Parses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One row per labelled turn: features of the conversation up to it, its label, its conversation."""
+    X, y, groups = [], [], []
+    for index, conversation in enumerate(items):
+        views = turn_views(parses[conversation.id])
+        for t, turn in enumerate(conversation.turns):
+            X.append(vector(handoff_features(views[: t + 1])))
+            y.append(int(turn.handoff))
+            groups.append(index)
+    return np.array(X, dtype=float), np.array(y, dtype=int), np.array(groups)
+
+
+def _standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    return mean, scale
+
+
+def _out_of_fold(X: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> np.ndarray:
+    oof = np.zeros(len(y))
+    for train, held in GroupKFold(n_splits=FOLDS).split(X, y, groups):
+        mean, scale = _standardize(X[train])
+        model = LogisticRegression(C=c, max_iter=2000).fit((X[train] - mean) / scale, y[train])
+        oof[held] = model.predict_proba((X[held] - mean) / scale)[:, 1]
+    return oof
+
+
+def _best_threshold(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    best = (0.5, -1.0)
+    for threshold in sorted(set(np.round(scores, 4)), reverse=True):
+        predicted = scores >= threshold
+        tp = int((predicted & (y == 1)).sum())
+        f1 = 2 * tp / (predicted.sum() + y.sum()) if tp else 0.0
+        if f1 > best[1]:
+            best = (float(threshold), f1)
+    return best
+
+
+def fit(
+    dev: Sequence[LabelledConversation], parses: Parses, version: str
+) -> tuple[LearntPolicy, dict[str, Any]]:
+    if any(c.split != "dev" for c in dev):
+        raise ValueError("the hand-off policy is fitted on the dev split only")
+    X, y, groups = rows(dev, parses)
+    if y.sum() < FOLDS:
+        raise ValueError(f"too few hand-off labels on dev to fit ({int(y.sum())})")
+    losses = {c: log_loss(y, np.clip(_out_of_fold(X, y, groups, c), 1e-6, 1 - 1e-6)) for c in C_GRID}
+    c = min(losses, key=losses.__getitem__)
+    threshold, oof_f1 = _best_threshold(y, _out_of_fold(X, y, groups, c))
+    mean, scale = _standardize(X)
+    model = LogisticRegression(C=c, max_iter=2000).fit((X - mean) / scale, y)
+    policy = LearntPolicy(
+        version=version,
+        mean=tuple(mean.tolist()),
+        scale=tuple(scale.tolist()),
+        coef=tuple(model.coef_[0].tolist()),
+        intercept=float(model.intercept_[0]),
+        threshold=threshold,
+    )
+    report = {
+        "trained_on": {"split": "dev", "conversations": len(dev), "turns": len(y), "handoffs": int(y.sum())},
+        "chosen_on_dev": {
+            "C": c,
+            "cv_log_loss": round(losses[c], 4),
+            "threshold": threshold,
+            "cv_f1_at_threshold": round(oof_f1, 4),
+        },
+    }
+    return policy, report
+
+
+def parse_turns(model: Path, out: Path, *extra: str) -> dict[str, Any]:
+    """The turns as the Rasa model parses them (ml/parse_turns.py in the bot venv)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bot'}",
+        "SUPPORTDESK_ENCODER_THREADS": "0",
+    }
+    command = [
+        str(BOT_BIN / "python"),
+        "-m",
+        "ml.parse_turns",
+        "--model",
+        str(model),
+        "--out",
+        str(out),
+        *extra,
+    ]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    return json.loads(out.read_text())
+
+
+def build() -> Path | None:
+    """Fit the policy for the current Rasa model and labelled data unless it is cached; link it in var/."""
+    if not conversations.data_files():
+        print("handoff: no labelled conversations: no learnt policy (the rules decide)")
+        return None
+    model = CURRENT_MODEL.resolve()
+    inputs = [*conversations.data_files(), ROOT / "ml" / "handoff.py", ROOT / "backend" / "handoff"]
+    key = content_hash(inputs, extra=model.name)
+    target = CACHE / "handoff" / f"policy-{key}.json"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        parses = parse_turns(model, CACHE / "handoff" / f"parses-{key}.json")["conversations"]
+        dev = conversations.of_split(conversations.load(), "dev")
+        policy, report = fit(dev, parses, version=key)
+        target.write_text(json.dumps(policy.to_json(report | {"rasa_model": model.name}), indent=1))
+        print(f"handoff: fitted {target.name}: {json.dumps(report)}")
+    CURRENT_POLICY.parent.mkdir(parents=True, exist_ok=True)
+    CURRENT_POLICY.unlink(missing_ok=True)
+    CURRENT_POLICY.symlink_to(target)
+    return target
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build")
+    fit_cmd = sub.add_parser("fit")
+    fit_cmd.add_argument("parses", type=Path)
+    args = parser.parse_args()
+    if args.command == "build":
+        print(build() or "")
+        return 0
+    dev = conversations.of_split(conversations.load(), "dev")
+    policy, report = fit(dev, json.loads(args.parses.read_text())["conversations"], version="adhoc")
+    print(json.dumps(policy.to_json(report), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

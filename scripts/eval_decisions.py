@@ -1,0 +1,182 @@
+"""`make eval-decisions`: the decisions the product takes for the customer, on the labelled conversations.
+
+1. Starts the real stack (backend, Rasa with the trained model, action server) on a fresh seeded SQLite
+   database with the backend's hand-off policy off, and replays every labelled conversation
+   (ml/data/conversations, labelled by docs/labelling.md) over the widget's REST path (ml/replay.py).
+2. Scores, per split, three deciders on those replays: the bot alone (its own hand-offs), the rules-only
+   policy and the learnt policy (fitted on dev by `make model`, ml/handoff.py), each added to the bot's own.
+   Which one ships is chosen on **dev**; **test** is reported and never used for a choice.
+3. Sentiment macro-F1 in-domain (the stored label of every replayed customer turn against its label) and on
+   the public airline test split (the shipped Rasa model's own sentiment), and the shop KB's answer precision
+   and answered share on its test questions (ml/kb_shop.py).
+
+Writes var/eval/decisions.json. Targets (issue "decision quality") are printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sklearn.metrics import confusion_matrix, f1_score
+
+from backend.handoff.policy import LearntPolicy, RulesPolicy
+from ml import conversations
+from ml.conversations import SENTIMENTS, LabelledConversation
+from ml.handoff import CURRENT_POLICY, parse_turns
+from ml.replay import DecisionScore, Replay, Replayer, score, with_policy
+from scripts.paths import CURRENT_MODEL, SHARED_DATA, VAR
+from scripts.stack import Stack, StackConfig
+
+IDENTITY_SECRET = "eval-identity-secret"
+TARGET_PRECISION = TARGET_RECALL = 0.85
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def replay_all(items: Sequence[LabelledConversation], work: Path, policy: str = "off") -> Replay:
+    config = StackConfig(
+        database_url=f"sqlite:///{work / 'eval.db'}",
+        backend_port=_port(),
+        rasa_port=_port(),
+        action_port=_port(),
+        log_dir=VAR / "log" / "eval-decisions",
+        rasa_tracker_db=work / "tracker.db",
+        extra_env={
+            "HANDOFF_POLICY": policy,
+            "SERVICE_TOKEN": "eval-service-token",
+            "SECRET_KEY": "eval-secret-key-of-at-least-32-bytes!",
+            "IDENTITY_SECRET": IDENTITY_SECRET,
+            "KB_INDEX_DIR": str(work / "kb_index"),
+            "RISK_MODEL_DIR": str(work / "risk_models"),
+            "RATE_LIMITS_ENABLED": "false",
+        },
+    )
+    stack = Stack(config)
+    stack.prepare_database()
+    stack.start()
+    try:
+        stack.wait_healthy(timeout_s=300)
+        replayer = Replayer(config.url(config.backend_port), config.database_url, IDENTITY_SECRET)
+        try:
+            return replayer.all(items)
+        finally:
+            replayer.close()
+    finally:
+        stack.stop()
+
+
+def _row(name: str, s: DecisionScore) -> str:
+    f1 = 2 * s.precision * s.recall / max(s.precision + s.recall, 1e-9)
+    return (
+        f"  {name:<22} precision {s.precision:.3f}  recall {s.recall:.3f}  F1 {f1:.3f}  "
+        f"handed over {s.handed_over_share:6.1%}  unneeded/100 conv. {s.unneeded_per_100:5.1f}  "
+        f"(TP {s.true_positive}, FP {s.false_positive}, FN {s.false_negative}; {s.turns} turns)"
+    )
+
+
+def sentiment_figures(items: Sequence[LabelledConversation], replay: Replay) -> dict[str, Any]:
+    gold, predicted = [], []
+    for labelled in items:
+        for turn, replayed in zip(labelled.turns, replay[labelled.id], strict=False):
+            gold.append(turn.sentiment)
+            predicted.append(replayed.sentiment_label or "neutral")
+    return {
+        "turns": len(gold),
+        "macro_f1": f1_score(gold, predicted, labels=list(SENTIMENTS), average="macro"),
+        "confusion": confusion_matrix(gold, predicted, labels=list(SENTIMENTS)).tolist(),
+    }
+
+
+def airline_macro_f1(work: Path) -> float:
+    """The shipped model's sentiment on the public airline test split (parsed by the Rasa model itself)."""
+    test_csv = SHARED_DATA / "airline_sentiment" / "test.csv"
+    result = parse_turns(CURRENT_MODEL.resolve(), work / "parses.json", "--airline-test", str(test_csv))
+    airline = result["airline_test"]
+    return float(f1_score(airline["labels"], airline["predicted"], average="macro"))
+
+
+def kb_figures() -> dict[str, Any] | None:
+    try:
+        from ml import kb_shop
+    except ImportError:
+        return None
+    return kb_shop.figures("test")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--skip-airline", action="store_true", help="skip the airline test figure (slow)")
+    args = parser.parse_args()
+    items = conversations.load()
+    policies = {"bot alone": None, "rules-only": RulesPolicy()}
+    if CURRENT_POLICY.exists():
+        policies["learnt"] = LearntPolicy.from_json(json.loads(CURRENT_POLICY.read_text()))
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        replay = replay_all(items, Path(tmp))
+        airline = None if args.skip_airline else airline_macro_f1(Path(tmp))
+    print(
+        f"\nReplayed {len(items)} conversations through the real stack in {time.monotonic() - started:.0f} s"
+    )
+    report: dict[str, Any] = {"splits": {}}
+    for split in ("dev", "test"):
+        part = conversations.of_split(items, split)
+        needing = sum(c.needs_handoff for c in part)
+        turns = sum(len(c.turns) for c in part)
+        print(
+            f"\n{split} split: {len(part)} conversations, {turns} customer turns, {needing} needing a person"
+        )
+        scores = {name: score(part, replay, with_policy(p)) for name, p in policies.items()}
+        for name, s in scores.items():
+            print(_row(name, s))
+        sentiment = sentiment_figures(part, replay)
+        print(f"  sentiment in-domain ({split}, stored labels of {sentiment['turns']} replayed turns): "
+              f"macro-F1 {sentiment['macro_f1']:.3f}; confusion (rows gold, cols predicted; "
+              f"{'/'.join(SENTIMENTS)}): {sentiment['confusion']}")  # fmt: skip
+        report["splits"][split] = {
+            "decisions": {
+                name: vars(s) | {"precision": s.precision, "recall": s.recall} for name, s in scores.items()
+            },
+            "sentiment": sentiment,
+        }
+    dev_f1 = {
+        name: (2 * d["precision"] * d["recall"] / max(d["precision"] + d["recall"], 1e-9))
+        for name, d in report["splits"]["dev"]["decisions"].items()
+        if name != "bot alone"
+    }
+    chosen = max(dev_f1, key=dev_f1.__getitem__)
+    shipped = report["splits"]["test"]["decisions"][chosen]
+    print(
+        f"\nChosen on dev (F1): {chosen}. On test: precision {shipped['precision']:.3f} (target >= "
+        f"{TARGET_PRECISION}), recall {shipped['recall']:.3f} (target >= {TARGET_RECALL})"
+    )
+    report["chosen_on_dev"] = chosen
+    if airline is not None:
+        print(f"Sentiment on the airline test split (shipped model): macro-F1 {airline:.3f} (target >= 0.80)")
+        report["airline_test_macro_f1"] = airline
+    kb = kb_figures()
+    if kb is not None:
+        print(f"Shop KB, test questions: {kb}")
+        report["kb_shop_test"] = kb
+    out = VAR / "eval" / "decisions.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, default=float))
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""The hand-off features, the two policies, and how replays are scored against labels."""
+
+import json
+
+import pytest
+
+from backend.handoff.features import FEATURES, TurnView, handoff_features
+from backend.handoff.policy import LearntPolicy, RulesPolicy, load_policy
+from ml.conversations import LabelledConversation, LabelledTurn
+from ml.replay import ReplayedTurn, score, with_policy
+
+
+def turns(*spec: tuple[str, str]) -> list[TurnView]:
+    return [TurnView(intent, label, -0.8 if label == "negative" else 0.0) for intent, label in spec]
+
+
+def test_features_count_runs_and_totals():
+    f = handoff_features(
+        turns(("nlu_fallback", "neutral"), ("complaint", "negative"), ("not_helpful", "negative"))
+    )
+    assert f["fallbacks_total"] == 1 and f["fallbacks_in_a_row"] == 0
+    assert f["negatives_in_a_row"] == 2 and f["negative_previous"] == 1 and f["negative_strength"] == 0.8
+    assert f["not_helpful_now"] == 1 and f["complaints_total"] == 1 and f["turn_number"] == 3
+    assert list(f) == list(FEATURES)
+
+
+def test_features_need_a_turn():
+    with pytest.raises(ValueError):
+        handoff_features([])
+
+
+@pytest.mark.parametrize(
+    ("spec", "handoff"),
+    [
+        ((("failed_payment", "neutral"), ("thanks", "positive")), False),
+        ((("complaint", "negative"),), False),
+        ((("complaint", "negative"), ("order_status", "neutral"), ("complaint", "negative")), False),
+        ((("complaint", "negative"), ("not_helpful", "negative")), True),
+        ((("request_human", "neutral"),), True),
+        ((("nlu_fallback", "neutral"), ("greet", "neutral"), ("nlu_fallback", "neutral")), True),
+    ],
+)
+def test_rules_policy(spec, handoff):
+    assert RulesPolicy().decide(turns(*spec)).handoff is handoff
+
+
+def policy(threshold: float, weights: dict[str, float]) -> LearntPolicy:
+    n = len(FEATURES)
+    coef = tuple(weights.get(name, 0.0) for name in FEATURES)
+    return LearntPolicy("t", (0.0,) * n, (1.0,) * n, coef, -2.0, threshold)
+
+
+def test_learnt_policy_keeps_the_explicit_request_guardrail():
+    never = policy(0.99, {})
+    decision = never.decide(turns(("request_human", "neutral")))
+    assert decision.handoff and decision.reasons == ["the customer asked for a person"]
+    assert not never.decide(turns(("complaint", "negative"), ("complaint", "negative"))).handoff
+
+
+def test_learnt_policy_scores_and_explains():
+    p = policy(0.5, {"not_helpful_total": 1.5})
+    assert not p.decide(turns(("not_helpful", "neutral"))).handoff  # sigmoid(-0.5)
+    decision = p.decide(turns(("not_helpful", "neutral"), ("not_helpful", "neutral")))  # sigmoid(1)
+    assert decision.handoff and decision.reasons == ["not_helpful_total = 2"]
+    assert decision.score == pytest.approx(0.731, abs=1e-3)
+
+
+def test_learnt_policy_file_round_trip_and_refusals(tmp_path):
+    p = policy(0.4, {"negative_now": 2.0})
+    assert LearntPolicy.from_json(p.to_json()) == p
+    stale = p.to_json() | {"features": list(FEATURES[:-1])}
+    with pytest.raises(ValueError, match="other features"):
+        LearntPolicy.from_json(stale)
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(stale))
+    assert isinstance(load_policy("learnt", path), RulesPolicy)  # refused: the rules decide
+    with pytest.raises(ValueError):
+        load_policy("magic", None)
+
+
+def labelled(cid: str, *decisions: bool) -> LabelledConversation:
+    items = tuple(LabelledTurn(f"t{i}", "neutral", d, "H1" if d else None) for i, d in enumerate(decisions))
+    return LabelledConversation(cid, None, items)
+
+
+def replayed(*spec: tuple[str, bool]) -> list[ReplayedTurn]:
+    return [ReplayedTurn(intent, "neutral", 0.0, bot, ()) for intent, bot in spec]
+
+
+def test_score_counts_until_the_first_handoff():
+    items = [
+        labelled("early", False, False, True),  # the policy hands over at turn 2: FP, the rest unseen
+        labelled("right", False, True),  # the bot hands over at the labelled turn: TP
+        labelled("missed", False, True),  # nobody hands over: FN
+        labelled("quiet", False, False),  # nothing either way
+    ]
+    replay = {
+        "early": replayed(("nlu_fallback", False), ("nlu_fallback", False), ("greet", False)),
+        "right": replayed(("greet", False), ("request_human", True)),
+        "missed": replayed(("greet", False), ("complaint", False)),
+        "quiet": replayed(("greet", False), ("thanks", False)),
+    }
+    rules = score(items, replay, with_policy(RulesPolicy()))
+    assert (rules.true_positive, rules.false_positive, rules.false_negative) == (1, 1, 1)
+    assert rules.handed_over == 2 and rules.unneeded == 1 and rules.turns == 8
+    assert rules.precision == 0.5 and rules.recall == 0.5
+    bot_alone = score(items, replay, with_policy(None))
+    assert (bot_alone.true_positive, bot_alone.false_positive, bot_alone.false_negative) == (1, 0, 2)
