@@ -34,8 +34,13 @@ def _turn_parse(parse: dict[str, Any]) -> dict[str, Any]:
 
 
 async def parse_all(model: Path, airline_test: Path | None) -> dict[str, Any]:
-    from rasa.core.agent import Agent  # the bot venv's Rasa; importing it is slow, so only when run
+    # The bot venv's Rasa; importing it is slow, so only when run.
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level otherwise
     agent = Agent.load(str(model))
     parsed: dict[str, list[dict[str, Any]]] = {}
     for conversation in conversations.load():
@@ -57,7 +62,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--airline-test", type=Path, help="also label this airline_sentiment CSV")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
     parsed = asyncio.run(parse_all(args.model, args.airline_test))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(parsed, indent=1, sort_keys=True))

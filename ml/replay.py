@@ -34,6 +34,8 @@ class ReplayedTurn:
     sentiment_score: float | None
     handed_over: bool  # a person owned the conversation after this turn
     replies: tuple[str, ...]
+    # What the escalation model (the decider before the hand-off policy) said of this turn, when it scored it.
+    escalation_model_escalates: bool = False
 
     @property
     def view(self) -> TurnView:
@@ -62,7 +64,7 @@ class Replayer:
             raise LookupError(f"no seeded customer {customer_id}")
         return str(email)
 
-    def _stored(self, message_id: int, conversation_id: str) -> tuple[tuple, str]:
+    def _stored(self, message_id: int, conversation_id: str) -> tuple[tuple, str, bool]:
         with self._engine.connect() as conn:
             parse = conn.execute(
                 text("SELECT intent, sentiment_label, sentiment_score FROM messages WHERE id = :m"),
@@ -71,7 +73,11 @@ class Replayer:
             owner = conn.execute(
                 text("SELECT owner FROM conversations WHERE id = :c"), {"c": conversation_id}
             ).scalar_one()
-        return tuple(parse), str(owner)
+            escalation = conn.execute(
+                text("SELECT decision FROM risk_scores WHERE message_id = :m AND kind = 'escalation'"),
+                {"m": message_id},
+            ).scalar()
+        return tuple(parse), str(owner), escalation == "escalate"
 
     def conversation(self, labelled: LabelledConversation) -> list[ReplayedTurn]:
         body = {}
@@ -90,9 +96,9 @@ class Replayer:
             )
             response.raise_for_status()
             result = response.json()
-            (intent, label, score), owner = self._stored(result["message"]["id"], cid)
+            (intent, label, score), owner, escalates = self._stored(result["message"]["id"], cid)
             replies = tuple(r["text"] for r in result["replies"])
-            replayed.append(ReplayedTurn(intent, label, score, owner == "human", replies))
+            replayed.append(ReplayedTurn(intent, label, score, owner == "human", replies, escalates))
             if owner == "human":
                 break
         return replayed
@@ -120,6 +126,12 @@ def with_policy(policy: HandoffPolicy | None) -> Decider:
         return policy is not None and policy.decide([t.view for t in turns]).handoff
 
     return decide
+
+
+def escalation_model(turns: list[ReplayedTurn]) -> bool:
+    """The decider the product had before the hand-off policy: the bot's own hand-offs plus the escalation
+    model (trained on the simulator) over its threshold, with its guardrails."""
+    return turns[-1].handed_over or turns[-1].escalation_model_escalates
 
 
 @dataclass(frozen=True)

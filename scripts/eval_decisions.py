@@ -30,7 +30,7 @@ from backend.handoff.policy import LearntPolicy, RulesPolicy
 from ml import conversations
 from ml.conversations import SENTIMENTS, LabelledConversation
 from ml.handoff import CURRENT_POLICY, parse_turns
-from ml.replay import DecisionScore, Replay, Replayer, score, with_policy
+from ml.replay import DecisionScore, Replay, Replayer, escalation_model, score, with_policy
 from scripts.paths import CURRENT_MODEL, SHARED_DATA, VAR
 from scripts.stack import Stack, StackConfig
 
@@ -140,6 +140,7 @@ def main() -> int:
             f"\n{split} split: {len(part)} conversations, {turns} customer turns, {needing} needing a person"
         )
         scores = {name: score(part, replay, with_policy(p)) for name, p in policies.items()}
+        scores["escalation model (before)"] = score(part, replay, escalation_model)
         for name, s in scores.items():
             print(_row(name, s))
         sentiment = sentiment_figures(part, replay)
@@ -155,7 +156,7 @@ def main() -> int:
     dev_f1 = {
         name: (2 * d["precision"] * d["recall"] / max(d["precision"] + d["recall"], 1e-9))
         for name, d in report["splits"]["dev"]["decisions"].items()
-        if name != "bot alone"
+        if name in policies and name != "bot alone"
     }
     chosen = max(dev_f1, key=dev_f1.__getitem__)
     shipped = report["splits"]["test"]["decisions"][chosen]

@@ -1,0 +1,42 @@
+"""Every labelled test conversation through the real stack, decided live by the shipped hand-off policy.
+
+The stack runs as `make run` configures it (the shipped policy, the Rasa model and learnt policy `make model`
+built); each customer turn goes over the widget's REST path, and the decision after it is whether the
+conversation then belongs to a person. Checked per turn against the labels of docs/labelling.md.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from backend.config import Settings
+from backend.handoff.policy import load_policy
+from ml import conversations
+from ml.replay import live, score
+from scripts.eval_decisions import TARGET_PRECISION, TARGET_RECALL, replay_all
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def shipped() -> str:
+    return Settings().handoff_policy
+
+
+def test_test_conversations_are_decided_as_labelled(shipped: str, tmp_path_factory: pytest.TempPathFactory):
+    test = conversations.of_split(conversations.load(), "test")
+    replay = replay_all(test, Path(tmp_path_factory.mktemp("replay")), policy=shipped)
+    policy = load_policy(shipped, Settings().handoff_model_path)
+    # Whatever the shipped policy says at a turn, the product did: it handed over there.
+    for labelled in test:
+        turns = replay[labelled.id]
+        for index in range(len(turns)):
+            if policy.decide([t.view for t in turns[: index + 1]]).handoff:
+                assert turns[index].handed_over, (labelled.id, index)
+    result = score(test, replay, live)
+    assert result.turns >= 200
+    # A customer who reports a problem politely, gets an answer and says thanks is never handed over.
+    polite = [c for c in test if not c.needs_handoff and all(t.sentiment != "negative" for t in c.turns)]
+    assert polite and not any(replay[c.id][-1].handed_over for c in polite)
+    assert result.precision >= TARGET_PRECISION, result
+    assert result.recall >= TARGET_RECALL, result
