@@ -1,0 +1,1 @@
+"""Plumbing shared by the backend's domains (background loops: background.py)."""
