@@ -137,7 +137,9 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="How often a worker picks up articles saved by other workers."
     )
     kb_calibration_path: Path | None = Field(
-        default=None, description="Confidence calibration JSON; empty means knowledge/calibration.json."
+        default=None,
+        description="Confidence calibration JSON; empty means knowledge/calibration.json, fitted on the demo "
+        "shop's dev questions (knowledge/calibration_bank_faq.json is the bank-FAQ benchmark's).",
     )
     kb_answer_threshold: float | None = Field(
         default=None, ge=0, le=1, description="Overrides the calibrated confidence the bot needs to answer."

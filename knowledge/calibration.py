@@ -9,10 +9,15 @@ Every result gets `confidence = sigmoid(w . features + b)` with these features (
 - `agree`: 1 when dense and BM25 both rank it first.
 
 `w` and `b` are fitted by logistic regression on labelled questions (each of the top results of a question
-is one example, labelled 1 when it is the right article): `scripts/eval_kb.py` fits them on the bank-FAQ
-*dev* split and reports calibration on the *test* split it never saw. The threshold (below it the bot says
-it is not sure) is picked on the dev split too: the lowest confidence at which the answers it lets through are
-right at least `TARGET_PRECISION` of the time. Parameters are stored as JSON (knowledge/calibration.json).
+is one example, labelled 1 when it is the right article); the threshold (below it the bot says it is not
+sure) is picked on the same questions: the lowest confidence at which the answers it lets through are right
+often enough (`choose_threshold`). Two fits are kept as JSON:
+
+- `calibration.json` (`DEFAULT_PATH`, what the backend loads): fitted on the *dev* split of the demo shop's
+  labelled questions (ml/data/kb_questions.yml) by `python -m scripts.eval_kb --save-shop-calibration`;
+- `calibration_bank_faq.json` (`BANK_FAQ_PATH`): fitted on the bank-FAQ *dev* split by
+  `python -m scripts.eval_kb --save-calibration`, for that benchmark only (another domain's score
+  distribution: on the shop it refused answerable plan questions, issue 14).
 """
 
 import itertools
@@ -26,7 +31,8 @@ import numpy as np
 
 FEATURES = ("dense", "dense_gap", "fused", "lexical", "agree")
 CALIBRATION = "calibration.json"  # also the name of the fit kept in an adapted encoder's directory
-DEFAULT_PATH = Path(__file__).with_name(CALIBRATION)
+DEFAULT_PATH = Path(__file__).with_name(CALIBRATION)  # the demo shop's fit: what the product answers with
+BANK_FAQ_PATH = Path(__file__).with_name("calibration_bank_faq.json")
 TARGET_PRECISION = 0.8
 
 
@@ -83,17 +89,31 @@ def fit(features: np.ndarray, labels: np.ndarray, fitted_on: str) -> Calibrator:
 
 
 def choose_threshold(
-    confidences: np.ndarray, correct: np.ndarray, target_precision: float = TARGET_PRECISION
+    confidences: np.ndarray, correct: np.ndarray, target_precision: float = TARGET_PRECISION, z: float = 0.0
 ) -> float:
-    """Lowest threshold whose accepted top answers are right >= target of the time (1.0 if none is)."""
+    """Lowest threshold whose accepted top answers are right >= target of the time (1.0 if none is).
+
+    With `z > 0` the precision that must reach the target is its Wilson lower bound at that many standard
+    deviations, so a threshold that lets through only a handful of lucky answers does not pass.
+    """
     order = np.argsort(-confidences)
     hits = np.cumsum(correct[order])
-    precision = hits / np.arange(1, len(order) + 1)
+    accepted = np.arange(1, len(order) + 1)
+    precision = wilson_lower(hits, accepted, z) if z > 0 else hits / accepted
     ok = np.nonzero(precision >= target_precision)[0]
     if not len(ok):
         return 1.0
     # The precision curve is not monotonic: take the largest accepted set that still meets the target.
     return float(confidences[order][ok[-1]])
+
+
+def wilson_lower(hits: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
+    """Wilson score lower bound of the proportion hits / n (elementwise)."""
+    hits, n = np.asarray(hits, dtype=float), np.asarray(n, dtype=float)
+    p = hits / n
+    centre = p + z * z / (2 * n)
+    spread = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
 
 
 def with_threshold(calibrator: Calibrator, threshold: float, metrics: dict[str, float]) -> Calibrator:

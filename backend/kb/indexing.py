@@ -164,7 +164,8 @@ class KnowledgeRuntime:
 
 
 def load_calibrator(settings: Settings) -> Calibrator:
-    """KB_CALIBRATION_PATH, else the fit saved with an adapted encoder (its scores differ), else the base."""
+    """KB_CALIBRATION_PATH, else the fit saved with an adapted encoder (its scores differ), else the demo
+    shop's fit of the base encoder (knowledge/calibration.json)."""
     with_encoder = settings.kb_encoder_dir / CALIBRATION if settings.kb_encoder_dir else None
     fallback = with_encoder if with_encoder is not None and with_encoder.is_file() else DEFAULT_PATH
     calibrator = Calibrator.load(settings.kb_calibration_path or fallback)
