@@ -22,6 +22,7 @@ from backend.conversations import websocket
 from backend.conversations.hub import ConversationHub
 from backend.conversations.notifier import make_notifier
 from backend.conversations.rasa_client import RasaClient
+from backend.core.background import Background, Step, shutdown
 from backend.customers import views as customers
 from backend.database import make_engine, make_sessionmaker
 from backend.health import views as health
@@ -33,6 +34,11 @@ from backend.privacy.worker import PrivacyWorker
 from backend.ratelimit import rate_limiter_for
 from backend.risk import views as risk
 from backend.web import views as web
+
+# The whole lifespan shutdown, every step included. Each loop gets at most STOP_DEADLINE_S of it
+# (core/background.py); this bounds the rest (closing sockets and the database), and stays under the
+# grace a process supervisor gives before SIGKILL (scripts/stack.py).
+SHUTDOWN_DEADLINE_S = 10.0
 
 
 def create_app(
@@ -66,17 +72,20 @@ def create_app(
         app.state.privacy = PrivacyWorker(app.state.sessions, settings)
         app.state.privacy.start()
         await open_index(app)
+        app.state.background = background_loops(app, consumer)
         yield
-        await close_index(app)
-        await app.state.dispatcher.stop()
-        await app.state.privacy.stop()
-        if consumer is not None:
-            await consumer.stop()
-        await app.state.analytics.stop()
-        await app.state.notifier.close()
-        await app.state.rasa.close()
-        await app.state.rate_limiter.close()
-        await engine.dispose()
+        steps: list[Step] = [
+            ("knowledge index", lambda: close_index(app)),
+            ("case dispatcher", app.state.dispatcher.stop),
+            ("privacy worker", app.state.privacy.stop),
+            *([("RabbitMQ consumer", consumer.stop)] if consumer is not None else []),
+            ("analytics", app.state.analytics.stop),
+            ("notifier", app.state.notifier.close),
+            ("Rasa client", app.state.rasa.close),
+            ("rate limiter", app.state.rate_limiter.close),
+            ("database", engine.dispose),
+        ]
+        await shutdown(steps, SHUTDOWN_DEADLINE_S)
 
     app = FastAPI(
         title="Supportdesk",
@@ -113,3 +122,15 @@ def create_app(
     # Who may call each route, from the dependency that enforces it, in the docs (tests/security checks it).
     install_route_policy(app)
     return app
+
+def background_loops(app: FastAPI, consumer: RasaEventConsumer | None) -> list[Background]:
+    """Every background loop of this worker, for health reports and for tests that check they stopped."""
+    kb = getattr(app.state, "kb", None)
+    return [
+        app.state.dispatcher.loop,
+        app.state.privacy.loop,
+        app.state.analytics.loop,
+        *(kb.loops if kb is not None else ()),
+        *app.state.notifier.loops,
+        *([consumer.loop] if consumer is not None else []),
+    ]

@@ -26,6 +26,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from backend.analytics import publisher
 from backend.analytics.events import from_rasa_event
+from backend.core.background import Background, raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class RasaEventConsumer:
         self._queue = queue
         self._commit = commit  # writes the applied events' buckets (AnalyticsService.flush)
         self._idle_commit_s = idle_commit_s
-        self._task: asyncio.Task[None] | None = None
+        self.loop = Background("rasa-event-consumer", self._run)
         self.consumed = 0
         self.connected = asyncio.Event()
         self._last: AbstractIncomingMessage | None = None  # the latest applied, unacknowledged message
@@ -50,17 +51,15 @@ class RasaEventConsumer:
         self._ack_lock = asyncio.Lock()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="rasa-event-consumer")
+        self.loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.loop.stop()
 
     async def _run(self) -> None:
         attempt = 0
         while True:
+            raise_if_cancelling()
             try:
                 connection = await aio_pika.connect_robust(self._url)
                 async with connection:
@@ -77,6 +76,8 @@ class RasaEventConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker down or restarting: keep serving, try again
+                # Closing the connection under a cancellation can fail with the broker's own error instead.
+                raise_if_cancelling()
                 self.connected.clear()
                 delay = RETRY_S[min(attempt, len(RETRY_S) - 1)]
                 log.warning("analytics consumer: RabbitMQ down (%r); retry in %ss", exc, delay, exc_info=True)
@@ -88,6 +89,7 @@ class RasaEventConsumer:
         tag = await queue.consume(self._on_message)
         try:
             while True:
+                raise_if_cancelling()
                 await asyncio.sleep(self._idle_commit_s)
                 await self._commit_and_ack()
         finally:

@@ -37,6 +37,7 @@ from backend.analytics.windows import RETENTION_MINUTES, Key, SlidingWindows, St
 from backend.cases.models import Case
 from backend.config import Settings
 from backend.conversations.models import Conversation
+from backend.core.background import Periodic
 from backend.database import utcnow
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,9 @@ class AnalyticsService:
         # Writing and re-reading the buckets take turns (the consumer flushes too): a refresh that ran while
         # a batch was being written would see neither the batch in the database nor in `pending`.
         self._bucket_lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = 0
+        # A failed round (e.g. a database restart) is logged and the next one tries again.
+        self.loop = Periodic("analytics", self._round, settings.analytics_flush_interval_s)
 
     # ------------------------------------------------------------------ events in
 
@@ -81,28 +84,19 @@ class AnalyticsService:
         except Exception:  # a database hiccup at start-up must not keep the backend from serving
             log.exception("analytics: could not load the buckets; starting empty")
         publisher.connect(self)
-        self._task = asyncio.create_task(self._run(), name="analytics")
+        self.loop.start()
 
     async def stop(self) -> None:
         publisher.disconnect(self)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self.loop.stop()
         with contextlib.suppress(Exception):
             await self.flush()
 
-    async def _run(self) -> None:
-        rounds = 0
-        while True:
-            await asyncio.sleep(self._settings.analytics_flush_interval_s)
-            try:
-                await self.sync()
-                if rounds % SWEEP_EVERY == 0:
-                    await self.sweep_idle(utcnow())
-            except Exception:  # the loop must survive a failed round (e.g. a database restart)
-                log.exception("analytics round failed; retrying next round")
-            rounds += 1
+    async def _round(self) -> None:
+        rounds, self._rounds = self._rounds, self._rounds + 1
+        await self.sync()
+        if rounds % SWEEP_EVERY == 0:
+            await self.sweep_idle(utcnow())
 
     async def sync(self) -> None:
         await self.flush()

@@ -5,8 +5,6 @@ With several backend workers each runs its own loop; assignment.py makes that sa
 """
 
 import asyncio
-import contextlib
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,9 +15,8 @@ from backend.cases import assignment, lifecycle
 from backend.cases.schemas import CaseOut
 from backend.config import Settings
 from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
+from backend.core.background import Periodic
 from backend.database import utcnow
-
-log = logging.getLogger(__name__)
 
 
 class Dispatcher:
@@ -30,29 +27,17 @@ class Dispatcher:
         self._notifier = notifier
         self._settings = settings
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # A failed round (e.g. a database restart) is logged and the next one tries again.
+        self.loop = Periodic("case-dispatcher", self.tick, settings.routing_interval_s, wake=self._wake)
 
     def poke(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="case-dispatcher")
+        self.loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._settings.routing_interval_s)
-            self._wake.clear()
-            try:
-                await self.tick()
-            except Exception:  # the loop must survive a failed round (e.g. a database restart)
-                log.exception("routing round failed; retrying next round")
+        await self.loop.stop()
 
     async def tick(self, now: datetime | None = None) -> None:
         now = now or utcnow()

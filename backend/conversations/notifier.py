@@ -6,7 +6,6 @@ pub/sub as well; `make_notifier` picks it when REDIS_URL is set.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -19,6 +18,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from backend.config import Settings
+from backend.core.background import Background, raise_if_cancelling, stop_all
 
 Event = dict[str, Any]
 T = TypeVar("T")
@@ -47,6 +47,8 @@ class Notifier:
     A slow subscriber never blocks the message path: its queue is bounded and the oldest events are dropped;
     the widget re-reads the history from the API when it reconnects, so nothing is lost for good.
     """
+
+    loops: tuple[Background, ...] = ()  # none in process
 
     def __init__(self, queue_size: int = 256) -> None:
         self._queues: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
@@ -94,20 +96,17 @@ class RedisNotifier(Notifier):
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._origin = uuid.uuid4().hex
         self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(outbox_size)
-        self._tasks: list[asyncio.Task[None]] = []
+        self.loops = (
+            Background("notifier-send", self._send_loop),
+            Background("notifier-receive", self._receive_loop),
+        )
 
     async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._send_loop(), name="notifier-send"),
-            asyncio.create_task(self._receive_loop(), name="notifier-receive"),
-        ]
+        for loop in self.loops:
+            loop.start()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_all(self.loops)
         await self._pubsub.aclose()
         await self._redis.aclose()
 
@@ -135,6 +134,7 @@ class RedisNotifier(Notifier):
 
     async def _send_loop(self) -> None:
         while True:
+            raise_if_cancelling()
             channel, payload = await self._outbox.get()
             try:
                 await self._redis.publish(channel, payload)
@@ -143,6 +143,7 @@ class RedisNotifier(Notifier):
 
     async def _receive_loop(self) -> None:
         while True:
+            raise_if_cancelling()
             try:
                 if not self._pubsub.subscribed:
                     await asyncio.sleep(0.05)

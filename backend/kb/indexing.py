@@ -15,7 +15,6 @@ Embedding and FAISS work is CPU-bound and runs in worker threads (`asyncio.to_th
 """
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
+from backend.core.background import Background, Periodic, raise_if_cancelling, stop_all
 from backend.kb import service
 from backend.kb.models import Article
 from knowledge.calibration import CALIBRATION, DEFAULT_PATH, Calibrator, with_threshold
@@ -54,7 +54,12 @@ class KnowledgeRuntime:
         self.error = ""
         self._write = asyncio.Lock()  # one index mutation at a time in this worker
         self._unsaved = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        # A save cancelled at shutdown goes on in its thread; the save at close must not write beside it.
+        self._save_lock = threading.Lock()
+        self.loops = (
+            Periodic("kb-index-sync", self.sync_all, settings.kb_sync_interval_s),
+            Background("kb-index-save", self._save_when_changed),
+        )
 
     # ----- life cycle -----
 
@@ -73,18 +78,13 @@ class KnowledgeRuntime:
         log.info("knowledge index %s (%s): %s", report.action, report.reason or "up to date", index.status())
         if not embedder.loaded:
             threading.Thread(target=_warm_up, args=(embedder,), name="kb-embedder-load", daemon=True).start()
-        self._tasks = [
-            asyncio.create_task(self._follow(), name="kb-index-sync"),
-            asyncio.create_task(self._save_when_changed(), name="kb-index-save"),
-        ]
+        for loop in self.loops:
+            loop.start()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_all(self.loops)
         if self.index is not None and self._unsaved.is_set():
-            await asyncio.to_thread(self.index.save)
+            await asyncio.to_thread(self._save, self.index)
 
     # ----- keeping in step -----
 
@@ -146,21 +146,18 @@ class KnowledgeRuntime:
 
     async def _save_when_changed(self) -> None:
         while True:
+            raise_if_cancelling()
             await self._unsaved.wait()
             await asyncio.sleep(SAVE_DELAY_S)
             self._unsaved.clear()
             try:
-                await asyncio.to_thread(self._require().save)
+                await asyncio.to_thread(self._save, self._require())
             except Exception:  # a full disk must not stop the app; the next start repairs the files
                 log.exception("could not save the knowledge index")
 
-    async def _follow(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.kb_sync_interval_s)
-            try:
-                await self.sync_all()
-            except Exception:
-                log.exception("knowledge index sync failed; retrying")
+    def _save(self, index: KnowledgeIndex) -> None:
+        with self._save_lock:
+            index.save()
 
 
 def load_calibrator(settings: Settings) -> Calibrator:

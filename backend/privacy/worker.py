@@ -6,21 +6,20 @@ spaCy pass, in a low-priority child process so the event loop keeps serving turn
 retries owed tracker erasures; every `retention_purge_interval_s` it runs the purge. It is deliberately
 not part of the customer's turn: the turn commits and answers without waiting, and nothing here can fail
 it. A message is redacted within one interval of being stored; readers that need it sooner redact on the
-spot (service.redacted_transcripts). Same pattern as the case dispatcher (backend/cases/dispatcher.py): a
-failed round is logged and the next one tries again. With several workers two may redact the same batch;
-the guarded update stores one copy.
+spot (service.redacted_transcripts). A `Periodic` loop (backend/core/background.py), like the case
+dispatcher's: a failed round is logged and the next one tries again. With several workers two may redact
+the same batch; the guarded update stores one copy.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.config import Settings
+from backend.core.background import Periodic
 from backend.privacy import purge, service, tracker
 
 log = logging.getLogger(__name__)
@@ -35,25 +34,15 @@ class PrivacyWorker:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self._sessions = sessions
         self._settings = settings
-        self._task: asyncio.Task[None] | None = None
         self._last_purge: float | None = None
+        # A failed round (a database restart, a bad message) is logged and the next one tries again.
+        self.loop = Periodic("privacy-worker", self.tick, settings.redaction_interval_s)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="privacy-worker")
+        self.loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.redaction_interval_s)
-            try:
-                await self.tick()
-            except Exception:  # the loop must survive a failed round (a database restart, a bad message)
-                log.exception("privacy round failed; retrying next round")
+        await self.loop.stop()
 
     async def tick(self) -> None:
         async with self._sessions() as session:
