@@ -68,4 +68,4 @@ chaos: model
 	@HF_HUB_OFFLINE=1 $(APP) -m scripts.chaos
 
 train-churn: setup
-	@$(APP) -m backend.risk.train_churn $(ARGS)
+	@$(APP) -m ml.risk.train_churn $(ARGS)

@@ -31,9 +31,10 @@ from backend.config import Settings
 from backend.conversations.models import Conversation, Message
 from backend.database import make_engine, make_sessionmaker, utcnow
 from backend.models import Base
-from backend.risk import artifact, registry, service, simulator, training
+from backend.risk import registry, service
 from backend.risk.artifact import RiskModel
 from backend.seed import seed
+from ml.risk import simulator, training
 from scripts.paths import VAR
 
 BATCH = 10_000
@@ -65,7 +66,7 @@ def variants(trained: training.Trained, X: Any, y: np.ndarray) -> dict[str, Risk
     models = {}
     for algorithm in ("gbm", "logistic"):
         trained.result.chosen = algorithm
-        models[algorithm] = artifact.from_training(trained.result, X, y, trained.model.kind, "crm")
+        models[algorithm] = training.to_artifact(trained.result, X, y, trained.model.kind, "crm")
     return models
 
 

@@ -1,4 +1,4 @@
-"""PII redaction on the seeded test set (backend/privacy/pii_eval.py): precision and recall per type, the
+"""PII redaction on the seeded test set (ml/pii_eval.py): precision and recall per type, the
 spaCy load time and the time per message. Run: python -m scripts.eval_pii [--size N] [--seed S] [--show]
 
 Writes var/eval/pii.json. --show also prints every false positive and every missed span.
@@ -10,7 +10,8 @@ import argparse
 import json
 import time
 
-from backend.privacy import pii_eval, redaction
+from backend.privacy import redaction
+from ml import pii_eval
 from scripts.paths import VAR
 
 

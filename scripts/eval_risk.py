@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from backend.config import get_settings
-from backend.risk import rules, simulator, tabular, training
-from backend.risk.training import ESCALATION_SCHEMA
+from backend.risk import rules
+from ml.risk import simulator, tabular, training
+from ml.risk.training import ESCALATION_SCHEMA
 from scripts.paths import SHARED_DATA, VAR
 
 TELCO = SHARED_DATA / "telco_churn" / "telco_customer_churn.csv"

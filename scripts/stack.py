@@ -50,7 +50,7 @@ class Stack:
         subprocess.run([*run, "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
         subprocess.run([*run, "backend.seed"], cwd=ROOT, env=env, check=True)
         # First churn and escalation models (idempotent: nothing to do once production versions exist).
-        subprocess.run([*run, "backend.risk.bootstrap"], cwd=ROOT, env=env, check=True)
+        subprocess.run([*run, "ml.risk.bootstrap"], cwd=ROOT, env=env, check=True)
 
     def start(self) -> None:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)

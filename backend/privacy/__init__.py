@@ -2,7 +2,7 @@
 and transcript retention.
 
 - redaction.py: [EMAIL] [PHONE] [CARD] [IBAN] by checked patterns, [NAME] by spaCy NER plus the names the
-  CRM knows; pii_eval.py is the seeded test set (`python -m scripts.eval_pii`).
+  CRM knows; its seeded test set is ml/pii_eval.py (`python -m scripts.eval_pii`), outside the app.
 - service.py: the stored redacted copy of every message (and why it is stored), the export and erasure of
   one customer (what happens per table), the redacted training export.
 - tracker.py: Rasa's own copy of each transcript, deleted from its SQL tracker store, or owed.

@@ -2,7 +2,8 @@
 
 One `RiskModel` is one joblib file under `risk_model_dir`; the registry row (`ModelVersion`) points at it.
 It keeps its hold-out rows so that the promotion gate can score a candidate and the production model on the
-very same rows (backend/risk/registry.py).
+very same rows (backend/risk/registry.py). Training builds it (ml/risk/training.py `to_artifact`); the class
+stays here, at this path, because every saved artifact is pickled under it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import Pipeline
 
-from backend.risk import drift, fast, tabular
+from backend.risk import fast, tabular
 from backend.risk.reasons import Reason, top_reasons
 
 EPS = 1e-6
@@ -115,7 +116,7 @@ class RiskModel:
         """ROC-AUC of `other` on this model's hold-out, or None when it cannot read these columns."""
         if not set(other.schema.features) <= set(self.holdout_X.columns):
             return None
-        return tabular.evaluate(self.holdout_y, other.predict_frame(self.holdout_X))["roc_auc"]
+        return tabular.holdout_roc_auc(self.holdout_y, other.predict_frame(self.holdout_X))
 
 
 def _present(value: Any) -> Any:
@@ -125,58 +126,6 @@ def _present(value: Any) -> Any:
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, EPS, 1 - EPS)
     return np.log(p / (1 - p))
-
-
-def from_training(
-    result: tabular.TrainResult, X: pd.DataFrame, y: np.ndarray, kind: str, phrasebook: str
-) -> RiskModel:
-    """Package the chosen model of a training run with its reference data and hold-out."""
-    best = result.best
-    train_X = X[list(result.schema.features)].iloc[result.split.train]
-    with tabular.threadpool_limits(limits=1):
-        train_scores = best.estimator.predict_proba(train_X)[:, 1]
-    model = RiskModel(
-        kind=kind,
-        schema=result.schema,
-        algorithm=best.algorithm,
-        estimator=best.estimator,
-        typical=tabular.typical_values(train_X, result.schema),
-        marginals=tabular.marginals(train_X, result.schema),
-        phrasebook=phrasebook,
-        drift_reference=drift.reference_bins(
-            train_X, train_scores, result.schema.numeric, result.schema.categorical
-        ),
-        # Every column, not only this model's: the gate lets production score these rows with its own.
-        holdout_X=X.iloc[result.split.test].reset_index(drop=True),
-        holdout_y=y[result.split.test],
-        metrics=training_metrics(result),
-    )
-    if best.algorithm == "logistic":
-        model.logistic_groups = tabular.logistic_groups(tabular.base_estimator(best.estimator), result.schema)
-    check = model.holdout_X[list(result.schema.features)]
-    model.compiled = fast.compile_scorer(best.algorithm, best.estimator, result.schema, check)
-    if isinstance(model.compiled, fast.FastGBM):
-        model.compiled.set_marginals(model.marginals)
-    return model
-
-
-def training_metrics(result: tabular.TrainResult) -> dict[str, Any]:
-    """What the registry stores: the served model's hold-out figures, and every candidate's for comparison."""
-    return {
-        "holdout_metric": "roc_auc",
-        "algorithm": result.chosen,
-        **{k: v for k, v in result.best.holdout.items() if k != "calibration"},
-        "calibration": result.best.holdout["calibration"],
-        "candidates": {
-            name: {"cv_roc_auc": c.cv_roc_auc, **{k: v for k, v in c.holdout.items() if k != "calibration"}}
-            for name, c in result.candidates.items()
-        },
-        "features": {"numeric": list(result.schema.numeric), "categorical": list(result.schema.categorical)},
-        "dropped_columns": list(result.schema.dropped),
-        "train_rows": len(result.split.train),
-        "seed": result.seed,
-        **result.extra,
-    }
 
 
 def save(model: RiskModel, path: Path) -> None:

@@ -1,6 +1,6 @@
 """The CRM's risk features, as pure functions of plain records.
 
-The database loaders (backend/risk/crm.py) and the simulator (backend/risk/simulator.py) both build these
+The database loaders (backend/risk/crm.py) and the simulator (ml/risk/simulator.py) both build these
 records and call the same functions, so a model trained on simulated history sees features computed exactly
 as they are computed for a live conversation.
 

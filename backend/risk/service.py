@@ -76,9 +76,7 @@ async def production_model(
 ) -> tuple[ModelVersion, RiskModel]:
     version = await registry.production(session, kind)
     if version is None:
-        raise NoProductionModel(
-            f"there is no production {kind} model yet: run python -m backend.risk.bootstrap"
-        )
+        raise NoProductionModel(f"there is no production {kind} model yet: run python -m ml.risk.bootstrap")
     return version, registry.load(settings.risk_model_dir, version)
 
 

@@ -84,7 +84,7 @@ def test_churn_risk_of_an_unknown_customer_is_refused(client, models, path, stat
 
 def test_without_a_production_model_scoring_says_how_to_get_one(client):
     response = client.get("/api/v1/customers/1/churn-risk", headers=staff_headers(client))
-    assert response.status_code == 503 and "backend.risk.bootstrap" in response.json()["detail"]
+    assert response.status_code == 503 and "ml.risk.bootstrap" in response.json()["detail"]
 
 
 def test_the_gate_refuses_a_worse_candidate_with_the_reason(client, models, database_url):

@@ -1,10 +1,10 @@
 """PII redaction: each pattern type, the look-alikes that must survive, and the measured figures on the
-seeded test set (backend/privacy/pii_eval.py; `python -m scripts.eval_pii` prints them)."""
+seeded test set (ml/pii_eval.py; `python -m scripts.eval_pii` prints them)."""
 
 import pytest
 
-from backend.privacy import pii_eval
 from backend.privacy.redaction import find_spans, iban_valid, luhn_valid, redact, redact_many
+from ml import pii_eval
 
 # NER-only recall measured on the seeded set was 0.807 (precision 1.000); the floor leaves room for
 # spaCy's run-to-run wobble but fails on a real regression (e.g. the ner pipe removed or misconfigured).

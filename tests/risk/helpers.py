@@ -5,9 +5,10 @@ from pathlib import Path
 
 from backend.config import to_async_url
 from backend.database import make_engine, make_sessionmaker
-from backend.risk import registry, simulator, training
+from backend.risk import registry
 from backend.risk.tabular import FeatureSchema
-from backend.risk.training import CHURN_SCHEMA, Trained
+from ml.risk import simulator, training
+from ml.risk.training import CHURN_SCHEMA, Trained
 
 # A deliberately poor churn model: it only knows the plan (and its price), not contract, tenure or support.
 WEAK_SCHEMA = FeatureSchema(("monthly_charge",), ("plan",))

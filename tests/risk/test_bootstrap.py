@@ -14,9 +14,9 @@ from backend.config import Settings
 from backend.conversations.models import Conversation, Message
 from backend.customers.models import Customer
 from backend.database import utcnow
-from backend.risk import bootstrap, crm, training
-from backend.risk.cli import session_for
 from backend.seed import seed
+from ml.risk import bootstrap, crm_history, training
+from ml.risk.cli import session_for
 from tests.conftest import migrate
 from tests.dbcheck import rows
 
@@ -127,7 +127,7 @@ async def test_escalation_history_from_the_crm_is_per_turn_and_labelled_by_outco
     settings = fresh_install(tmp_path)
     add_history(settings.database_url, 60)
     async with session_for(settings) as session:
-        X, y, groups = await crm.escalation_frame(session)
+        X, y, groups = await crm_history.escalation_frame(session)
         assert len(y) == 180 and len(set(groups)) == 60 and y.mean() == 0.5
         assert list(X["turn_index"][:3]) == [1.0, 2.0, 3.0]
         trained = await training.escalation_from_db(session)

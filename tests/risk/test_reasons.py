@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from backend.risk import artifact
 from backend.risk.features import CHURN_FEATURES, ESCALATION_FEATURES
 from backend.risk.reasons import CRM_PHRASES, phrase
+from ml.risk import training
 from tests.risk.helpers import churn_data, churn_models, escalation_model
 
 
@@ -14,7 +14,7 @@ def churn_model(request):
     trained, _ = churn_models()
     trained.result.chosen = request.param
     data = churn_data()
-    return artifact.from_training(trained.result, data.X, data.y, "churn", "crm")
+    return training.to_artifact(trained.result, data.X, data.y, "churn", "crm")
 
 
 def test_churn_reasons_name_real_features_in_words(churn_model):
@@ -57,7 +57,7 @@ def test_logistic_contributions_add_up_to_the_log_odds_exactly():
     trained, _ = churn_models()
     trained.result.chosen = "logistic"
     data = churn_data()
-    model = artifact.from_training(trained.result, data.X, data.y, "churn", "crm")
+    model = training.to_artifact(trained.result, data.X, data.y, "churn", "crm")
     compiled = model.compiled
     for row in model.holdout_X.head(10).to_dict("records"):
         _, contributions = model._linear(row)
@@ -70,7 +70,7 @@ def test_gbm_reasons_are_what_the_model_says_when_one_feature_is_redrawn():
     trained, _ = churn_models()
     trained.result.chosen = "gbm"
     data = churn_data()
-    model = artifact.from_training(trained.result, data.X, data.y, "churn", "crm")
+    model = training.to_artifact(trained.result, data.X, data.y, "churn", "crm")
     row = model.holdout_X.iloc[3].to_dict() | {"payment_failures_90d": 3.0}
     probability, contributions = model._counterfactual(row)
 

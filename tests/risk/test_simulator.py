@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from backend.config import get_settings
-from backend.risk import simulator
 from backend.risk.features import CHURN_FEATURES, ESCALATION_FEATURES
+from ml.risk import simulator
 
 
 def test_the_same_seed_gives_the_same_history_and_another_seed_another():

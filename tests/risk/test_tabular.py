@@ -1,10 +1,11 @@
-"""Column inference, targets, metrics and the compiled scorers of backend/risk/tabular.py and fast.py."""
+"""Column inference, targets, metrics (ml/risk/tabular.py) and the compiled scorers (backend/risk/fast.py)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from backend.risk import artifact, fast, tabular, training
+from backend.risk import fast
+from ml.risk import tabular, training
 from tests.risk.synthetic import churn_csv
 
 
@@ -74,7 +75,7 @@ def test_a_messy_export_trains_both_models_with_sensible_figures(csv_training):
 def test_the_compiled_scorer_matches_scikit_learn_exactly(export, csv_training, algorithm):
     X, y = training.read_csv(export, "churned", "customer_id")
     csv_training.result.chosen = algorithm
-    model = artifact.from_training(csv_training.result, X, y, "churn_csv", "generic")
+    model = training.to_artifact(csv_training.result, X, y, "churn_csv", "generic")
     assert model.compiled is not None
     rows = [*model.holdout_X.to_dict("records"), {}, {"contract": "Three year", "tenure": None}]
     expected = model.estimator.predict_proba(fast.to_frame(rows, model.schema))[:, 1]
@@ -88,7 +89,7 @@ def test_numeric_only_and_categorical_only_exports_compile_too(export, columns):
     result = tabular.train(X[columns], y, schema, folds=3)
     for algorithm in ("gbm", "logistic"):
         result.chosen = algorithm
-        model = artifact.from_training(result, X[columns], y, "churn_csv", "generic")
+        model = training.to_artifact(result, X[columns], y, "churn_csv", "generic")
         assert model.compiled is not None
         rows = model.holdout_X.to_dict("records")
         expected = model.estimator.predict_proba(fast.to_frame(rows, model.schema))[:, 1]

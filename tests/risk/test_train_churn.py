@@ -1,9 +1,9 @@
-"""`python -m backend.risk.train_churn` on a small synthetic CSV: report, artifact, registry row."""
+"""`python -m ml.risk.train_churn` on a small synthetic CSV: report, artifact, registry row."""
 
 import pytest
 
 from backend.config import get_settings
-from backend.risk import train_churn
+from ml.risk import train_churn
 from tests.conftest import migrate
 from tests.dbcheck import rows
 from tests.risk.synthetic import churn_csv

@@ -1,11 +1,11 @@
 """Train an escalation model and register it as a candidate version.
 
-    python -m backend.risk.train_escalation --from-db
-    python -m backend.risk.train_escalation --simulate 4000 [--seed 7]
+    python -m ml.risk.train_escalation --from-db
+    python -m ml.risk.train_escalation --simulate 4000 [--seed 7]
 
 --from-db: every conversation with an outcome (a case was opened = escalated; resolved without a case =
 resolved by the bot), one row per customer turn before the hand-off, features as computed live. The hold-out
-keeps each conversation whole. --simulate: the seeded simulator (backend/risk/simulator.py).
+keeps each conversation whole. --simulate: the seeded simulator (ml/risk/simulator.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 
 from backend.config import get_settings
-from backend.risk import training
-from backend.risk.cli import describe, register_and_maybe_promote, run_command, session_for
+from ml.risk import training
+from ml.risk.cli import describe, register_and_maybe_promote, run_command, session_for
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,7 +1,7 @@
 """Train a churn model and register it as a candidate version.
 
-    python -m backend.risk.train_churn --csv FILE --target COLUMN [--id COLUMN]
-    python -m backend.risk.train_churn --from-db
+    python -m ml.risk.train_churn --csv FILE --target COLUMN [--id COLUMN]
+    python -m ml.risk.train_churn --from-db
 
 Any tabular export works: numeric and categorical columns are inferred, blanks become missing values,
 identifier-like and constant columns are dropped (and named). A CSV with the CRM's churn feature columns
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from backend.config import get_settings
 from backend.database import utcnow
-from backend.risk import training
-from backend.risk.cli import describe, register_and_maybe_promote, run_command, session_for
+from ml.risk import training
+from ml.risk.cli import describe, register_and_maybe_promote, run_command, session_for
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -17,7 +17,7 @@ from backend.risk import registry
 from backend.risk.models import ModelVersion
 
 if TYPE_CHECKING:
-    from backend.risk.training import Trained
+    from ml.risk.training import Trained
 
 
 @asynccontextmanager
@@ -37,7 +37,7 @@ def fail(message: str, code: int = 2) -> None:
 
 def run_command(work: Coroutine[Any, Any, None]) -> None:
     """Run a training command; unusable training data ends it with a one-line error and exit code 2."""
-    from backend.risk.tabular import DataError  # scikit-learn: only the training commands come here
+    from ml.risk.tabular import DataError  # scikit-learn: only the training commands come here
 
     try:
         asyncio.run(work)
@@ -46,7 +46,7 @@ def run_command(work: Coroutine[Any, Any, None]) -> None:
 
 
 def describe(trained: Trained) -> str:
-    from backend.risk.training import report
+    from ml.risk.training import report
 
     model = trained.model
     return "\n".join(

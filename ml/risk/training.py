@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.database import utcnow
-from backend.risk import artifact, crm, simulator, tabular
+from backend.risk import drift, fast
 from backend.risk.artifact import RiskModel
 from backend.risk.features import (
     CHURN_CATEGORICAL,
@@ -29,7 +29,9 @@ from backend.risk.features import (
     ESCALATION_MONOTONE,
     ESCALATION_NUMERIC,
 )
-from backend.risk.tabular import DataError, FeatureSchema
+from backend.risk.tabular import FeatureSchema, base_estimator
+from ml.risk import crm_history, simulator, tabular
+from ml.risk.tabular import DataError
 
 CHURN_SCHEMA = FeatureSchema(CHURN_NUMERIC, CHURN_CATEGORICAL, monotone=CHURN_MONOTONE)
 ESCALATION_SCHEMA = FeatureSchema(ESCALATION_NUMERIC, ESCALATION_CATEGORICAL, monotone=ESCALATION_MONOTONE)
@@ -57,7 +59,7 @@ def train_frame(
     result = tabular.train(X, y, schema, seed=seed, test_size=test_size, groups=groups, folds=folds)
     result.extra["source"] = source
     phrasebook = "crm" if kind in ("churn", "escalation") else "generic"
-    model = artifact.from_training(result, X, y, kind, phrasebook)
+    model = to_artifact(result, X, y, kind, phrasebook)
     return Trained(model, tabular.fingerprint(X[list(schema.features)], y), result)
 
 
@@ -96,7 +98,7 @@ def churn_from_csv(
 async def churn_from_db(
     session: AsyncSession, seed: int = 7, now: datetime | None = None, test_size: float = 0.2
 ) -> Trained:
-    X, y, _ = await crm.churn_frame(session, now or utcnow())
+    X, y, _ = await crm_history.churn_frame(session, now or utcnow())
     if len(y) == 0:
         raise DataError("the CRM has no customers to train on")
     source = {"type": "crm", "label": "customers.status == cancelled", "rows": len(y)}
@@ -106,7 +108,7 @@ async def churn_from_db(
 def churn_from_simulation(
     n: int = 2500, seed: int = 7, telco_csv: Path | None = None, folds: int = 3
 ) -> Trained:
-    """The first churn model of a new install (backend/risk/simulator.py tells the story)."""
+    """The first churn model of a new install (ml/risk/simulator.py tells the story)."""
     use_telco = telco_csv is not None and telco_csv.is_file()
     priors = simulator.telco_priors(telco_csv) if use_telco else simulator.DEFAULT_PRIORS
     history = simulator.churn_history(n, seed, priors)
@@ -136,11 +138,67 @@ def escalation_from_simulation(n: int = 1500, seed: int = 7, folds: int = 3) -> 
 
 
 async def escalation_from_db(session: AsyncSession, seed: int = 7) -> Trained:
-    X, y, groups = await crm.escalation_frame(session)
+    X, y, groups = await crm_history.escalation_frame(session)
     if len(y) == 0:
         raise DataError("the CRM has no conversations with an outcome (escalated or resolved) yet")
     source = {"type": "crm", "label": "a case was opened", "rows": len(y), "conversations": len(set(groups))}
     return train_frame(X, y, "escalation", source, ESCALATION_SCHEMA, seed, groups=groups)
+
+
+# ------------------------------------------------------------------------------------------ the artifact
+
+
+def to_artifact(
+    result: tabular.TrainResult, X: pd.DataFrame, y: np.ndarray, kind: str, phrasebook: str
+) -> RiskModel:
+    """The saved model (backend/risk/artifact.py) of a training run: the chosen pipeline with its reference
+    data, hold-out and compiled scorer."""
+    best = result.best
+    train_X = X[list(result.schema.features)].iloc[result.split.train]
+    with tabular.threadpool_limits(limits=1):
+        train_scores = best.estimator.predict_proba(train_X)[:, 1]
+    model = RiskModel(
+        kind=kind,
+        schema=result.schema,
+        algorithm=best.algorithm,
+        estimator=best.estimator,
+        typical=tabular.typical_values(train_X, result.schema),
+        marginals=tabular.marginals(train_X, result.schema),
+        phrasebook=phrasebook,
+        drift_reference=drift.reference_bins(
+            train_X, train_scores, result.schema.numeric, result.schema.categorical
+        ),
+        # Every column, not only this model's: the gate lets production score these rows with its own.
+        holdout_X=X.iloc[result.split.test].reset_index(drop=True),
+        holdout_y=y[result.split.test],
+        metrics=training_metrics(result),
+    )
+    if best.algorithm == "logistic":
+        model.logistic_groups = tabular.logistic_groups(base_estimator(best.estimator), result.schema)
+    check = model.holdout_X[list(result.schema.features)]
+    model.compiled = fast.compile_scorer(best.algorithm, best.estimator, result.schema, check)
+    if isinstance(model.compiled, fast.FastGBM):
+        model.compiled.set_marginals(model.marginals)
+    return model
+
+
+def training_metrics(result: tabular.TrainResult) -> dict[str, Any]:
+    """What the registry stores: the served model's hold-out figures, and every candidate's for comparison."""
+    return {
+        "holdout_metric": "roc_auc",
+        "algorithm": result.chosen,
+        **{k: v for k, v in result.best.holdout.items() if k != "calibration"},
+        "calibration": result.best.holdout["calibration"],
+        "candidates": {
+            name: {"cv_roc_auc": c.cv_roc_auc, **{k: v for k, v in c.holdout.items() if k != "calibration"}}
+            for name, c in result.candidates.items()
+        },
+        "features": {"numeric": list(result.schema.numeric), "categorical": list(result.schema.categorical)},
+        "dropped_columns": list(result.schema.dropped),
+        "train_rows": len(result.split.train),
+        "seed": result.seed,
+        **result.extra,
+    }
 
 
 # ------------------------------------------------------------------------------------------ reporting

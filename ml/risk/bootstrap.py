@@ -1,6 +1,6 @@
 """Make sure a production churn model and a production escalation model exist.
 
-    python -m backend.risk.bootstrap [--seed 7] [--customers 2500] [--conversations 1500]
+    python -m ml.risk.bootstrap [--seed 7] [--customers 2500] [--conversations 1500]
 
 Idempotent: a kind that already has a production version is left alone; a candidate with the same data
 fingerprint (say, from an interrupted run) is promoted instead of trained again. A few seconds on a laptop.
@@ -8,7 +8,7 @@ fingerprint (say, from an interrupted run) is promoted instead of trained again.
 Where the first models come from (honestly):
 - churn: from the CRM when it holds enough labelled customers (at least `risk_min_training_rows` active
   plus cancelled, and 50 of each); a new install has none cancelled, so instead from simulated CRM customers
-  (backend/risk/simulator.py). Their churn label follows a documented story whose contract, tenure and price
+  (ml/risk/simulator.py). Their churn label follows a documented story whose contract, tenure and price
   effects are fitted on the IBM Telco CSV when it is present (`risk_telco_csv`), and whose support-signal
   effects are stated assumptions. Telco itself cannot train the CRM model: it has no contacts, sentiment,
   cases or payment failures, and its plans and prices are another company's. This first model is a
@@ -28,28 +28,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings, get_settings
 from backend.risk import registry
-from backend.risk.cli import session_for
 from backend.risk.models import ModelVersion
+from ml.risk.cli import session_for
 
 if TYPE_CHECKING:
-    from backend.risk.training import Trained
+    from ml.risk.training import Trained
 
 MIN_PER_CLASS = 50
 ACTOR = "bootstrap"
 
 
 async def churn_source(session: AsyncSession, settings: Settings) -> str:
-    from backend.risk import crm
+    from ml.risk import crm_history
 
-    active, cancelled = await crm.count_churn_labels(session)
+    active, cancelled = await crm_history.count_churn_labels(session)
     enough = active + cancelled >= settings.risk_min_training_rows and min(active, cancelled) >= MIN_PER_CLASS
     return "crm" if enough else "simulated"
 
 
 async def escalation_source(session: AsyncSession, settings: Settings) -> str:
-    from backend.risk import crm
+    from ml.risk import crm_history
 
-    outcomes = await crm.labelled_conversations(session)
+    outcomes = await crm_history.labelled_conversations(session)
     escalated = sum(o.escalated for o in outcomes)
     enough = (
         len(outcomes) >= settings.risk_min_training_rows
@@ -62,7 +62,7 @@ async def train_kind(
     session: AsyncSession, kind: str, settings: Settings, args: argparse.Namespace
 ) -> Trained:
     # Imported here so that a bootstrap with nothing to do (every `make run`) never loads scikit-learn.
-    from backend.risk import training
+    from ml.risk import training
 
     if kind == "churn":
         if await churn_source(session, settings) == "crm":
