@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -25,10 +25,12 @@ from backend.conversations.models import Conversation, Message
 from backend.customers.models import Customer
 from backend.database import utcnow
 from backend.risk import crm, drift, registry, rules
-from backend.risk.artifact import RiskModel
 from backend.risk.features import churn_features, escalation_features
 from backend.risk.models import ModelVersion, RiskScore
 from backend.risk.registry import RegistryError, json_safe
+
+if TYPE_CHECKING:  # the artifact (and scikit-learn) loads with the first model, in registry.load
+    from backend.risk.artifact import RiskModel
 
 log = logging.getLogger(__name__)
 CHURN_SCORE_MAX_AGE = timedelta(hours=24)  # a turn reuses a churn score this fresh instead of recomputing
