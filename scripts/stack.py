@@ -6,6 +6,8 @@ The end-to-end tests use the same `Stack` class with their own ports, database a
 """
 
 import argparse
+import atexit
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,6 +21,13 @@ from typing import Any
 import httpx
 
 from scripts.paths import APP_PYTHON, BOT_BIN, CURRENT_MODEL, ROOT, VAR
+
+# What an interrupted caller leaves to the processes it started before it kills them.
+STOP_GRACE_S = 15.0
+# Every process group this interpreter started (by leader pid) that may still have members: a signal or the
+# interpreter's exit must not leave one behind, whatever state the caller's own clean-up is in.
+_groups: dict[int, subprocess.Popen[bytes]] = {}
+_signalled = False
 
 
 @dataclass
@@ -83,21 +92,13 @@ class Stack:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_groups(list(self.processes.values()))
 
     def kill(self, name: str) -> None:
         """Hard-kill one process (fault-injection tests)."""
-        os.killpg(self.processes[name].pid, signal.SIGKILL)
+        _killpg(self.processes[name].pid, signal.SIGKILL)
         self.processes[name].wait()
+        _groups.pop(self.processes[name].pid, None)
 
     def restart(self, name: str) -> None:
         commands = {
@@ -173,9 +174,11 @@ class Stack:
     def _spawn(self, name: str, command: list[str], cwd: Path) -> None:
         log = (self.config.log_dir / f"{name}.log").open("ab")
         # Each process leads its own group so stop() also reaches the workers it forks.
-        self.processes[name] = subprocess.Popen(
+        process = subprocess.Popen(
             command, cwd=cwd, env=self._env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        self.processes[name] = process
+        _groups[process.pid] = process
 
     def _fail_if_exited(self, name: str) -> None:
         code = self.processes[name].poll()
@@ -183,6 +186,56 @@ class Stack:
             log = self.config.log_dir / f"{name}.log"
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
             raise RuntimeError(f"{name} exited with code {code} while starting; end of {log}:\n{tail}")
+
+
+def stop_groups(processes: list[subprocess.Popen[bytes]], grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM each process's group, wait up to `grace_s` for the leaders, SIGKILL the groups still there."""
+    for process in processes:
+        _killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+    for process in processes:
+        # Also members that outlived their leader (a uvicorn worker whose supervisor died).
+        _killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        _groups.pop(process.pid, None)
+
+
+def stop_on_signals() -> None:
+    """Make SIGTERM and Ctrl-C stop every started process group, not just this interpreter.
+
+    The first signal passes SIGTERM on to the groups at once, then unwinds this process like a Ctrl-C, so
+    its own clean-up (Stack.stop in a fixture's teardown, supervise's finally) still runs and reaps them;
+    they stop even if that clean-up never gets there. A second signal SIGKILLs them. Python's default for
+    SIGTERM is to die without any clean-up, and the groups, in sessions of their own, would never hear of
+    it. Handlers a caller installed itself are left alone.
+    """
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_signal)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_signal)
+
+
+def _on_signal(_signum: int, _frame: object) -> None:
+    global _signalled
+    for pid in list(_groups):
+        _killpg(pid, signal.SIGKILL if _signalled else signal.SIGTERM)
+    _signalled = True
+    raise KeyboardInterrupt
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """At exit: the groups no Stack.stop() reaped (a caller that died of an exception, a test interrupted)."""
+    stop_groups(list(_groups.values()), grace_s=5.0)
+
+
+def _killpg(pid: int, sig: int) -> None:
+    # The group is gone once its last member was reaped; and nobody else may reuse an id while it exists.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
 
 
 def _ok(url: str) -> bool:
@@ -235,11 +288,6 @@ def supervise(stack: Any, banner: str, name: str, log_dir: Path) -> None:
         stack.stop()
 
 
-def _stop_on_sigterm(_signum: int, _frame: object) -> None:
-    # Treat `kill` like Ctrl-C so the children are stopped too.
-    raise KeyboardInterrupt
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -251,7 +299,7 @@ def main() -> None:
     args = parser.parse_args()
     from backend.config import get_settings
 
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    stop_on_signals()  # `kill` stops the children like Ctrl-C does
     run(
         StackConfig(
             database_url=get_settings().database_url,

@@ -11,27 +11,64 @@ started=$SECONDS
 
 step() { printf '\n== %s (%d s so far)\n' "$*" $((SECONDS - started)); }
 
+# A SIGTERM or Ctrl-C must stop the running step as well, not this script alone: bash runs a trap only once
+# the foreground command has ended, and the Rasa, action-server and backend processes pytest starts sit in
+# sessions of their own. So each step runs in the background as its own process group (set -m) while the
+# script waits; the trap sends that group SIGTERM and waits for it (pytest then stops the processes it
+# started: scripts/stack.py stop_on_signals), then exits.
+set -m
+step_pid=
+interrupted() {
+  if [[ -n $step_pid ]]; then
+    kill -TERM -- "-$step_pid" 2>/dev/null || true
+    wait "$step_pid" 2>/dev/null || true
+  fi
+  exit "$1"
+}
+trap 'interrupted 143' TERM
+trap 'interrupted 130' INT
+run() {
+  "$@" &
+  step_pid=$!
+  local status=0
+  wait "$step_pid" || status=$?
+  step_pid=
+  return "$status"
+}
+
+validate_data() {
+  cd bot && ../$BOT/rasa data validate --fail-on-warnings --config config.yml --domain domain.yml --data data
+}
+
+test_core() {
+  cd bot && ../$BOT/rasa test core --model ../var/models/current.tar.gz --stories tests \
+    --out "../$REPORTS/core" --fail-on-prediction-errors --no-plot
+}
+
+test_nlu() {
+  (cd bot && SUPPORTDESK_ENCODER_DIR=$ENCODER_DIR SUPPORTDESK_ENCODER_THREADS=0 ../$BOT/rasa test nlu --config config.yml --nlu data/nlu \
+    --cross-validation --folds 5 --out "../$REPORTS/nlu" --no-plot >"../$REPORTS/nlu.log" 2>&1) \
+    || { tail -n 40 "$REPORTS/nlu.log"; exit 1; }
+}
+
 step "lint (ruff)"
-$APP -m ruff check .
+run $APP -m ruff check .
 
 step "Rasa data validation"
-(cd bot && ../$BOT/rasa data validate --fail-on-warnings --config config.yml --domain domain.yml --data data)
+run validate_data
 
 step "Rasa-side unit tests (bot venv: NLU components, actions)"
-SUPPORTDESK_ENCODER_DIR=$ENCODER_DIR $BOT/python -m pytest -q -p no:cacheprovider --confcutdir=tests/bot tests/bot
+run env SUPPORTDESK_ENCODER_DIR="$ENCODER_DIR" $BOT/python -m pytest -q -p no:cacheprovider --confcutdir=tests/bot tests/bot
 
 step "rasa test core: every flow's test stories against the trained model"
 rm -rf "$REPORTS" && mkdir -p "$REPORTS"
-(cd bot && ../$BOT/rasa test core --model ../var/models/current.tar.gz --stories tests \
-  --out "../$REPORTS/core" --fail-on-prediction-errors --no-plot)
+run test_core
 
 step "rasa test nlu: 5-fold cross-validation of the pipeline on the project's own data"
-(cd bot && SUPPORTDESK_ENCODER_DIR=$ENCODER_DIR SUPPORTDESK_ENCODER_THREADS=0 ../$BOT/rasa test nlu --config config.yml --nlu data/nlu \
-  --cross-validation --folds 5 --out "../$REPORTS/nlu" --no-plot >"../$REPORTS/nlu.log" 2>&1) \
-  || { tail -n 40 "$REPORTS/nlu.log"; exit 1; }
-$APP -m scripts.check_nlu_report "$REPORTS/nlu" --min-macro-f1 0.90
+run test_nlu
+run $APP -m scripts.check_nlu_report "$REPORTS/nlu" --min-macro-f1 0.90
 
 step "backend, knowledge, risk, end-to-end and browser tests (app venv; SQLite and PostgreSQL)"
-$APP -m pytest -q tests --ignore=tests/bot
+run $APP -m pytest -q tests --ignore=tests/bot
 
 step "done"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scripts.paths import CURRENT_MODEL, ROOT
-from scripts.stack import Stack, StackConfig
+from scripts.stack import Stack, StackConfig, stop_on_signals
 from tests.conftest import create_pg_database, drop_pg_database
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -49,6 +49,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "RATE_LIMIT_LOGINS_PER_IP": "100000/minute",
         },
     )
+    # A SIGTERM or Ctrl-C to pytest (or to scripts/test.sh, which passes it on) stops these processes too.
+    stop_on_signals()
     stack = Stack(config)
     stack.prepare_database()
     stack.start()
