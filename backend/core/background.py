@@ -134,6 +134,7 @@ class Periodic(Background):
             try:
                 await self._tick()
             except Exception as exc:  # the loop must survive a failed round (e.g. a database restart)
+                raise_if_cancelling()  # unless it failed because it was cancelled: then it is not a failure
                 self.failures += 1
                 self.last_error = repr(exc)
                 log.exception("%s: round failed; retrying next round", self.name)

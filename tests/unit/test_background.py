@@ -234,3 +234,24 @@ async def test_shutdown_runs_every_step_in_order_past_a_hanging_and_a_failing_on
     assert failed == ["hanging", "failing"]
     assert "shutdown: hanging did not finish" in caplog.text
     assert "shutdown: failing failed" in caplog.text
+
+
+async def test_a_round_that_turns_the_cancel_into_an_error_stops_the_loop_without_a_failure(
+    caplog: pytest.LogCaptureFixture,
+):
+    entered = asyncio.Event()
+
+    async def converting_tick() -> None:
+        entered.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise ConnectionError("connection closed while cancelled") from None
+
+    loop = Periodic("converting", converting_tick, 0.001)
+    loop.start()
+    await entered.wait()
+    with caplog.at_level(logging.ERROR, logger="backend.core.background"):
+        assert await loop.stop(BOUND_S)
+    assert loop.health().failures == 0
+    assert "round failed" not in caplog.text
