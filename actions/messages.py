@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 TALK_TO_A_PERSON: dict[str, str] = {"title": "Talk to a person", "payload": "/request_human"}
@@ -49,6 +49,36 @@ def affirmation_question(topic: str) -> str:
     return f"Just to make sure I understood: is this about {topic}?"
 
 
+# ---- the order look-up's reply ----------------------------------------------------------------------------
+# The whole reply is worded from the order the backend returned, and nothing is said before the look-up: an
+# apology for a delay ahead of it was contradicted whenever the order turned out to be delivered (issue 14).
+# Lateness is judged from the estimated delivery date against today, so a "shipped" order whose date has
+# passed is called late rather than "on its way" with a date in the past.
+
+# Northwind's late-delivery policy (knowledge base "late-delivery"): most late parcels arrive within two
+# business days of the estimated date; past 5 business days we reship or refund, as the customer prefers.
+REFUND_AFTER_BUSINESS_DAYS = 5
+_SAY_TALK_TO_A_PERSON = 'say "talk to a person" and our team will arrange it'
+_MOST_ARRIVE_SOON = "Most late parcels arrive within two business days of the estimated date."
+_RESHIP_IF_LATER = (
+    f"If it ends up more than {REFUND_AFTER_BUSINESS_DAYS} business days late, we'll reship it for free or "
+    "refund you in full, whichever you prefer."
+)
+_RESHIP_NOW = (
+    f"As it's now more than {REFUND_AFTER_BUSINESS_DAYS} business days late, we'll reship it for free or "
+    f"refund you in full, whichever you prefer: {_SAY_TALK_TO_A_PERSON}."
+)
+
+
+@dataclass(frozen=True)
+class OrderReply:
+    """What action_lookup_order says: one message, with a "Talk to a person" button when its advice is to
+    ask for one (a delivered parcel that is missing, a parcel late enough to be reshipped or refunded)."""
+
+    text: str
+    buttons: tuple[dict[str, str], ...] = ()
+
+
 @dataclass(frozen=True)
 class _OrderView:
     """The order fields a message needs, already formatted; None where the backend has no value."""
@@ -60,70 +90,111 @@ class _OrderView:
     eta: str | None
     placed: str | None
     items: str | None
+    # The estimated delivery date has passed (worded as late), and by how many business days (the policy's
+    # measure: a date that passed on Friday is not yet a business day late on Sunday, but it is late).
+    overdue: bool
+    business_days_late: int
+    due_today: bool
 
 
-def order_status(order: Mapping[str, Any]) -> str:
-    """One message telling the customer where the order is, from the backend's order JSON."""
-    view = _view(order)
+def order_reply(order: Mapping[str, Any], today: date) -> OrderReply:
+    """The reply to "where is my order" / "my order hasn't arrived", from the backend's order JSON."""
+    view = _view(order, today)
     status, advice = _BY_STATUS.get(view.status, _other_status)(view)
     items = f"Items: {view.items}." if view.items else ""
-    return " ".join(part for part in (status, items, advice) if part)
+    text = " ".join(part for part in (status, items, advice) if part)
+    # Whenever the advice is to ask for a person, the button saves typing it.
+    return OrderReply(text, (TALK_TO_A_PERSON,) if '"talk to a person"' in advice else ())
 
 
-def _view(order: Mapping[str, Any]) -> _OrderView:
+def _view(order: Mapping[str, Any], today: date) -> _OrderView:
+    eta = _date(order.get("estimated_delivery"))
+    placed = _date(order.get("placed_at"))
     return _OrderView(
         number=str(order.get("order_id") or "your order"),
         status=str(order.get("status") or "unknown").lower(),
         carrier=_text(order.get("carrier")),
         tracking=_text(order.get("tracking_number")),
-        eta=_friendly_date(order.get("estimated_delivery"), with_weekday=True),
-        placed=_friendly_date(order.get("placed_at"), with_weekday=False),
+        eta=_friendly_date(eta, with_weekday=True),
+        placed=_friendly_date(placed, with_weekday=False),
         items=_items(order.get("items")),
+        overdue=eta is not None and eta < today,
+        business_days_late=0 if eta is None else business_days_between(eta, today),
+        due_today=eta == today,
     )
+
+
+def business_days_between(start: date, end: date) -> int:
+    """Weekdays after `start` up to and including `end` (0 when `end` is not after `start`)."""
+    days = (end - start).days
+    if days <= 0:
+        return 0
+    weeks, rest = divmod(days, 7)
+    extra = sum(1 for offset in range(1, rest + 1) if (start + timedelta(days=offset)).weekday() < 5)
+    return weeks * 5 + extra
 
 
 # Each status gives (what is happening, what the customer can expect or do); the items go in between.
 def _processing(o: _OrderView) -> tuple[str, str]:
-    placed = f" was placed on {o.placed} and" if o.placed else ""
-    arrival = f" It should arrive by {o.eta}." if o.eta else ""
-    return (
-        f"Order {o.number}{placed} is being packed at our warehouse.{arrival}",
-        "You'll get an email with the tracking number as soon as it ships.",
-    )
+    placed = f" (placed on {o.placed})" if o.placed else ""
+    ships = "You'll get an email with the tracking number as soon as it ships."
+    if o.overdue:
+        # Not shipped yet, so there is nothing to reship: the policy's other half, a full refund, applies.
+        refund = (
+            f" As it's now more than {REFUND_AFTER_BUSINESS_DAYS} business days late, we can refund you in "
+            f"full if you'd rather not wait: {_SAY_TALK_TO_A_PERSON}."
+            if o.business_days_late > REFUND_AFTER_BUSINESS_DAYS
+            else ""
+        )
+        return (
+            f"I'm sorry, order {o.number}{placed} is running late: it was due by {o.eta} and is still being "
+            "packed at our warehouse.",
+            ships + refund,
+        )
+    arrival = f" It should arrive {_by(o)}." if o.eta else ""
+    return f"Order {o.number}{placed} is being packed at our warehouse.{arrival}", ships
 
 
 def _shipped(o: _OrderView) -> tuple[str, str]:
-    tracking = f" Tracking number: {o.tracking}." if o.tracking else ""
-    arrival = f" Estimated delivery: {o.eta}." if o.eta else ""
-    carrier = o.carrier or "our carrier"
-    return f"Good news: order {o.number} is on its way with {carrier}.{tracking}{arrival}", ""
+    where = f"on its way with {o.carrier or 'our carrier'}{_tracking(o)}"
+    if o.overdue:
+        return (
+            f"I'm sorry, order {o.number} is running late. It's {where}; it was due on {o.eta}.",
+            _late_advice(o.business_days_late),
+        )
+    arrival = f" It should arrive {_by(o)}." if o.eta else ""
+    return f"Good news: order {o.number} is {where}.{arrival}", ""
 
 
 def _delayed(o: _OrderView) -> tuple[str, str]:
-    tracking = f", tracking number {o.tracking}" if o.tracking else ""
-    arrival = f" The latest estimated delivery date is {o.eta}." if o.eta else ""
-    # The reship-or-refund promise is Northwind's late-delivery policy (knowledge base "late-delivery").
-    return (
-        f"I'm sorry, order {o.number} is running late. It's with {o.carrier or 'our carrier'}{tracking}."
-        f"{arrival}",
-        "If it ends up more than 5 business days late, we'll reship it for free or refund you in full, "
-        "whichever you prefer.",
-    )
+    where = f"It's with {o.carrier or 'our carrier'}{_tracking(o)}"
+    sorry = f"I'm sorry, order {o.number} is delayed. {where}"
+    if o.eta is None:
+        return f"{sorry}, and I don't have a new delivery date for it yet.", _RESHIP_IF_LATER
+    if o.overdue:
+        return f"{sorry}; it was due on {o.eta}.", _late_advice(o.business_days_late)
+    new_date = "today" if o.due_today else o.eta
+    return f"{sorry}, and the new estimated delivery date is {new_date}.", _RESHIP_IF_LATER
 
 
 def _delivered(o: _OrderView) -> tuple[str, str]:
     carrier = f" by {o.carrier}" if o.carrier else ""
-    tracking = f" (tracking number {o.tracking})" if o.tracking else ""
+    # The backend has no time of delivery, only the delivery date it planned; the carrier's tracking has the
+    # exact time and place.
+    facts = [f"delivery date: {o.eta}"] if o.eta else []
+    facts += [f"tracking number {o.tracking}"] if o.tracking else []
+    details = f" ({'; '.join(facts)})" if facts else ""
     return (
-        f"Order {o.number} has been delivered{carrier}{tracking}.",
-        "If you can't find it, please check around your door, your mailbox and with your neighbours; if "
-        'it\'s still missing, say "talk to a person" and our team will sort it out.',
+        f"Order {o.number} has been delivered{carrier}{details}.",
+        "The tracking link under Account > Orders shows when and where it was left. If you can't find it, "
+        "please check around your door, your mailbox and with your neighbours; if it's still missing, "
+        'say "talk to a person" and our team will sort it out.',
     )
 
 
 def _cancelled(o: _OrderView) -> tuple[str, str]:
     return (
-        f"Order {o.number} was cancelled.",
+        f"Order {o.number} was cancelled, so it won't be shipped.",
         "If you were charged, the refund goes back to your original payment method within 5 business days.",
     )
 
@@ -150,23 +221,43 @@ _BY_STATUS = {
 }
 
 
+def _by(o: _OrderView) -> str:
+    return "today" if o.due_today else f"by {o.eta}"
+
+
+def _tracking(o: _OrderView) -> str:
+    return f" (tracking number {o.tracking})" if o.tracking else ""
+
+
+def _late_advice(days_late: int) -> str:
+    if days_late > REFUND_AFTER_BUSINESS_DAYS:
+        return _RESHIP_NOW
+    return f"{_MOST_ARRIVE_SOON} {_RESHIP_IF_LATER}"
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
     return str(value).strip() or None
 
 
-def _friendly_date(value: Any, with_weekday: bool) -> str | None:
-    """ "2026-11-05" -> "Thursday, November 5"; None for missing or unreadable values."""
+def _date(value: Any) -> date | None:
+    """The calendar date of an ISO date or datetime; None for missing or unreadable values."""
     if not isinstance(value, str) or not value:
         return None
     try:
         # Reads both dates and datetimes; Python 3.10's fromisoformat does not accept a trailing "Z".
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
     except ValueError:
         return None
-    day = f"{parsed:%B} {parsed.day}"
-    return f"{parsed:%A}, {day}" if with_weekday else day
+
+
+def _friendly_date(value: date | None, with_weekday: bool) -> str | None:
+    """2026-11-05 -> "Thursday, November 5"."""
+    if value is None:
+        return None
+    day = f"{value:%B} {value.day}"
+    return f"{value:%A}, {day}" if with_weekday else day
 
 
 def _items(value: Any) -> str | None:

@@ -1,6 +1,7 @@
 """The order form's validation and the order look-up."""
 
 import logging
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -51,7 +52,11 @@ class ValidateOrderStatusForm(FormValidationAction):
 
 
 class ActionLookupOrder(Action):
-    """Tells the customer where the order in slot `order_id` is; the rules branch on slot `order_lookup`."""
+    """Tells the customer where the order in slot `order_id` is; the rules branch on slot `order_lookup`.
+
+    Both order_status and shipping_delay end here, with nothing said before the look-up: the reply for a
+    found order comes from messages.order_reply, not-found and unreachable replies from the domain's rules.
+    """
 
     def name(self) -> str:
         return "action_lookup_order"
@@ -71,7 +76,10 @@ class ActionLookupOrder(Action):
             return _outcome("unavailable", order_id)
         if order is None:
             return _outcome("not_found", order_id)
-        dispatcher.utter_message(text=messages.order_status(order))
+        # The only message of the order flow before "anything else?": worded from the order's status, so
+        # nothing said in this turn can contradict what the backend returned.
+        reply = messages.order_reply(order, today=date.today())
+        dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons))
         return _outcome("found", order_id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ import pytest
 import yaml
 
 from actions import backend_client
+from actions import messages as messages_module
 from actions.knowledge import ActionAnswerFromKnowledge
+from actions.orders import ActionLookupOrder
 from actions.retention import ActionRetentionOffer
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "bot" / "domain.yml").read_text())
@@ -91,3 +94,172 @@ def test_a_retention_offer_sets_the_branch_the_rules_expect(backend, respond, ou
     assert bool(messages) == (outcome == "offered")
     if messages:
         assert "a free month" in messages[0]["text"] and messages[0]["buttons"]
+
+
+# ---- the order look-up: one reply, worded from the order's status (issue 14) ------------------------------
+TODAY = date.today()
+
+
+def order(status: str, eta_days: int | None = 3, **fields: Any) -> dict[str, Any]:
+    """The backend's order JSON; the estimated delivery date is `eta_days` from today (None: no date)."""
+    shipped = status in ("shipped", "delayed", "delivered", "returned")
+    return {
+        "order_id": "ORD-100234",
+        "status": status,
+        "carrier": "UPS" if shipped else None,
+        "tracking_number": "1Z999AA10123456784" if shipped else None,
+        "estimated_delivery": None if eta_days is None else (TODAY + timedelta(days=eta_days)).isoformat(),
+        "placed_at": (datetime.combine(TODAY, datetime.min.time()) - timedelta(days=6)).isoformat(),
+        "total": "89.90",
+        "currency": "USD",
+        "items": [{"product": "Headlamp 400", "quantity": 2}],
+        **fields,
+    }
+
+
+def friendly(days: int) -> str:
+    day = TODAY + timedelta(days=days)
+    return f"{day:%A}, {day:%B} {day.day}"
+
+
+def look_up(
+    backend: Callable[[Callable[[httpx.Request], httpx.Response]], None],
+    respond: Callable[[httpx.Request], httpx.Response],
+    text: str = "my order ORD-100234 hasn't arrived, this is really annoying",
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    backend(respond)
+    latest = {"text": text, "intent": {"name": "shipping_delay"}}
+    tracker = Tracker("conv-1", {"order_id": "ORD-100234"}, latest, [], False, None, {}, "order_status_form")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionLookupOrder().run(dispatcher, tracker, DOMAIN))
+    return dispatcher.messages, slot_values(events)
+
+
+# What each status may NOT be said to be: the words that would contradict it.
+CONTRADICTIONS = {
+    "delivered": ["on its way", "running late", "is delayed", "being packed", "cancelled", "sorry"],
+    "shipped": ["has been delivered", "is delayed", "running late", "being packed", "cancelled", "sorry"],
+    "delayed": ["has been delivered", "good news", "being packed", "cancelled"],
+    "processing": ["has been delivered", "on its way", "is delayed", "running late", "cancelled", "sorry"],
+    "cancelled": ["has been delivered", "on its way", "is delayed", "being packed", "should arrive"],
+    "returned": ["on its way", "is delayed", "being packed", "should arrive", "cancelled"],
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "must_say"),
+    [
+        # delivered: by which carrier and when, with what to do if it is not there
+        ("delivered", ["has been delivered by UPS", "delivery date: " + friendly(3), "1Z999AA10123456784",
+                       "If you can't find it", "talk to a person"]),
+        # delayed: an apology and the new estimate
+        ("delayed", ["I'm sorry, order ORD-100234 is delayed", "UPS", "new estimated delivery date is "
+                     + friendly(3), "reship it for free or refund you in full"]),
+        ("shipped", ["Good news: order ORD-100234 is on its way with UPS", "1Z999AA10123456784",
+                     "It should arrive by " + friendly(3)]),
+        ("processing", ["being packed at our warehouse", "It should arrive by " + friendly(3),
+                        "tracking number as soon as it ships"]),
+        ("cancelled", ["Order ORD-100234 was cancelled, so it won't be shipped", "refund"]),
+        ("returned", ["We've received the return of order ORD-100234", "refund"]),
+    ],
+)  # fmt: skip
+def test_a_found_order_gets_one_reply_worded_from_its_status(backend, status, must_say):
+    messages, slots = look_up(backend, lambda r: httpx.Response(200, json=order(status)))
+    assert slots == {"order_lookup": "found", "last_order_id": "ORD-100234", "order_id": None}
+    [reply] = messages  # nothing else is said in the look-up, so nothing can contradict it
+    for words in must_say:
+        assert words in reply["text"], (words, reply["text"])
+    for words in CONTRADICTIONS[status]:
+        assert words.lower() not in reply["text"].lower(), (words, reply["text"])
+    assert "Headlamp 400 (2)" in reply["text"]
+    # A "Talk to a person" button exactly when the advice is to ask for one.
+    asks_for_a_person = '"talk to a person"' in reply["text"]
+    assert reply["buttons"] == ([messages_module.TALK_TO_A_PERSON] if asks_for_a_person else [])
+    assert asks_for_a_person == (status == "delivered")
+
+
+@pytest.mark.parametrize("status", ["shipped", "delayed"])
+def test_a_parcel_past_its_date_is_called_late_not_on_time(backend, status):
+    # Two days late: at most 2 business days, so the customer hears it usually comes soon, not yet a reship.
+    [reply], _ = look_up(backend, lambda r: httpx.Response(200, json=order(status, eta_days=-2)))
+    text = reply["text"]
+    assert f"it was due on {friendly(-2)}" in text
+    assert "Most late parcels arrive within two business days" in text
+    assert "If it ends up more than 5 business days late" in text
+    assert "Good news" not in text and "should arrive" not in text and "new estimated" not in text
+    assert not reply["buttons"]
+
+
+@pytest.mark.parametrize("status", ["shipped", "delayed"])
+def test_a_parcel_more_than_5_business_days_late_is_offered_a_reship_or_refund_now(backend, status):
+    [reply], _ = look_up(backend, lambda r: httpx.Response(200, json=order(status, eta_days=-10)))
+    now = "As it's now more than 5 business days late, we'll reship it for free or refund you in full"
+    assert now in reply["text"]
+    assert reply["buttons"] == [messages_module.TALK_TO_A_PERSON]
+
+
+def test_an_unshipped_order_past_its_date_is_late_and_can_be_refunded(backend):
+    [reply], _ = look_up(backend, lambda r: httpx.Response(200, json=order("processing", eta_days=-10)))
+    assert f"running late: it was due by {friendly(-10)} and is still being packed" in reply["text"]
+    assert "refund you in full" in reply["text"] and "reship" not in reply["text"]
+    assert reply["buttons"] == [messages_module.TALK_TO_A_PERSON]
+
+
+def test_a_delayed_order_without_a_new_date_says_so(backend):
+    [reply], _ = look_up(backend, lambda r: httpx.Response(200, json=order("delayed", eta_days=None)))
+    assert "I'm sorry, order ORD-100234 is delayed" in reply["text"]
+    assert "I don't have a new delivery date for it yet" in reply["text"]
+
+
+def test_a_parcel_due_today_is_due_today(backend):
+    [reply], _ = look_up(backend, lambda r: httpx.Response(200, json=order("shipped", eta_days=0)))
+    assert "It should arrive today." in reply["text"] and "late" not in reply["text"]
+
+
+def test_a_delivered_order_without_carrier_or_date_states_only_what_is_known(backend):
+    bare = order("delivered", eta_days=None, carrier=None, tracking_number=None, items=[])
+    [reply], _ = look_up(backend, lambda r: httpx.Response(200, json=bare))
+    assert reply["text"].startswith("Order ORD-100234 has been delivered. The tracking link")
+    assert "None" not in reply["text"] and "Items" not in reply["text"]
+
+
+def test_an_unknown_status_is_reported_as_it_is(backend):
+    [reply], _ = look_up(backend, lambda r: httpx.Response(200, json=order("on_hold")))
+    assert 'currently has the status "on_hold"' in reply["text"]
+
+
+@pytest.mark.parametrize(
+    ("respond", "outcome"),
+    [
+        (lambda r: httpx.Response(404, json={"detail": "no such order"}), "not_found"),
+        (lambda r: httpx.Response(503, text="down"), "unavailable"),
+        (lambda r: httpx.Response(200, text="not json"), "unavailable"),
+    ],
+)
+def test_an_order_not_found_or_unreachable_says_nothing_itself(backend, respond, outcome):
+    # The rules answer these with utter_order_not_found / utter_order_lookup_failed, as before.
+    messages, slots = look_up(backend, respond)
+    assert messages == []
+    assert slots == {"order_lookup": outcome, "last_order_id": "ORD-100234", "order_id": None}
+
+
+def test_business_days_skip_the_weekend():
+    friday = date(2026, 11, 6)
+    assert friday.weekday() == 4
+    assert messages_module.business_days_between(friday, friday) == 0
+    assert messages_module.business_days_between(friday, date(2026, 11, 8)) == 0  # Sunday: still 0
+    assert messages_module.business_days_between(friday, date(2026, 11, 9)) == 1  # Monday
+    assert messages_module.business_days_between(friday, date(2026, 11, 16)) == 6
+    assert messages_module.business_days_between(friday, date(2026, 11, 1)) == 0  # not yet due
+
+
+def test_late_on_a_weekend_is_late_but_not_yet_a_business_day_late():
+    friday, sunday = date(2026, 11, 6), date(2026, 11, 8)
+    reply = messages_module.order_reply(order("shipped", estimated_delivery=friday.isoformat()), today=sunday)
+    assert "is running late. It's on its way with UPS" in reply.text
+    assert "it was due on Friday, November 6" in reply.text
+    assert "Most late parcels arrive within two business days" in reply.text
+
