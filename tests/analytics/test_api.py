@@ -91,7 +91,8 @@ def test_traffic_shows_in_every_window_and_survives_a_restart(client, widget, se
     figures = wait_for(lambda: (f := summary(client, jordan)) and f["conversations_ended"] == 2 and f)
     assert figures["messages"] == 4 and figures["conversations"] == 2
     assert figures["intent_mix"] == {"order_status": 4}  # what the scripted Rasa parsed
-    assert figures["negative_share"] == 1.0 and figures["sentiment_avg"] == pytest.approx(-0.7)
+    # The scripted Rasa's parse: every message neutral (tests/integration/conftest.py); the label signs it.
+    assert figures["negative_share"] == 0.0 and figures["sentiment_avg"] == 0.0
     assert figures["bot_replies"] == 8  # two replies per bot turn; the hand-off notice is not one
     assert figures["handoffs"] == 1 and figures["handoff_rate"] == 0.5
     assert figures["cases_assigned"] == 1 and figures["cases_resolved"] == 1
