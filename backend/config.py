@@ -1,5 +1,6 @@
 """Runtime configuration, read from the environment (and an optional `.env` file) by pydantic-settings."""
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -11,6 +12,19 @@ if TYPE_CHECKING:
     from backend.cases.routing import PriorityWeights
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Published here, so anyone can sign widget and staff tokens or call the service API with them: fine on a
+# developer's machine, refused in production (Settings.check_secrets).
+DEVELOPMENT_SECRETS = {
+    "service_token": "dev-service-token",
+    "secret_key": "dev-only-secret-key-change-me-in-production",
+    "identity_secret": "dev-only-identity-secret-change-me-in-production",
+}
+# HS256 wants a key at least as long as its hash output (RFC 7518, section 3.2).
+MIN_SECRET_KEY_BYTES = 32
+
+
+class InsecureSettings(RuntimeError):
+    """The backend must not start with these settings."""
 
 
 class Settings(BaseSettings):
@@ -41,16 +55,24 @@ class Settings(BaseSettings):
         description="redis://host:port/db; when set, live events reach sockets on every backend worker "
         "(Redis pub/sub). Unset: in-process delivery, right for one worker.",
     )
+    # Production unless told otherwise: a deployment that forgets to say is refused with the development
+    # secrets below (published in this file) rather than run with them. make run, the tests and the local
+    # scaled stack say development (scripts/stack.py); docker-compose.yml passes real secrets.
+    environment: Literal["development", "production"] = Field(
+        default="production",
+        description="development lets the backend start with the built-in development secrets (with a "
+        "warning); production refuses to (check_secrets).",
+    )
     service_token: str = Field(
-        default="dev-service-token",
+        default=DEVELOPMENT_SECRETS["service_token"],
         description="Shared secret the action server sends as X-Service-Token.",
     )
     secret_key: str = Field(
-        default="dev-only-secret-key-change-me-in-production",
+        default=DEVELOPMENT_SECRETS["secret_key"],
         description="Signs widget session tokens; set a long random value in production.",
     )
     identity_secret: str = Field(
-        default="dev-only-identity-secret-change-me-in-production",
+        default=DEVELOPMENT_SECRETS["identity_secret"],
         description="The host site signs a logged-in shopper's email with it (HMAC-SHA256) to link them.",
     )
     widget_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
@@ -202,6 +224,34 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    def development_secrets_in_use(self) -> list[str]:
+        """The secret settings still at their published development values, by environment variable."""
+        return [name.upper() for name, value in DEVELOPMENT_SECRETS.items() if getattr(self, name) == value]
+
+    def check_secrets(self) -> None:
+        """Raise InsecureSettings, naming each variable, if production would run on development secrets or a
+        short SECRET_KEY (development only warns). The backend calls it when it starts; scripts that sign
+        nothing do not, so `make eval-*` and the like need no secrets."""
+        published = self.development_secrets_in_use()
+        if self.environment != "production":
+            if published:
+                logging.getLogger(__name__).warning(
+                    "ENVIRONMENT=development: %s at the published development values; fine on this machine, "
+                    "never for a backend others can reach",
+                    ", ".join(published),
+                )
+            return
+        problems = [f"{name} is the published development value" for name in published]
+        if len(self.secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+            problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
+        if problems:
+            raise InsecureSettings(
+                "refusing to start in production: "
+                + "; ".join(problems)
+                + ". Set each to a long random value (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`), or ENVIRONMENT=development on a developer's machine."
+            )
 
     @property
     def rasa_replicas(self) -> list[str]:

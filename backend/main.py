@@ -46,6 +46,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. `rasa_transport` lets integration tests answer for Rasa; production leaves it None."""
     settings = settings or get_settings()
+    settings.check_secrets()  # production on published development secrets stops here, before anything runs
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

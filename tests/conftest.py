@@ -17,6 +17,10 @@ from backend.config import to_sync_url
 from backend.seed import seed
 from scripts.paths import ROOT
 
+# The tests sign with the built-in development secrets or their own short ones, whatever the shell says
+# (production refuses both: backend/config.py). Stacks the tests start inherit it unless they say otherwise.
+os.environ["ENVIRONMENT"] = "development"
+
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

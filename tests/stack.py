@@ -34,6 +34,8 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         log_dir=ARTIFACTS / f"e2e-logs-{request.param}",
         rasa_tracker_db=work / "tracker.db",
         extra_env={
+            # Production, as deployed: these secrets are its own, so the backend's start-up check passes.
+            "ENVIRONMENT": "production",
             "SERVICE_TOKEN": "e2e-service-token",
             "SECRET_KEY": "e2e-secret-key-of-at-least-32-bytes",
             "IDENTITY_SECRET": "e2e-identity-secret",

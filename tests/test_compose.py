@@ -1,7 +1,9 @@
 """docker-compose.yml is complete and valid (checked offline by Debian's docker-compose)."""
 
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,12 +14,38 @@ from scripts.paths import ROOT
 REQUIRED = {"postgres", "redis", "rabbitmq", "rasa-1", "rasa-2", "action-server", "backend"}
 
 
-def test_compose_file_validates():
+SECRETS = ("SERVICE_TOKEN", "SECRET_KEY", "IDENTITY_SECRET")
+
+
+def compose_config(tmp_path: Path, **secrets: str) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config -q` with exactly these secrets: none from the shell or a developer's .env."""
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.fail("docker-compose is not installed; scripts/bootstrap.sh installs it (Debian package)")
-    result = subprocess.run([binary, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS} | secrets
+    command = [binary, "--env-file", str(empty), "config", "-q"]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_compose_file_validates(tmp_path):
+    result = compose_config(tmp_path, **{name: f"{name.lower()}-of-the-operator" for name in SECRETS})
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("missing", SECRETS)
+def test_compose_refuses_to_run_without_each_secret(tmp_path, missing):
+    # The backend would refuse the development secrets anyway (ENVIRONMENT=production); compose says so first.
+    result = compose_config(tmp_path, **{name: "x" for name in SECRETS if name != missing})
+    assert result.returncode != 0 and f"set {missing}" in result.stderr
+
+
+def test_the_backend_runs_in_production_mode_with_every_secret_passed():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    environment = services["backend"]["environment"]
+    assert environment["ENVIRONMENT"] == "production"
+    assert all(environment[name].startswith(f"${{{name}:?") for name in SECRETS)
 
 
 def test_compose_has_every_service_with_a_healthcheck():
