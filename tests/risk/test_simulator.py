@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from backend.config import get_settings
 from backend.risk.features import CHURN_FEATURES, ESCALATION_FEATURES
 from ml.risk import simulator
+from scripts.paths import SHARED_DATA
 
 
 def test_the_same_seed_gives_the_same_history_and_another_seed_another():
@@ -33,8 +33,13 @@ def test_churn_history_uses_crm_features_and_a_plausible_rate():
 
 
 def test_the_default_priors_are_what_the_telco_fit_gives():
-    settings = get_settings()
-    if not settings.risk_telco_csv.is_file():
-        pytest.skip("the public Telco CSV is not on this machine")
-    fitted = simulator.telco_priors(settings.risk_telco_csv)
+    # The shared data sets' Telco CSV, where make eval-risk reads it: missing data fails here rather than
+    # skipping, so a run without it cannot pass for one that checked the priors.
+    telco = SHARED_DATA / "telco_churn" / "telco_customer_churn.csv"
+    if not telco.is_file():
+        pytest.fail(
+            f"the public IBM Telco churn CSV is not at {telco}: set SUPPORTDESK_SHARED_DATA to the folder "
+            "holding the shared data sets (default ../shared/data, see README 'Data')"
+        )
+    fitted = simulator.telco_priors(telco)
     assert fitted == pytest.approx(simulator.DEFAULT_PRIORS, abs=0.01)
