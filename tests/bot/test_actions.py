@@ -263,3 +263,9 @@ def test_late_on_a_weekend_is_late_but_not_yet_a_business_day_late():
     assert "it was due on Friday, November 6" in reply.text
     assert "Most late parcels arrive within two business days" in reply.text
 
+
+def test_the_new_intents_are_in_the_domain_and_the_fallback_can_confirm_security():
+    assert {"not_helpful", "security_concern"} <= set(DOMAIN["intents"])
+    assert "security_concern" in messages_module.AFFIRMATION_TOPICS
+    # "Did you mean: that didn't help?" confirms nothing useful: the fallback asks to rephrase instead.
+    assert "not_helpful" not in messages_module.AFFIRMATION_TOPICS
