@@ -28,7 +28,16 @@ _NOT_A_TOPIC = {
     "out_of_scope",
     "request_human",
     "nlu_fallback",
+    # "That didn't help" is about the bot's last answer, not a need; the need is in an earlier message.
+    "not_helpful",
 }
+# Topics whose intent name alone would undersell them to the agent.
+TOPIC_NAMES = {
+    "security_concern": (
+        "account security (someone else in the account, or orders or charges the customer did not make)"
+    ),
+}
+NOT_HELPFUL = "not_helpful"
 # Replies whose words tell the agent nothing ("yes", "hi"). Unclear messages (nlu_fallback) are kept on
 # purpose: after a failed fallback they are exactly what the agent needs to read.
 _NO_CONTENT = {"affirm", "deny", "greet", "goodbye", "thanks", "request_human"}
@@ -61,8 +70,12 @@ def handoff_reason(tracker: Tracker) -> str:
     """A short brief for the agent: topic, order number and the customer's own words."""
     user_events = [e for e in tracker.events if e.get("event") == "user"]
     topic_event = _latest(user_events, lambda intent: intent not in _NOT_A_TOPIC)
-    topic = _intent_of(topic_event).replace("_", " ") if topic_event else "customer asked for a person"
+    topic = _topic_name(_intent_of(topic_event)) if topic_event else "customer asked for a person"
     parts = [f"Topic: {topic}"]
+    # Tells the agent the bot already tried and failed, so they do not start with the same answer.
+    not_helped = sum(1 for event in user_events if _intent_of(event) == NOT_HELPFUL)
+    if not_helped:
+        parts.append(f"The bot's answers did not help (the customer said so {_times(not_helped)})")
     order_id = tracker.get_slot("order_id") or tracker.get_slot("last_order_id")
     if isinstance(order_id, str) and order_id.startswith("ORD-"):
         parts.append(f"Order: {order_id}")
@@ -76,6 +89,14 @@ def handoff_reason(tracker: Tracker) -> str:
     if words:
         parts.append(f'Customer wrote: "{words}"')
     return ". ".join(parts)[:MAX_REASON_CHARS]
+
+
+def _topic_name(intent: str) -> str:
+    return TOPIC_NAMES.get(intent, intent.replace("_", " "))
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def _intent_of(event: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ import yaml
 
 from actions import backend_client
 from actions import messages as messages_module
+from actions.handoff import handoff_reason
 from actions.knowledge import ActionAnswerFromKnowledge
 from actions.orders import ActionLookupOrder
 from actions.retention import ActionRetentionOffer
@@ -262,6 +263,43 @@ def test_late_on_a_weekend_is_late_but_not_yet_a_business_day_late():
     assert "is running late. It's on its way with UPS" in reply.text
     assert "it was due on Friday, November 6" in reply.text
     assert "Most late parcels arrive within two business days" in reply.text
+
+
+# ---- the hand-off brief -------------------------------------------------------------------------------
+def user(text: str, intent: str) -> dict[str, Any]:
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}
+
+
+def brief(*events: dict[str, Any], slots: dict[str, Any] | None = None) -> str:
+    from rasa_sdk import Tracker
+
+    return handoff_reason(Tracker("conv-1", slots or {}, {}, list(events), False, None, {}, "action_listen"))
+
+
+def test_a_security_concern_is_named_as_account_security():
+    reason = brief(user("someone ordered things on my account, it wasn't me", "security_concern"))
+    assert reason.startswith("Topic: account security (someone else in the account, or orders or charges")
+    assert 'Customer wrote: "someone ordered things on my account, it wasn\'t me"' in reason
+
+
+def test_answers_that_did_not_help_are_counted_and_the_topic_comes_from_before_them():
+    reason = brief(
+        user("the app keeps crashing", "technical_problem"),
+        user("I did that, still crashing", "not_helpful"),
+        user("no", "deny"),
+        user("that didn't help either", "not_helpful"),
+        user("/affirm", "affirm"),
+    )
+    assert reason.startswith(
+        "Topic: technical problem. The bot's answers did not help (the customer said so twice)"
+    )
+    assert 'Customer wrote: "the app keeps crashing"' in reason
+
+
+def test_an_answer_that_did_not_help_without_any_topic_quotes_the_customer():
+    reason = brief(user("that's not what I asked", "not_helpful"), user("yes", "affirm"))
+    assert "(the customer said so once)" in reason
+    assert 'Customer wrote: "that\'s not what I asked"' in reason
 
 
 def test_the_new_intents_are_in_the_domain_and_the_fallback_can_confirm_security():
