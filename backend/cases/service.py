@@ -27,9 +27,15 @@ SKILL_BY_INTENT = {
     "cancel_subscription": "retention", "technical_problem": "technical", "reset_password": "technical",
     "account_locked": "technical", "update_details": "general", "order_status": "general",
     "shipping_delay": "general", "complaint": "general",
+    # Account security (someone else in the account, charges or orders not made) goes with the other
+    # account cases (locked, password) to the technical team.
+    "security_concern": "technical",
 }  # fmt: skip
-# Intents that say nothing about the topic are skipped when looking for the last topical one.
-NON_TOPICAL = ["request_human", "affirm", "deny", "inform", "nlu_fallback", "greet", "thanks", "goodbye"]
+# Intents that say nothing about the topic are skipped when looking for the last topical one. "That didn't
+# help" (not_helpful) is about the bot's answer; the need it failed is in an earlier message.
+NON_TOPICAL = [
+    "request_human", "affirm", "deny", "inform", "nlu_fallback", "greet", "thanks", "goodbye", "not_helpful",
+]  # fmt: skip
 
 
 async def open_case(
