@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
 from backend.agents import views as agents
 from backend.agents import websocket as agent_socket
@@ -25,6 +26,7 @@ from backend.conversations.rasa_client import RasaClient
 from backend.core.background import Background, Step, shutdown
 from backend.customers import views as customers
 from backend.database import make_engine, make_sessionmaker
+from backend.errors import validation_error
 from backend.health import views as health
 from backend.kb import views as kb
 from backend.kb.indexing import close_index, open_index
@@ -97,6 +99,7 @@ def create_app(
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_exception_handler(RequestValidationError, validation_error)  # quotes lone surrogates safely
     for router in (
         health.router,
         auth.router,

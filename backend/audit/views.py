@@ -10,6 +10,7 @@ from backend.audit.schemas import AuditEventOut, AuditPageOut
 from backend.auth.dependencies import require_role
 from backend.dependencies import SessionDep
 from backend.params import Offset
+from backend.text import Text
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[Depends(require_role("admin"))])
 
@@ -17,13 +18,13 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[Depends
 @router.get("", response_model=AuditPageOut)
 async def list_audit_events(
     session: SessionDep,
-    actor: Annotated[str | None, Query(min_length=1, max_length=320, description="Exact actor.")] = None,
+    actor: Annotated[Text | None, Query(min_length=1, max_length=320, description="Exact actor.")] = None,
     action: Annotated[
-        str | None,
+        Text | None,
         Query(min_length=1, max_length=64, description='An action ("case.transfer") or a family ("case.*").'),
     ] = None,
-    entity_type: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    entity_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    entity_type: Annotated[Text | None, Query(min_length=1, max_length=64)] = None,
+    entity_id: Annotated[Text | None, Query(min_length=1, max_length=64)] = None,
     since: Annotated[datetime | None, Query(description="From this time on (ISO 8601 with zone).")] = None,
     until: Annotated[datetime | None, Query(description="Before this time (ISO 8601 with zone).")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

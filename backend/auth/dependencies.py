@@ -11,6 +11,7 @@ from backend.auth.policy import grants
 from backend.auth.tokens import InvalidToken, agent_of_staff_token, conversation_of_widget_token
 from backend.config import Settings, get_settings
 from backend.dependencies import SessionDep
+from backend.text import Text
 
 bearer = HTTPBearer(auto_error=False)
 # A security scheme rather than a plain header, so the OpenAPI schema says which routes want it.
@@ -36,7 +37,7 @@ def require_service(
 
 
 @grants("widget")
-def widget_conversation(conversation_id: str, settings: SettingsDep, credentials: Credentials) -> str:
+def widget_conversation(conversation_id: Text, settings: SettingsDep, credentials: Credentials) -> str:
     """A widget may only touch the conversation its token was issued for."""
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a widget session token is required")

@@ -3,7 +3,7 @@
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -17,8 +17,33 @@ from backend.auth.tokens import issue_staff_token
 from backend.dependencies import SessionDep
 from backend.errors import error_response
 from backend.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
+from backend.text import Text
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class SignInForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form with every field `Text`: a NUL in the email would reach the database (where
+    PostgreSQL refuses it, a 500) and one in the password bcrypt (which refuses it too)."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[Text | None, Form(pattern="^password$")] = None,
+        username: Annotated[Text, Form(description="The staff member's email.")],
+        password: Annotated[Text, Form(json_schema_extra={"format": "password"})],
+        scope: Annotated[Text, Form()] = "",
+        client_id: Annotated[Text | None, Form()] = None,
+        client_secret: Annotated[Text | None, Form(json_schema_extra={"format": "password"})] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 class TokenOut(BaseModel):
@@ -35,7 +60,7 @@ class TokenOut(BaseModel):
 )
 @public
 async def sign_in(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[SignInForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
     limiter: RateLimiterDep,

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.conversations.schemas import ConversationOut, ParsedMessageOut, SentimentTrajectoryOut
 from backend.customers.schemas import CustomerOut
+from backend.text import Text
 
 Skill = Literal["general", "billing", "technical", "retention", "sales"]
 
@@ -14,7 +15,7 @@ Skill = Literal["general", "billing", "technical", "retention", "sales"]
 class HandoffIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500, description="Why the bot hands over, in words.")
+    reason: Text = Field(min_length=1, max_length=500, description="Why the bot hands over, in words.")
 
 
 class HandoffOut(BaseModel):
@@ -61,7 +62,7 @@ class CaseDetailOut(CaseOut):
 class AgentReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=4000)
+    text: Text = Field(min_length=1, max_length=4000)
 
 
 class ResolveIn(BaseModel):

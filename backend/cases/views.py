@@ -25,6 +25,7 @@ from backend.conversations.schemas import MessageOut
 from backend.dependencies import SessionDep
 from backend.errors import error_response
 from backend.params import Offset, RecordId
+from backend.text import Text
 
 service_router = APIRouter(prefix="/api/v1/service", tags=["service"])
 staff_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -37,7 +38,7 @@ HANDOFF_MESSAGE = "I'm connecting you with a member of our team. They'll reply r
 
 @service_router.post("/conversations/{conversation_id}/handoff", response_model=HandoffOut)
 async def handoff(
-    conversation_id: str,
+    conversation_id: Text,
     body: HandoffIn,
     session: SessionDep,
     request: Request,

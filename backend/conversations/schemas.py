@@ -6,13 +6,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.config import get_settings
+from backend.text import Text
 
 
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(description="What the customer typed.")
-    client_message_id: str | None = Field(
+    text: Text = Field(description="What the customer typed.")
+    client_message_id: Text | None = Field(
         default=None,
         min_length=1,
         max_length=64,

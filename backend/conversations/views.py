@@ -26,6 +26,7 @@ from backend.dependencies import HubDep, SessionDep
 from backend.errors import error_response
 from backend.params import MAX_DB_INTEGER, Offset
 from backend.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
+from backend.text import Text
 
 widget_router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
 staff_router = APIRouter(
@@ -42,7 +43,7 @@ class SessionIn(BaseModel):
         default=None,
         description="Set by the host site when its shopper is logged in; links the customer record.",
     )
-    customer_hash: str | None = Field(
+    customer_hash: Text | None = Field(
         default=None,
         max_length=128,
         description="HMAC-SHA256 of the lower-cased email with IDENTITY_SECRET, from the host site's server.",
@@ -132,7 +133,7 @@ async def list_conversations(
 
 
 @staff_router.get("/{conversation_id}", response_model=ConversationDetailOut)
-async def get_conversation(conversation_id: str, session: SessionDep) -> ConversationDetailOut:
+async def get_conversation(conversation_id: Text, session: SessionDep) -> ConversationDetailOut:
     conversation = await service.get_conversation_with_messages(session, conversation_id)
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")

@@ -71,11 +71,11 @@ async def _receive_loop(
     # The ack goes out with the bot's replies, before escalation scoring: no customer waits for it.
     ack = functools.partial(_queue_ack, outbox)
     while True:
-        raw = await websocket.receive_text()
-        if len(raw.encode()) > max_bytes:
+        raw = await _receive_frame(websocket)
+        if len(raw.encode() if isinstance(raw, str) else raw) > max_bytes:
             await websocket.close(code=1009, reason=f"frame larger than {max_bytes} bytes")
             return
-        frame = _parse_frame(raw)
+        frame = _parse_frame(raw) if isinstance(raw, str) else BINARY_FRAME
         if isinstance(frame, dict):
             await websocket.send_json(frame)
             continue
@@ -88,6 +88,19 @@ async def _receive_loop(
         except ConversationNotFound:
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="conversation not found")
             return
+
+
+BINARY_FRAME = {"type": "error", "code": "invalid_json", "detail": "send JSON as a text frame, not binary"}
+
+
+async def _receive_frame(websocket: WebSocket) -> str | bytes:
+    """The next frame's text, or its bytes for a binary frame (receive_text would fail on one with a
+    KeyError: an error logged for what is only a client's mistake)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    return text if text is not None else message.get("bytes") or b""
 
 
 async def _queue_ack(outbox: asyncio.Queue[dict[str, object]], message: Message, duplicate: bool) -> None:

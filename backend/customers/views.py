@@ -9,6 +9,7 @@ from backend.customers import service
 from backend.customers.schemas import CustomerOut, OrderOut
 from backend.dependencies import SessionDep
 from backend.params import Offset, RecordId
+from backend.text import Text
 
 staff_router = APIRouter(
     prefix="/api/v1/customers", tags=["customers"], dependencies=[Depends(current_staff)]
@@ -36,7 +37,7 @@ async def get_customer(customer_id: RecordId, session: SessionDep) -> CustomerOu
 
 
 @service_router.get("/orders/{order_id}", response_model=OrderOut)
-async def lookup_order(order_id: str, session: SessionDep) -> OrderOut:
+async def lookup_order(order_id: Text, session: SessionDep) -> OrderOut:
     """Order status for the bot. Accepts 'ORD-100234', 'ord100234' or '100234'."""
     number = service.normalize_order_id(order_id)
     if number is None:

@@ -6,14 +6,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from backend.text import TEXT
+
 MAX_BODY_CHARS = 100_000
 MAX_TAGS = 20
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Body = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-Locale = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
+# TEXT last, outside the constraints (backend/text.py says why).
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), TEXT]
+Body = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS), TEXT]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), TEXT]
+Locale = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2}(-[A-Z]{2})?$"), TEXT]
 Status = Literal["draft", "published"]
 
 
@@ -32,7 +35,7 @@ class ArticleIn(BaseModel):
     tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] = []
     locale: Locale = "en"
     status: Status = "draft"
-    slug: Annotated[str | None, StringConstraints(max_length=200)] = None
+    slug: Annotated[str, StringConstraints(max_length=200), TEXT] | None = None
 
     @field_validator("slug")
     @classmethod
@@ -121,7 +124,7 @@ class SearchOut(BaseModel):
 class PreviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), TEXT]
     k: int = Field(default=5, ge=1, le=20)
 
 

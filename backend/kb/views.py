@@ -32,6 +32,7 @@ from backend.kb.schemas import (
     SearchOut,
     VersionOut,
 )
+from backend.text import Text
 from knowledge.store import Hit, SearchResult
 
 SNIPPET_CHARS = 320
@@ -61,7 +62,7 @@ def runtime(request: Request) -> KnowledgeRuntime:
 
 
 Runtime = Annotated[KnowledgeRuntime, Depends(runtime)]
-Query_ = Annotated[str, Query(min_length=1, max_length=2000, description="The question or search words.")]
+Query_ = Annotated[Text, Query(min_length=1, max_length=2000, description="The question or search words.")]
 K = Annotated[int, Query(ge=1, le=20, description="How many articles to return.")]
 
 
@@ -175,13 +176,13 @@ async def create_article(body: ArticleIn, session: SessionDep, kb: Runtime, edit
 
 
 @admin_router.get("/articles/{slug}", response_model=ArticleOut)
-async def get_article(slug: str, session: SessionDep) -> ArticleOut:
+async def get_article(slug: Text, session: SessionDep) -> ArticleOut:
     return _out(await _article(session, slug))
 
 
 @admin_router.patch("/articles/{slug}", response_model=ArticleOut)
 async def update_article(
-    slug: str, body: ArticleUpdate, session: SessionDep, kb: Runtime, editor: Editor
+    slug: Text, body: ArticleUpdate, session: SessionDep, kb: Runtime, editor: Editor
 ) -> ArticleOut:
     article = await service.update_article(session, await _article(session, slug), body, editor)
     await _sync(kb, [article.id])
@@ -189,27 +190,27 @@ async def update_article(
 
 
 @admin_router.post("/articles/{slug}/publish", response_model=ArticleOut)
-async def publish(slug: str, session: SessionDep, kb: Runtime, editor: Editor) -> ArticleOut:
+async def publish(slug: Text, session: SessionDep, kb: Runtime, editor: Editor) -> ArticleOut:
     article = await service.set_status(session, await _article(session, slug), "published", editor)
     await _sync(kb, [article.id])
     return _out(article)
 
 
 @admin_router.post("/articles/{slug}/unpublish", response_model=ArticleOut)
-async def unpublish(slug: str, session: SessionDep, kb: Runtime, editor: Editor) -> ArticleOut:
+async def unpublish(slug: Text, session: SessionDep, kb: Runtime, editor: Editor) -> ArticleOut:
     article = await service.set_status(session, await _article(session, slug), "draft", editor)
     await _sync(kb, [article.id])
     return _out(article)
 
 
 @admin_router.delete("/articles/{slug}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_article(slug: str, session: SessionDep, kb: Runtime, editor: Editor) -> None:
+async def delete_article(slug: Text, session: SessionDep, kb: Runtime, editor: Editor) -> None:
     article_id = await service.delete_article(session, await _article(session, slug), editor)
     await _sync(kb, [article_id])
 
 
 @admin_router.get("/articles/{slug}/versions", response_model=list[VersionOut])
-async def list_versions(slug: str, session: SessionDep) -> list[VersionOut]:
+async def list_versions(slug: Text, session: SessionDep) -> list[VersionOut]:
     article = await _article(session, slug)
     return [VersionOut.model_validate(v) for v in await service.list_versions(session, article)]
 
@@ -297,7 +298,7 @@ PAGE = """<!doctype html>
 
 
 @page_router.get("/kb/{slug}", response_class=HTMLResponse)
-async def article_page(slug: str, session: SessionDep) -> HTMLResponse:
+async def article_page(slug: Text, session: SessionDep) -> HTMLResponse:
     article = await service.get_by_slug(session, slug)
     if article is None or article.status != "published":
         page = PAGE.format(lang="en", title="Not found", body="<h1>Article not found</h1>", updated="-")

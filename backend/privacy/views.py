@@ -22,6 +22,7 @@ from backend.privacy.schemas import (
     TrackerErasureOut,
     TranscriptExportOut,
 )
+from backend.text import Text
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
 NOT_FOUND = error_response(status.HTTP_404_NOT_FOUND, "no customer with this id")
@@ -95,7 +96,7 @@ async def export_redacted_transcripts(
     admin: AdminDep,
     since: Annotated[datetime | None, Query(description="conversations started at or after")] = None,
     until: Annotated[datetime | None, Query(description="conversations started before")] = None,
-    after: Annotated[str | None, Query(max_length=64, description="next_after of the previous page")] = None,
+    after: Annotated[Text | None, Query(max_length=64, description="next_after of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TranscriptExportOut:
     """Transcripts for training and analytics, PII replaced by typed placeholders; erased and purged

@@ -25,6 +25,7 @@ from backend.risk.schemas import (
     RetentionOfferOut,
     RollbackIn,
 )
+from backend.text import Text
 
 router = APIRouter(tags=["risk"], dependencies=[Depends(current_staff)])
 service_router = APIRouter(
@@ -125,7 +126,7 @@ async def churn_risk(customer_id: RecordId, session: SessionDep, settings: Setti
     "/conversations/{conversation_id}/retention-offer", response_model=RetentionOfferOut, responses=NO_MODEL
 )
 async def retention_offer(
-    conversation_id: str, session: SessionDep, settings: SettingsDep
+    conversation_id: Text, session: SessionDep, settings: SettingsDep
 ) -> RetentionOfferOut:
     """For the bot, when a customer asks to cancel: an offer chosen by rule if their churn risk is high."""
     conversation = await conversations.get_conversation(session, conversation_id)

@@ -3,6 +3,10 @@ bodies, parameters and headers) and sends them in-process to the app on a seeded
 the audience each operation declares. Every answer must be no 5xx, a status code the operation documents
 and a body that matches the documented schema.
 
+A second run puts strings no database stores alike into every generated request: a NUL or a lone surrogate
+in one string of the body (Hypothesis never draws a surrogate on its own), a NUL in a path or query
+parameter. Same checks: a 422 naming the problem (backend/text.py) is fine, a 5xx is not.
+
 Bounded and seeded (derandomized Hypothesis) so CI runs the same examples each time, in a few minutes.
 """
 
@@ -14,6 +18,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
@@ -90,6 +95,11 @@ schema = schemathesis.openapi.from_dict(LIVE_SCHEMA, config=CONFIG)
     database=None,
 )
 def test_api_answers_as_documented(case: schemathesis.Case, api: dict[str, Any]) -> None:
+    call_and_check(case, api)
+
+
+def call_and_check(case: schemathesis.Case, api: dict[str, Any]) -> None:
+    """Send the case as the audience its operation declares; no 5xx, documented status and body."""
     audience = case.operation.definition.raw.get("x-audience", "public")
     if "conversation_id" in (case.path_parameters or {}):
         # The widget token is bound to this conversation; generated ids would only ever meet the 403.
@@ -101,3 +111,67 @@ def test_api_answers_as_documented(case: schemathesis.Case, api: dict[str, Any])
         checks=CHECKS,
         timeout=REQUEST_TIMEOUT_S,
     )
+
+
+# ----- the same operations with bad strings in them -------------------------------------------------------
+
+POISONED_EXAMPLES = 8
+# JSON carries lone surrogates as \uXXXX escapes; a URL or a form cannot carry one at all (it is not UTF-8).
+JSON_BAD = ("\x00", "nul \x00 inside", "\ud800", "low \udfff alone", "reversed \ude00\ud83d")
+URL_BAD = ("\x00", "nul \x00 inside")
+poisoned = schemathesis.openapi.from_dict(LIVE_SCHEMA, config=CONFIG)
+
+
+def string_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Where `value` holds strings: a path of keys and indexes to each."""
+    if isinstance(value, str):
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in string_paths(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in string_paths(item, (*path, index))]
+    return []
+
+
+def replaced(value: Any, path: tuple[Any, ...], bad: str) -> Any:
+    if not path:
+        return bad
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = replaced(value[path[0]], path[1:], bad)
+    return copy
+
+
+def poison(value: Any, bad: tuple[str, ...]) -> st.SearchStrategy[Any]:
+    """`value` with one of its strings replaced by (or, for a lone one, made into) one of `bad`."""
+    paths = string_paths(value)
+    if not paths:
+        return st.just(value)
+    return st.tuples(st.sampled_from(paths), st.sampled_from(bad)).map(lambda pb: replaced(value, *pb))
+
+
+@poisoned.hook
+def flatmap_body(context: Any, body: Any) -> st.SearchStrategy[Any]:
+    content = context.operation.definition.raw.get("requestBody", {}).get("content", {})
+    return poison(body, JSON_BAD if "application/json" in content else URL_BAD)
+
+
+@poisoned.hook
+def flatmap_query(context: Any, query: Any) -> st.SearchStrategy[Any]:
+    return poison(query, URL_BAD)
+
+
+@poisoned.hook
+def flatmap_path_parameters(context: Any, path_parameters: Any) -> st.SearchStrategy[Any]:
+    return poison(path_parameters, URL_BAD)
+
+
+@poisoned.parametrize()
+@settings(
+    max_examples=POISONED_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+def test_api_answers_bad_strings_without_a_server_error(case: schemathesis.Case, api: dict[str, Any]) -> None:
+    call_and_check(case, api)
