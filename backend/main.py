@@ -15,6 +15,7 @@ from backend.analytics.service import AnalyticsService
 from backend.audit import views as audit
 from backend.auth import views as auth
 from backend.auth.policy import install_route_policy
+from backend.auth.sockets import redact_tokens_in_server_logs
 from backend.cases import views as cases
 from backend.cases.dispatcher import Dispatcher
 from backend.config import Settings, get_settings
@@ -49,6 +50,7 @@ def create_app(
     """Build the app. `rasa_transport` lets integration tests answer for Rasa; production leaves it None."""
     settings = settings or get_settings()
     settings.check_secrets()  # production on published development secrets stops here, before anything runs
+    redact_tokens_in_server_logs()  # a stale widget script may still put its token in the URL
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

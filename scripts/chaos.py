@@ -41,6 +41,7 @@ from typing import Any
 import httpx
 import websockets
 
+from backend.auth.sockets import subprotocols
 from scripts import loadgen
 from scripts.bench import free_port, machine
 from scripts.doc_sections import replace_section
@@ -145,10 +146,10 @@ async def probe(backend: str, holding_reply: str) -> str:
 
 async def _probe_once(http: httpx.AsyncClient, backend: str, holding_reply: str) -> str:
     session = (await http.post(f"{backend}/api/v1/widget/sessions", json={})).raise_for_status().json()
-    url = backend.replace("http", "ws", 1) + f"/ws/widget?token={session['token']}"
+    url = backend.replace("http", "ws", 1) + "/ws/widget"
     client_id = uuid.uuid4().hex
     replies: list[str] = []
-    async with websockets.connect(url, open_timeout=10) as ws:
+    async with websockets.connect(url, subprotocols=subprotocols(session["token"]), open_timeout=10) as ws:
         await ws.send(json.dumps({"type": "message", "text": "where is my order ORD-100002?",
                                   "client_message_id": client_id}))  # fmt: skip
         while True:

@@ -45,6 +45,7 @@ import httpx
 import websockets
 from sqlalchemy import bindparam, create_engine, text
 
+from backend.auth.sockets import subprotocols
 from backend.config import to_sync_url
 from backend.conversations.hub import HANDOFF_NOTICE
 
@@ -111,8 +112,9 @@ def percentile(values: list[float], q: float) -> float:
 class WidgetLink:
     """One customer's WebSocket, reconnected on demand, with the widget's send-until-acked discipline."""
 
-    def __init__(self, url: str, result: RunResult, rng: random.Random) -> None:
+    def __init__(self, url: str, token: str, result: RunResult, rng: random.Random) -> None:
         self._url = url
+        self._protocols = subprotocols(token)  # the widget's way: never a token in the URL
         self._result = result
         self._rng = rng
         self._ws: websockets.ClientConnection | None = None
@@ -132,7 +134,9 @@ class WidgetLink:
         while time.monotonic() < give_up_at:
             try:
                 if self._ws is None:
-                    self._ws = await websockets.connect(self._url, open_timeout=10)
+                    self._ws = await websockets.connect(
+                        self._url, subprotocols=self._protocols, open_timeout=10
+                    )
                 message.attempts += 1
                 await self._ws.send(frame)
                 return await self._await_ack(message)
@@ -183,8 +187,8 @@ async def customer(load: Load, index: int, result: RunResult, http: httpx.AsyncC
             result.errors += 1
             return
         result.conversations.append(session["conversation_id"])
-        url = load.backend.replace("http", "ws", 1) + f"/ws/widget?token={session['token']}"
-        link = WidgetLink(url, result, rng)
+        url = load.backend.replace("http", "ws", 1) + "/ws/widget"
+        link = WidgetLink(url, session["token"], result, rng)
         try:
             await _converse(load, session["conversation_id"], rng.choice(SCRIPTS), link, result, rng)
         finally:

@@ -1,11 +1,14 @@
 """The widget's WebSocket: customer messages in, bot and agent messages out, live.
 
+Connect to /ws/widget offering the subprotocols "supportdesk" and "bearer.<widget token>" (never a token in
+the URL: backend/auth/sockets.py). A bad token closes it with 1008.
 Frames in:  {"type": "message", "text": str, "client_message_id": str}
 Frames out: {"type": "ack", "client_message_id", "message_id", "duplicate"}
             {"type": "message", "message": {...}}          (every new message in the conversation)
             {"type": "error", "code": str, "detail": str}  (the frame was refused; the socket stays open)
             code "rate_limited" also carries "retry_after" (seconds): the message was not taken.
 A frame larger than the configured limit closes the socket with code 1009 and the reason.
+The customer closing the widget (or the network dropping) ends the handler quietly: it is not an error.
 A message's ack follows the bot's replies to it; escalation scoring runs after the ack, so a hand-off
 notice, if scoring decides on one, comes after it as one more message.
 """
@@ -20,6 +23,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from pydantic import ValidationError
 
 from backend.auth.policy import audience
+from backend.auth.sockets import CLOSED, PROTOCOL, offered_token
 from backend.auth.tokens import InvalidToken, conversation_of_widget_token
 from backend.config import Settings
 from backend.conversations.hub import ConversationHub, ConversationNotFound
@@ -34,25 +38,26 @@ log = logging.getLogger(__name__)
 
 @router.websocket("/ws/widget")
 @audience("widget")  # the token names the conversation; checked below before the socket is accepted
-async def widget_socket(websocket: WebSocket, token: str = "") -> None:
+async def widget_socket(websocket: WebSocket) -> None:
     settings: Settings = websocket.app.state.settings
     try:
-        conversation_id = conversation_of_widget_token(token, settings.secret_key)
+        conversation_id = conversation_of_widget_token(offered_token(websocket), settings.secret_key)
     except InvalidToken as exc:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=f"invalid widget token: {exc}")
         return
-    await websocket.accept()
+    await websocket.accept(subprotocol=PROTOCOL)
     hub: ConversationHub = websocket.app.state.hub
     notifier: Notifier = websocket.app.state.notifier
     async with notifier.subscribe(conversation_id) as events:
         forwarder = asyncio.create_task(_forward(websocket, events))
         try:
             await _receive_loop(websocket, events, hub, conversation_id, settings.max_request_bytes)
-        except WebSocketDisconnect:
+        except CLOSED:  # the customer closed the widget or the connection dropped: a normal end
             pass
         finally:
             forwarder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # The forwarder may have ended first, on a send to the closed socket; that is the same normal end.
+            with contextlib.suppress(asyncio.CancelledError, *CLOSED):
                 await forwarder
 
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import websockets
 
+from backend.auth.sockets import subprotocols
 from backend.auth.tokens import customer_hash
 from backend.conversations.hub import HANDOFF_NOTICE
 from scripts.stack import Stack
@@ -31,9 +32,9 @@ async def say(
     stack: Stack, session: dict[str, Any], texts: list[str], quiet_s: float = 1.5
 ) -> list[dict[str, Any]]:
     """Send each text over the WebSocket, waiting for its ack and replies; returns every frame received."""
-    url = f"ws://127.0.0.1:{stack.config.backend_port}/ws/widget?token={session['token']}"
+    url = f"ws://127.0.0.1:{stack.config.backend_port}/ws/widget"
     frames: list[dict[str, Any]] = []
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, subprotocols=subprotocols(session["token"])) as ws:
         for text in texts:
             await ws.send(
                 json.dumps({"type": "message", "text": text, "client_message_id": uuid.uuid4().hex})

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from backend.auth.sockets import subprotocols
 from tests.dbcheck import rows
 from tests.integration.conftest import SERVICE_HEADERS, staff_headers
 
@@ -84,7 +85,7 @@ def test_nobody_can_claim_a_customer_without_the_host_sites_signature(client, da
 
 
 def widget_socket(client: TestClient, widget):
-    return client.websocket_connect(f"/ws/widget?token={widget['token']}")
+    return client.websocket_connect("/ws/widget", subprotocols=subprotocols(widget["token"]))
 
 
 def test_websocket_reports_bad_frames_and_stays_open(client, widget, database_url):
@@ -132,7 +133,7 @@ def test_websocket_closes_on_a_100_kb_frame_with_the_reason(client, widget, data
 def test_websocket_refuses_a_bad_token(client):
     with (
         pytest.raises(WebSocketDisconnect) as closed,
-        client.websocket_connect("/ws/widget?token=forged") as ws,
+        client.websocket_connect("/ws/widget", subprotocols=subprotocols("forged")) as ws,
     ):
         ws.receive_json()
     assert closed.value.code == 1008 and "invalid widget token" in closed.value.reason

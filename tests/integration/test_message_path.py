@@ -5,6 +5,7 @@ import threading
 
 from fastapi.testclient import TestClient
 
+from backend.auth.sockets import subprotocols
 from backend.conversations.hub import HANDOFF_NOTICE
 from backend.risk import service as risk
 from tests.dbcheck import rows
@@ -185,7 +186,7 @@ def test_the_widget_ack_comes_with_the_replies_and_a_hand_off_notice_follows(
 
     monkeypatch.setattr(risk, "score_turn", scoring_held_until_the_ack)
     rasa.answer = asks_for_a_human
-    with client.websocket_connect(f"/ws/widget?token={widget['token']}") as socket:
+    with client.websocket_connect("/ws/widget", subprotocols=subprotocols(widget["token"])) as socket:
         socket.send_json({"type": "message", "text": "let me talk to a person", "client_message_id": "h-1"})
         frames = [socket.receive_json()]
         while frames[-1]["type"] != "ack":

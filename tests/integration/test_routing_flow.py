@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from backend.auth.sockets import subprotocols
 from backend.database import utcnow
 from tests.dbcheck import execute, rows
 from tests.integration.conftest import SERVICE_HEADERS, staff_headers
@@ -58,7 +59,8 @@ def test_case_goes_to_the_online_agent_with_the_skill_and_the_reply_reaches_the_
     execute(database_url, "UPDATE messages SET intent = 'billing_question' WHERE sender = 'customer'")
     diego = go_online(client, "diego@northwind.example")
     go_online(client, "priya@northwind.example")
-    with client.websocket_connect(f"/ws/agent?token={diego['Authorization'].split()[1]}") as inbox:
+    diego_token = diego["Authorization"].split()[1]
+    with client.websocket_connect("/ws/agent", subprotocols=subprotocols(diego_token)) as inbox:
         case_id = hand_off(client, widget)
         offered = inbox.receive_json()
     assert offered["type"] == "case_assigned" and offered["case"]["id"] == case_id
@@ -68,7 +70,7 @@ def test_case_goes_to_the_online_agent_with_the_skill_and_the_reply_reaches_the_
     assert detail["messages"][0]["text"] == "I was charged twice"
     assert detail["customer"]["email"] == "demo@northwind.example"
 
-    with client.websocket_connect(f"/ws/widget?token={widget['token']}") as customer:
+    with client.websocket_connect("/ws/widget", subprotocols=subprotocols(widget["token"])) as customer:
         sent = client.post(
             f"/api/v1/cases/{case_id}/messages", json={"text": "Hi, I'm Diego. Let me check."}, headers=diego
         )
@@ -85,7 +87,7 @@ def test_resolution_asks_for_a_rating_and_stores_it_once(client, widget, databas
     alex = go_online(client, "alex@northwind.example")
     case_id = hand_off(client, widget)
     wait_for(lambda: case_row(database_url, case_id)["status"] == "assigned")
-    with client.websocket_connect(f"/ws/widget?token={widget['token']}") as customer:
+    with client.websocket_connect("/ws/widget", subprotocols=subprotocols(widget["token"])) as customer:
         resolved = client.post(
             f"/api/v1/cases/{case_id}/resolve", json={"disposition": "solved"}, headers=alex
         )
@@ -156,7 +158,8 @@ def test_sla_breach_is_flagged_once_for_supervisors(client, widget, database_url
         t=utcnow() - timedelta(minutes=1),
         i=case_id,
     )
-    with client.websocket_connect(f"/ws/agent?token={jordan['Authorization'].split()[1]}") as supervisor:
+    jordan_token = jordan["Authorization"].split()[1]
+    with client.websocket_connect("/ws/agent", subprotocols=subprotocols(jordan_token)) as supervisor:
         alert = supervisor.receive_json()
     assert alert["type"] == "sla_breach" and alert["case"]["id"] == case_id
     wait_for(lambda: case_row(database_url, case_id)["sla_breached_at"] is not None)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from pyrate_limiter import Rate
 from redis.exceptions import RedisError
 
+from backend.auth.sockets import subprotocols
 from backend.config import Settings
 from backend.main import create_app
 from backend.ratelimit import REDIS_PREFIX, RateLimiter, parse_rate
@@ -106,7 +107,7 @@ def test_messages_are_limited_per_address_across_conversations(limited):
 def test_a_websocket_frame_over_the_limit_gets_an_error_frame_and_the_socket_stays_open(limited):
     client = limited(rate_limit_messages_per_conversation="2/minute")
     widget = open_widget(client)
-    with client.websocket_connect(f"/ws/widget?token={widget['token']}") as ws:
+    with client.websocket_connect("/ws/widget", subprotocols=subprotocols(widget["token"])) as ws:
 
         def answer(frame: str) -> dict:
             ws.send_text(frame)

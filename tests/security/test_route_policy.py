@@ -16,6 +16,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from backend.auth.dependencies import AdminDep
 from backend.auth.policy import AUDIENCES, UNDECLARED, route_policies
+from backend.auth.sockets import subprotocols
 from backend.config import Settings
 from backend.main import create_app
 from tests.security.conftest import Callers
@@ -136,9 +137,9 @@ def test_each_websocket_admits_exactly_its_audience(app_client: TestClient, call
     wrong = []
     for role in ROLES:
         token = websocket_token(callers, role)
-        url = route.path + (f"?token={token}" if token else "")
+        offered = subprotocols(token) if token else None
         try:
-            with app_client.websocket_connect(url):
+            with app_client.websocket_connect(route.path, subprotocols=offered):
                 outcome = ALLOW
         except WebSocketDisconnect as closed:
             outcome = f"closed {closed.code}"

@@ -60,8 +60,8 @@ $("status").addEventListener("change", async (event) => {
 
 // ---- live feed ----------------------------------------------------------------------------------------
 function connect() {
-  const url = `${location.origin.replace(/^http/, "ws")}/ws/agent?token=${encodeURIComponent(state.token)}`;
-  const socket = new WebSocket(url);
+  // The token goes as a subprotocol, never in the URL, which access logs record (backend/auth/sockets.py).
+  const socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws/agent`, ["supportdesk", `bearer.${state.token}`]);
   state.socket = socket;
   socket.addEventListener("open", () => { $("live").textContent = "live"; });
   socket.addEventListener("close", (event) => {

@@ -159,7 +159,8 @@
   function connect() {
     if (state.paused || !state.session || (state.socket && state.socket.readyState <= WebSocket.OPEN)) return;
     const wsOrigin = origin.replace(/^http/, "ws");
-    const socket = new WebSocket(`${wsOrigin}/ws/widget?token=${encodeURIComponent(state.session.token)}`);
+    // The token goes as a subprotocol, never in the URL, which access logs record (backend/auth/sockets.py).
+    const socket = new WebSocket(`${wsOrigin}/ws/widget`, ["supportdesk", `bearer.${state.session.token}`]);
     state.socket = socket;
     socket.addEventListener("open", async () => {
       state.retry = 0; state.inFlight = null;

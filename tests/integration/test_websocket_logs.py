@@ -1,0 +1,87 @@
+"""What a real uvicorn server logs for widget and inbox sockets: no bearer token in any line, and a customer
+or an agent closing their socket (or the network dropping mid-turn) is not an error."""
+
+import asyncio
+import json
+import logging
+import socket
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+
+from backend.auth.sockets import subprotocols
+from backend.main import create_app
+from tests.integration.conftest import ScriptedRasa
+
+# The log lines do not depend on the database.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def turn(ws: websockets.ClientConnection, text: str, client_id: str) -> list[dict[str, Any]]:
+    await ws.send(json.dumps({"type": "message", "text": text, "client_message_id": client_id}))
+    frames = [json.loads(await asyncio.wait_for(ws.recv(), 10))]
+    while frames[-1]["type"] != "ack":
+        frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+    return frames
+
+
+async def test_sockets_log_no_token_and_a_closed_widget_is_no_error(settings, rasa: ScriptedRasa, caplog):
+    async def slow_rasa(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.5)  # the customer is gone before the bot's replies are pushed
+        return rasa.handle(request)
+
+    app = create_app(settings, rasa_transport=httpx.MockTransport(slow_rasa))
+    port = free_port()
+    # log_config=None: uvicorn's loggers propagate to caplog's handler, and access lines are written (a
+    # handler exists); uvicorn's own default configuration logs the same lines.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    caplog.set_level(logging.INFO)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not serving.done(), "the server did not start"
+        await asyncio.sleep(0.05)
+    base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            widget = (await http.post("/api/v1/widget/sessions", json={})).json()
+            form = {"username": "alex@northwind.example", "password": "northwind-demo"}
+            staff = (await http.post("/api/v1/auth/token", data=form)).json()["access_token"]
+            history = f"/api/v1/widget/conversations/{widget['conversation_id']}/messages"
+            bearer = {"Authorization": f"Bearer {widget['token']}"}
+            assert (await http.get(history, headers=bearer)).is_success
+
+        offered = subprotocols(widget["token"])
+        async with websockets.connect(f"{ws_base}/ws/widget", subprotocols=offered) as ws:
+            assert ws.subprotocol == "supportdesk"  # chosen by the server; the token is not echoed
+            assert [f["type"] for f in await turn(ws, "hello", "m-1")][-1] == "ack"
+        # The customer closes the widget mid-turn: the connection drops without a closing handshake.
+        dropped = await websockets.connect(f"{ws_base}/ws/widget", subprotocols=offered)
+        await dropped.send(json.dumps({"type": "message", "text": "bye", "client_message_id": "m-2"}))
+        dropped.transport.abort()
+        async with websockets.connect(f"{ws_base}/ws/agent", subprotocols=subprotocols(staff)) as inbox:
+            await inbox.send("ping")  # ignored: the inbox only listens
+        # A stale widget script puts the token in the URL: refused, and the log line does not show it.
+        with pytest.raises(websockets.InvalidStatus):
+            await websockets.connect(f"{ws_base}/ws/widget?token={widget['token']}")
+        await asyncio.sleep(1.5)  # the dropped turn's replies are pushed (and fail) meanwhile
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 30)
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("WebSocket /ws/widget" in line and "[accepted]" in line for line in lines)
+    assert any("/ws/widget?token=[redacted]" in line for line in lines)
+    leaking = [line for line in lines if widget["token"] in line or staff in line]
+    assert not leaking, leaking
+    errors = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, errors
+    assert rasa.calls and rasa.calls[-1]["message"] == "bye"  # the dropped customer's turn still ran
