@@ -3,13 +3,16 @@
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.agents.models import Agent
 from backend.auth.policy import grants
 from backend.auth.tokens import InvalidToken, agent_of_staff_token, conversation_of_widget_token
 from backend.config import Settings, get_settings
+from backend.conversations.models import Conversation
 from backend.dependencies import SessionDep
 from backend.text import Text
 
@@ -37,8 +40,10 @@ def require_service(
 
 
 @grants("widget")
-def widget_conversation(conversation_id: Text, settings: SettingsDep, credentials: Credentials) -> str:
-    """A widget may only touch the conversation its token was issued for."""
+async def widget_conversation(
+    conversation_id: Text, settings: SettingsDep, credentials: Credentials, request: Request
+) -> str:
+    """A widget may only touch the conversation its token was issued for, and not once it was erased."""
     if credentials is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a widget session token is required")
     try:
@@ -47,7 +52,24 @@ def widget_conversation(conversation_id: Text, settings: SettingsDep, credential
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid widget token: {exc}") from exc
     if bound != conversation_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this token belongs to another conversation")
+    if await conversation_erased(request.app.state.sessions, conversation_id):
+        raise HTTPException(status.HTTP_410_GONE, CONVERSATION_ERASED)
     return conversation_id
+
+
+CONVERSATION_ERASED = "this conversation was erased; open a new widget session"
+
+
+async def conversation_erased(sessions: async_sessionmaker[AsyncSession], conversation_id: str) -> bool:
+    """Whether the conversation's transcript was erased (a customer's erasure, or the retention purge).
+
+    Widget tokens are signed, not stored, so an erasure cannot delete them: this mark is the state that
+    revokes them, checked on every widget request and every message frame of an open socket. Its own short
+    session, so a widget request does not hold a pooled connection for the whole bot turn.
+    """
+    async with sessions() as session:
+        query = select(Conversation.transcript_erased_at).where(Conversation.id == conversation_id)
+        return await session.scalar(query) is not None
 
 
 @grants("agent")

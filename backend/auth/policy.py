@@ -143,12 +143,13 @@ AUDIENCE_ERRORS = {
         "Signed in, but not allowed: another conversation's token, or a role too low.",
         {"widget", "supervisor", "admin"},
     ),
+    410: ("The conversation was erased: its widget tokens no longer work; open a new session.", {"widget"}),
 }
 
 
 def publish_error_responses(schema: dict[str, Any]) -> None:
     """Add the error answers every operation can give to its documented responses (ErrorOut bodies):
-    401/403 from its audience, 404 when it names a record in its path, 400/413 when it takes a body,
+    401/403/410 from its audience, 404 when it names a record in its path, 400/413 when it takes a body,
     and widen 422 to FastAPI's validation errors or a message."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault("ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}"))

@@ -1,13 +1,14 @@
 """The widget's WebSocket: customer messages in, bot and agent messages out, live.
 
 Connect to /ws/widget offering the subprotocols "supportdesk" and "bearer.<widget token>" (never a token in
-the URL: backend/auth/sockets.py). A bad token closes it with 1008.
+the URL: backend/auth/sockets.py). A bad token, or a conversation that was erased, closes it with 1008.
 Frames in:  {"type": "message", "text": str, "client_message_id": str}
 Frames out: {"type": "ack", "client_message_id", "message_id", "duplicate"}
             {"type": "message", "message": {...}}          (every new message in the conversation)
             {"type": "error", "code": str, "detail": str}  (the frame was refused; the socket stays open)
             code "rate_limited" also carries "retry_after" (seconds): the message was not taken.
 A frame larger than the configured limit closes the socket with code 1009 and the reason.
+An erasure of the conversation revokes its sockets too: the next message frame closes the socket with 1008.
 The customer closing the widget (or the network dropping) ends the handler quietly: it is not an error.
 A message's ack follows the bot's replies to it; escalation scoring runs after the ack, so a hand-off
 notice, if scoring decides on one, comes after it as one more message.
@@ -21,7 +22,9 @@ import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.auth.dependencies import CONVERSATION_ERASED, conversation_erased
 from backend.auth.policy import audience
 from backend.auth.sockets import CLOSED, PROTOCOL, offered_token
 from backend.auth.tokens import InvalidToken, conversation_of_widget_token
@@ -40,10 +43,14 @@ log = logging.getLogger(__name__)
 @audience("widget")  # the token names the conversation; checked below before the socket is accepted
 async def widget_socket(websocket: WebSocket) -> None:
     settings: Settings = websocket.app.state.settings
+    sessions: async_sessionmaker[AsyncSession] = websocket.app.state.sessions
     try:
         conversation_id = conversation_of_widget_token(offered_token(websocket), settings.secret_key)
     except InvalidToken as exc:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=f"invalid widget token: {exc}")
+        return
+    if await conversation_erased(sessions, conversation_id):
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=CONVERSATION_ERASED)
         return
     await websocket.accept(subprotocol=PROTOCOL)
     hub: ConversationHub = websocket.app.state.hub
@@ -51,7 +58,7 @@ async def widget_socket(websocket: WebSocket) -> None:
     async with notifier.subscribe(conversation_id) as events:
         forwarder = asyncio.create_task(_forward(websocket, events))
         try:
-            await _receive_loop(websocket, events, hub, conversation_id, settings.max_request_bytes)
+            await _receive_loop(websocket, events, hub, sessions, conversation_id, settings.max_request_bytes)
         except CLOSED:  # the customer closed the widget or the connection dropped: a normal end
             pass
         finally:
@@ -70,6 +77,7 @@ async def _receive_loop(
     websocket: WebSocket,
     outbox: asyncio.Queue[dict[str, object]],
     hub: ConversationHub,
+    sessions: async_sessionmaker[AsyncSession],
     conversation_id: str,
     max_bytes: int,
 ) -> None:
@@ -88,6 +96,11 @@ async def _receive_loop(
         if refused is not None:  # refused before it is stored: the widget may re-send it later
             await websocket.send_json(refused)
             continue
+        # A socket opened before an erasure must not post into the erased conversation (one primary-key
+        # read per message; the token itself stays valid until it expires).
+        if await conversation_erased(sessions, conversation_id):
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=CONVERSATION_ERASED)
+            return
         try:
             await hub.customer_message(conversation_id, frame.text, frame.client_message_id, on_answered=ack)
         except ConversationNotFound:

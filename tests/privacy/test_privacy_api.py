@@ -7,10 +7,22 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import JSON, String, Text, column, create_engine, inspect, select, table
+from starlette.websockets import WebSocketDisconnect
 
+from backend.auth.sockets import subprotocols
 from backend.config import to_sync_url
 from tests.dbcheck import rows
-from tests.privacy.conftest import ADMIN, PII, SAID, rasa_tracker_store, resolve, say, staff_headers
+from tests.privacy.conftest import (
+    ADMIN,
+    PII,
+    SAID,
+    customer_id,
+    rasa_tracker_store,
+    resolve,
+    say,
+    staff_headers,
+    widget_for,
+)
 
 
 def anonymous_widget(client: TestClient) -> dict[str, str]:
@@ -207,3 +219,48 @@ def test_export_pages_through_conversations(client: TestClient, history, databas
         "/api/v1/privacy/transcripts", params={"limit": 1, "after": first["next_after"]}, headers=admin
     ).json()
     assert rest == {"conversations": [], "next_after": None}
+
+
+def test_erasure_revokes_the_customers_widget_sessions_over_rest_and_websocket(
+    client: TestClient, database_url
+):
+    """A widget opened before the erasure (its token still signed and unexpired, a socket still open) can
+    neither read nor post into the erased conversation; a stranger's widget is untouched."""
+    widget = widget_for(client, "demo@northwind.example")
+    customer = customer_id(database_url, "demo@northwind.example")
+    admin = staff_headers(client, ADMIN)
+    stranger = anonymous_widget(client)
+    say(client, widget, f"my card is {PII['card']}")
+    conversation = widget["conversation_id"]
+    messages = f"/api/v1/widget/conversations/{conversation}/messages"
+    auth = {"Authorization": widget["auth"]}
+    with client.websocket_connect("/ws/widget", subprotocols=subprotocols(widget["token"])) as socket:
+        erased = client.delete(f"/api/v1/privacy/customers/{customer}", headers=admin)
+        assert erased.status_code == 200, erased.text
+        count = "SELECT count(*) AS n FROM messages WHERE conversation_id = :c"
+        stored = rows(database_url, count, c=conversation)
+
+        socket.send_json({"type": "message", "text": "still there?", "client_message_id": "after-1"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:  # frames pushed before the erasure may still be queued
+                socket.receive_json()
+    assert closed.value.code == 1008 and "erased" in closed.value.reason
+
+    for response in (
+        client.post(messages, json={"text": "hello again"}, headers=auth),
+        client.get(messages, headers=auth),
+        client.post(f"/api/v1/widget/conversations/{conversation}/csat", json={"score": 5}, headers=auth),
+    ):
+        assert response.status_code == 410 and "erased" in response.json()["detail"]
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect("/ws/widget", subprotocols=subprotocols(widget["token"])) as again,
+    ):
+        again.receive_json()
+    assert refused.value.code == 1008 and "erased" in refused.value.reason
+
+    assert rows(database_url, count, c=conversation) == stored
+    distinct = "SELECT DISTINCT text FROM messages WHERE conversation_id = :c"
+    texts = rows(database_url, distinct, c=conversation)
+    assert texts == [{"text": "[erased]"}]
+    say(client, stranger, "where is ORD-100003?")  # other conversations go on

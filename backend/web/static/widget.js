@@ -122,7 +122,8 @@
     const s = state.session;
     const url = `${origin}/api/v1/widget/conversations/${s.conversation_id}/messages?after_id=${state.lastId}`;
     const response = await fetch(url, { headers: { authorization: `Bearer ${s.token}` } });
-    if (response.status === 401 || response.status === 403) { localStorage.removeItem(storageKey); state.session = null; return; }
+    // 410: the conversation was erased, which revokes its token; a new session starts a new conversation.
+    if ([401, 403, 410].includes(response.status)) { localStorage.removeItem(storageKey); state.session = null; return; }
     if (response.ok) (await response.json()).forEach(render);
   }
 
@@ -162,7 +163,9 @@
     // The token goes as a subprotocol, never in the URL, which access logs record (backend/auth/sockets.py).
     const socket = new WebSocket(`${wsOrigin}/ws/widget`, ["supportdesk", `bearer.${state.session.token}`]);
     state.socket = socket;
+    let opened = false;
     socket.addEventListener("open", async () => {
+      opened = true;
       state.retry = 0; state.inFlight = null;
       statusEl.textContent = "";
       await loadHistory();
@@ -175,10 +178,13 @@
       else if (frame.type === "ack") onAck(frame);
       else if (frame.type === "error") { statusEl.textContent = frame.detail; onAck(state.inFlight ? { client_message_id: state.inFlight } : {}); }
     });
-    socket.addEventListener("close", (event) => {
+    socket.addEventListener("close", async (event) => {
       state.socket = null; state.inFlight = null; showTyping(false);
       if (state.paused) { statusEl.textContent = "Offline: messages will be sent when you reconnect"; return; }
       if (event.code === 1008) { localStorage.removeItem(storageKey); state.session = null; return; }
+      // A refused handshake (bad or revoked token) reaches a browser as 1006, not as the server's 1008: a
+      // socket that never opened asks the REST API, whose 401/403/410 drops the session, instead of retrying.
+      if (!opened) { await loadHistory().catch(() => {}); if (!state.session) return; }
       statusEl.textContent = "Reconnecting…";
       const delay = Math.min(30000, 500 * 2 ** state.retry++) * (0.5 + Math.random() / 2);
       setTimeout(connect, delay);
