@@ -9,6 +9,7 @@ COPY requirements/app.txt requirements/app.txt
 RUN pip install -r requirements/app.txt
 COPY alembic.ini pyproject.toml ./
 COPY backend backend
+COPY contract contract
 COPY knowledge knowledge
 COPY nlu nlu
 COPY scripts scripts

@@ -6,6 +6,7 @@ COPY requirements/bot.txt requirements/bot.txt
 RUN pip install -r requirements/bot.txt
 COPY nlu nlu
 COPY actions actions
+COPY contract contract
 COPY bot bot
 WORKDIR /app/bot
 EXPOSE 5005 5055
