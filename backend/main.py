@@ -36,6 +36,7 @@ from backend.privacy import views as privacy
 from backend.privacy.worker import PrivacyWorker
 from backend.ratelimit import rate_limiter_for
 from backend.risk import views as risk
+from backend.service_api import views as service_api
 from backend.web import views as web
 
 # The whole lifespan shutdown, every step included. Each loop gets at most STOP_DEADLINE_S of it
@@ -109,15 +110,13 @@ def create_app(
         conversations.staff_router,
         websocket.router,
         customers.staff_router,
-        customers.service_router,
-        cases.service_router,
+        service_api.router,
         cases.staff_router,
         cases.widget_router,
         agent_socket.router,
         agents.router,
         kb.router,
         risk.router,
-        risk.service_router,
         analytics.router,
         audit.router,
         privacy.router,

@@ -19,23 +19,7 @@ from backend.conversations.schemas import ConversationOut, ParsedMessageOut, Sen
 from backend.customers.models import Customer
 from backend.customers.schemas import CustomerOut
 from backend.database import utcnow
-
-# The skill a case needs follows from what the customer last asked about.
-SKILL_BY_INTENT = {
-    "billing_question": "billing", "invoice_copy": "billing", "failed_payment": "billing",
-    "return_refund": "billing", "pricing": "sales", "change_plan": "sales", "product_question": "sales",
-    "cancel_subscription": "retention", "technical_problem": "technical", "reset_password": "technical",
-    "account_locked": "technical", "update_details": "general", "order_status": "general",
-    "shipping_delay": "general", "complaint": "general",
-    # Account security (someone else in the account, charges or orders not made) goes with the other
-    # account cases (locked, password) to the technical team.
-    "security_concern": "technical",
-}  # fmt: skip
-# Intents that say nothing about the topic are skipped when looking for the last topical one. "That didn't
-# help" (not_helpful) is about the bot's answer; the need it failed is in an earlier message.
-NON_TOPICAL = [
-    "request_human", "affirm", "deny", "inform", "nlu_fallback", "greet", "thanks", "goodbye", "not_helpful",
-]  # fmt: skip
+from contract.service_api import DEFAULT_SKILL, NON_TOPICAL_INTENTS, SKILL_BY_INTENT
 
 
 async def open_case(
@@ -55,7 +39,7 @@ async def open_case(
         conversation_id=conversation.id,
         customer_id=conversation.customer_id,
         reason=reason,
-        skill=SKILL_BY_INTENT.get(await _last_topical_intent(session, conversation.id) or "", "general"),
+        skill=SKILL_BY_INTENT.get(await _last_topical_intent(session, conversation.id) or "", DEFAULT_SKILL),
         language=customer.language if customer else "en",
         customer_value=value,
         priority=routing.base_priority(None, None, value, settings.priority_weights),
@@ -95,7 +79,7 @@ async def _last_topical_intent(session: AsyncSession, conversation_id: str) -> s
             Message.conversation_id == conversation_id,
             Message.sender == "customer",
             Message.intent.is_not(None),
-            Message.intent.not_in(NON_TOPICAL),
+            Message.intent.not_in(sorted(NON_TOPICAL_INTENTS)),
         )
         .order_by(Message.id.desc())
         .limit(1)

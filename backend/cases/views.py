@@ -1,4 +1,5 @@
-"""Routes for cases: the action server's handoff, the agent inbox's actions, and the widget's rating."""
+"""Routes for cases: the agent inbox's actions and the widget's rating (the action server's handoff is in
+backend/service_api/views.py)."""
 
 from collections.abc import Awaitable
 from typing import Annotated, Literal, TypeVar
@@ -7,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
-from backend.auth.dependencies import StaffDep, require_service, widget_conversation
+from backend.auth.dependencies import StaffDep, widget_conversation
 from backend.cases import lifecycle, service
 from backend.cases.models import Case
 from backend.cases.schemas import (
@@ -15,42 +16,19 @@ from backend.cases.schemas import (
     CaseDetailOut,
     CaseOut,
     CsatIn,
-    HandoffIn,
-    HandoffOut,
     ResolveIn,
     TransferIn,
 )
-from backend.conversations import service as conversations
 from backend.conversations.schemas import MessageOut
 from backend.dependencies import SessionDep
 from backend.errors import error_response
 from backend.params import Offset, RecordId
-from backend.text import Text
 
-service_router = APIRouter(prefix="/api/v1/service", tags=["service"])
 staff_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 widget_router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
 
 T = TypeVar("T")
 CONFLICT = error_response(409, "The case is not in a state that allows this (the reason is given).")
-HANDOFF_MESSAGE = "I'm connecting you with a member of our team. They'll reply right here in this chat."
-
-
-@service_router.post("/conversations/{conversation_id}/handoff", response_model=HandoffOut)
-async def handoff(
-    conversation_id: Text,
-    body: HandoffIn,
-    session: SessionDep,
-    request: Request,
-    actor: Annotated[str, Depends(require_service)],
-) -> HandoffOut:
-    """The bot hands the conversation to humans; a case is queued for routing."""
-    conversation = await conversations.get_conversation(session, conversation_id)
-    if conversation is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
-    case = await service.open_case(session, conversation, body.reason, actor, request.app.state.settings)
-    request.app.state.dispatcher.poke()
-    return HandoffOut(case_id=case.id, message=HANDOFF_MESSAGE)
 
 
 @staff_router.get("", response_model=list[CaseOut])

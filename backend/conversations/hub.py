@@ -38,6 +38,7 @@ from backend.conversations.schemas import MessageOut
 from backend.database import utcnow
 from backend.handoff.policy import HandoffDecision, HandoffPolicy, load_policy
 from backend.risk import service as risk
+from contract.service_api import HANDOFF_MESSAGE as HANDOFF_NOTICE
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,6 @@ class _AnsweredOnce:
             log.info("conversation %s: on_answered failed", message.conversation_id, exc_info=True)
 
 
-HANDOFF_NOTICE = "I'm connecting you with a member of our team. They'll reply right here in this chat."
 # A turn still pending this long after its Rasa timeout was abandoned by a backend worker that died mid-turn.
 ABANDONED_AFTER_TIMEOUT_S = 5.0
 DUPLICATE_POLL_S = 0.5

@@ -1,21 +1,17 @@
-"""Routes for customers and orders: staff reads, and the action server's order look-up."""
+"""Routes for customers: staff reads (the action server's order look-up: backend/service_api/views.py)."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from backend.auth.dependencies import current_staff, require_service
+from backend.auth.dependencies import current_staff
 from backend.customers import service
-from backend.customers.schemas import CustomerOut, OrderOut
+from backend.customers.schemas import CustomerOut
 from backend.dependencies import SessionDep
 from backend.params import Offset, RecordId
-from backend.text import Text
 
 staff_router = APIRouter(
     prefix="/api/v1/customers", tags=["customers"], dependencies=[Depends(current_staff)]
-)
-service_router = APIRouter(
-    prefix="/api/v1/service", tags=["service"], dependencies=[Depends(require_service)]
 )
 
 
@@ -34,15 +30,3 @@ async def get_customer(customer_id: RecordId, session: SessionDep) -> CustomerOu
     if customer is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "customer not found")
     return CustomerOut.model_validate(customer)
-
-
-@service_router.get("/orders/{order_id}", response_model=OrderOut)
-async def lookup_order(order_id: Text, session: SessionDep) -> OrderOut:
-    """Order status for the bot. Accepts 'ORD-100234', 'ord100234' or '100234'."""
-    number = service.normalize_order_id(order_id)
-    if number is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "order ids look like ORD-123456")
-    order = await service.get_order(session, number)
-    if order is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {number}")
-    return service.order_out(order)

@@ -1,7 +1,8 @@
 """Routes for the knowledge base: the admin API, search (staff and the action server), article pages.
 
 Who may call what: search is for signed-in staff (agents' suggestions), the service search for the action
-server, every article and index route for admins only; the admin's email is the actor in the audit log.
+server (served by backend/service_api/views.py with `search_published`), every article and index route for
+admins only; the admin's email is the actor in the audit log.
 Every write commits first, then brings the index in step before answering, so a saved article is searchable
 when the response arrives and a deleted one is gone from search by then.
 """
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import HTMLResponse
 from markdown_it import MarkdownIt
 
-from backend.auth.dependencies import AdminDep, current_staff, require_service
+from backend.auth.dependencies import AdminDep, current_staff
 from backend.dependencies import SessionDep
 from backend.errors import error_response
 from backend.kb import service
@@ -51,9 +52,6 @@ api_router = APIRouter(prefix="/api/v1/kb", tags=["knowledge"], dependencies=[De
 admin_router = APIRouter(
     prefix="/api/v1/kb", tags=["knowledge admin"], dependencies=[Depends(current_editor)]
 )
-service_router = APIRouter(
-    prefix="/api/v1/service/kb", tags=["service"], dependencies=[Depends(require_service)]
-)
 page_router = APIRouter(include_in_schema=False)
 
 
@@ -72,24 +70,18 @@ K = Annotated[int, Query(ge=1, le=20, description="How many articles to return."
 @api_router.get("/search", response_model=SearchOut, responses=INDEX_DOWN)
 async def search(q: Query_, session: SessionDep, kb: Runtime, k: K = 5) -> SearchOut:
     """Published articles that answer `q`: best chunk per article, scores, confidence, `answerable`."""
-    return await _search(q, k, session, kb)
-
-
-@service_router.get("/search", response_model=SearchOut, responses=INDEX_DOWN)
-async def service_search(q: Query_, session: SessionDep, kb: Runtime, k: K = 5) -> SearchOut:
-    """The same search for the action server (X-Service-Token)."""
-    return await _search(q, k, session, kb)
+    return await search_published(q, k, session, kb)
 
 
 @admin_router.post("/preview", response_model=PreviewOut, responses=INDEX_DOWN)
 async def preview(body: PreviewIn, session: SessionDep, kb: Runtime) -> PreviewOut:
     """What the bot would answer to this question, and whether it is sure enough to answer at all."""
-    found = await _search(body.question, body.k, session, kb)
+    found = await search_published(body.question, body.k, session, kb)
     answer = found.results[0].snippet if found.answerable else None
     return PreviewOut(**found.model_dump(), answer=answer)
 
 
-async def _search(q: str, k: int, session: SessionDep, kb: KnowledgeRuntime) -> SearchOut:
+async def search_published(q: str, k: int, session: SessionDep, kb: KnowledgeRuntime) -> SearchOut:
     query = q.strip()
     if not query:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the query is empty")
@@ -319,5 +311,5 @@ async def article_page(slug: Text, session: SessionDep) -> HTMLResponse:
 SECURITY_HEADERS = {"Content-Security-Policy": "default-src 'self'; script-src 'none'; object-src 'none'"}
 
 router = APIRouter()
-for _sub in (api_router, admin_router, service_router, page_router):
+for _sub in (api_router, admin_router, page_router):
     router.include_router(_sub)

@@ -8,10 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from backend.auth.dependencies import AdminDep, SettingsDep, current_staff, require_service
-from backend.conversations import service as conversations
-from backend.customers.models import Customer
-from backend.database import utcnow
+from backend.auth.dependencies import AdminDep, SettingsDep, current_staff
 from backend.dependencies import SessionDep
 from backend.errors import error_response
 from backend.params import Offset, RecordId
@@ -22,15 +19,10 @@ from backend.risk.schemas import (
     ModelKind,
     ModelVersionOut,
     PromotionOut,
-    RetentionOfferOut,
     RollbackIn,
 )
-from backend.text import Text
 
 router = APIRouter(tags=["risk"], dependencies=[Depends(current_staff)])
-service_router = APIRouter(
-    prefix="/api/v1/service", tags=["service"], dependencies=[Depends(require_service)]
-)
 
 
 NO_MODEL = error_response(503, "No production model (or its artifact) yet; the detail says what to run.")
@@ -120,22 +112,3 @@ async def churn_risk(customer_id: RecordId, session: SessionDep, settings: Setti
     except registry.RegistryError as exc:
         raise _http(exc) from exc
     return ChurnRiskOut.model_validate(risk)
-
-
-@service_router.post(
-    "/conversations/{conversation_id}/retention-offer", response_model=RetentionOfferOut, responses=NO_MODEL
-)
-async def retention_offer(
-    conversation_id: Text, session: SessionDep, settings: SettingsDep
-) -> RetentionOfferOut:
-    """For the bot, when a customer asks to cancel: an offer chosen by rule if their churn risk is high."""
-    conversation = await conversations.get_conversation(session, conversation_id)
-    if conversation is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
-    threshold = settings.churn_high_threshold
-    customer = await session.get(Customer, conversation.customer_id) if conversation.customer_id else None
-    if customer is None:  # an anonymous visitor: nothing known to base an offer on
-        return RetentionOfferOut(offer=None, churn_risk=None, threshold=threshold)
-    score = await service.churn_for_turn(session, conversation, settings, utcnow())
-    offer = service.retention_offer(customer, score, threshold) if score is not None else None
-    return RetentionOfferOut(offer=offer, churn_risk=score, threshold=threshold)

@@ -1,0 +1,1 @@
+"""The service API: every route the action server calls, typed by contract/service_api.py."""
