@@ -1,22 +1,35 @@
 """Client of the backend's service API: the only way the action server reads or changes customer data.
 
 Every failure (backend down, timeout, error status, malformed body) becomes `BackendError`, so an action
-has exactly one exception to turn into a polite message.
+has exactly one exception to turn into a polite message. Responses come back as the types of
+contract/service_api.py, which the backend's routes are checked against, so actions read attributes, not
+dict keys that could silently be missing.
 """
 
 import asyncio
 import logging
 import os
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+
+from contract.service_api import (
+    ContractError,
+    HandoffRequest,
+    HandoffResult,
+    KnowledgeSearch,
+    Order,
+    RetentionOffer,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
 DEFAULT_SERVICE_TOKEN = "dev-service-token"
+T = TypeVar("T")
 TIMEOUT_S = 5.0  # a customer is waiting for the reply; better a polite error than a stalled chat
 
 
@@ -74,43 +87,46 @@ def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
     return body
 
 
-async def get_order(order_id: str) -> dict[str, Any] | None:
-    """The order as the backend describes it, or None if there is no such order.
+def _read(response: httpx.Response, what: str, contract_type: Callable[[Any], T]) -> T:
+    """The response as its contract type; a body that does not match is a backend failure like any other."""
+    body = _json_object(response, what)
+    try:
+        return contract_type(body)
+    except ContractError as error:
+        raise BackendError(f"{what}: {error}") from error
 
-    Fields: order_id, status, carrier, tracking_number, estimated_delivery (ISO date or null), placed_at,
-    total, currency, items [{product, quantity}].
-    """
+
+async def get_order(order_id: str) -> Order | None:
+    """The order as the backend describes it, or None if there is no such order."""
     path = f"/api/v1/service/orders/{quote(order_id, safe='')}"
     response = await _request("GET", path)
     # 404: no such order. 422: the backend cannot read it as an order number, so no order can match it.
     if response.status_code in (404, 422):
         return None
-    return _json_object(response, f"GET {path}")
+    return _read(response, f"GET {path}", Order.from_json)
 
 
-async def handoff(conversation_id: str, reason: str) -> dict[str, Any]:
-    """Hands the conversation to the human team; returns {"case_id": ..., "message": ...}.
+async def handoff(conversation_id: str, reason: str) -> HandoffResult:
+    """Hands the conversation to the human team: the case opened (or already open) and what to tell the
+    customer.
 
     The Rasa sender_id is the backend's conversation id, so it is passed through unchanged.
     """
     path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/handoff"
-    response = await _request("POST", path, json={"reason": reason})
-    return _json_object(response, f"POST {path}")
+    response = await _request("POST", path, json=HandoffRequest(reason).to_json())
+    return _read(response, f"POST {path}", HandoffResult.from_json)
 
 
-async def search_knowledge(question: str, k: int = 3) -> dict[str, Any]:
-    """The knowledge base's answer to `question`: {"answerable": bool, "threshold", "results": [hits]}.
-
-    Each hit has slug, title, url (site-relative), snippet and a calibrated confidence; `answerable` says the
-    top hit is confident enough to answer with.
-    """
+async def search_knowledge(question: str, k: int = 3) -> KnowledgeSearch:
+    """The knowledge base's answer to `question`: the hits (best first, each with a calibrated confidence)
+    and whether the top one is confident enough to answer with."""
     path = "/api/v1/service/kb/search"
     response = await _request("GET", path, params={"q": question[:2000], "k": k})
-    return _json_object(response, f"GET {path}")
+    return _read(response, f"GET {path}", KnowledgeSearch.from_json)
 
 
-async def retention_offer(conversation_id: str) -> dict[str, Any]:
-    """For a customer who wants to cancel: {"offer": str | None, "churn_risk": float | None, "threshold"}."""
+async def retention_offer(conversation_id: str) -> RetentionOffer:
+    """For a customer who wants to cancel: the offer to make (None: no offer) and the churn risk behind it."""
     path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/retention-offer"
     response = await _request("POST", path)
-    return _json_object(response, f"POST {path}")
+    return _read(response, f"POST {path}", RetentionOffer.from_json)

@@ -10,27 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend_client, messages
+from contract.service_api import HANDOFF_MESSAGE, MAX_HANDOFF_REASON_CHARS, NON_TOPICAL_INTENTS
 
 logger = logging.getLogger(__name__)
 
-MAX_REASON_CHARS = 500  # the backend's limit for a handoff reason
-# Intents that say nothing about what the customer needs; the reason names the last intent that does.
-_NOT_A_TOPIC = {
-    "affirm",
-    "deny",
-    "inform",
-    "greet",
-    "goodbye",
-    "thanks",
-    "chitchat",
-    "compliment",
-    "bot_challenge",
-    "out_of_scope",
-    "request_human",
-    "nlu_fallback",
-    # "That didn't help" is about the bot's last answer, not a need; the need is in an earlier message.
-    "not_helpful",
-}
 # Topics whose intent name alone would undersell them to the agent.
 TOPIC_NAMES = {
     "security_concern": (
@@ -60,16 +43,19 @@ class ActionHandoff(Action):
             logger.error("handoff of conversation %s failed", tracker.sender_id, exc_info=True)
             dispatcher.utter_message(text=messages.HANDOFF_FAILED)
             return []
-        message = result.get("message")
-        has_message = isinstance(message, str) and message.strip()
-        dispatcher.utter_message(text=message if has_message else messages.HANDOFF_CONFIRMATION)
+        # The backend's words when it sends any (they may change with it), the shared default otherwise.
+        dispatcher.utter_message(text=result.message if result.message.strip() else HANDOFF_MESSAGE)
         return []
 
 
 def handoff_reason(tracker: Tracker) -> str:
-    """A short brief for the agent: topic, order number and the customer's own words."""
+    """A short brief for the agent: topic, order number and the customer's own words.
+
+    The topic is the last intent that says what the customer needs (the backend picks the case's skill by the
+    same rule, from the same NON_TOPICAL_INTENTS).
+    """
     user_events = [e for e in tracker.events if e.get("event") == "user"]
-    topic_event = _latest(user_events, lambda intent: intent not in _NOT_A_TOPIC)
+    topic_event = _latest(user_events, lambda intent: intent not in NON_TOPICAL_INTENTS)
     topic = _topic_name(_intent_of(topic_event)) if topic_event else "customer asked for a person"
     parts = [f"Topic: {topic}"]
     # Tells the agent the bot already tried and failed, so they do not start with the same answer.
@@ -88,7 +74,7 @@ def handoff_reason(tracker: Tracker) -> str:
     words = _typed_text(words_event) if words_event else None
     if words:
         parts.append(f'Customer wrote: "{words}"')
-    return ". ".join(parts)[:MAX_REASON_CHARS]
+    return ". ".join(parts)[:MAX_HANDOFF_REASON_CHARS]
 
 
 def _topic_name(intent: str) -> str:

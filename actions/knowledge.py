@@ -7,7 +7,7 @@ bot/data/rules.yml branch on.
 """
 
 import logging
-from typing import Any
+from collections.abc import Sequence
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend_client, messages
+from contract.service_api import KnowledgeHit
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,8 @@ class ActionAnswerFromKnowledge(Action):
             logger.warning("knowledge search failed for %s: %s", tracker.sender_id, error)
             dispatcher.utter_message(text=messages.KB_UNAVAILABLE)
             return [SlotSet("kb_answer", "unavailable")]
-        hits = [h for h in found.get("results") or [] if isinstance(h, dict)]
-        if not found.get("answerable") or not hits:
+        hits = found.results
+        if not found.answerable or not hits:
             dispatcher.utter_message(text=messages.KB_NOT_SURE)
             return [SlotSet("kb_answer", "not_sure")]
         dispatcher.utter_message(
@@ -45,15 +46,14 @@ class ActionAnswerFromKnowledge(Action):
         return [SlotSet("kb_answer", "answered")]
 
 
-def citations(hits: list[dict[str, Any]]) -> list[dict[str, str]]:
+def citations(hits: Sequence[KnowledgeHit]) -> list[dict[str, str]]:
     """The top article, and the next ones that are answerable too, each once."""
     chosen: dict[str, dict[str, str]] = {}
     for position, hit in enumerate(hits):
-        if position > 0 and not hit.get("answerable"):
+        if position > 0 and not hit.answerable:
             continue
-        slug = str(hit.get("slug", ""))
-        if slug and slug not in chosen:
-            chosen[slug] = {"title": str(hit.get("title", slug)), "url": str(hit.get("url", ""))}
+        if hit.slug and hit.slug not in chosen:
+            chosen[hit.slug] = {"title": hit.title or hit.slug, "url": hit.url}
         if len(chosen) == MAX_CITATIONS:
             break
     return list(chosen.values())

@@ -1,9 +1,10 @@
 """What the actions say to customers. Texts that do not depend on backend data live in bot/domain.yml."""
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
+
+from contract.service_api import KnowledgeHit, Order, OrderItem
 
 TALK_TO_A_PERSON: dict[str, str] = {"title": "Talk to a person", "payload": "/request_human"}
 
@@ -16,8 +17,6 @@ INVALID_ORDER_ID_EMAIL = (
     "It starts with ORD- followed by 6 digits."
 )
 
-# Same words as the backend's own confirmation, used when its reply carries no message.
-HANDOFF_CONFIRMATION = "I'm connecting you with a member of our team. They'll reply right here in this chat."
 HANDOFF_FAILED = (
     "I couldn't hand this chat over automatically just now, but don't worry: a member of our team will "
     "follow up with you right here as soon as possible."
@@ -98,8 +97,8 @@ class _OrderView:
     due_today: bool
 
 
-def order_reply(order: Mapping[str, Any], today: date) -> OrderReply:
-    """The reply to "where is my order" / "my order hasn't arrived", from the backend's order JSON."""
+def order_reply(order: Order, today: date) -> OrderReply:
+    """The reply to "where is my order" / "my order hasn't arrived", from the backend's order."""
     view = _view(order, today)
     status, advice = _BY_STATUS.get(view.status, _other_status)(view)
     items = f"Items: {view.items}." if view.items else ""
@@ -108,17 +107,16 @@ def order_reply(order: Mapping[str, Any], today: date) -> OrderReply:
     return OrderReply(text, (TALK_TO_A_PERSON,) if '"talk to a person"' in advice else ())
 
 
-def _view(order: Mapping[str, Any], today: date) -> _OrderView:
-    eta = _date(order.get("estimated_delivery"))
-    placed = _date(order.get("placed_at"))
+def _view(order: Order, today: date) -> _OrderView:
+    eta = order.estimated_delivery
     return _OrderView(
-        number=str(order.get("order_id") or "your order"),
-        status=str(order.get("status") or "unknown").lower(),
-        carrier=_text(order.get("carrier")),
-        tracking=_text(order.get("tracking_number")),
+        number=order.order_id or "your order",
+        status=order.status.lower() or "unknown",
+        carrier=_text(order.carrier),
+        tracking=_text(order.tracking_number),
         eta=_friendly_date(eta, with_weekday=True),
-        placed=_friendly_date(placed, with_weekday=False),
-        items=_items(order.get("items")),
+        placed=_friendly_date(order.placed_at.date(), with_weekday=False),
+        items=_items(order.items),
         overdue=eta is not None and eta < today,
         business_days_late=0 if eta is None else business_days_between(eta, today),
         due_today=eta == today,
@@ -236,21 +234,8 @@ def _late_advice(days_late: int) -> str:
     return f"{_MOST_ARRIVE_SOON} {_RESHIP_IF_LATER}"
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(value).strip() or None
-
-
-def _date(value: Any) -> date | None:
-    """The calendar date of an ISO date or datetime; None for missing or unreadable values."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        # Reads both dates and datetimes; Python 3.10's fromisoformat does not accept a trailing "Z".
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-    except ValueError:
-        return None
+def _text(value: str | None) -> str | None:
+    return None if value is None else value.strip() or None
 
 
 def _friendly_date(value: date | None, with_weekday: bool) -> str | None:
@@ -261,16 +246,13 @@ def _friendly_date(value: date | None, with_weekday: bool) -> str | None:
     return f"{value:%A}, {day}" if with_weekday else day
 
 
-def _items(value: Any) -> str | None:
-    """[{"product": "Headlamp 400", "quantity": 2}, ...] -> "Headlamp 400 (2), ..."."""
-    if not isinstance(value, list):
-        return None
-    names = []
-    for item in value:
-        if not isinstance(item, Mapping) or not item.get("product"):
-            continue
-        product, quantity = str(item["product"]), item.get("quantity")
-        names.append(f"{product} ({quantity})" if isinstance(quantity, int) and quantity > 1 else product)
+def _items(items: Sequence[OrderItem]) -> str | None:
+    """(Headlamp 400 x 2, ...) -> "Headlamp 400 (2), ..."."""
+    names = [
+        f"{item.product} ({item.quantity})" if item.quantity > 1 else item.product
+        for item in items
+        if item.product
+    ]
     return ", ".join(names) or None
 
 
@@ -278,9 +260,9 @@ KB_NOT_SURE = "I'm not sure I have the right answer to that, and I'd rather not 
 KB_UNAVAILABLE = "I can't reach our help articles just now, sorry about that."
 
 
-def knowledge_answer(hit: Mapping[str, Any]) -> str:
+def knowledge_answer(hit: KnowledgeHit) -> str:
     """The top article's best passage, introduced by the article's title (the link follows as a citation)."""
-    return f'From our help article "{hit.get("title", "")}": {hit.get("snippet", "")}'
+    return f'From our help article "{hit.title}": {hit.snippet}'
 
 
 RETENTION_BUTTONS = [

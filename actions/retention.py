@@ -31,8 +31,9 @@ class ActionRetentionOffer(Action):
         except backend_client.BackendError as error:
             logger.warning("retention offer for %s failed: %s", tracker.sender_id, error)
             return [SlotSet("retention", "none")]
-        offer = decision.get("offer")
-        if not isinstance(offer, str) or not offer.strip():
+        if decision.offer is None or not decision.offer.strip():
             return [SlotSet("retention", "none")]
-        dispatcher.utter_message(text=messages.retention_offer(offer), buttons=messages.RETENTION_BUTTONS)
+        dispatcher.utter_message(
+            text=messages.retention_offer(decision.offer), buttons=messages.RETENTION_BUTTONS
+        )
         return [SlotSet("retention", "offered")]
