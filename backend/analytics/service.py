@@ -12,10 +12,11 @@ How the figures stay incremental and shared across workers:
 3. At start-up the buckets of the retention span (7 days and the anomaly baseline) are loaded once.
 
 When a conversation ends (deflection rate's denominator): a conversation with no open case ends once it has
-been idle ANALYTICS_IDLE_END_S (default 30 minutes). The sweep marks it `resolved` with a conditional update,
-so with several workers exactly one emits `conversation_ended`, timed at last message + idle time (the moment
-it became idle, whenever the sweep ran). It ended "without a human" when no case was ever opened for it. A
-customer who writes again reopens it (conversations/service.py), and its next ending counts again.
+been idle ANALYTICS_IDLE_END_S (default 30 minutes). The sweep here only sets the pace: the lifecycle ends
+it (backend/lifecycle/conversations.py, end_idle), so with several workers exactly one emits
+`conversation_ended`, timed at last message + idle time (the moment it became idle, whenever the sweep ran).
+It ended "without a human" when no case was ever opened for it. A customer who writes again reopens it, and
+its next ending counts again. Analytics itself only reads and counts.
 """
 
 from __future__ import annotations
@@ -26,25 +27,23 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.analytics import anomalies, publisher
-from backend.analytics.events import Event, Kind, contributions
+from backend.analytics.events import Event, contributions
 from backend.analytics.models import AnalyticsBucket
 from backend.analytics.windows import RETENTION_MINUTES, Key, SlidingWindows, Stats, figures, minute_of
-from backend.cases.models import Case
 from backend.config import Settings
-from backend.conversations.models import Conversation
 from backend.core.background import Periodic
 from backend.database import utcnow
+from backend.lifecycle import conversations as lifecycle
 
 log = logging.getLogger(__name__)
 
 REFRESH_OVERLAP = timedelta(seconds=30)  # re-read a little before the last look: commits land late
 SWEEP_EVERY = 15  # flush rounds between idle sweeps
-SWEEP_BATCH = 500
 BucketId = tuple[int, str, str]  # minute, metric, key
 # Chart points per window: (minutes per point, points)
 SERIES = {"1h": (5, 12), "24h": (60, 24), "7d": (360, 28)}
@@ -155,33 +154,13 @@ class AnalyticsService:
         self._last_look = started
 
     async def sweep_idle(self, now: datetime) -> int:
-        """End conversations idle for ANALYTICS_IDLE_END_S without an open case (see the module docstring)."""
+        """Ask the lifecycle to end conversations idle for ANALYTICS_IDLE_END_S (see the module docstring).
+
+        Ending a conversation is a domain change, so it happens in backend/lifecycle/; the sweep only sets
+        the pace, and the `conversation_ended` event it publishes comes back here to be counted."""
         idle = timedelta(seconds=self._settings.analytics_idle_end_s)
-        open_case = exists().where(Case.conversation_id == Conversation.id, Case.status != "resolved")
-        query = (
-            select(Conversation.id)
-            .where(Conversation.status == "open", Conversation.last_message_at < now - idle, ~open_case)
-            .limit(SWEEP_BATCH)
-        )
-        ended = []
         async with self._sessions() as session:
-            for conversation_id in list((await session.execute(query)).scalars()):
-                result = await session.execute(
-                    update(Conversation)
-                    .where(Conversation.id == conversation_id, Conversation.status == "open",
-                           Conversation.last_message_at < now - idle)
-                    .values(status="resolved")
-                    .returning(Conversation.last_message_at)
-                )  # fmt: skip
-                last = result.scalar_one_or_none()
-                if last is None:
-                    continue  # another worker ended it, or the customer just wrote again
-                human = exists().where(Case.conversation_id == conversation_id)
-                had_case = bool((await session.execute(select(human))).scalar())
-                ended.append(Event(Kind.CONVERSATION_ENDED, last + idle, conversation_id, human=had_case))
-            await session.commit()
-        publisher.publish(*ended)
-        return len(ended)
+            return await lifecycle.end_idle(session, now, idle)
 
     # ------------------------------------------------------------------ figures out
 

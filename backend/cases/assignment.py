@@ -10,14 +10,13 @@ SQLite has no row locks; it is the single-process setup, where one asyncio lock 
 import asyncio
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
-from backend.audit import service as audit
 from backend.cases import routing
 from backend.cases.models import Case
-from backend.conversations.models import Conversation
+from backend.lifecycle import cases as lifecycle
 
 ACTIVE = ("assigned", "accepted")
 _sqlite_lock = asyncio.Lock()
@@ -54,21 +53,10 @@ async def _assign(
     assigned = []
     for case_id, agent_id in routing.plan(waiting, snapshots, now):
         case, agent = by_id[case_id], agents_by_id[agent_id]
-        case.status, case.assigned_agent_id, case.assigned_at = "assigned", agent_id, now
-        agent.last_assigned_at = now
-        await _set_conversation_agent(session, case.conversation_id, agent_id)
-        audit.record(session, "system", "case.assign", "case", case.id, after={"agent_id": agent_id})
+        await lifecycle.offer(session, case, agent, now)
         assigned.append(case)
     await session.commit()
     return assigned
-
-
-async def _set_conversation_agent(session: AsyncSession, conversation_id: str, agent_id: int | None) -> None:
-    # The hub sends customer messages of a human-owned conversation to this agent's inbox.
-    statement = (
-        update(Conversation).where(Conversation.id == conversation_id).values(assigned_agent_id=agent_id)
-    )
-    await session.execute(statement)
 
 
 async def _loads(session: AsyncSession, agent_ids: list[int]) -> dict[int, int]:

@@ -1,4 +1,5 @@
-"""The routing loop: re-queues stale offers, flags SLA breaches, assigns waiting cases, then tells agents.
+"""The routing loop: re-queues stale offers, flags SLA breaches, assigns waiting cases (the lifecycle,
+backend/lifecycle/cases.py, makes each change and tells the agents).
 
 Runs every `routing_interval_s`, and at once when poked (a hand-off, an agent coming online, a case closed).
 With several backend workers each runs its own loop; assignment.py makes that safe on PostgreSQL.
@@ -9,14 +10,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.analytics import publisher
-from backend.analytics.events import Event, Kind
-from backend.cases import assignment, lifecycle
-from backend.cases.schemas import CaseOut
+from backend.cases import assignment
 from backend.config import Settings
-from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
+from backend.conversations.notifier import Notifier
 from backend.core.background import Periodic
 from backend.database import utcnow
+from backend.lifecycle import cases as lifecycle
 
 
 class Dispatcher:
@@ -43,18 +42,7 @@ class Dispatcher:
         now = now or utcnow()
         async with self._sessions() as session:
             timeout = timedelta(seconds=self._settings.accept_timeout_s)
-            for item in await lifecycle.requeue_unaccepted(session, now, timeout):
-                if item.agent_id is not None:
-                    event = {"type": "case_removed", "case_id": item.case_id, "reason": item.reason}
-                    self._notifier.publish(agent_topic(item.agent_id), event)
-            for case in await lifecycle.flag_sla_breaches(session, now):
-                event = {"type": "sla_breach", "case": CaseOut.model_validate(case).model_dump(mode="json")}
-                self._notifier.publish(SUPERVISORS, event)
+            await lifecycle.requeue_unaccepted(session, now, timeout, self._notifier)
+            await lifecycle.flag_sla_breaches(session, now, self._notifier)
             assigned = await assignment.assign_waiting(session, now, self._settings.priority_weights)
-            publisher.publish(*(Event(Kind.CASE_ASSIGNED, now, case.conversation_id) for case in assigned))
-            for case in assigned:
-                event = {
-                    "type": "case_assigned",
-                    "case": CaseOut.model_validate(case).model_dump(mode="json"),
-                }
-                self._notifier.publish(agent_topic(case.assigned_agent_id or 0), event)
+            lifecycle.offered(assigned, now, self._notifier)

@@ -1,70 +1,19 @@
-"""Opening cases when the bot hands over, and reading them with the visibility rules of each role."""
+"""Reading cases with the visibility rules of each role, and the customer's last topic (a hand-off's skill).
 
-from datetime import timedelta
+Opening a case and every later change of its state are in backend/lifecycle/."""
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
-from backend.analytics import publisher
-from backend.analytics.events import Event, Kind
-from backend.audit import service as audit
-from backend.cases import routing
 from backend.cases.models import Case
 from backend.cases.schemas import CaseDetailOut, CaseOut
-from backend.config import Settings
 from backend.conversations import sentiment
 from backend.conversations.models import Conversation, Message
 from backend.conversations.schemas import ConversationOut, ParsedMessageOut, SentimentTrajectoryOut
 from backend.customers.models import Customer
 from backend.customers.schemas import CustomerOut
-from backend.database import utcnow
-from contract.service_api import DEFAULT_SKILL, NON_TOPICAL_INTENTS, SKILL_BY_INTENT
-
-
-async def open_case(
-    session: AsyncSession, conversation: Conversation, reason: str, actor: str, settings: Settings
-) -> Case:
-    """Hand the conversation to humans: the bot falls silent and a queued case awaits an agent.
-
-    Idempotent: a conversation that already has an open case keeps it.
-    """
-    existing = await open_case_of(session, conversation.id)
-    if existing is not None:
-        return existing
-    customer = await session.get(Customer, conversation.customer_id) if conversation.customer_id else None
-    value = float(customer.lifetime_value) if customer else None
-    now = utcnow()
-    case = Case(
-        conversation_id=conversation.id,
-        customer_id=conversation.customer_id,
-        reason=reason,
-        skill=SKILL_BY_INTENT.get(await _last_topical_intent(session, conversation.id) or "", DEFAULT_SKILL),
-        language=customer.language if customer else "en",
-        customer_value=value,
-        priority=routing.base_priority(None, None, value, settings.priority_weights),
-        created_at=now,
-        sla_due_at=now + timedelta(seconds=settings.first_response_sla_s),
-    )
-    conversation.owner = "human"
-    session.add(case)
-    await session.flush()
-    audit.record(
-        session, actor, "case.handoff", "case", case.id, after={"reason": reason, "skill": case.skill}
-    )
-    await session.commit()
-    publisher.publish(Event(Kind.HANDOFF, now, conversation.id))
-    return case
-
-
-async def apply_risk(
-    session: AsyncSession, case: Case, escalation: float | None, churn: float | None, settings: Settings
-) -> Case:
-    """Record the risks that made (or accompany) the hand-off; they set the case's base priority."""
-    case.escalation_risk, case.churn_risk = escalation, churn
-    case.priority = routing.base_priority(escalation, churn, case.customer_value, settings.priority_weights)
-    await session.commit()
-    return case
+from contract.service_api import NON_TOPICAL_INTENTS
 
 
 async def open_case_of(session: AsyncSession, conversation_id: str) -> Case | None:
@@ -72,7 +21,7 @@ async def open_case_of(session: AsyncSession, conversation_id: str) -> Case | No
     return (await session.execute(query)).scalars().first()
 
 
-async def _last_topical_intent(session: AsyncSession, conversation_id: str) -> str | None:
+async def last_topical_intent(session: AsyncSession, conversation_id: str) -> str | None:
     query = (
         select(Message.intent)
         .where(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
 from backend.auth.dependencies import StaffDep, widget_conversation
-from backend.cases import lifecycle, service
+from backend.cases import service
 from backend.cases.models import Case
 from backend.cases.schemas import (
     AgentReplyIn,
@@ -22,6 +22,7 @@ from backend.cases.schemas import (
 from backend.conversations.schemas import MessageOut
 from backend.dependencies import SessionDep
 from backend.errors import error_response
+from backend.lifecycle import cases as lifecycle
 from backend.params import Offset, RecordId
 
 staff_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -74,8 +75,8 @@ async def reply(
 ) -> MessageOut:
     """Reply to the customer; the message appears in their widget at once."""
     case = await _visible_case(session, case_id, agent)
-    message = await _act(lifecycle.reply(session, case, agent, body.text.strip()))
-    return _publish(request, message)
+    message = await _act(lifecycle.reply(session, case, agent, body.text.strip(), request.app.state.notifier))
+    return MessageOut.model_validate(message)
 
 
 @staff_router.post("/{case_id}/resolve", response_model=MessageOut, responses=CONFLICT)
@@ -84,20 +85,19 @@ async def resolve(
 ) -> MessageOut:
     """Close the case; the bot takes the conversation back and the customer is asked for a rating."""
     case = await _visible_case(session, case_id, agent)
-    question = await _act(lifecycle.resolve(session, case, agent, body.disposition))
+    notifier = request.app.state.notifier
+    question = await _act(lifecycle.resolve(session, case, agent, body.disposition, notifier))
     request.app.state.dispatcher.poke()
-    published = _publish(request, question)
-    request.app.state.notifier.publish(case.conversation_id, {"type": "csat_request", "case_id": case.id})
-    return published
+    return MessageOut.model_validate(question)
 
 
 @staff_router.post("/{case_id}/handback", response_model=MessageOut, responses=CONFLICT)
 async def hand_back(case_id: RecordId, session: SessionDep, agent: StaffDep, request: Request) -> MessageOut:
     """Give the conversation back to the bot without asking for a rating."""
     case = await _visible_case(session, case_id, agent)
-    note = await _act(lifecycle.hand_back(session, case, agent))
+    note = await _act(lifecycle.hand_back(session, case, agent, request.app.state.notifier))
     request.app.state.dispatcher.poke()
-    return _publish(request, note)
+    return MessageOut.model_validate(note)
 
 
 @staff_router.post("/{case_id}/transfer", response_model=CaseOut, responses=CONFLICT)
@@ -124,10 +124,3 @@ async def _act(action: Awaitable[T]) -> T:
         return await action
     except lifecycle.CaseStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-
-
-def _publish(request: Request, message: object) -> MessageOut:
-    out = MessageOut.model_validate(message)
-    event = {"type": "message", "message": out.model_dump(mode="json")}
-    request.app.state.notifier.publish(out.conversation_id, event)
-    return out

@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.analytics import publisher
 from backend.analytics.events import from_rasa_event
-from backend.cases import service as cases
 from backend.config import Settings
 from backend.conversations import service
 from backend.conversations.models import Conversation, Message
@@ -37,6 +36,8 @@ from backend.conversations.rasa_client import BotReply, BotTurn, BotUnavailable,
 from backend.conversations.schemas import MessageOut
 from backend.database import utcnow
 from backend.handoff.policy import HandoffDecision, HandoffPolicy, load_policy
+from backend.lifecycle import conversations as lifecycle
+from backend.lifecycle import handoff
 from backend.risk import service as risk
 from contract.service_api import HANDOFF_MESSAGE as HANDOFF_NOTICE
 
@@ -137,7 +138,9 @@ class ConversationHub:
             conversation = await service.get_conversation(session, conversation_id)
             if conversation is None:
                 raise ConversationNotFound(conversation_id)
-            message, duplicate = await service.store_customer_message(session, conversation, text, client_id)
+            message, duplicate = await lifecycle.store_customer_message(
+                session, conversation, text, client_id
+            )
             if duplicate:
                 replies = await self._settle_duplicate(session, conversation, message, answered)
             else:
@@ -195,7 +198,7 @@ class ConversationHub:
             turn = await _within(deadline, ask(conversation.id, message.text, message.id, metadata))
         except BotUnavailable as exc:
             replies = [BotReply(text=self._settings.holding_reply)]
-            stored = await service.store_bot_replies(
+            stored = await lifecycle.store_bot_replies(
                 session, conversation, message, replies, status="failed", owned_as=owned_as
             )
             if stored is None:
@@ -206,7 +209,7 @@ class ConversationHub:
             return stored
         else:
             service.apply_parse(message, turn.parse)
-            stored = await service.store_bot_replies(
+            stored = await lifecycle.store_bot_replies(
                 session, conversation, message, turn.replies, status="answered", owned_as=owned_as
             )
             if stored is None:
@@ -247,16 +250,18 @@ class ConversationHub:
         if not already_human and not (decision is not None and decision.handoff):
             return []
         reason = "; ".join(decision.reasons[:3]) if decision is not None and decision.reasons else ""
-        case = await cases.open_case(
+        case = await handoff.hand_over(
             session, conversation, reason or "handed over by the bot", "system:handoff-policy", self._settings
         )
         if risk_score is not None:
-            await cases.apply_risk(session, case, risk_score.score, risk_score.churn_risk, self._settings)
+            await handoff.apply_risk(session, case, risk_score.score, risk_score.churn_risk, self._settings)
         self._on_handoff()
         if already_human:  # the bot's own hand-off action already told the customer
             return []
         notice = BotReply(text=HANDOFF_NOTICE)
-        stored = await service.store_bot_replies(session, conversation, message, [notice], status="answered")
+        stored = await lifecycle.store_bot_replies(
+            session, conversation, message, [notice], status="answered"
+        )
         return stored or []
 
     async def _score_risk(

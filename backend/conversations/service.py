@@ -1,28 +1,16 @@
-"""Queries and writes for conversations and messages. Every function takes the session it works in."""
+"""Queries for conversations and messages, and the turn bookkeeping that changes no conversation state.
+
+A conversation's transitions (opened, a customer or bot turn, hand-off, ended, erased) are in
+backend/lifecycle/. Every function takes the session it works in."""
 
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from backend.analytics import publisher
-from backend.analytics.events import Event, Kind
 from backend.conversations.models import Conversation, Message
-from backend.conversations.rasa_client import BotReply
-from backend.database import utcnow
 from backend.handoff.features import TurnView
-
-
-async def create_conversation(
-    session: AsyncSession, customer_id: int | None, channel: str = "web"
-) -> Conversation:
-    conversation = Conversation(customer_id=customer_id, channel=channel)
-    session.add(conversation)
-    await session.commit()
-    publisher.publish(Event(Kind.CONVERSATION_STARTED, conversation.started_at, conversation.id))
-    return conversation
 
 
 async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
@@ -53,37 +41,6 @@ async def find_by_client_id(session: AsyncSession, conversation_id: str, client_
 async def replies_to(session: AsyncSession, message_id: int) -> list[Message]:
     query = select(Message).where(Message.in_reply_to == message_id).order_by(Message.id)
     return list((await session.execute(query)).scalars())
-
-
-async def store_customer_message(
-    session: AsyncSession, conversation: Conversation, text: str, client_id: str | None
-) -> tuple[Message, bool]:
-    """Commit the customer's message before anything else happens; returns (message, was_duplicate)."""
-    if client_id is not None:
-        existing = await find_by_client_id(session, conversation.id, client_id)
-        if existing is not None:
-            return existing, True
-    status = "pending" if conversation.owner == "bot" else "skipped"
-    message = Message(
-        conversation_id=conversation.id,
-        sender="customer",
-        text=text,
-        client_message_id=client_id,
-        bot_status=status,
-    )
-    session.add(message)
-    conversation.last_message_at = message.created_at = utcnow()
-    conversation.status = "open"  # a conversation the idle sweep ended is reopened (analytics/service.py)
-    try:
-        await session.commit()
-    except IntegrityError:
-        # Two connections raced with the same idempotency key: the other one stored it.
-        await session.rollback()
-        existing = await find_by_client_id(session, conversation.id, client_id or "")
-        if existing is None:
-            raise
-        return existing, True
-    return message, False
 
 
 async def claim_pending(session: AsyncSession, message: Message) -> bool:
@@ -133,49 +90,6 @@ def _entity(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _as_float(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
-
-
-async def store_bot_replies(
-    session: AsyncSession,
-    conversation: Conversation,
-    in_reply_to: Message,
-    replies: list[BotReply],
-    status: str,
-    owned_as: str | None = None,
-) -> list[Message] | None:
-    """Commit a turn's replies and the message's new status. With `owned_as`, only while the message still
-    has that status, in the same transaction: a turn and another worker's take-over of it (claim_pending)
-    then never both answer. None when the message was no longer ours (nothing stored)."""
-    now = utcnow()
-    if owned_as is not None:
-        taken = await session.execute(
-            update(Message)
-            .where(Message.id == in_reply_to.id, Message.bot_status == owned_as)
-            .values(bot_status=status, answered_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount != 1:
-            # Nothing is committed: the caller's session ends without a commit, so the parse it set on
-            # the message is dropped too (no rollback: it would expire objects the caller still reads).
-            return None
-    rows = [
-        Message(
-            conversation_id=conversation.id,
-            sender="bot",
-            text=reply.text,
-            buttons=reply.buttons,
-            citations=reply.citations,
-            in_reply_to=in_reply_to.id,
-            created_at=now,
-        )
-        for reply in replies
-    ]
-    session.add_all(rows)
-    in_reply_to.bot_status = status
-    in_reply_to.answered_at = now
-    conversation.last_message_at = now
-    await session.commit()
-    return rows
 
 
 async def list_messages(session: AsyncSession, conversation_id: str, after_id: int = 0) -> list[Message]:

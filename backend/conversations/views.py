@@ -24,6 +24,7 @@ from backend.customers import service as customers
 from backend.database import utcnow
 from backend.dependencies import HubDep, SessionDep
 from backend.errors import error_response
+from backend.lifecycle.conversations import open_conversation
 from backend.params import MAX_DB_INTEGER, Offset
 from backend.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
 from backend.text import Text
@@ -78,7 +79,7 @@ async def start_session(
         if not verify_customer_hash(body.customer_email, claimed, settings.identity_secret):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "customer_hash does not verify this email")
         customer = await customers.get_by_email(session, body.customer_email)
-    conversation = await service.create_conversation(session, customer.id if customer else None)
+    conversation = await open_conversation(session, customer.id if customer else None)
     token = issue_widget_token(conversation.id, settings.secret_key, settings.widget_token_ttl_s)
     expires = utcnow() + timedelta(seconds=settings.widget_token_ttl_s)
     return SessionOut(conversation_id=conversation.id, token=token, expires_at=expires.isoformat())

@@ -44,6 +44,7 @@ from backend.config import Settings
 from backend.conversations.models import Conversation, Message
 from backend.customers.models import Customer, Order
 from backend.database import utcnow
+from backend.lifecycle import conversations as lifecycle
 from backend.privacy import redactor, tracker
 from backend.privacy.models import CustomerErasure
 from backend.risk.models import RiskScore
@@ -271,11 +272,7 @@ async def erase_transcripts(session: AsyncSession, conversation_ids: Sequence[st
         .where(Message.conversation_id.in_(conversation_ids))
         .values(text=marker, text_redacted=marker, entities=null())  # SQL NULL, not JSON 'null'
     )
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.id.in_(conversation_ids))
-        .values(transcript_erased_at=utcnow())
-    )
+    await lifecycle.mark_erased(session, conversation_ids)
     return int(result.rowcount or 0)
 
 

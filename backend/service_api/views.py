@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from backend.auth.dependencies import SettingsDep, require_service
-from backend.cases import service as cases
 from backend.cases.schemas import HandoffIn, HandoffOut
 from backend.conversations import service as conversations
 from backend.customers import service as customers
@@ -21,6 +20,7 @@ from backend.database import utcnow
 from backend.dependencies import SessionDep
 from backend.kb.schemas import SearchOut
 from backend.kb.views import INDEX_DOWN, K, Query_, Runtime, search_published
+from backend.lifecycle.handoff import hand_over
 from backend.risk import service as risk
 from backend.risk.schemas import RetentionOfferOut
 from backend.risk.views import NO_MODEL
@@ -45,7 +45,7 @@ async def handoff(
     conversation = await conversations.get_conversation(session, conversation_id)
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
-    case = await cases.open_case(session, conversation, body.reason, actor, request.app.state.settings)
+    case = await hand_over(session, conversation, body.reason, actor, request.app.state.settings)
     request.app.state.dispatcher.poke()
     return HandoffOut(case_id=case.id, message=HANDOFF_MESSAGE)
 

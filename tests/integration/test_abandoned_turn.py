@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from backend.conversations import service
 from backend.conversations.models import Message
 from backend.conversations.rasa_client import BotReply
+from backend.lifecycle import conversations as lifecycle
 from tests.dbcheck import execute, rows
 from tests.integration.conftest import ScriptedRasa
 from tests.integration.test_message_path import send
@@ -102,7 +103,7 @@ def test_a_turn_taken_over_by_another_worker_is_not_answered_by_its_first_worker
             conversation = await service.get_conversation(session, widget["conversation_id"])
             message = await session.get(Message, message_id)
             reply = [BotReply(text="late holding reply")]
-            return await service.store_bot_replies(
+            return await lifecycle.store_bot_replies(
                 session, conversation, message, reply, status="failed", owned_as="pending"
             )
 

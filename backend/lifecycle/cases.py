@@ -1,6 +1,10 @@
-"""What agents and timers do to a case after hand-off: accept, reply, resolve, hand back, transfer, re-queue.
+"""A case's transitions after hand-off: offered, accepted, agent replied, resolved, handed back, transferred,
+re-queued, SLA breached, rated; and the conversation's owner and agent that go with them.
 
-Every function commits its own transaction and records staff actions in the audit trail.
+Every function records staff actions in the audit trail and commits its own transaction, except `offer`,
+which is one step of the assigner's transaction (backend/cases/assignment.py holds the row locks that make it
+safe with several workers, and commits once for the whole round). Events go out after the commit that made
+them true: analytics through the publisher, live updates (widget, inbox, supervisors) through the notifier.
 """
 
 from dataclasses import dataclass
@@ -14,7 +18,10 @@ from backend.analytics import publisher
 from backend.analytics.events import Event, Kind
 from backend.audit import service as audit
 from backend.cases.models import Case
+from backend.cases.schemas import CaseOut
 from backend.conversations.models import Conversation, Message
+from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
+from backend.conversations.schemas import MessageOut
 from backend.database import utcnow
 
 SKILLS = ("general", "billing", "technical", "retention", "sales")
@@ -43,7 +50,28 @@ def _require(case: Case, agent: Agent, *statuses: str) -> None:
         raise CaseStateError(f"case {case.id} is not assigned to you")
 
 
+async def offer(session: AsyncSession, case: Case, agent: Agent, now: datetime) -> None:
+    """Offered: the case goes to this agent, who still has to accept it (within ACCEPT_TIMEOUT_S)."""
+    case.status, case.assigned_agent_id, case.assigned_at = "assigned", agent.id, now
+    agent.last_assigned_at = now
+    # The hub sends customer messages of a human-owned conversation to this agent's inbox.
+    statement = (
+        update(Conversation).where(Conversation.id == case.conversation_id).values(assigned_agent_id=agent.id)
+    )
+    await session.execute(statement)
+    audit.record(session, "system", "case.assign", "case", case.id, after={"agent_id": agent.id})
+
+
+def offered(cases: list[Case], now: datetime, notifier: Notifier) -> None:
+    """The round's offers are committed: count them and put each in its agent's inbox."""
+    publisher.publish(*(Event(Kind.CASE_ASSIGNED, now, case.conversation_id) for case in cases))
+    for case in cases:
+        event = {"type": "case_assigned", "case": CaseOut.model_validate(case).model_dump(mode="json")}
+        notifier.publish(agent_topic(case.assigned_agent_id or 0), event)
+
+
 async def accept(session: AsyncSession, case: Case, agent: Agent) -> Case:
+    """Assigned: the agent takes the offered case."""
     _require(case, agent, "assigned")
     case.status, case.accepted_at = "accepted", utcnow()
     conversation = await session.get(Conversation, case.conversation_id)
@@ -54,7 +82,7 @@ async def accept(session: AsyncSession, case: Case, agent: Agent) -> Case:
     return case
 
 
-async def reply(session: AsyncSession, case: Case, agent: Agent, text: str) -> Message:
+async def reply(session: AsyncSession, case: Case, agent: Agent, text: str, notifier: Notifier) -> Message:
     """An agent's message to the customer; the first one stops the SLA clock. Accepts the case if needed."""
     _require(case, agent, "assigned", "accepted")
     now = utcnow()
@@ -80,10 +108,13 @@ async def reply(session: AsyncSession, case: Case, agent: Agent, text: str) -> M
     if first:
         seconds = (now - case.created_at).total_seconds()
         publisher.publish(Event(Kind.FIRST_RESPONSE, now, case.conversation_id, seconds=seconds))
+    _deliver(notifier, message)
     return message
 
 
-async def resolve(session: AsyncSession, case: Case, agent: Agent, disposition: str) -> Message:
+async def resolve(
+    session: AsyncSession, case: Case, agent: Agent, disposition: str, notifier: Notifier
+) -> Message:
     """Close the case, give the conversation back to the bot, and ask the customer for a rating."""
     _require(case, agent, "assigned", "accepted")
     before = {"status": case.status}
@@ -94,10 +125,12 @@ async def resolve(session: AsyncSession, case: Case, agent: Agent, disposition: 
     )
     await session.commit()
     _resolved(case)
+    _deliver(notifier, question)
+    notifier.publish(case.conversation_id, {"type": "csat_request", "case_id": case.id})
     return question
 
 
-async def hand_back(session: AsyncSession, case: Case, agent: Agent) -> Message:
+async def hand_back(session: AsyncSession, case: Case, agent: Agent, notifier: Notifier) -> Message:
     """The agent is done but the customer may go on with the bot: no rating is asked."""
     _require(case, agent, "assigned", "accepted")
     case.status, case.resolved_at, case.disposition = "resolved", utcnow(), "handed_back_to_bot"
@@ -105,7 +138,14 @@ async def hand_back(session: AsyncSession, case: Case, agent: Agent) -> Message:
     audit.record(session, _actor(agent), "case.hand_back", "case", case.id)
     await session.commit()
     _resolved(case)
+    _deliver(notifier, note)
     return note
+
+
+def _deliver(notifier: Notifier, message: Message) -> None:
+    """The message appears in the customer's widget (and the inbox watching the conversation) at once."""
+    event = {"type": "message", "message": MessageOut.model_validate(message).model_dump(mode="json")}
+    notifier.publish(message.conversation_id, event)
 
 
 def _resolved(case: Case) -> None:
@@ -147,9 +187,10 @@ async def _to_queue(session: AsyncSession, case: Case) -> None:
 
 
 async def requeue_unaccepted(
-    session: AsyncSession, now: datetime, accept_timeout: timedelta
+    session: AsyncSession, now: datetime, accept_timeout: timedelta, notifier: Notifier
 ) -> list[Requeued]:
-    """Offers not accepted in time, and every open case of agents who went offline, go back to the queue."""
+    """Re-queued: offers not accepted in time, and every open case of agents who went offline, go back to
+    the queue and leave the agent's inbox."""
     offline = select(Agent.id).where(Agent.status == "offline")
     query = select(Case).where(
         (Case.status == "assigned") & (Case.assigned_at < now - accept_timeout)
@@ -162,10 +203,14 @@ async def requeue_unaccepted(
         await _to_queue(session, case)
         audit.record(session, "system", "case.requeue", "case", case.id, after={"reason": reason})
     await session.commit()
+    for item in requeued:
+        if item.agent_id is not None:
+            event = {"type": "case_removed", "case_id": item.case_id, "reason": item.reason}
+            notifier.publish(agent_topic(item.agent_id), event)
     return requeued
 
 
-async def flag_sla_breaches(session: AsyncSession, now: datetime) -> list[Case]:
+async def flag_sla_breaches(session: AsyncSession, now: datetime, notifier: Notifier) -> list[Case]:
     """Cases past their first-response deadline, flagged once each for the supervisors."""
     query = select(Case).where(
         Case.status != "resolved",
@@ -179,6 +224,9 @@ async def flag_sla_breaches(session: AsyncSession, now: datetime) -> list[Case]:
         audit.record(session, "system", "case.sla_breach", "case", case.id)
     await session.commit()
     publisher.publish(*(Event(Kind.SLA_BREACHED, now, case.conversation_id) for case in breached))
+    for case in breached:
+        event = {"type": "sla_breach", "case": CaseOut.model_validate(case).model_dump(mode="json")}
+        notifier.publish(SUPERVISORS, event)
     return breached
 
 

@@ -1,0 +1,161 @@
+"""A conversation's own transitions: opened, a customer turn (which reopens an ended one), a bot turn, ended
+idle, erased.
+
+Each function stores the change and publishes its analytics event after the commit that made it true, so a
+figure never counts what a rollback undid. The message path's guarantees live here because these functions
+are its writes: the customer's message is committed before anything else (store_customer_message), and a
+turn's replies are stored only while the turn is still this worker's (store_bot_replies' `owned_as`).
+"""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.analytics import publisher
+from backend.analytics.events import Event, Kind
+from backend.cases.models import Case
+from backend.conversations.models import Conversation, Message
+from backend.conversations.rasa_client import BotReply
+from backend.database import utcnow
+
+# Conversations ended per idle sweep round: one short transaction, whatever the backlog.
+IDLE_BATCH = 500
+
+
+async def open_conversation(
+    session: AsyncSession, customer_id: int | None, channel: str = "web"
+) -> Conversation:
+    """Opened: a widget session starts a conversation the bot owns."""
+    conversation = Conversation(customer_id=customer_id, channel=channel)
+    session.add(conversation)
+    await session.commit()
+    publisher.publish(Event(Kind.CONVERSATION_STARTED, conversation.started_at, conversation.id))
+    return conversation
+
+
+async def _find_by_client_id(session: AsyncSession, conversation_id: str, client_id: str) -> Message | None:
+    query = select(Message).where(
+        Message.conversation_id == conversation_id, Message.client_message_id == client_id
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def store_customer_message(
+    session: AsyncSession, conversation: Conversation, text: str, client_id: str | None
+) -> tuple[Message, bool]:
+    """Customer turn (and reopened): commit the customer's message before anything else happens; returns
+    (message, was_duplicate). A conversation the idle sweep ended is open again from this message on."""
+    if client_id is not None:
+        existing = await _find_by_client_id(session, conversation.id, client_id)
+        if existing is not None:
+            return existing, True
+    status = "pending" if conversation.owner == "bot" else "skipped"
+    message = Message(
+        conversation_id=conversation.id,
+        sender="customer",
+        text=text,
+        client_message_id=client_id,
+        bot_status=status,
+    )
+    session.add(message)
+    conversation.last_message_at = message.created_at = utcnow()
+    conversation.status = "open"
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Two connections raced with the same idempotency key: the other one stored it.
+        await session.rollback()
+        existing = await _find_by_client_id(session, conversation.id, client_id or "")
+        if existing is None:
+            raise
+        return existing, True
+    return message, False
+
+
+async def store_bot_replies(
+    session: AsyncSession,
+    conversation: Conversation,
+    in_reply_to: Message,
+    replies: list[BotReply],
+    status: str,
+    owned_as: str | None = None,
+) -> list[Message] | None:
+    """Bot turn: commit a turn's replies and the message's new status. With `owned_as`, only while the
+    message still has that status, in the same transaction: a turn and another worker's take-over of it
+    (claim_pending) then never both answer. None when the message was no longer ours (nothing stored)."""
+    now = utcnow()
+    if owned_as is not None:
+        taken = await session.execute(
+            update(Message)
+            .where(Message.id == in_reply_to.id, Message.bot_status == owned_as)
+            .values(bot_status=status, answered_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            # Nothing is committed: the caller's session ends without a commit, so the parse it set on
+            # the message is dropped too (no rollback: it would expire objects the caller still reads).
+            return None
+    rows = [
+        Message(
+            conversation_id=conversation.id,
+            sender="bot",
+            text=reply.text,
+            buttons=reply.buttons,
+            citations=reply.citations,
+            in_reply_to=in_reply_to.id,
+            created_at=now,
+        )
+        for reply in replies
+    ]
+    session.add_all(rows)
+    in_reply_to.bot_status = status
+    in_reply_to.answered_at = now
+    conversation.last_message_at = now
+    await session.commit()
+    return rows
+
+
+async def end_idle(session: AsyncSession, now: datetime, idle: timedelta) -> int:
+    """Ended idle: conversations quiet for `idle` with no open case are resolved; returns how many.
+
+    Each is ended with a conditional update, so with several workers sweeping exactly one ends it and emits
+    `conversation_ended`, timed at last message + idle (when it became idle, whenever the sweep ran). It
+    ended "without a human" when no case was ever opened for it. A customer who writes again reopens it.
+    """
+    open_case = exists().where(Case.conversation_id == Conversation.id, Case.status != "resolved")
+    query = (
+        select(Conversation.id)
+        .where(Conversation.status == "open", Conversation.last_message_at < now - idle, ~open_case)
+        .limit(IDLE_BATCH)
+    )
+    ended = []
+    for conversation_id in list((await session.execute(query)).scalars()):
+        result = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.status == "open",
+                   Conversation.last_message_at < now - idle)
+            .values(status="resolved")
+            .returning(Conversation.last_message_at)
+        )  # fmt: skip
+        last = result.scalar_one_or_none()
+        if last is None:
+            continue  # another worker ended it, or the customer just wrote again
+        human = exists().where(Case.conversation_id == conversation_id)
+        had_case = bool((await session.execute(select(human))).scalar())
+        ended.append(Event(Kind.CONVERSATION_ENDED, last + idle, conversation_id, human=had_case))
+    await session.commit()
+    publisher.publish(*ended)
+    return len(ended)
+
+
+async def mark_erased(session: AsyncSession, conversation_ids: Sequence[str]) -> None:
+    """Erased: the transcripts' text is gone (customer erasure or the retention purge). Not committed here:
+    it belongs to the caller's erasure transaction, which also replaces the messages' text."""
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(conversation_ids))
+        .values(transcript_erased_at=utcnow())
+    )

@@ -1,0 +1,66 @@
+"""Handed over: the bot falls silent and a queued case awaits an agent.
+
+Both ways in end here: the bot's own hand-off action (the service API) and the hub's hand-off policy
+(backend/handoff/) deciding after a turn. Which of them decides stays with them; this module does it.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.analytics import publisher
+from backend.analytics.events import Event, Kind
+from backend.audit import service as audit
+from backend.cases import routing
+from backend.cases.models import Case
+from backend.cases.service import last_topical_intent, open_case_of
+from backend.config import Settings
+from backend.conversations.models import Conversation
+from backend.customers.models import Customer
+from backend.database import utcnow
+from contract.service_api import DEFAULT_SKILL, SKILL_BY_INTENT
+
+
+async def hand_over(
+    session: AsyncSession, conversation: Conversation, reason: str, actor: str, settings: Settings
+) -> Case:
+    """Handed over and queued: the conversation's owner becomes `human` and its case waits for routing.
+
+    Idempotent: a conversation that already has an open case keeps it.
+    """
+    existing = await open_case_of(session, conversation.id)
+    if existing is not None:
+        return existing
+    customer = await session.get(Customer, conversation.customer_id) if conversation.customer_id else None
+    value = float(customer.lifetime_value) if customer else None
+    now = utcnow()
+    case = Case(
+        conversation_id=conversation.id,
+        customer_id=conversation.customer_id,
+        reason=reason,
+        skill=SKILL_BY_INTENT.get(await last_topical_intent(session, conversation.id) or "", DEFAULT_SKILL),
+        language=customer.language if customer else "en",
+        customer_value=value,
+        priority=routing.base_priority(None, None, value, settings.priority_weights),
+        created_at=now,
+        sla_due_at=now + timedelta(seconds=settings.first_response_sla_s),
+    )
+    conversation.owner = "human"
+    session.add(case)
+    await session.flush()
+    audit.record(
+        session, actor, "case.handoff", "case", case.id, after={"reason": reason, "skill": case.skill}
+    )
+    await session.commit()
+    publisher.publish(Event(Kind.HANDOFF, now, conversation.id))
+    return case
+
+
+async def apply_risk(
+    session: AsyncSession, case: Case, escalation: float | None, churn: float | None, settings: Settings
+) -> Case:
+    """Record the risks that made (or accompany) the hand-off; they set the case's base priority."""
+    case.escalation_risk, case.churn_risk = escalation, churn
+    case.priority = routing.base_priority(escalation, churn, case.customer_value, settings.priority_weights)
+    await session.commit()
+    return case
