@@ -2,16 +2,16 @@
 
 One source per fact, so nothing is counted twice:
 
-- conversation_started: backend, when a widget session opens a conversation (conversations/service.py).
+- conversation_started: backend, when a widget session opens a conversation (lifecycle/conversations.py).
 - message_received (intent, sentiment): Rasa's `user` tracker event for every message Rasa processed; the hub
   itself only for messages Rasa never saw (a human owns the conversation).
 - bot_replied: Rasa's `bot` tracker events with text or buttons (the backend's own notices are not).
-- handoff: backend, when a new case is opened (cases/service.py), whether the bot's hand-off action or the
+- handoff: backend, when a new case is opened (lifecycle/handoff.py), whether the bot's hand-off action or the
   escalation score asked for it; Rasa's action events are not counted.
-- case_assigned, sla_breached: backend, the routing loop (cases/dispatcher.py, cases/lifecycle.py).
+- case_assigned, sla_breached: backend, the routing loop (cases/dispatcher.py) via lifecycle/cases.py.
 - first_response, case_resolved, csat_given: backend, the agent's first reply, resolve or hand back, the
-  customer's rating (cases/lifecycle.py).
-- conversation_ended: backend, the idle sweep (analytics/service.py).
+  customer's rating (lifecycle/cases.py).
+- conversation_ended: backend, lifecycle/conversations.py when the idle sweep (analytics/service.py) asks.
 
 With RabbitMQ configured, Rasa's tracker events arrive through the queue (analytics/consumer.py); without
 it the hub turns the parse and replies it already has into the same Rasa-shaped events and runs the same
