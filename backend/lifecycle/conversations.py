@@ -19,6 +19,7 @@ from backend.analytics.events import Event, Kind
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.conversations.rasa_client import BotReply
+from backend.conversations.service import find_by_client_id
 from backend.database import utcnow
 
 # Conversations ended per idle sweep round: one short transaction, whatever the backlog.
@@ -36,20 +37,13 @@ async def open_conversation(
     return conversation
 
 
-async def _find_by_client_id(session: AsyncSession, conversation_id: str, client_id: str) -> Message | None:
-    query = select(Message).where(
-        Message.conversation_id == conversation_id, Message.client_message_id == client_id
-    )
-    return (await session.execute(query)).scalar_one_or_none()
-
-
 async def store_customer_message(
     session: AsyncSession, conversation: Conversation, text: str, client_id: str | None
 ) -> tuple[Message, bool]:
     """Customer turn (and reopened): commit the customer's message before anything else happens; returns
     (message, was_duplicate). A conversation the idle sweep ended is open again from this message on."""
     if client_id is not None:
-        existing = await _find_by_client_id(session, conversation.id, client_id)
+        existing = await find_by_client_id(session, conversation.id, client_id)
         if existing is not None:
             return existing, True
     status = "pending" if conversation.owner == "bot" else "skipped"
@@ -68,7 +62,7 @@ async def store_customer_message(
     except IntegrityError:
         # Two connections raced with the same idempotency key: the other one stored it.
         await session.rollback()
-        existing = await _find_by_client_id(session, conversation.id, client_id or "")
+        existing = await find_by_client_id(session, conversation.id, client_id or "")
         if existing is None:
             raise
         return existing, True
