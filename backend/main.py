@@ -128,6 +128,7 @@ def create_app(
     install_route_policy(app)
     return app
 
+
 def background_loops(app: FastAPI, consumer: RasaEventConsumer | None) -> list[Background]:
     """Every background loop of this worker, for health reports and for tests that check they stopped."""
     kb = getattr(app.state, "kb", None)
