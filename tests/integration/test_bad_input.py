@@ -259,9 +259,7 @@ def text_inputs(schema: dict[str, Any]) -> list[TextInput]:
     found = []
     for path, operations in schema["paths"].items():
         for method, spec in operations.items():
-            places = [
-                (p["in"], p["schema"], (p["in"], p["name"])) for p in spec.get("parameters", [])
-            ] + [
+            places = [(p["in"], p["schema"], (p["in"], p["name"])) for p in spec.get("parameters", [])] + [
                 ("json" if media == "application/json" else "form", content["schema"], ("body",))
                 for media, content in spec.get("requestBody", {}).get("content", {}).items()
             ]
