@@ -2,7 +2,8 @@
 
 1. the ONNX export of all-MiniLM-L6-v2 used by the NLU pipeline (nlu/encoder_export.py, app venv);
 2. the trained Rasa model (bot venv), keyed by bot/ config, domain and data, the nlu/ code, the pinned bot
-   requirements, the encoder and the sentiment training data.
+   requirements, the encoder and the sentiment training data (airline CSV and
+   ml/data/sentiment_train.yml).
 
 Prints the model path and links it as var/models/current.tar.gz. Run with the app venv's Python.
 """
@@ -42,6 +43,8 @@ def model_inputs() -> list[Path]:
         ROOT / "nlu",
         ROOT / "requirements" / "bot.txt",
         SHARED_DATA / "airline_sentiment" / "train.csv",
+        # The sentiment component trains on it too (nlu/sentiment.py); it lives outside bot/ and nlu/.
+        ROOT / "ml" / "data" / "sentiment_train.yml",
     ]
 
 
