@@ -1,13 +1,25 @@
-"""Airline-sentiment evaluation of the pipeline's SentimentAnalyzer, trained exactly as `rasa train` does.
+"""Evaluation of the pipeline's SentimentAnalyzer, trained exactly as `rasa train` does.
 
 Run in the Rasa venv from the repository root (`make eval-sentiment`):
     SUPPORTDESK_ENCODER_DIR=/path/to/encoder python scripts/eval_sentiment.py
 
-Takes the configs of SentenceEncoderFeaturizer and SentimentAnalyzer from bot/config.yml, trains both through
-their GraphComponent API into a temporary Rasa model storage, loads them back from it (as the Rasa server
-does), featurizes the held-out airline_sentiment/test.csv with the featurizer and lets the analyzer label
-it. Prints accuracy, macro-F1, per-class precision/recall/F1 and the expected calibration error of the
-reported confidence; writes var/eval/sentiment_airline.json.
+Takes the configs of SentenceEncoderFeaturizer and SentimentAnalyzer from bot/config.yml and reports, each
+figure named by the split it comes from:
+
+1. airline test (shared airline_sentiment/test.csv): the shipped component, trained through its GraphComponent
+   API into a temporary Rasa model storage and loaded back from it (as the Rasa server does), labels the
+   featurized test texts. The only place the test split is read; nothing is chosen on it.
+2. airline dev: the same component trained with `exclude_airline_dev` (the seeded 15 % of train.csv picked by
+   `nlu.sentiment.is_airline_dev`), scored on those held-out rows. Choices are made on this figure.
+3. in-domain cross-validation on ml/data/sentiment_train.yml: 5 stratified folds, seeded, grouped so that
+   near-duplicate messages stay in one fold; each fold's model is the component's own `fit_model` on the whole
+   airline train.csv and the other folds. Reports the pooled out-of-fold macro-F1 and the confusion matrix.
+4. conversations dev (only when ml/data/conversations/*.yml exist): the shipped model on every labelled
+   customer turn of the conversations whose id hashes to `dev` (docs/labelling.md section 4). The `test`
+   conversations are never scored here: `make eval-decisions` reports them.
+
+Each figure is also given for the component as it was before the in-domain set (airline CSV only, its old C
+and dense_weight), so the change shows. Writes var/eval/sentiment.json.
 """
 
 from __future__ import annotations
@@ -18,9 +30,11 @@ import itertools
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +45,18 @@ from scripts.paths import SHARED_DATA, VAR  # noqa: E402
 
 FEATURIZER = "nlu.featurizer.SentenceEncoderFeaturizer"
 ANALYZER = "nlu.sentiment.SentimentAnalyzer"
+LABELS = ["negative", "neutral", "positive"]
+# Published on this split in ../shared/data/README.md (TF-IDF word+char n-grams, logistic regression).
+TFIDF_LR_REFERENCE = {"macro_f1": 0.791, "accuracy": 0.836}
+CV_FOLDS = 5
+CV_SEED = 13
+# The component before the in-domain set (issue 14): trained on the airline CSV alone, with its C and weight.
+AIRLINE_ONLY = {"in_domain_data": "", "C": 2.0, "dense_weight": 1.5}
+# Hyperparameters printed with the figures (the rest of the config rarely changes).
+SHOWN = ("in_domain_weight", "C", "dense_weight", "class_weight", "calibration")
+# Two messages whose word sets overlap this much are near-duplicates (one template, another slot): same fold.
+NEAR_DUPLICATE_JACCARD = 0.5
+_WORD = re.compile(r"[a-z0-9']+")
 
 
 def pipeline_configs(config_path: Path) -> dict[str, dict[str, Any]]:
@@ -82,15 +108,22 @@ def expected_calibration_error(confidences: list[float], correct: list[bool], bi
     return float(total)
 
 
-def report(gold: list[str], sentiments: list[dict[str, Any]]) -> dict[str, Any]:
-    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+def report(gold: Sequence[str], sentiments: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
 
     predicted = [s["label"] for s in sentiments]
-    labels = ["negative", "neutral", "positive"]
-    precision, recall, f1, support = precision_recall_fscore_support(gold, predicted, labels=labels)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=LABELS, zero_division=0
+    )
     return {
+        "examples": len(gold),
         "accuracy": round(float(accuracy_score(gold, predicted)), 4),
-        "macro_f1": round(float(f1_score(gold, predicted, labels=labels, average="macro")), 4),
+        "macro_f1": round(float(f1_score(gold, predicted, labels=LABELS, average="macro")), 4),
         "per_class": {
             label: {
                 "precision": round(float(p), 4),
@@ -98,8 +131,10 @@ def report(gold: list[str], sentiments: list[dict[str, Any]]) -> dict[str, Any]:
                 "f1": round(float(f), 4),
                 "support": int(n),
             }
-            for label, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
+            for label, p, r, f, n in zip(LABELS, precision, recall, f1, support, strict=True)
         },
+        # Rows: gold label, columns: predicted, both in LABELS order.
+        "confusion": confusion_matrix(gold, predicted, labels=LABELS).tolist(),
         "expected_calibration_error": round(
             expected_calibration_error(
                 [s["confidence"] for s in sentiments], [p == g for p, g in zip(predicted, gold, strict=True)]
@@ -110,54 +145,263 @@ def report(gold: list[str], sentiments: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def near_duplicate_groups(texts: Sequence[str], threshold: float = NEAR_DUPLICATE_JACCARD) -> list[int]:
+    """Group id per text: connected components of the pairs whose word sets have Jaccard >= threshold, so a
+    paraphrase of a training message is never the held-out message that makes cross-validation look good."""
+    words = [frozenset(_WORD.findall(t.lower())) for t in texts]
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in itertools.combinations(range(len(texts)), 2):
+        a, b = words[i], words[j]
+        if a and b and len(a & b) >= threshold * len(a | b):
+            parent[root(i)] = root(j)
+    return [root(i) for i in range(len(texts))]
+
+
+def cross_validate(
+    config: dict[str, Any],
+    airline: tuple[list[str], list[str], Any],
+    domain: tuple[list[str], list[str], Any],
+) -> list[dict[str, Any]]:
+    """Out-of-fold sentiments of every in-domain example: each fold's model is fit_model on all the airline
+    rows plus the in-domain examples of the other folds (weighted as the component weighs them)."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from nlu.sentiment import fit_model, predict_proba, sentiment_of
+
+    airline_texts, airline_labels, airline_dense = airline
+    texts, labels, dense = domain
+    folds = StratifiedGroupKFold(n_splits=CV_FOLDS, shuffle=True, random_state=CV_SEED)
+    out: list[dict[str, Any]] = [{}] * len(texts)
+    weight = float(config["in_domain_weight"])
+    for train, held_out in folds.split(texts, labels, near_duplicate_groups(texts)):
+        model = fit_model(
+            airline_texts + [texts[i] for i in train],
+            airline_labels + [labels[i] for i in train],
+            np.vstack([airline_dense, dense[train]]),
+            np.concatenate([np.ones(len(airline_texts)), np.full(len(train), weight)]),
+            config,
+        )
+        probabilities = predict_proba(model, [texts[i] for i in held_out], dense[held_out])
+        for i, row in zip(held_out, probabilities, strict=True):
+            out[i] = sentiment_of(model["labels"], row)
+    return out
+
+
+def dev_conversation_turns() -> tuple[int, list[str], list[str]] | None:
+    """(conversations, texts, labels) of the customer turns of the `dev` conversations; None without data.
+    Only the dev split leaves this function: the test split is for `make eval-decisions`."""
+    from ml import conversations
+
+    if not conversations.data_files():
+        return None
+    dev = conversations.of_split(conversations.load(), "dev")
+    turns = [turn for conversation in dev for turn in conversation.turns]
+    return len(dev), [t.text for t in turns], [t.sentiment for t in turns]
+
+
+def line(name: str, result: dict[str, Any], baseline: dict[str, Any] | None) -> str:
+    text = (
+        f"  {name:<58} macro-F1 {result['macro_f1']:.3f}  accuracy {result['accuracy']:.3f}  "
+        f"ECE {result['expected_calibration_error']:.3f}  n={result['examples']}"
+    )
+    if baseline is not None:
+        text += f"   (airline-only: macro-F1 {baseline['macro_f1']:.3f})"
+    return text
+
+
+def confusion_table(result: dict[str, Any]) -> str:
+    rows = ["      gold \\ predicted   " + "".join(f"{label:>10}" for label in LABELS)]
+    for label, counts in zip(LABELS, result["confusion"], strict=True):
+        rows.append(f"      {label:<22}" + "".join(f"{n:>10}" for n in counts))
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", type=Path, default=ROOT / "bot" / "config.yml")
     parser.add_argument("--test", type=Path, default=SHARED_DATA / "airline_sentiment" / "test.csv")
-    parser.add_argument("--out", type=Path, default=VAR / "eval" / "sentiment_airline.json")
+    parser.add_argument("--out", type=Path, default=VAR / "eval" / "sentiment.json")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    logging.getLogger("nlu").setLevel(logging.INFO)  # says whether the CSV embeddings came from the cache
+    logging.getLogger("nlu").setLevel(logging.INFO)  # says whether the embeddings came from the cache
 
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.shared.nlu.training_data.message import Message
 
     from nlu.featurizer import SentenceEncoderFeaturizer
-    from nlu.sentiment import SENTIMENT, SentimentAnalyzer, resolve_training_csv
+    from nlu.sentiment import (
+        SENTIMENT,
+        SentimentAnalyzer,
+        embed_texts,
+        is_airline_dev,
+        read_in_domain,
+        read_training_rows,
+        resolve_in_domain,
+        resolve_training_csv,
+    )
 
     configs = pipeline_configs(args.config)
-    texts, gold = read_csv(args.test)
+    analyzer_config = {**SentimentAnalyzer.get_default_config(), **configs[ANALYZER]}
+    variants = {"shipped": configs[ANALYZER], "airline_only": {**configs[ANALYZER], **AIRLINE_ONLY}}
+    train_csv = resolve_training_csv(analyzer_config["training_csv"])
+    in_domain_path = resolve_in_domain(analyzer_config["in_domain_data"])
+    # The rows (and their order) the component trains on, so the cached embeddings are the same file.
+    train_texts, train_labels = read_training_rows(
+        train_csv,
+        analyzer_config["text_column"],
+        analyzer_config["label_column"],
+        analyzer_config["max_training_rows"],
+        analyzer_config["random_state"],
+    )
+    dev_rows = [(t, y) for t, y in zip(train_texts, train_labels, strict=True) if is_airline_dev(t)]
+    test_texts, test_gold = read_csv(args.test)
+    conversations = dev_conversation_turns()
+    started = time.monotonic()
+    results: dict[str, dict[str, Any]] = {name: {} for name in variants}
+
     with tempfile.TemporaryDirectory(prefix="eval-sentiment-") as tmp:
         storage = LocalModelStorage(Path(tmp))
         featurizer, _ = train_and_load(SentenceEncoderFeaturizer, configs[FEATURIZER], storage, "featurizer")
-        print(f"eval_sentiment: training SentimentAnalyzer ({configs[ANALYZER] or 'defaults'})", flush=True)
-        analyzer, train_seconds = train_and_load(SentimentAnalyzer, configs[ANALYZER], storage, "sentiment")
-        started = time.monotonic()
-        messages = analyzer.process(featurizer.process([Message(data={"text": t}) for t in texts]))
-        predict_seconds = time.monotonic() - started
 
-    result = {
-        "dataset": "airline_sentiment",
-        "train_csv": str(resolve_training_csv(configs[ANALYZER].get("training_csv"))),
-        "test_examples": len(texts),
-        **report(gold, [m.get(SENTIMENT) for m in messages]),
-        "train_seconds": round(train_seconds, 1),
-        "predict_seconds_with_encoding": round(predict_seconds, 1),
+        text_sets = {"airline_test": test_texts, "airline_dev": [t for t, _ in dev_rows]}
+        if in_domain_path is not None:
+            text_sets["in_domain"] = read_in_domain(in_domain_path)[0]
+        if conversations is not None:
+            text_sets["conversations_dev"] = conversations[1]
+        featurized: dict[str, list[Any]] = {}
+
+        def label(analyzer: Any, text_set: str) -> list[dict[str, Any]]:
+            # Each text set is encoded once; every analyzer overwrites the sentiment it reads back at once.
+            if text_set not in featurized:
+                messages = [Message(data={"text": t}) for t in text_sets[text_set]]
+                featurized[text_set] = featurizer.process(messages)
+            return [m.get(SENTIMENT) for m in analyzer.process(featurized[text_set])]
+
+        for name, config in variants.items():
+            print(
+                f"eval_sentiment: training the {name} SentimentAnalyzer ({config or 'defaults'})", flush=True
+            )
+            analyzer, seconds = train_and_load(SentimentAnalyzer, config, storage, name)
+            results[name]["train_seconds"] = round(seconds, 1)
+            results[name]["airline_test"] = report(test_gold, label(analyzer, "airline_test"))
+            if in_domain_path is not None and name == "airline_only":
+                # Not trained on the in-domain set at all: scored on every example, no folds needed.
+                results[name]["in_domain"] = report(
+                    read_in_domain(in_domain_path)[1], label(analyzer, "in_domain")
+                )
+            if conversations is not None:
+                results[name]["conversations_dev"] = report(
+                    conversations[2], label(analyzer, "conversations_dev")
+                )
+            without_dev, _ = train_and_load(
+                SentimentAnalyzer, {**config, "exclude_airline_dev": True}, storage, f"{name}_without_dev"
+            )
+            results[name]["airline_dev"] = report([y for _, y in dev_rows], label(without_dev, "airline_dev"))
+
+    if in_domain_path is not None:
+        print(
+            f"eval_sentiment: {CV_FOLDS}-fold grouped cross-validation on {in_domain_path.name}", flush=True
+        )
+        texts, gold = read_in_domain(in_domain_path)
+
+        def embed(rows: list[str], name: str) -> Any:
+            return embed_texts(
+                rows,
+                analyzer_config["encoder_dir"],
+                analyzer_config["model"],
+                analyzer_config["embedding_cache_dir"],
+                name,
+            )
+
+        cv_started = time.monotonic()
+        out_of_fold = cross_validate(
+            analyzer_config,
+            (train_texts, train_labels, embed(train_texts, train_csv.name)),
+            (texts, gold, embed(texts, in_domain_path.name)),
+        )
+        results["shipped"]["in_domain"] = report(gold, out_of_fold)
+        results["shipped"]["in_domain"]["cv_seconds"] = round(time.monotonic() - cv_started, 1)
+
+    shipped, baseline = results["shipped"], results["airline_only"]
+    summary = {
         "config": configs[ANALYZER],
+        "hyperparameters": {key: analyzer_config[key] for key in SHOWN},
+        "airline_only_config": AIRLINE_ONLY,
+        "train_csv": str(train_csv),
+        "in_domain_data": str(in_domain_path) if in_domain_path else None,
+        "splits": {
+            "airline_test": str(args.test),
+            "airline_dev": f"{len(dev_rows)} rows of {train_csv.name} (nlu.sentiment.is_airline_dev)",
+            "in_domain": f"{CV_FOLDS}-fold StratifiedGroupKFold, seed {CV_SEED}, near-duplicate groups",
+            "conversations_dev": (
+                f"customer turns of {conversations[0]} dev conversations" if conversations else None
+            ),
+        },
+        "tfidf_lr_reference_airline_test": TFIDF_LR_REFERENCE,
+        "shipped": shipped,
+        "airline_only": baseline,
+        "seconds": round(time.monotonic() - started, 1),
         "cpu_count": os.cpu_count(),
     }
-    print(json.dumps(result, indent=2), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    per_class = ", ".join(f"{label} {v['f1']:.3f}" for label, v in result["per_class"].items())
+    args.out.write_text(json.dumps(summary, indent=2) + "\n")
+
+    shown = ", ".join(f"{key} {analyzer_config[key]}" for key in SHOWN)
+    print(f"\neval_sentiment: shipped SentimentAnalyzer ({shown}) -> {args.out}")
+    print("  in brackets: the component before the in-domain set (airline CSV only, C 2, dense_weight 1.5)")
+    test = shipped["airline_test"]
+    print(line("airline test (shared test.csv, report only)", test, baseline["airline_test"]))
     print(
-        f"eval_sentiment: accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f} "
-        f"(F1 {per_class}), ECE {result['expected_calibration_error']:.3f}; "
-        f"train {train_seconds:.0f} s -> {args.out}",
-        flush=True,
+        f"  {'':<58} TF-IDF + LR reference on this split: macro-F1 {TFIDF_LR_REFERENCE['macro_f1']:.3f}, "
+        f"accuracy {TFIDF_LR_REFERENCE['accuracy']:.3f}"
     )
+    print(
+        "  "
+        + ", ".join(f"{label} F1 {test['per_class'][label]['f1']:.3f}" for label in LABELS)
+        + f"; score range {test['score_range']}"
+    )
+    print(
+        line(
+            f"airline dev ({len(dev_rows)} held-out rows of train.csv)",
+            shipped["airline_dev"],
+            baseline["airline_dev"],
+        )
+    )
+    if "in_domain" in shipped:
+        print(
+            line(
+                f"in-domain {CV_FOLDS}-fold grouped CV ({in_domain_path.name})",
+                shipped["in_domain"],
+                baseline["in_domain"],
+            )
+        )
+        print("    confusion, in-domain CV (shipped config):")
+        print(confusion_table(shipped["in_domain"]))
+        print("    confusion, in-domain set labelled by the airline-only model:")
+        print(confusion_table(baseline["in_domain"]))
+    if conversations is not None:
+        print(
+            line(
+                f"conversations dev ({conversations[0]} conversations, customer turns)",
+                shipped["conversations_dev"],
+                baseline["conversations_dev"],
+            )
+        )
+        print("    confusion, conversations dev (shipped model):")
+        print(confusion_table(shipped["conversations_dev"]))
+    else:
+        print("  conversations dev: no ml/data/conversations/*.yml, not reported")
+    print("  (conversations test: not scored here, see make eval-decisions)", flush=True)
     return 0
 
 
