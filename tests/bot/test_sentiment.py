@@ -1,11 +1,42 @@
-"""SentimentAnalyzer: trained labels on probe sentences, the score's range, persistence, output property."""
+"""SentimentAnalyzer: trained labels on probe sentences, the score's range, persistence, output property, the
+in-domain training set and its part in the training fingerprint."""
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from rasa.shared.exceptions import InvalidConfigException
 
 from nlu import sentiment as sentiment_module
-from nlu.sentiment import SENTIMENT, SentimentAnalyzer, resolve_training_csv
+from nlu.sentiment import (
+    LABELS,
+    SENTIMENT,
+    SentimentAnalyzer,
+    is_airline_dev,
+    read_in_domain,
+    resolve_in_domain,
+    resolve_training_csv,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+IN_DOMAIN = ROOT / "ml" / "data" / "sentiment_train.yml"
+# Written for this test, not taken from ml/data/sentiment_train.yml (test_probes_are_not_training_examples):
+# problem reports without blame are neutral, dissatisfaction with the service negative (docs/labelling.md 1).
+NEUTRAL_PROBLEM_REPORTS = (
+    "my payment was refused even though the card is valid",
+    "the app closes by itself whenever I try to view my basket",
+    "I requested a new password twice and no email has come",
+    "the parcel is three days late, it's a bit annoying",
+    "the headlamp I got flickers and then switches off",
+)
+DISSATISFIED = (
+    "you people have messed up my order yet again, I'm fed up",
+    "this chatbot is hopeless, it keeps ignoring what I say",
+    "I'm cancelling, your customer service is appalling",
+    "fourth message about my refund and still no reply from you",
+)
 
 NEGATIVE = "this is the third time my order is late, I'm furious"
 POSITIVE = "thank you so much, great service"
@@ -53,7 +84,7 @@ def test_is_an_output_property(analyzers, featurizer, messages) -> None:
 def test_retraining_reuses_the_cached_embeddings(train_and_load, sentiment_config, analyzers) -> None:
     cache = Path(sentiment_config["embedding_cache_dir"])
     files = sorted(cache.iterdir())
-    assert len(files) == 1  # written by the first training
+    assert len(files) == 2  # written by the first training: the airline subset and the in-domain set
     train_and_load(SentimentAnalyzer, sentiment_config, "sentiment_again")
     assert sorted(cache.iterdir()) == files
 
@@ -75,3 +106,131 @@ def test_training_csv_resolution(monkeypatch, tmp_path: Path) -> None:
     (shared / "train.csv").write_text("text,sentiment\nok,neutral\n")
     monkeypatch.setattr(sentiment_module, "BOT_DIR", bot)
     assert resolve_training_csv(None) == shared / "train.csv"
+
+
+def _normalized(text: str) -> str:
+    return re.sub(r"[^a-z0-9 ]", "", " ".join(text.lower().split()))
+
+
+def test_in_domain_set_loads_and_follows_the_label_vocabulary() -> None:
+    assert resolve_in_domain(None) == IN_DOMAIN  # the default the component trains on
+    texts, labels = read_in_domain(IN_DOMAIN)
+    assert len(texts) >= 900
+    assert set(labels) == set(LABELS)
+    document = yaml.safe_load(IN_DOMAIN.read_text())
+    assert document["version"] == 1
+    assert all(set(example) == {"text", "sentiment"} for example in document["examples"])
+    # Roughly the intended mix (about 50 % neutral, 30 % negative, 20 % positive).
+    shares = {label: labels.count(label) / len(labels) for label in LABELS}
+    assert 0.4 <= shares["neutral"] <= 0.6
+    assert 0.2 <= shares["negative"] <= 0.4
+    assert 0.1 <= shares["positive"] <= 0.3
+
+
+def test_in_domain_set_shares_no_example_with_the_bot_nlu_data() -> None:
+    texts, _ = read_in_domain(IN_DOMAIN)
+    ours = {_normalized(t) for t in texts}
+    theirs = set()
+    for path in (ROOT / "bot" / "data" / "nlu").glob("*.yml"):
+        for item in yaml.safe_load(path.read_text()).get("nlu", []):
+            for line in str(item.get("examples", "")).splitlines():
+                if line.strip().startswith("- "):
+                    # Entity annotations [value](entity) read as their value.
+                    theirs.add(_normalized(re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.strip()[2:])))
+    # Messages of punctuation only ("?") normalize to nothing and say nothing about copying.
+    assert not (ours & theirs) - {""}
+
+
+def test_probes_are_not_training_examples() -> None:
+    texts, _ = read_in_domain(IN_DOMAIN)
+    ours = {_normalized(t) for t in texts}
+    assert not {_normalized(p) for p in (*NEUTRAL_PROBLEM_REPORTS, *DISSATISFIED)} & ours
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("version: 2\nexamples: [{text: hi, sentiment: neutral}]\n", "version"),
+        ("version: 1\nexamples: [{text: hi, sentiment: angry}]\n", "angry"),
+        ("version: 1\nexamples: [{text: '  ', sentiment: neutral}]\n", "no text"),
+        (
+            "version: 1\nexamples: [{text: Hi there, sentiment: neutral},"
+            " {text: hi  THERE, sentiment: positive}]\n",
+            "repeats",
+        ),
+        ("version: 1\nexamples: []\n", "no `examples`"),
+    ],
+)
+def test_read_in_domain_refuses_a_malformed_set(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "set.yml"
+    path.write_text(body)
+    with pytest.raises(InvalidConfigException, match=message):
+        read_in_domain(path)
+
+
+def test_in_domain_set_is_part_of_the_training_fingerprint(tmp_path: Path, encoder_dir: Path) -> None:
+    path = tmp_path / "set.yml"
+    path.write_text("version: 1\nexamples: [{text: my card was refused, sentiment: neutral}]\n")
+    config = {"encoder_dir": str(encoder_dir), "in_domain_data": str(path)}
+    before = SentimentAnalyzer.fingerprint_addon(config)
+    path.write_text("version: 1\nexamples: [{text: my card was refused, sentiment: negative}]\n")
+    after = SentimentAnalyzer.fingerprint_addon(config)
+    assert before and after and before != after
+    assert SentimentAnalyzer.fingerprint_addon({**config, "in_domain_data": ""}) not in (before, after)
+    with pytest.raises(InvalidConfigException, match="not found"):
+        resolve_in_domain(str(tmp_path / "missing.yml"))
+
+
+def test_the_bot_model_hash_covers_the_in_domain_set() -> None:
+    from scripts.train_bot import model_inputs
+
+    assert IN_DOMAIN in model_inputs()
+
+
+def test_airline_dev_split_is_seeded_by_content() -> None:
+    texts = [f"@airline message number {i}" for i in range(4000)]
+    picked = [is_airline_dev(t) for t in texts]
+    assert picked == [is_airline_dev(t) for t in texts]
+    assert 0.13 <= sum(picked) / len(texts) <= 0.17
+
+
+@pytest.fixture(scope="module")
+def shipped(train_and_load, encoder_dir: Path) -> Any:
+    """The component as bot/config.yml configures it, on all the data (the airline embeddings come from the
+    project cache that `make model` fills)."""
+    config = yaml.safe_load((ROOT / "bot" / "config.yml").read_text())
+    (entry,) = [e for e in config["pipeline"] if e["name"] == "nlu.sentiment.SentimentAnalyzer"]
+    options = {k: v for k, v in entry.items() if k != "name"}
+    return train_and_load(SentimentAnalyzer, {**options, "encoder_dir": str(encoder_dir)}, "shipped")[1]
+
+
+def test_problem_reports_are_neutral_and_dissatisfaction_negative(shipped, featurizer, messages) -> None:
+    neutral = sentiments(shipped, featurizer, messages, *NEUTRAL_PROBLEM_REPORTS)
+    negative = sentiments(shipped, featurizer, messages, *DISSATISFIED)
+    assert [s["label"] for s in neutral] == ["neutral"] * len(NEUTRAL_PROBLEM_REPORTS)
+    assert [s["label"] for s in negative] == ["negative"] * len(DISSATISFIED)
+    # The old probes still hold on the full model.
+    angry, grateful = sentiments(shipped, featurizer, messages, NEGATIVE, POSITIVE)
+    assert angry["label"] == "negative" and grateful["label"] == "positive"
+
+
+def test_a_loaded_model_uses_the_dense_weight_it_was_trained_with(
+    analyzers, storage, sentiment_config, featurizer, messages
+) -> None:
+    # Rasa gives a loaded component today's defaults merged with the stored config, so a later change of the
+    # default must not change the predictions of a model trained before it.
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.resource import Resource
+
+    _, loaded = analyzers
+    config = {**SentimentAnalyzer.get_default_config(), **sentiment_config}
+    changed = SentimentAnalyzer.load(
+        {**config, "dense_weight": config["dense_weight"] * 3},
+        storage,
+        Resource("train_sentiment"),
+        ExecutionContext(GraphSchema({}), node_name="run_changed"),
+    )
+    texts = (NEGATIVE, POSITIVE, "can I change my delivery address")
+    assert sentiments(changed, featurizer, messages, *texts) == sentiments(
+        loaded, featurizer, messages, *texts
+    )
