@@ -129,7 +129,7 @@ class Settings(BaseSettings):
         default=0.6, gt=0, lt=1, description="Escalation probability at which a conversation goes to a human."
     )
     handoff_policy: Literal["rules", "learnt", "off"] = Field(
-        default="rules",
+        default="learnt",
         description="Who decides a hand-off after a customer turn besides the bot's own hand-offs: the "
         "rules, the policy learnt on the labelled dev conversations, or nobody (evaluation replays). See "
         "backend/handoff/policy.py and docs/benchmarks.md for which ships and why.",

@@ -28,7 +28,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold
 
 from backend.handoff.features import TurnView, handoff_features, vector
-from backend.handoff.policy import LearntPolicy
+from backend.handoff.policy import LearntPolicy, RulesPolicy
 from ml import conversations
 from ml.conversations import LabelledConversation
 from scripts.paths import BOT_BIN, CACHE, CURRENT_MODEL, ROOT, VAR, content_hash
@@ -56,6 +56,16 @@ def rows(items: Sequence[LabelledConversation], parses: Parses) -> tuple[np.ndar
     return np.array(X, dtype=float), np.array(y, dtype=int), np.array(groups)
 
 
+def _views_per_row(items: Sequence[LabelledConversation], parses: Parses) -> list[list[TurnView]]:
+    views = [turn_views(parses[c.id]) for c in items]
+    return [v[: t + 1] for c, v in zip(items, views, strict=True) for t in range(len(c.turns))]
+
+
+def _f1(y: np.ndarray, predicted: np.ndarray) -> float:
+    tp = int((predicted & (y == 1)).sum())
+    return 2 * tp / (predicted.sum() + y.sum()) if tp else 0.0
+
+
 def _standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
@@ -75,9 +85,7 @@ def _out_of_fold(X: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> 
 def _best_threshold(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     best = (0.5, -1.0)
     for threshold in sorted(set(np.round(scores, 4)), reverse=True):
-        predicted = scores >= threshold
-        tp = int((predicted & (y == 1)).sum())
-        f1 = 2 * tp / (predicted.sum() + y.sum()) if tp else 0.0
+        f1 = _f1(y, scores >= threshold)
         if f1 > best[1]:
             best = (float(threshold), f1)
     return best
@@ -104,8 +112,11 @@ def fit(
         intercept=float(model.intercept_[0]),
         threshold=threshold,
     )
+    rules = np.array([RulesPolicy().decide(v).handoff for v in _views_per_row(dev, parses)])
     report = {
         "trained_on": {"split": "dev", "conversations": len(dev), "turns": len(y), "handoffs": int(y.sum())},
+        # What the shipped policy is chosen by: both on the same dev rows, the learnt one out of fold.
+        "rules_f1_on_dev": round(_f1(y, rules), 4),
         "chosen_on_dev": {
             "C": c,
             "cv_log_loss": round(losses[c], 4),
