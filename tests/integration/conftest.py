@@ -83,6 +83,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         rasa_url="http://rasa.test",
         service_token=SERVICE_HEADERS["X-Service-Token"],
         secret_key="test-secret-key-of-at-least-32-bytes!",
+        # The scripted Rasa's parses are no real model's: the rules decide hand-offs here, never a learnt
+        # policy file from var/ (tests/integration/test_handoff_policy.py configures the learnt one itself).
+        handoff_policy="rules",
     )
 
 
