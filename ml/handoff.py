@@ -44,21 +44,18 @@ def turn_views(parses: list[dict[str, Any]]) -> list[TurnView]:
     return [TurnView(p["intent"], p["sentiment_label"], p["sentiment_score"]) for p in parses]
 
 
-def rows(items: Sequence[LabelledConversation], parses: Parses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One row per labelled turn: features of the conversation up to it, its label, its conversation."""
-    X, y, groups = [], [], []
-    for index, conversation in enumerate(items):
-        views = turn_views(parses[conversation.id])
-        for t, turn in enumerate(conversation.turns):
-            X.append(vector(handoff_features(views[: t + 1])))
-            y.append(int(turn.handoff))
-            groups.append(index)
-    return np.array(X, dtype=float), np.array(y, dtype=int), np.array(groups)
-
-
-def _views_per_row(items: Sequence[LabelledConversation], parses: Parses) -> list[list[TurnView]]:
+def views_per_row(items: Sequence[LabelledConversation], parses: Parses) -> list[list[TurnView]]:
+    """One entry per labelled turn: the conversation's parsed turns up to and including it."""
     views = [turn_views(parses[c.id]) for c in items]
     return [v[: t + 1] for c, v in zip(items, views, strict=True) for t in range(len(c.turns))]
+
+
+def rows(items: Sequence[LabelledConversation], parses: Parses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One row per labelled turn: features of the conversation up to it, its label, its conversation."""
+    X = [vector(handoff_features(views)) for views in views_per_row(items, parses)]
+    y = [int(turn.handoff) for c in items for turn in c.turns]
+    groups = [index for index, c in enumerate(items) for _ in c.turns]
+    return np.array(X, dtype=float), np.array(y, dtype=int), np.array(groups)
 
 
 def _f1(y: np.ndarray, predicted: np.ndarray) -> float:
@@ -112,7 +109,7 @@ def fit(
         intercept=float(model.intercept_[0]),
         threshold=threshold,
     )
-    rules = np.array([RulesPolicy().decide(v).handoff for v in _views_per_row(dev, parses)])
+    rules = np.array([RulesPolicy().decide(v).handoff for v in views_per_row(dev, parses)])
     report = {
         "trained_on": {"split": "dev", "conversations": len(dev), "turns": len(y), "handoffs": int(y.sum())},
         # What the shipped policy is chosen by: both on the same dev rows, the learnt one out of fold.
