@@ -18,23 +18,23 @@ from backend.auth.policy import install_route_policy
 from backend.auth.sockets import redact_tokens_in_server_logs
 from backend.cases import views as cases
 from backend.cases.dispatcher import Dispatcher
-from backend.config import Settings, get_settings
 from backend.conversations import views as conversations
 from backend.conversations import websocket
 from backend.conversations.hub import ConversationHub
 from backend.conversations.notifier import make_notifier
 from backend.conversations.rasa_client import RasaClient
 from backend.core.background import Background, Step, shutdown
+from backend.core.config import Settings, get_settings
+from backend.core.database import make_engine, make_sessionmaker
+from backend.core.errors import validation_error
+from backend.core.limits import BodySizeLimit
+from backend.core.ratelimit import rate_limiter_for
 from backend.customers import views as customers
-from backend.database import make_engine, make_sessionmaker
-from backend.errors import validation_error
 from backend.health import views as health
 from backend.kb import views as kb
 from backend.kb.indexing import close_index, open_index
-from backend.limits import BodySizeLimit
 from backend.privacy import views as privacy
 from backend.privacy.worker import PrivacyWorker
-from backend.ratelimit import rate_limiter_for
 from backend.risk import views as risk
 from backend.service_api import views as service_api
 from backend.web import views as web

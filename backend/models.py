@@ -5,8 +5,8 @@ from backend.analytics.models import AnalyticsBucket
 from backend.audit.models import AuditEvent
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
+from backend.core.database import Base
 from backend.customers.models import Customer, Order
-from backend.database import Base
 from backend.kb.models import Article, ArticleVersion
 from backend.privacy.models import CustomerErasure, TrackerErasure
 from backend.risk.models import ModelVersion

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend.agents.models import Agent
 from backend.auth.passwords import hash_password
-from backend.config import get_settings
+from backend.core.config import get_settings
 from backend.customers.models import Customer, Order
 from backend.kb.models import Article, ArticleVersion
 from backend.seed_articles import ARTICLES

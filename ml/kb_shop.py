@@ -38,8 +38,8 @@ from alembic.config import Config
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from backend.config import Settings, to_async_url, to_sync_url
-from backend.database import make_engine, make_sessionmaker
+from backend.core.config import Settings, to_async_url, to_sync_url
+from backend.core.database import make_engine, make_sessionmaker
 from backend.kb import service
 from backend.kb.indexing import KnowledgeRuntime
 from backend.seed import seed

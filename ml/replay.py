@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from backend.auth.tokens import customer_hash
-from backend.config import to_sync_url
+from backend.core.config import to_sync_url
 from backend.handoff.features import TurnView
 from backend.handoff.policy import HandoffPolicy
 from ml.conversations import LabelledConversation

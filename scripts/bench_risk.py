@@ -27,9 +27,9 @@ import numpy as np
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from backend.config import Settings
 from backend.conversations.models import Conversation, Message
-from backend.database import make_engine, make_sessionmaker, utcnow
+from backend.core.config import Settings
+from backend.core.database import make_engine, make_sessionmaker, utcnow
 from backend.models import Base
 from backend.risk import registry, service
 from backend.risk.artifact import RiskModel

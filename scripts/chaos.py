@@ -245,7 +245,7 @@ def fill_counts(windows: list[FaultWindow], result: loadgen.RunResult, database_
 
 
 def _holding_reply() -> str:
-    from backend.config import Settings
+    from backend.core.config import Settings
 
     return Settings().holding_reply
 

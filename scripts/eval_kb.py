@@ -47,8 +47,8 @@ import numpy as np
 from alembic import command
 from alembic.config import Config
 
-from backend.config import to_async_url, to_sync_url
-from backend.database import make_engine, make_sessionmaker
+from backend.core.config import to_async_url, to_sync_url
+from backend.core.database import make_engine, make_sessionmaker
 from backend.kb import service
 from backend.kb.indexing import document
 from knowledge import calibration

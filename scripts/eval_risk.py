@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.config import get_settings
+from backend.core.config import get_settings
 from backend.risk import rules
 from ml.risk import simulator, tabular, training
 from ml.risk.training import ESCALATION_SCHEMA

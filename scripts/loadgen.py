@@ -46,8 +46,8 @@ import websockets
 from sqlalchemy import bindparam, create_engine, text
 
 from backend.auth.sockets import subprotocols
-from backend.config import to_sync_url
 from backend.conversations.hub import HANDOFF_NOTICE
+from backend.core.config import to_sync_url
 
 # Conversations a support bot really sees; each customer picks one (seeded) and sends it turn by turn.
 SCRIPTS = [

@@ -124,7 +124,7 @@ class Stack:
             "TF_CPP_MIN_LOG_LEVEL": "2",
             # A stack on this machine (make run, run-scaled, bench, chaos, the e2e tests) is a development
             # one unless the caller says otherwise: the backend then starts with the built-in secrets, which
-            # it refuses in production (backend/config.py). tests/stack.py runs production with its own.
+            # it refuses in production (backend/core/config.py). tests/stack.py runs production with its own.
             "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
             **c.extra_env,
         }
@@ -301,7 +301,7 @@ def main() -> None:
     parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
     parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
     args = parser.parse_args()
-    from backend.config import get_settings
+    from backend.core.config import get_settings
 
     stop_on_signals()  # `kill` stops the children like Ctrl-C does
     run(

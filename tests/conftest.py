@@ -13,12 +13,13 @@ from alembic.config import Config
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from backend.config import to_sync_url
+from backend.core.config import to_sync_url
 from backend.seed import seed
 from scripts.paths import ROOT
 
-# The tests sign with the built-in development secrets or their own short ones, whatever the shell says
-# (production refuses both: backend/config.py). Stacks the tests start inherit it unless they say otherwise.
+# The tests sign with the built-in development secrets or their own short ones, whatever the shell
+# says (production refuses both: backend/core/config.py). Stacks the tests start inherit it unless they
+# say otherwise.
 os.environ["ENVIRONMENT"] = "development"
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

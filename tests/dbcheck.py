@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from backend.config import to_sync_url
+from backend.core.config import to_sync_url
 
 
 def rows(database_url: str, sql: str, **params: Any) -> list[dict[str, Any]]:

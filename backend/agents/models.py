@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.database import Base, TimestampMixin
+from backend.core.database import Base, TimestampMixin
 
 
 class Agent(TimestampMixin, Base):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from backend.agents import service
 from backend.agents.schemas import AgentOut
 from backend.auth.dependencies import StaffDep, current_staff
-from backend.dependencies import SessionDep
+from backend.core.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"], dependencies=[Depends(current_staff)])
 

@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from backend.config import get_settings
+from backend.core.config import get_settings
 from backend.models import Base
 
 if context.config.config_file_name is not None:

@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.risk import service as risk
 from backend.risk.crm import customer_snapshots
 from backend.risk.features import churn_features

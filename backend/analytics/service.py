@@ -35,9 +35,9 @@ from backend.analytics import anomalies, publisher
 from backend.analytics.events import Event, contributions
 from backend.analytics.models import AnalyticsBucket
 from backend.analytics.windows import RETENTION_MINUTES, Key, SlidingWindows, Stats, figures, minute_of
-from backend.config import Settings
 from backend.core.background import Periodic
-from backend.database import utcnow
+from backend.core.config import Settings
+from backend.core.database import utcnow
 from backend.lifecycle import conversations as lifecycle
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from backend.analytics import segments
 from backend.analytics.schemas import AnomalyOut, SegmentsOut, SeriesOut, SummaryOut
 from backend.analytics.service import SERIES, AnalyticsService
 from backend.auth.dependencies import SupervisorDep
-from backend.database import utcnow
-from backend.dependencies import SessionDep
+from backend.core.database import utcnow
+from backend.core.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 Window = Annotated[Literal["1h", "24h", "7d"], Query(description="The sliding window: 1h, 24h or 7d.")]

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from backend.audit import service
 from backend.audit.schemas import AuditEventOut, AuditPageOut
 from backend.auth.dependencies import require_role
-from backend.dependencies import SessionDep
-from backend.params import Offset
-from backend.text import Text
+from backend.core.dependencies import SessionDep
+from backend.core.params import Offset
+from backend.core.text import Text
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[Depends(require_role("admin"))])
 

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.agents.models import Agent
 from backend.auth.policy import grants
 from backend.auth.tokens import InvalidToken, agent_of_staff_token, conversation_of_widget_token
-from backend.config import Settings, get_settings
 from backend.conversations.models import Conversation
-from backend.dependencies import SessionDep
-from backend.text import Text
+from backend.core.config import Settings, get_settings
+from backend.core.dependencies import SessionDep
+from backend.core.text import Text
 
 bearer = HTTPBearer(auto_error=False)
 # A security scheme rather than a plain header, so the OpenAPI schema says which routes want it.

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 
-from backend.errors import ErrorOut
+from backend.core.errors import ErrorOut
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import jwt
 
-from backend.database import utcnow
+from backend.core.database import utcnow
 
 ALGORITHM = "HS256"
 

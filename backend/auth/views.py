@@ -14,10 +14,10 @@ from backend.auth.dependencies import SettingsDep, StaffDep
 from backend.auth.passwords import verify_password
 from backend.auth.policy import public
 from backend.auth.tokens import issue_staff_token
-from backend.dependencies import SessionDep
-from backend.errors import error_response
-from backend.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
-from backend.text import Text
+from backend.core.dependencies import SessionDep
+from backend.core.errors import error_response
+from backend.core.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
+from backend.core.text import Text
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.cases import assignment
-from backend.config import Settings
+from backend.cases.routing import PriorityWeights
 from backend.conversations.notifier import Notifier
 from backend.core.background import Periodic
-from backend.database import utcnow
+from backend.core.config import Settings
+from backend.core.database import utcnow
 from backend.lifecycle import cases as lifecycle
 
 
@@ -44,5 +45,7 @@ class Dispatcher:
             timeout = timedelta(seconds=self._settings.accept_timeout_s)
             await lifecycle.requeue_unaccepted(session, now, timeout, self._notifier)
             await lifecycle.flag_sla_breaches(session, now, self._notifier)
-            assigned = await assignment.assign_waiting(session, now, self._settings.priority_weights)
+            assigned = await assignment.assign_waiting(
+                session, now, PriorityWeights.from_settings(self._settings)
+            )
             lifecycle.offered(assigned, now, self._notifier)

@@ -16,6 +16,8 @@ overtakes newer urgent ones instead of starving.
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from backend.core.config import Settings
+
 
 @dataclass(frozen=True)
 class AgentSnapshot:
@@ -46,6 +48,16 @@ class PriorityWeights:
     value: float = 20.0  # points for a customer worth `value_cap` or more
     value_cap: float = 2000.0  # lifetime value that earns the full value points
     wait_per_minute: float = 1.0  # points added per minute in the queue
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "PriorityWeights":
+        return cls(
+            escalation=settings.priority_weight_escalation,
+            churn=settings.priority_weight_churn,
+            value=settings.priority_weight_value,
+            value_cap=settings.priority_value_cap,
+            wait_per_minute=settings.priority_wait_per_minute,
+        )
 
 
 def base_priority(

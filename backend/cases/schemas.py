@@ -6,8 +6,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.conversations.schemas import ConversationOut, ParsedMessageOut, SentimentTrajectoryOut
+from backend.core.text import Text
 from backend.customers.schemas import CustomerOut
-from backend.text import Text
 
 Skill = Literal["general", "billing", "technical", "retention", "sales"]
 

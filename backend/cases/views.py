@@ -20,10 +20,10 @@ from backend.cases.schemas import (
     TransferIn,
 )
 from backend.conversations.schemas import MessageOut
-from backend.dependencies import SessionDep
-from backend.errors import error_response
+from backend.core.dependencies import SessionDep
+from backend.core.errors import error_response
+from backend.core.params import Offset, RecordId
 from backend.lifecycle import cases as lifecycle
-from backend.params import Offset, RecordId
 
 staff_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 widget_router = APIRouter(prefix="/api/v1/widget", tags=["widget"])

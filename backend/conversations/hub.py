@@ -28,13 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.analytics import publisher
 from backend.analytics.events import from_rasa_event
-from backend.config import Settings
 from backend.conversations import service
 from backend.conversations.models import Conversation, Message
 from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
 from backend.conversations.rasa_client import BotReply, BotTurn, BotUnavailable, RasaClient
 from backend.conversations.schemas import MessageOut
-from backend.database import utcnow
+from backend.core.config import Settings
+from backend.core.database import utcnow
 from backend.handoff.policy import HandoffDecision, HandoffPolicy, load_policy
 from backend.lifecycle import conversations as lifecycle
 from backend.lifecycle import handoff

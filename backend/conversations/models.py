@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.database import Base, utcnow
+from backend.core.database import Base, utcnow
 
 
 def new_conversation_id() -> str:

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from backend.config import Settings
 from backend.core.background import Background, raise_if_cancelling, stop_all
+from backend.core.config import Settings
 
 Event = dict[str, Any]
 T = TypeVar("T")

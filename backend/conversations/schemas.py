@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from backend.config import get_settings
-from backend.text import Text
+from backend.core.config import get_settings
+from backend.core.text import Text
 
 
 class MessageIn(BaseModel):

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from backend.auth.dependencies import current_staff, widget_conversation
 from backend.auth.policy import public
 from backend.auth.tokens import issue_widget_token, verify_customer_hash
-from backend.config import Settings, get_settings
 from backend.conversations import sentiment, service
+from backend.conversations.dependencies import HubDep
 from backend.conversations.hub import ConversationNotFound
 from backend.conversations.schemas import (
     ConversationDetailOut,
@@ -20,14 +20,15 @@ from backend.conversations.schemas import (
     SentimentTrajectoryOut,
     TurnOut,
 )
+from backend.core.config import Settings, get_settings
+from backend.core.database import utcnow
+from backend.core.dependencies import SessionDep
+from backend.core.errors import error_response
+from backend.core.params import MAX_DB_INTEGER, Offset
+from backend.core.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
+from backend.core.text import Text
 from backend.customers import service as customers
-from backend.database import utcnow
-from backend.dependencies import HubDep, SessionDep
-from backend.errors import error_response
 from backend.lifecycle.conversations import open_conversation
-from backend.params import MAX_DB_INTEGER, Offset
-from backend.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
-from backend.text import Text
 
 widget_router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
 staff_router = APIRouter(

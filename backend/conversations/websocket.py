@@ -28,12 +28,12 @@ from backend.auth.dependencies import CONVERSATION_ERASED, conversation_erased
 from backend.auth.policy import audience
 from backend.auth.sockets import CLOSED, PROTOCOL, offered_token
 from backend.auth.tokens import InvalidToken, conversation_of_widget_token
-from backend.config import Settings
 from backend.conversations.hub import ConversationHub, ConversationNotFound
 from backend.conversations.models import Message
 from backend.conversations.notifier import Notifier, offer
 from backend.conversations.schemas import WidgetFrameIn
-from backend.ratelimit import RateLimiter
+from backend.core.config import Settings
+from backend.core.ratelimit import RateLimiter
 
 router = APIRouter()
 log = logging.getLogger(__name__)

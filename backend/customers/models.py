@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.database import Base, TimestampMixin
+from backend.core.database import Base, TimestampMixin
 
 
 class Customer(TimestampMixin, Base):

@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from backend.auth.dependencies import current_staff
+from backend.core.dependencies import SessionDep
+from backend.core.params import Offset, RecordId
 from backend.customers import service
 from backend.customers.schemas import CustomerOut
-from backend.dependencies import SessionDep
-from backend.params import Offset, RecordId
 
 staff_router = APIRouter(
     prefix="/api/v1/customers", tags=["customers"], dependencies=[Depends(current_staff)]

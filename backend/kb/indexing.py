@@ -24,8 +24,8 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.config import Settings
 from backend.core.background import Background, Periodic, raise_if_cancelling, stop_all
+from backend.core.config import Settings
 from backend.kb import service
 from backend.kb.models import Article
 from knowledge.calibration import CALIBRATION, DEFAULT_PATH, Calibrator, with_threshold

@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from backend.text import TEXT
+from backend.core.text import TEXT
 
 MAX_BODY_CHARS = 100_000
 MAX_TAGS = 20
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
-# TEXT last, outside the constraints (backend/text.py says why).
+# TEXT last, outside the constraints (backend/core/text.py says why).
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), TEXT]
 Body = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS), TEXT]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), TEXT]

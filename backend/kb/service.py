@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import service as audit
-from backend.database import utcnow
+from backend.core.database import utcnow
 from backend.kb.models import Article, ArticleVersion
 from backend.kb.schemas import ArticleIn, ArticleUpdate
 

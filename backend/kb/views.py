@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse
 from markdown_it import MarkdownIt
 
 from backend.auth.dependencies import AdminDep, current_staff
-from backend.dependencies import SessionDep
-from backend.errors import error_response
+from backend.core.dependencies import SessionDep
+from backend.core.errors import error_response
+from backend.core.text import Text
 from backend.kb import service
 from backend.kb.indexing import IndexUnavailable, KnowledgeRuntime
 from backend.kb.models import Article
@@ -33,7 +34,6 @@ from backend.kb.schemas import (
     SearchOut,
     VersionOut,
 )
-from backend.text import Text
 from knowledge.store import Hit, SearchResult
 
 SNIPPET_CHARS = 320

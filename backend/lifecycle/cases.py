@@ -22,7 +22,7 @@ from backend.cases.schemas import CaseOut
 from backend.conversations.models import Conversation, Message
 from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
 from backend.conversations.schemas import MessageOut
-from backend.database import utcnow
+from backend.core.database import utcnow
 
 SKILLS = ("general", "billing", "technical", "retention", "sales")
 CSAT_QUESTION = "How did we do? Please rate this conversation from 1 (poor) to 5 (excellent)."

@@ -20,7 +20,7 @@ from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.conversations.rasa_client import BotReply
 from backend.conversations.service import find_by_client_id
-from backend.database import utcnow
+from backend.core.database import utcnow
 
 # Conversations ended per idle sweep round: one short transaction, whatever the backlog.
 IDLE_BATCH = 500

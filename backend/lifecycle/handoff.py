@@ -14,10 +14,10 @@ from backend.audit import service as audit
 from backend.cases import routing
 from backend.cases.models import Case
 from backend.cases.service import last_topical_intent, open_case_of
-from backend.config import Settings
 from backend.conversations.models import Conversation
+from backend.core.config import Settings
+from backend.core.database import utcnow
 from backend.customers.models import Customer
-from backend.database import utcnow
 from contract.service_api import DEFAULT_SKILL, SKILL_BY_INTENT
 
 
@@ -41,7 +41,7 @@ async def hand_over(
         skill=SKILL_BY_INTENT.get(await last_topical_intent(session, conversation.id) or "", DEFAULT_SKILL),
         language=customer.language if customer else "en",
         customer_value=value,
-        priority=routing.base_priority(None, None, value, settings.priority_weights),
+        priority=routing.base_priority(None, None, value, routing.PriorityWeights.from_settings(settings)),
         created_at=now,
         sla_due_at=now + timedelta(seconds=settings.first_response_sla_s),
     )
@@ -61,6 +61,8 @@ async def apply_risk(
 ) -> Case:
     """Record the risks that made (or accompany) the hand-off; they set the case's base priority."""
     case.escalation_risk, case.churn_risk = escalation, churn
-    case.priority = routing.base_priority(escalation, churn, case.customer_value, settings.priority_weights)
+    case.priority = routing.base_priority(
+        escalation, churn, case.customer_value, routing.PriorityWeights.from_settings(settings)
+    )
     await session.commit()
     return case

@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.audit import service as audit
 from backend.audit.models import AuditEvent
 from backend.cases.models import Case
-from backend.config import Settings, get_settings
 from backend.conversations.models import Conversation
-from backend.database import make_engine, make_sessionmaker, utcnow
+from backend.core.config import Settings, get_settings
+from backend.core.database import make_engine, make_sessionmaker, utcnow
 from backend.privacy import service, tracker
 
 PURGED_TEXT = "[removed: retention]"

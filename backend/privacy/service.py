@@ -40,10 +40,10 @@ from backend.agents.models import Agent
 from backend.audit import service as audit
 from backend.audit.models import AuditEvent
 from backend.cases.models import Case
-from backend.config import Settings
 from backend.conversations.models import Conversation, Message
+from backend.core.config import Settings
+from backend.core.database import utcnow
 from backend.customers.models import Customer, Order
-from backend.database import utcnow
 from backend.lifecycle import conversations as lifecycle
 from backend.privacy import redactor, tracker
 from backend.privacy.models import CustomerErasure

@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.config import Settings, to_sync_url
-from backend.database import utcnow
+from backend.core.config import Settings, to_sync_url
+from backend.core.database import utcnow
 from backend.privacy.models import TrackerErasure
 
 DELETE_EVENTS = text("DELETE FROM events WHERE sender_id IN :ids").bindparams(

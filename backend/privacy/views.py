@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from backend.audit import service as audit
 from backend.auth.dependencies import AdminDep, SettingsDep
 from backend.conversations.models import Message
+from backend.core.dependencies import SessionDep
+from backend.core.errors import error_response
+from backend.core.text import Text
 from backend.customers.models import Customer
-from backend.dependencies import SessionDep
-from backend.errors import error_response
 from backend.privacy import purge, service, tracker
 from backend.privacy.models import TrackerErasure
 from backend.privacy.schemas import (
@@ -22,7 +23,6 @@ from backend.privacy.schemas import (
     TrackerErasureOut,
     TranscriptExportOut,
 )
-from backend.text import Text
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
 NOT_FOUND = error_response(status.HTTP_404_NOT_FOUND, "no customer with this id")

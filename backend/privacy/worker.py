@@ -18,8 +18,8 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.config import Settings
 from backend.core.background import Periodic
+from backend.core.config import Settings
 from backend.privacy import purge, service, tracker
 
 log = logging.getLogger(__name__)

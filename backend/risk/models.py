@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.database import Base, utcnow
+from backend.core.database import Base, utcnow
 
 
 class ModelVersion(Base):

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import service as audit
-from backend.database import utcnow
+from backend.core.database import utcnow
 from backend.risk.models import ModelVersion
 
 if TYPE_CHECKING:

@@ -20,10 +20,10 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.config import Settings, get_settings
 from backend.conversations.models import Conversation, Message
+from backend.core.config import Settings, get_settings
+from backend.core.database import utcnow
 from backend.customers.models import Customer
-from backend.database import utcnow
 from backend.risk import crm, drift, registry, rules
 from backend.risk.features import churn_features, escalation_features
 from backend.risk.models import ModelVersion, RiskScore

@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from backend.auth.dependencies import AdminDep, SettingsDep, current_staff
-from backend.dependencies import SessionDep
-from backend.errors import error_response
-from backend.params import Offset, RecordId
+from backend.core.dependencies import SessionDep
+from backend.core.errors import error_response
+from backend.core.params import Offset, RecordId
 from backend.risk import registry, service
 from backend.risk.schemas import (
     ChurnRiskOut,

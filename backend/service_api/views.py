@@ -13,18 +13,18 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from backend.auth.dependencies import SettingsDep, require_service
 from backend.cases.schemas import HandoffIn, HandoffOut
 from backend.conversations import service as conversations
+from backend.core.database import utcnow
+from backend.core.dependencies import SessionDep
+from backend.core.text import Text
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.customers.schemas import OrderOut
-from backend.database import utcnow
-from backend.dependencies import SessionDep
 from backend.kb.schemas import SearchOut
 from backend.kb.views import INDEX_DOWN, K, Query_, Runtime, search_published
 from backend.lifecycle.handoff import hand_over
 from backend.risk import service as risk
 from backend.risk.schemas import RetentionOfferOut
 from backend.risk.views import NO_MODEL
-from backend.text import Text
 from contract.service_api import HANDOFF_MESSAGE
 
 # The service dependency sits on each route rather than on the router, as it did on the routes' old

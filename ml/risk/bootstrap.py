@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.config import Settings, get_settings
+from backend.core.config import Settings, get_settings
 from backend.risk import registry
 from backend.risk.models import ModelVersion
 from ml.risk.cli import session_for

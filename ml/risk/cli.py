@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.config import Settings
-from backend.database import make_engine, make_sessionmaker
+from backend.core.config import Settings
+from backend.core.database import make_engine, make_sessionmaker
 from backend.risk import registry
 from backend.risk.models import ModelVersion
 

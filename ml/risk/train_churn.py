@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from backend.config import get_settings
-from backend.database import utcnow
+from backend.core.config import get_settings
+from backend.core.database import utcnow
 from ml.risk import training
 from ml.risk.cli import describe, register_and_maybe_promote, run_command, session_for
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from backend.config import get_settings
+from backend.core.config import get_settings
 from ml.risk import training
 from ml.risk.cli import describe, register_and_maybe_promote, run_command, session_for
 

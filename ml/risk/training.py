@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.database import utcnow
+from backend.core.database import utcnow
 from backend.risk import drift, fast
 from backend.risk.artifact import RiskModel
 from backend.risk.features import (

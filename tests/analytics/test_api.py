@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.analytics import publisher
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.main import create_app
 from tests.dbcheck import rows
 from tests.integration.conftest import SERVICE_HEADERS, staff_headers
@@ -152,7 +152,7 @@ def test_segments_cover_every_customer_with_a_churn_rate(client):
 
 
 def test_idle_sweep_ends_a_conversation_once_even_with_two_workers(client, widget, settings):
-    from backend.database import utcnow
+    from backend.core.database import utcnow
 
     auth = {"Authorization": widget["auth"]}
     url = f"/api/v1/widget/conversations/{widget['conversation_id']}/messages"

@@ -14,8 +14,8 @@ import pytest
 
 from backend.analytics.consumer import RasaEventConsumer
 from backend.analytics.service import AnalyticsService
-from backend.config import Settings
-from backend.database import make_engine, make_sessionmaker, utcnow
+from backend.core.config import Settings
+from backend.core.database import make_engine, make_sessionmaker, utcnow
 from tests.conftest import migrate
 from tests.dbcheck import rows
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.handoff.policy import load_policy
 from ml import conversations
 from ml.replay import live, score

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.auth.tokens import customer_hash
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.main import create_app
 
 SERVICE_HEADERS = {"X-Service-Token": "test-service-token"}

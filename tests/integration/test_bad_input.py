@@ -139,7 +139,7 @@ def test_websocket_refuses_a_bad_token(client):
     assert closed.value.code == 1008 and "invalid widget token" in closed.value.reason
 
 
-# ----- strings no database can store alike: lone surrogates and NUL (backend/text.py) -----------------------
+# ----- strings no database can store alike: lone surrogates and NUL (backend/core/text.py) ------------------
 
 # JSON string literals, sent as written: a client library would refuse to encode a lone surrogate itself.
 BAD_TEXTS = [

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.config import Settings
 from backend.conversations.hub import HANDOFF_NOTICE
+from backend.core.config import Settings
 from backend.handoff.features import FEATURES
 from backend.main import create_app
 from tests.dbcheck import rows

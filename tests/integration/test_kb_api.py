@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.main import create_app
 from knowledge.store import VECTORS
 from tests.dbcheck import execute, rows

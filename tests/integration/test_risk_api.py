@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from backend.config import get_settings, to_async_url
 from backend.conversations.models import Conversation, Message
-from backend.database import make_engine, make_sessionmaker, utcnow
+from backend.core.config import get_settings, to_async_url
+from backend.core.database import make_engine, make_sessionmaker, utcnow
 from backend.risk import rules, service
 from tests.dbcheck import rows
 from tests.integration.conftest import SERVICE_HEADERS, default_answer, staff_headers

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.auth.sockets import subprotocols
-from backend.database import utcnow
+from backend.core.database import utcnow
 from tests.dbcheck import execute, rows
 from tests.integration.conftest import SERVICE_HEADERS, staff_headers
 

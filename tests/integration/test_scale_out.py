@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from backend.config import Settings
 from backend.conversations.notifier import CHANNEL_PREFIX, Notifier, RedisNotifier, make_notifier
 from backend.conversations.rasa_client import BotUnavailable, RasaClient
+from backend.core.config import Settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SLOW_TURN_S = 5.0

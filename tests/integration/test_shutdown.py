@@ -23,7 +23,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.main import create_app
 from tests.conftest import migrate, seed_demo
 from tests.integration.conftest import ScriptedRasa

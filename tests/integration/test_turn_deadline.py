@@ -8,7 +8,7 @@ import time
 import httpx
 from fastapi.testclient import TestClient
 
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.main import create_app
 from tests.dbcheck import rows
 from tests.integration.conftest import default_answer

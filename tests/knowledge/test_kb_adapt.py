@@ -96,7 +96,7 @@ def test_batches_never_hold_one_passage_twice():
 
 
 def test_the_backend_loads_the_calibration_kept_with_an_adapted_encoder(tmp_path):
-    from backend.config import Settings
+    from backend.core.config import Settings
     from backend.kb.indexing import load_calibrator
     from knowledge.calibration import CALIBRATION, Calibrator
 

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.kb.indexing import load_calibrator
 from backend.seed_articles import ARTICLES
 from knowledge.calibration import BANK_FAQ_PATH, DEFAULT_PATH, FEATURES, Calibrator

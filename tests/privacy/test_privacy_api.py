@@ -10,7 +10,7 @@ from sqlalchemy import JSON, String, Text, column, create_engine, inspect, selec
 from starlette.websockets import WebSocketDisconnect
 
 from backend.auth.sockets import subprotocols
-from backend.config import to_sync_url
+from backend.core.config import to_sync_url
 from tests.dbcheck import rows
 from tests.privacy.conftest import (
     ADMIN,

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from backend.config import Settings
-from backend.database import make_engine, make_sessionmaker, utcnow
+from backend.core.config import Settings
+from backend.core.database import make_engine, make_sessionmaker, utcnow
 from backend.privacy import purge
 from backend.privacy.purge import PURGED_TEXT, PurgeResult
 from tests.dbcheck import execute, rows

@@ -7,7 +7,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from backend.config import to_sync_url
+from backend.core.config import to_sync_url
 from backend.models import Base
 from scripts.paths import ROOT
 

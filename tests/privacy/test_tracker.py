@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from backend.config import to_sync_url
+from backend.core.config import to_sync_url
 from backend.privacy.tracker import TrackerStoreUnavailable, delete_events
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.dbcheck import rows

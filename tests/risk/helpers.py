@@ -3,8 +3,8 @@
 from functools import cache
 from pathlib import Path
 
-from backend.config import to_async_url
-from backend.database import make_engine, make_sessionmaker
+from backend.core.config import to_async_url
+from backend.core.database import make_engine, make_sessionmaker
 from backend.risk import registry
 from backend.risk.tabular import FeatureSchema
 from ml.risk import simulator, training

@@ -10,10 +10,10 @@ from sqlalchemy import create_engine, update
 from sqlalchemy.orm import Session
 
 from backend.cases.models import Case
-from backend.config import Settings
 from backend.conversations.models import Conversation, Message
+from backend.core.config import Settings
+from backend.core.database import utcnow
 from backend.customers.models import Customer
-from backend.database import utcnow
 from backend.seed import seed
 from ml.risk import bootstrap, crm_history, training
 from ml.risk.cli import session_for

@@ -2,7 +2,7 @@
 
 import pytest
 
-from backend.config import get_settings
+from backend.core.config import get_settings
 from ml.risk import train_churn
 from tests.conftest import migrate
 from tests.dbcheck import rows

@@ -12,9 +12,10 @@ from sqlalchemy import update
 from backend.agents.models import Agent
 from backend.cases.assignment import assign_waiting
 from backend.cases.models import Case
-from backend.config import Settings, to_async_url
+from backend.cases.routing import PriorityWeights
 from backend.conversations.models import Conversation
-from backend.database import make_engine, make_sessionmaker, utcnow
+from backend.core.config import Settings, to_async_url
+from backend.core.database import make_engine, make_sessionmaker, utcnow
 from tests.conftest import create_pg_database, drop_pg_database, migrate, seed_demo
 from tests.dbcheck import execute, rows
 
@@ -30,7 +31,7 @@ def worker(url: str, start: Any, rounds: int) -> int:
     async def run() -> int:
         engine = make_engine(to_async_url(url))
         sessions = make_sessionmaker(engine)
-        weights = Settings().priority_weights
+        weights = PriorityWeights.from_settings(Settings())
         done = 0
         start.wait()
         for _ in range(rounds):

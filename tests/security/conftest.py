@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.main import create_app
 from tests.conftest import migrate, seed_demo
 from tests.integration.conftest import SERVICE_HEADERS, ScriptedRasa, staff_headers

@@ -15,9 +15,9 @@ from pyrate_limiter import Rate
 from redis.exceptions import RedisError
 
 from backend.auth.sockets import subprotocols
-from backend.config import Settings
+from backend.core.config import Settings
+from backend.core.ratelimit import REDIS_PREFIX, RateLimiter, parse_rate
 from backend.main import create_app
-from backend.ratelimit import REDIS_PREFIX, RateLimiter, parse_rate
 from tests.integration.conftest import ScriptedRasa
 from tests.security.conftest import open_widget, security_settings
 

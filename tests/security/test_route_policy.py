@@ -17,7 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 from backend.auth.dependencies import AdminDep
 from backend.auth.policy import AUDIENCES, UNDECLARED, route_policies
 from backend.auth.sockets import subprotocols
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.main import create_app
 from tests.security.conftest import Callers
 

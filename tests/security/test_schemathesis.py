@@ -5,7 +5,7 @@ and a body that matches the documented schema.
 
 A second run puts strings no database stores alike into every generated request: a NUL or a lone surrogate
 in one string of the body (Hypothesis never draws a surrogate on its own), a NUL in a path or query
-parameter. Same checks: a 422 naming the problem (backend/text.py) is fine, a 5xx is not.
+parameter. Same checks: a 422 naming the problem (backend/core/text.py) is fine, a 5xx is not.
 
 Bounded and seeded (derandomized Hypothesis) so CI runs the same examples each time, in a few minutes.
 """
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from backend.agents.models import Agent
 from backend.auth.tokens import issue_staff_token
-from backend.config import Settings
+from backend.core.config import Settings
 from backend.main import create_app
 from tests.integration.conftest import SERVICE_HEADERS, ScriptedRasa
 from tests.risk.helpers import churn_models, escalation_model, install

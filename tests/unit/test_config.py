@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from backend.config import InsecureSettings, Settings, to_async_url, to_sync_url
+from backend.core.config import InsecureSettings, Settings, to_async_url, to_sync_url
 from backend.main import create_app
 from scripts.paths import ROOT
 
@@ -54,7 +54,7 @@ def test_production_refuses_a_short_secret_key():
 
 def test_production_starts_with_its_own_secrets_and_development_with_a_warning(caplog):
     Settings(environment="production", **REAL_SECRETS).check_secrets()
-    with caplog.at_level(logging.WARNING, logger="backend.config"):
+    with caplog.at_level(logging.WARNING, logger="backend.core.config"):
         Settings(environment="development").check_secrets()
     assert "SERVICE_TOKEN, SECRET_KEY, IDENTITY_SECRET at the published development values" in caplog.text
 

@@ -220,13 +220,8 @@ def _circles(graph: dict[str, set[str]]) -> list[set[str]]:
     return circles
 
 
-# config.py reads a rate-limit type and ratelimit.py reads the settings: issue 19's backend/core/ part
-# untangles it. Nothing may join it or start another circle.
-KNOWN_CIRCLES = [{"backend.config", "backend.ratelimit"}]
-
-
 def test_no_import_circle_between_backend_modules() -> None:
-    assert [c for c in _circles(_graph()) if c not in KNOWN_CIRCLES] == []
+    assert _circles(_graph()) == []
 
 
 def _imports_between(source: str, targets: tuple[str, ...]) -> list[str]:
@@ -243,6 +238,13 @@ def _imports_between(source: str, targets: tuple[str, ...]) -> list[str]:
 def test_conversations_does_not_import_cases() -> None:
     found = _imports_between("backend.conversations.", ("backend.cases.",))
     assert found == [], "cases depends on conversations, never the other way (hand-off goes via lifecycle)"
+
+
+def test_core_imports_no_domain() -> None:
+    """backend/core/ is what every domain stands on (settings, database, errors); it stands on none."""
+    imports = _imports_between("backend.core.", ("backend.",))
+    found = [line for line in imports if "-> backend.core." not in line]
+    assert found == [], "a domain's type or service belongs in the domain, passed to core as a value"
 
 
 def test_analytics_changes_no_state_it_counts() -> None:

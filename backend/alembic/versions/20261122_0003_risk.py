@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import backend.database
+import backend.core.database
 
 revision: str = "0003_risk"
 down_revision: str | None = "0002_knowledge"
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("message_id", sa.Integer(), nullable=True),
         sa.Column("decision", sa.String(length=16), nullable=True),
         sa.Column("model_version_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["message_id"],
             ["messages.id"],

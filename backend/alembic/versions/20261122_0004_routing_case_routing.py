@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import backend.database
+import backend.core.database
 
 revision: str = "0004_routing"
 down_revision: str | None = "0003_risk"
@@ -24,11 +24,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("churn_risk", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("customer_value", sa.Float(), nullable=True))
         batch_op.add_column(
-            sa.Column("accepted_at", backend.database.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("accepted_at", backend.core.database.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("requeue_count", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(
-            sa.Column("sla_breached_at", backend.database.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("sla_breached_at", backend.core.database.UTCDateTime(timezone=True), nullable=True)
         )
 
     with op.batch_alter_table("messages", schema=None) as batch_op:

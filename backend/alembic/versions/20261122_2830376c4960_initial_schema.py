@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import backend.database
+import backend.core.database
 
 revision: str = "2830376c4960"
 down_revision: str | None = None
@@ -33,8 +33,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("avatar_url", sa.String(length=500), nullable=True),
         sa.Column("password_hash", sa.String(length=200), nullable=True),
-        sa.Column("last_assigned_at", backend.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_assigned_at", backend.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
         sa.UniqueConstraint("email", name=op.f("uq_agents_email")),
     )
@@ -47,7 +47,7 @@ def upgrade() -> None:
         sa.Column("entity_id", sa.String(length=64), nullable=False),
         sa.Column("before", sa.JSON(), nullable=True),
         sa.Column("after", sa.JSON(), nullable=True),
-        sa.Column("created_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
@@ -68,8 +68,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("lifetime_value", sa.Numeric(precision=12, scale=2), nullable=False),
         sa.Column("payment_failures_90d", sa.Integer(), nullable=False),
-        sa.Column("last_activity_at", backend.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_activity_at", backend.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
         sa.UniqueConstraint("external_ref", name=op.f("uq_customers_external_ref")),
     )
@@ -87,8 +87,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("author", sa.String(length=200), nullable=False),
-        sa.Column("created_at", backend.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_articles")),
         sa.UniqueConstraint("slug", name=op.f("uq_kb_articles_slug")),
     )
@@ -101,8 +101,8 @@ def upgrade() -> None:
         sa.Column("data_fingerprint", sa.String(length=64), nullable=False),
         sa.Column("metrics", sa.JSON(), nullable=False),
         sa.Column("artifact_path", sa.String(length=500), nullable=True),
-        sa.Column("created_at", backend.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("promoted_at", backend.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("promoted_at", backend.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_model_versions")),
         sa.UniqueConstraint("kind", "version", name="uq_model_versions_kind_version"),
     )
@@ -114,8 +114,8 @@ def upgrade() -> None:
         sa.Column("owner", sa.String(length=8), nullable=False),
         sa.Column("assigned_agent_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("started_at", backend.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_message_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_message_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["assigned_agent_id"],
             ["agents.id"],
@@ -143,7 +143,7 @@ def upgrade() -> None:
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("author", sa.String(length=200), nullable=False),
-        sa.Column("created_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["kb_articles.id"],
@@ -164,9 +164,9 @@ def upgrade() -> None:
         sa.Column("total", sa.Numeric(precision=10, scale=2), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("items", sa.JSON(), nullable=False),
-        sa.Column("placed_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("placed_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("estimated_delivery", sa.Date(), nullable=True),
-        sa.Column("created_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
@@ -190,11 +190,11 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("priority", sa.Float(), nullable=False),
         sa.Column("assigned_agent_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", backend.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sla_due_at", backend.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("assigned_at", backend.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("first_response_at", backend.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolved_at", backend.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sla_due_at", backend.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("assigned_at", backend.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("first_response_at", backend.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", backend.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("disposition", sa.String(length=64), nullable=True),
         sa.Column("csat", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -237,8 +237,8 @@ def upgrade() -> None:
         sa.Column("sentiment_label", sa.String(length=8), nullable=True),
         sa.Column("sentiment_score", sa.Float(), nullable=True),
         sa.Column("bot_status", sa.String(length=12), nullable=True),
-        sa.Column("created_at", backend.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("answered_at", backend.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", backend.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["agent_id"], ["agents.id"], name=op.f("fk_messages_agent_id_agents"), ondelete="SET NULL"
         ),

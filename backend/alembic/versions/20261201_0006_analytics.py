@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import backend.database
+import backend.core.database
 
 revision: str = "0006_analytics"
 down_revision: str | None = "0005_citations"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("total", sa.Float(), nullable=False),
         sa.Column("squares", sa.Float(), nullable=False),
-        sa.Column("updated_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("minute", "metric", "key", name=op.f("pk_analytics_buckets")),
     )
     with op.batch_alter_table("analytics_buckets", schema=None) as batch_op:

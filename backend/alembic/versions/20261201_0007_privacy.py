@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import backend.database
+import backend.core.database
 
 revision: str = "0007_privacy"
 down_revision: str | None = "0006_analytics"
@@ -29,7 +29,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("transcript_erased_at", backend.database.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("transcript_erased_at", backend.core.database.UTCDateTime(timezone=True), nullable=True)
         )
     op.create_table(
         "customer_erasures",
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("erased_by", sa.String(length=320), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
-        sa.Column("erased_at", backend.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("erased_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
@@ -52,8 +52,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("conversation_id", sa.String(length=64), nullable=False),
         sa.Column("reason", sa.String(length=16), nullable=False),
-        sa.Column("requested_at", backend.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("completed_at", backend.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("requested_at", backend.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", backend.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tracker_erasures")),

@@ -3,15 +3,14 @@
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from backend.cases.routing import PriorityWeights
+from backend.core.rates import parse_rate
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # Published here, so anyone can sign widget and staff tokens or call the service API with them: fine on a
 # developer's machine, refused in production (Settings.check_secrets).
 DEVELOPMENT_SECRETS = {
@@ -79,8 +78,8 @@ class Settings(BaseSettings):
     staff_token_ttl_s: int = Field(default=12 * 3600, gt=0, description="How long a staff sign-in lasts.")
     max_message_chars: int = Field(default=2000, gt=0, description="Longest customer message accepted.")
     max_request_bytes: int = Field(default=64 * 1024, gt=0, description="Largest HTTP body or WS frame.")
-    # Rate limits (backend/ratelimit.py): "N/second|minute|hour|day" or "N per K minutes"; GCRA buckets that
-    # allow a burst of N and refill evenly. The load generator and test stacks raise the per-IP ones.
+    # Rate limits (backend/core/ratelimit.py): "N/second|minute|hour|day" or "N per K minutes"; GCRA buckets
+    # that allow a burst of N and refill evenly. The load generator and test stacks raise the per-IP ones.
     # With REDIS_URL set the counters live in Redis, shared by every backend worker; else in memory.
     rate_limits_enabled: bool = Field(default=True, description="Turn every rate limit off with false.")
     rate_limit_sessions_per_ip: str = Field(
@@ -215,8 +214,6 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _is_rate(cls, value: str) -> str:
-        from backend.ratelimit import parse_rate
-
         parse_rate(value)  # fails at start-up with the setting's name rather than on the first request
         return value
 
@@ -257,18 +254,6 @@ class Settings(BaseSettings):
     def rasa_replicas(self) -> list[str]:
         urls = [url.strip().rstrip("/") for url in self.rasa_urls.split(",") if url.strip()]
         return urls or [self.rasa_url]
-
-    @property
-    def priority_weights(self) -> "PriorityWeights":
-        from backend.cases.routing import PriorityWeights
-
-        return PriorityWeights(
-            escalation=self.priority_weight_escalation,
-            churn=self.priority_weight_churn,
-            value=self.priority_weight_value,
-            value_cap=self.priority_value_cap,
-            wait_per_minute=self.priority_wait_per_minute,
-        )
 
     @property
     def async_database_url(self) -> str:

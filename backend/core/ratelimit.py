@@ -10,7 +10,6 @@ must not stop customers from being answered.
 """
 
 import logging
-import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from inspect import isawaitable
@@ -22,8 +21,9 @@ from pyrate_limiter import GCRA, InMemoryStateStore, Rate, RateItem, RedisStateS
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from backend.config import Settings
-from backend.errors import ErrorOut
+from backend.core.config import Settings
+from backend.core.errors import ErrorOut
+from backend.core.rates import parse_rate
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +42,9 @@ TOO_MANY: dict[Rule, str] = {
     "logins_per_ip": "too many sign-in attempts from this address",
     "failed_logins_per_account": "too many failed sign-ins for this account",
 }
-UNITS_MS = {"second": 1000, "minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
-RATE_TEXT = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d+)?\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
 # In-memory mode keeps this many keys; the least recently used are forgotten first (bounded memory).
 MAX_MEMORY_KEYS = 100_000
 REDIS_PREFIX = "supportdesk:ratelimit"
-
-
-def parse_rate(text: str) -> Rate:
-    """ "20/minute", "10 per 15 minutes", "5/second" -> a pyrate-limiter Rate."""
-    match = RATE_TEXT.match(text)
-    if match is None or int(match.group(1)) < 1:
-        raise ValueError(f"{text!r} is not a rate like '20/minute' or '10 per 15 minutes'")
-    count, periods, unit = int(match.group(1)), int(match.group(2) or 1), match.group(3).lower()
-    if periods < 1:
-        raise ValueError(f"{text!r}: the period must be at least one {unit}")
-    return Rate(count, periods * UNITS_MS[unit])
 
 
 RATE_LIMITED = {

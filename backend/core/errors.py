@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from backend.text import printable
+from backend.core.text import printable
 
 
 class ErrorOut(BaseModel):
@@ -25,7 +25,7 @@ def error_response(status_code: int, description: str) -> dict[int | str, dict[s
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's 422 answer, except that a refused input quoted back is made printable: FastAPI's own handler
-    would fail to encode a lone surrogate it quotes, turning the refusal into a 500 (backend/text.py)."""
+    would fail to encode a lone surrogate it quotes, turning the refusal into a 500 (backend/core/text.py)."""
     return JSONResponse(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         content={"detail": printable(jsonable_encoder(exc.errors()))},
