@@ -40,13 +40,17 @@ FOLDS = 5
 SEED = 7
 
 
-def turn_views(parses: list[dict[str, Any]]) -> list[TurnView]:
-    return [TurnView(p["intent"], p["sentiment_label"], p["sentiment_score"]) for p in parses]
+def turn_views(conversation: LabelledConversation, parses: list[dict[str, Any]]) -> list[TurnView]:
+    """Each customer turn as the product sees it: the model's parse and the text the customer wrote."""
+    return [
+        TurnView(p["intent"], p["sentiment_label"], p["sentiment_score"], turn.text)
+        for p, turn in zip(parses, conversation.turns, strict=True)
+    ]
 
 
 def views_per_row(items: Sequence[LabelledConversation], parses: Parses) -> list[list[TurnView]]:
     """One entry per labelled turn: the conversation's parsed turns up to and including it."""
-    views = [turn_views(parses[c.id]) for c in items]
+    views = [turn_views(c, parses[c.id]) for c in items]
     return [v[: t + 1] for c, v in zip(items, views, strict=True) for t in range(len(c.turns))]
 
 

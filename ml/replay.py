@@ -34,12 +34,13 @@ class ReplayedTurn:
     sentiment_score: float | None
     handed_over: bool  # a person owned the conversation after this turn
     replies: tuple[str, ...]
+    text: str = ""  # what the customer wrote
     # What the escalation model (the decider before the hand-off policy) said of this turn, when it scored it.
     escalation_model_escalates: bool = False
 
     @property
     def view(self) -> TurnView:
-        return TurnView(self.intent, self.sentiment_label, self.sentiment_score)
+        return TurnView(self.intent, self.sentiment_label, self.sentiment_score, self.text)
 
 
 Replay = dict[str, list[ReplayedTurn]]
@@ -98,7 +99,8 @@ class Replayer:
             result = response.json()
             (intent, label, score), owner, escalates = self._stored(result["message"]["id"], cid)
             replies = tuple(r["text"] for r in result["replies"])
-            replayed.append(ReplayedTurn(intent, label, score, owner == "human", replies, escalates))
+            handed = owner == "human"
+            replayed.append(ReplayedTurn(intent, label, score, handed, replies, turn.text, escalates))
             if owner == "human":
                 break
         return replayed

@@ -60,7 +60,7 @@ async def parsed_customer_turns(session: AsyncSession, conversation_id: str, up_
     """The bot's parse of each customer message so far (the hand-off decision's input), oldest first.
     Messages the bot never parsed (Rasa was down, a person owned the conversation) say nothing about it."""
     query = (
-        select(Message.intent, Message.sentiment_label, Message.sentiment_score)
+        select(Message.intent, Message.sentiment_label, Message.sentiment_score, Message.text)
         .where(
             Message.conversation_id == conversation_id,
             Message.sender == "customer",

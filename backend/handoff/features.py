@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from backend.handoff.cues import cues_of
+
 FALLBACK = "nlu_fallback"
 REQUEST_HUMAN = "request_human"
 NOT_HELPFUL = "not_helpful"
@@ -25,11 +27,13 @@ class TurnView:
     intent: str | None
     sentiment_label: str | None
     sentiment_score: float | None = None  # P(positive) - P(negative)
+    text: str | None = None  # what the customer wrote: the cues an intent does not carry (cues.py)
 
 
 # The order is the learnt policy's input vector; a saved policy names it, and a mismatch refuses to load.
 FEATURES: tuple[str, ...] = (
     "explicit_request",
+    "asks_for_person_in_text",
     "security_concern",
     "not_helpful_now",
     "not_helpful_total",
@@ -42,6 +46,9 @@ FEATURES: tuple[str, ...] = (
     "negative_strength",
     "complaint_now",
     "complaints_total",
+    "earlier_contacts_now",
+    "threatens_now",
+    "dissatisfied_with_cause",
     "turn_number",
 )
 
@@ -65,8 +72,11 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
     negative = [t.sentiment_label == NEGATIVE for t in turns]
     fallback = [i == FALLBACK for i in intents]
     strength = -(now.sentiment_score or 0.0) if negative[-1] else 0.0
+    cues = cues_of(now.text)
     return {
-        "explicit_request": float(now.intent == REQUEST_HUMAN),
+        # Asked for a person, whichever need the intent names (a long message parses as one intent).
+        "explicit_request": float(now.intent == REQUEST_HUMAN or cues.asks_for_person),
+        "asks_for_person_in_text": float(cues.asks_for_person),
         "security_concern": float(now.intent == SECURITY),
         "not_helpful_now": float(now.intent == NOT_HELPFUL),
         "not_helpful_total": float(intents.count(NOT_HELPFUL)),
@@ -79,6 +89,10 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         "negative_strength": max(strength, 0.0),
         "complaint_now": float(now.intent == COMPLAINT),
         "complaints_total": float(intents.count(COMPLAINT)),
+        "earlier_contacts_now": float(cues.earlier_contacts),
+        "threatens_now": float(cues.threatens),
+        # A dissatisfied message with a cause a lead acts on: earlier failed contacts or a threat.
+        "dissatisfied_with_cause": float(negative[-1] and (cues.earlier_contacts or cues.threatens)),
         "turn_number": float(len(turns)),
     }
 

@@ -1,0 +1,62 @@
+"""The phrases the hand-off decision reads besides the intent (backend/handoff/cues.py)."""
+
+import pytest
+
+from backend.handoff.cues import cues_of
+from backend.handoff.features import TurnView, handoff_features
+from backend.handoff.policy import RulesPolicy
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ok then I'd like a human please",
+        "can someone from your team change it over for me",
+        "my account got hacked, please get me a real person asap",
+        "just connect me",
+        "who do I talk to about a refund for a parcel that never came?",
+        "can somebody call me back tomorrow",
+        "I want to speak to a manager",
+    ],
+)
+def test_a_request_for_a_person_is_seen_whatever_else_the_message_says(text: str) -> None:
+    assert cues_of(text).asks_for_person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "am I talking to a real person or a bot?",
+        "is this a real person?? or an automated thing",
+        "my parcel hasn't arrived, this is really annoying",
+        "someone else used my card",
+        "the courier said he would call",
+    ],
+)
+def test_no_request_for_a_person_where_none_is_made(text: str) -> None:
+    assert not cues_of(text).asks_for_person
+
+
+def test_earlier_contacts_and_threats() -> None:
+    assert cues_of("this is the third time I'm writing about it").earlier_contacts
+    assert cues_of("you promised a call back last week and nobody called").earlier_contacts
+    assert cues_of("if it's not refunded by Friday I'm disputing it").threatens
+    assert cues_of("that's it, I'm done with Northwind").threatens
+    assert not cues_of("can I leave a review for the kettle?").threatens
+    assert not cues_of("my card was declined").threatens
+    assert cues_of(None) == cues_of("")
+
+
+def test_a_misparsed_request_for_a_person_still_gets_one() -> None:
+    """The guardrail reads the text, so a request inside a long message is not lost to its intent."""
+    turn = TurnView("return_refund", "neutral", 0.0, "ok then a real person please, it's about a gift")
+    assert RulesPolicy().decide([turn]).handoff
+    assert (
+        not RulesPolicy().decide([TurnView("return_refund", "neutral", 0.0, "how do returns work")]).handoff
+    )
+
+
+def test_dissatisfied_with_cause_needs_both() -> None:
+    angry = handoff_features([TurnView("complaint", "negative", -0.9, "third time I ask, useless")])
+    calm = handoff_features([TurnView("complaint", "neutral", 0.0, "third time I ask, no worries")])
+    assert angry["dissatisfied_with_cause"] == 1 and calm["dissatisfied_with_cause"] == 0
