@@ -57,3 +57,9 @@ async def audit() -> FileResponse:
 @router.get("/admin/dashboard")
 async def dashboard() -> FileResponse:
     return FileResponse(PAGES / "dashboard.html")
+
+
+@router.get("/admin/review")
+async def review() -> FileResponse:
+    """The supervisors' daily review queue of sampled automated decisions."""
+    return FileResponse(PAGES / "review.html")

@@ -126,6 +126,44 @@ async function load() {
 
 async function loadSegments() { renderSegments(await api("/api/v1/analytics/segments")); }
 
+// Decision quality: the hand-off, knowledge-answer and other deciders per week and version, newest week first.
+const QUALITY_ORDER = ["handoff", "kb_answer", "routing", "priority", "retention_offer", "override"];
+
+function qualityRow(q) {
+  const row = document.createElement("tr");
+  Object.assign(row.dataset, { week: q.week, kind: q.kind, version: q.version || "" });
+  const cells = [q.week, Decisions.kindName(q.kind), q.version || "—", String(q.n), String(q.labelled),
+    pct(q.precision ?? null), pct(q.recall ?? null), pct(q.override_rate ?? null)];
+  const names = ["week", "kind", "version", "n", "labelled", "precision", "recall", "override_rate"];
+  cells.forEach((text, i) => {
+    const td = document.createElement(i === 0 ? "th" : "td");
+    if (i === 0) td.scope = "row";
+    td.dataset.column = names[i];
+    td.textContent = text;
+    row.append(td);
+  });
+  return row;
+}
+
+async function loadQuality() {
+  const weeks = $("quality-weeks").value;
+  const rows = await api(`${Decisions.API}/decisions/quality?weeks=${encodeURIComponent(weeks)}`);
+  const rank = (kind) => (QUALITY_ORDER.includes(kind) ? QUALITY_ORDER.indexOf(kind) : QUALITY_ORDER.length);
+  rows.sort((a, b) => String(b.week).localeCompare(String(a.week)) || rank(a.kind) - rank(b.kind)
+    || String(a.version).localeCompare(String(b.version)));
+  $("quality-rows").replaceChildren(...rows.map(qualityRow));
+  const labelled = rows.reduce((sum, q) => sum + q.labelled, 0);
+  $("quality-note").textContent = rows.length ? `${labelled} labelled decisions in the last ${weeks} weeks.`
+    : `No decisions logged in the last ${weeks} weeks.`;
+  document.body.dataset.quality = "loaded";
+}
+
+// The quality table failing (say, a supervisor's role without it) must not stop the figures above.
+function qualityFailed(error) {
+  if (error.message !== "signed out") $("quality-note").textContent = `Decision quality not available: ${error.message}`;
+}
+$("quality-weeks").addEventListener("change", () => loadQuality().catch(qualityFailed));
+
 for (const button of document.querySelectorAll("[data-window]")) {
   button.addEventListener("click", async () => {
     currentWindow = button.dataset.window;
@@ -138,7 +176,7 @@ StaffSession.start({
   say,
   prompt: "Sign in with a supervisor or admin account.",
   onSignedIn: async () => {
-    await Promise.all([load(), loadSegments()]);
+    await Promise.all([load(), loadSegments(), loadQuality().catch(qualityFailed)]);
     setInterval(() => load().catch(() => {}), 15000); // the windows move on; keep the figures current
   },
 });

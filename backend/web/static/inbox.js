@@ -1,7 +1,9 @@
 // Agent inbox: sign in, receive routed cases live, read the transcript and customer context, reply,
-// resolve, hand back or transfer. Every text from customers or staff goes in with textContent, never as HTML.
+// resolve, hand back or transfer; say whether the hand-off and the bot's knowledge answers were right, and
+// override the priority or assignee. Every text from customers or staff goes in with textContent, never as HTML.
 "use strict";
-const state = { token: sessionStorage.getItem("sd-staff-token"), me: null, cases: [], current: null, socket: null };
+const state = { token: sessionStorage.getItem("sd-staff-token"), me: null, cases: [], current: null, socket: null,
+  kbAnswers: new Map(), agents: null };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -132,8 +134,13 @@ async function openCase(id) {
   const percent = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 100)}%`);
   const scores = `escalation risk ${percent(detail.escalation_risk)} · churn risk ${percent(detail.churn_risk)} · ${sentimentText(detail.sentiment)}`;
   $("case-summary").textContent = `Case #${detail.id} · ${detail.skill} · ${detail.status} · ${scores} · ${detail.reason}`;
+  const logged = await caseDecisions(detail);
+  const decisions = Array.isArray(logged) ? logged : [];
+  state.kbAnswers = kbAnswersByMessage(detail.messages, decisions);
+  showHandoffDecision(detail, decisions, logged.unavailable);
   $("transcript").replaceChildren();
   detail.messages.forEach(appendMessage);
+  showOverride(detail);
   const active = detail.status === "assigned" || detail.status === "accepted";
   $("reply").hidden = !active;
   $("actions").hidden = !active;
@@ -151,6 +158,12 @@ function appendMessage(m) {
   li.append(el("div", facts.join(" · "), "who"));
   li.append(el("div", m.text, "text"));
   if (m.sentiment_label) li.append(el("div", `sentiment ${m.sentiment_label} (${m.sentiment_score.toFixed(2)})`, `who sentiment-${m.sentiment_label}`));
+  const answer = state.kbAnswers.get(m.id);
+  if (answer) {
+    li.append(el("div", `knowledge answer · ${Decisions.scoreVsThreshold(answer)} · ${Decisions.versionText(answer)}`, "kb-tag"));
+    li.append(Decisions.labelControls(answer, (label, note) => sendFeedback(answer, label, note),
+      { question: `Was the knowledge answer at ${new Date(m.created_at).toLocaleTimeString()} right?` }));
+  }
   $("transcript").append(li);
   $("transcript").scrollTop = $("transcript").scrollHeight;
 }
@@ -196,6 +209,104 @@ async function suggest(question) {
   } catch (error) { list.replaceChildren(el("li", `search not available (${error.message})`, "muted")); }
 }
 
+// ---- decisions: why the bot handed over, knowledge answers, overrides ---------------------------------------
+// The decision log is an aid beside the case: when it cannot be read the case still opens, with a note.
+async function caseDecisions(detail) {
+  const query = new URLSearchParams({ conversation_id: detail.conversation_id, limit: "200" });
+  try { return await api(`${Decisions.API}/decisions?${query}`); } catch (error) {
+    if (error.message === "signed out") throw error;
+    return { unavailable: error.message };
+  }
+}
+
+// The hand-off that opened this case: the one logged against it, else the conversation's latest hand-off
+// decision that did hand over (earlier turns log the bot keeping the conversation too).
+function caseHandoff(detail, decisions) {
+  const handoffs = decisions.filter((d) => d.kind === "handoff")
+    .sort((a, b) => new Date(b.created_at) - new Date(a.created_at));
+  return handoffs.find((d) => d.case_id === detail.id)
+    || handoffs.find((d) => /hand|human|escalat/i.test(String(d.action))) || handoffs[0] || null;
+}
+
+function showHandoffDecision(detail, decisions, unavailable) {
+  const decision = caseHandoff(detail, decisions);
+  $("handoff-decision").hidden = false;
+  $("handoff-label").replaceChildren();
+  $("handoff-facts").textContent = "";
+  if (!decision) {
+    $("handoff-why").textContent = unavailable ? `Decision log not available (${unavailable}).`
+      : "No automated hand-off decision was logged for this conversation.";
+    return;
+  }
+  const reasons = Array.isArray(decision.reasons) && decision.reasons.length ? decision.reasons.join("; ") : detail.reason;
+  $("handoff-why").textContent = `${Decisions.value(decision.action)}: ${reasons}`;
+  $("handoff-facts").textContent = `${Decisions.scoreVsThreshold(decision)} · ${Decisions.versionText(decision)}`
+    + ` · ${new Date(decision.created_at).toLocaleTimeString()}`;
+  $("handoff-label").append(Decisions.labelControls(decision, (label, note) => sendFeedback(decision, label, note),
+    { question: "Was this hand-off needed?" }));
+}
+
+// Each knowledge-answer decision is shown beside the bot message that carried it: its own message, or the
+// first bot reply after the customer message it answered.
+function kbAnswersByMessage(messages, decisions) {
+  const answers = new Map();
+  const byMessage = new Map(decisions.filter((d) => d.kind === "kb_answer" && d.message_id !== null).map((d) => [d.message_id, d]));
+  let pending = null;
+  for (const m of messages) {
+    const own = byMessage.get(m.id);
+    if (m.sender === "bot" && (own || pending)) { answers.set(m.id, own || pending); pending = null; }
+    else if (m.sender === "customer") pending = own || null;
+  }
+  return answers;
+}
+
+function sendFeedback(decision, label, note) {
+  return api(`${Decisions.API}/decisions/${decision.id}/feedback`, { method: "POST", json: { label, note } });
+}
+
+async function showOverride(detail) {
+  const form = $("override");
+  form.hidden = detail.status === "resolved";
+  if (form.hidden) return;
+  $("override-priority").placeholder = detail.priority.toFixed(0);
+  $("override-result").textContent = "";
+  if (state.agents === null) {
+    try { state.agents = await api("/api/v1/agents"); } catch (error) { state.agents = []; }
+    const options = state.agents.map((a) => new Option(`${a.name} (${a.team || a.role})`, a.id));
+    $("override-agent").replaceChildren(new Option("keep the assignee", ""), ...options);
+  }
+  $("override-agent").value = "";
+}
+
+$("override").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const result = $("override-result");
+  const priorityText = $("override-priority").value.trim();
+  const agentText = $("override-agent").value;
+  if (!priorityText && !agentText) { result.textContent = "Give a new priority, an agent, or both."; result.className = "error"; return; }
+  const body = { priority: priorityText ? Number(priorityText) : null, agent_id: agentText ? Number(agentText) : null,
+    reason: $("override-reason").value.trim() };
+  const caseId = state.current.id;
+  const agentName = agentText ? $("override-agent").selectedOptions[0].text : "";
+  try {
+    await api(`${Decisions.API}/cases/${caseId}/override`, { method: "POST", json: body });
+  } catch (error) { result.textContent = `Not overridden: ${error.message}`; result.className = "error"; return; }
+  event.target.reset();
+  await refreshCases();
+  const what = [body.priority !== null ? `priority ${body.priority}` : "", agentName ? `reassigned to ${agentName}` : ""];
+  const done = `Case #${caseId} overridden: ${what.filter(Boolean).join(", ")}. Logged as a decision of its own.`;
+  if (state.cases.some((c) => c.id === caseId) || state.me.role !== "agent") {
+    await openCase(caseId);
+    result.textContent = done;
+    result.className = "ok";
+  } else { // reassigned away from this agent: the case is no longer theirs to show
+    state.current = null;
+    $("reply").hidden = $("actions").hidden = $("override").hidden = $("handoff-decision").hidden = true;
+    $("transcript").replaceChildren();
+    $("case-summary").textContent = done;
+  }
+});
+
 async function act(path, body) {
   $("action-error").textContent = "";
   try {
@@ -204,7 +315,7 @@ async function act(path, body) {
   await refreshCases();
   if (path === "resolve" || path === "handback" || path === "transfer") {
     state.current = null;
-    $("reply").hidden = $("actions").hidden = true;
+    $("reply").hidden = $("actions").hidden = $("override").hidden = $("handoff-decision").hidden = true;
     $("case-summary").textContent = "Done. Select a case.";
   } else await openCase(state.current.id);
 }
