@@ -32,10 +32,11 @@ class LabelledConversation:
     id: str
     customer_id: int | None
     turns: tuple[LabelledTurn, ...]
+    declared_split: str | None = None  # the set's own `split:`, which wins over the hash (labelling.md §4)
 
     @property
     def split(self) -> str:
-        return split_of(self.id)
+        return self.declared_split or split_of(self.id)
 
     @property
     def needs_handoff(self) -> bool:
@@ -59,14 +60,14 @@ def _turn(raw: dict, where: str) -> LabelledTurn:
     return LabelledTurn(text, sentiment, decision == "handoff", rule)
 
 
-def _conversation(raw: dict, source: str) -> LabelledConversation:
+def _conversation(raw: dict, source: str, split: str | None) -> LabelledConversation:
     cid = str(raw["id"])
     turns = tuple(_turn(t, f"{source}:{cid}:{i}") for i, t in enumerate(raw["turns"]))
     handoffs = [i for i, t in enumerate(turns) if t.handoff]
     if handoffs and handoffs[0] != len(turns) - 1:
         raise ValueError(f"{source}:{cid}: labels stop at the first handoff (docs/labelling.md §2)")
     customer = raw.get("customer")
-    return LabelledConversation(cid, int(customer) if customer is not None else None, turns)
+    return LabelledConversation(cid, int(customer) if customer is not None else None, turns, split)
 
 
 def load(paths: Iterable[Path] | None = None) -> list[LabelledConversation]:
@@ -74,7 +75,10 @@ def load(paths: Iterable[Path] | None = None) -> list[LabelledConversation]:
     conversations: list[LabelledConversation] = []
     for path in files:
         body = yaml.safe_load(path.read_text())
-        conversations += [_conversation(raw, path.name) for raw in body["conversations"]]
+        split = body.get("split")
+        if split not in (None, "dev", "test"):
+            raise ValueError(f"{path.name}: split {split!r} is not dev or test")
+        conversations += [_conversation(raw, path.name, split) for raw in body["conversations"]]
     ids = [c.id for c in conversations]
     if len(set(ids)) != len(ids):
         raise ValueError("conversation ids must be unique across the sets")

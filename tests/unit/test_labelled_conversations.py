@@ -69,3 +69,19 @@ def test_invalid_labels_are_refused(tmp_path):
     path.write_text(yaml.safe_dump(after))
     with pytest.raises(ValueError, match="stop at the first handoff"):
         conversations.load([path])
+
+
+def test_a_set_may_declare_its_split(tmp_path):
+    body = {
+        "split": "test",
+        "conversations": [
+            {"id": "a001", "turns": [{"text": "hi", "sentiment": "neutral", "decision": "continue"}]}
+        ],
+    }
+    path = tmp_path / "held_out.yml"
+    path.write_text(yaml.safe_dump(body))
+    (declared,) = conversations.load([path])
+    assert declared.split == "test" != split_of("a001")
+    path.write_text(yaml.safe_dump(body | {"split": "train"}))
+    with pytest.raises(ValueError, match="not dev or test"):
+        conversations.load([path])
