@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -30,6 +29,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu.component_base import StoredComponent
 from nlu.sentence_encoder import (
     DEFAULT_BATCH_SIZE,
     EncoderNotFoundError,
@@ -79,8 +79,12 @@ def encoder_fingerprint(configured: str | None, model: str | None = None) -> str
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
-class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
-    """Dense sentence features from the ONNX export of all-MiniLM-L6-v2."""
+class SentenceEncoderFeaturizer(StoredComponent, DenseFeaturizer):
+    """Dense sentence features from the ONNX export of all-MiniLM-L6-v2. Its model is the `SentenceEncoder`;
+    what it persists is the export's files."""
+
+    # Every later component reads its features: a model without them must not load.
+    MODEL_REQUIRED = True
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -112,68 +116,48 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def __init__(
         self,
         config: dict[str, Any],
-        name: str,
         model_storage: ModelStorage,
         resource: Resource,
-        encoder: SentenceEncoder | None = None,
+        model: SentenceEncoder | None = None,
+        name: str = "",
     ) -> None:
-        super().__init__(name, config)
-        self._model_storage = model_storage
-        self._resource = resource
-        self._encoder = encoder
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SentenceEncoderFeaturizer:
-        return cls(config, execution_context.node_name, model_storage, resource)
+        super().__init__(config, model_storage, resource, model, name)
+        # Rasa's featurizer base keeps the alias its features are stored under.
+        DenseFeaturizer.__init__(self, name, self.config)
+        self._source: Path | None = None
 
     def train(self, training_data: TrainingData) -> Resource:
         """Copies the export into the model storage; the encoder itself is pre-trained and not tuned."""
-        source = resolve_encoder_dir(self._config["encoder_dir"])
-        with self._model_storage.write_to(self._resource) as target:
-            for path in files_of(source):
-                shutil.copyfile(path, target / path.name)
-            if self._config["model"]:
-                shutil.copyfile(source / self._config["model"], target / self._config["model"])
-        logger.info("SentenceEncoderFeaturizer: packaged the encoder from %s", source)
+        # Resolved before the resource is opened, so a missing export leaves no empty resource behind.
+        self._source = resolve_encoder_dir(self.config["encoder_dir"])
+        self.persist()
         return self._resource
 
+    def write_model(self, directory: Path) -> None:
+        source = self._source or resolve_encoder_dir(self.config["encoder_dir"])
+        for path in files_of(source):
+            shutil.copyfile(path, directory / path.name)
+        if self.config["model"]:
+            shutil.copyfile(source / self.config["model"], directory / self.config["model"])
+        logger.info("SentenceEncoderFeaturizer: packaged the encoder from %s", source)
+
     @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> SentenceEncoderFeaturizer:
-        """Loads the encoder packaged at train time (the archive's files are gone after loading)."""
-        merged = {**cls.get_default_config(), **config}
-        with model_storage.read_from(resource) as directory:
-            encoder = SentenceEncoder.from_dir(
-                directory, model=merged["model"], batch_size=int(merged["batch_size"])
-            )
-        return cls(merged, execution_context.node_name, model_storage, resource, encoder)
+    def read_model(cls, directory: Path, config: dict[str, Any]) -> SentenceEncoder:
+        """The encoder packaged at train time, loaded now: the archive's files are gone after loading."""
+        return SentenceEncoder.from_dir(
+            directory, model=config["model"], batch_size=int(config["batch_size"])
+        )
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Adds the sentence feature of TEXT to every message that has a text."""
         with_text = [m for m in messages if m.get(TEXT)]
         if not with_text:
             return messages
-        if self._encoder is None:
+        if self._model is None:
             raise RuntimeError("SentenceEncoderFeaturizer used before it was trained or loaded")
-        vectors = self._encoder.encode([m.get(TEXT) for m in with_text])
+        vectors = self._model.encode([m.get(TEXT) for m in with_text])
         for message, vector in zip(with_text, vectors, strict=True):
             self.add_features_to_message(
                 sequence=None, sentence=vector[np.newaxis, :], attribute=TEXT, message=message
             )
         return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data

@@ -14,16 +14,12 @@ so the n-gram block is off by default (`sparse_weight: 0`): +0.002 accuracy is n
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import scipy.sparse
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.featurizers.featurizer import Featurizer
@@ -34,14 +30,19 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
-logger = logging.getLogger(__name__)
+from nlu.component_base import StoredComponent
 
-MODEL_FILE = "intent_classifier.joblib"
+logger = logging.getLogger(__name__)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class SentenceEmbeddingIntentClassifier(IntentClassifier, GraphComponent):
-    """Predicts `intent` and `intent_ranking` from the sentence features of the message text."""
+class SentenceEmbeddingIntentClassifier(StoredComponent, IntentClassifier):
+    """Predicts `intent` and `intent_ranking` from the sentence features of the message text.
+
+    Its model: {"clf": LogisticRegression, "dense_dim": int, "sparse_dim": int}."""
+
+    MODEL_FILE = "intent_classifier.joblib"
+    WITHOUT_MODEL = "every intent will be None"
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -73,30 +74,6 @@ class SentenceEmbeddingIntentClassifier(IntentClassifier, GraphComponent):
             raise InvalidConfigException(f"{cls.__name__}: dense_weight or sparse_weight must be positive")
         if float(config["C"]) <= 0:
             raise InvalidConfigException(f"{cls.__name__}: C must be positive")
-
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: dict[str, Any] | None = None,
-    ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self.validate_config(self.config)
-        self._model_storage = model_storage
-        self._resource = resource
-        # {"clf": LogisticRegression, "dense_dim": int, "sparse_dim": int} once trained.
-        self._model = model
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SentenceEmbeddingIntentClassifier:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -192,32 +169,3 @@ class SentenceEmbeddingIntentClassifier(IntentClassifier, GraphComponent):
             {INTENT_NAME_KEY: str(classes[i]), PREDICTED_CONFIDENCE_KEY: float(probabilities[i])}
             for i in order
         ]
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data
-
-    def persist(self) -> None:
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self._model, Path(directory) / MODEL_FILE)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> SentenceEmbeddingIntentClassifier:
-        try:
-            with model_storage.read_from(resource) as directory:
-                path = Path(directory) / MODEL_FILE
-                model = joblib.load(path) if path.is_file() else None
-        except ValueError:  # the resource does not exist: training was skipped for lack of data
-            model = None
-        if model is None:
-            logger.warning(
-                "%s: no trained model in %s; every intent will be None", cls.__name__, resource.name
-            )
-        return cls(config, model_storage, resource, model)

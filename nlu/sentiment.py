@@ -37,14 +37,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import scipy.sparse
 import yaml
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -54,6 +51,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from nlu.component_base import StoredComponent
 from nlu.featurizer import (
     BOT_DIR,
     DEFAULT_ALIAS,
@@ -67,7 +65,6 @@ logger = logging.getLogger(__name__)
 
 SENTIMENT = "sentiment"
 LABELS = ("negative", "neutral", "positive")
-MODEL_FILE = "sentiment.joblib"
 SHARED_DATA_ENV = "SUPPORTDESK_SHARED_DATA"
 DEFAULT_CSV = "../../shared/data/airline_sentiment/train.csv"
 # Relative to bot/, like every path in bot/config.yml.
@@ -281,8 +278,13 @@ def embed_texts(
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class SentimentAnalyzer(GraphComponent):
-    """Adds `sentiment` (label, score in [-1, 1], confidence) to every message with a text."""
+class SentimentAnalyzer(StoredComponent):
+    """Adds `sentiment` (label, score in [-1, 1], confidence) to every message with a text.
+
+    Its model: {"vectorizer", "clf", "labels", "dense_dim", "dense_weight"} (`fit_model`)."""
+
+    MODEL_FILE = "sentiment.joblib"
+    WITHOUT_MODEL = "no sentiment will be added"
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -354,30 +356,6 @@ class SentimentAnalyzer(GraphComponent):
             else ""
         )
         return f"{csv_hash}:{in_domain_hash}:{encoder}"
-
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: dict[str, Any] | None = None,
-    ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self.validate_config(self.config)
-        self._model_storage = model_storage
-        self._resource = resource
-        # {"vectorizer", "clf", "labels", "dense_dim", "dense_weight"} once trained.
-        self._model = model
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SentimentAnalyzer:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         """Trains on the airline CSV and the in-domain set; the bot's NLU `training_data` carries no sentiment
@@ -452,32 +430,3 @@ class SentimentAnalyzer(GraphComponent):
             else:
                 rows.append(np.asarray(feature.features, dtype=np.float32).reshape(-1))
         return np.vstack(rows)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data
-
-    def persist(self) -> None:
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self._model, Path(directory) / MODEL_FILE)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> SentimentAnalyzer:
-        try:
-            with model_storage.read_from(resource) as directory:
-                path = Path(directory) / MODEL_FILE
-                model = joblib.load(path) if path.is_file() else None
-        except ValueError:  # no resource: the component was never trained
-            model = None
-        if model is None:
-            logger.warning(
-                "SentimentAnalyzer: no trained model in %s; no sentiment will be added", resource.name
-            )
-        return cls(config, model_storage, resource, model)
