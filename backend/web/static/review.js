@@ -9,6 +9,8 @@ const EXCERPT_BEFORE = 4; // messages before the decided one: enough to see what
 const EXCERPT_AFTER = 2; // and what followed: the bot's answer, or the customer's reaction
 const conversations = new Map(); // conversation id -> its detail (a promise), fetched once per page load
 let sample = [];
+// Why an item is in the sample: the sampler takes more of the overridden and low-confidence decisions.
+const STRATA = { overridden: "overridden", low_confidence: "low confidence", other: "a random pick" };
 
 function say(text, className = "muted") { $("status").textContent = text; $("status").className = className; }
 
@@ -77,7 +79,7 @@ function item(decision) {
   const heading = el("h2", `${Decisions.kindName(decision.kind)} #${decision.id}: ${Decisions.value(decision.action)}`);
   heading.id = `decision-${decision.id}-h`;
   li.setAttribute("aria-labelledby", heading.id);
-  const why = el("p", Decisions.scoreVsThreshold(decision), "muted");
+  const why = el("p", `${Decisions.scoreVsThreshold(decision)} · sampled as ${STRATA[decision.stratum] || "other"}`, "muted");
   const excerpt = el("ol", undefined, "excerpt");
   excerpt.setAttribute("aria-label", `Conversation around decision #${decision.id}`);
   excerpt.append(el("li", "Loading the conversation…", "muted"));
