@@ -7,6 +7,7 @@ from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.core.database import Base
 from backend.customers.models import Customer, Order
+from backend.decisions.models import Decision
 from backend.kb.models import Article, ArticleVersion
 from backend.privacy.models import CustomerErasure, TrackerErasure
 from backend.risk.models import ModelVersion
@@ -22,6 +23,7 @@ __all__ = [
     "Conversation",
     "Customer",
     "CustomerErasure",
+    "Decision",
     "Message",
     "ModelVersion",
     "Order",

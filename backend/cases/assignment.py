@@ -9,6 +9,7 @@ SQLite has no row locks; it is the single-process setup, where one asyncio lock 
 
 import asyncio
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,10 +51,13 @@ async def _assign(
     waiting = [_waiting(c, now, weights) for c in cases]
     by_id = {c.id: c for c in cases}
     agents_by_id = {a.id: a for a in agents}
+    waiting_by_id = {w.id: w for w in waiting}
+    snapshots_by_id = {s.id: s for s in snapshots}
     assigned = []
     for case_id, agent_id in routing.plan(waiting, snapshots, now):
         case, agent = by_id[case_id], agents_by_id[agent_id]
-        await lifecycle.offer(session, case, agent, now)
+        evidence = _evidence(waiting_by_id[case_id], snapshots_by_id[agent_id], snapshots)
+        await lifecycle.offer(session, case, agent, now, evidence)
         assigned.append(case)
     await session.commit()
     return assigned
@@ -66,6 +70,21 @@ async def _loads(session: AsyncSession, agent_ids: list[int]) -> dict[int, int]:
         .group_by(Case.assigned_agent_id)
     )
     return {agent_id: count for agent_id, count in (await session.execute(query)).all()}
+
+
+def _evidence(
+    case: routing.WaitingCase, chosen: routing.AgentSnapshot, snapshots: list[routing.AgentSnapshot]
+) -> dict[str, Any]:
+    """Why this agent, for the decision log: the round's view when it started (loads before its offers)."""
+    return {
+        "effective_priority": round(case.priority, 3),
+        "online_agents": len(snapshots),
+        "eligible_agents": [a.id for a in snapshots if routing.is_eligible(a, case)],
+        "agent_load": chosen.load,
+        "agent_capacity": chosen.capacity,
+        "agent_skill_level": chosen.skills.get(case.skill, 0),
+        "rule": "eligible, then least loaded, then longest idle, then higher skill level",
+    }
 
 
 def _snapshot(agent: Agent, load: int) -> routing.AgentSnapshot:

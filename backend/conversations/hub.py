@@ -20,7 +20,7 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -35,7 +35,7 @@ from backend.conversations.rasa_client import BotReply, BotTurn, BotUnavailable,
 from backend.conversations.schemas import MessageOut
 from backend.core.config import Settings
 from backend.core.database import utcnow
-from backend.handoff.policy import HandoffDecision, HandoffPolicy, load_policy
+from backend.handoff.policy import HandoffDecision, HandoffPolicy, RulesPolicy, decide_within, load_policy
 from backend.lifecycle import conversations as lifecycle
 from backend.lifecycle import handoff
 from backend.risk import service as risk
@@ -46,6 +46,14 @@ log = logging.getLogger(__name__)
 
 class ConversationNotFound(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A hand-off decision and how long the policy took to make it (the decision log keeps both)."""
+
+    decision: HandoffDecision
+    latency_ms: float
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,9 @@ class ConversationHub:
             if settings.handoff_policy == "off"
             else load_policy(settings.handoff_policy, settings.handoff_model_path)
         )
+        # A learnt policy that could not be loaded left the rules deciding: every decision says so.
+        unloaded = settings.handoff_policy == "learnt" and isinstance(self._policy, RulesPolicy)
+        self._policy_fallback = "the learnt policy file could not be loaded" if unloaded else None
         # One turn at a time per conversation in this process, so replies come back in the order asked.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -241,18 +252,23 @@ class ConversationHub:
         # second one deadlocks a full pool (every turn holds one, none gets another) under load.
         await session.commit()
         try:
-            decision = await self._decide(conversation, message)
+            timed = await self._decide(conversation, message)
         except Exception:  # deciding must never break the conversation
             log.exception("conversation %s: hand-off decision failed", conversation.id)
-            decision = None
+            timed = None
+        decision = timed.decision if timed is not None else None
         risk_score = await self._score_risk(conversation, message)
         already_human = conversation.owner == "human"  # the bot's own hand-off action ran this turn
         if not already_human and not (decision is not None and decision.handoff):
+            if timed is not None:
+                await handoff.decided(session, conversation, message, timed.decision, timed.latency_ms, None)
             return []
         reason = "; ".join(decision.reasons[:3]) if decision is not None and decision.reasons else ""
         case = await handoff.hand_over(
             session, conversation, reason or "handed over by the bot", "system:handoff-policy", self._settings
         )
+        if timed is not None:
+            await handoff.decided(session, conversation, message, timed.decision, timed.latency_ms, case)
         if risk_score is not None:
             await handoff.apply_risk(session, case, risk_score.score, risk_score.churn_risk, self._settings)
         self._on_handoff()
@@ -276,12 +292,18 @@ class ConversationHub:
             log.exception("conversation %s: escalation scoring failed", conversation.id)
             return None
 
-    async def _decide(self, conversation: Conversation, message: Message) -> HandoffDecision | None:
+    async def _decide(self, conversation: Conversation, message: Message) -> Timed | None:
         if self._policy is None:
             return None
         async with self._sessions() as reading:
             turns = await service.parsed_customer_turns(reading, conversation.id, message.id)
-        return self._policy.decide(turns) if turns else None
+        if not turns:
+            return None
+        started = time.perf_counter()
+        decision = await decide_within(self._policy, turns, self._settings.decision_deadline_ms / 1000)
+        if decision.fallback is None and self._policy_fallback is not None:
+            decision = replace(decision, fallback=self._policy_fallback)
+        return Timed(decision, (time.perf_counter() - started) * 1000)
 
     def _count(self, message: Message, turn: BotTurn | None, rasa_saw_it: bool) -> None:
         """This turn's analytics (backend/analytics/events.py says which source counts which fact).

@@ -137,6 +137,22 @@ class Settings(BaseSettings):
         default=REPO_ROOT / "var" / "models" / "handoff-policy.json",
         description="The learnt hand-off policy (`make model` builds it); missing, the rules decide.",
     )
+    # Decision log (backend/decisions/).
+    decision_deadline_ms: float = Field(
+        default=50.0,
+        gt=0,
+        description="Budget of the learnt hand-off policy's call; missed (or failed), the rules decide and "
+        "the decision log says why.",
+    )
+    review_sample_size: int = Field(
+        default=20, gt=0, le=500, description="Decisions in a day's review sample for supervisors."
+    )
+    decision_outcome_interval_s: float = Field(
+        default=300.0, gt=0, description="How often decisions get their outcomes joined from what happened."
+    )
+    decision_min_labels: int = Field(
+        default=200, gt=0, description="Labelled hand-off decisions needed before training from the log."
+    )
     churn_high_threshold: float = Field(
         default=0.5, gt=0, lt=1, description="Churn probability from which a customer counts as high risk."
     )

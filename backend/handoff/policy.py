@@ -17,11 +17,13 @@ without scikit-learn so the web worker loads no training code.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +32,7 @@ from backend.handoff.features import FEATURES, TurnView, handoff_features, vecto
 log = logging.getLogger(__name__)
 
 ARTIFACT_FORMAT = "supportdesk.handoff-policy.v1"
+_MODEL_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="handoff-policy")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class HandoffDecision:
     score: float | None = None  # the learnt policy's probability; None for the rules
     threshold: float | None = None
     features: dict[str, float] = field(default_factory=dict)
+    fallback: str | None = None  # why the rules decided instead of the configured learnt policy
 
 
 class HandoffPolicy(Protocol):
@@ -134,6 +138,26 @@ class LearntPolicy:
             intercept=float(body["intercept"]),
             threshold=float(body["threshold"]),
         )
+
+
+async def decide_within(policy: HandoffPolicy, turns: Sequence[TurnView], budget_s: float) -> HandoffDecision:
+    """The policy's decision if it comes within `budget_s`; the rules' otherwise, saying why.
+
+    A model's call runs in a worker thread so a slow one cannot stall the event loop; a thread cannot be
+    stopped, so one that overruns finishes unheard. The rules answer in the loop: they are the fallback.
+    The threads are the policy's own, so the knowledge search's or redaction's work never counts against it.
+    """
+    if isinstance(policy, RulesPolicy):
+        return policy.decide(turns)
+    call = asyncio.get_running_loop().run_in_executor(_MODEL_THREADS, policy.decide, turns)
+    try:
+        return await asyncio.wait_for(call, budget_s)
+    except TimeoutError:
+        fallback = f"{policy.name} missed its {budget_s * 1000:g} ms deadline"
+    except Exception as exc:  # a broken model must not stop the decision: the rules take it
+        log.exception("hand-off policy %s failed; the rules decide", policy.name)
+        fallback = f"{policy.name} failed: {exc!r}"[:500]
+    return replace(RulesPolicy().decide(turns), fallback=fallback)
 
 
 def load_policy(kind: str, path: Path | None) -> HandoffPolicy:

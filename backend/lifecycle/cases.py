@@ -9,6 +9,7 @@ them true: analytics through the publisher, live updates (widget, inbox, supervi
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from backend.conversations.models import Conversation, Message
 from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
 from backend.conversations.schemas import MessageOut
 from backend.core.database import utcnow
+from backend.decisions import service as decisions
 
 SKILLS = ("general", "billing", "technical", "retention", "sales")
 CSAT_QUESTION = "How did we do? Please rate this conversation from 1 (poor) to 5 (excellent)."
@@ -50,8 +52,29 @@ def _require(case: Case, agent: Agent, *statuses: str) -> None:
         raise CaseStateError(f"case {case.id} is not assigned to you")
 
 
-async def offer(session: AsyncSession, case: Case, agent: Agent, now: datetime) -> None:
-    """Offered: the case goes to this agent, who still has to accept it (within ACCEPT_TIMEOUT_S)."""
+async def offer(
+    session: AsyncSession,
+    case: Case,
+    agent: Agent,
+    now: datetime,
+    evidence: dict[str, Any] | None = None,
+    version: str = "rules",
+) -> None:
+    """Offered: the case goes to this agent, who still has to accept it (within ACCEPT_TIMEOUT_S). The
+    choice is a logged routing decision; `evidence` is what the assigner chose on."""
+    decisions.record(
+        session,
+        "routing",
+        action=f"agent:{agent.id}",
+        version=version,
+        inputs={"skill": case.skill, "language": case.language, **(evidence or {})},
+        scores={"priority": case.priority},
+        score=case.priority,
+        conversation_id=case.conversation_id,
+        case_id=case.id,
+        customer_id=case.customer_id,
+        at=now,
+    )
     case.status, case.assigned_agent_id, case.assigned_at = "assigned", agent.id, now
     agent.last_assigned_at = now
     # The hub sends customer messages of a human-owned conversation to this agent's inbox.

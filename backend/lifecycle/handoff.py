@@ -4,6 +4,7 @@ Both ways in end here: the bot's own hand-off action (the service API) and the h
 (backend/handoff/) deciding after a turn. Which of them decides stays with them; this module does it.
 """
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +15,12 @@ from backend.audit import service as audit
 from backend.cases import routing
 from backend.cases.models import Case
 from backend.cases.service import last_topical_intent, open_case_of
-from backend.conversations.models import Conversation
+from backend.conversations.models import Conversation, Message
 from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.customers.models import Customer
+from backend.decisions import service as decisions
+from backend.handoff.policy import HandoffDecision
 from contract.service_api import DEFAULT_SKILL, SKILL_BY_INTENT
 
 
@@ -59,10 +62,53 @@ async def hand_over(
 async def apply_risk(
     session: AsyncSession, case: Case, escalation: float | None, churn: float | None, settings: Settings
 ) -> Case:
-    """Record the risks that made (or accompany) the hand-off; they set the case's base priority."""
+    """Record the risks that made (or accompany) the hand-off; they set the case's base priority, a
+    logged decision of its own."""
+    weights = routing.PriorityWeights.from_settings(settings)
     case.escalation_risk, case.churn_risk = escalation, churn
-    case.priority = routing.base_priority(
-        escalation, churn, case.customer_value, routing.PriorityWeights.from_settings(settings)
+    case.priority = routing.base_priority(escalation, churn, case.customer_value, weights)
+    decisions.record(
+        session,
+        "priority",
+        action=f"priority {case.priority:.2f}",
+        version="rules",
+        inputs={"escalation_risk": escalation, "churn_risk": churn, "customer_value": case.customer_value},
+        scores={"priority": case.priority, "weights": asdict(weights)},
+        score=case.priority,
+        conversation_id=case.conversation_id,
+        case_id=case.id,
+        customer_id=case.customer_id,
     )
     await session.commit()
     return case
+
+
+async def decided(
+    session: AsyncSession,
+    conversation: Conversation,
+    message: Message,
+    decision: HandoffDecision,
+    latency_ms: float,
+    case: Case | None,
+) -> None:
+    """The hand-off policy's decision on this turn, hand-off or not, logged with its evidence. `case` is the
+    case it opened (or the bot's own hand-off opened this turn), None when the bot carries on."""
+    scores = {"handoff_probability": decision.score} if decision.score is not None else {}
+    decisions.record(
+        session,
+        "handoff",
+        action="handoff" if decision.handoff else "continue",
+        version=decision.policy,
+        inputs={"features": decision.features, "bot_handed_over": case is not None and not decision.handoff},
+        scores=scores,
+        score=decision.score,
+        threshold=decision.threshold,
+        reasons=decision.reasons,
+        fallback=decision.fallback,
+        latency_ms=latency_ms,
+        conversation_id=conversation.id,
+        case_id=case.id if case is not None else None,
+        customer_id=conversation.customer_id,
+        message_id=message.id,
+    )
+    await session.commit()

@@ -6,23 +6,28 @@ route takes and returns is the contract in contract/service_api.py, which the ac
 same field names; tests/unit/test_contract.py checks these pydantic models against it.
 """
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from backend.auth.dependencies import SettingsDep, require_service
 from backend.cases.schemas import HandoffIn, HandoffOut
 from backend.conversations import service as conversations
+from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.core.dependencies import SessionDep
 from backend.core.text import Text
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.customers.schemas import OrderOut
+from backend.decisions import service as decisions
 from backend.kb.schemas import SearchOut
 from backend.kb.views import INDEX_DOWN, K, Query_, Runtime, search_published
 from backend.lifecycle.handoff import hand_over
+from backend.risk import registry
 from backend.risk import service as risk
+from backend.risk.rules import RETENTION_OFFERS
 from backend.risk.schemas import RetentionOfferOut
 from backend.risk.views import NO_MODEL
 from contract.service_api import HANDOFF_MESSAGE
@@ -62,10 +67,56 @@ async def lookup_order(order_id: Text, session: SessionDep) -> OrderOut:
     return customers.order_out(order)
 
 
+ConversationQuery = Annotated[
+    Text | None,
+    Query(max_length=64, description="The conversation the bot answers in, so its decision is logged there."),
+]
+
+
 @router.get("/kb/search", response_model=SearchOut, responses=INDEX_DOWN, dependencies=[Service])
-async def service_search(q: Query_, session: SessionDep, kb: Runtime, k: K = 5) -> SearchOut:
-    """The same search for the action server (X-Service-Token)."""
-    return await search_published(q, k, session, kb)
+async def service_search(
+    q: Query_,
+    session: SessionDep,
+    kb: Runtime,
+    settings: SettingsDep,
+    k: K = 5,
+    conversation_id: ConversationQuery = None,
+) -> SearchOut:
+    """The same search for the action server (X-Service-Token). The bot answers or says it is not sure on
+    `answerable`: that decision is logged, in the conversation when it is given and known."""
+    started = time.perf_counter()
+    found = await search_published(q, k, session, kb)
+    latency_ms = (time.perf_counter() - started) * 1000
+    conversation = await conversations.get_conversation(session, conversation_id) if conversation_id else None
+    top = found.results[0] if found.results else None
+    decisions.record(
+        session,
+        "kb_answer",
+        action="answer" if found.answerable else "not_sure",
+        version=kb_version(settings),
+        inputs={
+            "query_chars": len(found.query),
+            "k": k,
+            "hits": [{"slug": h.slug, "confidence": round(h.confidence, 4)} for h in found.results],
+        },
+        scores={"confidence": top.confidence} if top else {},
+        score=top.confidence if top else None,
+        threshold=found.threshold,
+        reasons=[f"top article {top.slug}"] if top else ["no published article matched"],
+        latency_ms=latency_ms,
+        conversation_id=conversation.id if conversation else None,
+        customer_id=conversation.customer_id if conversation else None,
+    )
+    await session.commit()
+    return found
+
+
+def kb_version(settings: Settings) -> str:
+    """What decides a knowledge answer: the encoder and the confidence calibration (with any threshold)."""
+    encoder = settings.kb_encoder_dir.name if settings.kb_encoder_dir else "all-MiniLM-L6-v2"
+    calibration = settings.kb_calibration_path.name if settings.kb_calibration_path else "default calibration"
+    fixed = settings.kb_answer_threshold
+    return (f"{encoder} + {calibration}" + (f", threshold {fixed:g}" if fixed is not None else ""))[:128]
 
 
 @router.post(
@@ -87,4 +138,32 @@ async def retention_offer(
         return RetentionOfferOut(offer=None, churn_risk=None, threshold=threshold)
     score = await risk.churn_for_turn(session, conversation, settings, utcnow())
     offer = risk.retention_offer(customer, score, threshold) if score is not None else None
+    churn_model = await registry.production(session, "churn")
+    decisions.record(
+        session,
+        "retention_offer",
+        action=offer_code(offer),
+        version=f"churn {churn_model.version if churn_model else 'none'} + offer rules",
+        inputs={
+            "contract": customer.contract,
+            "plan": customer.plan,
+            "lifetime_value": float(customer.lifetime_value),
+            "offer": offer,
+        },
+        scores={"churn_risk": score} if score is not None else {},
+        score=score,
+        threshold=threshold,
+        reasons=[] if score is not None else ["no churn score: no production churn model"],
+        conversation_id=conversation.id,
+        customer_id=customer.id,
+    )
+    await session.commit()
     return RetentionOfferOut(offer=offer, churn_risk=score, threshold=threshold)
+
+
+def offer_code(offer: str | None) -> str:
+    """The offer as a short code for the log: its row in the offer table (backend/risk/rules.py)."""
+    if offer is None:
+        return "no_offer"
+    rows = [row.text for row in RETENTION_OFFERS]
+    return f"offer:{rows.index(offer) + 1}" if offer in rows else "offer:other"

@@ -1,0 +1,140 @@
+"""Every customer turn the hub decides on writes exactly one hand-off decision, with its evidence; a learnt
+policy that misses its deadline or fails leaves the rules deciding, and the row says why."""
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.core.config import Settings
+from backend.handoff.features import FEATURES, TurnView
+from backend.handoff.policy import HandoffDecision, LearntPolicy, RulesPolicy, decide_within
+from backend.main import create_app
+from tests.decisions.helpers import decisions, parses, send
+from tests.integration.conftest import ScriptedRasa
+
+
+def test_each_turn_writes_one_decision_continue_then_handoff(client, widget, database_url, rasa):
+    rasa.answer = parses(("complaint", "negative"), ("complaint", "negative"))
+    send(client, widget, "this is the worst service")
+    send(client, widget, "you are useless")
+    logged = decisions(database_url, "handoff", conversation_id=widget["conversation_id"])
+    assert [d["action"] for d in logged] == ["continue", "handoff"]
+    first, second = logged
+    assert first["case_id"] is None and second["case_id"] is not None
+    assert second["version"] == "rules" and second["fallback"] is None
+    assert second["inputs"]["features"]["negatives_in_a_row"] == 2
+    assert second["reasons"] == ["two dissatisfied messages in a row"]
+    assert second["latency_ms"] is not None and second["message_id"] is not None
+    # The hand-off's priority is a decision of its own, on the case it opened.
+    assert [d["case_id"] for d in decisions(database_url, "priority")] == [second["case_id"]]
+
+
+def policy_file(path: Path, threshold: float = 0.7) -> Path:
+    coef = [1.0 if name == "negative_now" else 0.0 for name in FEATURES]
+    body = {
+        "format": "supportdesk.handoff-policy.v1",
+        "version": "test-v1",
+        "features": list(FEATURES),
+        "mean": [0.0] * len(FEATURES),
+        "scale": [1.0] * len(FEATURES),
+        "coef": coef,
+        "intercept": 0.0,
+        "threshold": threshold,
+    }
+    path.write_text(json.dumps(body))
+    return path
+
+
+@pytest.fixture
+def client_with(settings: Settings, rasa: ScriptedRasa) -> Iterator[Callable[..., TestClient]]:
+    opened: list[TestClient] = []
+
+    def make(**changes: object) -> TestClient:
+        app = create_app(settings.model_copy(update=changes), rasa_transport=httpx.MockTransport(rasa.handle))
+        opened.append(TestClient(app).__enter__())
+        return opened[-1]
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
+
+
+def widget_of(client: TestClient) -> dict[str, str]:
+    body = client.post("/api/v1/widget/sessions", json={}).json()
+    return {**body, "auth": f"Bearer {body['token']}"}
+
+
+def test_the_learnt_policy_logs_its_score_threshold_and_version(client_with, database_url, rasa, tmp_path):
+    client = client_with(handoff_policy="learnt", handoff_model_path=policy_file(tmp_path / "p.json"))
+    widget = widget_of(client)
+    rasa.answer = parses(("order_status", "neutral"), ("complaint", "negative"))
+    send(client, widget, "where is my parcel")
+    send(client, widget, "you lost it, great")
+    first, second = decisions(database_url, "handoff", conversation_id=widget["conversation_id"])
+    assert (first["action"], second["action"]) == ("continue", "handoff")
+    assert second["version"] == "learnt@test-v1" and second["threshold"] == pytest.approx(0.7)
+    assert second["score"] == pytest.approx(1 / (1 + 2.718281828**-1), abs=1e-4)
+    assert first["fallback"] is None and second["fallback"] is None
+
+
+def test_a_missing_policy_file_is_named_as_the_fallback(client_with, database_url, rasa, tmp_path):
+    client = client_with(handoff_policy="learnt", handoff_model_path=tmp_path / "absent.json")
+    widget = widget_of(client)
+    rasa.answer = parses(("order_status", "neutral"))
+    send(client, widget, "where is my parcel")
+    (only,) = decisions(database_url, "handoff", conversation_id=widget["conversation_id"])
+    assert only["version"] == "rules" and "could not be loaded" in only["fallback"]
+
+
+class SlowPolicy(LearntPolicy):
+    """A learnt policy that takes longer than any deadline: the unit under test's slow dependency."""
+
+    def decide(self, turns: Sequence[TurnView]) -> HandoffDecision:
+        time.sleep(0.3)
+        return super().decide(turns)
+
+
+class BrokenPolicy(LearntPolicy):
+    def decide(self, turns: Sequence[TurnView]) -> HandoffDecision:
+        raise ArithmeticError("model file corrupt")
+
+
+def learnt(cls: type[LearntPolicy]) -> LearntPolicy:
+    n = len(FEATURES)
+    return cls("slow", (0.0,) * n, (1.0,) * n, (5.0,) * n, 5.0, 0.0)  # always says hand over
+
+
+ASKED_NOTHING = [TurnView("order_status", "neutral", -0.1)]
+
+
+async def test_a_slow_model_misses_the_deadline_and_the_rules_decide():
+    started = time.perf_counter()
+    decision = await decide_within(learnt(SlowPolicy), ASKED_NOTHING, budget_s=0.05)
+    assert time.perf_counter() - started < 0.25  # the turn did not wait for the model
+    assert decision.policy == "rules" and decision.handoff is False
+    assert decision.fallback == "learnt@slow missed its 50 ms deadline"
+
+
+async def test_a_failing_model_leaves_the_decision_to_the_rules():
+    decision = await decide_within(learnt(BrokenPolicy), ASKED_NOTHING, budget_s=0.05)
+    assert decision.policy == "rules" and "model file corrupt" in decision.fallback
+
+
+async def test_a_model_within_its_deadline_decides():
+    decision = await decide_within(learnt(LearntPolicy), ASKED_NOTHING, budget_s=1.0)
+    assert decision.policy == "learnt@slow" and decision.handoff is True and decision.fallback is None
+    assert (await decide_within(RulesPolicy(), ASKED_NOTHING, 0.001)).fallback is None
+
+
+def test_a_slow_model_in_the_hub_is_logged_as_a_rules_fallback(client, widget, database_url, rasa):
+    client.app.state.hub._policy = learnt(SlowPolicy)  # the configured policy, replaced by a slow one
+    rasa.answer = parses(("order_status", "neutral"))
+    send(client, widget, "where is my parcel")
+    (only,) = decisions(database_url, "handoff", conversation_id=widget["conversation_id"])
+    assert only["version"] == "rules" and only["action"] == "continue"
+    assert only["fallback"] == "learnt@slow missed its 50 ms deadline"
