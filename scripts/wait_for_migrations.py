@@ -49,7 +49,8 @@ def wait(database_url: str, timeout_s: float, interval_s: float) -> bool:
         if found == wanted:
             return True
         if time.monotonic() >= deadline:
-            print(f"wait_for_migrations: schema at {sorted(found)}, this image needs {sorted(wanted)}", flush=True)
+            found_at, needed = sorted(found), sorted(wanted)
+            print(f"wait_for_migrations: schema at {found_at}, this image needs {needed}", flush=True)
             return False
         time.sleep(interval_s)
 
