@@ -4,7 +4,7 @@ SHELL := bash
 APP := .venv-app/bin/python
 BOT := .venv-bot/bin
 
-.PHONY: help setup encoder model run run-scaled test lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-decisions train-churn
+.PHONY: help setup encoder model run run-scaled test lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-decisions train-churn validate-k8s
 
 help:
 	@echo "make run   set up, train if needed, start backend + Rasa + action server, print the URLs"
@@ -15,6 +15,7 @@ help:
 	@echo "make eval-nlu    Banking77 accuracy of bot/config.yml's pipeline"
 	@echo "make eval-decisions  hand-off decisions, in-domain sentiment and shop KB answers on the labelled test conversations"
 	@echo "make eval-sentiment | eval-kb | eval-risk | eval-pii | lint"
+	@echo "make validate-k8s  render the Kubernetes overlays, check them with kubernetes-validate and checkov"
 	@echo "make adapt-kb ARGS='PAIRS.jsonl'  fine-tune the KB encoder on (question, passage) pairs; use it with KB_ENCODER_DIR"
 	@echo "make train-churn ARGS='--csv FILE --target COLUMN [--id COLUMN] [--promote]'  (or --from-db)"
 
@@ -39,6 +40,10 @@ test: model
 
 lint: setup
 	@$(APP) -m ruff check .
+
+# Needs only the tools venv (scripts/validate_k8s.sh builds it), not the app or bot venvs.
+validate-k8s:
+	@bash scripts/validate_k8s.sh
 
 eval-nlu: setup
 	@PYTHONPATH=. SUPPORTDESK_ENCODER_THREADS=0 SUPPORTDESK_ENCODER_DIR=$$($(APP) -m scripts.train_bot --encoder-dir | tail -n 1) $(BOT)/python scripts/eval_nlu.py

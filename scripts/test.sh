@@ -54,6 +54,9 @@ test_nlu() {
 step "lint (ruff)"
 run $APP -m ruff check .
 
+step "Kubernetes manifests: kustomize render, kubernetes-validate, checkov (tools venv)"
+run bash scripts/validate_k8s.sh
+
 step "Rasa data validation"
 run validate_data
 
