@@ -220,6 +220,12 @@ class Settings(BaseSettings):
     analytics_flush_interval_s: float = Field(
         default=1.0, gt=0, description="How often a worker writes its analytics buckets, reads the others'."
     )
+    # Observability (README "Observability"): Prometheus metrics and correlation ids.
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve GET /metrics (Prometheus, no sign-in: block it at the proxy of a public port) and "
+        "record request timings; false removes both. Several workers: set PROMETHEUS_MULTIPROC_DIR.",
+    )
 
     @field_validator(
         "rate_limit_sessions_per_ip",
