@@ -34,7 +34,23 @@ ASKS_FOR_PERSON = re.compile(
             r"\bcall\s+me(?:\s+back)?\b",
             r"\b(?:want|need|get|request|arrange|book)\s+(?:a\s+)?call[\s-]?back\b",
             r"\bconnect\s+me\b",
+            r"\bput\s+me\s+through\b",
+            r"\b(?:get|want|need|like)\s+(?:someone|somebody)\s+(?:to|from|who)\b",
             r"\bwho\s+(?:do|can|should)\s+i\s+(?:talk|speak)\s+to\b",
+        ]
+    ),
+    re.IGNORECASE,
+)
+
+# H2: the customer says the bot's help did not help, in words the intent may miss when the message goes on.
+NOT_HELPED = re.compile(
+    "|".join(
+        [
+            r"\b(?:didn'?t|did\s+not|doesn'?t|does\s+not|not)\s+(?:help|helped|work|worked|answer)\b",
+            r"\bstill\s+(?:not\s+working|doesn'?t\s+work|does\s+not\s+work|doesn'?t\s+answer|no\s+luck)\b",
+            r"\bsame\s+(?:steps|answer|thing|reply)\s+as\s+before\b",
+            r"\bnone\s+of\s+(?:that|this|it|those)\s+(?:helped|worked|helps|works)\b",
+            r"\bnot\s+what\s+i\s+(?:asked|meant)\b",
         ]
     ),
     re.IGNORECASE,
@@ -84,13 +100,15 @@ class Cues:
     asks_for_person: bool
     earlier_contacts: bool
     threatens: bool
+    not_helped: bool = False
 
 
 def cues_of(text: str | None) -> Cues:
     if not text:
-        return Cues(False, False, False)
+        return Cues(False, False, False, False)
     return Cues(
         asks_for_person=bool(ASKS_FOR_PERSON.search(text)) and not IDENTITY_QUESTION.search(text),
         earlier_contacts=bool(EARLIER_CONTACTS.search(text)),
         threatens=bool(THREATENS.search(text)),
+        not_helped=bool(NOT_HELPED.search(text)),
     )

@@ -69,6 +69,7 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         raise ValueError("a hand-off decision needs at least one customer turn")
     now = turns[-1]
     intents = [t.intent for t in turns]
+    not_helped = [t.intent == NOT_HELPFUL or cues_of(t.text).not_helped for t in turns]
     negative = [t.sentiment_label == NEGATIVE for t in turns]
     fallback = [i == FALLBACK for i in intents]
     strength = -(now.sentiment_score or 0.0) if negative[-1] else 0.0
@@ -78,8 +79,8 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         "explicit_request": float(now.intent == REQUEST_HUMAN or cues.asks_for_person),
         "asks_for_person_in_text": float(cues.asks_for_person),
         "security_concern": float(now.intent == SECURITY),
-        "not_helpful_now": float(now.intent == NOT_HELPFUL),
-        "not_helpful_total": float(intents.count(NOT_HELPFUL)),
+        "not_helpful_now": float(not_helped[-1]),
+        "not_helpful_total": float(sum(not_helped)),
         "fallbacks_in_a_row": float(_run_length(fallback)),
         "fallbacks_total": float(sum(fallback)),
         "negative_now": float(negative[-1]),

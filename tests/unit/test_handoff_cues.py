@@ -60,3 +60,11 @@ def test_dissatisfied_with_cause_needs_both() -> None:
     angry = handoff_features([TurnView("complaint", "negative", -0.9, "third time I ask, useless")])
     calm = handoff_features([TurnView("complaint", "neutral", 0.0, "third time I ask, no worries")])
     assert angry["dissatisfied_with_cause"] == 1 and calm["dissatisfied_with_cause"] == 0
+
+
+def test_a_second_didnt_help_counts_whatever_the_intent() -> None:
+    first = TurnView("technical_problem", "neutral", 0.0, "tried that, still not working")
+    second = TurnView("reset_password", "neutral", 0.0, "cleared the cache too, none of that helped")
+    features = handoff_features([first, second])
+    assert features["not_helpful_total"] == 2 and features["not_helpful_now"] == 1
+    assert not cues_of("my parcel is still not here").not_helped
