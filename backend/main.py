@@ -25,11 +25,16 @@ from backend.conversations.notifier import make_notifier
 from backend.conversations.rasa_client import RasaClient
 from backend.core.background import Background, Step, shutdown
 from backend.core.config import Settings, get_settings
+from backend.core.correlation import CorrelationId, install_log_correlation
 from backend.core.database import make_engine, make_sessionmaker
 from backend.core.errors import validation_error
 from backend.core.limits import BodySizeLimit
+from backend.core.metrics import HttpMetrics, forget_dead_workers
 from backend.core.ratelimit import rate_limiter_for
 from backend.customers import views as customers
+from backend.decisions import views as decisions
+from backend.decisions.outcomes import OutcomeJob
+from backend.health import metrics as health_metrics
 from backend.health import views as health
 from backend.kb import views as kb
 from backend.kb.indexing import close_index, open_index
@@ -52,9 +57,11 @@ def create_app(
     settings = settings or get_settings()
     settings.check_secrets()  # production on published development secrets stops here, before anything runs
     redact_tokens_in_server_logs()  # a stale widget script may still put its token in the URL
+    install_log_correlation()  # every log record carries its request's X-Request-ID
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        forget_dead_workers()  # a worker replacing a killed one: the dead one's gauges go
         engine = make_engine(settings.async_database_url)
         app.state.sessions = make_sessionmaker(engine)
         app.state.rasa = RasaClient(
@@ -77,6 +84,8 @@ def create_app(
         app.state.dispatcher.start()
         app.state.privacy = PrivacyWorker(app.state.sessions, settings)
         app.state.privacy.start()
+        app.state.outcomes = OutcomeJob(app.state.sessions, settings)
+        app.state.outcomes.start()
         await open_index(app)
         app.state.background = background_loops(app, consumer)
         yield
@@ -84,6 +93,7 @@ def create_app(
             ("knowledge index", lambda: close_index(app)),
             ("case dispatcher", app.state.dispatcher.stop),
             ("privacy worker", app.state.privacy.stop),
+            ("decision outcomes", app.state.outcomes.stop),
             *([("RabbitMQ consumer", consumer.stop)] if consumer is not None else []),
             ("analytics", app.state.analytics.stop),
             ("notifier", app.state.notifier.close),
@@ -102,6 +112,11 @@ def create_app(
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    if settings.metrics_enabled:  # outside the size limit, so its 413s are timed too
+        app.add_middleware(HttpMetrics)
+        app.include_router(health_metrics.router)
+        health_metrics.count_lifecycle_events()
+    app.add_middleware(CorrelationId)  # outermost: everything below logs under the request's id
     app.add_exception_handler(RequestValidationError, validation_error)  # quotes lone surrogates safely
     for router in (
         health.router,
@@ -120,6 +135,7 @@ def create_app(
         analytics.router,
         audit.router,
         privacy.router,
+        decisions.router,
         web.router,
     ):
         app.include_router(router)
@@ -135,6 +151,7 @@ def background_loops(app: FastAPI, consumer: RasaEventConsumer | None) -> list[B
     return [
         app.state.dispatcher.loop,
         app.state.privacy.loop,
+        app.state.outcomes.loop,
         app.state.analytics.loop,
         *(kb.loops if kb is not None else ()),
         *app.state.notifier.loops,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.analytics import publisher
@@ -33,6 +34,7 @@ from backend.conversations.models import Conversation, Message
 from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
 from backend.conversations.rasa_client import BotReply, BotTurn, BotUnavailable, RasaClient
 from backend.conversations.schemas import MessageOut
+from backend.core import metrics
 from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.handoff.policy import HandoffDecision, HandoffPolicy, RulesPolicy, decide_within, load_policy
@@ -217,6 +219,7 @@ class ConversationHub:
             log.warning("conversation %s: bot unavailable, holding reply sent: %s", conversation.id, exc)
             self._count(message, None, rasa_saw_it=True)  # if Rasa got it after all, its event counts it
             self._publish_all(conversation.id, stored)
+            self._timed(deadline, "holding", metrics.WIDGET_TURN_SECONDS, metrics.TURN_SECONDS)
             return stored
         else:
             service.apply_parse(message, turn.parse)
@@ -227,17 +230,25 @@ class ConversationHub:
                 return self._taken_over(conversation, message)
             self._count(message, turn, rasa_saw_it=True)
             self._publish_all(conversation.id, stored)
+            self._timed(deadline, "answered", metrics.WIDGET_TURN_SECONDS)
             await answered(message, resume)
             # An action may have handed the conversation to a human during this turn.
             await session.refresh(conversation)
             notices = await self._escalate_if_needed(session, conversation, message)
             self._publish_all(conversation.id, notices)
+            self._timed(deadline, "answered", metrics.TURN_SECONDS)
             return stored + notices
 
     def _taken_over(self, conversation: Conversation, message: Message) -> list[Message]:
         # This turn outlived its Rasa timeout so long that a re-send's worker took it over and answers it.
         log.warning("conversation %s: turn %s was taken over by another worker", conversation.id, message.id)
         return []
+
+    def _timed(self, deadline: float, outcome: str, *histograms: Histogram) -> None:
+        """Observe the time since the message arrived (its deadline is the arrival plus the allowance)."""
+        elapsed = time.monotonic() - (deadline - self._settings.rasa_timeout_s)
+        for histogram in histograms:
+            histogram.labels(outcome).observe(elapsed)
 
     async def _escalate_if_needed(
         self, session: AsyncSession, conversation: Conversation, message: Message

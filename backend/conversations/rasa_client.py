@@ -16,13 +16,17 @@ request was sent is the hard case, because Rasa may have processed the turn; it 
   gets the holding reply, and the message is not processed twice.
 """
 
+import asyncio
 import itertools
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
+from backend.core import correlation, metrics
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +77,12 @@ class RasaClient:
             keepalive_expiry=KEEPALIVE_EXPIRY_S,
         )
         timeout = httpx.Timeout(timeout_s, pool=timeout_s / len(urls))
+        # Every call carries the turn's correlation id, so Rasa's and the actions' logs can be joined to ours.
+        hooks = {"request": [_add_request_id]}
         self._replicas = [
-            httpx.AsyncClient(base_url=url, timeout=timeout, transport=transport, limits=limits)
+            httpx.AsyncClient(
+                base_url=url, timeout=timeout, transport=transport, limits=limits, event_hooks=hooks
+            )
             for url in urls
         ]
         self._turns = itertools.count()
@@ -95,7 +103,7 @@ class RasaClient:
         problems: list[str] = []
         for replica in self._rotation():
             try:
-                response = await replica.post(WEBHOOK, json=payload)
+                response = await _post(replica, payload)
             except NOT_SENT as exc:
                 problems.append(f"{replica.base_url}: {exc!r}")
                 continue
@@ -167,6 +175,38 @@ class RasaClient:
                 continue
             return events if isinstance(events, list) else []
         return None
+
+
+async def _add_request_id(request: httpx.Request) -> None:
+    request.headers.update(correlation.request_id_headers())
+
+
+async def _post(replica: httpx.AsyncClient, payload: dict[str, Any]) -> httpx.Response:
+    """One turn's call to one replica, counted by outcome and timed (the metrics operators alert on)."""
+    started, outcome = time.perf_counter(), "error"
+    try:
+        response = await replica.post(WEBHOOK, json=payload)
+        outcome = "ok" if response.is_success else "http_error"
+        return response
+    except httpx.PoolTimeout:
+        outcome = "busy"
+        raise
+    except NOT_SENT:
+        outcome = "unreachable"
+        raise
+    except BROKEN_AFTER_SEND:
+        outcome = "broken"
+        raise
+    except httpx.TimeoutException:
+        outcome = "timeout"
+        raise
+    except asyncio.CancelledError:  # the hub's turn deadline ran out first
+        outcome = "cancelled"
+        raise
+    finally:
+        name = str(replica.base_url)
+        metrics.RASA_REQUESTS.labels(name, outcome).inc()
+        metrics.RASA_REQUEST_SECONDS.labels(name).observe(time.perf_counter() - started)
 
 
 async def _answers(replica: httpx.AsyncClient) -> bool:

@@ -33,6 +33,7 @@ from backend.conversations.models import Message
 from backend.conversations.notifier import Notifier, offer
 from backend.conversations.schemas import WidgetFrameIn
 from backend.core.config import Settings
+from backend.core.correlation import new_request_id
 from backend.core.ratelimit import RateLimiter
 
 router = APIRouter()
@@ -102,7 +103,8 @@ async def _receive_loop(
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=CONVERSATION_ERASED)
             return
         try:
-            await hub.customer_message(conversation_id, frame.text, frame.client_message_id, on_answered=ack)
+            with new_request_id():  # one id per message: a socket carries a whole conversation
+                await hub.customer_message(conversation_id, frame.text, frame.client_message_id, ack)
         except ConversationNotFound:
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="conversation not found")
             return

@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from backend.core.metrics import BACKGROUND_TASK_FAILURES, BACKGROUND_TASK_RUNNING
+
 log = logging.getLogger(__name__)
 
 # How long a loop may take to end once cancelled. Cancellation lands at the loop's next await, so only a
@@ -76,6 +78,7 @@ class Background:
             raise RuntimeError(f"background task {self.name!r} is already running")
         self._task = asyncio.create_task(self._run(), name=self.name)
         self._task.add_done_callback(self._ended)
+        BACKGROUND_TASK_RUNNING.labels(self.name).set(1)
 
     async def stop(self, deadline_s: float = STOP_DEADLINE_S) -> bool:
         """Cancel the task and wait at most `deadline_s`; False (and an error logged) if it still runs."""
@@ -99,11 +102,13 @@ class Background:
         return Health(self.name, self.running, self.rounds, self.failures, self.last_error)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
+        BACKGROUND_TASK_RUNNING.labels(self.name).set(0)
         if task.cancelled():
             return
         exc = task.exception()
         if exc is not None:  # a bug: the loops catch what they expect
             self.failures += 1
+            BACKGROUND_TASK_FAILURES.labels(self.name).inc()
             self.last_error = repr(exc)
             log.error("background task %r crashed", self.name, exc_info=exc)
 
@@ -136,6 +141,7 @@ class Periodic(Background):
             except Exception as exc:  # the loop must survive a failed round (e.g. a database restart)
                 raise_if_cancelling()  # unless it failed because it was cancelled: then it is not a failure
                 self.failures += 1
+                BACKGROUND_TASK_FAILURES.labels(self.name).inc()
                 self.last_error = repr(exc)
                 log.exception("%s: round failed; retrying next round", self.name)
             self.rounds += 1

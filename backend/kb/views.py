@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from markdown_it import MarkdownIt
 
 from backend.auth.dependencies import AdminDep, current_staff
+from backend.core import metrics
 from backend.core.dependencies import SessionDep
 from backend.core.errors import error_response
 from backend.core.text import Text
@@ -93,6 +94,7 @@ async def search_published(q: str, k: int, session: SessionDep, kb: KnowledgeRun
     articles = await service.published_by_ids(session, [h.doc_id for h in result.hits])
     hits = [_hit_out(h, articles[h.doc_id], result) for h in result.hits if h.doc_id in articles][:k]
     answerable = bool(hits) and hits[0].answerable
+    metrics.KB_SEARCHES.labels("answered" if answerable else "not_sure").inc()
     return SearchOut(query=query, threshold=result.threshold, answerable=answerable, results=hits)
 
 
