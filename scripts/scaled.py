@@ -15,6 +15,7 @@ and the scaled end-to-end test use the same `ScaledStack` class with their own p
 
 import argparse
 import os
+import shutil
 import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -56,6 +57,10 @@ class ScaledConfig(StackConfig):
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
+    def metrics_dir(self) -> Path:
+        return self.work_dir / "metrics"
+
+    @property
     def rasa_names(self) -> list[str]:
         return [f"rasa-{i + 1}" for i in range(len(self.rasa_ports))]
 
@@ -75,6 +80,9 @@ class ScaledStack(Stack):
         # Replicas may start together: Rasa retries when another one is creating the tracker tables.
         for name in self.config.rasa_names:
             self.restart(name)
+        # The workers' metrics files (prometheus_client multiprocess mode) start empty with the backend.
+        shutil.rmtree(self.config.metrics_dir, ignore_errors=True)
+        self.config.metrics_dir.mkdir(parents=True)
         self._spawn("backend", self._backend_command(), cwd=ROOT)
 
     def wait_healthy(self, timeout_s: float = 300, names: Iterable[str] | None = None) -> None:
@@ -121,6 +129,8 @@ class ScaledStack(Stack):
             "RABBITMQ_URL": f"amqp://{c.rabbitmq_user}:{c.rabbitmq_password}@{c.rabbitmq_host}:5672/",
             "KB_INDEX_DIR": str(c.work_dir / "kb_index"),
             "RISK_MODEL_DIR": str(c.work_dir / "risk_models"),
+            # One scrape of /metrics answers for every worker (backend/core/metrics.py).
+            "PROMETHEUS_MULTIPROC_DIR": str(c.metrics_dir),
             # Customer erasure and retention delete trackers where these replicas keep them (not the SQLite
             # file of the single-machine setup, which RASA_TRACKER_DB still names).
             "RASA_TRACKER_STORE_URL": c.tracker_database_url,

@@ -2,7 +2,10 @@
 correlation id reaches Rasa, and the alert rules and dashboard name only series the backend defines."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -318,3 +321,52 @@ def test_the_dashboard_is_a_grafana_dashboard():
         assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
         if panel["type"] != "row":
             assert panel["targets"] and all(re.fullmatch(r"[A-Z]", t["refId"]) for t in panel["targets"])
+
+
+# ----- several workers (PROMETHEUS_MULTIPROC_DIR) -----
+
+WORKER = """
+import sys
+from backend.core import metrics
+metrics.HANDOFFS.inc()
+metrics.BACKGROUND_TASK_RUNNING.labels("case-dispatcher").set(1)
+metrics.CASES_WAITING.labels("billing").set(int(sys.argv[1]))
+"""
+SCRAPER = """
+import sys
+from backend.core import metrics
+if sys.argv[1] == "forget":
+    metrics.forget_dead_workers()
+sys.stdout.write(metrics.exposition()[0].decode())
+"""
+
+
+def run_python(code: str, directory: Path, *args: str) -> str:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stdout
+
+
+def parsed(text: str) -> Samples:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_workers_metrics_merge_in_multiprocess_mode(tmp_path):
+    for waiting in ("3", "5"):  # two worker processes, one after the other
+        run_python(WORKER, tmp_path, waiting)
+    merged = parsed(run_python(SCRAPER, tmp_path, "keep"))
+    assert value(merged, "supportdesk_handoffs_total") == 2  # counted by either worker: summed
+    running = [v for (name, _), v in merged.items() if name == "supportdesk_background_task_running"]
+    assert running == [1, 1]  # one series per worker process (a pid label)
+    assert value(merged, "supportdesk_cases_waiting", skill="billing") == 5  # the most recent worker's value
+
+    # Both workers are gone now: their per-worker gauges go, what they counted stays.
+    forgotten = parsed(run_python(SCRAPER, tmp_path, "forget"))
+    assert value(forgotten, "supportdesk_handoffs_total") == 2
+    assert not [name for (name, _) in forgotten if name == "supportdesk_background_task_running"]
