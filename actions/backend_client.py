@@ -8,7 +8,6 @@ dict keys that could silently be missing.
 
 import asyncio
 import logging
-import os
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,15 +19,15 @@ from contract.service_api import (
     ContractError,
     HandoffRequest,
     HandoffResult,
+    KnowledgeQuery,
     KnowledgeSearch,
     Order,
     RetentionOffer,
 )
+from nlu.settings import bot_settings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
-DEFAULT_SERVICE_TOKEN = "dev-service-token"
 T = TypeVar("T")
 TIMEOUT_S = 5.0  # a customer is waiting for the reply; better a polite error than a stalled chat
 
@@ -49,11 +48,11 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, s
 def _client() -> httpx.AsyncClient:
     """This event loop's client of the backend, kept open so requests reuse their connection.
 
-    The environment is read per call, not at import, so tests and restarts with new values are honoured;
+    The settings are read per call, not at import, so tests and restarts with new values are honoured;
     a client belongs to one event loop, so each loop gets its own.
     """
-    url = os.environ.get("BACKEND_URL", DEFAULT_BACKEND_URL).rstrip("/")
-    token = os.environ.get("SERVICE_TOKEN", DEFAULT_SERVICE_TOKEN)
+    settings = bot_settings()
+    url, token = settings.backend_url, settings.service_token
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
     client = per_loop.get((url, token))
     if client is None or client.is_closed:
@@ -117,11 +116,13 @@ async def handoff(conversation_id: str, reason: str) -> HandoffResult:
     return _read(response, f"POST {path}", HandoffResult.from_json)
 
 
-async def search_knowledge(question: str, k: int = 3) -> KnowledgeSearch:
+async def search_knowledge(question: str, k: int = 3, conversation_id: str | None = None) -> KnowledgeSearch:
     """The knowledge base's answer to `question`: the hits (best first, each with a calibrated confidence)
-    and whether the top one is confident enough to answer with."""
+    and whether the top one is confident enough to answer with. With `conversation_id` (the Rasa sender id)
+    the backend logs the answer-or-not decision in that conversation."""
     path = "/api/v1/service/kb/search"
-    response = await _request("GET", path, params={"q": question[:2000], "k": k})
+    query = KnowledgeQuery(question[:2000], k, conversation_id)
+    response = await _request("GET", path, params=query.to_params())
     return _read(response, f"GET {path}", KnowledgeSearch.from_json)
 
 

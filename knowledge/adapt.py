@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from backend.core.config import get_settings
 from knowledge.embedder import ADAPTATION, MODEL_NAME, directory_digest, model_dir
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "var" / "kb_encoder"
@@ -79,15 +80,17 @@ def _length(pair: tuple[str, str]) -> int:
 
 def train(pairs: Sequence[tuple[str, str]], base: Path, config: AdaptConfig) -> Any:
     """Fine-tune the model in `base` on the pairs; returns the SentenceTransformer (in eval mode)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # for the Hugging Face libraries: the model is on disk
     import torch
     from sentence_transformers import SentenceTransformer
 
     if len({p for _, p in pairs}) < 2:
         raise ValueError("adaptation needs pairs with at least two different passages")
     torch.manual_seed(config.seed)
-    # One thread by default, as for encoding (knowledge/embedder.py): on a busy machine two spin-wait.
-    torch.set_num_threads(int(os.environ.get("KB_EMBED_THREADS", "1")))
+    # KB_EMBED_THREADS, as for encoding (knowledge/embedder.py): on a busy machine two threads spin-wait.
+    threads = get_settings().kb_embed_threads
+    if threads > 0:
+        torch.set_num_threads(threads)
     rng = random.Random(config.seed)
     model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
     model.max_seq_length = config.max_seq_length

@@ -9,8 +9,8 @@ An adapted encoder (knowledge/adapt.py) is a sentence-transformers directory wit
 name is the base model's plus the SHA-256 of its files, so an index records exactly which encoder built it.
 `get_embedder(path)` keeps one instance per model directory.
 
-Torch runs single-threaded by default (`KB_EMBED_THREADS`): requests are the unit of parallelism in the
-server, and on a busy 2-core machine one thread encoded a query 6x faster than two (no spin-wait contention).
+Torch runs single-threaded by default (`KB_EMBED_THREADS`, backend/core/config.py): requests are the unit of
+parallelism in the server, and on a busy machine two threads spin-wait on each other.
 """
 
 import hashlib
@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from backend.core.config import get_settings
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 ADAPTATION = "adaptation.json"  # in an adapted model's directory: its name and how it was trained
@@ -73,7 +75,7 @@ class SentenceEmbedder:
         self.name = encoder_name(self.path)
         self.dim = _pooled_dim(self.path)
         self.batch_size = batch_size
-        self.threads = threads if threads is not None else int(os.environ.get("KB_EMBED_THREADS", "1"))
+        self.threads = threads if threads is not None else get_settings().kb_embed_threads
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -85,7 +87,8 @@ class SentenceEmbedder:
         with self._lock:
             if self._model is not None:
                 return
-            # Set before sentence-transformers/transformers are imported, so nothing tries the network.
+            # Set before sentence-transformers/transformers are imported, so nothing tries the network: these
+            # are read by the Hugging Face libraries, not settings of ours, and a value given stays.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import torch

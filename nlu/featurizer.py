@@ -6,14 +6,13 @@ when its `features` list asks for `text_dense_features`, which ours does not. Mi
 would also need aligning to Rasa's whitespace tokens for no measured gain.
 
 At train time the exported encoder (see nlu/encoder_export.py) is copied from `encoder_dir` (default: the env
-var SUPPORTDESK_ENCODER_DIR) into Rasa's model storage, so the trained model archive is self-contained and the
-Rasa server needs no path to the export at run time.
+var SUPPORTDESK_ENCODER_DIR, read by nlu/settings.py) into Rasa's model storage, so the trained model archive
+is self-contained and the Rasa server needs no path to the export at run time.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu import settings
 from nlu.component_base import StoredComponent
 from nlu.sentence_encoder import (
     DEFAULT_BATCH_SIZE,
@@ -41,7 +41,6 @@ from nlu.sentence_encoder import (
 
 logger = logging.getLogger(__name__)
 
-ENCODER_DIR_ENV = "SUPPORTDESK_ENCODER_DIR"
 # nlu/ sits beside bot/ in the repository; relative paths in bot/config.yml are read from bot/.
 BOT_DIR = Path(__file__).resolve().parent.parent / "bot"
 # The origin name of our features; later components (sentiment) look the features up by it.
@@ -51,11 +50,11 @@ DEFAULT_ALIAS = "sentence_encoder"
 def resolve_encoder_dir(configured: str | None) -> Path:
     """The export directory from the config (relative to bot/) or the environment, with an actionable error
     when it is absent."""
-    value = configured or os.environ.get(ENCODER_DIR_ENV)
+    value = configured or settings.bot_settings().encoder_dir
     if not value:
         raise EncoderNotFoundError(
             "No sentence encoder configured: set `encoder_dir` in config.yml or the env var "
-            f"{ENCODER_DIR_ENV} to the ONNX export directory (run `make encoder`, or "
+            f"{settings.ENCODER_DIR} to the ONNX export directory (run `make encoder`, or "
             "`python -m nlu.encoder_export --out DIR` in the app venv)."
         )
     directory = Path(value).expanduser()

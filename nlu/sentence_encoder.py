@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from nlu.settings import bot_settings
 
 MANIFEST = "encoder.json"
 TOKENIZER = "tokenizer.json"
@@ -102,7 +103,7 @@ class SentenceEncoder:
         self._tokenizer.enable_truncation(max_length=max_seq_length)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads if threads is not None else _threads_from_env()
+        options.intra_op_num_threads = threads if threads is not None else bot_settings().encoder_threads
         options.inter_op_num_threads = 1
         # Pool threads that spin-wait after each run burn a core between turns: with spinning, 2 threads
         # took 9.9 ms of CPU per one-sentence encode against 3.7 ms for 1 thread without (measured, 2 cores).
@@ -162,10 +163,3 @@ def pool(token_embeddings: np.ndarray, attention_mask: np.ndarray, normalize: bo
     if normalize:
         pooled = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
     return pooled.astype(np.float32)
-
-
-def _threads_from_env() -> int:
-    # One thread by default: the Rasa server encodes one short message per turn, and its parallelism is across
-    # turns and processes sharing the machine. Training and evaluation, which encode batches, set
-    # SUPPORTDESK_ENCODER_THREADS=0 (every core).
-    return int(os.environ.get("SUPPORTDESK_ENCODER_THREADS", "1"))

@@ -60,13 +60,12 @@ from nlu.featurizer import (
     resolve_encoder_dir,
 )
 from nlu.sentence_encoder import SentenceEncoder
+from nlu.settings import SHARED_DATA, bot_settings
 
 logger = logging.getLogger(__name__)
 
 SENTIMENT = "sentiment"
 LABELS = ("negative", "neutral", "positive")
-SHARED_DATA_ENV = "SUPPORTDESK_SHARED_DATA"
-DEFAULT_CSV = "../../shared/data/airline_sentiment/train.csv"
 # Relative to bot/, like every path in bot/config.yml.
 DEFAULT_IN_DOMAIN = "../ml/data/sentiment_train.yml"
 IN_DOMAIN_VERSION = 1
@@ -85,19 +84,17 @@ def normalize_text(text: str) -> str:
 
 
 def resolve_training_csv(configured: str | None) -> Path:
-    """`training_csv` from the config (absolute, or relative to bot/), else $SUPPORTDESK_SHARED_DATA, else
-    ../../shared/data/... relative to bot/ (the layout <somewhere>/main beside <somewhere>/shared)."""
+    """`training_csv` from the config (absolute, or relative to bot/), else airline_sentiment/train.csv in the
+    shared data folder (nlu/settings.py: $SUPPORTDESK_SHARED_DATA, or ../shared/data beside the checkout)."""
     if configured:
         path = Path(configured).expanduser()
-    elif os.environ.get(SHARED_DATA_ENV):
-        path = Path(os.environ[SHARED_DATA_ENV]).expanduser() / "airline_sentiment" / "train.csv"
     else:
-        path = Path(DEFAULT_CSV)
+        path = bot_settings().shared_data_dir / "airline_sentiment" / "train.csv"
     path = path if path.is_absolute() else (BOT_DIR / path).resolve()
     if not path.is_file():
         raise InvalidConfigException(
             f"SentimentAnalyzer: training CSV '{path}' not found; set `training_csv` in bot/config.yml or "
-            f"{SHARED_DATA_ENV} to the shared data folder (the one holding airline_sentiment/)."
+            f"{SHARED_DATA} to the shared data folder (the one holding airline_sentiment/)."
         )
     return path
 
@@ -250,8 +247,7 @@ def sentiment_of(labels: Sequence[str], probabilities: np.ndarray) -> dict[str, 
 def cache_dir(configured: str | None) -> Path:
     if configured:
         return Path(configured).expanduser()
-    root = os.environ.get("SUPPORTDESK_CACHE") or Path.home() / ".cache" / "supportdesk"
-    return Path(root) / "sentiment-embeddings"
+    return bot_settings().cache_dir / "sentiment-embeddings"
 
 
 def embed_texts(

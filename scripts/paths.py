@@ -1,17 +1,19 @@
 """Where the project keeps its venvs, caches and run-time files (shared by the scripts and the tests)."""
 
 import hashlib
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from nlu.settings import bot_settings
+
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("SUPPORTDESK_CACHE", Path.home() / ".cache" / "supportdesk"))
+# Read through nlu/settings.py, importable from both venvs, like every SUPPORTDESK_* variable.
+CACHE = bot_settings().cache_dir
 VAR = ROOT / "var"
 APP_PYTHON = ROOT / ".venv-app" / "bin" / "python"
 BOT_BIN = ROOT / ".venv-bot" / "bin"
 CURRENT_MODEL = VAR / "models" / "current.tar.gz"
-SHARED_DATA = Path(os.environ.get("SUPPORTDESK_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_DATA = bot_settings().shared_data_dir
 
 
 def content_hash(paths: Iterable[Path], extra: str = "") -> str:

@@ -112,6 +112,11 @@ class Stack:
     def _env(self) -> dict[str, str]:
         c = self.config
         return {
+            # A stack on this machine (make run, run-scaled, bench, chaos, the e2e tests) is a development
+            # one unless the caller's environment says otherwise: the backend then starts with the built-in
+            # secrets, which it refuses in production (backend/core/config.py). tests/stack.py runs
+            # production with its own.
+            "ENVIRONMENT": "development",
             **os.environ,
             "DATABASE_URL": c.database_url,
             "RASA_URL": c.url(c.rasa_port),
@@ -122,10 +127,6 @@ class Stack:
             "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bot'}",
             "HF_HUB_OFFLINE": "1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
-            # A stack on this machine (make run, run-scaled, bench, chaos, the e2e tests) is a development
-            # one unless the caller says otherwise: the backend then starts with the built-in secrets, which
-            # it refuses in production (backend/core/config.py). tests/stack.py runs production with its own.
-            "ENVIRONMENT": os.environ.get("ENVIRONMENT", "development"),
             **c.extra_env,
         }
 

@@ -26,34 +26,32 @@ class InsecureSettings(RuntimeError):
     """The backend must not start with these settings."""
 
 
-class Settings(BaseSettings):
+class _Group(BaseSettings):
+    """Every group reads the same sources: the environment, then an optional `.env` file."""
+
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+
+class DatabaseSettings(_Group):
+    """Where the CRM lives."""
 
     database_url: str = Field(
         default=f"sqlite:///{REPO_ROOT / 'var' / 'supportdesk.db'}",
         description="sqlite:///path or postgresql://user@host/db; the driver is picked for you.",
     )
-    rasa_url: str = Field(default="http://127.0.0.1:5005", description="Base URL of the Rasa server.")
-    rasa_timeout_s: float = Field(default=10.0, gt=0, description="How long one bot turn may take.")
-    rasa_urls: str = Field(
-        default="",
-        description="Comma-separated Rasa replicas (scaled setup), tried in turn with failover; "
-        "empty means RASA_URL alone.",
-    )
-    # Rasa works a turn on one event loop, CPU-bound: more turns in flight only queue inside Rasa, where a
-    # turn whose customer already got the holding reply is still worked on. 4 keeps Rasa busy (actions
-    # overlap with NLU).
-    rasa_max_in_flight: int = Field(
-        default=4,
-        gt=0,
-        description="Turns one backend worker sends to one Rasa replica at a time; more wait in the backend "
-        "(bounded by RASA_TIMEOUT_S), so an overloaded Rasa does not work on turns already given up.",
-    )
-    redis_url: str | None = Field(
-        default=None,
-        description="redis://host:port/db; when set, live events reach sockets on every backend worker "
-        "(Redis pub/sub). Unset: in-process delivery, right for one worker.",
-    )
+
+    @property
+    def async_database_url(self) -> str:
+        return to_async_url(self.database_url)
+
+    @property
+    def sync_database_url(self) -> str:
+        return to_sync_url(self.database_url)
+
+
+class AuthSettings(_Group):
+    """Secrets and token lifetimes; `check_secrets` refuses development secrets in production."""
+
     # Production unless told otherwise: a deployment that forgets to say is refused with the development
     # secrets below (published in this file) rather than run with them. make run, the tests and the local
     # scaled stack say development (scripts/stack.py); docker-compose.yml passes real secrets.
@@ -76,173 +74,6 @@ class Settings(BaseSettings):
     )
     widget_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
     staff_token_ttl_s: int = Field(default=12 * 3600, gt=0, description="How long a staff sign-in lasts.")
-    max_message_chars: int = Field(default=2000, gt=0, description="Longest customer message accepted.")
-    max_request_bytes: int = Field(default=64 * 1024, gt=0, description="Largest HTTP body or WS frame.")
-    # Rate limits (backend/core/ratelimit.py): "N/second|minute|hour|day" or "N per K minutes"; GCRA buckets
-    # that allow a burst of N and refill evenly. The load generator and test stacks raise the per-IP ones.
-    # With REDIS_URL set the counters live in Redis, shared by every backend worker; else in memory.
-    rate_limits_enabled: bool = Field(default=True, description="Turn every rate limit off with false.")
-    rate_limit_sessions_per_ip: str = Field(
-        default="30/minute", description="New widget sessions one client address may open."
-    )
-    rate_limit_messages_per_conversation: str = Field(
-        default="20/minute", description="Customer messages per conversation (REST and WebSocket)."
-    )
-    rate_limit_messages_per_ip: str = Field(
-        default="300/minute", description="Customer messages from one client address, all conversations."
-    )
-    rate_limit_logins_per_ip: str = Field(
-        default="20/minute", description="Staff sign-in attempts from one client address."
-    )
-    rate_limit_failed_logins_per_account: str = Field(
-        default="10 per 15 minutes", description="Failed sign-ins per staff email before it is locked out."
-    )
-    holding_reply: str = Field(
-        default=(
-            "Sorry, our assistant is having a problem right now. Your message is saved and "
-            "we'll get back to you here shortly."
-        ),
-        description="Sent to the customer when the bot cannot answer.",
-    )
-    # Case routing (backend/cases/routing.py documents the formula).
-    routing_interval_s: float = Field(
-        default=2.0, gt=0, description="How often queues and SLA timers are checked."
-    )
-    accept_timeout_s: int = Field(
-        default=120, gt=0, description="An offered case not accepted by then is re-queued."
-    )
-    first_response_sla_s: int = Field(
-        default=300, gt=0, description="First-response deadline after hand-off."
-    )
-    priority_weight_escalation: float = Field(default=50.0, ge=0)
-    priority_weight_churn: float = Field(default=30.0, ge=0)
-    priority_weight_value: float = Field(default=20.0, ge=0)
-    priority_value_cap: float = Field(default=2000.0, gt=0)
-    priority_wait_per_minute: float = Field(default=1.0, ge=0)
-    public_url: str = Field(default="http://127.0.0.1:8000", description="Where the widget script is served.")
-    # Risk models (backend/risk/README.md explains each choice).
-    risk_model_dir: Path = Field(
-        default=REPO_ROOT / "var" / "models" / "risk", description="Where model artifacts (joblib) are kept."
-    )
-    escalation_threshold: float = Field(
-        default=0.6, gt=0, lt=1, description="Escalation probability at which a conversation goes to a human."
-    )
-    handoff_policy: Literal["rules", "learnt", "off"] = Field(
-        default="learnt",
-        description="Who decides a hand-off after a customer turn besides the bot's own hand-offs: the "
-        "rules, the policy learnt on the labelled dev conversations, or nobody (evaluation replays). See "
-        "backend/handoff/policy.py and docs/benchmarks.md for which ships and why.",
-    )
-    handoff_model_path: Path = Field(
-        default=REPO_ROOT / "var" / "models" / "handoff-policy.json",
-        description="The learnt hand-off policy (`make model` builds it); missing, the rules decide.",
-    )
-    # Decision log (backend/decisions/).
-    decision_deadline_ms: float = Field(
-        default=50.0,
-        gt=0,
-        description="Budget of the learnt hand-off policy's call; missed (or failed), the rules decide and "
-        "the decision log says why.",
-    )
-    review_sample_size: int = Field(
-        default=20, gt=0, le=500, description="Decisions in a day's review sample for supervisors."
-    )
-    decision_outcome_interval_s: float = Field(
-        default=300.0, gt=0, description="How often decisions get their outcomes joined from what happened."
-    )
-    decision_min_labels: int = Field(
-        default=200, gt=0, description="Labelled hand-off decisions needed before training from the log."
-    )
-    churn_high_threshold: float = Field(
-        default=0.5, gt=0, lt=1, description="Churn probability from which a customer counts as high risk."
-    )
-    promotion_min_auc_gain: float = Field(
-        default=0.0, ge=0, description="Hold-out ROC-AUC a candidate must add over production to be promoted."
-    )
-    risk_min_training_rows: int = Field(
-        default=500, gt=0, description="Labelled CRM rows needed before bootstrap trains from the database."
-    )
-    risk_telco_csv: Path = Field(
-        default=REPO_ROOT.parent / "shared" / "data" / "telco_churn" / "telco_customer_churn.csv",
-        description="IBM Telco churn CSV; its contract/tenure/price effects inform the first churn model.",
-    )
-    # Knowledge base (knowledge/README.md explains the index, the fusion and the confidence).
-    kb_index_dir: Path = Field(
-        default=REPO_ROOT / "var" / "kb_index", description="Where the knowledge index files are kept."
-    )
-    kb_sync_interval_s: float = Field(
-        default=1.0, gt=0, description="How often a worker picks up articles saved by other workers."
-    )
-    kb_calibration_path: Path | None = Field(
-        default=None,
-        description="Confidence calibration JSON; empty means knowledge/calibration.json, fitted on the demo "
-        "shop's dev questions (knowledge/calibration_bank_faq.json is the bank-FAQ benchmark's).",
-    )
-    kb_answer_threshold: float | None = Field(
-        default=None, ge=0, le=1, description="Overrides the calibrated confidence the bot needs to answer."
-    )
-    kb_encoder_dir: Path | None = Field(
-        default=None,
-        description="An adapted encoder (python -m knowledge.adapt); empty means base all-MiniLM-L6-v2.",
-    )
-    # Privacy (backend/privacy/__init__.py explains redaction, erasure and retention).
-    transcript_retention_days: int = Field(
-        default=365, ge=0, description="Transcripts of conversations idle this long are purged; 0 keeps them."
-    )
-    retention_purge_interval_s: float = Field(
-        default=3600.0, gt=0, description="How often each backend worker runs the retention purge."
-    )
-    redaction_interval_s: float = Field(
-        default=10.0, gt=0, description="How often new messages get their PII-redacted copy."
-    )
-    pii_person_names: bool = Field(
-        default=True, description="Redact person names with spaCy NER (the regex types are always on)."
-    )
-    rasa_tracker_store_url: str | None = Field(
-        default=None,
-        description="Rasa's SQL tracker store (sqlite:///path or postgresql://...), where erasure and "
-        "retention delete a conversation's tracker; empty means RASA_TRACKER_DB (a SQLite path) if set.",
-    )
-    rasa_tracker_db: Path | None = Field(
-        default=None, description="The SQLite tracker file scripts/stack.py gives Rasa (make run sets it)."
-    )
-
-    # Analytics (backend/analytics/service.py explains the windows, the buckets and when a conversation ends).
-    rabbitmq_url: str | None = Field(
-        default=None,
-        description="amqp://user:pass@host/ ; when set, Rasa's tracker events are consumed from RabbitMQ "
-        "(Rasa's pika event broker). Unset: the hub feeds the same analytics in process.",
-    )
-    rabbitmq_queue: str = Field(default="rasa_events", description="The queue Rasa's event broker fills.")
-    analytics_idle_end_s: int = Field(
-        default=1800, gt=0, description="A conversation without an open case ends after this long idle."
-    )
-    analytics_flush_interval_s: float = Field(
-        default=1.0, gt=0, description="How often a worker writes its analytics buckets, reads the others'."
-    )
-    # Observability (README "Observability"): Prometheus metrics and correlation ids.
-    metrics_enabled: bool = Field(
-        default=True,
-        description="Serve GET /metrics (Prometheus, no sign-in: block it at the proxy of a public port) and "
-        "record request timings; false removes both. Several workers: set PROMETHEUS_MULTIPROC_DIR.",
-    )
-
-    @field_validator(
-        "rate_limit_sessions_per_ip",
-        "rate_limit_messages_per_conversation",
-        "rate_limit_messages_per_ip",
-        "rate_limit_logins_per_ip",
-        "rate_limit_failed_logins_per_account",
-    )
-    @classmethod
-    def _is_rate(cls, value: str) -> str:
-        parse_rate(value)  # fails at start-up with the setting's name rather than on the first request
-        return value
-
-    @field_validator("rasa_url", "public_url")
-    @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return value.rstrip("/")
 
     def development_secrets_in_use(self) -> list[str]:
         """The secret settings still at their published development values, by environment variable."""
@@ -272,18 +103,269 @@ class Settings(BaseSettings):
                 "print(secrets.token_urlsafe(48))'`), or ENVIRONMENT=development on a developer's machine."
             )
 
+
+class RateLimitSettings(_Group):
+    """What one client may send: sizes and rates (backend/core/ratelimit.py).
+
+    Rates are "N/second|minute|hour|day" or "N per K minutes"; GCRA buckets that allow a burst of N and refill
+    evenly. The load generator and test stacks raise the per-IP ones. With REDIS_URL set the counters live in
+    Redis, shared by every backend worker; else in memory."""
+
+    max_message_chars: int = Field(default=2000, gt=0, description="Longest customer message accepted.")
+    max_request_bytes: int = Field(default=64 * 1024, gt=0, description="Largest HTTP body or WS frame.")
+    rate_limits_enabled: bool = Field(default=True, description="Turn every rate limit off with false.")
+    rate_limit_sessions_per_ip: str = Field(
+        default="30/minute", description="New widget sessions one client address may open."
+    )
+    rate_limit_messages_per_conversation: str = Field(
+        default="20/minute", description="Customer messages per conversation (REST and WebSocket)."
+    )
+    rate_limit_messages_per_ip: str = Field(
+        default="300/minute", description="Customer messages from one client address, all conversations."
+    )
+    rate_limit_logins_per_ip: str = Field(
+        default="20/minute", description="Staff sign-in attempts from one client address."
+    )
+    rate_limit_failed_logins_per_account: str = Field(
+        default="10 per 15 minutes", description="Failed sign-ins per staff email before it is locked out."
+    )
+
+    @field_validator(
+        "rate_limit_sessions_per_ip",
+        "rate_limit_messages_per_conversation",
+        "rate_limit_messages_per_ip",
+        "rate_limit_logins_per_ip",
+        "rate_limit_failed_logins_per_account",
+    )
+    @classmethod
+    def _is_rate(cls, value: str) -> str:
+        parse_rate(value)  # fails at start-up with the setting's name rather than on the first request
+        return value
+
+
+class ConversationSettings(_Group):
+    """The bot a conversation talks to, and the widget it is served in."""
+
+    rasa_url: str = Field(default="http://127.0.0.1:5005", description="Base URL of the Rasa server.")
+    rasa_timeout_s: float = Field(default=10.0, gt=0, description="How long one bot turn may take.")
+    rasa_urls: str = Field(
+        default="",
+        description="Comma-separated Rasa replicas (scaled setup), tried in turn with failover; "
+        "empty means RASA_URL alone.",
+    )
+    # Rasa works a turn on one event loop, CPU-bound: more turns in flight only queue inside Rasa, where a
+    # turn whose customer already got the holding reply is still worked on. 4 keeps Rasa busy (actions
+    # overlap with NLU).
+    rasa_max_in_flight: int = Field(
+        default=4,
+        gt=0,
+        description="Turns one backend worker sends to one Rasa replica at a time; more wait in the backend "
+        "(bounded by RASA_TIMEOUT_S), so an overloaded Rasa does not work on turns already given up.",
+    )
+    holding_reply: str = Field(
+        default=(
+            "Sorry, our assistant is having a problem right now. Your message is saved and "
+            "we'll get back to you here shortly."
+        ),
+        description="Sent to the customer when the bot cannot answer.",
+    )
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Where the widget script is served.")
+
+    @field_validator("rasa_url", "public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
     @property
     def rasa_replicas(self) -> list[str]:
         urls = [url.strip().rstrip("/") for url in self.rasa_urls.split(",") if url.strip()]
         return urls or [self.rasa_url]
 
-    @property
-    def async_database_url(self) -> str:
-        return to_async_url(self.database_url)
 
-    @property
-    def sync_database_url(self) -> str:
-        return to_sync_url(self.database_url)
+class RoutingSettings(_Group):
+    """Case routing (backend/cases/routing.py documents the formula)."""
+
+    routing_interval_s: float = Field(
+        default=2.0, gt=0, description="How often queues and SLA timers are checked."
+    )
+    accept_timeout_s: int = Field(
+        default=120, gt=0, description="An offered case not accepted by then is re-queued."
+    )
+    first_response_sla_s: int = Field(
+        default=300, gt=0, description="First-response deadline after hand-off."
+    )
+    priority_weight_escalation: float = Field(default=50.0, ge=0)
+    priority_weight_churn: float = Field(default=30.0, ge=0)
+    priority_weight_value: float = Field(default=20.0, ge=0)
+    priority_value_cap: float = Field(default=2000.0, gt=0)
+    priority_wait_per_minute: float = Field(default=1.0, ge=0)
+
+
+class KnowledgeSettings(_Group):
+    """Knowledge base (knowledge/README.md explains the index, the fusion and the confidence)."""
+
+    kb_index_dir: Path = Field(
+        default=REPO_ROOT / "var" / "kb_index", description="Where the knowledge index files are kept."
+    )
+    kb_sync_interval_s: float = Field(
+        default=1.0, gt=0, description="How often a worker picks up articles saved by other workers."
+    )
+    kb_calibration_path: Path | None = Field(
+        default=None,
+        description="Confidence calibration JSON; empty means knowledge/calibration.json, fitted on the demo "
+        "shop's dev questions (knowledge/calibration_bank_faq.json is the bank-FAQ benchmark's).",
+    )
+    kb_answer_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="Overrides the calibrated confidence the bot needs to answer."
+    )
+    kb_encoder_dir: Path | None = Field(
+        default=None,
+        description="An adapted encoder (python -m knowledge.adapt); empty means base all-MiniLM-L6-v2.",
+    )
+    # One thread by default: requests are the unit of parallelism in the backend, and on a busy machine two
+    # torch threads spin-wait on each other.
+    kb_embed_threads: int = Field(
+        default=1,
+        ge=0,
+        description="Torch threads of the knowledge encoder (encoding, knowledge.adapt); 0: torch decides.",
+    )
+
+
+class RiskSettings(_Group):
+    """Risk models (backend/risk/README.md explains each choice)."""
+
+    risk_model_dir: Path = Field(
+        default=REPO_ROOT / "var" / "models" / "risk", description="Where model artifacts (joblib) are kept."
+    )
+    escalation_threshold: float = Field(
+        default=0.6, gt=0, lt=1, description="Escalation probability at which a conversation goes to a human."
+    )
+    churn_high_threshold: float = Field(
+        default=0.5, gt=0, lt=1, description="Churn probability from which a customer counts as high risk."
+    )
+    promotion_min_auc_gain: float = Field(
+        default=0.0, ge=0, description="Hold-out ROC-AUC a candidate must add over production to be promoted."
+    )
+    risk_min_training_rows: int = Field(
+        default=500, gt=0, description="Labelled CRM rows needed before bootstrap trains from the database."
+    )
+    risk_telco_csv: Path = Field(
+        default=REPO_ROOT.parent / "shared" / "data" / "telco_churn" / "telco_customer_churn.csv",
+        description="IBM Telco churn CSV; its contract/tenure/price effects inform the first churn model.",
+    )
+
+
+class DecisionSettings(_Group):
+    """Who decides a hand-off, and the decision log (backend/handoff/, backend/decisions/)."""
+
+    handoff_policy: Literal["rules", "learnt", "off"] = Field(
+        default="learnt",
+        description="Who decides a hand-off after a customer turn besides the bot's own hand-offs: the "
+        "rules, the policy learnt on the labelled dev conversations, or nobody (evaluation replays). See "
+        "backend/handoff/policy.py and docs/benchmarks.md for which ships and why.",
+    )
+    handoff_model_path: Path = Field(
+        default=REPO_ROOT / "var" / "models" / "handoff-policy.json",
+        description="The learnt hand-off policy (`make model` builds it); missing, the rules decide.",
+    )
+    decision_deadline_ms: float = Field(
+        default=50.0,
+        gt=0,
+        description="Budget of the learnt hand-off policy's call; missed (or failed), the rules decide and "
+        "the decision log says why.",
+    )
+    review_sample_size: int = Field(
+        default=20, gt=0, le=500, description="Decisions in a day's review sample for supervisors."
+    )
+    decision_outcome_interval_s: float = Field(
+        default=300.0, gt=0, description="How often decisions get their outcomes joined from what happened."
+    )
+    decision_min_labels: int = Field(
+        default=200, gt=0, description="Labelled hand-off decisions needed before training from the log."
+    )
+
+
+class PrivacySettings(_Group):
+    """Privacy (backend/privacy/__init__.py explains redaction, erasure and retention)."""
+
+    transcript_retention_days: int = Field(
+        default=365, ge=0, description="Transcripts of conversations idle this long are purged; 0 keeps them."
+    )
+    retention_purge_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often each backend worker runs the retention purge."
+    )
+    redaction_interval_s: float = Field(
+        default=10.0, gt=0, description="How often new messages get their PII-redacted copy."
+    )
+    pii_person_names: bool = Field(
+        default=True, description="Redact person names with spaCy NER (the regex types are always on)."
+    )
+    rasa_tracker_store_url: str | None = Field(
+        default=None,
+        description="Rasa's SQL tracker store (sqlite:///path or postgresql://...), where erasure and "
+        "retention delete a conversation's tracker; empty means RASA_TRACKER_DB (a SQLite path) if set.",
+    )
+    rasa_tracker_db: Path | None = Field(
+        default=None, description="The SQLite tracker file scripts/stack.py gives Rasa (make run sets it)."
+    )
+
+
+class AnalyticsSettings(_Group):
+    """Analytics (backend/analytics/service.py explains the windows, the buckets and when a conversation
+    ends)."""
+
+    analytics_idle_end_s: int = Field(
+        default=1800, gt=0, description="A conversation without an open case ends after this long idle."
+    )
+    analytics_flush_interval_s: float = Field(
+        default=1.0, gt=0, description="How often a worker writes its analytics buckets, reads the others'."
+    )
+
+
+class ScaleOutSettings(_Group):
+    """The services several workers share (docs/scaling.md); each unset, one process does the job in
+    memory."""
+
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db; when set, live events reach sockets on every backend worker "
+        "(Redis pub/sub). Unset: in-process delivery, right for one worker.",
+    )
+    rabbitmq_url: str | None = Field(
+        default=None,
+        description="amqp://user:pass@host/ ; when set, Rasa's tracker events are consumed from RabbitMQ "
+        "(Rasa's pika event broker). Unset: the hub feeds the same analytics in process.",
+    )
+    rabbitmq_queue: str = Field(default="rasa_events", description="The queue Rasa's event broker fills.")
+
+
+class ObservabilitySettings(_Group):
+    """Observability (README "Observability"): Prometheus metrics and correlation ids."""
+
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve GET /metrics (Prometheus, no sign-in: block it at the proxy of a public port) and "
+        "record request timings; false removes both. Several workers: set PROMETHEUS_MULTIPROC_DIR.",
+    )
+
+
+class Settings(
+    DatabaseSettings,
+    AuthSettings,
+    RateLimitSettings,
+    ConversationSettings,
+    RoutingSettings,
+    KnowledgeSettings,
+    RiskSettings,
+    DecisionSettings,
+    PrivacySettings,
+    AnalyticsSettings,
+    ScaleOutSettings,
+    ObservabilitySettings,
+):
+    """Every setting of the backend: the groups above combined, each field still read from its own flat
+    environment variable (DATABASE_URL, not DATABASE__URL). A part that needs one domain's settings can
+    take that group as its type."""
 
 
 def to_async_url(url: str) -> str:

@@ -7,12 +7,13 @@ SUPPORTDESK_ENCODER_DIR, else the newest finished export in the project cache (`
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from nlu.settings import bot_settings
 
 if importlib.util.find_spec("rasa") is None:
     collect_ignore_glob = ["test_*.py"]
@@ -22,15 +23,13 @@ SENTIMENT_ROWS = 800
 
 
 def _cached_export() -> Path | None:
-    cache = Path(os.environ.get("SUPPORTDESK_CACHE", Path.home() / ".cache" / "supportdesk"))
-    finished = [p.parent for p in cache.glob("encoder-*/.complete")]
+    finished = [p.parent for p in bot_settings().cache_dir.glob("encoder-*/.complete")]
     return max(finished, key=lambda p: p.stat().st_mtime) if finished else None
 
 
 @pytest.fixture(scope="session")
 def encoder_dir() -> Path:
-    configured = os.environ.get("SUPPORTDESK_ENCODER_DIR")
-    directory = Path(configured) if configured else _cached_export()
+    directory = bot_settings().encoder_dir or _cached_export()
     if directory is None or not (directory / "encoder.json").is_file():
         pytest.fail(
             "No sentence encoder export: set SUPPORTDESK_ENCODER_DIR or run `make model` "

@@ -10,6 +10,7 @@ import yaml
 from rasa.shared.exceptions import InvalidConfigException
 
 from nlu import sentiment as sentiment_module
+from nlu import settings as settings_module
 from nlu.sentiment import (
     LABELS,
     SENTIMENT,
@@ -97,15 +98,16 @@ def test_training_csv_resolution(monkeypatch, tmp_path: Path) -> None:
     assert resolve_training_csv(None) == data / "train.csv"
     assert resolve_training_csv(str(data / "train.csv")) == data / "train.csv"
     monkeypatch.delenv("SUPPORTDESK_SHARED_DATA")
-    # Default: <repo>/../shared/data/..., read relative to bot/. Laid out under tmp_path, so the test does not
-    # depend on where this checkout sits (a clone in /tmp has no ../shared beside it).
-    bot = tmp_path / "project" / "main" / "bot"
-    bot.mkdir(parents=True)
+    # Default: <repo>/../shared/data/.... Laid out under tmp_path, so the test does not depend on where this
+    # checkout sits (a clone in /tmp has no ../shared beside it).
     shared = tmp_path / "project" / "shared" / "data" / "airline_sentiment"
     shared.mkdir(parents=True)
     (shared / "train.csv").write_text("text,sentiment\nok,neutral\n")
-    monkeypatch.setattr(sentiment_module, "BOT_DIR", bot)
+    monkeypatch.setattr(settings_module, "REPO_ROOT", tmp_path / "project" / "main")
     assert resolve_training_csv(None) == shared / "train.csv"
+    # A relative `training_csv` is read from bot/, like every path in bot/config.yml.
+    monkeypatch.setattr(sentiment_module, "BOT_DIR", tmp_path / "project" / "main" / "bot")
+    assert resolve_training_csv("../../shared/data/airline_sentiment/train.csv") == shared / "train.csv"
 
 
 def _normalized(text: str) -> str:
