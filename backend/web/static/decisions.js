@@ -52,7 +52,10 @@ window.Decisions = (() => {
 
   function scoreVsThreshold(decision) {
     const score = mainScore(decision);
-    if (score === null || decision.threshold === null || decision.threshold === undefined) return scoresText(decision.scores);
+    const noThreshold = decision.threshold === null || decision.threshold === undefined;
+    if (score === null && noThreshold) return "no score: decided by rules";
+    if (score === null) return `no score (threshold ${value(decision.threshold)})`;
+    if (noThreshold) return `score ${value(score)}, no threshold`;
     const side = score >= decision.threshold ? "at or over" : "under";
     return `score ${value(score)} ${side} threshold ${value(decision.threshold)}`;
   }

@@ -3,7 +3,7 @@
 // override the priority or assignee. Every text from customers or staff goes in with textContent, never as HTML.
 "use strict";
 const state = { token: sessionStorage.getItem("sd-staff-token"), me: null, cases: [], current: null, socket: null,
-  kbAnswers: new Map(), agents: null };
+  kbAnswers: new Map() };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, options = {}) {
@@ -160,7 +160,8 @@ function appendMessage(m) {
   if (m.sentiment_label) li.append(el("div", `sentiment ${m.sentiment_label} (${m.sentiment_score.toFixed(2)})`, `who sentiment-${m.sentiment_label}`));
   const answer = state.kbAnswers.get(m.id);
   if (answer) {
-    li.append(el("div", `knowledge answer · ${Decisions.scoreVsThreshold(answer)} · ${Decisions.versionText(answer)}`, "kb-tag"));
+    const said = answer.action === "not_sure" ? "knowledge search: not sure" : "knowledge answer";
+    li.append(el("div", `${said} · ${answer.reasons.join("; ")} · ${Decisions.scoreVsThreshold(answer)} · ${Decisions.versionText(answer)}`, "kb-tag"));
     li.append(Decisions.labelControls(answer, (label, note) => sendFeedback(answer, label, note),
       { question: `Was the knowledge answer at ${new Date(m.created_at).toLocaleTimeString()} right?` }));
   }
@@ -225,7 +226,7 @@ function caseHandoff(detail, decisions) {
   const handoffs = decisions.filter((d) => d.kind === "handoff")
     .sort((a, b) => new Date(b.created_at) - new Date(a.created_at));
   return handoffs.find((d) => d.case_id === detail.id)
-    || handoffs.find((d) => /hand|human|escalat/i.test(String(d.action))) || handoffs[0] || null;
+    || handoffs.find((d) => d.action === "handoff") || handoffs[0] || null;
 }
 
 function showHandoffDecision(detail, decisions, unavailable) {
@@ -246,16 +247,18 @@ function showHandoffDecision(detail, decisions, unavailable) {
     { question: "Was this hand-off needed?" }));
 }
 
-// Each knowledge-answer decision is shown beside the bot message that carried it: its own message, or the
-// first bot reply after the customer message it answered.
+// Each knowledge-answer decision is shown beside the bot message that carried it: the reply to its message
+// when it names one, else the first bot reply stored after it (the search runs inside the turn, before the
+// replies are stored). A later search in the same turn replaces an earlier one.
 function kbAnswersByMessage(messages, decisions) {
   const answers = new Map();
-  const byMessage = new Map(decisions.filter((d) => d.kind === "kb_answer" && d.message_id !== null).map((d) => [d.message_id, d]));
-  let pending = null;
-  for (const m of messages) {
-    const own = byMessage.get(m.id);
-    if (m.sender === "bot" && (own || pending)) { answers.set(m.id, own || pending); pending = null; }
-    else if (m.sender === "customer") pending = own || null;
+  const bot = messages.filter((m) => m.sender === "bot");
+  for (const d of decisions.filter((x) => x.kind === "kb_answer").sort((a, b) => a.id - b.id)) {
+    const asked = messages.find((m) => m.id === d.message_id);
+    const after = asked ? new Date(asked.created_at) : new Date(d.created_at);
+    const reply = d.message_id !== null && bot.some((m) => m.id === d.message_id)
+      ? bot.find((m) => m.id === d.message_id) : bot.find((m) => new Date(m.created_at) >= after);
+    if (reply) answers.set(reply.id, d);
   }
   return answers;
 }
@@ -270,12 +273,15 @@ async function showOverride(detail) {
   if (form.hidden) return;
   $("override-priority").placeholder = detail.priority.toFixed(0);
   $("override-result").textContent = "";
-  if (state.agents === null) {
-    try { state.agents = await api("/api/v1/agents"); } catch (error) { state.agents = []; }
-    const options = state.agents.map((a) => new Option(`${a.name} (${a.team || a.role})`, a.id));
-    $("override-agent").replaceChildren(new Option("keep the assignee", ""), ...options);
-  }
-  $("override-agent").value = "";
+  // Statuses change, so the list is read again per case; a case can only go to an online agent.
+  let agents = [];
+  try { agents = await api("/api/v1/agents"); } catch (error) { if (error.message === "signed out") return; }
+  const options = agents.map((a) => {
+    const option = new Option(`${a.name} (${a.team || a.role}${a.status === "online" ? "" : ", " + a.status})`, a.id);
+    option.disabled = a.status !== "online" || a.id === detail.assigned_agent_id;
+    return option;
+  });
+  $("override-agent").replaceChildren(new Option("keep the assignee", ""), ...options);
 }
 
 $("override").addEventListener("submit", async (event) => {
