@@ -1,4 +1,5 @@
-"""Shared fixtures: a migrated, seeded database on SQLite and on PostgreSQL, and apps bound to it."""
+"""Shared fixtures: a migrated, seeded database on SQLite and on PostgreSQL, and apps bound to it
+(tests/app_fixtures.py, a plugin); and each test's kind as a marker (tests/README.md)."""
 
 import os
 import random
@@ -23,6 +24,45 @@ from scripts.paths import ROOT
 os.environ["ENVIRONMENT"] = "development"
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+# The app on a database with a scripted Rasa (client, settings, widget, ...) for every domain folder.
+pytest_plugins = ["tests.app_fixtures"]
+
+# Each test has exactly one kind: unit, integration or e2e. A test that says none gets one from the fixtures
+# it uses, so a test moved or written anywhere is sorted the same way; a test that reaches a database or a
+# server without these fixtures (migrate() on its own file, Redis, RabbitMQ, a uvicorn process) says
+# `integration` itself. `browser` and `postgres` come on top: what else a test needs.
+KINDS = ("unit", "integration", "e2e")
+BROWSER_FIXTURES = {"browser", "new_page"}  # tests/browser/conftest.py: Chromium on a whole stack
+STACK_FIXTURES = {"stack"}  # tests/stack.py: the real backend, Rasa server and action server as processes
+APP_FIXTURES = {"database_url", "postgres_server", "app_client"}  # a database, or an app on one, in process
+
+
+def kind_of(item: pytest.Item) -> str:
+    explicit = [kind for kind in KINDS if item.get_closest_marker(kind)]
+    if len(explicit) > 1:
+        raise pytest.UsageError(f"{item.nodeid} is marked {' and '.join(explicit)}; a test has one kind")
+    if explicit:
+        return explicit[0]
+    used = set(getattr(item, "fixturenames", ()))
+    if used & (STACK_FIXTURES | BROWSER_FIXTURES):
+        return "e2e"
+    if used & APP_FIXTURES:
+        return "integration"
+    return "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        markers = [kind_of(item)]
+        if used & BROWSER_FIXTURES:
+            markers.append("browser")
+        if "postgres_server" in used:
+            markers.append("postgres")
+        for marker in markers:
+            if not item.get_closest_marker(marker):
+                item.add_marker(marker)
 
 
 def migrate(database_url: str) -> None:

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from backend.analytics import publisher
 from backend.core.config import Settings
 from backend.main import create_app
+from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 from tests.dbcheck import rows
-from tests.integration.conftest import SERVICE_HEADERS, staff_headers
 
 SUPERVISOR, AGENT = "jordan@northwind.example", "alex@northwind.example"
 
@@ -91,7 +91,7 @@ def test_traffic_shows_in_every_window_and_survives_a_restart(client, widget, se
     figures = wait_for(lambda: (f := summary(client, jordan)) and f["conversations_ended"] == 2 and f)
     assert figures["messages"] == 4 and figures["conversations"] == 2
     assert figures["intent_mix"] == {"order_status": 4}  # what the scripted Rasa parsed
-    # The scripted Rasa's parse: every message neutral (tests/integration/conftest.py); the label signs it.
+    # The scripted Rasa's parse: every message neutral (tests/app_fixtures.py); the label signs it.
     assert figures["negative_share"] == 0.0 and figures["sentiment_avg"] == 0.0
     assert figures["bot_replies"] == 8  # two replies per bot turn; the hand-off notice is not one
     assert figures["handoffs"] == 1 and figures["handoff_rate"] == 0.5

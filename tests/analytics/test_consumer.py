@@ -19,6 +19,9 @@ from backend.core.database import make_engine, make_sessionmaker, utcnow
 from tests.conftest import migrate
 from tests.dbcheck import rows
 
+# The RabbitMQ server on loopback and a migrated database: no fixture of tests/conftest.py says so.
+pytestmark = pytest.mark.integration
+
 AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 INTENTS = ["order_status", "complaint", "billing_question"]
 

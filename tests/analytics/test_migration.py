@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -13,6 +14,7 @@ from scripts.paths import ROOT
 from tests.conftest import migrate
 
 
+@pytest.mark.integration  # migrates a database of its own
 def test_analytics_tables_match_the_models_and_downgrade(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'm.db'}"
     migrate(url)

@@ -13,7 +13,7 @@ from knowledge.calibration import BANK_FAQ_PATH, DEFAULT_PATH, FEATURES, Calibra
 from ml.kb_shop import QUESTIONS, SPLITS, TARGET_PRECISION, KbQuestion, load_questions, split_of
 
 SLUGS = {slug for slug, _, _, _ in ARTICLES}
-REGRESSION = "what's the difference between basic and plus"  # issue 14; asked in tests/integration
+REGRESSION = "what's the difference between basic and plus"  # issue 14; test_kb_api.py asks it too
 
 
 @pytest.fixture(scope="module")

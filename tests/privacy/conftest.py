@@ -1,5 +1,5 @@
-"""The integration fixtures (a real database of each kind, an app with a scripted Rasa), and a customer
-with a history full of personal data: messages, bot echoes, a hand-off quoting them, a case, a rating."""
+"""A customer with a history full of personal data: messages, bot echoes, a hand-off quoting them, a case,
+a rating."""
 
 import json
 import sqlite3
@@ -10,14 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.auth.tokens import customer_hash
+from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 from tests.dbcheck import execute, rows
-from tests.integration.conftest import (  # noqa: F401 - fixtures used by the tests in this folder
-    SERVICE_HEADERS,
-    client,
-    rasa,
-    settings,
-    staff_headers,
-)
 
 ADMIN = "admin@northwind.example"
 # Distinctive values, so a scan of the whole database finds them anywhere they are left.
@@ -59,7 +53,7 @@ def customer_id(database_url: str, email: str = PII["email"]) -> int:
 
 
 @pytest.fixture
-def history(client: TestClient, database_url: str) -> dict[str, object]:  # noqa: F811
+def history(client: TestClient, database_url: str) -> dict[str, object]:
     """The demo customer renamed to PII's values, with one conversation, an open case and a churn score."""
     execute(
         database_url,

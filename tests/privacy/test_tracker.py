@@ -17,6 +17,9 @@ EVENTS = (
     "NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), action_name VARCHAR(255), data TEXT)"
 )
 
+# Tracker stores in real databases, made here rather than by tests/conftest.py's fixtures.
+pytestmark = pytest.mark.integration
+
 
 def fill(url: str) -> None:
     engine = create_engine(to_sync_url(url))

@@ -77,6 +77,7 @@ def saved_models(tmp_path_factory) -> list[Path]:
     return paths
 
 
+@pytest.mark.integration  # the app in a process of its own
 def test_the_web_app_loads_no_training_code_even_while_scoring(saved_models):
     # Development settings: the probe builds the app and never serves, so the published secrets may stay.
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "ENVIRONMENT": "development"}

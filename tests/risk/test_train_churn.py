@@ -20,6 +20,7 @@ def environment(tmp_path, monkeypatch):
     get_settings.cache_clear()
 
 
+@pytest.mark.integration  # `environment` migrates a database
 def test_a_csv_export_is_trained_reported_and_registered(environment, capsys):
     url, tmp_path = environment
     export = churn_csv(tmp_path / "export.csv", rows=300)
@@ -48,6 +49,7 @@ def test_a_csv_export_is_trained_reported_and_registered(environment, capsys):
         (["--csv", "{export}", "--target", "contract"], "exactly two values"),
     ],
 )
+@pytest.mark.integration  # `environment` migrates a database
 def test_bad_input_fails_with_a_clear_message(environment, capsys, args, message):
     _, tmp_path = environment
     export = churn_csv(tmp_path / "export.csv", rows=100)

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from backend.core.config import Settings
 from backend.main import create_app
+from tests.app_fixtures import SERVICE_HEADERS, ScriptedRasa, staff_headers
 from tests.conftest import migrate, seed_demo
-from tests.integration.conftest import SERVICE_HEADERS, ScriptedRasa, staff_headers
 
 STAFF = {
     "agent": "alex@northwind.example",

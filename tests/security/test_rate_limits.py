@@ -18,7 +18,7 @@ from backend.auth.sockets import subprotocols
 from backend.core.config import Settings
 from backend.core.ratelimit import REDIS_PREFIX, RateLimiter, parse_rate
 from backend.main import create_app
-from tests.integration.conftest import ScriptedRasa
+from tests.app_fixtures import ScriptedRasa
 from tests.security.conftest import open_widget, security_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -65,6 +65,7 @@ def test_a_malformed_rate_setting_stops_the_app_at_start_with_its_name(text):
         Settings(rate_limit_messages_per_ip=text)
 
 
+@pytest.mark.integration  # `limited` starts an app on a migrated database
 def test_widget_sessions_are_limited_per_address(limited):
     client = limited(rate_limit_sessions_per_ip="3/minute")
     for _ in range(3):
@@ -72,6 +73,7 @@ def test_widget_sessions_are_limited_per_address(limited):
     assert_limited(client.post("/api/v1/widget/sessions", json={}), "too many new chat sessions")
 
 
+@pytest.mark.integration  # `limited` starts an app on a migrated database
 def test_messages_are_limited_per_conversation_and_a_refused_one_is_not_stored(limited):
     client = limited(rate_limit_messages_per_conversation="2/minute")
     a, b = open_widget(client), open_widget(client)
@@ -90,6 +92,7 @@ def test_messages_are_limited_per_conversation_and_a_refused_one_is_not_stored(l
     assert [m["text"] for m in history if m["sender"] == "customer"] == ["one", "two"]
 
 
+@pytest.mark.integration  # `limited` starts an app on a migrated database
 def test_messages_are_limited_per_address_across_conversations(limited):
     client = limited(rate_limit_messages_per_ip="3/minute")
     widgets = [open_widget(client) for _ in range(4)]
@@ -104,6 +107,7 @@ def test_messages_are_limited_per_address_across_conversations(limited):
     assert codes == [200, 200, 200, 429]
 
 
+@pytest.mark.integration  # `limited` starts an app on a migrated database
 def test_a_websocket_frame_over_the_limit_gets_an_error_frame_and_the_socket_stays_open(limited):
     client = limited(rate_limit_messages_per_conversation="2/minute")
     widget = open_widget(client)
@@ -134,6 +138,7 @@ def test_a_websocket_frame_over_the_limit_gets_an_error_frame_and_the_socket_sta
     assert [m["client_message_id"] for m in history if m["sender"] == "customer"] == ["m1", "m2"]
 
 
+@pytest.mark.integration  # `limited` starts an app on a migrated database
 def test_sign_in_attempts_are_limited_per_address(limited):
     client = limited(rate_limit_logins_per_ip="3/minute")
     for _ in range(3):
@@ -147,6 +152,7 @@ def test_sign_in_attempts_are_limited_per_address(limited):
     )
 
 
+@pytest.mark.integration  # `limited` starts an app on a migrated database
 def test_failed_sign_ins_lock_the_account_but_not_the_others(limited):
     client = limited(rate_limit_failed_logins_per_account="2/minute")
 

@@ -29,9 +29,12 @@ from backend.agents.models import Agent
 from backend.auth.tokens import issue_staff_token
 from backend.core.config import Settings
 from backend.main import create_app
-from tests.integration.conftest import SERVICE_HEADERS, ScriptedRasa
+from tests.app_fixtures import SERVICE_HEADERS, ScriptedRasa
 from tests.risk.helpers import churn_models, escalation_model, install
 from tests.security.conftest import STAFF, security_settings
+
+# An app on a migrated database made here (security_settings), not by tests/conftest.py's fixtures.
+pytestmark = pytest.mark.integration
 
 MAX_EXAMPLES = 20
 # Rebuilding the knowledge index re-embeds every article: seconds on a busy CI machine, not a hang.

@@ -12,9 +12,9 @@ from backend.conversations.hub import HANDOFF_NOTICE
 from backend.core.config import Settings
 from backend.handoff.features import FEATURES
 from backend.main import create_app
+from tests.app_fixtures import ScriptedRasa, default_answer
+from tests.conversations.test_message_path import send
 from tests.dbcheck import rows
-from tests.integration.conftest import ScriptedRasa, default_answer
-from tests.integration.test_message_path import send
 
 Answer = Callable[[dict], dict]
 

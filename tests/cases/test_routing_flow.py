@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from backend.auth.sockets import subprotocols
 from backend.core.database import utcnow
+from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 from tests.dbcheck import execute, rows
-from tests.integration.conftest import SERVICE_HEADERS, staff_headers
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from backend.core.config import Settings
 from backend.main import create_app
 from knowledge.store import VECTORS
+from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 from tests.dbcheck import execute, rows
-from tests.integration.conftest import SERVICE_HEADERS, staff_headers
 
 ADMIN = "admin@northwind.example"
 

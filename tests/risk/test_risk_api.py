@@ -10,8 +10,8 @@ from backend.conversations.models import Conversation, Message
 from backend.core.config import get_settings, to_async_url
 from backend.core.database import make_engine, make_sessionmaker, utcnow
 from backend.risk import rules, service
+from tests.app_fixtures import SERVICE_HEADERS, default_answer, staff_headers
 from tests.dbcheck import rows
-from tests.integration.conftest import SERVICE_HEADERS, default_answer, staff_headers
 from tests.risk.helpers import churn_models, escalation_model, install
 
 ADMIN = "admin@northwind.example"

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from backend.auth.sockets import subprotocols
+from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 from tests.dbcheck import rows
-from tests.integration.conftest import SERVICE_HEADERS, staff_headers
 
 
 def post_raw(client: TestClient, widget, content: bytes | str, content_type: str = "application/json"):

@@ -16,6 +16,9 @@ from backend.conversations.notifier import CHANNEL_PREFIX, Notifier, RedisNotifi
 from backend.conversations.rasa_client import BotUnavailable, RasaClient
 from backend.core.config import Settings
 
+# The Redis server on loopback and real local HTTP servers: no fixture of tests/conftest.py says so.
+pytestmark = pytest.mark.integration
+
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SLOW_TURN_S = 5.0
 

@@ -64,6 +64,7 @@ def test_production_is_the_default(monkeypatch):
     assert Settings().environment == "production"
 
 
+@pytest.mark.integration  # a real uvicorn process
 def test_the_backend_process_stops_at_start_in_production_with_the_development_secrets(tmp_path):
     """As an operator would run it, without ENVIRONMENT or secrets: uvicorn exits and says why."""
     env = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}

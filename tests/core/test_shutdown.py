@@ -25,8 +25,8 @@ from fastapi import FastAPI
 
 from backend.core.config import Settings
 from backend.main import create_app
+from tests.app_fixtures import ScriptedRasa
 from tests.conftest import migrate, seed_demo
-from tests.integration.conftest import ScriptedRasa
 
 CYCLES = 20
 # A stop that cooperates takes a fraction of this; a loop that ignores its cancel is given up on after

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.integration.conftest import staff_headers
+from tests.app_fixtures import staff_headers
 
 STAFF_ROUTES = ["/api/v1/conversations", "/api/v1/customers", "/api/v1/cases", "/api/v1/agents"]
 

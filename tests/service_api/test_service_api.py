@@ -1,7 +1,7 @@
 """The action server's API: order look-up and handoff."""
 
+from tests.app_fixtures import SERVICE_HEADERS
 from tests.dbcheck import rows
-from tests.integration.conftest import SERVICE_HEADERS
 
 
 def test_order_lookup_accepts_the_forms_customers_type(client):

@@ -10,9 +10,9 @@ from backend.conversations import service
 from backend.conversations.models import Message
 from backend.conversations.rasa_client import BotReply
 from backend.lifecycle import conversations as lifecycle
+from tests.app_fixtures import ScriptedRasa
+from tests.conversations.test_message_path import send
 from tests.dbcheck import execute, rows
-from tests.integration.conftest import ScriptedRasa
-from tests.integration.test_message_path import send
 
 
 def abandoned_message(database_url: str, conversation_id: str, client_id: str, age_s: float) -> int:

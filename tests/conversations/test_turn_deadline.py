@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from backend.core.config import Settings
 from backend.main import create_app
+from tests.app_fixtures import default_answer
 from tests.dbcheck import rows
-from tests.integration.conftest import default_answer
 
 RASA_TURN_S = 0.5
 TIMEOUT_S = 0.8

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from backend.auth.sockets import subprotocols
 from backend.conversations.hub import HANDOFF_NOTICE
 from backend.risk import service as risk
+from tests.app_fixtures import ScriptedRasa, default_answer, staff_headers
 from tests.dbcheck import rows
-from tests.integration.conftest import ScriptedRasa, default_answer, staff_headers
 
 
 def send(client: TestClient, widget: dict[str, str], text: str, client_id: str | None = None):

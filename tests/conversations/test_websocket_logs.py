@@ -14,7 +14,7 @@ import websockets
 
 from backend.auth.sockets import subprotocols
 from backend.main import create_app
-from tests.integration.conftest import ScriptedRasa
+from tests.app_fixtures import ScriptedRasa
 
 # The log lines do not depend on the database.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

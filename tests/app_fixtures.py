@@ -1,0 +1,118 @@
+"""An app on a real database, with Rasa answered by a scripted transport behind the real HTTP client.
+
+A plugin (tests/conftest.py names it in `pytest_plugins`), so every domain folder gets these fixtures
+without a conftest of its own; the helpers (SERVICE_HEADERS, ScriptedRasa, default_answer, staff_headers) are
+imported from here."""
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.auth.tokens import customer_hash
+from backend.core.config import Settings
+from backend.main import create_app
+
+SERVICE_HEADERS = {"X-Service-Token": "test-service-token"}
+
+
+@dataclass
+class ScriptedRasa:
+    """Answers the hub channel like Rasa does; `down` makes every call fail like a dead server."""
+
+    down: bool = False
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    answer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Tracker events per conversation, as GET /conversations/{id}/tracker returns them.
+    trackers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/":
+            if self.down:
+                raise httpx.ConnectError("connection refused", request=request)
+            return httpx.Response(200, text="Hello from Rasa")
+        if request.method == "GET" and request.url.path.endswith("/tracker"):
+            if self.down:
+                raise httpx.ConnectError("connection refused", request=request)
+            conversation_id = request.url.path.split("/")[2]
+            return httpx.Response(200, json={"events": self.trackers.get(conversation_id, [])})
+        body = json.loads(request.content)
+        self.calls.append(body)
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json=(self.answer or default_answer)(body))
+
+
+def default_answer(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messages": [
+            {"recipient_id": body["sender"], "text": f"You said: {body['message']}"},
+            {
+                "recipient_id": body["sender"],
+                "text": "Anything else?",
+                "buttons": [{"title": "No", "payload": "/deny"}],
+            },
+        ],
+        "parse": {
+            "text": body["message"],
+            "intent": {"name": "order_status", "confidence": 0.91},
+            "entities": [
+                {"entity": "order_id", "value": "ORD-100001", "start": 0, "end": 10, "extractor": "X"}
+            ],
+            # Most support messages are neutral problem reports (docs/labelling.md); a test that needs a
+            # dissatisfied customer scripts one.
+            "sentiment": {"label": "neutral", "score": -0.2, "confidence": 0.8},
+            "message_id": body["message_id"],
+        },
+    }
+
+
+@pytest.fixture
+def rasa() -> ScriptedRasa:
+    return ScriptedRasa()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # Index and model files in the test's own folder: tests never read or change the developer's var/.
+    return Settings(
+        database_url=database_url,
+        kb_index_dir=tmp_path / "kb_index",
+        risk_model_dir=tmp_path / "risk_models",
+        rasa_url="http://rasa.test",
+        service_token=SERVICE_HEADERS["X-Service-Token"],
+        secret_key="test-secret-key-of-at-least-32-bytes!",
+        # The scripted Rasa's parses are no real model's: the rules decide hand-offs here, never a learnt
+        # policy file from var/ (tests/handoff/test_handoff_policy.py configures the learnt one itself).
+        handoff_policy="rules",
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, rasa: ScriptedRasa) -> Iterator[TestClient]:
+    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handle))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def widget(client: TestClient) -> dict[str, str]:
+    """A widget session: conversation id, token and the auth header."""
+    email = "demo@northwind.example"
+    signature = customer_hash(email, client.app.state.settings.identity_secret)
+    body = client.post(
+        "/api/v1/widget/sessions", json={"customer_email": email, "customer_hash": signature}
+    ).json()
+    return {**body, "auth": f"Bearer {body['token']}"}
+
+
+def staff_headers(client: TestClient, email: str = "alex@northwind.example") -> dict[str, str]:
+    """Sign in as a seeded staff member (demo password) and return the bearer header."""
+    response = client.post("/api/v1/auth/token", data={"username": email, "password": "northwind-demo"})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
