@@ -262,6 +262,32 @@ def test_network_policies_deny_by_default_and_keep_the_datastores_to_backend_and
     assert ingress_from(policies["supportdesk-rasa"]) == ["backend"]
 
 
+def ingress_problems(docs: list[dict[str, Any]]) -> list[str]:
+    """The public entry serves the backend, but neither /metrics nor the action server's service API."""
+    problems = []
+    for ingress in (d for d in docs if d["kind"] == "Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            paths = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+            if paths.get("/") != "supportdesk-backend":
+                problems.append(f"{rule.get('host')}: / does not reach the backend")
+            for private in ("/metrics", "/api/v1/service"):
+                if paths.get(private) != "supportdesk-not-public":
+                    problems.append(f"{rule.get('host')}: {private} is public")
+    services = [
+        d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "supportdesk-not-public"
+    ]
+    if len(services) != 1 or "selector" in services[0]["spec"]:
+        problems.append("supportdesk-not-public must be one Service without a selector (no endpoints)")
+    return problems
+
+
+def test_the_ingress_keeps_metrics_and_the_service_api_private():
+    assert ingress_problems(base_docs()) == []
+    docs = copy.deepcopy(base_docs())
+    named(docs, "Ingress", "supportdesk")["spec"]["rules"][0]["http"]["paths"].pop(0)
+    assert ingress_problems(docs) == ["supportdesk.example.com: /metrics is public"]
+
+
 # ------------------------------------------------------------------------------------- the overlays
 
 # Fields an overlay may remove with a null (strategic merge): the dev overlay serves plain HTTP.
@@ -328,6 +354,7 @@ def render(overlay: Path) -> list[dict[str, Any]]:
 def test_rendered_overlay_keeps_every_setting(overlay):
     docs = render(overlay)
     assert workload_problems(docs) == []
+    assert ingress_problems(docs) == []
     namespace = yaml.safe_load((overlay / "kustomization.yaml").read_text())["namespace"]
     assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {namespace}
     assert named(docs, "Namespace", namespace)["metadata"]["labels"][
