@@ -26,13 +26,13 @@ class InsecureSettings(RuntimeError):
     """The backend must not start with these settings."""
 
 
-class _Group(BaseSettings):
+class SettingsGroup(BaseSettings):
     """Every group reads the same sources: the environment, then an optional `.env` file."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
 
-class DatabaseSettings(_Group):
+class DatabaseSettings(SettingsGroup):
     """Where the CRM lives."""
 
     database_url: str = Field(
@@ -49,7 +49,7 @@ class DatabaseSettings(_Group):
         return to_sync_url(self.database_url)
 
 
-class AuthSettings(_Group):
+class AuthSettings(SettingsGroup):
     """Secrets and token lifetimes; `check_secrets` refuses development secrets in production."""
 
     # Production unless told otherwise: a deployment that forgets to say is refused with the development
@@ -104,7 +104,7 @@ class AuthSettings(_Group):
             )
 
 
-class RateLimitSettings(_Group):
+class RateLimitSettings(SettingsGroup):
     """What one client may send: sizes and rates (backend/core/ratelimit.py).
 
     Rates are "N/second|minute|hour|day" or "N per K minutes"; GCRA buckets that allow a burst of N and refill
@@ -143,7 +143,7 @@ class RateLimitSettings(_Group):
         return value
 
 
-class ConversationSettings(_Group):
+class ConversationSettings(SettingsGroup):
     """The bot a conversation talks to, and the widget it is served in."""
 
     rasa_url: str = Field(default="http://127.0.0.1:5005", description="Base URL of the Rasa server.")
@@ -182,7 +182,7 @@ class ConversationSettings(_Group):
         return urls or [self.rasa_url]
 
 
-class RoutingSettings(_Group):
+class RoutingSettings(SettingsGroup):
     """Case routing (backend/cases/routing.py documents the formula)."""
 
     routing_interval_s: float = Field(
@@ -201,7 +201,7 @@ class RoutingSettings(_Group):
     priority_wait_per_minute: float = Field(default=1.0, ge=0)
 
 
-class KnowledgeSettings(_Group):
+class KnowledgeSettings(SettingsGroup):
     """Knowledge base (knowledge/README.md explains the index, the fusion and the confidence)."""
 
     kb_index_dir: Path = Field(
@@ -231,7 +231,7 @@ class KnowledgeSettings(_Group):
     )
 
 
-class RiskSettings(_Group):
+class RiskSettings(SettingsGroup):
     """Risk models (backend/risk/README.md explains each choice)."""
 
     risk_model_dir: Path = Field(
@@ -255,7 +255,7 @@ class RiskSettings(_Group):
     )
 
 
-class DecisionSettings(_Group):
+class DecisionSettings(SettingsGroup):
     """Who decides a hand-off, and the decision log (backend/handoff/, backend/decisions/)."""
 
     handoff_policy: Literal["rules", "learnt", "off"] = Field(
@@ -285,7 +285,7 @@ class DecisionSettings(_Group):
     )
 
 
-class PrivacySettings(_Group):
+class PrivacySettings(SettingsGroup):
     """Privacy (backend/privacy/__init__.py explains redaction, erasure and retention)."""
 
     transcript_retention_days: int = Field(
@@ -310,7 +310,7 @@ class PrivacySettings(_Group):
     )
 
 
-class AnalyticsSettings(_Group):
+class AnalyticsSettings(SettingsGroup):
     """Analytics (backend/analytics/service.py explains the windows, the buckets and when a conversation
     ends)."""
 
@@ -322,7 +322,7 @@ class AnalyticsSettings(_Group):
     )
 
 
-class ScaleOutSettings(_Group):
+class ScaleOutSettings(SettingsGroup):
     """The services several workers share (docs/scaling.md); each unset, one process does the job in
     memory."""
 
@@ -339,7 +339,7 @@ class ScaleOutSettings(_Group):
     rabbitmq_queue: str = Field(default="rasa_events", description="The queue Rasa's event broker fills.")
 
 
-class ObservabilitySettings(_Group):
+class ObservabilitySettings(SettingsGroup):
     """Observability (README "Observability"): Prometheus metrics and correlation ids."""
 
     metrics_enabled: bool = Field(

@@ -8,8 +8,7 @@ import pytest
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from backend.core import config
-from backend.core.config import RateLimitSettings, Settings
+from backend.core.config import RateLimitSettings, Settings, SettingsGroup
 from nlu.settings import BotSettings
 from scripts.paths import ROOT
 
@@ -45,7 +44,7 @@ def readme_variables() -> list[str]:
 def test_the_groups_are_the_domains_settings_combines() -> None:
     assert len(GROUPS) >= 10
     for group in GROUPS:
-        assert issubclass(group, config._Group), f"{group.__name__} must read .env like the others"
+        assert issubclass(group, SettingsGroup), f"{group.__name__} must read .env like the others"
         assert group.__name__.endswith("Settings") and group.__doc__
 
 
