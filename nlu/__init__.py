@@ -1,6 +1,7 @@
 """Custom Rasa NLU components of Supportdesk: an ONNX sentence encoder, its featurizer, an intent classifier
-over the sentence features and a trained sentiment analyzer.
+over the sentence features and a trained sentiment analyzer, on one base (component_base.StoredComponent).
 
 Importing this package must stay cheap and free of Rasa and torch: the app venv (no Rasa) imports
-`nlu.encoder_export` and `nlu.sentence_encoder`; the Rasa components live in their own modules.
+`nlu.encoder_export`, `nlu.sentence_encoder` and `nlu.settings` (the Rasa side's environment variables,
+standard library only); the Rasa components live in their own modules.
 """
