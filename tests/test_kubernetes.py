@@ -227,11 +227,19 @@ def test_secrets_come_from_the_secret_and_the_template_lists_every_key():
 # ------------------------------------------------------------------------- scaling and the network
 
 
+def autoscaled_with_a_count(docs: list[dict[str, Any]]) -> list[str]:
+    """Deployments that an HPA scales but that also set replicas: every apply would reset the HPA's count."""
+    scaled = {d["spec"]["scaleTargetRef"]["name"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
+    deployments = [d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] in scaled]
+    return [d["metadata"]["name"] for d in deployments if "replicas" in d["spec"]]
+
+
 def test_backend_and_rasa_scale_on_cpu_and_disruptions_leave_them_serving():
     docs = base_docs()
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
     scaled = {d["spec"]["scaleTargetRef"]["name"] for d in docs if d["kind"] == "HorizontalPodAutoscaler"}
     assert scaled == {"supportdesk-backend", "supportdesk-rasa"}
+    assert autoscaled_with_a_count(docs) == []
     budgets = [d["spec"]["selector"]["matchLabels"] for d in docs if d["kind"] == "PodDisruptionBudget"]
     for name, deployment in deployments.items():
         assert deployment["spec"]["selector"]["matchLabels"] in budgets, f"{name} has no PodDisruptionBudget"
@@ -355,6 +363,7 @@ def test_rendered_overlay_keeps_every_setting(overlay):
     docs = render(overlay)
     assert workload_problems(docs) == []
     assert ingress_problems(docs) == []
+    assert autoscaled_with_a_count(docs) == []
     namespace = yaml.safe_load((overlay / "kustomization.yaml").read_text())["namespace"]
     assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {namespace}
     assert named(docs, "Namespace", namespace)["metadata"]["labels"][
