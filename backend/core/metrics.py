@@ -92,6 +92,11 @@ BACKGROUND_TASK_FAILURES = Counter(
     "Failed rounds of a background loop (retried next round) and crashes of a background task.",
     ["task"],
 )
+RATE_LIMIT_REFUSALS = Counter(
+    "supportdesk_rate_limit_refusals",
+    "Requests and widget frames refused by a rate limit (429 or an error frame), by rule.",
+    ["rule"],
+)
 KB_SEARCHES = Counter(
     "supportdesk_kb_searches",
     "Knowledge searches, by outcome: answered (the top article is confident enough) or not_sure.",

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from backend.core.config import Settings
 from backend.core.errors import ErrorOut
+from backend.core.metrics import RATE_LIMIT_REFUSALS
 from backend.core.rates import parse_rate
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class RateLimiter:
 
     def _refusal(self, rule: Rule, retry_after_ms: int | None) -> Refusal:
         wait_ms = retry_after_ms if retry_after_ms is not None else self.rates[rule].interval
+        RATE_LIMIT_REFUSALS.labels(rule).inc()
         return Refusal(rule, max(1, ceil(wait_ms / 1000)))
 
     def _bucket(self, rule: Rule, key: str) -> StateBucket:

@@ -370,3 +370,14 @@ def test_workers_metrics_merge_in_multiprocess_mode(tmp_path):
     forgotten = parsed(run_python(SCRAPER, tmp_path, "forget"))
     assert value(forgotten, "supportdesk_handoffs_total") == 2
     assert not [name for (name, _) in forgotten if name == "supportdesk_background_task_running"]
+
+
+@SQLITE
+def test_rate_limit_refusals_are_counted_by_rule(settings, rasa):
+    limited = settings.model_copy(update={"rate_limit_sessions_per_ip": "1/minute"})
+    with TestClient(create_app(limited, httpx.MockTransport(rasa.handle))) as client:
+        before = scrape(client)
+        statuses = [client.post("/api/v1/widget/sessions", json={}).status_code for _ in range(2)]
+        assert statuses == [201, 429]
+        after = scrape(client)
+    assert moved(before, after, "supportdesk_rate_limit_refusals_total", rule="sessions_per_ip") == 1
