@@ -85,12 +85,12 @@ def pattern_spans(text: str) -> list[Span]:
     for label, pattern, valid in checks:
         for match in pattern.finditer(text):
             span = Span(match.start(), match.end(), label)
-            if valid(match.group()) and not _overlaps(span, found):
+            if valid(match.group()) and not overlaps(span, found):
                 found.append(span)
     return sorted(found)
 
 
-def _overlaps(span: Span, others: Iterable[Span]) -> bool:
+def overlaps(span: Span, others: Iterable[Span]) -> bool:
     return any(span.start < other.end and other.start < span.end for other in others)
 
 
@@ -122,12 +122,12 @@ def _name_spans(doc: Any, taken: Sequence[Span]) -> list[Span]:
             continue
         span = Span(entity.start_char, entity.end_char, "NAME")
         # The small model sometimes calls an order id a person; names carry no digits.
-        if not _overlaps(span, taken) and not any(char.isdigit() for char in entity.text):
+        if not overlaps(span, taken) and not any(char.isdigit() for char in entity.text):
             names.append(span)
     return names
 
 
-def _known_name_spans(text: str, known: Iterable[str], taken: Sequence[Span]) -> list[Span]:
+def known_name_spans(text: str, known: Iterable[str], taken: Sequence[Span]) -> list[Span]:
     """Names the CRM already knows (the conversation's customer, the staff): the whole name in any case,
     each part of it as written (so an agent called Grace does not take the "grace" of "grace period")."""
     found: list[Span] = []
@@ -138,7 +138,7 @@ def _known_name_spans(text: str, known: Iterable[str], taken: Sequence[Span]) ->
         for pattern in patterns:
             for match in pattern.finditer(text):
                 span = Span(match.start(), match.end(), "NAME")
-                if not _overlaps(span, [*taken, *found]):
+                if not overlaps(span, [*taken, *found]):
                     found.append(span)
     return found
 
@@ -151,7 +151,7 @@ def find_spans_many(
     spans = [pattern_spans(text) for text in texts]
     if known_names is not None:
         for found, text, known in zip(spans, texts, known_names, strict=True):
-            found.extend(_known_name_spans(text, known, found))
+            found.extend(known_name_spans(text, known, found))
     if not names or not texts:
         return [sorted(found) for found in spans]
     docs = ner_pipeline().pipe(texts, batch_size=64)
