@@ -142,6 +142,11 @@ class RasaClient:
                 return True
         return False
 
+    async def replica_health(self) -> dict[str, bool]:
+        """Whether each replica answers, all probed at once (for the metrics scrape)."""
+        answers = await asyncio.gather(*(_answers(replica) for replica in self._replicas))
+        return {str(replica.base_url): up for replica, up in zip(self._replicas, answers, strict=True)}
+
     # ---- failover ------------------------------------------------------------------------------------------
     def _rotation(self) -> list[httpx.AsyncClient]:
         start = next(self._turns) % len(self._replicas)

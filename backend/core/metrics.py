@@ -66,6 +66,12 @@ RASA_REQUEST_SECONDS = Histogram(
     ["replica"],
     buckets=LATENCY_BUCKETS,
 )
+RASA_REPLICA_UP = Gauge(
+    "supportdesk_rasa_replica_up",
+    "1 if the Rasa replica answered its health probe at the last scrape, else 0.",
+    ["replica"],
+    multiprocess_mode="livemostrecent",
+)
 HANDOFFS = Counter("supportdesk_handoffs", "Conversations handed over to humans (a case opened).")
 SLA_BREACHES = Counter("supportdesk_sla_breaches", "Cases flagged past their first-response deadline.")
 CASES_RESOLVED = Counter("supportdesk_cases_resolved", "Cases resolved by an agent.")

@@ -4,9 +4,10 @@ No sign-in, as Prometheus scrapes: the series hold counts and timings by route t
 data or an id. A deployment whose backend port faces the internet blocks `/metrics` at its reverse proxy (or
 scrapes through a private port), or sets METRICS_ENABLED=false to remove the route.
 
-At each scrape the queue gauges are read from the database (one grouped query), so they are exact when
-scraped and cost nothing in between. Hand-offs, SLA breaches and resolved cases are counted from the
-lifecycle's analytics events (backend/analytics/publisher.py), where each of them happens exactly once.
+At each scrape the queue gauges are read from the database (one grouped query) and every Rasa replica is
+probed (at once, 2 s at most), so they are exact when scraped and cost nothing in between. Hand-offs, SLA
+breaches and resolved cases are counted from the lifecycle's analytics events
+(backend/analytics/publisher.py), where each of them happens exactly once.
 """
 
 import logging
@@ -37,6 +38,8 @@ EXPOSITION = {200: {"content": {"text/plain": {}}, "description": "Prometheus te
 async def prometheus_metrics(request: Request) -> Response:
     """Every metric of this backend (of all its workers in multiprocess mode), for Prometheus to scrape."""
     await refresh_queue(request.app.state.sessions)
+    for replica, up in (await request.app.state.rasa.replica_health()).items():
+        metrics.RASA_REPLICA_UP.labels(replica).set(int(up))
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)
 

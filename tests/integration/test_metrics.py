@@ -381,3 +381,10 @@ def test_rate_limit_refusals_are_counted_by_rule(settings, rasa):
         assert statuses == [201, 429]
         after = scrape(client)
     assert moved(before, after, "supportdesk_rate_limit_refusals_total", rule="sessions_per_ip") == 1
+
+
+@SQLITE
+def test_rasa_replicas_are_probed_at_each_scrape(client, rasa):
+    assert value(scrape(client), "supportdesk_rasa_replica_up", replica="http://rasa.test") == 1
+    rasa.down = True
+    assert value(scrape(client), "supportdesk_rasa_replica_up", replica="http://rasa.test") == 0
