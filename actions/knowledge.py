@@ -31,7 +31,7 @@ class ActionAnswerFromKnowledge(Action):
     ) -> list[EventType]:
         question = (tracker.latest_message.get("text") or "").strip()
         try:
-            found = await backend_client.search_knowledge(question)
+            found = await backend_client.search_knowledge(question, conversation_id=tracker.sender_id)
         except backend_client.BackendError as error:
             logger.warning("knowledge search failed for %s: %s", tracker.sender_id, error)
             dispatcher.utter_message(text=messages.KB_UNAVAILABLE)

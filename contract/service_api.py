@@ -197,7 +197,22 @@ class Order:
         }
 
 
-# ---- GET /api/v1/service/kb/search?q=...&k=... -------------------------------------------------------------
+# ---- GET /api/v1/service/kb/search?q=...&k=...&conversation_id=... -----------------------------------------
+
+
+@dataclass(frozen=True)
+class KnowledgeQuery:
+    q: str
+    k: int = 3
+    # The conversation the bot answers in (the Rasa sender id): the backend logs its answer-or-not decision
+    # there. Optional: a search without one is still answered, its decision logged without a conversation.
+    conversation_id: str | None = None
+
+    def to_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"q": self.q, "k": self.k}
+        if self.conversation_id:
+            params["conversation_id"] = self.conversation_id
+        return params
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.database import Base, utcnow
@@ -16,7 +16,7 @@ class Decision(Base):
     __tablename__ = "decisions"
     __table_args__ = (
         Index("ix_decisions_kind_created_at", "kind", "created_at"),
-        Index("ix_decisions_outcome_pending", "outcome_at", "kind"),
+        Index("ix_decisions_outcome_pending", "outcome_final", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +44,9 @@ class Decision(Base):
     # What happened later, filled by backend/decisions/outcomes.py, never by hand.
     outcome: Mapped[dict | None]
     outcome_at: Mapped[datetime | None]
+    # Set once every window the outcome looks at has passed (7 days, 30 for a retention offer): the job
+    # refreshes earlier outcomes as more happens, and never reads a final one again.
+    outcome_final: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A person's verdict: inline feedback in the inbox, or a supervisor's review of the daily sample.
     feedback_label: Mapped[str | None] = mapped_column(String(16))
     feedback_note: Mapped[str | None] = mapped_column(Text)

@@ -34,6 +34,7 @@ class DecisionOut(BaseModel):
     created_at: datetime
     outcome: dict[str, Any] | None
     outcome_at: datetime | None
+    outcome_final: bool
     feedback_label: str | None
     feedback_note: str | None
     feedback_by: str | None

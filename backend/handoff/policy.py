@@ -62,7 +62,10 @@ class RulesPolicy:
     name = "rules"
 
     def decide(self, turns: Sequence[TurnView]) -> HandoffDecision:
-        features = handoff_features(turns)
+        return self.decide_features(handoff_features(turns))
+
+    def decide_features(self, features: dict[str, float]) -> HandoffDecision:
+        """The same decision from features already computed (a logged decision's, when retraining)."""
         reasons = _explicit_request(features)
         if features["negatives_in_a_row"] >= 2:
             reasons.append("two dissatisfied messages in a row")
@@ -104,7 +107,9 @@ class LearntPolicy:
         return [f"{name} = {features[name]:g}" for push, name in sorted(pushes, reverse=True)[:3] if push > 0]
 
     def decide(self, turns: Sequence[TurnView]) -> HandoffDecision:
-        features = handoff_features(turns)
+        return self.decide_features(handoff_features(turns))
+
+    def decide_features(self, features: dict[str, float]) -> HandoffDecision:
         score = self.probability(features)
         guardrail = _explicit_request(features)
         handoff = bool(guardrail) or score >= self.threshold

@@ -25,6 +25,7 @@ from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
 from backend.conversations.schemas import MessageOut
 from backend.core.database import utcnow
 from backend.decisions import service as decisions
+from backend.decisions.models import Decision
 
 SKILLS = ("general", "billing", "technical", "retention", "sales")
 CSAT_QUESTION = "How did we do? Please rate this conversation from 1 (poor) to 5 (excellent)."
@@ -251,6 +252,76 @@ async def flag_sla_breaches(session: AsyncSession, now: datetime, notifier: Noti
         event = {"type": "sla_breach", "case": CaseOut.model_validate(case).model_dump(mode="json")}
         notifier.publish(SUPERVISORS, event)
     return breached
+
+
+async def override(
+    session: AsyncSession,
+    case: Case,
+    by: Agent,
+    reason: str,
+    notifier: Notifier,
+    priority: float | None = None,
+    to_agent: Agent | None = None,
+) -> list[Decision]:
+    """A person overrides the case's priority, its agent, or both: each change is an `override` decision
+    pointing at the automated one it replaces, audited, in one transaction. The new agent gets it offered,
+    as routing would have; the agent it leaves sees it go."""
+    if case.status == "resolved":
+        raise CaseStateError(f"case {case.id} is resolved; there is nothing to route")
+    if to_agent is not None and to_agent.status != "online":
+        raise CaseStateError(f"{to_agent.name} is {to_agent.status}; a case goes to an online agent")
+    now = utcnow()
+    before = {"priority": case.priority, "agent_id": case.assigned_agent_id, "status": case.status}
+    written = []
+    if priority is not None:
+        replaced = await decisions.latest(session, "priority", case.id)
+        case.priority = priority
+        written.append(_override_decision(session, case, by, reason, "priority", before, priority, replaced))
+    left = case.assigned_agent_id
+    if to_agent is not None:
+        replaced = await decisions.latest(session, "routing", case.id)
+        case.status, case.assigned_agent_id, case.assigned_at = "assigned", to_agent.id, now
+        case.accepted_at, to_agent.last_assigned_at = None, now
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == case.conversation_id)
+            .values(assigned_agent_id=to_agent.id)
+        )
+        decision = _override_decision(session, case, by, reason, "agent_id", before, to_agent.id, replaced)
+        written.append(decision)
+    after = {"priority": case.priority, "agent_id": case.assigned_agent_id, "reason": reason}
+    audit.record(session, _actor(by), "case.override", "case", case.id, before, after)
+    await session.commit()
+    if to_agent is not None:
+        offered([case], now, notifier)
+        if left is not None and left != to_agent.id:
+            event = {"type": "case_removed", "case_id": case.id, "reason": "reassigned by a person"}
+            notifier.publish(agent_topic(left), event)
+    return written
+
+
+def _override_decision(
+    session: AsyncSession,
+    case: Case,
+    by: Agent,
+    reason: str,
+    field: str,
+    before: dict[str, Any],
+    value: float | int,
+    replaced: Decision | None,
+) -> Decision:
+    return decisions.record(
+        session,
+        "override",
+        action=f"priority {value:.2f}" if field == "priority" else f"agent:{value}",
+        version=_actor(by),
+        inputs={"field": field, "before": before[field], "after": value, "role": by.role},
+        reasons=[reason],
+        conversation_id=case.conversation_id,
+        case_id=case.id,
+        customer_id=case.customer_id,
+        overrides_decision_id=replaced.id if replaced is not None else None,
+    )
 
 
 async def record_csat(session: AsyncSession, conversation_id: str, score: int) -> Case:

@@ -5,7 +5,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
+from backend.core.config import to_sync_url
 from tests.dbcheck import rows
 from tests.integration.conftest import default_answer
 
@@ -47,3 +50,15 @@ def decisions(database_url: str, kind: str, **where: Any) -> list[dict[str, Any]
             if isinstance(row[name], str):
                 row[name] = json.loads(row[name])
     return found
+
+
+def insert(database_url: str, *records: Any) -> list[int]:
+    """Add ORM records (decisions, conversations, messages, cases) directly; returns their ids."""
+    engine = create_engine(to_sync_url(database_url))
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            session.add_all(records)
+            session.commit()
+            return [record.id for record in records]
+    finally:
+        engine.dispose()

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("created_at", WHEN, nullable=False),
         sa.Column("outcome", sa.JSON(), nullable=True),
         sa.Column("outcome_at", WHEN, nullable=True),
+        sa.Column("outcome_final", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("feedback_label", sa.String(length=16), nullable=True),
         sa.Column("feedback_note", sa.Text(), nullable=True),
         sa.Column("feedback_by", sa.String(length=320), nullable=True),
@@ -75,7 +76,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_decisions")),
     )
     op.create_index("ix_decisions_kind_created_at", "decisions", ["kind", "created_at"])
-    op.create_index("ix_decisions_outcome_pending", "decisions", ["outcome_at", "kind"])
+    op.create_index("ix_decisions_outcome_pending", "decisions", ["outcome_final", "id"])
     op.create_index(op.f("ix_decisions_conversation_id"), "decisions", ["conversation_id"])
     op.create_index(op.f("ix_decisions_case_id"), "decisions", ["case_id"])
     op.create_index(op.f("ix_decisions_overrides_decision_id"), "decisions", ["overrides_decision_id"])

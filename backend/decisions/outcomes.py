@@ -1,0 +1,220 @@
+"""Outcomes: what happened after each decision, joined from the CRM by a scheduled job, never by hand.
+
+    hand-off / continue   asked_for_person_within_2_turns (a later request_human), handed_over_later (a case
+                          opened after a `continue`), the case's disposition and CSAT, came_back_within_7_days
+                          (the customer wrote again, in another conversation, about the same intent)
+    knowledge answer      asked_for_person_within_2_turns, not_helpful_within_2_turns, came_back_within_7_days
+    retention offer       accepted (the customer's next reply: affirm or deny), cancelled_within_30_days
+                          (the CRM marks the customer cancelled; unknown until the window ends)
+    routing / priority    the case's disposition, CSAT, first response and resolution times
+
+`join_outcomes` is the plain function the loop calls (and tests call directly). It refreshes the outcome of
+every decision whose windows are still open, and marks a decision final once they have all passed, so a
+final outcome is never read again. A batch bounds each round; the oldest pending decisions go first.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.cases.models import Case
+from backend.conversations.models import Conversation, Message
+from backend.core.background import Periodic
+from backend.core.config import Settings
+from backend.core.database import utcnow
+from backend.customers.models import Customer
+from backend.decisions.models import Decision
+
+log = logging.getLogger(__name__)
+
+CAME_BACK_WINDOW = timedelta(days=7)
+CANCEL_WINDOW = timedelta(days=30)
+WINDOWS = {
+    "handoff": CAME_BACK_WINDOW,
+    "kb_answer": CAME_BACK_WINDOW,
+    "retention_offer": CANCEL_WINDOW,
+    "routing": CAME_BACK_WINDOW,
+    "priority": CAME_BACK_WINDOW,
+}
+NEXT_TURNS = 2
+BATCH = 500
+REQUEST_HUMAN, NOT_HELPFUL = "request_human", "not_helpful"
+
+
+async def join_outcomes(session: AsyncSession, now: datetime | None = None, batch: int = BATCH) -> int:
+    """Fill the outcomes of pending decisions from what happened since; returns how many were updated."""
+    now = now or utcnow()
+    query = (
+        select(Decision)
+        .where(Decision.outcome_final.is_(False), Decision.kind.in_(WINDOWS))
+        .order_by(Decision.id)
+        .limit(batch)
+    )
+    pending = list((await session.execute(query)).scalars())
+    for decision in pending:
+        decision.outcome = await _outcome(session, decision, now)
+        decision.outcome_at = now
+        decision.outcome_final = now >= decision.created_at + WINDOWS[decision.kind]
+    await session.commit()
+    return len(pending)
+
+
+async def _outcome(session: AsyncSession, decision: Decision, now: datetime) -> dict[str, Any]:
+    if decision.kind in ("handoff", "kb_answer"):
+        later = await _later_intents(session, decision, now)
+        outcome: dict[str, Any] = {
+            "asked_for_person_within_2_turns": REQUEST_HUMAN in later[:NEXT_TURNS],
+            "came_back_within_7_days": await _came_back(session, decision, now),
+        }
+        if decision.kind == "kb_answer":
+            outcome["not_helpful_within_2_turns"] = NOT_HELPFUL in later[:NEXT_TURNS]
+            return outcome
+        case = await _case_of(session, decision, now)
+        outcome["asked_for_person_later"] = REQUEST_HUMAN in later
+        outcome["handed_over_later"] = decision.action == "continue" and case is not None
+        return outcome | _case_outcome(case)
+    if decision.kind == "retention_offer":
+        return {
+            "accepted": await _accepted(session, decision, now),
+            "cancelled_within_30_days": await _cancelled(session, decision, now),
+        }
+    return _case_outcome(await _case_of(session, decision, now))
+
+
+async def _later_intents(session: AsyncSession, decision: Decision, now: datetime) -> list[str | None]:
+    """The intents of the customer's messages after the decision (up to now), in this conversation, oldest
+    first."""
+    if decision.conversation_id is None:
+        return []
+    query = select(Message.intent).where(
+        Message.conversation_id == decision.conversation_id,
+        Message.sender == "customer",
+        Message.created_at <= now,
+    )
+    if decision.message_id is not None:
+        query = query.where(Message.id > decision.message_id)
+    else:
+        query = query.where(Message.created_at > decision.created_at)
+    return list((await session.execute(query.order_by(Message.id))).scalars())
+
+
+async def _decided_on_intent(session: AsyncSession, decision: Decision) -> str | None:
+    """The intent of the customer message the decision followed (the last one before it)."""
+    if decision.conversation_id is None:
+        return None
+    query = select(Message.intent).where(
+        Message.conversation_id == decision.conversation_id,
+        Message.sender == "customer",
+        Message.intent.is_not(None),
+    )
+    if decision.message_id is not None:
+        query = query.where(Message.id <= decision.message_id)
+    else:
+        query = query.where(Message.created_at <= decision.created_at)
+    return (await session.execute(query.order_by(Message.id.desc()).limit(1))).scalar_one_or_none()
+
+
+async def _came_back(session: AsyncSession, decision: Decision, now: datetime) -> bool | None:
+    """Did the customer open another conversation about the same intent within 7 days? None while the
+    window is open and they have not (yet), or when the customer or the intent is unknown."""
+    intent = await _decided_on_intent(session, decision)
+    if decision.customer_id is None or intent is None:
+        return None
+    end = decision.created_at + CAME_BACK_WINDOW
+    query = (
+        select(Message.id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(
+            Conversation.customer_id == decision.customer_id,
+            Conversation.id != decision.conversation_id,
+            Message.sender == "customer",
+            Message.intent == intent,
+            Message.created_at > decision.created_at,
+            Message.created_at <= min(end, now),
+        )
+        .limit(1)
+    )
+    if (await session.execute(query)).first() is not None:
+        return True
+    return False if now >= end else None
+
+
+async def _case_of(session: AsyncSession, decision: Decision, now: datetime) -> Case | None:
+    """The decision's case, or for a `continue` the first case the conversation opened after it."""
+    if decision.case_id is not None:
+        return await session.get(Case, decision.case_id)
+    if decision.conversation_id is None:
+        return None
+    query = (
+        select(Case)
+        .where(
+            Case.conversation_id == decision.conversation_id,
+            Case.created_at >= decision.created_at,
+            Case.created_at <= now,
+        )
+        .order_by(Case.id)
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def _case_outcome(case: Case | None) -> dict[str, Any]:
+    if case is None:
+        return {"case_id": None}
+    first = case.first_response_at
+    return {
+        "case_id": case.id,
+        "case_status": case.status,
+        "disposition": case.disposition,
+        "csat": case.csat,
+        "first_response_s": (first - case.created_at).total_seconds() if first else None,
+        "resolution_s": (case.resolved_at - case.created_at).total_seconds() if case.resolved_at else None,
+    }
+
+
+async def _accepted(session: AsyncSession, decision: Decision, now: datetime) -> bool | None:
+    if decision.action == "no_offer":
+        return None
+    later = await _later_intents(session, decision, now)
+    answer = next((intent for intent in later if intent in ("affirm", "deny")), None)
+    return None if answer is None else answer == "affirm"
+
+
+async def _cancelled(session: AsyncSession, decision: Decision, now: datetime) -> bool | None:
+    """Cancelled within 30 days, where the CRM knows. The CRM keeps the status, not when it changed, so a
+    cancellation counts when a round inside the window sees it; unknown while the window is open and they
+    are still active, or when the first look came after the window."""
+    if (decision.outcome or {}).get("cancelled_within_30_days"):
+        return True  # seen in the window by an earlier round
+    customer = await session.get(Customer, decision.customer_id) if decision.customer_id else None
+    if customer is None:
+        return None
+    within = now <= decision.created_at + CANCEL_WINDOW
+    if customer.status == "cancelled":
+        return True if within else None
+    return None if within else False
+
+
+class OutcomeJob:
+    """The scheduled join, one loop per backend worker (a row's outcome is the same whoever writes it)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self._sessions = sessions
+        self.loop = Periodic("decision-outcomes", self.tick, settings.decision_outcome_interval_s)
+
+    def start(self) -> None:
+        self.loop.start()
+
+    async def stop(self) -> None:
+        await self.loop.stop()
+
+    async def tick(self) -> None:
+        async with self._sessions() as session:
+            updated = await join_outcomes(session)
+        if updated:
+            log.info("decision outcomes: %d decisions updated", updated)

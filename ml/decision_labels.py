@@ -1,0 +1,257 @@
+"""Learning the hand-off policy from the decision log: labelled decisions as training rows, a candidate fitted
+on them, and a promotion gate on held-out logged labels.
+
+    python -m ml.decision_labels --from-decisions [--min-labels N] [--dry-run] [--seed 7]
+    make train-escalation ARGS=--from-decisions
+
+Any other arguments go to the escalation risk model's trainer (ml/risk/train_escalation.py), so
+`make train-escalation ARGS=--from-db` keeps meaning what it says.
+
+Rows: every logged hand-off decision with a label. A person's label wins (`needed` 1, `not_needed` 0, from the
+inbox or the review queue); without one, the outcome decides where it says something: a `continue` after which
+the customer asked for a person within two turns was a needed hand-off (1), a `continue` whose final outcome
+shows no request and no later hand-off was right to carry on (0). Features are the ones the policy saw when it
+decided (the row's `inputs.features`), so the model learns from exactly what it will act on.
+
+The gate: conversations are split by time, the newest quarter held out (a conversation's turns stay
+together). Both the candidate, fitted on the older rows with ml/handoff.py's procedure, and the champion (the
+served policy file, or the rules when there is none) decide the held-out rows; F1 of each and of their
+difference come with 95 % bootstrap intervals over conversations. The candidate is promoted only when the
+interval of the difference lies above zero. Fewer labels than the minimum (DECISION_MIN_LABELS, 200) and it
+refuses to train at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from backend.core.config import Settings, get_settings
+from backend.decisions.models import Decision
+from backend.handoff.features import FEATURES, vector
+from backend.handoff.policy import HandoffPolicy, LearntPolicy, RulesPolicy
+from ml.handoff import C_GRID, FOLDS, _best_threshold, _f1, _out_of_fold, _standardize
+
+HOLDOUT_SHARE = 0.25
+BOOTSTRAP_ROUNDS = 1000
+POSITIVE, NEGATIVE = "needed", "not_needed"
+
+
+class TooFewLabels(Exception):
+    """Not enough labelled decisions to train on; the message says how many there are and are needed."""
+
+
+@dataclass(frozen=True)
+class LabelledDecision:
+    decision_id: int
+    conversation: str
+    features: dict[str, float]
+    label: int
+    source: str  # feedback (a person) or outcome
+
+
+def label_of(decision: Decision) -> tuple[int, str] | None:
+    """(label, source): a person's label first, else what the outcome says, else None."""
+    if decision.feedback_label in (POSITIVE, NEGATIVE):
+        return int(decision.feedback_label == POSITIVE), "feedback"
+    outcome = decision.outcome or {}
+    if decision.action != "continue":
+        return None
+    if outcome.get("asked_for_person_within_2_turns"):
+        return 1, "outcome"
+    if decision.outcome_final and not outcome.get("handed_over_later"):
+        return 0, "outcome"
+    return None
+
+
+async def export(session: AsyncSession) -> list[LabelledDecision]:
+    """Every labelled hand-off decision whose features this code computes, oldest first."""
+    query = select(Decision).where(Decision.kind == "handoff").order_by(Decision.created_at, Decision.id)
+    found = []
+    for decision in (await session.execute(query)).scalars():
+        labelled = label_of(decision)
+        features = (decision.inputs or {}).get("features") or {}
+        if labelled is None or set(features) != set(FEATURES):
+            continue
+        group = decision.conversation_id or f"decision-{decision.id}"
+        found.append(LabelledDecision(decision.id, group, features, *labelled))
+    return found
+
+
+def matrix(rows: Sequence[LabelledDecision]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X = np.array([vector(r.features) for r in rows], dtype=float).reshape(len(rows), len(FEATURES))
+    y = np.array([r.label for r in rows], dtype=int)
+    groups = np.array([r.conversation for r in rows])
+    return X, y, groups
+
+
+def split_by_time(rows: Sequence[LabelledDecision]) -> tuple[list[LabelledDecision], list[LabelledDecision]]:
+    """The newest HOLDOUT_SHARE of conversations (by their first labelled decision) held out, whole."""
+    order = list(dict.fromkeys(r.conversation for r in rows))
+    held = set(order[len(order) - max(1, round(len(order) * HOLDOUT_SHARE)) :])
+    return [r for r in rows if r.conversation not in held], [r for r in rows if r.conversation in held]
+
+
+def fit(rows: Sequence[LabelledDecision], version: str) -> tuple[LearntPolicy, dict[str, Any]]:
+    """ml/handoff.py's procedure on logged rows: C by grouped out-of-fold log loss, then the threshold by
+    out-of-fold F1, then one fit on every row."""
+    X, y, groups = matrix(rows)
+    if y.sum() < FOLDS or (len(y) - y.sum()) < FOLDS or len(set(groups)) < FOLDS:
+        raise TooFewLabels(
+            f"too few of each label (or conversations) to cross-validate: {int(y.sum())} needed"
+        )
+    losses = {c: log_loss(y, np.clip(_out_of_fold(X, y, groups, c), 1e-6, 1 - 1e-6)) for c in C_GRID}
+    c = min(losses, key=losses.__getitem__)
+    threshold, oof_f1 = _best_threshold(y, _out_of_fold(X, y, groups, c))
+    mean, scale = _standardize(X)
+    model = LogisticRegression(C=c, max_iter=2000).fit((X - mean) / scale, y)
+    policy = LearntPolicy(
+        version=version,
+        mean=tuple(mean.tolist()),
+        scale=tuple(scale.tolist()),
+        coef=tuple(model.coef_[0].tolist()),
+        intercept=float(model.intercept_[0]),
+        threshold=threshold,
+    )
+    report = {
+        "rows": len(y),
+        "needed": int(y.sum()),
+        "C": c,
+        "threshold": threshold,
+        "cv_f1": round(oof_f1, 4),
+    }
+    return policy, report
+
+
+def decisions_of(policy: HandoffPolicy, rows: Sequence[LabelledDecision]) -> np.ndarray:
+    decide = policy.decide_features  # type: ignore[attr-defined]  # both policies have it
+    return np.array([decide(r.features).handoff for r in rows], dtype=bool)
+
+
+def _interval(values: np.ndarray) -> list[float]:
+    return [round(float(np.percentile(values, 2.5)), 4), round(float(np.percentile(values, 97.5)), 4)]
+
+
+def compare(
+    candidate: np.ndarray, champion: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int
+) -> dict[str, Any]:
+    """Both F1s on the same held-out rows, with paired bootstrap intervals over conversations."""
+    names = np.unique(groups)
+    members = [np.flatnonzero(groups == name) for name in names]
+    rng = np.random.default_rng(seed)
+    boot = np.empty((BOOTSTRAP_ROUNDS, 2))
+    for i in range(BOOTSTRAP_ROUNDS):
+        rows = np.concatenate([members[j] for j in rng.integers(0, len(names), len(names))])
+        boot[i] = (_f1(y[rows], candidate[rows]), _f1(y[rows], champion[rows]))
+    lift = boot[:, 0] - boot[:, 1]
+    return {
+        "held_out_rows": len(y),
+        "held_out_conversations": len(names),
+        "candidate_f1": round(_f1(y, candidate), 4),
+        "candidate_f1_ci95": _interval(boot[:, 0]),
+        "champion_f1": round(_f1(y, champion), 4),
+        "champion_f1_ci95": _interval(boot[:, 1]),
+        "lift_ci95": _interval(lift),
+        "passed": bool(np.percentile(lift, 2.5) > 0),
+    }
+
+
+def champion_of(path: Path) -> HandoffPolicy:
+    """The served policy: the file HANDOFF_MODEL_PATH names, or the rules when there is none."""
+    try:
+        return LearntPolicy.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError):
+        return RulesPolicy()
+
+
+def promote(policy: LearntPolicy, report: dict[str, Any], served: Path) -> Path:
+    """Keep the candidate beside the served path and point the served path at it (atomically)."""
+    target = served.parent / "handoff-policies" / f"decisions-{policy.version}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(policy.to_json({"trained_on": "decision log", "gate": report}), indent=1))
+    link = served.with_name(served.name + ".new")
+    link.unlink(missing_ok=True)
+    link.symlink_to(target)
+    link.replace(served)
+    return target
+
+
+async def train_from_decisions(
+    session: AsyncSession, settings: Settings, min_labels: int, dry_run: bool = False, seed: int = 7
+) -> dict[str, Any]:
+    rows = await export(session)
+    if len(rows) < min_labels:
+        raise TooFewLabels(
+            f"{len(rows)} labelled hand-off decisions in the log; training needs at least {min_labels} "
+            "(DECISION_MIN_LABELS). Label more in the inbox or the review queue, or wait for outcomes."
+        )
+    train, held = split_by_time(rows)
+    version = f"log-{rows[-1].decision_id}-{len(rows)}"
+    candidate, fitted = fit(train, version)
+    champion = champion_of(settings.handoff_model_path)
+    _, y, groups = matrix(held)
+    gate = compare(decisions_of(candidate, held), decisions_of(champion, held), y, groups, seed)
+    report = {
+        "labels": len(rows),
+        "from_feedback": sum(r.source == "feedback" for r in rows),
+        "candidate": {"version": version, **fitted},
+        "champion": getattr(champion, "name", "rules"),
+        "gate": gate,
+        "promoted": None,
+    }
+    if gate["passed"] and not dry_run:
+        report["promoted"] = str(promote(candidate, gate, settings.handoff_model_path))
+    return report
+
+
+async def _run(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    engine = create_async_engine(settings.async_database_url)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            minimum = args.min_labels or settings.decision_min_labels
+            report = await train_from_decisions(session, settings, minimum, args.dry_run, args.seed)
+    except TooFewLabels as exc:
+        print(f"train-escalation --from-decisions: refused: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    print(json.dumps(report, indent=1))
+    if report["promoted"]:
+        print(f"promoted: {report['promoted']} now serves (restart the backend to load it)")
+    else:
+        print("not promoted: the candidate did not beat the champion on the held-out logged labels")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--from-decisions" not in argv:
+        from ml.risk import train_escalation  # the escalation risk model's own sources
+
+        train_escalation.main(argv)
+        return 0
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--from-decisions", action="store_true", required=True)
+    parser.add_argument("--min-labels", type=int, default=None, help="default: DECISION_MIN_LABELS (200)")
+    parser.add_argument("--dry-run", action="store_true", help="train and compare, promote nothing")
+    parser.add_argument("--seed", type=int, default=7)
+    return asyncio.run(_run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The other deciders, each driven through the API, write exactly one decision row per decision."""
+
+import time
+
+import pytest
+
+from tests.decisions.helpers import decisions
+from tests.integration.conftest import SERVICE_HEADERS, staff_headers
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.model_copy(update={"routing_interval_s": 0.05})
+
+
+def kb_search(client, q: str, **params) -> dict:
+    response = client.get("/api/v1/service/kb/search", params={"q": q, **params}, headers=SERVICE_HEADERS)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_each_knowledge_search_of_the_bot_logs_its_answer_or_not(client, widget, database_url):
+    conversation = widget["conversation_id"]
+    answered = kb_search(client, "how long does standard shipping take?", conversation_id=conversation)
+    unsure = kb_search(client, "can I pay with seashells on the moon", conversation_id=conversation)
+    kb_search(client, "returns", conversation_id="no-such-conversation")  # logged, linked to nothing
+    logged = decisions(database_url, "kb_answer")
+    assert len(logged) == 3
+    first, second, unlinked = logged
+    assert first["conversation_id"] == second["conversation_id"] == conversation
+    assert first["customer_id"] is not None and unlinked["conversation_id"] is None
+    for found, row in ((answered, first), (unsure, second)):
+        assert row["action"] == ("answer" if found["answerable"] else "not_sure")
+        assert row["threshold"] == pytest.approx(found["threshold"])
+        assert row["score"] == pytest.approx(found["results"][0]["confidence"], abs=1e-6)
+        assert row["inputs"]["hits"][0]["slug"] == found["results"][0]["slug"]
+        assert "MiniLM" in row["version"]
+    assert first["action"] == "answer"
+    # The staff search (agents' suggestions) is no bot decision: nothing logged.
+    client.get("/api/v1/kb/search", params={"q": "shipping"}, headers=staff_headers(client))
+    assert len(decisions(database_url, "kb_answer")) == 3
+
+
+def test_each_retention_offer_decision_is_logged_offer_or_not(client, widget, database_url):
+    url = f"/api/v1/service/conversations/{widget['conversation_id']}/retention-offer"
+    body = client.post(url, headers=SERVICE_HEADERS).json()
+    assert body["offer"] is None  # no churn model in this database: no score, no offer
+    (only,) = decisions(database_url, "retention_offer")
+    assert only["action"] == "no_offer" and only["conversation_id"] == widget["conversation_id"]
+    assert only["threshold"] == pytest.approx(body["threshold"]) and only["customer_id"] is not None
+    assert only["inputs"]["contract"] and only["reasons"] == ["no churn score: no production churn model"]
+
+
+def wait_for(predicate, timeout_s: float = 5.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_assignment_logs_which_agent_and_why_once_per_offer(client, widget, database_url):
+    alex = staff_headers(client, "alex@northwind.example")
+    assert client.put("/api/v1/agents/me/status", json={"status": "online"}, headers=alex).status_code == 200
+    url = f"/api/v1/service/conversations/{widget['conversation_id']}/handoff"
+    case_id = client.post(url, json={"reason": "asked for a person"}, headers=SERVICE_HEADERS).json()[
+        "case_id"
+    ]
+    (routed,) = wait_for(lambda: decisions(database_url, "routing", case_id=case_id))
+    time.sleep(0.3)  # more rounds of the routing loop: still one decision, the case is offered once
+    assert len(decisions(database_url, "routing", case_id=case_id)) == 1
+    assigned = client.get(f"/api/v1/cases/{case_id}", headers=alex).json()["assigned_agent_id"]
+    assert routed["action"] == f"agent:{assigned}" and routed["version"] == "rules"
+    assert assigned in routed["inputs"]["eligible_agents"] and routed["inputs"]["agent_load"] == 0
+    assert routed["inputs"]["skill"] == "general" and routed["conversation_id"] == widget["conversation_id"]
