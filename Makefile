@@ -4,7 +4,7 @@ SHELL := bash
 APP := .venv-app/bin/python
 BOT := .venv-bot/bin
 
-.PHONY: help setup encoder model run run-scaled test lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-decisions train-churn validate-k8s
+.PHONY: help setup encoder model run run-scaled test lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-decisions train-churn train-escalation validate-k8s
 
 help:
 	@echo "make run   set up, train if needed, start backend + Rasa + action server, print the URLs"
@@ -18,6 +18,7 @@ help:
 	@echo "make validate-k8s  render the Kubernetes overlays, check them with kubernetes-validate and checkov"
 	@echo "make adapt-kb ARGS='PAIRS.jsonl'  fine-tune the KB encoder on (question, passage) pairs; use it with KB_ENCODER_DIR"
 	@echo "make train-churn ARGS='--csv FILE --target COLUMN [--id COLUMN] [--promote]'  (or --from-db)"
+	@echo "make train-escalation ARGS=--from-decisions  hand-off policy from the decision log's labels (gated; min DECISION_MIN_LABELS)"
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -74,3 +75,6 @@ chaos: model
 
 train-churn: setup
 	@$(APP) -m ml.risk.train_churn $(ARGS)
+
+train-escalation: setup
+	@PYTHONPATH=. $(APP) -m ml.decision_labels $(ARGS)
