@@ -3,6 +3,7 @@
 from backend.agents.models import Agent
 from backend.analytics.models import AnalyticsBucket
 from backend.audit.models import AuditEvent
+from backend.automation.models import AutomationException, ConversationTag, Firing, Rule, RuleVersion
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.core.database import Base
@@ -18,14 +19,19 @@ __all__ = [
     "Article",
     "ArticleVersion",
     "AuditEvent",
+    "AutomationException",
     "Base",
     "Case",
     "Conversation",
+    "ConversationTag",
     "Customer",
     "CustomerErasure",
     "Decision",
+    "Firing",
     "Message",
     "ModelVersion",
     "Order",
+    "Rule",
+    "RuleVersion",
     "TrackerErasure",
 ]

@@ -1,0 +1,413 @@
+"""The rule language and the automation API's bodies.
+
+A rule is `trigger -> conditions -> actions`, optionally scoped to a business-hours calendar.
+
+Conditions are a tree: a leaf compares one context field with a value, `{"field": "sentiment_score",
+"op": "lt", "value": -0.5}`; `{"all": [...]}`, `{"any": [...]}` and `{"not": {...}}` combine them. The
+context fields (every one may be null, and a comparison with null is false, except `is_set`/`is_not_set`):
+
+    intent                      str    the intent of the customer's latest message
+    sentiment_label             str    negative, neutral, positive (latest customer message)
+    sentiment_score             float  its signed score, -1..1
+    escalation_score            float  0..1, the open (or latest) case's escalation risk
+    churn_score                 float  0..1, its churn risk
+    plan                        str    the customer's plan (basic, plus, premium, ...)
+    customer_value              float  the customer's lifetime value
+    language                    str    the customer's language code
+    skill                       str    the open case's team: general, billing, technical, retention, sales
+    tags                        list   tags on the conversation (operator `contains`)
+    owner                       str    bot or human
+    business_hours              bool   the event happened inside the rule's calendar (or the default one)
+    minutes_since_last_contact  float  minutes since automation last sent this customer a message
+    case_waiting_minutes        float  minutes the open case has waited for an agent's first reply
+    csat                        int    the rating, on `csat_received`
+
+Operators: eq, ne, lt, le, gt, ge (numbers; eq/ne also strings and booleans), in, not_in (a list), contains
+(tags), is_set, is_not_set (no value).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from backend.core.text import TEXT
+
+SKILLS = ("general", "billing", "technical", "retention", "sales")
+NUMBER_FIELDS = frozenset(
+    {
+        "sentiment_score",
+        "escalation_score",
+        "churn_score",
+        "customer_value",
+        "minutes_since_last_contact",
+        "case_waiting_minutes",
+        "csat",
+    }
+)
+TEXT_FIELDS = frozenset({"intent", "sentiment_label", "plan", "language", "skill", "owner"})
+FIELDS = NUMBER_FIELDS | TEXT_FIELDS | {"tags", "business_hours"}
+Field_ = Literal[
+    "intent",
+    "sentiment_label",
+    "sentiment_score",
+    "escalation_score",
+    "churn_score",
+    "plan",
+    "customer_value",
+    "language",
+    "skill",
+    "tags",
+    "owner",
+    "business_hours",
+    "minutes_since_last_contact",
+    "case_waiting_minutes",
+    "csat",
+]
+Operator = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "contains", "is_set", "is_not_set"]
+ORDERING = frozenset({"lt", "le", "gt", "ge"})
+MAX_DEPTH = 6
+MAX_LEAVES = 40
+Short = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True), TEXT]
+Scalar = str | float | bool
+
+Strict = ConfigDict(extra="forbid")
+
+
+class Compare(BaseModel):
+    model_config = Strict
+
+    field: Field_
+    op: Operator
+    value: Scalar | list[Scalar] | None = None
+
+    @model_validator(mode="after")
+    def _fits(self) -> Compare:
+        """Refuse what could never be true, so a typo fails at save time, not silently at run time."""
+        op, value, field = self.op, self.value, self.field
+        if op in ("is_set", "is_not_set"):
+            if value is not None:
+                raise ValueError(f"{op} takes no value")
+            return self
+        if value is None:
+            raise ValueError(f"{op} needs a value")
+        if op in ("in", "not_in"):
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"{op} needs a non-empty list of values")
+            return self
+        if isinstance(value, list):
+            raise ValueError(f"{op} compares with one value, not a list")
+        if op == "contains" and field != "tags":
+            raise ValueError("contains is for tags")
+        if field == "tags" and op != "contains":
+            raise ValueError("tags take contains, is_set or is_not_set")
+        if op in ORDERING and (field not in NUMBER_FIELDS or isinstance(value, bool | str)):
+            raise ValueError(f"{op} compares a number field with a number; {field} is not one")
+        if field in NUMBER_FIELDS and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"{field} is a number")
+        if field == "business_hours" and not isinstance(value, bool):
+            raise ValueError("business_hours is true or false")
+        return self
+
+
+class All(BaseModel):
+    model_config = Strict
+    all: list[Condition] = Field(min_length=1)
+
+
+class Any_(BaseModel):
+    model_config = Strict
+    any: list[Condition] = Field(min_length=1)
+
+
+class Not(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    not_: Condition = Field(alias="not")
+
+
+Condition = Compare | All | Any_ | Not
+All.model_rebuild()
+Any_.model_rebuild()
+Not.model_rebuild()
+
+
+def children(condition: Condition) -> list[Condition]:
+    if isinstance(condition, All):
+        return condition.all
+    if isinstance(condition, Any_):
+        return condition.any
+    if isinstance(condition, Not):
+        return [condition.not_]
+    return []
+
+
+def _measure(condition: Condition, depth: int = 1) -> tuple[int, int]:
+    """(depth, leaves) of a condition tree."""
+    below = [_measure(child, depth + 1) for child in children(condition)]
+    if not below:
+        return depth, 1
+    return max(d for d, _ in below), sum(n for _, n in below)
+
+
+# ------------------------------------------------------------------------------------------ triggers
+
+TriggerType = Literal[
+    "message_received",
+    "conversation_opened",
+    "case_created",
+    "case_waiting",
+    "case_resolved",
+    "csat_received",
+    "score_crossed",
+    "conversation_idle",
+]
+TIMED = frozenset({"case_waiting", "conversation_idle"})
+
+
+class Trigger(BaseModel):
+    """`minutes` for case_waiting and conversation_idle; `score` and `threshold` for score_crossed."""
+
+    model_config = Strict
+
+    type: TriggerType
+    minutes: int | None = Field(default=None, ge=1, le=60 * 24 * 30)
+    score: Literal["escalation_score", "churn_score"] | None = None
+    threshold: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Trigger:
+        if (self.type in TIMED) != (self.minutes is not None):
+            raise ValueError("minutes is set for case_waiting and conversation_idle, and only for them")
+        crossed = self.type == "score_crossed"
+        if crossed != (self.score is not None) or crossed != (self.threshold is not None):
+            raise ValueError("score and threshold are set for score_crossed, and only for it")
+        return self
+
+
+# ------------------------------------------------------------------------------------------- actions
+
+
+class SetPriority(BaseModel):
+    model_config = Strict
+    type: Literal["set_priority"]
+    value: float = Field(ge=0, le=100)
+
+
+class AddTag(BaseModel):
+    model_config = Strict
+    type: Literal["add_tag"]
+    tag: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class AssignTeam(BaseModel):
+    model_config = Strict
+    type: Literal["assign_team"]
+    skill: Literal["general", "billing", "technical", "retention", "sales"]
+
+
+Canned = Annotated[str, StringConstraints(min_length=1, max_length=1000, strip_whitespace=True), TEXT]
+
+
+class SendMessage(BaseModel):
+    model_config = Strict
+    type: Literal["send_message"]
+    text: Canned
+
+
+class NotifySupervisors(BaseModel):
+    model_config = Strict
+    type: Literal["notify_supervisors"]
+    text: Canned
+
+
+class HandBack(BaseModel):
+    model_config = Strict
+    type: Literal["hand_back"]
+
+
+class Close(BaseModel):
+    model_config = Strict
+    type: Literal["close"]
+
+
+class Webhook(BaseModel):
+    model_config = Strict
+    type: Literal["webhook"]
+    url: AnyHttpUrl
+    # The rule's own signing secret: the receiver checks HMAC-SHA256(secret, f"{timestamp}.{body}").
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200), TEXT]
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        if value.scheme not in ("http", "https"):
+            raise ValueError("a webhook is http or https")
+        return value
+
+
+Action = Annotated[
+    SetPriority | AddTag | AssignTeam | SendMessage | NotifySupervisors | HandBack | Close | Webhook,
+    Field(discriminator="type"),
+]
+CONTACT_ACTIONS = frozenset({"send_message"})  # what the per-customer contact cap counts
+
+
+# ------------------------------------------------------------------------------------------ calendar
+
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Calendar(BaseModel):
+    """Business hours: weekdays (0 = Monday) from `opens` to `closes` local time in `timezone`, except
+    the holiday dates."""
+
+    model_config = Strict
+
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+    days: list[Annotated[int, Field(ge=0, le=6)]] = Field(default=[0, 1, 2, 3, 4], max_length=7)
+    opens: str = "09:00"
+    closes: str = "17:00"
+    holidays: list[date] = Field(default=[], max_length=366)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not HHMM.match(value):
+            raise ValueError("a time is HH:MM, 24-hour")
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> Calendar:
+        if self.opens >= self.closes:
+            raise ValueError("opens must be before closes")
+        return self
+
+    def contains(self, at: datetime) -> bool:
+        local = at.astimezone(ZoneInfo(self.timezone))
+        if local.date() in self.holidays or local.weekday() not in self.days:
+            return False
+        return time.fromisoformat(self.opens) <= local.time() < time.fromisoformat(self.closes)
+
+
+class RuleDefinition(BaseModel):
+    """What a version stores. `active` scopes the whole rule to the calendar (default: the company's)."""
+
+    model_config = Strict
+
+    trigger: Trigger
+    conditions: Condition | None = None
+    actions: list[Action] = Field(min_length=1, max_length=10)
+    active: Literal["always", "business_hours", "outside_business_hours"] = "always"
+    calendar: Calendar | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> RuleDefinition:
+        if self.conditions is not None:
+            depth, leaves = _measure(self.conditions)
+            if depth > MAX_DEPTH or leaves > MAX_LEAVES:
+                raise ValueError(f"conditions are at most {MAX_DEPTH} deep with {MAX_LEAVES} comparisons")
+        return self
+
+
+# --------------------------------------------------------------------------------------- API bodies
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), TEXT]
+
+
+class RuleIn(BaseModel):
+    model_config = Strict
+    name: Name
+    definition: RuleDefinition
+
+
+class VersionIn(BaseModel):
+    model_config = Strict
+    definition: RuleDefinition
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    rule_id: int
+    number: int
+    definition: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    dry_run_at: datetime | None
+    dry_run_summary: dict[str, Any] | None
+
+
+class RuleOut(BaseModel):
+    id: int
+    name: str
+    enabled: bool
+    active_version: VersionOut | None
+    latest_version: VersionOut | None
+    versions: int
+
+
+class PlannedActionOut(BaseModel):
+    rule_id: int
+    version_id: int
+    event: dict[str, Any]
+    action_index: int
+    action: dict[str, Any]
+    outcome: Literal["run", "blocked"]
+    reason: str | None
+
+
+class DryRunOut(BaseModel):
+    version_id: int
+    days: int
+    events: int
+    matched_events: int
+    planned: list[PlannedActionOut]
+
+
+class ExceptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    rule_id: int
+    version_id: int
+    conversation_id: str | None
+    case_id: int | None
+    customer_id: int | None
+    action: dict[str, Any]
+    event: dict[str, Any]
+    kind: str
+    reason: str
+    attempts: int
+    state: str
+    created_at: datetime
+    handled_by: str | None
+    handled_at: datetime | None
+
+
+class TagOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    conversation_id: str
+    tag: str
+    created_at: datetime
