@@ -85,7 +85,11 @@ window.Decisions = (() => {
       ["When", new Date(decision.created_at).toLocaleString()],
     ];
     if (decision.inputs && typeof decision.inputs === "object") {
-      for (const [k, v] of Object.entries(decision.inputs)) rows.push([`Input: ${k}`, value(v)]);
+      // A nested mapping (a policy's features) reads as "name value" pairs rather than as JSON.
+      for (const [k, v] of Object.entries(decision.inputs)) {
+        const nested = v !== null && typeof v === "object" && !Array.isArray(v);
+        rows.push([`Input: ${k}`, nested ? pairsText(v) : value(v)]);
+      }
     }
     if (Array.isArray(decision.reasons) && decision.reasons.length) rows.splice(2, 0, ["Why", pairsText(decision.reasons)]);
     if (typeof decision.latency_ms === "number") rows.push(["Latency", `${decision.latency_ms.toFixed(1)} ms`]);
