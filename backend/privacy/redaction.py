@@ -115,7 +115,8 @@ def ner_pipeline() -> Language:
         return _pipeline()
 
 
-def _name_spans(doc: Any, taken: Sequence[Span]) -> list[Span]:
+def name_spans(doc: Any, taken: Sequence[Span]) -> list[Span]:
+    """PERSON entities of a spaCy doc as NAME spans, less those overlapping `taken` or holding digits."""
     names = []
     for entity in doc.ents:
         if entity.label_ != "PERSON":
@@ -155,7 +156,7 @@ def find_spans_many(
     if not names or not texts:
         return [sorted(found) for found in spans]
     docs = ner_pipeline().pipe(texts, batch_size=64)
-    return [sorted(found + _name_spans(doc, found)) for found, doc in zip(spans, docs, strict=True)]
+    return [sorted(found + name_spans(doc, found)) for found, doc in zip(spans, docs, strict=True)]
 
 
 def find_spans(text: str, names: bool = True) -> list[Span]:

@@ -1,6 +1,7 @@
 """Redaction in a child process at low CPU priority, so it never competes with customers' turns for the GIL.
 
-spaCy holds the GIL for most of its ~6 ms a message. In a thread of the backend worker, a round of the
+spaCy holds the GIL for most of its ~6 ms a message (Presidio, which finds the phone numbers, reads the
+same spaCy pass: backend/privacy/detectors.py). In a thread of the backend worker, a round of the
 privacy loop (every new message of the last interval in one batch) stalled the event loop that serves the
 turns for up to a second: every turn then waited for the GIL at each step. In a child process it only
 competes for a CPU core, and at niceness 10 the kernel gives the backend, Rasa and the action server the
@@ -22,7 +23,8 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from backend.privacy import redaction
+from backend.core.config import get_settings
+from backend.privacy import detectors
 
 NICENESS = 10
 PARENT_CHECK_S = 1.0
@@ -32,17 +34,22 @@ _executor_lock = threading.Lock()
 
 
 async def redact_many(
-    texts: Sequence[str], names: bool, known_names: Sequence[Iterable[str]] | None = None
+    texts: Sequence[str],
+    names: bool,
+    known_names: Sequence[Iterable[str]] | None = None,
+    use_presidio: bool | None = None,
 ) -> list[str]:
-    """`redaction.redact_many` in the child process; a child that died meanwhile is replaced once."""
-    args = (list(texts), names, None if known_names is None else [list(k) for k in known_names])
+    """`detectors.redact_many` (each PII type from the detector chosen on dev; PII_PRESIDIO unless
+    `use_presidio` says) in the child process; a child that died meanwhile is replaced once."""
+    presidio = get_settings().pii_presidio if use_presidio is None else use_presidio
+    args = (list(texts), names, None if known_names is None else [list(k) for k in known_names], presidio)
     loop = asyncio.get_running_loop()
     pool = _pool()
     try:
-        return await loop.run_in_executor(pool, redaction.redact_many, *args)
+        return await loop.run_in_executor(pool, detectors.redact_many, *args)
     except BrokenProcessPool:
         _discard(pool)
-    return await loop.run_in_executor(_pool(), redaction.redact_many, *args)
+    return await loop.run_in_executor(_pool(), detectors.redact_many, *args)
 
 
 def _pool() -> ProcessPoolExecutor:
