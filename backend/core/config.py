@@ -300,6 +300,11 @@ class PrivacySettings(SettingsGroup):
     pii_person_names: bool = Field(
         default=True, description="Redact person names with spaCy NER (the regex types are always on)."
     )
+    pii_presidio: bool = Field(
+        default=True,
+        description="Find the PII types where Microsoft Presidio beat the redactor on dev with Presidio "
+        "(backend/privacy/pii_detectors.json); false uses the redactor's patterns and NER for every type.",
+    )
     rasa_tracker_store_url: str | None = Field(
         default=None,
         description="Rasa's SQL tracker store (sqlite:///path or postgresql://...), where erasure and "
