@@ -327,6 +327,32 @@ class AnalyticsSettings(SettingsGroup):
     )
 
 
+class AutomationSettings(SettingsGroup):
+    """Automation rules and their guardrails (backend/automation/__init__.py explains them)."""
+
+    automation_enabled: bool = Field(
+        default=True, description="Run enabled automation rules on live events; false stops every rule."
+    )
+    automation_max_actions_per_hour: int = Field(
+        default=10, gt=0, le=1000, description="Automated actions one conversation may get per hour."
+    )
+    automation_max_contacts_per_day: int = Field(
+        default=2, gt=0, le=100, description="Automated messages one customer may get in 24 hours."
+    )
+    automation_sweep_interval_s: float = Field(
+        default=30.0, gt=0, description="How often time-based triggers (waiting, idle, scores) are checked."
+    )
+    automation_webhook_attempts: int = Field(
+        default=4, gt=0, le=10, description="Tries of a rule's webhook call before it goes to the exceptions."
+    )
+    automation_webhook_backoff_s: float = Field(
+        default=0.5, ge=0, le=60, description="First pause between webhook tries; it doubles each time."
+    )
+    automation_webhook_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Timeout of one webhook try."
+    )
+
+
 class ScaleOutSettings(SettingsGroup):
     """The services several workers share (docs/scaling.md); each unset, one process does the job in
     memory."""
@@ -365,6 +391,7 @@ class Settings(
     DecisionSettings,
     PrivacySettings,
     AnalyticsSettings,
+    AutomationSettings,
     ScaleOutSettings,
     ObservabilitySettings,
 ):
