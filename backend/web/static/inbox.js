@@ -237,6 +237,7 @@ function showHandoffDecision(detail, decisions, unavailable) {
   if (!decision) {
     $("handoff-why").textContent = unavailable ? `Decision log not available (${unavailable}).`
       : "No automated hand-off decision was logged for this conversation.";
+    if (!unavailable && !detail.handoffRetried) retryHandoffDecision(detail);
     return;
   }
   const reasons = Array.isArray(decision.reasons) && decision.reasons.length ? decision.reasons.join("; ") : detail.reason;
@@ -245,6 +246,18 @@ function showHandoffDecision(detail, decisions, unavailable) {
     + ` · ${new Date(decision.created_at).toLocaleTimeString()}`;
   $("handoff-label").append(Decisions.labelControls(decision, (label, note) => sendFeedback(decision, label, note),
     { question: "Was this hand-off needed?" }));
+}
+
+// The hub logs a turn's hand-off decision just after the case it opened is stored, so a case opened at once
+// can be ahead of its decision: look once more a moment later, if the agent is still on that case.
+const HANDOFF_RETRY_MS = 3000;
+function retryHandoffDecision(detail) {
+  detail.handoffRetried = true;
+  setTimeout(async () => {
+    if (!state.current || state.current.id !== detail.id) return;
+    const logged = await caseDecisions(detail).catch(() => null); // signed out meanwhile: nothing to show
+    if (Array.isArray(logged) && state.current && state.current.id === detail.id) showHandoffDecision(detail, logged);
+  }, HANDOFF_RETRY_MS);
 }
 
 // Each knowledge-answer decision is shown beside the bot message that carried it: the reply to its message
