@@ -10,6 +10,7 @@ breaches and resolved cases are counted from the lifecycle's analytics events
 (backend/analytics/publisher.py), where each of them happens exactly once.
 """
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -29,6 +30,8 @@ from contract.service_api import DEFAULT_SKILL, SKILL_BY_INTENT
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 
+# A scrape must answer even when the database hangs: the queue gauges then keep their last values.
+QUEUE_READ_TIMEOUT_S = 2.0
 WAITING = ("queued", "assigned")  # handed over, not yet accepted by an agent (assigned = offered)
 EXPOSITION = {200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition format."}}
 
@@ -55,7 +58,7 @@ async def refresh_queue(sessions: async_sessionmaker[AsyncSession]) -> None:
         .group_by(Case.skill)
     )
     try:
-        async with sessions() as session:
+        async with asyncio.timeout(QUEUE_READ_TIMEOUT_S), sessions() as session:
             rows = (await session.execute(query)).all()
     except Exception:  # a scrape still shows every other metric while the database is away
         log.warning("metrics: could not read the case queue", exc_info=True)

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from backend.auth.sockets import subprotocols
 from backend.core import metrics
 from backend.core.config import Settings
+from backend.core.database import make_engine, make_sessionmaker
 from backend.main import create_app
 from tests.app_fixtures import SERVICE_HEADERS, ScriptedRasa
 
@@ -388,3 +389,16 @@ def test_rasa_replicas_are_probed_at_each_scrape(client, rasa):
     assert value(scrape(client), "supportdesk_rasa_replica_up", replica="http://rasa.test") == 1
     rasa.down = True
     assert value(scrape(client), "supportdesk_rasa_replica_up", replica="http://rasa.test") == 0
+
+
+@SQLITE
+def test_a_scrape_answers_while_the_database_is_away(client, tmp_path, caplog):
+    before = scrape(client)
+    client.app.state.sessions = make_sessionmaker(
+        make_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
+    )
+    with caplog.at_level("WARNING", logger="backend.health.metrics"):
+        after = scrape(client)
+    assert any("could not read the case queue" in r.getMessage() for r in caplog.records)
+    waiting = {key: v for key, v in before.items() if key[0] == "supportdesk_cases_waiting"}
+    assert waiting and all(after[key] == v for key, v in waiting.items())  # the last values stand
