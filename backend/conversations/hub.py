@@ -203,6 +203,8 @@ class ConversationHub:
             self._tell_the_agent(conversation, message)
             self._count(message, None, rasa_saw_it=False)
             return []
+        stages = metrics.Stopwatch(metrics.TURN_STAGE_SECONDS, deadline - self._settings.rasa_timeout_s)
+        stages.lap("store")
         metadata = {"customer_id": conversation.customer_id, "channel": conversation.channel}
         # A resumed turn may have reached Rasa before its worker died: replies are read back, not re-asked.
         ask = self._rasa.recover_or_send if resume else self._rasa.send
@@ -210,6 +212,7 @@ class ConversationHub:
         try:
             turn = await _within(deadline, ask(conversation.id, message.text, message.id, metadata))
         except BotUnavailable as exc:
+            stages.lap("rasa")
             replies = [BotReply(text=self._settings.holding_reply)]
             stored = await lifecycle.store_bot_replies(
                 session, conversation, message, replies, status="failed", owned_as=owned_as
@@ -219,9 +222,11 @@ class ConversationHub:
             log.warning("conversation %s: bot unavailable, holding reply sent: %s", conversation.id, exc)
             self._count(message, None, rasa_saw_it=True)  # if Rasa got it after all, its event counts it
             self._publish_all(conversation.id, stored)
+            stages.lap("replies")
             self._timed(deadline, "holding", metrics.WIDGET_TURN_SECONDS, metrics.TURN_SECONDS)
             return stored
         else:
+            stages.lap("rasa")
             service.apply_parse(message, turn.parse)
             stored = await lifecycle.store_bot_replies(
                 session, conversation, message, turn.replies, status="answered", owned_as=owned_as
@@ -230,12 +235,14 @@ class ConversationHub:
                 return self._taken_over(conversation, message)
             self._count(message, turn, rasa_saw_it=True)
             self._publish_all(conversation.id, stored)
+            stages.lap("replies")
             self._timed(deadline, "answered", metrics.WIDGET_TURN_SECONDS)
             await answered(message, resume)
             # An action may have handed the conversation to a human during this turn.
             await session.refresh(conversation)
             notices = await self._escalate_if_needed(session, conversation, message)
             self._publish_all(conversation.id, notices)
+            stages.lap("decide")
             self._timed(deadline, "answered", metrics.TURN_SECONDS)
             return stored + notices
 

@@ -53,6 +53,14 @@ TURN_SECONDS = Histogram(
     ["outcome"],
     buckets=LATENCY_BUCKETS,
 )
+TURN_STAGE_SECONDS = Histogram(
+    "supportdesk_turn_stage_seconds",
+    "A bot turn's stages: store (arrival to the message committed, the conversation's lock included), rasa "
+    "(the call, waiting for a connection included), replies (stored and sent), decide (hand-off decision "
+    "and escalation scoring).",
+    ["stage"],
+    buckets=LATENCY_BUCKETS,
+)
 RASA_REQUESTS = Counter(
     "supportdesk_rasa_requests",
     "Turns sent to a Rasa replica, by outcome: ok, http_error, unreachable (never sent), busy (no free "
@@ -108,6 +116,19 @@ KB_SEARCHES = Counter(
     "Knowledge searches, by outcome: answered (the top article is confident enough) or not_sure.",
     ["outcome"],
 )
+
+
+class Stopwatch:
+    """Observes the consecutive stages of one piece of work into a histogram labelled by stage."""
+
+    def __init__(self, histogram: Histogram, started: float) -> None:
+        self._histogram = histogram
+        self._last = started  # a time.monotonic() reading
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self._histogram.labels(stage).observe(now - self._last)
+        self._last = now
 
 
 def multiprocess_dir() -> Path | None:

@@ -103,6 +103,11 @@ def test_a_widget_turn_moves_the_turn_rasa_and_http_series(client, widget, rasa_
     whole = moved(before, after, "supportdesk_turn_seconds_sum", outcome="answered")
     visible = moved(before, after, "supportdesk_widget_turn_seconds_sum", outcome="answered")
     assert whole >= visible
+    # The stages add up to the whole turn.
+    stages = ("store", "rasa", "replies", "decide")
+    assert all(moved(before, after, "supportdesk_turn_stage_seconds_count", stage=s) == 1 for s in stages)
+    total = sum(moved(before, after, "supportdesk_turn_stage_seconds_sum", stage=s) for s in stages)
+    assert total == pytest.approx(whole, abs=0.01)
 
 
 @SQLITE
@@ -129,6 +134,9 @@ def test_rasa_down_counts_as_unreachable_and_a_holding_turn(client, widget, rasa
     assert moved(before, after, "supportdesk_widget_turn_seconds_count", outcome="holding") == 1
     assert moved(before, after, "supportdesk_turn_seconds_count", outcome="holding") == 1
     assert moved(before, after, "supportdesk_widget_turn_seconds_count", outcome="answered") == 0
+    # Nothing is decided after a holding reply.
+    assert moved(before, after, "supportdesk_turn_stage_seconds_count", stage="rasa") == 1
+    assert moved(before, after, "supportdesk_turn_stage_seconds_count", stage="decide") == 0
 
 
 @SQLITE
