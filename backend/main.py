@@ -16,6 +16,8 @@ from backend.audit import views as audit
 from backend.auth import views as auth
 from backend.auth.policy import install_route_policy
 from backend.auth.sockets import redact_tokens_in_server_logs
+from backend.automation import views as automation
+from backend.automation.engine import Engine as AutomationEngine
 from backend.cases import views as cases
 from backend.cases.dispatcher import Dispatcher
 from backend.conversations import views as conversations
@@ -86,6 +88,8 @@ def create_app(
         app.state.privacy.start()
         app.state.outcomes = OutcomeJob(app.state.sessions, settings)
         app.state.outcomes.start()
+        app.state.automation = AutomationEngine(app.state.sessions, app.state.notifier, settings)
+        app.state.automation.start()
         await open_index(app)
         app.state.background = background_loops(app, consumer)
         yield
@@ -94,6 +98,7 @@ def create_app(
             ("case dispatcher", app.state.dispatcher.stop),
             ("privacy worker", app.state.privacy.stop),
             ("decision outcomes", app.state.outcomes.stop),
+            ("automation", app.state.automation.stop),
             *([("RabbitMQ consumer", consumer.stop)] if consumer is not None else []),
             ("analytics", app.state.analytics.stop),
             ("notifier", app.state.notifier.close),
@@ -136,6 +141,7 @@ def create_app(
         audit.router,
         privacy.router,
         decisions.router,
+        automation.router,
         web.router,
     ):
         app.include_router(router)
@@ -152,6 +158,7 @@ def background_loops(app: FastAPI, consumer: RasaEventConsumer | None) -> list[B
         app.state.dispatcher.loop,
         app.state.privacy.loop,
         app.state.outcomes.loop,
+        *app.state.automation.loops,
         app.state.analytics.loop,
         *(kb.loops if kb is not None else ()),
         *app.state.notifier.loops,

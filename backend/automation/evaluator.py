@@ -33,8 +33,6 @@ from backend.automation.schemas import (
     RuleDefinition,
 )
 
-DEFAULT_CALENDAR = Calendar()
-
 
 @dataclass(frozen=True)
 class AutomationEvent:
@@ -70,7 +68,7 @@ class CompiledRule:
 class Limits:
     max_actions_per_hour: int = 10
     max_contacts_per_day: int = 2
-    calendar: Calendar = DEFAULT_CALENDAR
+    calendar: Calendar = field(default_factory=Calendar)
 
 
 @dataclass(frozen=True)
