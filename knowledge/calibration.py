@@ -1,23 +1,30 @@
-"""Confidence that a search result answers the question: logistic calibration of the retrieval scores.
+"""Confidence that a search result answers the question: logistic regression on features of the ranked list.
 
-Every result gets `confidence = sigmoid(w . features + b)` with these features (all computed at search time):
+Every result gets `confidence = sigmoid(w . features + b)`; a fit names the features it uses, from these (all
+computed at search time by `KnowledgeIndex.features`):
 
 - `dense`: cosine similarity of the result's best chunk to the question;
 - `dense_gap`: that cosine minus the best cosine of any *other* article (positive only for a clear winner);
 - `fused`: its RRF score divided by the largest possible RRF score, in (0, 1];
 - `lexical`: its BM25 score divided by the best BM25 score for the question (0 when BM25 did not find it);
-- `agree`: 1 when dense and BM25 both rank it first.
+- `agree`: 1 when dense and BM25 both rank it first;
+- `sentence`: the best cosine of the question to one *sentence* (or table row) of the article, title
+  prefixed; a chunk's vector averages several statements, a sentence's says whether one of them is the
+  answer, which is what tells a question the article answers from one on its topic that asks a detail it
+  does not state (issue 14);
+- `sentence_gap`: that minus the best sentence cosine of the other articles among the top results.
 
-`w` and `b` are fitted by logistic regression on labelled questions (each of the top results of a question
-is one example, labelled 1 when it is the right article); the threshold (below it the bot says it is not
-sure) is picked on the same questions: the lowest confidence at which the answers it lets through are right
-often enough (`choose_threshold`). Two fits are kept as JSON:
+The answer is given when the *top* result's confidence reaches the threshold. Two fits are kept as JSON:
 
-- `calibration.json` (`DEFAULT_PATH`, what the backend loads): fitted on the *dev* split of the demo shop's
-  labelled questions (ml/data/kb_questions.yml) by `python -m scripts.eval_kb --save-shop-calibration`;
+- `calibration.json` (`DEFAULT_PATH`, what the backend loads): the answer-or-not-sure decision of the demo
+  shop, fitted on the *dev* split of its labelled questions (ml/data/kb_questions.yml) by
+  `python -m scripts.eval_kb --save-shop-calibration` (ml/kb_shop.py `fit_calibration`: one example per
+  question, its top result, labelled 1 when that is the right article; threshold chosen on out-of-fold dev
+  predictions);
 - `calibration_bank_faq.json` (`BANK_FAQ_PATH`): fitted on the bank-FAQ *dev* split by
-  `python -m scripts.eval_kb --save-calibration`, for that benchmark only (another domain's score
-  distribution: on the shop it refused answerable plan questions, issue 14).
+  `python -m scripts.eval_kb --save-calibration` on the first five features and every top-10 result, for
+  that benchmark only (another domain's score distribution: on the shop it refused answerable plan questions,
+  issue 14).
 """
 
 import itertools
@@ -29,7 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-FEATURES = ("dense", "dense_gap", "fused", "lexical", "agree")
+FEATURES = ("dense", "dense_gap", "fused", "lexical", "agree")  # the bank-FAQ fit's, and the default
+SENTENCE_FEATURES = ("sentence", "sentence_gap")
+ALL_FEATURES = FEATURES + SENTENCE_FEATURES
 CALIBRATION = "calibration.json"  # also the name of the fit kept in an adapted encoder's directory
 DEFAULT_PATH = Path(__file__).with_name(CALIBRATION)  # the demo shop's fit: what the product answers with
 BANK_FAQ_PATH = Path(__file__).with_name("calibration_bank_faq.json")
@@ -46,14 +55,22 @@ class Calibrator:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if tuple(self.features) != FEATURES or len(self.coef) != len(FEATURES):
-            raise ValueError(f"calibration must use the features {FEATURES}")
+        features = tuple(self.features)
+        if not features or set(features) - set(ALL_FEATURES) or len(set(features)) != len(features):
+            raise ValueError(f"calibration features must be distinct names from {ALL_FEATURES}")
+        if len(self.coef) != len(features):
+            raise ValueError("calibration needs one coefficient per feature")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError("threshold must be in [0, 1]")
 
     def confidence(self, features: Sequence[float]) -> float:
         z = self.intercept + sum(w * x for w, x in zip(self.coef, features, strict=True))
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    @property
+    def uses_sentences(self) -> bool:
+        """Whether search must compare the question with the articles' sentences (costs their vectors)."""
+        return bool(set(self.features) & set(SENTENCE_FEATURES))
 
     def answerable(self, confidence: float) -> bool:
         return confidence >= self.threshold
@@ -76,16 +93,31 @@ class Calibrator:
         )
 
 
-def fit(features: np.ndarray, labels: np.ndarray, fitted_on: str) -> Calibrator:
-    """Logistic regression (L2, C=1) on the result features; `labels` are 1 for the right article."""
+def fit(
+    features: np.ndarray,
+    labels: np.ndarray,
+    fitted_on: str,
+    names: Sequence[str] = FEATURES,
+    standardize: bool = False,
+) -> Calibrator:
+    """Logistic regression (L2, C=1) on the result features; `labels` are 1 for the right article.
+
+    With `standardize` the features are scaled to unit variance before the fit (so the L2 penalty treats a
+    cosine and a 0/1 flag alike) and the scaling is folded back into `coef` and `intercept`, so the stored
+    fit is still one dot product on the raw features.
+    """
     from sklearn.linear_model import LogisticRegression
 
+    x = np.asarray(features, dtype=float)
+    mean, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
+    if standardize:
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale == 0] = 1.0  # a constant column carries no information; keep it finite
     model = LogisticRegression(C=1.0, max_iter=1000)
-    model.fit(features, labels)
-    draft = Calibrator(
-        tuple(float(c) for c in model.coef_[0]), float(model.intercept_[0]), 0.5, fitted_on=fitted_on
-    )
-    return draft
+    model.fit((x - mean) / scale, labels)
+    coef = model.coef_[0] / scale
+    intercept = float(model.intercept_[0] - np.dot(coef, mean))
+    return Calibrator(tuple(float(c) for c in coef), intercept, 0.5, tuple(names), fitted_on=fitted_on)
 
 
 def choose_threshold(

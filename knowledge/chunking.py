@@ -244,3 +244,42 @@ def _tail(text: str, limit: int) -> str:
             break
         tail = candidate
     return tail
+
+
+MIN_SENTENCE_CHARS = 10  # shorter pieces ("Yes.", a lone price) say nothing without their neighbours
+# A long sentence also yields windows of WINDOW_WORDS words every WINDOW_STRIDE words: a short question
+# matches the clause that answers it better than the whole sentence (on the shop's dev questions the
+# decision's cross-validated AUC went from 0.916 with whole sentences to 0.920).
+WINDOW_WORDS = 10
+WINDOW_STRIDE = 5
+
+
+def sentences(chunk: Chunk) -> list[str]:
+    """The chunk's sentences and table rows (and windows of its long sentences), each prefixed with the
+    article's title so that a sentence like "It costs $4.99." keeps its topic: what `KnowledgeIndex` embeds
+    for the sentence features. Prose lines are hard-wrapped in the articles, so they are joined before the
+    text is cut at sentence ends; a table row ("Plus | $14.99 | $149 | ...") is one statement of its own."""
+    pieces: list[str] = []
+    prose: list[str] = []
+
+    def flush() -> None:
+        pieces.extend(SENTENCE_END.split(" ".join(prose)))
+        prose.clear()
+
+    for line in chunk.text.splitlines():
+        if " | " in line:
+            flush()
+            pieces.append(line)
+        else:
+            prose.append(line.strip())
+    flush()
+    kept: list[str] = []
+    for piece in (p.strip() for p in pieces):
+        if len(piece) < MIN_SENTENCE_CHARS:
+            continue
+        kept.append(piece)
+        words = piece.split()
+        if len(words) > WINDOW_WORDS + 2:
+            starts = range(0, len(words) - WINDOW_STRIDE, WINDOW_STRIDE)
+            kept.extend(" ".join(words[i : i + WINDOW_WORDS]) for i in starts)
+    return [f"{chunk.title}: {p}" if chunk.title else p for p in kept]

@@ -6,9 +6,10 @@ Two sections, the demo shop's first (`--shop` runs only that one):
 are asked of the seeded articles through the backend's knowledge runtime (ml/kb_shop.py says how). Per split
 (dev: where the calibration and every choice are made; test: reported only) it prints the answer precision at
 the threshold, the share of answerable questions answered, the refusal rate on unanswerable ones and
-recall@1/@5; then the dev-only evidence behind the choices: the operating-point rule cross-validated within
-dev, and the RRF fusion constants swept on dev. `--save-shop-calibration` refits the confidence on dev and
-writes knowledge/calibration.json, the product's default. Writes var/eval/kb_shop.json.
+recall@1/@5; then the dev-only evidence behind the choices, each cross-validated within dev (the model and
+its threshold refitted on 4/5 of dev, judged on the fifth): the decision's feature sets, the operating-point
+rule, and the RRF fusion constants swept on dev. `--save-shop-calibration` refits the answer-or-not-sure
+decision on dev and writes knowledge/calibration.json, the product's default. Writes var/eval/kb_shop.json.
 
 **The public bank FAQ** (a retrieval benchmark at scale, another domain):
 
@@ -265,6 +266,10 @@ def shop(save: bool = False) -> dict[str, Any]:
         used = fitted or kb.calibrator
         splits = {s: kb.measure(questions, s, used) for s in kb_shop.SPLITS}
         rules = {z: kb.cross_validate(questions, z) for z in kb_shop.RULES_COMPARED}
+        feature_sets = {
+            name: kb.cross_validate(questions, kb_shop.WILSON_Z, names=names)
+            for name, names in kb_shop.FEATURE_SETS.items()
+        }
         sweep_rows = shop_sweep(kb, questions)
         articles = len(kb.slugs)
     counts = {s: sum(q.split == s for q in questions) for s in kb_shop.SPLITS}
@@ -279,17 +284,26 @@ def shop(save: bool = False) -> dict[str, Any]:
     for split, figures in splits.items():
         role = "calibration and choices made here" if split == "dev" else "reported only, never tuned on"
         print(f"  {split} ({role}): {figures.line()}")
-    print(
-        f"dev-only evidence: operating-point rule (lowest threshold whose precision, or its one-sided Wilson "
-        f"lower bound at z, reaches {kb_shop.TARGET_PRECISION}), 5-fold cross-validation within dev, 3 "
-        f"partitions (shipped z={kb_shop.WILSON_Z}):"
-    )
-    for z, rows in rules.items():
-        cells = "; ".join(
-            f"P {r['precision']:.3f} answered {r['answered_share']:.3f} refused {r['refusal_rate']:.3f}"
+
+    def cells(rows: list[dict[str, float]]) -> str:
+        return "; ".join(
+            f"P {r['precision']:.3f} answered {r['answered_share']:.3f} refused {r['refusal_rate']:.3f} "
+            f"AUC {r['auc']:.3f}"
             for r in rows
         )
-        print(f"  z={z:<6} {cells}")
+
+    print(
+        f"dev-only evidence, 5-fold cross-validation within dev, 3 partitions; decision features "
+        f"(z={kb_shop.WILSON_Z}):"
+    )
+    for name, rows in feature_sets.items():
+        print(f"  {name:<24} {cells(rows)}")
+    print(
+        f"operating-point rule (lowest threshold whose out-of-fold precision, or its one-sided Wilson lower "
+        f"bound at z, reaches {kb_shop.TARGET_PRECISION}; shipped z={kb_shop.WILSON_Z}):"
+    )
+    for z, rows in rules.items():
+        print(f"  z={z:<6} {cells(rows)}")
     best = max(sweep_rows, key=lambda r: (r["recall@1"], r["recall@5"]))
     shipped = next(r for r in sweep_rows if r["k"] == RRF_K and r["bm25_weight"] == LEXICAL_WEIGHT)
     print(f"dev-only evidence: RRF swept on dev: shipped {shipped}; best there {best}")
@@ -299,6 +313,7 @@ def shop(save: bool = False) -> dict[str, Any]:
         "calibration": {"fitted_on": used.fitted_on, "threshold": used.threshold, "refitted": save},
         "figures": {s: f.as_dict() for s, f in splits.items()},
         "dev_rule_cross_validation": {str(z): rows for z, rows in rules.items()},
+        "dev_feature_sets_cross_validation": feature_sets,
         "dev_rrf_sweep": sweep_rows,
     }
     SHOP_OUT.parent.mkdir(parents=True, exist_ok=True)

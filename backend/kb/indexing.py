@@ -2,7 +2,9 @@
 
 - `open_index(app)` (lifespan): loads `settings.kb_index_dir`, checks it against the published (article id,
   version) pairs in the database, and patches or rebuilds it (a missing, corrupt or stale index is repaired
-  before the app serves). The embedding model then loads in a background thread, so the first search is fast.
+  before the app serves). The embedding model then loads in a background thread, so the first search is fast;
+  when the calibration uses the sentence features (the demo shop's, knowledge/calibration.py), the same
+  thread then encodes the articles' sentences, which the index otherwise does on an article's first search.
 - After every write the view calls `sync(ids)`: the articles are re-read and their chunks replaced (published)
   or dropped (draft, deleted) in memory before the response is sent, so a save is searchable at once.
 - The files are written shortly after (`SAVE_DELAY_S`, several changes coalesce) and at shutdown, off the
@@ -35,6 +37,8 @@ from knowledge.store import open_index as open_files
 
 log = logging.getLogger(__name__)
 SAVE_DELAY_S = 0.5
+# Above this many articles the sentences are encoded as searches first reach each article, not all at start.
+WARM_SENTENCES_MAX = 5_000
 
 
 class IndexUnavailable(Exception):
@@ -76,8 +80,8 @@ class KnowledgeRuntime:
         report = await asyncio.to_thread(verify_and_repair, index, report, expected, _picker(documents))
         self.index, self.report = index, report
         log.info("knowledge index %s (%s): %s", report.action, report.reason or "up to date", index.status())
-        if not embedder.loaded:
-            threading.Thread(target=_warm_up, args=(embedder,), name="kb-embedder-load", daemon=True).start()
+        if not embedder.loaded or index.sentence_rerank:
+            threading.Thread(target=_warm_up, args=(index,), name="kb-embedder-load", daemon=True).start()
         for loop in self.loops:
             loop.start()
 
@@ -182,11 +186,13 @@ def _apply(index: KnowledgeIndex, upsert: list[Document], remove: Sequence[int])
         index.compact()
 
 
-def _warm_up(embedder: Any) -> None:
+def _warm_up(index: KnowledgeIndex) -> None:
     try:
-        embedder.load()
+        index.embedder.load()
+        if index.sentence_rerank and len(index.doc_versions) <= WARM_SENTENCES_MAX:
+            index.warm_sentences()
     except Exception:
-        log.exception("could not load the embedding model")
+        log.exception("could not load the embedding model or encode the articles' sentences")
 
 
 async def open_index(app: FastAPI) -> None:

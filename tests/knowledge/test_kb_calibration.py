@@ -2,8 +2,19 @@
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from knowledge.calibration import FEATURES, Calibrator, choose_threshold, fit, reliability
+from knowledge.calibration import (
+    ALL_FEATURES,
+    FEATURES,
+    SENTENCE_FEATURES,
+    Calibrator,
+    choose_threshold,
+    fit,
+    reliability,
+)
 
 
 def test_confidence_is_a_probability_that_grows_with_the_evidence():
@@ -19,8 +30,16 @@ def test_round_trip_through_json_and_bad_parameters(tmp_path):
     cal = Calibrator((1.0, 2.0, 3.0, 4.0, 5.0), -1.5, 0.42, fitted_on="unit test", metrics={"ece": 0.01})
     cal.save(tmp_path / "c.json")
     assert Calibrator.load(tmp_path / "c.json") == cal
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ValueError, match="one coefficient per feature"):
         Calibrator((1.0,), 0.0, 0.5)
+    with pytest.raises(ValueError, match="features"):
+        Calibrator((1.0,), 0.0, 0.5, features=("title_words",))
+    with pytest.raises(ValueError, match="features"):
+        Calibrator((1.0, 1.0), 0.0, 0.5, features=("dense", "dense"))
+    sentences = Calibrator((1.0, 2.0), -1.0, 0.5, features=SENTENCE_FEATURES)
+    sentences.save(tmp_path / "s.json")
+    assert Calibrator.load(tmp_path / "s.json") == sentences and sentences.uses_sentences
+    assert not cal.uses_sentences
     with pytest.raises(ValueError, match="threshold"):
         Calibrator((0.0,) * 5, 0.0, 1.5)
 
@@ -38,6 +57,18 @@ def test_fit_separates_and_the_threshold_meets_the_target_precision():
     assert choose_threshold(np.array([0.9, 0.8]), np.array([0.0, 0.0]), 0.8) == 1.0
 
 
+def test_standardized_fit_folds_the_scaling_back_into_the_raw_coefficients():
+    rng = np.random.default_rng(1)
+    labels = (rng.random(500) < 0.5).astype(float)
+    # One feature on a scale a thousand times another's: the stored fit must still read raw values.
+    features = np.column_stack([rng.normal(size=500) + labels, 1000 * (rng.normal(size=500) + labels)])
+    cal = fit(features, labels, "synthetic", names=("dense", "sentence"), standardize=True)
+    reference = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+    expected = reference.fit(features, labels).predict_proba(features)[:, 1]
+    assert np.allclose([cal.confidence(row) for row in features], expected, atol=1e-6)
+
+
 def test_the_shipped_calibration_loads():
     shipped = Calibrator.load()
-    assert shipped.features == FEATURES and 0.0 < shipped.threshold < 1.0 and "dev" in shipped.fitted_on
+    assert shipped.features == ALL_FEATURES and 0.0 < shipped.threshold < 1.0 and "dev" in shipped.fitted_on
+    assert shipped.uses_sentences and set(FEATURES) < set(shipped.features)

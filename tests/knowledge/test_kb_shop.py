@@ -9,8 +9,16 @@ import pytest
 from backend.core.config import Settings
 from backend.kb.indexing import load_calibrator
 from backend.seed_articles import ARTICLES
-from knowledge.calibration import BANK_FAQ_PATH, DEFAULT_PATH, FEATURES, Calibrator
-from ml.kb_shop import QUESTIONS, SPLITS, TARGET_PRECISION, KbQuestion, load_questions, split_of
+from knowledge.calibration import BANK_FAQ_PATH, DEFAULT_PATH, Calibrator
+from ml.kb_shop import (
+    DECISION_FEATURES,
+    QUESTIONS,
+    SPLITS,
+    TARGET_PRECISION,
+    KbQuestion,
+    load_questions,
+    split_of,
+)
 
 SLUGS = {slug for slug, _, _, _ in ARTICLES}
 REGRESSION = "what's the difference between basic and plus"  # issue 14; test_kb_api.py asks it too
@@ -79,7 +87,7 @@ def test_bad_files_are_refused(tmp_path):
 
 def test_the_shipped_default_calibration_is_the_shops_fitted_on_its_dev_split():
     shipped = Calibrator.load()
-    assert DEFAULT_PATH.name == "calibration.json" and shipped.features == FEATURES
+    assert DEFAULT_PATH.name == "calibration.json" and shipped.features == DECISION_FEATURES
     assert shipped.fitted_on.startswith("demo shop dev split") and QUESTIONS.name in shipped.fitted_on
     assert "all-MiniLM-L6-v2" in shipped.fitted_on and "test" not in shipped.fitted_on
     assert shipped.metrics["target_precision"] == TARGET_PRECISION
