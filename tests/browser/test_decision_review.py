@@ -215,6 +215,9 @@ def review_in_the_queue(review: Page, db: str, base: str, overridden_id: int, ha
         not_needed = handoff_item.get_by_role("button", name="Not needed")
         expect(not_needed).to_have_attribute("aria-pressed", "true")
     screenshot(review, "review-queue")
+    review.get_by_label("Hide labelled ones").check()
+    expect(item).to_be_hidden()
+    expect(review.locator("#items > li:visible")).to_have_count(len(sample) - labelled - 1)
 
 
 def quality_on_the_dashboard(dashboard: Page, base: str, handoff: dict, labelled_before: int) -> None:

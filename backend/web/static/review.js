@@ -100,11 +100,19 @@ function item(decision) {
   return li;
 }
 
+// Labelled items stay in view when labelled (the focus stays put); the box hides them on demand.
+function applyFilter() {
+  const hide = $("hide-labelled").checked;
+  for (const li of $("items").children) li.hidden = hide && li.dataset.labelled === "true";
+}
+$("hide-labelled").addEventListener("change", applyFilter);
+
 async function loadDay() {
   const day = $("day").value || todayUtc();
   say(`Loading the sample of ${day}…`);
   sample = await api(`${Decisions.API}/review-queue?day=${encodeURIComponent(day)}`);
   $("items").replaceChildren(...sample.map(item));
+  applyFilter();
   progress();
   say(sample.length ? `${sample.length} decisions sampled on ${day}.` : `No decisions were sampled on ${day}.`);
   document.body.dataset.loaded = day;
