@@ -9,6 +9,7 @@ window.Decisions = (() => {
     priority: "Priority",
     retention_offer: "Retention offer",
     override: "Override",
+    automation: "Automation rule",
   };
   // A hand-off is judged needed or not; every other decision right or wrong.
   const HANDOFF_LABELS = [["needed", "Hand-off needed"], ["not_needed", "Not needed"]];
