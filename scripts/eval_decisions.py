@@ -107,9 +107,11 @@ def airline_macro_f1(work: Path) -> float:
 
 
 def kb_figures() -> str:
+    """The shipped answer-or-not-sure decision (fitted and thresholded on the dev questions only)."""
     from ml import kb_shop
 
-    return kb_shop.shop_figures("test").line()
+    figures = kb_shop.shop_figures("test")
+    return f"{figures.line()}; threshold {figures.threshold:.3f}; {figures.verdict()}"
 
 
 def main() -> int:

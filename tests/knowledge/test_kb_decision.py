@@ -127,3 +127,11 @@ def test_a_known_dev_question_is_answered_and_an_off_topic_one_is_not_through_th
     assert not unsure.answerable and unsure.hits[0].confidence < unsure.threshold
     outcome = shop.search([KbQuestion("q999", OFF_TOPIC, None)])[0]
     assert not outcome.answered and not outcome.right
+
+
+def test_the_verdict_says_which_target_is_missed():
+    def figures(right: int, answered_answerable: int) -> kb_shop.ShopFigures:
+        return kb_shop.ShopFigures("test", 0.4, "dev", 100, 80, 20, answered_answerable, 10, right, 0.9, 1.0)
+
+    assert figures(60, 70).verdict().endswith("precision >= 0.85 NOT met, answered >= 0.8 met")
+    assert "precision >= 0.85 met, answered >= 0.8 NOT met" in figures(60, 60).verdict()
