@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 
 from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 
+T = TypeVar("T")
 ADMIN = "admin@northwind.example"
 SUPERVISOR = "jordan@northwind.example"
 
@@ -100,3 +103,14 @@ def exceptions(client: TestClient, state: str = "open") -> list[dict[str, Any]]:
     response = client.get(f"/api/automation/exceptions?state={state}", headers=supervisor(client))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def wait_for(predicate: Callable[[], T], timeout_s: float = 10.0) -> T:
+    """Poll until `predicate` returns something truthy (the routing loop runs on its own clock)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
