@@ -1,9 +1,12 @@
 """The other deciders, each driven through the API, write exactly one decision row per decision."""
 
+import asyncio
 import time
 
+import httpx
 import pytest
 
+from actions import backend_client
 from tests.decisions.helpers import decisions
 from tests.integration.conftest import SERVICE_HEADERS, staff_headers
 
@@ -75,3 +78,21 @@ def test_assignment_logs_which_agent_and_why_once_per_offer(client, widget, data
     assert routed["action"] == f"agent:{assigned}" and routed["version"] == "rules"
     assert assigned in routed["inputs"]["eligible_agents"] and routed["inputs"]["agent_load"] == 0
     assert routed["inputs"]["skill"] == "general" and routed["conversation_id"] == widget["conversation_id"]
+
+
+def test_the_action_servers_search_names_the_conversation(monkeypatch):
+    """The action server's client (actions/backend_client.py) sends the Rasa sender id along, so the backend
+    can log the answer-or-not decision in that conversation."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"query": "q", "threshold": 0.5, "answerable": False, "results": []})
+
+    transport = httpx.MockTransport(answer)
+    client = lambda: httpx.AsyncClient(base_url="http://backend", transport=transport)  # noqa: E731
+    monkeypatch.setattr(backend_client, "_client", client)
+    asyncio.run(backend_client.search_knowledge("how much is plus?", conversation_id="conv-42"))
+    asyncio.run(backend_client.search_knowledge("how much is plus?"))
+    assert dict(seen[0].url.params) == {"q": "how much is plus?", "k": "3", "conversation_id": "conv-42"}
+    assert "conversation_id" not in seen[1].url.params
