@@ -27,10 +27,11 @@ from backend.conversations.notifier import make_notifier
 from backend.conversations.rasa_client import RasaClient
 from backend.core.background import Background, Step, shutdown
 from backend.core.config import Settings, get_settings
-from backend.core.correlation import CorrelationId, install_log_correlation
+from backend.core.correlation import CorrelationId
 from backend.core.database import make_engine, make_sessionmaker
 from backend.core.errors import validation_error
 from backend.core.limits import BodySizeLimit
+from backend.core.logging import RequestLog, configure_logging
 from backend.core.metrics import HttpMetrics, forget_dead_workers
 from backend.core.ratelimit import rate_limiter_for
 from backend.customers import views as customers
@@ -59,7 +60,7 @@ def create_app(
     settings = settings or get_settings()
     settings.check_secrets()  # production on published development secrets stops here, before anything runs
     redact_tokens_in_server_logs()  # a stale widget script may still put its token in the URL
-    install_log_correlation()  # every log record carries its request's X-Request-ID
+    configure_logging(settings.log_format)  # every log record carries its request's X-Request-ID
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -121,6 +122,7 @@ def create_app(
         app.add_middleware(HttpMetrics)
         app.include_router(health_metrics.router)
         health_metrics.count_lifecycle_events()
+    app.add_middleware(RequestLog)  # one line per request, under its id
     app.add_middleware(CorrelationId)  # outermost: everything below logs under the request's id
     app.add_exception_handler(RequestValidationError, validation_error)  # quotes lone surrogates safely
     for router in (

@@ -25,6 +25,8 @@ ENCODER_DIR = "SUPPORTDESK_ENCODER_DIR"
 ENCODER_THREADS = "SUPPORTDESK_ENCODER_THREADS"
 CACHE = "SUPPORTDESK_CACHE"
 SHARED_DATA = "SUPPORTDESK_SHARED_DATA"
+LOG_FORMAT = "LOG_FORMAT"
+ACTIONS_METRICS_PORT = "ACTIONS_METRICS_PORT"
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
 # The backend's published development value (backend/core/config.py DEVELOPMENT_SECRETS), refused there in
@@ -47,6 +49,11 @@ class BotSettings:
     cache_dir: Path
     # The public data sets, read in place: by default ../shared/data beside the repository.
     shared_data_dir: Path
+    # "text" or "json" (contract/observability.py), the same variable and values as the backend's LOG_FORMAT.
+    log_format: str
+    # The action server's Prometheus metrics on this port; None: not served (a fixed default port would
+    # clash between two action servers on one machine, as tests and `make run-scaled` start them).
+    actions_metrics_port: int | None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> BotSettings:
@@ -58,7 +65,13 @@ class BotSettings:
             encoder_threads=int(environ.get(ENCODER_THREADS, "1")),
             cache_dir=_path(environ.get(CACHE), Path.home() / ".cache" / "supportdesk"),
             shared_data_dir=_path(environ.get(SHARED_DATA), REPO_ROOT.parent / "shared" / "data"),
+            log_format=environ.get(LOG_FORMAT, "text").strip().lower() or "text",
+            actions_metrics_port=_port(environ.get(ACTIONS_METRICS_PORT)),
         )
+
+
+def _port(value: str | None) -> int | None:
+    return int(value) if value and value.strip() else None
 
 
 def _path(value: str | None, default: Path) -> Path:

@@ -371,7 +371,7 @@ class ScaleOutSettings(SettingsGroup):
 
 
 class ObservabilitySettings(SettingsGroup):
-    """Observability (README "Observability"): Prometheus metrics and correlation ids."""
+    """Observability (README "Observability"): Prometheus metrics, correlation ids and the log format."""
 
     metrics_enabled: bool = Field(
         default=True,
@@ -404,6 +404,11 @@ def to_async_url(url: str) -> str:
     """The app runs on asyncio: aiosqlite for SQLite, psycopg 3 (async mode) for PostgreSQL."""
     scheme, _, rest = url.partition("://")
     base = scheme.split("+")[0]
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as text (a person at a terminal) or one JSON object per line (a log shipper); "
+        "each carries the request_id of its request or customer message. The Rasa side reads it too.",
+    )
     driver = {
         "sqlite": "sqlite+aiosqlite",
         "postgresql": "postgresql+psycopg",

@@ -14,7 +14,6 @@ outgoing calls (the Rasa client) send on.
 """
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,31 +21,19 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-HEADER = "X-Request-ID"
-MAX_LENGTH = 128
-NONE = "-"  # in log records made outside any request
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+from contract.observability import HEADER, NONE, TEXT_FORMAT, accepted_or_new
+from contract.observability import MAX_LENGTH as MAX_LENGTH  # re-exported: callers of this module use them
+from contract.observability import new_id as new_id
+from contract.observability import valid as valid
+
+# The header, the accepted ids and the text log format are shared with the Rasa side (contract/).
+LOG_FORMAT = TEXT_FORMAT
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 def current() -> str | None:
     return _request_id.get()
-
-
-def valid(candidate: str | None) -> bool:
-    """Printable ASCII (space to tilde), 1 to 128 characters: safe to echo in a header and a log line."""
-    if candidate is None or not 0 < len(candidate) <= MAX_LENGTH:
-        return False
-    return all(" " <= c <= "~" for c in candidate)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def accepted_or_new(candidate: str | None) -> str:
-    return candidate if candidate is not None and valid(candidate) else new_id()
 
 
 @contextmanager
@@ -98,18 +85,10 @@ class CorrelationId:
 
 def install_log_correlation() -> None:
     """Give every log record a `request_id`; once per process, whatever else configures logging.
-
-    When nothing configured the backend's loggers (no handler on them or on the root), their warnings go
-    to stderr with the time, the logger and the id, instead of Python's bare last-resort line."""
+    (Where the backend's lines go, and as text or JSON, is backend/core/logging.py's `configure_logging`.)"""
     factory = logging.getLogRecordFactory()
     if not getattr(factory, "adds_request_id", False):
         logging.setLogRecordFactory(_with_request_id(factory))
-    backend = logging.getLogger("backend")
-    if not backend.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
-        handler.setLevel(logging.WARNING)  # what the last-resort handler printed before
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        backend.addHandler(handler)
 
 
 def _with_request_id(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:

@@ -21,6 +21,8 @@ BOT_VARIABLES = {
     "SUPPORTDESK_ENCODER_THREADS": ("0", "encoder_threads", 0),
     "SUPPORTDESK_CACHE": ("/c", "cache_dir", Path("/c")),
     "SUPPORTDESK_SHARED_DATA": ("/d", "shared_data_dir", Path("/d")),
+    "ACTIONS_METRICS_PORT": ("9105", "actions_metrics_port", 9105),
+    "LOG_FORMAT": ("json", "log_format", "json"),
 }
 
 
