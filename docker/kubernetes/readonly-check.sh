@@ -93,6 +93,16 @@ text = " ".join(reply.get("text", "") for reply in replies)
 assert "From our help article" in text, text
 print("readonly-check: passed: UID 10001, read-only root, /tmp tmpfs; a knowledge turn answered:", text[:80])
 PY
+  # Memory after start-up and one turn, beside the manifests' requests and limits: resident now and the
+  # peak (VmHWM, model loading included), each process with its children (the backend's PII process).
+  local pid
+  for pid in "${pids[@]}"; do
+    local family=("$pid" $(ps -o pid= --ppid "$pid"))
+    local rss peak
+    rss=$(for p in "${family[@]}"; do awk '/^VmRSS/ {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {print int(s / 1024)}')
+    peak=$(for p in "${family[@]}"; do awk '/^VmHWM/ {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {print int(s / 1024)}')
+    echo "readonly-check: ${rss} MiB resident, ${peak} MiB peak: $(ps -o args= -p "$pid" | cut -c1-60)"
+  done
 }
 
 export -f inner
