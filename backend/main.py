@@ -12,6 +12,7 @@ from backend.agents import websocket as agent_socket
 from backend.analytics import views as analytics
 from backend.analytics.consumer import RasaEventConsumer
 from backend.analytics.service import AnalyticsService
+from backend.assist import views as assist
 from backend.audit import views as audit
 from backend.auth import views as auth
 from backend.auth.policy import install_route_policy
@@ -144,6 +145,7 @@ def create_app(
         privacy.router,
         decisions.router,
         automation.router,
+        assist.router,
         web.router,
     ):
         app.include_router(router)

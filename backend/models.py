@@ -2,6 +2,7 @@
 
 from backend.agents.models import Agent
 from backend.analytics.models import AnalyticsBucket
+from backend.assist.models import GapCluster, Macro
 from backend.audit.models import AuditEvent
 from backend.automation.models import AutomationException, ConversationTag, Firing, Rule, RuleVersion
 from backend.cases.models import Case
@@ -28,6 +29,8 @@ __all__ = [
     "CustomerErasure",
     "Decision",
     "Firing",
+    "GapCluster",
+    "Macro",
     "Message",
     "ModelVersion",
     "Order",

@@ -353,6 +353,32 @@ class AutomationSettings(SettingsGroup):
     )
 
 
+class AssistSettings(SettingsGroup):
+    """Agent assist (backend/assist/): the past-replies index, macros' links and the knowledge-gap job."""
+
+    assist_reply_sync_interval_s: float = Field(
+        default=30.0, gt=0, description="How often agent replies of newly resolved cases join the index."
+    )
+    assist_gap_interval_s: float = Field(
+        default=7 * 24 * 3600.0, gt=0, description="How often unanswered questions are clustered (weekly)."
+    )
+    assist_gap_window_days: int = Field(
+        default=28, gt=0, le=365, description="How far back the knowledge-gap job looks for questions."
+    )
+    # Cosine distance between average-linked MiniLM vectors: paraphrases of one question sit below ~0.45,
+    # different questions of the same shop above ~0.6 (backend/assist/gaps.py says how it was chosen).
+    assist_gap_distance_threshold: float = Field(
+        default=0.55, gt=0, lt=2, description="Agglomerative clustering's merge distance (cosine)."
+    )
+    assist_gap_min_size: int = Field(
+        default=2, ge=1, le=100, description="A cluster with fewer questions is not shown as a gap."
+    )
+    assist_tracking_url: str = Field(
+        default="https://track.northwind.example/{carrier}/{tracking_number}",
+        description="The {tracking_link} of macros, filled from the order's carrier and tracking number.",
+    )
+
+
 class ScaleOutSettings(SettingsGroup):
     """The services several workers share (docs/scaling.md); each unset, one process does the job in
     memory."""
@@ -392,6 +418,7 @@ class Settings(
     PrivacySettings,
     AnalyticsSettings,
     AutomationSettings,
+    AssistSettings,
     ScaleOutSettings,
     ObservabilitySettings,
 ):

@@ -7,7 +7,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.database import Base, utcnow
 
-KINDS = ("handoff", "kb_answer", "routing", "priority", "retention_offer", "override", "automation")
+KINDS = (
+    "handoff",
+    "kb_answer",
+    "routing",
+    "priority",
+    "retention_offer",
+    "override",
+    "automation",
+    "suggestion",  # an agent-assist suggestion shown, used, edited or ignored (backend/assist/)
+)
 # Which feedback labels fit which kind: a hand-off was needed or not, any other decision was right or wrong.
 LABELS_BY_KIND = {kind: ("right", "wrong") for kind in KINDS} | {"handoff": ("needed", "not_needed")}
 

@@ -9,7 +9,9 @@ from backend.core.params import MAX_DB_INTEGER
 from backend.core.text import TEXT
 
 Label = Literal["needed", "not_needed", "right", "wrong"]
-Kind = Literal["handoff", "kb_answer", "routing", "priority", "retention_offer", "override", "automation"]
+Kind = Literal[
+    "handoff", "kb_answer", "routing", "priority", "retention_offer", "override", "automation", "suggestion"
+]
 Note = Annotated[str, StringConstraints(max_length=2000), TEXT]
 
 

@@ -140,6 +140,7 @@ async function openCase(id) {
   showHandoffDecision(detail, decisions, logged.unavailable);
   $("transcript").replaceChildren();
   detail.messages.forEach(appendMessage);
+  Assist.open(detail);
   showOverride(detail);
   const active = detail.status === "assigned" || detail.status === "accepted";
   $("reply").hidden = !active;
@@ -152,6 +153,7 @@ async function openCase(id) {
 
 function appendMessage(m) {
   const li = el("li", undefined, m.sender);
+  li.id = `msg-${m.id}`; // the brief's statements link here
   const who = m.sender === "agent" ? (m.author_name || "agent") : m.sender;
   const facts = [who, new Date(m.created_at).toLocaleTimeString()];
   if (m.intent) facts.push(`intent ${m.intent} (${(m.intent_confidence ?? 0).toFixed(2)})`);
@@ -320,7 +322,7 @@ $("override").addEventListener("submit", async (event) => {
     result.className = "ok";
   } else { // reassigned away from this agent: the case is no longer theirs to show
     state.current = null;
-    $("reply").hidden = $("actions").hidden = $("override").hidden = $("handoff-decision").hidden = true;
+    $("reply").hidden = $("actions").hidden = $("override").hidden = $("handoff-decision").hidden = $("brief").hidden = true;
     $("transcript").replaceChildren();
     $("case-summary").textContent = done;
   }
@@ -334,7 +336,7 @@ async function act(path, body) {
   await refreshCases();
   if (path === "resolve" || path === "handback" || path === "transfer") {
     state.current = null;
-    $("reply").hidden = $("actions").hidden = $("override").hidden = $("handoff-decision").hidden = true;
+    $("reply").hidden = $("actions").hidden = $("override").hidden = $("handoff-decision").hidden = $("brief").hidden = true;
     $("case-summary").textContent = "Done. Select a case.";
   } else await openCase(state.current.id);
 }
