@@ -195,6 +195,12 @@ def test_the_backend_does_not_migrate_or_seed_in_its_pods():
 # --------------------------------------------------------------------------- settings and secrets
 
 
+def settings(path: Path) -> dict[str, str]:
+    """A kustomize env file: KEY=VALUE lines, comments and blank lines skipped."""
+    lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    return dict(line.split("=", 1) for line in lines)
+
+
 def secret_refs(docs: list[dict[str, Any]]) -> set[str]:
     keys = set()
     for doc in (d for d in docs if d["kind"] in WORKLOADS):
@@ -218,10 +224,18 @@ def test_secrets_come_from_the_secret_and_the_template_lists_every_key():
     backend = named(docs, "Deployment", "supportdesk-backend")["spec"]["template"]["spec"]["containers"][0]
     from_secret = {v["name"] for v in backend["env"] if "secretKeyRef" in (v.get("valueFrom") or {})}
     assert {"SERVICE_TOKEN", "SECRET_KEY", "IDENTITY_SECRET"} <= from_secret
-    config = named(docs, "ConfigMap", "supportdesk-config")["data"]
-    assert config["ENVIRONMENT"] == "production"
-    leaked = [k for k, v in config.items() if k in from_secret or "PASSWORD" in k or "@" in v]
-    assert leaked == [], "secret values belong in the Secret, not the ConfigMap"
+    assert settings(BASE / "config.env")["ENVIRONMENT"] == "production"
+    for path in [BASE / "config.env", *(overlay / "config.env" for overlay in OVERLAYS)]:
+        config = settings(path)
+        assert "ENVIRONMENT" not in config or config["ENVIRONMENT"] == "production", path
+        leaked = [k for k, v in config.items() if k in secret_refs(docs) or "PASSWORD" in k or "@" in v]
+        assert leaked == [], f"{path}: secret values belong in the Secret, not the ConfigMap"
+
+
+def test_the_settings_are_a_generated_config_map_so_a_change_rolls_the_pods():
+    generators = yaml.safe_load((BASE / "kustomization.yaml").read_text())["configMapGenerator"]
+    assert generators == [{"name": "supportdesk-config", "envs": ["config.env"]}]
+    assert not [d for d in base_docs() if d["kind"] == "ConfigMap"], "a plain ConfigMap would not roll pods"
 
 
 # ------------------------------------------------------------------------- scaling and the network
