@@ -37,6 +37,8 @@ from backend.lifecycle.cases import CaseStateError
 router = APIRouter(prefix="/api", tags=["decisions"])
 NOT_FOUND = error_response(404, "No such decision (or case).")
 CONFLICT = error_response(409, "The case is not in a state that allows this (the reason is given).")
+# Days a decision can have been made on; the bounds keep a day's end representable (date.max + 1 day is not).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 CaseId = Annotated[int | None, Query(ge=0, le=2**63 - 1)]
 
 
@@ -131,7 +133,9 @@ async def review_queue(
     session: SessionDep,
     supervisor: SupervisorDep,
     settings: SettingsDep,
-    day: Annotated[date | None, Query(description="YYYY-MM-DD (UTC); today when left out.")] = None,
+    day: Annotated[
+        date | None, Query(ge=FIRST_DAY, le=LAST_DAY, description="YYYY-MM-DD (UTC); today when left out.")
+    ] = None,
 ) -> list[ReviewItemOut]:
     """The day's stratified sample: every overridden decision, more low-confidence ones, a few others."""
     sample = await review.daily_sample(session, day or utcnow().date(), settings.review_sample_size)

@@ -84,6 +84,7 @@ def test_a_review_is_a_label_with_the_reviewer_and_only_supervisors_review(clien
         == 404
     )
     assert queue(client, "2026-13-01").status_code == 422
+    assert queue(client, "9999-12-31").status_code == 422  # no day whose end cannot be written
 
 
 def test_quality_counts_precision_recall_and_overrides_per_week_kind_and_version(client, database_url):
