@@ -125,6 +125,8 @@ class KnowledgeRuntime:
             docs = await self._documents(sorted(expected))
             await asyncio.to_thread(index.rebuild, [docs[i] for i in sorted(docs)])
             self._unsaved.set()
+        if index.sentence_rerank:  # a rebuild drops the sentence vectors: encode them off the request path
+            threading.Thread(target=_warm_up, args=(index,), name="kb-sentences", daemon=True).start()
         return index.status()
 
     async def search(self, query: str, k: int) -> SearchResult:

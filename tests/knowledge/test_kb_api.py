@@ -307,3 +307,21 @@ def test_only_admins_edit_and_only_staff_search(kb):
         "SELECT actor, action FROM audit_events WHERE action LIKE 'kb.%' ORDER BY id DESC LIMIT 1",
     )
     assert audit == [{"actor": ADMIN, "action": "kb.article.update"}]
+
+
+def test_the_articles_sentences_are_encoded_off_the_request_path_at_start_and_after_a_rebuild(kb):
+    index = kb.app.state.kb.index
+    assert index.sentence_rerank  # the shipped shop decision reads the sentence features
+
+    def warmed_within(seconds: float) -> bool:
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            if set(index.sentence_cache) == set(index.doc_versions):
+                return True
+            time.sleep(0.05)
+        return False
+
+    assert warmed_within(30.0)  # the start-up thread encodes every article's sentences
+    assert kb.post("/api/v1/kb/index/rebuild").status_code == 200
+    assert warmed_within(30.0)  # and again after a rebuild, which drops them
+    assert search(kb, "what's the difference between basic and plus")["answerable"] is True
