@@ -25,6 +25,7 @@ positions in the original text, and the caller replaces them with the project's 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -72,6 +73,9 @@ def _engines() -> tuple[BatchAnalyzerEngine, AnonymizerEngine]:
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
     from presidio_anonymizer import AnonymizerEngine
 
+    # Presidio warns once per message for each spaCy label it has no entity for (CARDINAL, MONEY...) and
+    # once per recognizer of another language: thousands of lines a day in the worker's log, none actionable.
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
     if not spacy.util.is_package(MODEL_PACKAGE):
         # Presidio would try to download it; the project never downloads models at run time.
         raise RuntimeError(f"spaCy model package {MODEL_PACKAGE} is not installed")
