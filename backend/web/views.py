@@ -54,6 +54,12 @@ async def audit() -> FileResponse:
     return FileResponse(PAGES / "audit.html")
 
 
+@router.get("/admin/automation")
+async def automation() -> FileResponse:
+    """Automation rules: the rule form, dry-run, enable, versions and rollback, the exception queue."""
+    return FileResponse(PAGES / "automation.html")
+
+
 @router.get("/admin/dashboard")
 async def dashboard() -> FileResponse:
     return FileResponse(PAGES / "dashboard.html")
