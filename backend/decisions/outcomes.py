@@ -10,7 +10,8 @@
 
 `join_outcomes` is the plain function the loop calls (and tests call directly). It refreshes the outcome of
 every decision whose windows are still open, and marks a decision final once they have all passed, so a
-final outcome is never read again. A batch bounds each round; the oldest pending decisions go first.
+final outcome is never read again. Batches bound each round: never-joined decisions first, then the least
+recently refreshed.
 """
 
 from __future__ import annotations
@@ -43,16 +44,30 @@ WINDOWS = {
 }
 NEXT_TURNS = 2
 BATCH = 500
+MAX_BATCHES_PER_ROUND = 20
 REQUEST_HUMAN, NOT_HELPFUL = "request_human", "not_helpful"
 
 
-async def join_outcomes(session: AsyncSession, now: datetime | None = None, batch: int = BATCH) -> int:
-    """Fill the outcomes of pending decisions from what happened since; returns how many were updated."""
+async def join_outcomes(
+    session: AsyncSession,
+    now: datetime | None = None,
+    batch: int = BATCH,
+    fresh_for: timedelta = timedelta(0),
+) -> int:
+    """Fill the outcomes of pending decisions from what happened since; returns how many were updated.
+
+    Never-joined decisions go first, then the least recently refreshed, so a busy week cannot starve the
+    newest; one refreshed within `fresh_for` is left for a later round.
+    """
     now = now or utcnow()
     query = (
         select(Decision)
-        .where(Decision.outcome_final.is_(False), Decision.kind.in_(WINDOWS))
-        .order_by(Decision.id)
+        .where(
+            Decision.outcome_final.is_(False),
+            Decision.kind.in_(WINDOWS),
+            Decision.outcome_at.is_(None) | (Decision.outcome_at < now - fresh_for),
+        )
+        .order_by(Decision.outcome_at.is_(None).desc(), Decision.outcome_at, Decision.id)
         .limit(batch)
     )
     pending = list((await session.execute(query)).scalars())
@@ -205,6 +220,7 @@ class OutcomeJob:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self._sessions = sessions
+        self._fresh_for = timedelta(seconds=settings.decision_outcome_interval_s / 2)
         self.loop = Periodic("decision-outcomes", self.tick, settings.decision_outcome_interval_s)
 
     def start(self) -> None:
@@ -214,7 +230,13 @@ class OutcomeJob:
         await self.loop.stop()
 
     async def tick(self) -> None:
-        async with self._sessions() as session:
-            updated = await join_outcomes(session)
+        """Batches until every pending decision is refreshed, at most MAX_BATCHES_PER_ROUND of them."""
+        updated = 0
+        for _ in range(MAX_BATCHES_PER_ROUND):
+            async with self._sessions() as session:
+                done = await join_outcomes(session, fresh_for=self._fresh_for)
+            updated += done
+            if done < BATCH:
+                break
         if updated:
             log.info("decision outcomes: %d decisions updated", updated)

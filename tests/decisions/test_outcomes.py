@@ -137,3 +137,30 @@ def test_a_quiet_continue_ends_final_without_a_return_and_a_retention_offer_lear
     (final,) = decisions(database_url, "retention_offer")
     assert final["id"] == offer and final["outcome"]["cancelled_within_30_days"] is True
     assert final["outcome_final"] in (True, 1) and reply
+
+
+def test_batches_take_never_joined_decisions_first_so_none_starves(database_url):
+    customer = customer_id(database_url)
+    insert(database_url, Conversation(id="conv-n", customer_id=customer, started_at=START))
+    (asked,) = insert(database_url, message("conv-n", "order_status", 0))
+    ids = insert(
+        database_url, *(handoff_decision("conv-n", customer, asked, "continue", i) for i in range(3))
+    )
+    now = START + timedelta(hours=1)
+
+    async def batches(session):
+        first = await join_outcomes(session, now, batch=2, fresh_for=timedelta(minutes=5))
+        second = await join_outcomes(session, now, batch=2, fresh_for=timedelta(minutes=5))
+        third = await join_outcomes(session, now, batch=2, fresh_for=timedelta(minutes=5))
+        return first, second, third
+
+    async def run():
+        engine = create_async_engine(to_async_url(database_url))
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+                return await batches(session)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(run()) == (2, 1, 0)  # the third decision's turn came; fresh ones wait
+    assert all(d["outcome"] is not None for d in decisions(database_url, "handoff") if d["id"] in ids)
