@@ -71,3 +71,21 @@ def test_the_shipped_mix_scores_what_the_comparison_measured():
     theirs = presidio_detector.find_spans_many(texts)
     apart = [detectors.merge(t, o, p, (), choice) for t, o, p in zip(texts, ours, theirs, strict=True)]
     assert detectors.find_spans_many(texts) == apart
+
+
+def test_the_worker_child_process_redacts_with_the_shipped_mix():
+    """What the privacy worker calls: the low-priority child process, the PII_PRESIDIO switch passed in."""
+    import asyncio
+
+    from backend.privacy import redactor
+
+    async def both() -> tuple[list[str], list[str]]:
+        texts = ["ring me on 07911 234567, Svetlana Kuznetsova"]
+        return (
+            await redactor.redact_many(texts, True, use_presidio=True),
+            await redactor.redact_many(texts, True, use_presidio=False),
+        )
+
+    shipped, before = asyncio.run(both())
+    assert shipped == ["ring me on [PHONE], [NAME]"]
+    assert before == ["ring me on 07911 234567, [NAME]"]  # the redactor's patterns alone miss this layout
