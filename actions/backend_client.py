@@ -4,6 +4,10 @@ Every failure (backend down, timeout, error status, malformed body) becomes `Bac
 has exactly one exception to turn into a polite message. Responses come back as the types of
 contract/service_api.py, which the backend's routes are checked against, so actions read attributes, not
 dict keys that could silently be missing.
+
+Every call carries the customer message's correlation id (X-Request-ID, from actions/observability.py), so
+the backend logs its side of the call under the same id as the turn that caused it; every failure is
+counted by call and kind (`supportdesk_action_backend_errors_total`).
 """
 
 import asyncio
@@ -15,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
+from actions.observability import BACKEND_ERRORS, request_id_headers
 from contract.service_api import (
     ContractError,
     HandoffRequest,
@@ -66,43 +71,52 @@ def _client() -> httpx.AsyncClient:
 
 
 async def _request(
-    method: str, path: str, json: dict[str, Any] | None = None, params: dict[str, Any] | None = None
+    call: str,
+    method: str,
+    path: str,
+    json: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
 ) -> httpx.Response:
     try:
-        return await _client().request(method, path, json=json, params=params)
+        return await _client().request(method, path, json=json, params=params, headers=request_id_headers())
     except httpx.HTTPError as error:
+        BACKEND_ERRORS.labels(call, "unreachable").inc()
         raise BackendError(f"{method} {path} failed: {error!r}") from error
 
 
-def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+def _json_object(response: httpx.Response, call: str, what: str) -> dict[str, Any]:
     if response.is_error:
+        BACKEND_ERRORS.labels(call, "http_error").inc()
         raise BackendError(f"{what}: HTTP {response.status_code} {response.text[:200]!r}")
     try:
         body = response.json()
     except ValueError as error:
+        BACKEND_ERRORS.labels(call, "bad_response").inc()
         raise BackendError(f"{what}: response is not JSON") from error
     if not isinstance(body, dict):
+        BACKEND_ERRORS.labels(call, "bad_response").inc()
         raise BackendError(f"{what}: expected a JSON object, got {type(body).__name__}")
     return body
 
 
-def _read(response: httpx.Response, what: str, contract_type: Callable[[Any], T]) -> T:
+def _read(response: httpx.Response, call: str, what: str, contract_type: Callable[[Any], T]) -> T:
     """The response as its contract type; a body that does not match is a backend failure like any other."""
-    body = _json_object(response, what)
+    body = _json_object(response, call, what)
     try:
         return contract_type(body)
     except ContractError as error:
+        BACKEND_ERRORS.labels(call, "bad_response").inc()
         raise BackendError(f"{what}: {error}") from error
 
 
 async def get_order(order_id: str) -> Order | None:
     """The order as the backend describes it, or None if there is no such order."""
     path = f"/api/v1/service/orders/{quote(order_id, safe='')}"
-    response = await _request("GET", path)
+    response = await _request("orders", "GET", path)
     # 404: no such order. 422: the backend cannot read it as an order number, so no order can match it.
     if response.status_code in (404, 422):
         return None
-    return _read(response, f"GET {path}", Order.from_json)
+    return _read(response, "orders", f"GET {path}", Order.from_json)
 
 
 async def handoff(conversation_id: str, reason: str) -> HandoffResult:
@@ -112,8 +126,8 @@ async def handoff(conversation_id: str, reason: str) -> HandoffResult:
     The Rasa sender_id is the backend's conversation id, so it is passed through unchanged.
     """
     path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/handoff"
-    response = await _request("POST", path, json=HandoffRequest(reason).to_json())
-    return _read(response, f"POST {path}", HandoffResult.from_json)
+    response = await _request("handoff", "POST", path, json=HandoffRequest(reason).to_json())
+    return _read(response, "handoff", f"POST {path}", HandoffResult.from_json)
 
 
 async def search_knowledge(question: str, k: int = 3, conversation_id: str | None = None) -> KnowledgeSearch:
@@ -122,12 +136,12 @@ async def search_knowledge(question: str, k: int = 3, conversation_id: str | Non
     the backend logs the answer-or-not decision in that conversation."""
     path = "/api/v1/service/kb/search"
     query = KnowledgeQuery(question[:2000], k, conversation_id)
-    response = await _request("GET", path, params=query.to_params())
-    return _read(response, f"GET {path}", KnowledgeSearch.from_json)
+    response = await _request("kb_search", "GET", path, params=query.to_params())
+    return _read(response, "kb_search", f"GET {path}", KnowledgeSearch.from_json)
 
 
 async def retention_offer(conversation_id: str) -> RetentionOffer:
     """For a customer who wants to cancel: the offer to make (None: no offer) and the churn risk behind it."""
     path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/retention-offer"
-    response = await _request("POST", path)
-    return _read(response, f"POST {path}", RetentionOffer.from_json)
+    response = await _request("retention_offer", "POST", path)
+    return _read(response, "retention_offer", f"POST {path}", RetentionOffer.from_json)

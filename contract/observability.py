@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,6 +23,10 @@ HEADER = "X-Request-ID"
 METADATA_KEY = "request_id"  # in a UserMessage's metadata, and so in tracker.latest_message["metadata"]
 MAX_LENGTH = 128
 NONE = "-"  # the request_id of a log record made outside any message
+
+# The id of the request or customer message this task is handling, in whichever of the three processes; the
+# backend's middleware, the Rasa channel and the action server's executor set it for the work they run.
+REQUEST_ID: ContextVar[str | None] = ContextVar("supportdesk_request_id", default=None)
 
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -97,3 +102,44 @@ def formatter(log_format: str) -> logging.Formatter:
     if log_format not in LOG_FORMATS:
         raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
     return JsonFormatter() if log_format == "json" else TextFormatter()
+
+
+def current_request_id() -> str | None:
+    return REQUEST_ID.get()
+
+
+def install_record_factory() -> None:
+    """Give every log record of this process `request_id` (REQUEST_ID's, or "-" outside a message); once.
+
+    A record factory rather than a `logging.Filter`: a filter on a logger misses records propagated from
+    child loggers, and one on a handler misses handlers added later; the factory runs for every record, in
+    the context that logs it, so the id is the one of the message being handled."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "adds_request_id", False):
+        return
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.request_id = REQUEST_ID.get() or NONE
+        return record
+
+    make.adds_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make)
+
+
+def format_existing_handlers(log_format: str) -> None:
+    """Give the handlers Rasa and rasa_sdk installed before our code was imported our format.
+
+    Both set up logging themselves (coloredlogs on the root logger; Sanic its own handlers) and import the
+    channel and the actions afterwards, so this re-formats what is there instead of adding a handler, which
+    would print every line twice. Text changes only the root's handlers, where Rasa's and our lines go
+    (Sanic's access lines need their own fields); JSON changes every handler, so each line parses."""
+    chosen = formatter(log_format)
+    loggers = [logging.getLogger()]
+    if log_format == "json":
+        loggers += [
+            each for each in logging.Logger.manager.loggerDict.values() if isinstance(each, logging.Logger)
+        ]
+    for each in loggers:
+        for handler in each.handlers:
+            handler.setFormatter(chosen)

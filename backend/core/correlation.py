@@ -13,23 +13,21 @@ context that logs it, so the id is the one of the request being served. `request
 outgoing calls (the Rasa client) send on.
 """
 
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contract.observability import HEADER, NONE, TEXT_FORMAT, accepted_or_new
+from contract.observability import HEADER, REQUEST_ID, TEXT_FORMAT, accepted_or_new, install_record_factory
 from contract.observability import MAX_LENGTH as MAX_LENGTH  # re-exported: callers of this module use them
+from contract.observability import NONE as NONE
 from contract.observability import new_id as new_id
 from contract.observability import valid as valid
 
 # The header, the accepted ids and the text log format are shared with the Rasa side (contract/).
 LOG_FORMAT = TEXT_FORMAT
 
-_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_request_id = REQUEST_ID  # the process's one id variable, which the record factory reads
 
 
 def current() -> str | None:
@@ -86,16 +84,4 @@ class CorrelationId:
 def install_log_correlation() -> None:
     """Give every log record a `request_id`; once per process, whatever else configures logging.
     (Where the backend's lines go, and as text or JSON, is backend/core/logging.py's `configure_logging`.)"""
-    factory = logging.getLogRecordFactory()
-    if not getattr(factory, "adds_request_id", False):
-        logging.setLogRecordFactory(_with_request_id(factory))
-
-
-def _with_request_id(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
-    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
-        record.request_id = current() or NONE
-        return record
-
-    make.adds_request_id = True  # type: ignore[attr-defined]
-    return make
+    install_record_factory()

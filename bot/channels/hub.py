@@ -8,10 +8,16 @@ NLU pipeline twice and could see a parse that differs from the one the dialogue 
 read from the tracker the turn saved (channels/turn_capture.py): it is exactly what the policies saw. The
 backend's message id is passed as Rasa's message_id, so the right user event is found even if the
 conversation had other turns meanwhile.
+
+Each turn runs under the backend's correlation id (its `X-Request-ID`, or a new one for a caller without
+one): every log line of the turn in this process carries it (LOG_FORMAT text or json, as the backend), and
+it goes into the message's metadata (`request_id`), which Rasa keeps on the tracker's latest message and so
+hands to the action server with every action call of the turn (contract/observability.py).
 """
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,11 +28,25 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import action_validation, turn_capture
+from contract.observability import (
+    HEADER,
+    METADATA_KEY,
+    REQUEST_ID,
+    accepted_or_new,
+    format_existing_handlers,
+    install_record_factory,
+)
+from nlu.settings import bot_settings
 
 logger = logging.getLogger(__name__)
 
 action_validation.install()
 turn_capture.install()
+
+# The turn's id: every record Rasa or we log while handling the turn carries it.
+_request_id = REQUEST_ID
+install_record_factory()
+format_existing_handlers(bot_settings().log_format)  # Rasa set up its handlers before importing us
 
 
 class HubInput(InputChannel):
@@ -36,6 +56,11 @@ class HubInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hub_webhook = Blueprint("hub_webhook", __name__)
+
+        @hub_webhook.listener("before_server_start")
+        async def format_sanic_logs(*_: Any) -> None:
+            # The Sanic app, and its loggers' handlers, are made after this channel was imported.
+            format_existing_handlers(bot_settings().log_format)
 
         @hub_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -50,22 +75,45 @@ class HubInput(InputChannel):
                     {"error": "'sender' and 'message' must be non-empty strings"}, status=400
                 )
             message_id = str(body.get("message_id") or "") or None
-            collector = CollectingOutputChannel()
-            turn_capture.forget()
-            await on_new_message(
-                UserMessage(
-                    text,
-                    collector,
-                    sender,
-                    input_channel=self.name(),
-                    message_id=message_id,
-                    metadata=body.get("metadata") or {},
+            metadata = body.get("metadata")
+            request_id = accepted_or_new(request.headers.get(HEADER))
+            token = _request_id.set(request_id)
+            try:
+                started = time.perf_counter()
+                collector = CollectingOutputChannel()
+                turn_capture.forget()
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender,
+                        input_channel=self.name(),
+                        message_id=message_id,
+                        metadata=with_request_id(metadata, request_id),
+                    )
                 )
-            )
-            parse = await _parse_of(request, sender, message_id)
-            return response.json(_jsonable({"messages": collector.messages, "parse": parse}))
+                parse = await _parse_of(request, sender, message_id)
+                logger.info(
+                    "turn of conversation %s: %d replies in %.1f ms",
+                    sender,
+                    len(collector.messages),
+                    (time.perf_counter() - started) * 1000,
+                )
+                return response.json(_jsonable({"messages": collector.messages, "parse": parse}))
+            finally:
+                _request_id.reset(token)
 
         return hub_webhook
+
+
+def with_request_id(metadata: object, request_id: str) -> dict[str, Any]:
+    """The backend's metadata with the turn's id: Rasa keeps it on the user event, whose metadata the
+    action server reads from `tracker.latest_message` for every action of the turn."""
+    return {**(metadata if isinstance(metadata, dict) else {}), METADATA_KEY: request_id}
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
 
 
 async def _parse_of(request: Request, sender: str, message_id: str | None) -> dict[str, Any]:
