@@ -272,19 +272,24 @@ class KnowledgeIndex:
                 self.sentence_cache[doc_id] = cached
             return cached
 
-    def warm_sentences(self) -> int:
+    def warm_sentences(self, stop: threading.Event | None = None) -> int:
         """Encode every article's sentences now (the backend does it in a background thread at start, so
         the first questions do not pay for it). The encoding runs outside the lock, so searches go on;
-        an article changed meanwhile is left to be encoded on use. Returns how many articles were encoded."""
+        an article changed meanwhile is left to be encoded on use, and so is the rest once `stop` is set.
+        Returns how many articles were encoded."""
         with self.lock:
             todo = {d: self._sentence_texts(d) for d in self.doc_chunks if d not in self.sentence_cache}
             versions = {d: self.doc_versions.get(d) for d in todo}
+        done = 0
         for doc_id, texts in todo.items():
+            if stop is not None and stop.is_set():
+                break
             vectors = self._encode_sentences(texts)
+            done += 1
             with self.lock:
                 if doc_id in self.doc_chunks and self.doc_versions.get(doc_id) == versions[doc_id]:
                     self.sentence_cache.setdefault(doc_id, vectors)
-        return len(todo)
+        return done
 
     def _weights(self) -> tuple[float, ...]:
         return (1.0, LEXICAL_WEIGHT, SENTENCE_WEIGHT) if self.sentence_rerank else (1.0, LEXICAL_WEIGHT)

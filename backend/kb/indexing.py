@@ -60,6 +60,8 @@ class KnowledgeRuntime:
         self._unsaved = asyncio.Event()
         # A save cancelled at shutdown goes on in its thread; the save at close must not write beside it.
         self._save_lock = threading.Lock()
+        self._warming: list[threading.Thread] = []  # model load and sentence encoding, off the request path
+        self._stop_warming = threading.Event()
         self.loops = (
             Periodic("kb-index-sync", self.sync_all, settings.kb_sync_interval_s),
             Background("kb-index-save", self._save_when_changed),
@@ -81,12 +83,18 @@ class KnowledgeRuntime:
         self.index, self.report = index, report
         log.info("knowledge index %s (%s): %s", report.action, report.reason or "up to date", index.status())
         if not embedder.loaded or index.sentence_rerank:
-            threading.Thread(target=_warm_up, args=(index,), name="kb-embedder-load", daemon=True).start()
+            self._warm(index, "kb-embedder-load")
         for loop in self.loops:
             loop.start()
 
     async def close(self) -> None:
         await stop_all(self.loops)
+        # The warm-up stops between two articles and is waited for: an interpreter that exits while torch
+        # encodes in a daemon thread aborts (exit status 134), which scripts that open the runtime hit.
+        self._stop_warming.set()
+        for thread in self._warming:
+            await asyncio.to_thread(thread.join)
+        self._warming.clear()
         if self.index is not None and self._unsaved.is_set():
             await asyncio.to_thread(self._save, self.index)
 
@@ -126,7 +134,7 @@ class KnowledgeRuntime:
             await asyncio.to_thread(index.rebuild, [docs[i] for i in sorted(docs)])
             self._unsaved.set()
         if index.sentence_rerank:  # a rebuild drops the sentence vectors: encode them off the request path
-            threading.Thread(target=_warm_up, args=(index,), name="kb-sentences", daemon=True).start()
+            self._warm(index, "kb-sentences")
         return index.status()
 
     async def search(self, query: str, k: int) -> SearchResult:
@@ -139,6 +147,11 @@ class KnowledgeRuntime:
             "status": self.index.status() if self.index is not None else {},
             "last_open": asdict(self.report),
         }
+
+    def _warm(self, index: KnowledgeIndex, name: str) -> None:
+        thread = threading.Thread(target=_warm_up, args=(index, self._stop_warming), name=name, daemon=True)
+        self._warming = [t for t in self._warming if t.is_alive()] + [thread]
+        thread.start()
 
     def _require(self) -> KnowledgeIndex:
         if self.index is None:
@@ -188,11 +201,11 @@ def _apply(index: KnowledgeIndex, upsert: list[Document], remove: Sequence[int])
         index.compact()
 
 
-def _warm_up(index: KnowledgeIndex) -> None:
+def _warm_up(index: KnowledgeIndex, stop: threading.Event) -> None:
     try:
         index.embedder.load()
         if index.sentence_rerank and len(index.doc_versions) <= WARM_SENTENCES_MAX:
-            index.warm_sentences()
+            index.warm_sentences(stop)
     except Exception:
         log.exception("could not load the embedding model or encode the articles' sentences")
 

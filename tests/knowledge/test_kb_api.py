@@ -325,3 +325,11 @@ def test_the_articles_sentences_are_encoded_off_the_request_path_at_start_and_af
     assert kb.post("/api/v1/kb/index/rebuild").status_code == 200
     assert warmed_within(30.0)  # and again after a rebuild, which drops them
     assert search(kb, "what's the difference between basic and plus")["answerable"] is True
+
+
+def test_closing_waits_for_the_warm_up_threads(kb_settings):
+    with app_client(kb_settings) as client:
+        warming = list(client.app.state.kb._warming)
+        assert warming  # the model load and the sentence encoding run beside the app
+    # An interpreter exiting while torch encodes in a daemon thread aborts; close() joined them first.
+    assert not any(thread.is_alive() for thread in warming)

@@ -2,6 +2,7 @@
 a fit that reads the dev split only, a decision monotone in its score, and what the real search answers."""
 
 import dataclasses
+import threading
 
 import numpy as np
 import pytest
@@ -64,6 +65,10 @@ def test_an_edit_replaces_the_articles_sentence_vectors():
     assert after.shape[0] == 1 and not np.array_equal(before[:1], after)
     edited.remove([first.id])
     assert first.id not in edited.sentence_cache
+    stopped = threading.Event()
+    stopped.set()
+    edited.rebuild(seed_documents())
+    assert edited.warm_sentences(stopped) == 0 and not edited.sentence_cache  # a closing runtime stops it
 
 
 # ----- the fit and the decision, on the seeded shop through the backend's runtime -----
