@@ -27,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GroupKFold
 
-from backend.handoff.features import TurnView, handoff_features, vector
+from backend.handoff.features import FEATURES, TurnView, handoff_features, vector
 from backend.handoff.policy import LearntPolicy, RulesPolicy
 from ml import conversations
 from ml.conversations import LabelledConversation
@@ -100,10 +100,18 @@ def _out_of_fold(X: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> 
     return oof
 
 
-def _best_threshold(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+def _decided(X: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """What LearntPolicy.decide does at this threshold: the explicit-request guardrail hands over, a declined
+    person is respected, the score decides the rest."""
+    explicit = X[:, FEATURES.index("explicit_request")] > 0
+    declined = (X[:, FEATURES.index("declines_person")] > 0) & ~explicit
+    return explicit | ((scores >= threshold) & ~declined)
+
+
+def _best_threshold(X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     best = (0.5, -1.0)
     for threshold in sorted(set(np.round(scores, 4)), reverse=True):
-        f1 = _f1(y, scores >= threshold)
+        f1 = _f1(y, _decided(X, scores, threshold))
         if f1 > best[1]:
             best = (float(threshold), f1)
     return best
@@ -119,7 +127,7 @@ def fit(
         raise ValueError(f"too few hand-off labels on dev to fit ({int(y.sum())})")
     losses = {c: log_loss(y, np.clip(_out_of_fold(X, y, groups, c), 1e-6, 1 - 1e-6)) for c in C_GRID}
     c = min(losses, key=losses.__getitem__)
-    threshold, oof_f1 = _best_threshold(y, _out_of_fold(X, y, groups, c))
+    threshold, oof_f1 = _best_threshold(X, y, _out_of_fold(X, y, groups, c))
     mean, scale = _standardize(X)
     model = LogisticRegression(C=c, max_iter=2000).fit((X - mean) / scale, y)
     policy = LearntPolicy(

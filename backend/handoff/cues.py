@@ -56,6 +56,22 @@ NOT_HELPED = re.compile(
     re.IGNORECASE,
 )
 
+# The customer turns down a person ("no, let's keep trying here", "not worth bothering a person"): after the
+# bot's offer this is an answer a lead respects, so no hand-off follows at this turn unless one is asked for.
+DECLINES_PERSON = re.compile(
+    "|".join(
+        [
+            r"\b(?:keep|carry\s+on)\s+trying\b",
+            r"\bnot\s+worth\s+(?:bothering|getting|calling|involving|it)\b",
+            r"\b(?:no|nah|don'?t)\s+(?:need\s+(?:for\s+)?(?:a\s+)?(?:person|human|agent|anyone))\b",
+            r"\bno\s+need\b",
+            r"\b(?:no|nah),?\s+(?:that'?s|that\s+was|it'?s)\s+(?:all|everything|fine|ok)\b",
+            r"\b(?:no|nah),?\s+(?:thanks|thank\s+you|i'?m\s+good|i'?m\s+fine|all\s+good)\b",
+        ]
+    ),
+    re.IGNORECASE,
+)
+
 # "Am I talking to a real person?" asks what the bot is; it does not ask for a person.
 IDENTITY_QUESTION = re.compile(
     r"\b(?:am\s+i|is\s+this|are\s+you)\b[^?.!]*\b(?:bot|robot|machine|ai|automated)\b"
@@ -72,7 +88,6 @@ EARLIER_CONTACTS = re.compile(
             r"\b(?:promised|you\s+said\s+you\s+would|was\s+told)\b",
             r"\b(?:nobody|no\s+one|noone)\s+(?:called|answered|replied|got\s+back|came\s+back|has\s+replied)\b",
             r"\b(?:still|yet)\s+no\s+(?:reply|answer|response|call|word)\b",
-            r"\bagain[.!]",
         ]
     ),
     re.IGNORECASE,
@@ -101,14 +116,16 @@ class Cues:
     earlier_contacts: bool
     threatens: bool
     not_helped: bool = False
+    declines_person: bool = False
 
 
 def cues_of(text: str | None) -> Cues:
     if not text:
-        return Cues(False, False, False, False)
+        return Cues(False, False, False, False, False)
     return Cues(
         asks_for_person=bool(ASKS_FOR_PERSON.search(text)) and not IDENTITY_QUESTION.search(text),
         earlier_contacts=bool(EARLIER_CONTACTS.search(text)),
         threatens=bool(THREATENS.search(text)),
         not_helped=bool(NOT_HELPED.search(text)),
+        declines_person=bool(DECLINES_PERSON.search(text)),
     )

@@ -49,6 +49,7 @@ FEATURES: tuple[str, ...] = (
     "earlier_contacts_now",
     "threatens_now",
     "dissatisfied_with_cause",
+    "declines_person",
     "turn_number",
 )
 
@@ -94,6 +95,7 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         "threatens_now": float(cues.threatens),
         # A dissatisfied message with a cause a lead acts on: earlier failed contacts or a threat.
         "dissatisfied_with_cause": float(negative[-1] and (cues.earlier_contacts or cues.threatens)),
+        "declines_person": float(cues.declines_person),
         "turn_number": float(len(turns)),
     }
 

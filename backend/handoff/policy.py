@@ -56,6 +56,11 @@ def _explicit_request(features: dict[str, float]) -> list[str]:
     return ["the customer asked for a person"] if features["explicit_request"] else []
 
 
+def _declined(features: dict[str, float]) -> bool:
+    """The customer said no to a person ("no, let's keep trying here") and did not ask for one: respected."""
+    return bool(features["declines_person"]) and not features["explicit_request"]
+
+
 class RulesPolicy:
     """Explicit request, two dissatisfied turns in a row, or two fallbacks in the conversation."""
 
@@ -71,6 +76,8 @@ class RulesPolicy:
             reasons.append("two dissatisfied messages in a row")
         if features["fallbacks_total"] >= 2:
             reasons.append("the bot did not understand two messages")
+        if _declined(features):
+            reasons = []
         return HandoffDecision(bool(reasons), self.name, reasons, features=features)
 
 
@@ -112,8 +119,9 @@ class LearntPolicy:
     def decide_features(self, features: dict[str, float]) -> HandoffDecision:
         score = self.probability(features)
         guardrail = _explicit_request(features)
-        handoff = bool(guardrail) or score >= self.threshold
-        reasons = guardrail + (self.reasons(features) if score >= self.threshold else [])
+        over = score >= self.threshold and not _declined(features)
+        handoff = bool(guardrail) or over
+        reasons = guardrail + (self.reasons(features) if over else [])
         return HandoffDecision(handoff, self.name, reasons, score, self.threshold, features)
 
     def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -68,3 +68,15 @@ def test_a_second_didnt_help_counts_whatever_the_intent() -> None:
     features = handoff_features([first, second])
     assert features["not_helpful_total"] == 2 and features["not_helpful_now"] == 1
     assert not cues_of("my parcel is still not here").not_helped
+
+
+def test_a_customer_who_declines_a_person_keeps_the_bot() -> None:
+    """After the bot's offer, "no, let's keep trying here" is an answer: neither policy hands over on it."""
+    angry = TurnView("not_helpful", "negative", -0.9, "that did not help, useless")
+    declines = TurnView("deny", "negative", -0.6, "no, lets keep trying here")
+    assert RulesPolicy().decide([angry, angry]).handoff
+    assert not RulesPolicy().decide([angry, declines]).handoff
+    asks = TurnView("deny", "neutral", 0.0, "no, actually get me a real person")
+    assert RulesPolicy().decide([angry, asks]).handoff
+    assert cues_of("nah not worth getting a human for that").declines_person
+    assert not cues_of("no, my parcel still isn't here").declines_person
