@@ -13,6 +13,7 @@ from backend.analytics import views as analytics
 from backend.analytics.consumer import RasaEventConsumer
 from backend.analytics.service import AnalyticsService
 from backend.assist import views as assist
+from backend.assist.runtime import AssistRuntime
 from backend.audit import views as audit
 from backend.auth import views as auth
 from backend.auth.policy import install_route_policy
@@ -93,6 +94,8 @@ def create_app(
         app.state.automation = AutomationEngine(app.state.sessions, app.state.notifier, settings)
         app.state.automation.start()
         await open_index(app)
+        app.state.assist = AssistRuntime(app)
+        app.state.assist.start()
         app.state.background = background_loops(app, consumer)
         yield
         steps: list[Step] = [
@@ -101,6 +104,7 @@ def create_app(
             ("privacy worker", app.state.privacy.stop),
             ("decision outcomes", app.state.outcomes.stop),
             ("automation", app.state.automation.stop),
+            ("agent assist", app.state.assist.stop),
             *([("RabbitMQ consumer", consumer.stop)] if consumer is not None else []),
             ("analytics", app.state.analytics.stop),
             ("notifier", app.state.notifier.close),
@@ -163,6 +167,7 @@ def background_loops(app: FastAPI, consumer: RasaEventConsumer | None) -> list[B
         app.state.privacy.loop,
         app.state.outcomes.loop,
         *app.state.automation.loops,
+        *app.state.assist.loops,
         app.state.analytics.loop,
         *(kb.loops if kb is not None else ()),
         *app.state.notifier.loops,

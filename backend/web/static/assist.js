@@ -1,4 +1,4 @@
-// Agent assist in the inbox (backend/assist/): the hand-off brief. Uses inbox.js's api(), el() and $().
+// Agent assist in the inbox (backend/assist/): the hand-off brief, suggested replies, similar past cases. Uses inbox.js's api(), el() and $().
 // Every text goes in with textContent, never as HTML.
 "use strict";
 const Assist = (() => {
@@ -46,7 +46,85 @@ const Assist = (() => {
     box.replaceChildren(...(parts.length ? parts : [el("p", "Nothing to brief yet.", "muted")]));
   }
 
+  // ---- suggested replies: one click puts one in the reply box; what was sent is compared with it ----
+  const shown = { caseId: null, decisionId: null, inserted: null };
+
+  function sourceText(s) {
+    if (s.kind === "kb") return `Article: ${s.source.article}`;
+    return `Agent reply · conversation ${String(s.source.conversation_id).slice(0, 8)} · ${new Date(s.source.date).toLocaleDateString()}`;
+  }
+
+  function insert(s) {
+    const box = $("reply-text");
+    box.value = s.text;
+    box.focus();
+    shown.inserted = { id: s.id, text: s.text };
+  }
+
+  function suggestionItem(s) {
+    const li = el("li", undefined, `suggestion ${s.kind}`);
+    li.append(el("div", s.text, "text"));
+    const meta = el("div", `${sourceText(s)} · ${s.score.toFixed(2)} `, "muted");
+    if (s.kind === "kb" && s.source.url) {
+      const a = el("a", "open");
+      a.href = s.source.url;
+      a.target = "_blank";
+      meta.append(a);
+    }
+    const use = el("button", "Insert");
+    use.type = "button";
+    use.dataset.suggestion = s.id;
+    use.setAttribute("aria-label", `Insert suggestion: ${s.text.slice(0, 60)}`);
+    use.addEventListener("click", () => insert(s));
+    li.append(meta, use);
+    return li;
+  }
+
+  async function suggest(detail) {
+    const list = $("suggestions");
+    let found;
+    try { found = await api(`/api/assist/cases/${detail.id}/suggestions?k=5`); } catch (error) {
+      list.replaceChildren(el("li", `Suggestions not available (${error.message})`, "muted"));
+      return;
+    }
+    if (!state.current || state.current.id !== detail.id) return;
+    Object.assign(shown, { caseId: detail.id, decisionId: found.shown_decision_id, inserted: null });
+    list.replaceChildren(...(found.suggestions.length ? found.suggestions.map(suggestionItem)
+      : [el("li", "No suggestion for this question.", "muted")]));
+  }
+
+  // After a reply: the suggestion list shown, the suggestion inserted (if any) and the message sent.
+  async function sent(detail, message) {
+    if (!message || shown.caseId !== detail.id || !shown.decisionId) return;
+    const used = shown.inserted;
+    const body = { shown_decision_id: shown.decisionId, message_id: message.id };
+    if (used) Object.assign(body, { used: used.id, suggestion_text: used.text });
+    shown.inserted = null;
+    try { await api(`/api/assist/cases/${detail.id}/suggestions/outcome`, { method: "POST", json: body }); }
+    catch (error) { console.warn("suggestion outcome not logged", error); }
+  }
+
+  // ---- similar past cases: this customer's first, then others', with how each ended ----
+  async function similar(detail) {
+    const list = $("similar");
+    let found;
+    try { found = await api(`/api/assist/cases/${detail.id}/similar?k=3`); } catch (error) {
+      list.replaceChildren(el("li", `Not available (${error.message})`, "muted"));
+      return;
+    }
+    list.replaceChildren(...(found.length ? found.map((c) => {
+      const li = el("li");
+      const who = c.same_customer ? "this customer" : "another customer";
+      const when = c.resolved_at ? new Date(c.resolved_at).toLocaleDateString() : "";
+      li.append(el("div", `#${c.case_id} · ${who} · ${c.skill} · ${c.disposition || "no disposition"} · ${when}`),
+        el("div", c.summary, "muted"));
+      return li;
+    }) : [el("li", "No similar resolved case.", "muted")]));
+  }
+
   return {
-    async open(detail) { await showBrief(detail); },
+    async open(detail) { await Promise.all([showBrief(detail), similar(detail)]); },
+    suggest,
+    sent,
   };
 })();

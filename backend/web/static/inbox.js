@@ -78,7 +78,7 @@ function onEvent(event) {
   if (event.type === "sla_breach") addAlert(event.case);
   if (event.type === "message" && state.current && event.message.conversation_id === state.current.conversation_id) {
     appendMessage(event.message);
-    if (event.message.sender === "customer") suggest(event.message.text);
+    if (event.message.sender === "customer") suggest();
   }
 }
 
@@ -148,7 +148,7 @@ async function openCase(id) {
   $("accept").hidden = detail.status !== "assigned";
   showCustomer(detail);
   const lastQuestion = [...detail.messages].reverse().find((m) => m.sender === "customer");
-  if (lastQuestion) suggest(lastQuestion.text); else $("suggestions").replaceChildren();
+  if (lastQuestion) suggest(); else $("suggestions").replaceChildren();
 }
 
 function appendMessage(m) {
@@ -196,20 +196,9 @@ async function showChurn(customerId) {
   } catch (error) { box.textContent = `not available (${error.message})`; }
 }
 
-async function suggest(question) {
-  const list = $("suggestions");
-  try {
-    const found = await api(`/api/v1/kb/search?q=${encodeURIComponent(question)}&k=3`);
-    const results = Array.isArray(found) ? found : found.results || [];
-    list.replaceChildren(...results.map((r) => {
-      const li = el("li");
-      const a = el("a", r.title);
-      a.href = r.url || `/kb/${encodeURIComponent(r.slug)}`;
-      a.target = "_blank";
-      li.append(a, el("div", r.snippet || r.text || "", "muted"));
-      return li;
-    }));
-  } catch (error) { list.replaceChildren(el("li", `search not available (${error.message})`, "muted")); }
+// Suggested replies (knowledge passages and past agent replies, ranked) come from agent assist (assist.js).
+function suggest() {
+  if (state.current) Assist.suggest(state.current);
 }
 
 // ---- decisions: why the bot handed over, knowledge answers, overrides ---------------------------------------
@@ -330,9 +319,11 @@ $("override").addEventListener("submit", async (event) => {
 
 async function act(path, body) {
   $("action-error").textContent = "";
+  let result;
   try {
-    await api(`/api/v1/cases/${state.current.id}/${path}`, { method: "POST", json: body });
+    result = await api(`/api/v1/cases/${state.current.id}/${path}`, { method: "POST", json: body });
   } catch (error) { $("action-error").textContent = error.message; return; }
+  if (path === "messages") await Assist.sent(state.current, result); // used, edited or ignored: logged
   await refreshCases();
   if (path === "resolve" || path === "handback" || path === "transfer") {
     state.current = null;
