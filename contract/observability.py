@@ -32,12 +32,13 @@ LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 # Every attribute logging.LogRecord sets itself; anything else on a record came from `extra=` and is logged
-# as a field of its own in JSON.
+# as a field of its own in JSON. (uvicorn's `color_message` is its message again, with terminal colours.)
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", logging.INFO, "", 0, "", (), None))) | {
     "message",
     "asctime",
     "request_id",
     "taskName",
+    "color_message",
 }
 
 

@@ -14,6 +14,7 @@ whole system (cases waiting) takes the most recent worker's value.
 """
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -116,6 +117,61 @@ KB_SEARCHES = Counter(
     "Knowledge searches, by outcome: answered (the top article is confident enough) or not_sure.",
     ["outcome"],
 )
+# Decision scores: probabilities (hand-off, knowledge confidence, churn risk) in fine steps up to 1, a case's
+# priority (tens to hundreds of points) in coarse ones above.
+SCORE_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 2.5, 5, 10, 25, 50, 100, 250)
+DECISIONS = Counter(
+    "supportdesk_decisions",
+    "Decisions logged (backend/decisions/service.py record), by kind, action and the version that decided "
+    "(model, policy or rules); a per-agent or per-value action counts under its prefix (agent, priority).",
+    ["kind", "action", "version"],
+)
+DECISION_SCORES = Histogram(
+    "supportdesk_decision_score",
+    "The score each decision acted on, by kind: hand-off probability, knowledge confidence, churn risk, "
+    "case priority.",
+    ["kind"],
+    buckets=SCORE_BUCKETS,
+)
+DECISION_FALLBACKS = Counter(
+    "supportdesk_decision_fallbacks",
+    "Decisions the rules took because the chosen model could not: reason deadline (it missed its time "
+    "budget), error (it raised), unloaded (its file could not be loaded), other.",
+    ["kind", "reason"],
+)
+
+
+# An action or version naming one agent or one value would make a series each: counted under its prefix.
+_PER_ENTITY = re.compile(r"^(agent):\d+$|^(priority) \S+$")
+LABEL_MAX = 64
+
+
+def decision_label(value: str) -> str:
+    """A decision's action or version as a label of bounded cardinality."""
+    entity = _PER_ENTITY.match(value)
+    if entity:
+        return entity.group(1) or entity.group(2)
+    return value[:LABEL_MAX]
+
+
+def fallback_reason(fallback: str) -> str:
+    """The kind of a fallback's free-text reason (backend/handoff/policy.py and the hub write them)."""
+    if "deadline" in fallback:
+        return "deadline"
+    if "could not be loaded" in fallback:
+        return "unloaded"
+    if "failed" in fallback:
+        return "error"
+    return "other"
+
+
+def observe_decision(kind: str, action: str, version: str, score: float | None, fallback: str | None) -> None:
+    """Count one decision as it is recorded (its transaction may still roll back: rare, and then retried)."""
+    DECISIONS.labels(kind, decision_label(action), decision_label(version)).inc()
+    if score is not None:
+        DECISION_SCORES.labels(kind).observe(score)
+    if fallback:
+        DECISION_FALLBACKS.labels(kind, fallback_reason(fallback)).inc()
 
 
 class Stopwatch:

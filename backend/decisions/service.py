@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.database import utcnow
+from backend.core.metrics import observe_decision
 from backend.decisions.models import KINDS, LABELS_BY_KIND, Decision
 
 
@@ -68,6 +69,7 @@ def record(
         created_at=at or utcnow(),
     )
     session.add(decision)
+    observe_decision(kind, action, version, score, fallback)  # decisions by decider and version, scores
     return decision
 
 

@@ -47,6 +47,8 @@ def test_extras_become_fields_and_values_that_are_no_json_their_text():
     parsed = json.loads(JsonFormatter().format(record("done", route="/x/{id}", status=200, where=ROOT)))
     assert (parsed["route"], parsed["status"], parsed["where"]) == ("/x/{id}", 200, str(ROOT))
     assert parsed["request_id"] == "-"  # a record made without any id
+    # uvicorn's copy of the message with terminal colours is no field of a shipped line
+    assert "color_message" not in json.loads(JsonFormatter().format(record("up", color_message="\x1b[1mup")))
 
 
 def test_an_exception_and_a_multi_line_message_stay_in_one_line():
