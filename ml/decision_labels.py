@@ -114,7 +114,7 @@ def fit(rows: Sequence[LabelledDecision], version: str) -> tuple[LearntPolicy, d
         )
     losses = {c: log_loss(y, np.clip(_out_of_fold(X, y, groups, c), 1e-6, 1 - 1e-6)) for c in C_GRID}
     c = min(losses, key=losses.__getitem__)
-    threshold, oof_f1 = _best_threshold(y, _out_of_fold(X, y, groups, c))
+    threshold, oof_f1 = _best_threshold(X, y, _out_of_fold(X, y, groups, c))
     mean, scale = _standardize(X)
     model = LogisticRegression(C=c, max_iter=2000).fit((X - mean) / scale, y)
     policy = LearntPolicy(
