@@ -264,9 +264,15 @@ def egress_ports(policy: dict[str, Any]) -> set[int]:
 
 
 def ingress_from(policy: dict[str, Any]) -> list[str]:
-    """The components whose pods may connect, by their app.kubernetes.io/component label."""
-    rules = policy["spec"]["ingress"]
-    return [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for r in rules for p in r["from"]]
+    """The components whose pods may connect, by their app.kubernetes.io/component label; a whole namespace
+    (Prometheus') as `namespace:<name>`."""
+    peers = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
+    return [
+        p["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        if "podSelector" in p
+        else f"namespace:{p['namespaceSelector']['matchLabels']['kubernetes.io/metadata.name']}"
+        for p in peers
+    ]
 
 
 def test_network_policies_deny_by_default_and_keep_the_datastores_to_backend_and_rasa():
@@ -280,7 +286,11 @@ def test_network_policies_deny_by_default_and_keep_the_datastores_to_backend_and
     assert reaching == {"supportdesk-backend", "supportdesk-rasa", "supportdesk-migrate"}
     assert egress_ports(policies["supportdesk-migrate"]) == {5432}
     assert egress_ports(policies["supportdesk-action-server"]) == {8000}
-    assert ingress_from(policies["supportdesk-action-server"]) == ["rasa"]
+    # Only Rasa calls the actions; Prometheus reaches the metrics port alone.
+    assert ingress_from(policies["supportdesk-action-server"]) == ["rasa", "namespace:monitoring"]
+    from_rasa, from_monitoring = policies["supportdesk-action-server"]["spec"]["ingress"]
+    assert [p["port"] for p in from_rasa["ports"]] == [5055]
+    assert [p["port"] for p in from_monitoring["ports"]] == [5056]
     assert ingress_from(policies["supportdesk-rasa"]) == ["backend"]
 
 

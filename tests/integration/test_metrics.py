@@ -1,5 +1,6 @@
 """GET /metrics after real requests and real widget turns: the series operators alert on exist and move, the
-correlation id reaches Rasa, and the alert rules and dashboard name only series the backend defines."""
+correlation id reaches Rasa, and the alert rules and dashboard name only series the backend or the action
+server defines."""
 
 import json
 import os
@@ -17,6 +18,7 @@ import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from actions import observability as action_metrics
 from backend.auth.sockets import subprotocols
 from backend.core import metrics
 from backend.core.config import Settings
@@ -243,9 +245,10 @@ def test_metrics_can_be_switched_off(settings, rasa):
 
 
 def defined_series() -> set[str]:
-    """Every series name the backend exposes (counters gain _total; histograms _bucket, _count, _sum)."""
+    """Every series name the backend and the action server expose (counters gain _total; histograms
+    _bucket, _count, _sum)."""
     names: set[str] = set()
-    for item in vars(metrics).values():
+    for item in [*vars(metrics).values(), *vars(action_metrics).values()]:
         if isinstance(item, metrics.Counter):
             names.add(f"{item._name}_total")
         elif isinstance(item, metrics.Histogram):
@@ -296,7 +299,8 @@ def test_every_rule_and_panel_parses_and_names_defined_series():
         names = series_in(expression)
         assert names, f"{where}: selects no series"
         assert names <= defined, (
-            f"{where}: {sorted(names - defined)} are not defined in backend/core/metrics.py"
+            f"{where}: {sorted(names - defined)} are not defined in backend/core/metrics.py or "
+            "actions/observability.py"
         )
 
 
