@@ -1,9 +1,12 @@
 """What the assist routes take and return."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from backend.assist.macros import variables_of
+from backend.core.text import Text
 
 
 class StatementOut(BaseModel):
@@ -59,3 +62,58 @@ class SimilarCaseOut(BaseModel):
     skill: str
     resolved_at: datetime | None
     similarity: float | None
+
+
+Team = Literal["all", "general", "billing", "technical", "retention", "sales"]
+Disposition = Literal["solved", "refunded", "replaced", "escalated_internally", "no_response", "other"]
+Tag = Annotated[Text, StringConstraints(min_length=1, max_length=64)]
+
+
+class MacroIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[Text, StringConstraints(min_length=1, max_length=120)]
+    team: Team = "all"
+    body: Annotated[Text, StringConstraints(min_length=1, max_length=4000)] = Field(
+        description="The reply; {customer_name}, {order_id} and {tracking_link} are filled when it is used."
+    )
+    add_tags: list[Tag] = Field(default_factory=list, max_length=10)
+    set_priority: float | None = Field(default=None, ge=0, le=1000)
+    resolve_disposition: Disposition | None = Field(
+        default=None, description="Set: sending resolves the case."
+    )
+
+    @field_validator("body")
+    @classmethod
+    def known_variables(cls, body: str) -> str:
+        variables_of(body)  # the one parser of macro bodies: unknown variables are refused here
+        return body
+
+
+class MacroOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    team: str
+    body: str
+    add_tags: list[str]
+    set_priority: float | None
+    resolve_disposition: str | None
+    created_by: str
+    updated_at: datetime
+
+
+class FilledOut(BaseModel):
+    macro_id: int
+    text: str
+    values: dict[str, str]
+    effects: dict[str, object]
+
+
+class MacroSendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[Text, StringConstraints(min_length=1, max_length=4000)] | None = Field(
+        default=None, description="The filled text as the agent edited it; empty: the macro filled as is."
+    )

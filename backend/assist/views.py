@@ -7,27 +7,37 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
 from backend.assist import brief as briefs
-from backend.assist import service
+from backend.assist import macros, service
 from backend.assist.index import AssistIndex
+from backend.assist.models import Macro
 from backend.assist.schemas import (
     BriefOut,
+    FilledOut,
+    MacroIn,
+    MacroOut,
+    MacroSendIn,
     OutcomeIn,
     OutcomeOut,
     SimilarCaseOut,
     SuggestionOut,
     SuggestionsOut,
 )
-from backend.auth.dependencies import StaffDep
+from backend.audit import service as audit
+from backend.auth.dependencies import StaffDep, SupervisorDep
 from backend.cases import service as cases
 from backend.cases.models import Case
 from backend.conversations.models import Message
+from backend.conversations.schemas import MessageOut
+from backend.core.database import utcnow
 from backend.core.dependencies import SessionDep
 from backend.core.params import RecordId
 from backend.decisions.models import Decision
+from backend.lifecycle.cases import CaseStateError
 
 router = APIRouter(prefix="/api/assist", tags=["agent assist"])
 HowMany = Annotated[int, Query(ge=1, le=10, description="How many to return.")]
@@ -103,3 +113,116 @@ async def similar(
     text = question.text if question is not None and question.text.strip() else case.reason
     found = await service.similar_cases(assist_index(request), case, text, k)
     return [SimilarCaseOut.model_validate(asdict(c)) for c in found]
+
+
+# ----- macros -----
+
+
+@router.get("/macros", response_model=list[MacroOut])
+async def list_macros(
+    session: SessionDep,
+    agent: StaffDep,
+    q: Annotated[str | None, Query(max_length=120, description="Words in the name or body.")] = None,
+) -> list[MacroOut]:
+    """The macros this staff member may use: their team's and everyone's (supervisors: all teams')."""
+    return [MacroOut.model_validate(m) for m in await macros.visible(session, agent, (q or "").strip())]
+
+
+@router.post("/macros", response_model=MacroOut, status_code=status.HTTP_201_CREATED)
+async def create_macro(body: MacroIn, session: SessionDep, editor: SupervisorDep) -> MacroOut:
+    macro = Macro(**body.model_dump(), created_by=editor.email, created_at=utcnow(), updated_at=utcnow())
+    await _unique_name(session, macro.team, macro.name, None)
+    session.add(macro)
+    await session.flush()
+    audit.record(session, editor.email, "assist.macro.create", "macro", macro.id, after=body.model_dump())
+    await session.commit()
+    return MacroOut.model_validate(macro)
+
+
+@router.put("/macros/{macro_id}", response_model=MacroOut)
+async def update_macro(
+    macro_id: RecordId, body: MacroIn, session: SessionDep, editor: SupervisorDep
+) -> MacroOut:
+    macro = await _macro(session, macro_id)
+    await _unique_name(session, body.team, body.name, macro.id)
+    before = MacroOut.model_validate(macro).model_dump(mode="json")
+    for key, value in body.model_dump().items():
+        setattr(macro, key, value)
+    macro.updated_at = utcnow()
+    audit.record(session, editor.email, "assist.macro.update", "macro", macro.id, before, body.model_dump())
+    await session.commit()
+    return MacroOut.model_validate(macro)
+
+
+@router.delete("/macros/{macro_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_macro(macro_id: RecordId, session: SessionDep, editor: SupervisorDep) -> None:
+    macro = await _macro(session, macro_id)
+    before = MacroOut.model_validate(macro).model_dump(mode="json")
+    audit.record(session, editor.email, "assist.macro.delete", "macro", macro.id, before=before)
+    await session.delete(macro)
+    await session.commit()
+
+
+@router.post("/cases/{case_id}/macros/{macro_id}/fill", response_model=FilledOut)
+async def fill_macro(
+    case_id: RecordId, macro_id: RecordId, session: SessionDep, agent: StaffDep, request: Request
+) -> FilledOut:
+    """The macro filled for this case, to put in the reply box; a variable that cannot be filled is a 422
+    naming it."""
+    case = await visible_case(session, case_id, agent)
+    macro = await _usable(session, macro_id, agent)
+    filled = await _fill(session, macro, case, request)
+    return FilledOut(
+        macro_id=macro.id, text=filled.text, values=filled.values, effects=macros.effects_of(macro)
+    )
+
+
+@router.post("/cases/{case_id}/macros/{macro_id}/send", response_model=MessageOut, status_code=201)
+async def send_macro(
+    case_id: RecordId,
+    macro_id: RecordId,
+    body: MacroSendIn,
+    session: SessionDep,
+    agent: StaffDep,
+    request: Request,
+) -> MessageOut:
+    """Send the macro (as filled, or as the agent edited it) and apply its tags, priority and resolve."""
+    case = await visible_case(session, case_id, agent)
+    macro = await _usable(session, macro_id, agent)
+    text = body.text.strip() if body.text else (await _fill(session, macro, case, request)).text
+    notifier = request.app.state.notifier
+    try:
+        message = await macros.send(session, macro, case, agent, text, notifier)
+    except CaseStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    if macro.resolve_disposition:
+        request.app.state.dispatcher.poke()
+    return MessageOut.model_validate(message)
+
+
+async def _fill(session: AsyncSession, macro: Macro, case: Case, request: Request) -> macros.Filled:
+    try:
+        return await macros.fill(session, macro, case, request.app.state.settings)
+    except macros.MissingVariable as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+async def _macro(session: AsyncSession, macro_id: int) -> Macro:
+    macro = await session.get(Macro, macro_id)
+    if macro is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "macro not found")
+    return macro
+
+
+async def _usable(session: AsyncSession, macro_id: int, agent: Agent) -> Macro:
+    macro = await _macro(session, macro_id)
+    if agent.role == "agent" and macro.team not in ("all", agent.team):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "macro not found")
+    return macro
+
+
+async def _unique_name(session: AsyncSession, team: str, name: str, own_id: int | None) -> None:
+    query = select(Macro.id).where(Macro.team == team, Macro.name == name)
+    found = (await session.execute(query)).scalar()
+    if found is not None and found != own_id:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"team {team} already has a macro named {name!r}")

@@ -34,6 +34,7 @@ def conversation(
     status: str = "resolved",
     disposition: str | None = "solved",
     days_ago: float = 3,
+    entities: list[dict] | None = None,
 ) -> dict[str, int | str]:
     """A conversation with its case; customer questions first, then the agent's replies. Returns the ids."""
     start = datetime.now(UTC) - timedelta(days=days_ago)
@@ -49,6 +50,7 @@ def conversation(
                 sender="customer",
                 text=q,
                 intent="nlu_fallback",
+                entities=entities,
                 created_at=start + timedelta(seconds=i),
             )
             for i, q in enumerate(questions)

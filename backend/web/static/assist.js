@@ -1,4 +1,5 @@
-// Agent assist in the inbox (backend/assist/): the hand-off brief, suggested replies, similar past cases. Uses inbox.js's api(), el() and $().
+// Agent assist in the inbox (backend/assist/): the hand-off brief, suggested replies, similar past cases,
+// macros ("/" in the reply box). Uses inbox.js's api(), el() and $().
 // Every text goes in with textContent, never as HTML.
 "use strict";
 const Assist = (() => {
@@ -122,8 +123,106 @@ const Assist = (() => {
     }) : [el("li", "No similar resolved case.", "muted")]));
   }
 
+  // ---- macros: "/" in the reply box searches them; arrows move, Enter fills, Escape closes ----
+  const macro = { items: [], index: -1, chosen: null, timer: null };
+
+  function closeMenu() {
+    $("macro-menu").hidden = true;
+    macro.items = [];
+    macro.index = -1;
+    $("reply-text").removeAttribute("aria-activedescendant");
+  }
+
+  function highlight(index) {
+    macro.index = index;
+    const options = [...$("macro-menu").children];
+    options.forEach((li, i) => li.setAttribute("aria-selected", String(i === index)));
+    if (options[index]) { $("reply-text").setAttribute("aria-activedescendant", options[index].id); options[index].scrollIntoView({ block: "nearest" }); }
+  }
+
+  async function searchMacros(words) {
+    let found;
+    try { found = await api(`/api/assist/macros?q=${encodeURIComponent(words)}`); } catch (error) {
+      $("macro-note").textContent = `Macros not available (${error.message})`;
+      return;
+    }
+    macro.items = found;
+    const menu = $("macro-menu");
+    menu.replaceChildren(...found.map((m, i) => {
+      const effects = [m.add_tags.length ? `tags ${m.add_tags.join(", ")}` : "", m.set_priority !== null ? `priority ${m.set_priority}` : "",
+        m.resolve_disposition ? `resolves (${m.resolve_disposition})` : ""].filter(Boolean).join(" · ");
+      const li = el("li", undefined, "macro");
+      li.id = `macro-${m.id}`;
+      li.setAttribute("role", "option");
+      li.append(el("strong", m.name), el("span", ` · ${m.team}${effects ? " · " + effects : ""}`, "muted"));
+      li.addEventListener("mousedown", (event) => { event.preventDefault(); choose(i); });
+      return li;
+    }));
+    if (!found.length) menu.append(el("li", "No macro matches.", "muted"));
+    menu.hidden = false;
+    highlight(found.length ? 0 : -1);
+  }
+
+  async function choose(index) {
+    const picked = macro.items[index];
+    closeMenu();
+    if (!picked || !state.current) return;
+    $("macro-note").textContent = "";
+    try {
+      const filled = await api(`/api/assist/cases/${state.current.id}/macros/${picked.id}/fill`, { method: "POST" });
+      $("reply-text").value = filled.text;
+      macro.chosen = { id: picked.id, name: picked.name, effects: filled.effects };
+      shown.inserted = null; // a macro is not a suggestion
+      const effects = [];
+      if (filled.effects.add_tags.length) effects.push(`adds tags ${filled.effects.add_tags.join(", ")}`);
+      if (filled.effects.set_priority !== null) effects.push(`sets priority ${filled.effects.set_priority}`);
+      if (filled.effects.resolve) effects.push(`resolves the case (${filled.effects.resolve})`);
+      $("macro-note").textContent = `Macro “${picked.name}”${effects.length ? ": sending it " + effects.join(", ") : ""}.`;
+    } catch (error) {
+      macro.chosen = null;
+      $("macro-note").textContent = "";
+      $("action-error").textContent = `Macro “${picked.name}” cannot be used here: ${error.message}`;
+    }
+    $("reply-text").focus();
+  }
+
+  function onInput() {
+    const value = $("reply-text").value;
+    if (macro.chosen && !value.trim()) { macro.chosen = null; $("macro-note").textContent = ""; }
+    if (!value.startsWith("/")) { closeMenu(); return; }
+    clearTimeout(macro.timer);
+    macro.timer = setTimeout(() => searchMacros(value.slice(1).trim()), 150);
+  }
+
+  function onKey(event) {
+    if ($("macro-menu").hidden) return;
+    const count = macro.items.length;
+    if (event.key === "ArrowDown" && count) { event.preventDefault(); highlight((macro.index + 1) % count); }
+    else if (event.key === "ArrowUp" && count) { event.preventDefault(); highlight((macro.index - 1 + count) % count); }
+    else if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); choose(macro.index); }
+    else if (event.key === "Escape") { event.preventDefault(); closeMenu(); }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("reply-text").addEventListener("input", onInput);
+    $("reply-text").addEventListener("keydown", onKey);
+    $("reply-text").addEventListener("blur", () => setTimeout(closeMenu, 100));
+  });
+
+  function takeMacro() {
+    const chosen = macro.chosen;
+    macro.chosen = null;
+    $("macro-note").textContent = "";
+    return chosen;
+  }
+
   return {
-    async open(detail) { await Promise.all([showBrief(detail), similar(detail)]); },
+    takeMacro,
+    async open(detail) {
+      macro.chosen = null; // a macro filled for another case must not be sent here
+      $("macro-note").textContent = "";
+      await Promise.all([showBrief(detail), similar(detail)]);
+    },
     suggest,
     sent,
   };

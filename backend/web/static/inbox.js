@@ -336,9 +336,27 @@ $("reply").addEventListener("submit", async (event) => {
   event.preventDefault();
   const text = $("reply-text").value.trim();
   if (!text) return;
+  const macro = Assist.takeMacro(); // a macro chosen with "/" is sent with its effects (tags, priority, resolve)
+  if (macro) { await sendMacro(macro, text); return; }
   $("reply-text").value = "";
   await act("messages", { text });
 });
+async function sendMacro(macro, text) {
+  $("action-error").textContent = "";
+  const detail = state.current;
+  let message;
+  try {
+    message = await api(`/api/assist/cases/${detail.id}/macros/${macro.id}/send`, { method: "POST", json: { text } });
+  } catch (error) { $("action-error").textContent = error.message; return; }
+  $("reply-text").value = "";
+  await Assist.sent(detail, message);
+  await refreshCases();
+  if (macro.effects.resolve) {
+    state.current = null;
+    $("reply").hidden = $("actions").hidden = $("override").hidden = $("handoff-decision").hidden = $("brief").hidden = true;
+    $("case-summary").textContent = "Sent and resolved. Select a case.";
+  } else await openCase(detail.id);
+}
 $("accept").addEventListener("click", () => act("accept"));
 $("resolve").addEventListener("click", () => act("resolve", { disposition: $("disposition").value }));
 $("handback").addEventListener("click", () => act("handback"));
