@@ -244,6 +244,16 @@ class ConversationHub:
             self._publish_all(conversation.id, notices)
             stages.lap("decide")
             self._timed(deadline, "answered", metrics.TURN_SECONDS)
+            # One line per answered turn, under the message's correlation id (a socket's messages have no
+            # request line of their own); the intent, never the text.
+            log.info(
+                "conversation %s: message %s answered (%s), %d replies",
+                conversation.id,
+                message.id,
+                message.intent,
+                len(stored),
+                extra={"conversation_id": conversation.id, "intent": message.intent},
+            )
             return stored + notices
 
     def _taken_over(self, conversation: Conversation, message: Message) -> list[Message]:

@@ -7,6 +7,7 @@ caller's X-Request-ID must be the `request_id` of JSON lines in each process's l
 the action server's call included.
 """
 
+import asyncio
 import json
 import shutil
 import time
@@ -21,6 +22,7 @@ import pytest
 from backend.auth.tokens import customer_hash
 from scripts.stack import Stack, StackConfig
 from tests.dbcheck import rows
+from tests.e2e.test_message_path import say
 from tests.stack import ARTIFACTS, free_port
 
 pytestmark = pytest.mark.e2e
@@ -80,14 +82,18 @@ def lines_with(stack: Stack, process: str, request_id: str) -> list[dict[str, An
     return [line for line in json_lines(log) if line.get("request_id") == request_id]
 
 
+def open_session(stack: Stack) -> dict[str, Any]:
+    email = "demo@northwind.example"
+    return httpx.post(
+        f"{stack.config.url(stack.config.backend_port)}/api/v1/widget/sessions",
+        json={"customer_email": email, "customer_hash": customer_hash(email, IDENTITY_SECRET)},
+    ).json()
+
+
 def test_one_message_has_one_id_in_the_backend_rasa_and_action_server_logs(json_stack: Stack):
     stack = json_stack
     base = stack.config.url(stack.config.backend_port)
-    email = "demo@northwind.example"
-    session = httpx.post(
-        f"{base}/api/v1/widget/sessions",
-        json={"customer_email": email, "customer_hash": customer_hash(email, IDENTITY_SECRET)},
-    ).json()
+    session = open_session(stack)
     [order] = rows(
         stack.config.database_url, "SELECT tracking_number FROM orders WHERE order_number = 'ORD-100001'"
     )
@@ -130,3 +136,26 @@ def test_one_message_has_one_id_in_the_backend_rasa_and_action_server_logs(json_
     port = stack.config.extra_env["ACTIONS_METRICS_PORT"]
     metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     assert 'supportdesk_action_runs_total{action="action_lookup_order",outcome="ok"} 1.0' in metrics
+
+
+def test_each_socket_message_has_its_own_id_in_the_backend_and_rasa_logs(json_stack: Stack):
+    """On the widget's socket the backend makes each message's id: the hub's line of the turn names it, and
+    the Rasa channel logged the same turn under the same id."""
+    stack = json_stack
+    session = open_session(stack)
+    conversation = session["conversation_id"]
+    asyncio.run(say(stack, session, ["hello there", "thanks, bye"]))
+
+    def turns(process: str, needle: str) -> list[dict[str, Any]]:
+        log = stack.config.log_dir / f"{process}.log"
+        return [line for line in json_lines(log) if needle in line["message"]]
+
+    deadline = time.monotonic() + 15
+    while len(hub_lines := turns("backend", f"conversation {conversation}: message")) < 2:
+        assert time.monotonic() < deadline, hub_lines
+        time.sleep(0.5)
+    ids = [line["request_id"] for line in hub_lines]
+    assert len(set(ids)) == 2 and "-" not in ids, hub_lines  # one id per message, not per connection
+    assert [line["conversation_id"] for line in hub_lines] == [conversation] * 2
+    rasa_ids = [line["request_id"] for line in turns("rasa", f"turn of conversation {conversation}:")]
+    assert rasa_ids == ids
