@@ -4,11 +4,12 @@ SHELL := bash
 APP := .venv-app/bin/python
 BOT := .venv-bot/bin
 
-.PHONY: help setup encoder model run run-scaled test lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-decisions train-churn train-escalation validate-k8s
+.PHONY: help setup encoder model run run-scaled test test-fast lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-decisions train-churn train-escalation validate-k8s
 
 help:
 	@echo "make run   set up, train if needed, start backend + Rasa + action server, print the URLs"
 	@echo "make test  set up, train if needed, run every test (SQLite and PostgreSQL, end to end)"
+	@echo "make test-fast  the inner loop: ruff + unit and integration tests on SQLite (no browser, no Rasa process)"
 	@echo "make run-scaled  the scaled-out topology without Docker: 2 Rasa replicas, 2 backend workers, PostgreSQL, Redis, RabbitMQ"
 	@echo "make bench       load test (10/50/200 customers) + knowledge search + risk scoring benchmarks"
 	@echo "make chaos       kill Rasa, the action server, a backend worker, restart PostgreSQL under load; prints what was lost"
@@ -38,6 +39,10 @@ run-scaled: model
 
 test: model
 	@bash scripts/test.sh
+
+# No model needed: nothing here starts Rasa (tests/README.md).
+test-fast: setup
+	@bash scripts/test_fast.sh
 
 lint: setup
 	@$(APP) -m ruff check .

@@ -101,6 +101,7 @@ def gave_up(records: list[logging.LogRecord]) -> list[str]:
     return [r.getMessage() for r in records if any(sign in r.getMessage() for sign in signs)]
 
 
+@pytest.mark.slow  # CYCLES starts and stops under traffic: make test runs it, make test-fast does not
 async def test_the_app_stops_within_the_bound_every_time_while_traffic_runs(
     settings: Settings, rasa: ScriptedRasa, caplog: pytest.LogCaptureFixture
 ):

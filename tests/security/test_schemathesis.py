@@ -33,8 +33,9 @@ from tests.app_fixtures import SERVICE_HEADERS, ScriptedRasa
 from tests.risk.helpers import churn_models, escalation_model, install
 from tests.security.conftest import STAFF, security_settings
 
-# An app on a migrated database made here (security_settings), not by tests/conftest.py's fixtures.
-pytestmark = pytest.mark.integration
+# An app on a migrated database made here (security_settings), not by tests/conftest.py's fixtures; fuzzing
+# every operation is slow, so make test-fast leaves it to make test.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MAX_EXAMPLES = 20
 # Rebuilding the knowledge index re-embeds every article: seconds on a busy CI machine, not a hang.
