@@ -1,14 +1,17 @@
 """Routes of the decision log: reading decisions, people's feedback and overrides, the review queue, quality.
 
-Who may call what: any signed-in staff member reads decisions, labels one, and overrides the routing or the
-priority of a case they can see; the review queue is for supervisors and admins. Every label and override
-is audited with the staff member as the actor.
+Who may call what: staff read and label decisions and override the routing or the priority of a case, with
+the inbox's visibility (agents: the decisions about their own and their team's cases; supervisors and
+admins: all); the review queue is for supervisors and admins. Every label and override is audited with the
+staff member as the actor.
 """
 
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
 from backend.audit import service as audit
@@ -51,7 +54,15 @@ async def list_decisions(
     kind: Kind | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[DecisionOut]:
-    """Automated decisions and overrides, newest first, with their evidence, outcome and feedback."""
+    """Automated decisions and overrides, newest first, with their evidence, outcome and feedback. Agents
+    name a conversation or case of theirs (or their team's); supervisors and admins may list all."""
+    if staff.role == "agent":
+        if conversation_id is None and case_id is None:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "name a conversation_id or case_id of your cases"
+            )
+        if not await _sees(session, staff, conversation_id, case_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation or case among yours")
     where = service.DecisionFilter(conversation_id, case_id, kind)
     return [DecisionOut.model_validate(d) for d in await service.search(session, where, limit)]
 
@@ -66,10 +77,30 @@ async def decision_quality(
     return [QualityRowOut.model_validate(row, from_attributes=True) for row in rows]
 
 
-async def _decision(session: SessionDep, decision_id: int) -> Decision:
+async def _sees(
+    session: AsyncSession, staff: Agent, conversation_id: str | None, case_id: int | None
+) -> bool:
+    """Whether the staff member sees a case of this conversation (or this case): the inbox's visibility."""
+    query = select(Case)
+    if case_id is not None:
+        query = query.where(Case.id == case_id)
+    if conversation_id is not None:
+        query = query.where(Case.conversation_id == conversation_id)
+    for case in (await session.execute(query)).scalars():
+        if await cases.can_see(session, staff, case):
+            return True
+    return False
+
+
+async def _decision(session: AsyncSession, decision_id: int, staff: Agent) -> Decision:
+    """The decision, if it exists and the staff member sees it (agents: about a case of theirs)."""
     decision = await session.get(Decision, decision_id)
     if decision is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "decision not found")
+    if staff.role == "agent":
+        about = (decision.conversation_id, decision.case_id)
+        if about == (None, None) or not await _sees(session, staff, *about):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "decision not found")
     return decision
 
 
@@ -87,7 +118,7 @@ async def give_feedback(
     decision_id: RecordId, body: FeedbackIn, session: SessionDep, staff: StaffDep
 ) -> DecisionOut:
     """One click in the inbox: a hand-off was needed or not, any other decision right or wrong."""
-    decision = await _decision(session, decision_id)
+    decision = await _decision(session, decision_id, staff)
     before = _label(decision, body, staff, reviewed=False)
     after = {"label": body.label, "note": body.note, "kind": decision.kind}
     audit.record(session, f"agent:{staff.id}", "decision.feedback", "decision", decision.id, before, after)
@@ -152,7 +183,7 @@ async def review_decision(
     decision_id: RecordId, body: FeedbackIn, session: SessionDep, supervisor: SupervisorDep
 ) -> DecisionOut:
     """A reviewer's verdict: counted as a label like the inbox's, with the reviewer recorded."""
-    decision = await _decision(session, decision_id)
+    decision = await _decision(session, decision_id, supervisor)
     before = _label(decision, body, supervisor, reviewed=True)
     after = {"label": body.label, "note": body.note, "kind": decision.kind}
     audit.record(session, f"agent:{supervisor.id}", "decision.review", "decision", decision.id, before, after)

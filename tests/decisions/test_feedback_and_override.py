@@ -17,22 +17,46 @@ def settings(settings):
 
 
 def handed_over(client, widget, rasa) -> list[dict]:
-    """Two dissatisfied turns: a `continue`, then a hand-off (with its priority decision)."""
+    """Two dissatisfied turns: a `continue`, then a hand-off (with its priority decision), as a supervisor
+    sees them (the case is still queued: no agent's yet)."""
     rasa.answer = parses(("complaint", "negative"), ("complaint", "negative"))
     send(client, widget, "this is the worst service")
     send(client, widget, "you are useless")
+    supervisor = staff_headers(client, "jordan@northwind.example")
     listed = client.get(
-        "/api/decisions", params={"conversation_id": widget["conversation_id"]}, headers=staff_headers(client)
+        "/api/decisions", params={"conversation_id": widget["conversation_id"]}, headers=supervisor
     )
     assert listed.status_code == 200, listed.text
     return listed.json()
+
+
+def assigned_to_alex(client, database_url, case_id: int) -> dict[str, str]:
+    """Alex goes online; routing offers Alex the (general-skill) case."""
+    alex = staff_headers(client, "alex@northwind.example")
+    assert client.put("/api/v1/agents/me/status", json={"status": "online"}, headers=alex).status_code == 200
+    deadline = time.monotonic() + 5
+    while not decisions(database_url, "routing", case_id=case_id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alex
 
 
 def test_an_agent_marks_a_hand_off_not_needed(client, widget, database_url, rasa):
     listed = handed_over(client, widget, rasa)
     assert [d["kind"] for d in listed] == ["priority", "handoff", "handoff"]  # newest first
     handoff = listed[1]
-    agent = staff_headers(client)
+    other = staff_headers(client, "priya@northwind.example")  # same team, but nobody's case yet
+    queued = client.get(
+        "/api/decisions", params={"conversation_id": widget["conversation_id"]}, headers=other
+    )
+    assert queued.status_code == 404
+    assert (
+        client.post(
+            f"/api/decisions/{handoff['id']}/feedback", json={"label": "needed"}, headers=other
+        ).status_code
+        == 404
+    )
+    assert client.get("/api/decisions", headers=other).status_code == 422  # agents name a case of theirs
+    agent = assigned_to_alex(client, database_url, handoff["case_id"])
     body = {"label": "not_needed", "note": "a refund question the bot could finish"}
     answer = client.post(f"/api/decisions/{handoff['id']}/feedback", json=body, headers=agent)
     assert answer.status_code == 200, answer.text
@@ -52,7 +76,7 @@ def test_an_agent_marks_a_hand_off_not_needed(client, widget, database_url, rasa
 
 def test_a_label_of_another_kind_is_refused_and_an_unknown_decision_is_404(client, widget, rasa):
     listed = handed_over(client, widget, rasa)
-    agent = staff_headers(client)
+    agent = staff_headers(client, "jordan@northwind.example")
     handoff, priority = listed[1], listed[0]
     wrong_kind = client.post(
         f"/api/decisions/{handoff['id']}/feedback", json={"label": "right"}, headers=agent

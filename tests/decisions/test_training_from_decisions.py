@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +27,11 @@ from tests.integration.conftest import staff_headers
 START = datetime(2026, 9, 1, tzinfo=UTC)
 
 
+@pytest.fixture
+def settings(settings):
+    return settings.model_copy(update={"routing_interval_s": 0.05})
+
+
 def in_session(database_url: str, work):
     async def run():
         engine = create_async_engine(to_async_url(database_url))
@@ -42,9 +48,14 @@ def test_an_agents_not_needed_label_reaches_the_training_rows(client, widget, da
     rasa.answer = parses(("complaint", "negative"), ("complaint", "negative"))
     send(client, widget, "this is the worst service")
     send(client, widget, "you are useless")
-    agent = staff_headers(client)
-    listed = client.get("/api/decisions", params={"kind": "handoff"}, headers=agent).json()
-    handoff, carried_on = listed
+    agent = staff_headers(client, "alex@northwind.example")
+    assert client.put("/api/v1/agents/me/status", json={"status": "online"}, headers=agent).status_code == 200
+    query = {"kind": "handoff", "conversation_id": widget["conversation_id"]}
+    deadline = time.monotonic() + 5
+    while client.get("/api/decisions", params=query, headers=agent).status_code != 200:
+        assert time.monotonic() < deadline, "the case was not routed to Alex"
+        time.sleep(0.05)
+    handoff, carried_on = client.get("/api/decisions", params=query, headers=agent).json()
     client.post(f"/api/decisions/{handoff['id']}/feedback", json={"label": "not_needed"}, headers=agent)
     rows = in_session(database_url, decision_labels.export)
     assert [(r.decision_id, r.label, r.source) for r in rows] == [(handoff["id"], 0, "feedback")]
