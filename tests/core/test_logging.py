@@ -19,7 +19,9 @@ from contract.observability import JsonFormatter, TextFormatter, formatter
 from scripts.paths import ROOT
 
 
-def record(message: str, *args: object, exc: bool = False, **extra: object) -> logging.LogRecord:
+def record(
+    message: str, *args: object, exc: bool = False, request_id: str | None = None, **extra: object
+) -> logging.LogRecord:
     exc_info = None
     if exc:
         try:
@@ -29,6 +31,11 @@ def record(message: str, *args: object, exc: bool = False, **extra: object) -> l
     made = logging.getLogger("backend.tests").makeRecord(
         "backend.tests", logging.WARNING, "f.py", 7, message, args, exc_info, extra=extra or None
     )
+    # As the record factory does (once installed by an app built earlier in this process), or not at all.
+    if request_id is not None:
+        made.request_id = request_id
+    elif hasattr(made, "request_id"):
+        del made.request_id
     return made
 
 
