@@ -39,6 +39,8 @@ from backend.core.ratelimit import rate_limiter_for
 from backend.customers import views as customers
 from backend.decisions import views as decisions
 from backend.decisions.outcomes import OutcomeJob
+from backend.experiments import views as experiments
+from backend.experiments.outcomes import ExperimentOutcomeJob
 from backend.health import metrics as health_metrics
 from backend.health import views as health
 from backend.kb import views as kb
@@ -91,6 +93,8 @@ def create_app(
         app.state.privacy.start()
         app.state.outcomes = OutcomeJob(app.state.sessions, settings)
         app.state.outcomes.start()
+        app.state.experiment_outcomes = ExperimentOutcomeJob(app.state.sessions, settings)
+        app.state.experiment_outcomes.start()
         app.state.automation = AutomationEngine(app.state.sessions, app.state.notifier, settings)
         app.state.automation.start()
         await open_index(app)
@@ -103,6 +107,7 @@ def create_app(
             ("case dispatcher", app.state.dispatcher.stop),
             ("privacy worker", app.state.privacy.stop),
             ("decision outcomes", app.state.outcomes.stop),
+            ("experiment outcomes", app.state.experiment_outcomes.stop),
             ("automation", app.state.automation.stop),
             ("agent assist", app.state.assist.stop),
             *([("RabbitMQ consumer", consumer.stop)] if consumer is not None else []),
@@ -150,6 +155,8 @@ def create_app(
         decisions.router,
         automation.router,
         assist.router,
+        experiments.router,
+        experiments.preferences_router,
         web.router,
     ):
         app.include_router(router)
@@ -166,6 +173,7 @@ def background_loops(app: FastAPI, consumer: RasaEventConsumer | None) -> list[B
         app.state.dispatcher.loop,
         app.state.privacy.loop,
         app.state.outcomes.loop,
+        app.state.experiment_outcomes.loop,
         *app.state.automation.loops,
         *app.state.assist.loops,
         app.state.analytics.loop,

@@ -10,6 +10,7 @@ from backend.conversations.models import Conversation, Message
 from backend.core.database import Base
 from backend.customers.models import Customer, Order
 from backend.decisions.models import Decision
+from backend.experiments.models import Assignment, CustomerValue, Experiment
 from backend.kb.models import Article, ArticleVersion
 from backend.privacy.models import CustomerErasure, TrackerErasure
 from backend.risk.models import ModelVersion
@@ -17,6 +18,7 @@ from backend.risk.models import ModelVersion
 __all__ = [
     "Agent",
     "AnalyticsBucket",
+    "Assignment",
     "Article",
     "ArticleVersion",
     "AuditEvent",
@@ -27,7 +29,9 @@ __all__ = [
     "ConversationTag",
     "Customer",
     "CustomerErasure",
+    "CustomerValue",
     "Decision",
+    "Experiment",
     "Firing",
     "GapCluster",
     "Macro",

@@ -140,6 +140,8 @@ def _demo_customer() -> Customer:
         monthly_charge=PLANS["plus"],
         signup_date=date(2024, 3, 14),
         lifetime_value=Decimal("612.40"),
+        marketing_consent=True,
+        contact_channels=["chat", "email"],
     )
 
 
@@ -161,6 +163,9 @@ def _customer(index: int, rng: random.Random) -> Customer:
         payment_failures_90d=rng.choices([0, 1, 2, 3], weights=[80, 12, 5, 3])[0],
         last_activity_at=NOW - timedelta(days=rng.randint(0, 120)),
         status="active",
+        # Consent from the index, not the generator: drawing from rng would change every later seeded value.
+        marketing_consent=index % 10 < 7,
+        contact_channels=["chat", "email"] if index % 10 < 7 else [],
     )
 
 

@@ -379,6 +379,25 @@ class AssistSettings(SettingsGroup):
     )
 
 
+class ExperimentSettings(SettingsGroup):
+    """Experiments and retention offers (backend/experiments/): the offer experiment, contact cap, outcome job."""
+
+    retention_experiment_key: str = Field(
+        default="retention-offers",
+        min_length=1,
+        max_length=64,
+        description="While an experiment of this key runs, eligible customers who ask to cancel are "
+        "randomised between its variants (offers and a no-offer control).",
+    )
+    retention_contact_cap: int = Field(
+        default=1, ge=0, le=100, description="Retention offers one customer may get in RETENTION_CAP_DAYS."
+    )
+    retention_cap_days: int = Field(default=30, gt=0, le=365, description="The contact cap's window.")
+    experiment_outcome_interval_s: float = Field(
+        default=600.0, gt=0, description="How often experiment assignments get their outcomes joined."
+    )
+
+
 class ScaleOutSettings(SettingsGroup):
     """The services several workers share (docs/scaling.md); each unset, one process does the job in
     memory."""
@@ -419,6 +438,7 @@ class Settings(
     AnalyticsSettings,
     AutomationSettings,
     AssistSettings,
+    ExperimentSettings,
     ScaleOutSettings,
     ObservabilitySettings,
 ):

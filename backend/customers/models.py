@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy import ForeignKey, Numeric, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.database import Base, TimestampMixin
@@ -26,6 +26,11 @@ class Customer(TimestampMixin, Base):
     lifetime_value: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
     payment_failures_90d: Mapped[int] = mapped_column(default=0)
     last_activity_at: Mapped[datetime | None]
+    # Marketing consent and contact preferences (migration 0011; edited by staff, audited, through
+    # /api/customers/{id}/preferences): offers and automation honour them. No consent until given.
+    marketing_consent: Mapped[bool] = mapped_column(default=False, server_default=false())
+    contact_channels: Mapped[list] = mapped_column(default=list)  # of "chat", "email", "phone"
+    max_offers_per_month: Mapped[int | None]  # the customer's own cap, below the global one
 
     orders: Mapped[list["Order"]] = relationship(back_populates="customer", order_by="Order.placed_at.desc()")
 

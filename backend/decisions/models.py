@@ -16,6 +16,7 @@ KINDS = (
     "override",
     "automation",
     "suggestion",  # an agent-assist suggestion shown, used, edited or ignored (backend/assist/)
+    "experiment",  # a unit's variant in an experiment (backend/experiments/)
 )
 # Which feedback labels fit which kind: a hand-off was needed or not, any other decision was right or wrong.
 LABELS_BY_KIND = {kind: ("right", "wrong") for kind in KINDS} | {"handoff": ("needed", "not_needed")}

@@ -10,7 +10,15 @@ from backend.core.text import TEXT
 
 Label = Literal["needed", "not_needed", "right", "wrong"]
 Kind = Literal[
-    "handoff", "kb_answer", "routing", "priority", "retention_offer", "override", "automation", "suggestion"
+    "handoff",
+    "kb_answer",
+    "routing",
+    "priority",
+    "retention_offer",
+    "override",
+    "automation",
+    "suggestion",
+    "experiment",
 ]
 Note = Annotated[str, StringConstraints(max_length=2000), TEXT]
 

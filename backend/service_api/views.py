@@ -15,19 +15,16 @@ from backend.auth.dependencies import SettingsDep, require_service
 from backend.cases.schemas import HandoffIn, HandoffOut
 from backend.conversations import service as conversations
 from backend.core.config import Settings
-from backend.core.database import utcnow
 from backend.core.dependencies import SessionDep
 from backend.core.text import Text
 from backend.customers import service as customers
 from backend.customers.models import Customer
 from backend.customers.schemas import OrderOut
 from backend.decisions import service as decisions
+from backend.experiments import retention
 from backend.kb.schemas import SearchOut
 from backend.kb.views import INDEX_DOWN, K, Query_, Runtime, search_published
 from backend.lifecycle.handoff import hand_over
-from backend.risk import registry
-from backend.risk import service as risk
-from backend.risk.rules import RETENTION_OFFERS
 from backend.risk.schemas import RetentionOfferOut
 from backend.risk.views import NO_MODEL
 from contract.service_api import HANDOFF_MESSAGE
@@ -128,42 +125,15 @@ def kb_version(settings: Settings) -> str:
 async def retention_offer(
     conversation_id: Text, session: SessionDep, settings: SettingsDep
 ) -> RetentionOfferOut:
-    """For the bot, when a customer asks to cancel: an offer chosen by rule if their churn risk is high."""
+    """For the bot, when a customer asks to cancel: an offer if they consent and are under the contact cap,
+    randomised while the retention experiment runs, else chosen by rule if their churn risk is high
+    (backend/experiments/retention.py). One decision row per call."""
     conversation = await conversations.get_conversation(session, conversation_id)
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
-    threshold = settings.churn_high_threshold
     customer = await session.get(Customer, conversation.customer_id) if conversation.customer_id else None
     if customer is None:  # an anonymous visitor: nothing known to base an offer on
-        return RetentionOfferOut(offer=None, churn_risk=None, threshold=threshold)
-    score = await risk.churn_for_turn(session, conversation, settings, utcnow())
-    offer = risk.retention_offer(customer, score, threshold) if score is not None else None
-    churn_model = await registry.production(session, "churn")
-    decisions.record(
-        session,
-        "retention_offer",
-        action=offer_code(offer),
-        version=f"churn {churn_model.version if churn_model else 'none'} + offer rules",
-        inputs={
-            "contract": customer.contract,
-            "plan": customer.plan,
-            "lifetime_value": float(customer.lifetime_value),
-            "offer": offer,
-        },
-        scores={"churn_risk": score} if score is not None else {},
-        score=score,
-        threshold=threshold,
-        reasons=[] if score is not None else ["no churn score: no production churn model"],
-        conversation_id=conversation.id,
-        customer_id=customer.id,
-    )
+        return RetentionOfferOut(offer=None, churn_risk=None, threshold=settings.churn_high_threshold)
+    decided = await retention.decide(session, conversation, customer, settings)
     await session.commit()
-    return RetentionOfferOut(offer=offer, churn_risk=score, threshold=threshold)
-
-
-def offer_code(offer: str | None) -> str:
-    """The offer as a short code for the log: its row in the offer table (backend/risk/rules.py)."""
-    if offer is None:
-        return "no_offer"
-    rows = [row.text for row in RETENTION_OFFERS]
-    return f"offer:{rows.index(offer) + 1}" if offer in rows else "offer:other"
+    return RetentionOfferOut(offer=decided.offer, churn_risk=decided.churn_risk, threshold=decided.threshold)

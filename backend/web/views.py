@@ -65,6 +65,12 @@ async def dashboard() -> FileResponse:
     return FileResponse(PAGES / "dashboard.html")
 
 
+@router.get("/admin/experiments")
+async def experiments() -> FileResponse:
+    """Experiments: create with a power calculation, start, stop, and read results with intervals."""
+    return FileResponse(PAGES / "experiments.html")
+
+
 @router.get("/admin/review")
 async def review() -> FileResponse:
     """The supervisors' daily review queue of sampled automated decisions."""

@@ -1,0 +1,1 @@
+"""Experiments (A/B tests with sticky assignment, power and fixed-horizon results) and retention offers."""

@@ -1,0 +1,148 @@
+"""The retention offer for a customer who asks to cancel: eligibility, the experiment, the log.
+
+Eligible: a known customer who asks to cancel (the bot calls this on the cancel intent, so the intent is
+given) with marketing consent, who accepts contact in chat, and who has had fewer offers than the contact
+cap (the lower of RETENTION_CONTACT_CAP and their own monthly maximum) in the last RETENTION_CAP_DAYS.
+
+Eligible customers are randomised while the experiment named by RETENTION_EXPERIMENT_KEY runs: its variant
+is an offer code of backend/experiments/offers.py, or `control` (no offer). Without a running experiment
+the rule table decides as before (backend/risk/rules.py, churn risk at or above the threshold).
+
+Each call writes exactly one `retention_offer` decision row, offer or not, with why; on a customer's first
+exposure that row is the experiment assignment's decision (experiment, variant and unit in its inputs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.conversations.models import Conversation
+from backend.core.config import Settings
+from backend.core.database import utcnow
+from backend.customers.models import Customer
+from backend.decisions import service as decisions
+from backend.decisions.models import Decision
+from backend.experiments import service as experiments
+from backend.experiments.models import CustomerValue
+from backend.experiments.offers import OFFERS
+from backend.risk import registry
+from backend.risk import service as risk
+from backend.risk.rules import RETENTION_OFFERS
+
+CHAT = "chat"
+
+
+@dataclass(frozen=True)
+class OfferDecision:
+    offer: str | None
+    churn_risk: float | None
+    threshold: float
+    reasons: list[str] = field(default_factory=list)
+
+
+async def offers_made(session: AsyncSession, customer_id: int, days: int) -> int:
+    since = utcnow() - timedelta(days=days)
+    query = select(func.count(Decision.id)).where(
+        Decision.kind == "retention_offer",
+        Decision.customer_id == customer_id,
+        Decision.action.like("offer:%"),
+        Decision.created_at >= since,
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+def contact_cap(customer: Customer, settings: Settings) -> int:
+    own = customer.max_offers_per_month
+    return settings.retention_contact_cap if own is None else min(own, settings.retention_contact_cap)
+
+
+async def ineligible_because(session: AsyncSession, customer: Customer, settings: Settings) -> list[str]:
+    """Why this customer may not get an offer now; empty when they may."""
+    why = []
+    if not customer.marketing_consent:
+        why.append("no marketing consent")
+    if CHAT not in (customer.contact_channels or []):
+        why.append("the customer does not accept offers in chat")
+    made = await offers_made(session, customer.id, settings.retention_cap_days)
+    cap = contact_cap(customer, settings)
+    if made >= cap:
+        why.append(f"contact cap reached: {made} offers in {settings.retention_cap_days} days, cap {cap}")
+    return why
+
+
+async def decide(
+    session: AsyncSession, conversation: Conversation, customer: Customer, settings: Settings
+) -> OfferDecision:
+    """Decide, log one decision row (and the assignment on a first exposure); the caller commits."""
+    threshold = settings.churn_high_threshold
+    score = await risk.churn_for_turn(session, conversation, settings, utcnow())
+    blocked = await ineligible_because(session, customer, settings)
+    experiment = await experiments.by_key(session, settings.retention_experiment_key)
+    exposure = None
+    if not blocked and experiment is not None:
+        exposure = await experiments.expose(session, experiment, str(customer.id))
+    if blocked:
+        offer, code, version, reasons = None, "no_offer", "eligibility rules", blocked
+    elif exposure is not None:
+        chosen = OFFERS.get(exposure.variant)
+        offer = chosen.text if chosen else None
+        code = f"offer:{chosen.code}" if chosen else "no_offer"
+        version = f"experiment {experiment.key}"  # type: ignore[union-attr]
+        reasons = [f"randomised: variant {exposure.variant}" + ("" if exposure.first else " (sticky)")]
+    else:
+        offer = risk.retention_offer(customer, score, threshold) if score is not None else None
+        code = rule_code(offer)
+        churn_model = await registry.production(session, "churn")
+        version = f"churn {churn_model.version if churn_model else 'none'} + offer rules"
+        reasons = [] if score is not None else ["no churn score: no production churn model"]
+    decision = decisions.record(
+        session, "retention_offer", action=code, version=version,
+        inputs=await _inputs(session, customer, offer, experiment if exposure else None, exposure, settings),
+        scores={"churn_risk": score} if score is not None else {}, score=score, threshold=threshold,
+        reasons=reasons, conversation_id=conversation.id, customer_id=customer.id,
+    )  # fmt: skip
+    if exposure is not None and exposure.first and experiment is not None:
+        await session.flush()
+        unit = str(customer.id)
+        experiments.enrol(session, experiment, unit, exposure.variant, decision, customer.id, conversation.id)
+    return OfferDecision(offer, score, threshold, reasons)
+
+
+async def _inputs(
+    session: AsyncSession,
+    customer: Customer,
+    offer: str | None,
+    experiment: Any,
+    exposure: experiments.Exposure | None,
+    settings: Settings,
+) -> dict[str, Any]:
+    value = await session.get(CustomerValue, customer.id)
+    churn = await risk.latest_score(session, "customer", str(customer.id), "churn")
+    inputs: dict[str, Any] = {
+        "contract": customer.contract,
+        "plan": customer.plan,
+        "lifetime_value": float(customer.lifetime_value),
+        "clv": value.value if value else None,
+        "monthly_charge": float(customer.monthly_charge),
+        "marketing_consent": customer.marketing_consent,
+        "cancel_intent": True,
+        "offer": offer,
+        # The churn features the uplift model learns from (make train-uplift ARGS=--from-decisions).
+        "features": churn.features if churn is not None else None,
+    }
+    if experiment is not None and exposure is not None:
+        inputs |= {"experiment": experiment.key, "variant": exposure.variant, "unit_id": str(customer.id)}
+    return inputs
+
+
+def rule_code(offer: str | None) -> str:
+    """The rule table's offer as a short code for the log: its row in backend/risk/rules.py."""
+    if offer is None:
+        return "no_offer"
+    rows = [row.text for row in RETENTION_OFFERS]
+    return f"offer:{rows.index(offer) + 1}" if offer in rows else "offer:other"
