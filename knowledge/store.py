@@ -43,6 +43,9 @@ REBUILD_SHARE = 0.5  # when more than this share of articles changed, a rebuild 
 # endpoint returns k + 5 = 10, and scanning every article's sentences would grow with the corpus.
 SENTENCE_POOL = 10
 SENTENCE_WEIGHT = 1.0  # the sentence ranking's RRF weight, as dense's: not tuned
+SENTENCE_CACHE_MAX = 500_000  # sentence vectors kept per process (384 floats each: about 770 MB at most)
+_SENTENCE_VECTORS: dict[tuple[str, str], np.ndarray] = {}
+_SENTENCE_LOCK = threading.Lock()
 
 
 class IndexUnusable(Exception):
@@ -158,6 +161,13 @@ class KnowledgeIndex:
         flat = [c for d in todo for c in chunked[d.id]]
         vectors = self.embedder.encode([c.embedding_text() for c in flat])  # slow part, outside the lock
         tokens = [tokenize(c.embedding_text()) for c in flat]
+        sentence_vectors = {}
+        if self.sentence_rerank:  # an edited article's sentences too, so its next search does not encode them
+            for d in todo:
+                texts = [t for c in chunked[d.id] for t in sentences(c)] or [
+                    c.embedding_text() for c in chunked[d.id]
+                ]
+                sentence_vectors[d.id] = self._encode_sentences(texts)
         with self.lock:
             self._drop([d.id for d in todo])
             ids = np.arange(self.next_id, self.next_id + len(flat), dtype=np.int64)
@@ -169,6 +179,7 @@ class KnowledgeIndex:
                 self.lexical.put_tokens(chunk_id, chunk_tokens)
             for document in todo:
                 self.doc_versions[document.id] = document.version
+            self.sentence_cache.update(sentence_vectors)
             self.lexical.refresh()
         return len(todo)
 
@@ -304,9 +315,22 @@ class KnowledgeIndex:
         return [t for c in chunks for t in sentences(c)] or [c.embedding_text() for c in chunks]
 
     def _encode_sentences(self, texts: list[str]) -> np.ndarray:
+        """Vectors of these sentences, through a process-wide cache keyed by encoder and text: indexes of the
+        same articles in one process (the backend's workers' tests, the evaluations) encode each sentence
+        once, and a re-saved article re-encodes only the sentences that changed."""
         if not texts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        return self.embedder.encode(texts)
+        name = self.embedder.name
+        with _SENTENCE_LOCK:
+            found = {t: _SENTENCE_VECTORS[(name, t)] for t in texts if (name, t) in _SENTENCE_VECTORS}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            found.update(zip(missing, self.embedder.encode(missing), strict=True))
+            with _SENTENCE_LOCK:
+                if len(_SENTENCE_VECTORS) + len(missing) > SENTENCE_CACHE_MAX:
+                    _SENTENCE_VECTORS.clear()  # rare, and simpler than an LRU: the next uses re-encode
+                _SENTENCE_VECTORS.update(((name, t), found[t]) for t in missing)
+        return np.stack([found[t] for t in texts])
 
     def _sentence_features(self, ranked: Ranked, position: int) -> dict[str, float]:
         if ranked.query is None:
