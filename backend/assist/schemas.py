@@ -117,3 +117,25 @@ class MacroSendIn(BaseModel):
     text: Annotated[Text, StringConstraints(min_length=1, max_length=4000)] | None = Field(
         default=None, description="The filled text as the agent edited it; empty: the macro filled as is."
     )
+
+
+class GapClusterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    run_at: datetime
+    size: int
+    label: str
+    examples: list[dict[str, object]] = Field(description="Redacted questions, nearest the centre first.")
+    replies: list[dict[str, object]] = Field(description="Redacted agent replies that resolved them.")
+    article_slug: str | None
+
+
+class DraftOut(BaseModel):
+    cluster_id: int
+    slug: str
+    title: str
+    status: str
+    url: str = Field(
+        description="The admin API path that publishes it: POST /api/v1/kb/articles/{slug}/publish."
+    )

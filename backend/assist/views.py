@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
 from backend.assist import brief as briefs
-from backend.assist import macros, service
+from backend.assist import gaps, macros, service
 from backend.assist.index import AssistIndex
-from backend.assist.models import Macro
+from backend.assist.models import GapCluster, Macro
 from backend.assist.schemas import (
     BriefOut,
+    DraftOut,
     FilledOut,
+    GapClusterOut,
     MacroIn,
     MacroOut,
     MacroSendIn,
@@ -28,7 +30,7 @@ from backend.assist.schemas import (
     SuggestionsOut,
 )
 from backend.audit import service as audit
-from backend.auth.dependencies import StaffDep, SupervisorDep
+from backend.auth.dependencies import AdminDep, StaffDep, SupervisorDep
 from backend.cases import service as cases
 from backend.cases.models import Case
 from backend.conversations.models import Message
@@ -37,6 +39,9 @@ from backend.core.database import utcnow
 from backend.core.dependencies import SessionDep
 from backend.core.params import RecordId
 from backend.decisions.models import Decision
+from backend.kb import service as kb
+from backend.kb.schemas import ArticleIn
+from backend.kb.views import article_url
 from backend.lifecycle.cases import CaseStateError
 
 router = APIRouter(prefix="/api/assist", tags=["agent assist"])
@@ -226,3 +231,43 @@ async def _unique_name(session: AsyncSession, team: str, name: str, own_id: int 
     found = (await session.execute(query)).scalar()
     if found is not None and found != own_id:
         raise HTTPException(status.HTTP_409_CONFLICT, f"team {team} already has a macro named {name!r}")
+
+
+# ----- knowledge gaps (admins) -----
+
+
+@router.get("/gaps", response_model=list[GapClusterOut])
+async def list_gaps(session: SessionDep, admin: AdminDep) -> list[GapClusterOut]:
+    """The latest run's clusters of questions the bot could not answer, largest first."""
+    return [GapClusterOut.model_validate(c) for c in await gaps.latest(session)]
+
+
+@router.post("/gaps/run", response_model=list[GapClusterOut])
+async def run_gaps(request: Request, admin: AdminDep) -> list[GapClusterOut]:
+    """Run the weekly clustering now (it also runs on its own every ASSIST_GAP_INTERVAL_S)."""
+    made = await gaps.run(request.app.state.sessions, request.app.state.settings)
+    return [GapClusterOut.model_validate(c) for c in made]
+
+
+@router.post("/gaps/{cluster_id}/draft", response_model=DraftOut, status_code=status.HTTP_201_CREATED)
+async def draft_article(cluster_id: RecordId, session: SessionDep, admin: AdminDep) -> DraftOut:
+    """A draft knowledge article prefilled from the cluster's agent replies and questions; it is published
+    (and so searchable by the bot) through the normal knowledge-base path."""
+    row = await session.get(GapCluster, cluster_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such knowledge-gap cluster")
+    if row.article_slug is not None and await kb.get_by_slug(session, row.article_slug) is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"this cluster already has the article {row.article_slug!r}"
+        )
+    data = ArticleIn(title=gaps.draft_title(row), body=gaps.draft_body(row), tags=["knowledge-gap"])
+    article = await kb.create_article(session, data, admin.email)  # commits, with its version and audit
+    row.article_slug = article.slug
+    await session.commit()
+    return DraftOut(
+        cluster_id=row.id,
+        slug=article.slug,
+        title=article.title,
+        status=article.status,
+        url=article_url(article.slug),
+    )

@@ -365,10 +365,9 @@ class AssistSettings(SettingsGroup):
     assist_gap_window_days: int = Field(
         default=28, gt=0, le=365, description="How far back the knowledge-gap job looks for questions."
     )
-    # Cosine distance between average-linked MiniLM vectors: paraphrases of one question sit below ~0.45,
-    # different questions of the same shop above ~0.6 (backend/assist/gaps.py says how it was chosen).
+    # Average-linkage cosine distance of MiniLM vectors; backend/assist/gaps.py says how it was chosen.
     assist_gap_distance_threshold: float = Field(
-        default=0.55, gt=0, lt=2, description="Agglomerative clustering's merge distance (cosine)."
+        default=0.62, gt=0, lt=2, description="Agglomerative clustering's merge distance (cosine)."
     )
     assist_gap_min_size: int = Field(
         default=2, ge=1, le=100, description="A cluster with fewer questions is not shown as a gap."

@@ -35,6 +35,7 @@ def conversation(
     disposition: str | None = "solved",
     days_ago: float = 3,
     entities: list[dict] | None = None,
+    intent: str = "nlu_fallback",
 ) -> dict[str, int | str]:
     """A conversation with its case; customer questions first, then the agent's replies. Returns the ids."""
     start = datetime.now(UTC) - timedelta(days=days_ago)
@@ -49,7 +50,7 @@ def conversation(
                 conversation_id=conversation_id,
                 sender="customer",
                 text=q,
-                intent="nlu_fallback",
+                intent=intent,
                 entities=entities,
                 created_at=start + timedelta(seconds=i),
             )
