@@ -135,3 +135,34 @@ def test_without_other_configuration_the_backend_prints_info_lines(fmt):
         assert (parsed["message"], parsed["request_id"], parsed["level"]) == ("index ready", "msg-1", "INFO")
     else:
         assert lines[0].endswith("INFO backend.kb [msg-1] index ready")
+
+
+UNDER_UVICORN = """
+import copy, logging, logging.config
+from uvicorn.config import LOGGING_CONFIG
+from backend.core.logging import configure_logging
+config = copy.deepcopy(LOGGING_CONFIG)
+if {deployer!r}:  # `uvicorn --log-config`: the deployer's own access format
+    config["formatters"]["access"] = {{"format": "deployer: %(message)s"}}
+logging.config.dictConfig(config)  # what uvicorn does before it builds the app
+configure_logging("json")
+logging.getLogger("uvicorn.error").info("Application startup complete.")
+logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", "/x", "1.1", 200)
+"""
+
+
+@pytest.mark.parametrize("deployer", [False, True])
+def test_json_reaches_uvicorns_own_lines_but_not_a_deployers_format(deployer):
+    done = subprocess.run(
+        [sys.executable, "-c", UNDER_UVICORN.format(deployer=deployer)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = (done.stdout + done.stderr).splitlines()
+    parsed = {(p["logger"], p["message"]) for p in (json.loads(x) for x in lines if x.startswith("{"))}
+    access = ("uvicorn.access", '127.0.0.1:5 - "GET /x HTTP/1.1" 200')
+    assert ("uvicorn.error", "Application startup complete.") in parsed
+    assert (access in parsed) is not deployer
+    assert ('deployer: 127.0.0.1:5 - "GET /x HTTP/1.1" 200' in lines) is deployer
