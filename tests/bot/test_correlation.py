@@ -236,12 +236,14 @@ def test_json_format_reaches_the_handlers_rasa_set_up():
     root = logging.getLogger()
     handler = logging.StreamHandler()
     root.addHandler(handler)
+    # pytest's own handlers are there too: they get their formats back afterwards.
+    before = {h: h.formatter for h in root.handlers}
     try:
         format_existing_handlers("json")
         assert isinstance(handler.formatter, JsonFormatter)
-        line = handler.format(
-            logging.getLogger("rasa.core").makeRecord("rasa.core", 20, "f", 1, "x", (), None)
-        )
-        assert json.loads(line)["request_id"] == "-"
+        record = logging.getLogger("rasa.core").makeRecord("rasa.core", logging.INFO, "f", 1, "x", (), None)
+        assert json.loads(handler.format(record))["request_id"] == "-"
     finally:
         root.removeHandler(handler)
+        for each, formatter in before.items():
+            each.setFormatter(formatter)
