@@ -177,8 +177,8 @@ async function save(event) {
       ? await api(`/api/automation/rules/${current.id}`, { method: "PUT", json: body })
       : await api("/api/automation/rules", { method: "POST", json: { name: $("name").value.trim(), ...body } });
     load(rule);
-    say(`Saved as version ${rule.latest_version.number}. Dry-run it before enabling.`, "ok");
     await loadRules();
+    say(`Saved as version ${rule.latest_version.number}. Dry-run it before enabling.`, "ok");
   } catch (error) { if (error.message !== "signed out") say(error.message, "error"); }
 }
 
@@ -197,8 +197,8 @@ async function dryRun() {
     }));
     $("dry-run-results").hidden = false;
     $("enable").disabled = false;
-    say("Dry-run recorded on this version: it can be enabled now.", "ok");
     await loadVersions();
+    say("Dry-run recorded on this version: it can be enabled now.", "ok");
   } catch (error) { if (error.message !== "signed out") say(error.message, "error"); }
 }
 
@@ -206,8 +206,8 @@ async function enable() {
   try {
     const rule = await api(`/api/automation/rules/${current.id}/enable`, { method: "POST" });
     current = rule;
-    say(`Enabled: version ${rule.active_version.number} runs from now on.`, "ok");
     await Promise.all([loadRules(), loadVersions()]);
+    say(`Enabled: version ${rule.active_version.number} runs from now on.`, "ok");
   } catch (error) { if (error.message !== "signed out") say(error.message, "error"); }
 }
 
@@ -224,8 +224,8 @@ async function loadVersions() {
 async function rollback() {
   try {
     current = await api(`/api/automation/rules/${current.id}/rollback`, { method: "POST" });
-    say(`Rolled back: version ${current.active_version.number} is active.`, "ok");
     await Promise.all([loadRules(), loadVersions()]);
+    say(`Rolled back: version ${current.active_version.number} is active.`, "ok");
   } catch (error) { if (error.message !== "signed out") say(error.message, "error"); }
 }
 
