@@ -20,6 +20,9 @@ help:
 	@echo "make adapt-kb ARGS='PAIRS.jsonl'  fine-tune the KB encoder on (question, passage) pairs; use it with KB_ENCODER_DIR"
 	@echo "make train-churn ARGS='--csv FILE --target COLUMN [--id COLUMN] [--promote]'  (or --from-db)"
 	@echo "make train-escalation ARGS=--from-decisions  hand-off policy from the decision log's labels (gated; min DECISION_MIN_LABELS)"
+	@echo "make clv         customer lifetime values (survival-based) into customer_values"
+	@echo "make eval-uplift uplift model vs churn-risk and random targeting on the seeded simulation (simulated outcomes)"
+	@echo "make train-uplift ARGS=--from-decisions  the uplift model on the retention experiment's logged outcomes"
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -83,3 +86,13 @@ train-churn: setup
 
 train-escalation: setup
 	@PYTHONPATH=. $(APP) -m ml.decision_labels $(ARGS)
+
+.PHONY: clv eval-uplift train-uplift
+clv: setup
+	@PYTHONPATH=. $(APP) -m ml.clv $(ARGS)
+
+eval-uplift: setup
+	@PYTHONPATH=. $(APP) -m ml.uplift $(ARGS)
+
+train-uplift: setup
+	@PYTHONPATH=. $(APP) -m ml.uplift $(ARGS)

@@ -1,4 +1,4 @@
-"""Shared steps of the experiments tests: an admin creates and starts an experiment; customers ask to cancel."""
+"""Shared steps of the experiments tests: an admin starts an experiment; customers ask to cancel."""
 
 from __future__ import annotations
 

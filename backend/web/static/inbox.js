@@ -180,9 +180,22 @@ function showCustomer(detail) {
     for (const [k, v] of [["Name", c.name], ["Email", c.email], ["Plan", `${c.plan} · ${c.contract}`], ["Monthly", c.monthly_charge],
       ["Customer since", c.signup_date], ["Lifetime value", c.lifetime_value], ["Status", c.status]]) facts.append(el("dt", k), el("dd", v));
     showChurn(c.id);
+    showPreferences(c.id, facts);
   }
   $("open-cases").replaceChildren(...detail.customer_open_cases.map((o) => el("li", `#${o.id} ${o.skill} · ${o.status}`)));
   $("past").replaceChildren(...detail.customer_past_conversations.map((p) => el("li", `${new Date(p.started_at).toLocaleDateString()} · ${p.status}`)));
+}
+
+// Lifetime value estimate (ml/clv.py) and what the customer allows: marketing consent, channels.
+async function showPreferences(customerId, facts) {
+  try {
+    const p = await api(`/api/v1/customers/${customerId}/preferences`);
+    const value = p.lifetime_value_estimate === null ? "not computed" : `$${p.lifetime_value_estimate.toFixed(0)} expected`;
+    const clv = el("dd", value);
+    if (p.lifetime_value_method) clv.title = p.lifetime_value_method;
+    const consent = p.marketing_consent ? `yes · ${p.contact_channels.join(", ") || "no channel"}` : "no";
+    facts.append(el("dt", "Value ahead"), clv, el("dt", "Marketing consent"), el("dd", consent));
+  } catch (error) { if (error.message === "signed out") throw error; }
 }
 
 async function showChurn(customerId) {
