@@ -9,6 +9,10 @@ Each planned action is first claimed in the firings ledger together with its dec
 the ledger's unique key makes a second worker's claim of the same action for the same event fail), then
 carried out, then marked done; a blocked or failing action goes to the exception queue instead.
 
+The enabled rules are read at most every RULES_TTL_S (and at once after a change through this worker's API):
+an event no enabled rule listens for costs no database work at all, which is the common case under load. A
+change made on another worker takes effect here within RULES_TTL_S.
+
 While an action runs, `ORIGIN` holds its rule's id: the lifecycle publishes the events the action causes in
 this same task, and the sink stamps them with it, so a rule's own actions never trigger it again.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +37,14 @@ from backend.analytics.events import Event, Kind
 from backend.automation import context as contexts
 from backend.automation import events as sources
 from backend.automation import ledger, service
-from backend.automation.evaluator import AutomationEvent, Limits, PlannedAction, evaluate, triggered_by
+from backend.automation.evaluator import (
+    AutomationEvent,
+    CompiledRule,
+    Limits,
+    PlannedAction,
+    evaluate,
+    triggered_by,
+)
 from backend.automation.models import AutomationException, ConversationTag, Firing
 from backend.automation.webhook import deliver
 from backend.cases.models import Case
@@ -48,6 +60,7 @@ from backend.lifecycle.cases import CaseStateError
 log = logging.getLogger(__name__)
 ORIGIN: ContextVar[int | None] = ContextVar("automation_origin", default=None)
 QUEUE_SIZE = 10_000
+RULES_TTL_S = 2.0
 LIVE_KINDS = {
     Kind.CONVERSATION_STARTED: "conversation_opened",
     Kind.MESSAGE_RECEIVED: "message_received",
@@ -86,6 +99,8 @@ class Engine:
         self._queue: asyncio.Queue[Published] = asyncio.Queue(QUEUE_SIZE)
         self._http = httpx.AsyncClient(timeout=settings.automation_webhook_timeout_s, transport=transport)
         self.dropped = 0
+        self._rules: list[CompiledRule] | None = None
+        self._rules_at = 0.0
         self.loop = Background("automation-events", self._drain)
         self.sweeper = Periodic("automation-sweep", self.sweep, settings.automation_sweep_interval_s)
         self.loops = (self.loop, self.sweeper)
@@ -104,12 +119,32 @@ class Engine:
         await stop_all(self.loops)
         await self._http.aclose()
 
+    # --------------------------------------------------------------------------------------- rules
+
+    async def live_rules(self) -> list[CompiledRule]:
+        """The enabled rules at their active versions, read again when older than RULES_TTL_S."""
+        if self._rules is None or time.monotonic() - self._rules_at > RULES_TTL_S:
+            async with self._sessions() as session:
+                self._rules = await service.live_rules(session)
+            self._rules_at = time.monotonic()
+        return self._rules
+
+    def rules_changed(self) -> None:
+        """A rule was enabled, disabled or rolled back here: read the rules again before the next event."""
+        self._rules = None
+
+    def _listened_for(self, trigger: str) -> bool:
+        """Whether an enabled rule may listen for this trigger (True while the cached rules are stale)."""
+        if self._rules is None or time.monotonic() - self._rules_at > RULES_TTL_S:
+            return True
+        return any(rule.definition.trigger.type == trigger for rule in self._rules)
+
     # ---------------------------------------------------------------------------------- live events
 
     def apply(self, event: Event) -> None:
         """The publisher's sink: never waits, never raises (a full queue drops the event, logged)."""
         trigger = LIVE_KINDS.get(event.kind)
-        if trigger is None or event.conversation_id is None:
+        if trigger is None or event.conversation_id is None or not self._listened_for(trigger):
             return
         try:
             self._queue.put_nowait(Published(trigger, event.conversation_id, event.at, ORIGIN.get()))
@@ -125,7 +160,8 @@ class Engine:
         while True:
             item = await self._queue.get()
             try:
-                event = await self._resolve(item)
+                listening = any(r.definition.trigger.type == item.trigger for r in await self.live_rules())
+                event = await self._resolve(item) if listening else None
                 if event is not None:
                     await self.handle(event)
             except Exception:  # one bad event must not stop automation
@@ -155,9 +191,11 @@ class Engine:
 
     async def sweep(self) -> int:
         """One round of the time-based triggers; returns how many actions it planned."""
-        async with self._sessions() as session:
-            rules = await service.live_rules(session)
-            due = await sources.due(session, utcnow(), rules) if rules else []
+        rules = await self.live_rules()
+        due: list[AutomationEvent] = []
+        if rules:
+            async with self._sessions() as session:
+                due = await sources.due(session, utcnow(), rules)
         planned = 0
         for event in due:
             planned += len(await self.handle(event))
@@ -167,10 +205,10 @@ class Engine:
 
     async def handle(self, event: AutomationEvent) -> list[PlannedAction]:
         """Evaluate the enabled rules on one event and carry out (or queue as exceptions) what they plan."""
+        rules = [r for r in await self.live_rules() if triggered_by(r.definition, event)]
+        if not rules:
+            return []
         async with self._sessions() as session:
-            rules = [r for r in await service.live_rules(session) if triggered_by(r.definition, event)]
-            if not rules:
-                return []
             context = await contexts.snapshot(session, event)
             seen = await ledger.from_database(session, event)
         planned = evaluate(rules, event, context, seen, self.limits)

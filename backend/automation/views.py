@@ -37,6 +37,10 @@ VersionId = Annotated[int | None, Query(ge=0, le=2**63 - 1)]
 EXCEPTION_STATES = ("open", "done", "dismissed")
 
 
+def engine(request: Request) -> Engine:
+    return request.app.state.automation
+
+
 def _actor(agent: Agent) -> str:
     return f"agent:{agent.id}"
 
@@ -169,7 +173,7 @@ async def _version(session: SessionDep, rule: Rule, version_id: int | None) -> s
 
 @router.post("/rules/{rule_id}/enable", response_model=RuleOut, responses=NOT_FOUND | CONFLICT)
 async def enable_rule(
-    rule_id: RecordId, session: SessionDep, staff: AdminDep, version_id: VersionId = None
+    rule_id: RecordId, request: Request, session: SessionDep, staff: AdminDep, version_id: VersionId = None
 ) -> RuleOut:
     """Run this version (default: the newest) from now on; it must have been dry-run."""
     rule = await _rule(session, rule_id)
@@ -179,19 +183,21 @@ async def enable_rule(
     except service.RuleConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     await session.commit()
+    engine(request).rules_changed()
     return await _out(session, rule)
 
 
 @router.post("/rules/{rule_id}/disable", response_model=RuleOut, responses=NOT_FOUND)
-async def disable_rule(rule_id: RecordId, session: SessionDep, staff: AdminDep) -> RuleOut:
+async def disable_rule(rule_id: RecordId, request: Request, session: SessionDep, staff: AdminDep) -> RuleOut:
     rule = await _rule(session, rule_id)
     service.disable(session, rule, _actor(staff))
     await session.commit()
+    engine(request).rules_changed()
     return await _out(session, rule)
 
 
 @router.post("/rules/{rule_id}/rollback", response_model=RuleOut, responses=NOT_FOUND | CONFLICT)
-async def rollback_rule(rule_id: RecordId, session: SessionDep, staff: AdminDep) -> RuleOut:
+async def rollback_rule(rule_id: RecordId, request: Request, session: SessionDep, staff: AdminDep) -> RuleOut:
     """The version before the active one becomes active again, at once."""
     rule = await _rule(session, rule_id)
     try:
@@ -199,6 +205,7 @@ async def rollback_rule(rule_id: RecordId, session: SessionDep, staff: AdminDep)
     except service.RuleConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     await session.commit()
+    engine(request).rules_changed()
     return await _out(session, rule)
 
 
@@ -233,13 +240,12 @@ async def retry_exception(
     """Carry out the action now, as the supervisor decided (the guardrails that blocked it are not asked
     again). Done, it leaves the queue; failing again, it stays with the new reason."""
     item = await _exception(session, exception_id)
-    engine: Engine = request.app.state.automation
     stored = dict(item.event)
     context = stored.pop("context", {})
     event = AutomationEvent(**{**stored, "at": datetime.fromisoformat(stored["at"])})
     item.attempts += 1
     try:
-        await engine.perform(item.rule_id, item.version_id, dict(item.action), event, context)
+        await engine(request).perform(item.rule_id, item.version_id, dict(item.action), event, context)
     except Exception as exc:  # noqa: BLE001 - the failure is the answer: it goes back on the item
         item.reason = f"retry by {_actor(staff)} failed: {type(exc).__name__}: {exc}"[:2000]
     else:
