@@ -9,6 +9,16 @@ MiniLM embeddings:
   embedding only, C=30 (the default here)                                   accuracy 0.932,  46 s
   embedding + L2-normalized n-gram counts at weight 0.5, C=10               accuracy 0.933, 474 s
 so the n-gram block is off by default (`sparse_weight: 0`): +0.002 accuracy is not worth ten times the fit.
+
+Out of scope (`out_of_scope` config, nlu/oos.py): a message no intent covers still gets a softmax over the
+known intents, often a confident one. With `out_of_scope: {method, k, reject_rate}` the classifier also
+scores how far the message lies from its training data in the embedding space; below the threshold (the
+`reject_rate` quantile of cross-fitted in-scope scores of the training examples) it reports every confidence
+as 0, so FallbackClassifier turns the turn into `nlu_fallback` as it does for any low confidence, and it adds
+`scope` {rejected, score, threshold, method, confidence} (the classifier's own top probability) to the parse.
+A message the classifier puts in the bot's own `out_of_scope` intent is never rejected: its rule answers it.
+Chosen and measured on Banking77's held-out-classes protocol and on the bot's own data: docs/benchmarks.md,
+"Out-of-scope".
 """
 
 from __future__ import annotations
@@ -27,19 +37,28 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
+from nlu import oos
 from nlu.component_base import StoredComponent
 
 logger = logging.getLogger(__name__)
+
+# The parse key of the out-of-scope verdict.
+SCOPE = "scope"
+# The bot's own intent for requests it cannot serve (bot/data/nlu/conversation.yml): when the classifier
+# already says so, the rules answer it (utter_out_of_scope), which is better than asking to rephrase.
+OUT_OF_SCOPE_INTENT = "out_of_scope"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class SentenceEmbeddingIntentClassifier(StoredComponent, IntentClassifier):
     """Predicts `intent` and `intent_ranking` from the sentence features of the message text.
 
-    Its model: {"clf": LogisticRegression, "dense_dim": int, "sparse_dim": int}."""
+    Its model: {"clf": LogisticRegression, "dense_dim": int, "sparse_dim": int} and, when out-of-scope
+    detection is on, "oos": the scorer's state (nlu/oos.py) and "oos_threshold": float."""
 
     MODEL_FILE = "intent_classifier.joblib"
     WITHOUT_MODEL = "every intent will be None"
@@ -62,6 +81,9 @@ class SentenceEmbeddingIntentClassifier(StoredComponent, IntentClassifier):
             "class_weight": None,
             "random_state": 42,
             "ranking_length": LABEL_RANKING_LENGTH,
+            # Out-of-scope detection: None (off) or {"method": one of nlu.oos.METHODS, "k": neighbours for
+            # knn, "reject_rate": share of held-out in-scope training messages the threshold rejects}.
+            "out_of_scope": None,
         }
 
     @staticmethod
@@ -74,6 +96,18 @@ class SentenceEmbeddingIntentClassifier(StoredComponent, IntentClassifier):
             raise InvalidConfigException(f"{cls.__name__}: dense_weight or sparse_weight must be positive")
         if float(config["C"]) <= 0:
             raise InvalidConfigException(f"{cls.__name__}: C must be positive")
+        settings = config.get("out_of_scope")
+        if settings:
+            unknown = set(settings) - {"method", "k", "reject_rate"}
+            if unknown or settings.get("method") not in oos.METHODS:
+                raise InvalidConfigException(
+                    f"{cls.__name__}: out_of_scope takes method (one of {', '.join(oos.METHODS)}), k and "
+                    f"reject_rate; got {dict(settings)}"
+                )
+            if not 0 <= float(settings.get("reject_rate", 0)) < 1 or int(settings.get("k", 1)) < 1:
+                raise InvalidConfigException(
+                    f"{cls.__name__}: out_of_scope needs 0 <= reject_rate < 1, k >= 1"
+                )
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -89,10 +123,37 @@ class SentenceEmbeddingIntentClassifier(StoredComponent, IntentClassifier):
             random_state=self.config["random_state"],
         )
         x = self._matrix(examples, dense_dim, sparse_dim)
-        clf.fit(x, [e.get(INTENT) for e in examples])
+        labels_of = [e.get(INTENT) for e in examples]
+        clf.fit(x, labels_of)
         self._model = {"clf": clf, "dense_dim": dense_dim, "sparse_dim": sparse_dim}
+        if self.config["out_of_scope"]:
+            self._model.update(self._fit_out_of_scope(clf, x, np.asarray(labels_of)))
         self.persist()
         return self._resource
+
+    def _fit_out_of_scope(
+        self, clf: LogisticRegression, x: scipy.sparse.csr_matrix, labels: np.ndarray
+    ) -> dict[str, Any]:
+        """The scorer on every training example, and its threshold from cross-fitted in-scope scores (a
+        scorer that has seen an example puts it far inside, so the training scores themselves would set the
+        threshold too low)."""
+        settings = self.config["out_of_scope"]
+        method, k = settings["method"], int(settings.get("k", 10))
+        # The logit methods cross-fit the classifier on what it was trained on; the others read the embedding.
+        features = x.toarray() if method in oos.LOGIT_METHODS else self._embedding_block(x)
+
+        def fit_logits(x_fit: np.ndarray, y_fit: np.ndarray, x_query: np.ndarray) -> np.ndarray:
+            return self._logits(clone(clf).fit(x_fit, y_fit), x_query)
+
+        held_out = oos.cross_fitted_scores(features, labels, method, k=k, fit_logits=fit_logits)
+        threshold = oos.threshold_for(held_out, float(settings.get("reject_rate", 0.0)))
+        return {"oos": oos.fit(features, labels, method, k), "oos_threshold": threshold}
+
+    @staticmethod
+    def _logits(clf: LogisticRegression, x: Any) -> np.ndarray:
+        """Multinomial logits, one column per class (a two-class model has a single decision column)."""
+        z = np.asarray(clf.decision_function(x), dtype=np.float64)
+        return np.column_stack([-z / 2, z / 2]) if z.ndim == 1 else z
 
     def _dims(self, examples: list[Message]) -> tuple[int, int]:
         """Feature sizes seen in training; messages without a block get zeros of this size later."""
@@ -151,14 +212,46 @@ class SentenceEmbeddingIntentClassifier(StoredComponent, IntentClassifier):
                 message.set("intent_ranking", [], add_to_output=True)
             return messages
         clf: LogisticRegression = self._model["clf"]
-        probabilities = clf.predict_proba(
-            self._matrix(messages, self._model["dense_dim"], self._model["sparse_dim"])
-        )
-        for message, row in zip(messages, probabilities, strict=True):
+        x = self._matrix(messages, self._model["dense_dim"], self._model["sparse_dim"])
+        probabilities = clf.predict_proba(x)
+        verdicts = self._out_of_scope(clf, x, probabilities)
+        for message, row, verdict in zip(messages, probabilities, verdicts, strict=True):
             ranking = self._ranking(clf.classes_, row)
+            if verdict is not None:
+                message.set(SCOPE, verdict, add_to_output=True)
+                if verdict["rejected"]:
+                    # Order kept, confidence gone: FallbackClassifier's threshold then says nlu_fallback.
+                    ranking = [{**r, PREDICTED_CONFIDENCE_KEY: 0.0} for r in ranking]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking, add_to_output=True)
         return messages
+
+    def _out_of_scope(
+        self, clf: LogisticRegression, x: scipy.sparse.csr_matrix, probabilities: np.ndarray
+    ) -> list[dict[str, Any] | None]:
+        """Per message: None when detection is off (or the model predates it), else the verdict."""
+        state = self._model.get("oos")
+        if state is None:
+            return [None] * x.shape[0]
+        logits = self._logits(clf, x) if state["method"] in oos.LOGIT_METHODS else None
+        scores = oos.score(state, self._embedding_block(x) if logits is None else None, logits)
+        threshold = float(self._model["oos_threshold"])
+        top = clf.classes_[probabilities.argmax(axis=1)]
+        return [
+            {
+                "rejected": bool(s < threshold) and intent != OUT_OF_SCOPE_INTENT,
+                "score": round(float(s), 4),
+                "threshold": round(threshold, 4),
+                "method": state["method"],
+                "confidence": float(p.max()),
+            }
+            for s, p, intent in zip(scores, probabilities, top, strict=True)
+        ]
+
+    def _embedding_block(self, x: scipy.sparse.csr_matrix) -> np.ndarray:
+        """The dense sentence embedding columns (the distances are measured there, not in n-gram counts)."""
+        dense_dim = self._model["dense_dim"]
+        return (x[:, :dense_dim] if dense_dim else x).toarray()
 
     def _ranking(self, classes: np.ndarray, probabilities: np.ndarray) -> list[dict[str, Any]]:
         order = np.argsort(-probabilities)
