@@ -156,11 +156,11 @@ async def _logged(url: str, key: str) -> list[dict[str, Any]]:
     ]
 
 
-def from_decisions(url: str, key: str) -> Units:
+def from_decisions(url: str, key: str, min_rows: int = MIN_ROWS) -> Units:
     """The retention experiment's finished units: features logged at the decision, arm, 30-day outcome."""
     rows = asyncio.run(_logged(url, key))
-    if len(rows) < MIN_ROWS:
-        sys.exit(f"{len(rows)} finished units in experiment {key!r}; need {MIN_ROWS} before training")
+    if len(rows) < min_rows:
+        sys.exit(f"{len(rows)} finished units in experiment {key!r}; need {min_rows} before training")
     X = pd.DataFrame([r["inputs"]["features"] for r in rows])
     charge = np.array([float(r["inputs"].get("monthly_charge") or 0) for r in rows])
     clv = np.array([r["clv"] if r["clv"] is not None else np.nan for r in rows])

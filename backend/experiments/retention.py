@@ -30,8 +30,10 @@ from backend.decisions.models import Decision
 from backend.experiments import service as experiments
 from backend.experiments.models import CustomerValue
 from backend.experiments.offers import OFFERS
-from backend.risk import registry
+from backend.risk import crm, registry
 from backend.risk import service as risk
+from backend.risk.features import churn_features
+from backend.risk.registry import json_safe
 from backend.risk.rules import RETENTION_OFFERS
 
 CHAT = "chat"
@@ -122,7 +124,11 @@ async def _inputs(
     settings: Settings,
 ) -> dict[str, Any]:
     value = await session.get(CustomerValue, customer.id)
-    churn = await risk.latest_score(session, "customer", str(customer.id), "churn")
+    now = utcnow()
+    found = await crm.customer_snapshots(session, now, [customer.id])
+    # The churn features at the decision, computed from the CRM whether or not a churn model exists, so
+    # the uplift model can learn from every logged unit (make train-uplift ARGS=--from-decisions).
+    features = json_safe(churn_features(found[customer.id][1], now)) if customer.id in found else None
     inputs: dict[str, Any] = {
         "contract": customer.contract,
         "plan": customer.plan,
@@ -132,8 +138,7 @@ async def _inputs(
         "marketing_consent": customer.marketing_consent,
         "cancel_intent": True,
         "offer": offer,
-        # The churn features the uplift model learns from (make train-uplift ARGS=--from-decisions).
-        "features": churn.features if churn is not None else None,
+        "features": features,
     }
     if experiment is not None and exposure is not None:
         inputs |= {"experiment": experiment.key, "variant": exposure.variant, "unit_id": str(customer.id)}

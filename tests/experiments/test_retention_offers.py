@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 
+from backend.core.config import to_async_url
 from backend.core.database import utcnow
 from backend.experiments import stats
 from backend.experiments.offers import OFFERS
+from ml import uplift
 from tests.app_fixtures import staff_headers
 from tests.dbcheck import execute, rows
 from tests.experiments.helpers import ADMIN, RETENTION, ask_to_cancel, customers, join, start_experiment
@@ -114,6 +116,11 @@ def test_results_equal_a_recomputation_from_the_decision_log(client, database_ur
         assert comparison["difference"]["low"] == pytest.approx(expected[0], abs=1e-9)
         assert comparison["difference"]["high"] == pytest.approx(expected[1], abs=1e-9)
     assert found["final"] is False and "interim" in found["note"]  # still running: never final
+    # The uplift model's training data from the same log: features at the decision, arm, outcome.
+    units = uplift.from_decisions(to_async_url(database_url), "retention-offers", min_rows=1)
+    assert len(units.arm) == len(people) and set(units.arm) <= set(arms)
+    assert units.stayed.sum() == len(people) - len(cancelled)
+    assert units.X["contract"].notna().all() and (units.X["tenure_months"] > 0).all()
 
 
 def _newcombe_by_hand(s1: int, n1: int, s2: int, n2: int, level: float) -> tuple[float, float]:
