@@ -3,8 +3,10 @@
 
 import os
 import random
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import psycopg
@@ -107,14 +109,29 @@ def drop_pg_database(admin_url: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def seeded_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated, seeded SQLite file per session, which each test that wants one gets a copy of: the seed
+    is fixed (backend/seed.py), so the copy holds what migrating and seeding once more would, without the
+    time that takes before every test."""
+    path = tmp_path_factory.mktemp("seeded") / "seeded.db"
+    migrate(f"sqlite:///{path}")
+    seed_demo(f"sqlite:///{path}")
+    return path
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    # The backup API copies a consistent file whatever journal mode the source was left in.
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated and seeded database of each kind."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        migrate(url)
-        seed_demo(url)
-        yield url
+        copy_sqlite(request.getfixturevalue("seeded_sqlite"), tmp_path / "test.db")
+        yield f"sqlite:///{tmp_path / 'test.db'}"
         return
     admin = request.getfixturevalue("postgres_server")
     url = create_pg_database(admin)
