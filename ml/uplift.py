@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -47,9 +48,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from backend.core.config import get_settings
 from backend.experiments.offers import CONTROL, OFFERS
+from backend.experiments.policy import Choice, choose, design
 from backend.experiments.stats import newcombe
-from backend.risk.features import CHURN_CATEGORICAL, CHURN_NUMERIC
 
 ARMS = (CONTROL, *OFFERS)
 SEED = 18
@@ -173,17 +175,6 @@ def from_decisions(url: str, key: str, min_rows: int = MIN_ROWS) -> Units:
 # ------------------------------------------------------------------------------------------ model
 
 
-def design(X: pd.DataFrame) -> np.ndarray:
-    numeric = X[list(CHURN_NUMERIC)].astype(float).fillna(-1.0)
-    dummies = [
-        (X[name] == value).astype(float).rename(f"{name}={value}")
-        for name, values in (("plan", ("basic", "plus", "premium")), ("contract", tuple(RETENTION)))
-        for value in values
-    ]
-    assert set(CHURN_CATEGORICAL) == {"plan", "contract"}
-    return pd.concat([numeric, *dummies], axis=1).to_numpy(dtype=float)
-
-
 LEARNERS = {
     "boosting": lambda: HistGradientBoostingClassifier(
         max_iter=150, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=40, random_state=SEED
@@ -209,26 +200,15 @@ class TLearner:
         return {arm: model.predict_proba(features)[:, 1] for arm, model in self.models.items()}
 
 
-@dataclass(frozen=True)
-class Choice:
-    offer: np.ndarray  # the offer code per customer, or CONTROL for none
-    uplift: np.ndarray  # estimated uplift of the chosen (or best) offer
-    value: np.ndarray  # estimated net value of the chosen offer (0 for none)
-
-
 def policy(model: TLearner, units: Units) -> Choice:
-    """Per customer the offer with the highest uplift * CLV - cost; nothing where that or uplift is <= 0."""
-    stay = model.stay(units.X)
-    offers = list(OFFERS)
-    uplift = np.column_stack([stay[k] - stay[CONTROL] for k in offers])
-    cost = np.column_stack([OFFERS[k].cost_months * units.charge * stay[k] for k in offers])
-    value = uplift * units.clv[:, None] - cost
-    best = value.argmax(axis=1)
-    rows = np.arange(len(best))
-    chosen_value, chosen_uplift = value[rows, best], uplift[rows, best]
-    make = (chosen_value > 0) & (chosen_uplift > 0)
-    offer = np.where(make, np.array(offers)[best], CONTROL)
-    return Choice(offer, np.where(make, chosen_uplift, uplift.max(axis=1)), np.where(make, chosen_value, 0.0))
+    """The served rule (backend/experiments/policy.py) on the model's stay probabilities."""
+    return choose(model.stay(units.X), units.clv, units.charge)
+
+
+def save(model: TLearner, path: Path, version: str) -> None:
+    """The policy file the backend reads (UPLIFT_POLICY_PATH)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump({"version": version, "learner": model.learner, "models": model.models}, path)
 
 
 def churn_ranker(train: Units) -> Any:
@@ -393,15 +373,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--from-decisions", action="store_true", help="train on the logged experiment")
     parser.add_argument("--units", type=int, default=20_000, help="simulated customers (simulation only)")
     parser.add_argument("--report", type=Path, default=REPORT)
+    parser.add_argument("--save", action="store_true", help="with --from-decisions: write UPLIFT_POLICY_PATH")
     args = parser.parse_args(argv)
+    if args.save and not args.from_decisions:
+        parser.error("--save needs --from-decisions: a policy learnt on simulated outcomes must never serve")
+    settings = get_settings()
     if args.from_decisions:
-        from backend.core.config import get_settings
-
-        settings = get_settings()
         units = from_decisions(settings.async_database_url, settings.retention_experiment_key)
     else:
         units = simulate(args.units)
     report = run(units) | {"source": "logged decisions" if args.from_decisions else "simulation (seeded)"}
+    if args.save:
+        version = (
+            f"t-learner {report['learner']} on {len(units.arm)} units of {settings.retention_experiment_key}"
+        )
+        save(TLearner(report["learner"]).fit(units), settings.uplift_policy_path, version)
+        print(f"policy saved to {settings.uplift_policy_path} ({version})")
     show(report, simulated=not args.from_decisions)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report, indent=2, default=float))

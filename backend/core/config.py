@@ -395,6 +395,11 @@ class ExperimentSettings(SettingsGroup):
     experiment_outcome_interval_s: float = Field(
         default=600.0, gt=0, description="How often experiment assignments get their outcomes joined."
     )
+    uplift_policy_path: Path = Field(
+        default=REPO_ROOT / "var" / "models" / "uplift-policy.joblib",
+        description="The uplift policy make train-uplift ARGS='--from-decisions --save' writes; when present, "
+        "it chooses retention offers outside the experiment (missing: the offer rules).",
+    )
 
 
 class ScaleOutSettings(SettingsGroup):

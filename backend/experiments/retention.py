@@ -27,6 +27,7 @@ from backend.core.database import utcnow
 from backend.customers.models import Customer
 from backend.decisions import service as decisions
 from backend.decisions.models import Decision
+from backend.experiments import policy as uplift_policy
 from backend.experiments import service as experiments
 from backend.experiments.models import CustomerValue
 from backend.experiments.offers import OFFERS
@@ -91,21 +92,31 @@ async def decide(
     if blocked:
         offer, code, version, reasons = None, "no_offer", "eligibility rules", blocked
     elif exposure is not None:
-        chosen = OFFERS.get(exposure.variant)
-        offer = chosen.text if chosen else None
-        code = f"offer:{chosen.code}" if chosen else "no_offer"
+        arm = OFFERS.get(exposure.variant)
+        offer = arm.text if arm else None
+        code = f"offer:{arm.code}" if arm else "no_offer"
         version = f"experiment {experiment.key}"  # type: ignore[union-attr]
         reasons = [f"randomised: variant {exposure.variant}" + ("" if exposure.first else " (sticky)")]
-    else:
+    inputs = await _inputs(session, customer, experiment if exposure else None, exposure)
+    scores: dict[str, Any] = {"churn_risk": score} if score is not None else {}
+    served = None if blocked or exposure is not None else uplift_policy.load(settings.uplift_policy_path)
+    if served is not None and inputs["features"] is not None:
+        chosen, uplift, value = served.decide(
+            inputs["features"], inputs["clv_used"], inputs["monthly_charge"]
+        )
+        offer = OFFERS[chosen].text if chosen else None
+        code, version = (f"offer:{chosen}" if chosen else "no_offer"), f"uplift {served.version}"[:128]
+        scores |= {"uplift": uplift, "value": value}
+        reasons = [f"uplift policy: {chosen or 'no offer'} (uplift {uplift:.3f}, value ${value:.2f})"]
+    elif not blocked and exposure is None:
         offer = risk.retention_offer(customer, score, threshold) if score is not None else None
         code = rule_code(offer)
         churn_model = await registry.production(session, "churn")
         version = f"churn {churn_model.version if churn_model else 'none'} + offer rules"
         reasons = [] if score is not None else ["no churn score: no production churn model"]
     decision = decisions.record(
-        session, "retention_offer", action=code, version=version,
-        inputs=await _inputs(session, customer, offer, experiment if exposure else None, exposure, settings),
-        scores={"churn_risk": score} if score is not None else {}, score=score, threshold=threshold,
+        session, "retention_offer", action=code, version=version, inputs=inputs | {"offer": offer},
+        scores=scores, score=score, threshold=threshold,
         reasons=reasons, conversation_id=conversation.id, customer_id=customer.id,
     )  # fmt: skip
     if exposure is not None and exposure.first and experiment is not None:
@@ -116,12 +127,7 @@ async def decide(
 
 
 async def _inputs(
-    session: AsyncSession,
-    customer: Customer,
-    offer: str | None,
-    experiment: Any,
-    exposure: experiments.Exposure | None,
-    settings: Settings,
+    session: AsyncSession, customer: Customer, experiment: Any, exposure: experiments.Exposure | None
 ) -> dict[str, Any]:
     value = await session.get(CustomerValue, customer.id)
     now = utcnow()
@@ -134,10 +140,11 @@ async def _inputs(
         "plan": customer.plan,
         "lifetime_value": float(customer.lifetime_value),
         "clv": value.value if value else None,
+        # Without a stored estimate (make clv not run yet) the policy weighs the rule-of-thumb value.
+        "clv_used": value.value if value else default_clv(customer),
         "monthly_charge": float(customer.monthly_charge),
         "marketing_consent": customer.marketing_consent,
         "cancel_intent": True,
-        "offer": offer,
         "features": features,
     }
     if experiment is not None and exposure is not None:
@@ -151,3 +158,12 @@ def rule_code(offer: str | None) -> str:
         return "no_offer"
     rows = [row.text for row in RETENTION_OFFERS]
     return f"offer:{rows.index(offer) + 1}" if offer in rows else "offer:other"
+
+
+def default_clv(customer: Customer) -> float:
+    """ml/clv.py's formula with its month-to-month retention (the shortest): the charge times about 20
+    discounted months. Used only until `make clv` has stored an estimate."""
+    return float(customer.monthly_charge) * DEFAULT_VALUE_MONTHS
+
+
+DEFAULT_VALUE_MONTHS = 20.4  # sum over 36 months of 0.9761^t / 1.01^t
