@@ -3,8 +3,8 @@ constants the bot and the backend must agree on.
 
 Standard library only, and Python 3.10 syntax: the action server's venv pins pydantic 1 (Rasa 3.6) while
 the backend runs pydantic 2, so no model class could serve both. The backend's pydantic models are checked
-against these dataclasses field by field (tests/unit/test_contract.py), and a test calls the real backend
-through actions/backend_client.py (tests/e2e/test_contract.py), so neither side can drift unnoticed.
+against these dataclasses field by field (tests/service_api/test_contract.py), and a test calls the real
+backend through actions/backend_client.py (tests/e2e/test_contract.py), so neither side can drift unnoticed.
 
 Each response type reads the backend's JSON with `from_json`, which raises `ContractError` for a body that
 does not match (a missing field, a wrong type), and writes it back with `to_json` (what the backend sends;

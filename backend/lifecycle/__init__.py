@@ -3,7 +3,7 @@
 Entry points decide *when* (the hub after a turn, the inbox's routes, the service API's hand-off, the routing
 loop, the analytics sweep's pace, the privacy worker); the functions here decide *what*: they store the
 change, publish its events (analytics publisher, live notifier) and are where decision-log rows will be
-written. Nothing else writes these columns; tests/unit/test_lifecycle_boundaries.py checks it.
+written. Nothing else writes these columns; tests/lifecycle/test_lifecycle_boundaries.py checks it.
 
     conversations.py  opened, customer turn (reopens an ended one), bot turn, ended idle, erased
     handoff.py        handed over (a queued case opens), the hand-off's risk and priority

@@ -3,7 +3,7 @@
 Every route here is for the action server (X-Service-Token, audience "service"); the domain logic stays in
 its own folder (cases, customers, kb, risk), so this module only translates between HTTP and it. What each
 route takes and returns is the contract in contract/service_api.py, which the action server reads with the
-same field names; tests/unit/test_contract.py checks these pydantic models against it.
+same field names; tests/service_api/test_contract.py checks these pydantic models against it.
 """
 
 import time
