@@ -34,7 +34,7 @@ def test_outside_the_experiment_the_saved_policy_chooses_and_logs_why(client, da
     served = policy.load(policy_file)
     made = 0
     for row in logged:
-        inputs, scores = json.loads(row["inputs"]), json.loads(row["scores"])
+        inputs, scores = (json.loads(v) if isinstance(v, str) else v for v in (row["inputs"], row["scores"]))
         answer = answers[row["customer_id"]]
         if not inputs["marketing_consent"]:
             assert answer["offer"] is None and row["version"] == "eligibility rules"
