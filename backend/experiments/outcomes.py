@@ -42,8 +42,8 @@ async def still_subscribed_30d(
     if seen is False:
         return False  # a cancellation seen inside the window stays counted
     customer = await session.get(Customer, unit.customer_id) if unit.customer_id else None
-    if customer is None:
-        return None  # anonymous or erased: never known
+    if customer is None or customer.status == "erased":
+        return None  # anonymous or erased (the tombstone keeps no subscription): never known
     within = now <= unit.assigned_at + SUBSCRIBED_WINDOW
     if customer.status == "cancelled":
         return False if within else None  # first seen after the window: when it happened is unknown
