@@ -78,6 +78,17 @@ async def ineligible_because(session: AsyncSession, customer: Customer, settings
     return why
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Who decided and what: the offer's text (None: no offer), its code for the log, version and why."""
+
+    offer: str | None
+    code: str
+    version: str
+    reasons: list[str]
+    scores: dict[str, float] = field(default_factory=dict)
+
+
 async def decide(
     session: AsyncSession, conversation: Conversation, customer: Customer, settings: Settings
 ) -> OfferDecision:
@@ -89,41 +100,60 @@ async def decide(
     exposure = None
     if not blocked and experiment is not None:
         exposure = await experiments.expose(session, experiment, str(customer.id))
-    if blocked:
-        offer, code, version, reasons = None, "no_offer", "eligibility rules", blocked
-    elif exposure is not None:
-        arm = OFFERS.get(exposure.variant)
-        offer = arm.text if arm else None
-        code = f"offer:{arm.code}" if arm else "no_offer"
-        version = f"experiment {experiment.key}"  # type: ignore[union-attr]
-        reasons = [f"randomised: variant {exposure.variant}" + ("" if exposure.first else " (sticky)")]
     inputs = await _inputs(session, customer, experiment if exposure else None, exposure)
-    scores: dict[str, Any] = {"churn_risk": score} if score is not None else {}
-    served = None if blocked or exposure is not None else uplift_policy.load(settings.uplift_policy_path)
-    if served is not None and inputs["features"] is not None:
-        chosen, uplift, value = served.decide(
-            inputs["features"], inputs["clv_used"], inputs["monthly_charge"]
-        )
-        offer = OFFERS[chosen].text if chosen else None
-        code, version = (f"offer:{chosen}" if chosen else "no_offer"), f"uplift {served.version}"[:128]
-        scores |= {"uplift": uplift, "value": value}
-        reasons = [f"uplift policy: {chosen or 'no offer'} (uplift {uplift:.3f}, value ${value:.2f})"]
-    elif not blocked and exposure is None:
-        offer = risk.retention_offer(customer, score, threshold) if score is not None else None
-        code = rule_code(offer)
-        churn_model = await registry.production(session, "churn")
-        version = f"churn {churn_model.version if churn_model else 'none'} + offer rules"
-        reasons = [] if score is not None else ["no churn score: no production churn model"]
+    if blocked:
+        verdict = Verdict(None, "no_offer", "eligibility rules", blocked)
+    elif exposure is not None:
+        verdict = _randomised(experiment.key, exposure)  # type: ignore[union-attr]
+    else:
+        served = uplift_policy.load(settings.uplift_policy_path)
+        if served is not None and inputs["features"] is not None:
+            verdict = _by_policy(served, inputs)
+        else:
+            verdict = await _by_rules(session, customer, score, threshold)
     decision = decisions.record(
-        session, "retention_offer", action=code, version=version, inputs=inputs | {"offer": offer},
-        scores=scores, score=score, threshold=threshold,
-        reasons=reasons, conversation_id=conversation.id, customer_id=customer.id,
+        session, "retention_offer", action=verdict.code, version=verdict.version,
+        inputs=inputs | {"offer": verdict.offer},
+        scores=({"churn_risk": score} if score is not None else {}) | verdict.scores,
+        score=score, threshold=threshold, reasons=verdict.reasons,
+        conversation_id=conversation.id, customer_id=customer.id,
     )  # fmt: skip
     if exposure is not None and exposure.first and experiment is not None:
         await session.flush()
         unit = str(customer.id)
         experiments.enrol(session, experiment, unit, exposure.variant, decision, customer.id, conversation.id)
-    return OfferDecision(offer, score, threshold, reasons)
+    return OfferDecision(verdict.offer, score, threshold, verdict.reasons)
+
+
+def _randomised(key: str, exposure: experiments.Exposure) -> Verdict:
+    arm = OFFERS.get(exposure.variant)
+    why = f"randomised: variant {exposure.variant}" + ("" if exposure.first else " (sticky)")
+    if arm is None:
+        return Verdict(None, "no_offer", f"experiment {key}", [why])
+    return Verdict(arm.text, f"offer:{arm.code}", f"experiment {key}", [why])
+
+
+def _by_policy(served: uplift_policy.UpliftPolicy, inputs: dict[str, Any]) -> Verdict:
+    chosen, uplift, value = served.decide(inputs["features"], inputs["clv_used"], inputs["monthly_charge"])
+    why = [f"uplift policy: {chosen or 'no offer'} (uplift {uplift:.3f}, value ${value:.2f})"]
+    return Verdict(
+        OFFERS[chosen].text if chosen else None,
+        f"offer:{chosen}" if chosen else "no_offer",
+        f"uplift {served.version}"[:128],
+        why,
+        {"uplift": uplift, "value": value},
+    )
+
+
+async def _by_rules(
+    session: AsyncSession, customer: Customer, score: float | None, threshold: float
+) -> Verdict:
+    """The offer table (backend/risk/rules.py) for a churn risk at or above the threshold."""
+    offer = risk.retention_offer(customer, score, threshold) if score is not None else None
+    churn_model = await registry.production(session, "churn")
+    version = f"churn {churn_model.version if churn_model else 'none'} + offer rules"
+    reasons = [] if score is not None else ["no churn score: no production churn model"]
+    return Verdict(offer, rule_code(offer), version, reasons)
 
 
 async def _inputs(
