@@ -24,7 +24,7 @@ import logging
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 ORIGIN: ContextVar[int | None] = ContextVar("automation_origin", default=None)
 QUEUE_SIZE = 10_000
 RULES_TTL_S = 2.0
+MESSAGE_TIME_SLACK = timedelta(milliseconds=5)
 LIVE_KINDS = {
     Kind.CONVERSATION_STARTED: "conversation_opened",
     Kind.MESSAGE_RECEIVED: "message_received",
@@ -179,7 +180,7 @@ class Engine:
             if item.trigger == "conversation_opened":
                 return sources.opened_event(conversation, item.origin)
             if item.trigger == "message_received":
-                message = await _latest_customer_message(session, conversation.id)
+                message = await _customer_message_at(session, conversation.id, item.at)
                 return (
                     sources.message_event(message, conversation.customer_id, item.origin) if message else None
                 )
@@ -317,11 +318,17 @@ async def _add_tag(session: AsyncSession, conversation_id: str, tag: str) -> Non
         await session.commit()
 
 
-async def _latest_customer_message(session: AsyncSession, conversation_id: str) -> Message | None:
+async def _customer_message_at(session: AsyncSession, conversation_id: str, at: datetime) -> Message | None:
+    """The customer message the event is about: the newest one stored by the event's time (the hub stamps
+    the event with the message's own time; the slack covers its trip through a float timestamp)."""
     query = (
         select(Message)
-        .where(Message.conversation_id == conversation_id, Message.sender == "customer")
-        .order_by(Message.id.desc())
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.sender == "customer",
+            Message.created_at <= at + MESSAGE_TIME_SLACK,
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(1)
     )
     return (await session.execute(query)).scalar_one_or_none()

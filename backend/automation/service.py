@@ -23,6 +23,9 @@ from backend.automation.models import AutomationException, Rule, RuleVersion
 from backend.automation.schemas import RuleDefinition
 from backend.core.database import utcnow
 
+# A dry-run replays at most this many events (the newest): enough to judge a rule, bounded in time.
+MAX_REPLAY_EVENTS = 5000
+
 
 class RuleConflict(ValueError):
     """The change is not allowed in the rule's state (the message says why)."""
@@ -150,10 +153,11 @@ async def version_count(session: AsyncSession, rule_id: int) -> int:
 async def replay(
     session: AsyncSession, rules: list[CompiledRule], days: int, limits: Limits
 ) -> tuple[int, int, list[PlannedAction]]:
-    """The last `days` days of logged events through the evaluator, with a ledger kept in memory;
-    nothing is written. Returns (events, events that planned something, planned actions)."""
+    """The last `days` days of logged events (at most the newest MAX_REPLAY_EVENTS) through the evaluator,
+    with a ledger kept in memory; nothing is written. Returns (events, events that planned something,
+    planned actions)."""
     now = utcnow()
-    found = await sources.replay(session, now - timedelta(days=days), now, rules)
+    found = (await sources.replay(session, now - timedelta(days=days), now, rules))[-MAX_REPLAY_EVENTS:]
     memory, planned, matched = MemoryLedger(), [], 0
     for event in found:
         relevant = [rule for rule in rules if triggered_by(rule.definition, event)]
