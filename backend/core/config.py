@@ -479,3 +479,32 @@ def to_sync_url(url: str) -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+    fairness_max_gap: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Largest gap in selection rate, precision or recall between supported groups (plan, "
+        "tenure band, language, value band) before a model version is flagged and its promotion blocked.",
+    )
+    fairness_min_group: int = Field(
+        default=30,
+        gt=0,
+        description="Rows (selection rate), predicted positives (precision) or actual positives (recall) a "
+        "group needs before its figure counts towards the fairness flag; smaller groups are only reported.",
+    )
+    challenger_slice: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of conversations (by a hash of the id) on which the escalation challenger acts "
+        "instead of the champion; 0: the challenger only scores in shadow.",
+    )
+    challenger_min_outcomes: int = Field(
+        default=200,
+        gt=0,
+        description="Turns with a final outcome, scored by both champion and challenger, before a lift is "
+        "measured and the challenger may be promoted.",
+    )
+    challenger_bootstrap: int = Field(
+        default=1000, ge=100, description="Bootstrap resamples for the challenger's lift interval."
+    )

@@ -17,6 +17,9 @@ KINDS = (
     "automation",
     "suggestion",  # an agent-assist suggestion shown, used, edited or ignored (backend/assist/)
     "experiment",  # a unit's variant in an experiment (backend/experiments/)
+    # A turn's escalation score while a challenger runs: one row per model, the one that did not act with
+    # inputs["shadow"] = True (backend/risk/challenger.py).
+    "escalation",
 )
 # Which feedback labels fit which kind: a hand-off was needed or not, any other decision was right or wrong.
 LABELS_BY_KIND = {kind: ("right", "wrong") for kind in KINDS} | {"handoff": ("needed", "not_needed")}

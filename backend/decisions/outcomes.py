@@ -4,6 +4,8 @@
                           opened after a `continue`), the case's disposition and CSAT, came_back_within_7_days
                           (the customer wrote again, in another conversation, about the same intent)
     knowledge answer      asked_for_person_within_2_turns, not_helpful_within_2_turns, came_back_within_7_days
+    escalation score      handed_over (a case opened for the conversation at or after the scored turn),
+                          asked_for_person_later, the case's disposition and CSAT
     retention offer       accepted (the customer's next reply: affirm or deny), cancelled_within_30_days
                           (the CRM marks the customer cancelled; unknown until the window ends)
     routing / priority    the case's disposition, CSAT, first response and resolution times
@@ -41,6 +43,7 @@ WINDOWS = {
     "retention_offer": CANCEL_WINDOW,
     "routing": CAME_BACK_WINDOW,
     "priority": CAME_BACK_WINDOW,
+    "escalation": CAME_BACK_WINDOW,
 }
 NEXT_TURNS = 2
 BATCH = 500
@@ -93,6 +96,13 @@ async def _outcome(session: AsyncSession, decision: Decision, now: datetime) -> 
         outcome["asked_for_person_later"] = REQUEST_HUMAN in later
         outcome["handed_over_later"] = decision.action == "continue" and case is not None
         return outcome | _case_outcome(case)
+    if decision.kind == "escalation":
+        # The row is dated at its message (backend/risk/challenger.py), so a hand-off in the same turn counts.
+        case = await _case_of(session, decision, now)
+        later = await _later_intents(session, decision, now)
+        return {"handed_over": case is not None, "asked_for_person_later": REQUEST_HUMAN in later} | (
+            _case_outcome(case)
+        )
     if decision.kind == "retention_offer":
         return {
             "accepted": await _accepted(session, decision, now),

@@ -19,6 +19,7 @@ Kind = Literal[
     "automation",
     "suggestion",
     "experiment",
+    "escalation",
 ]
 Note = Annotated[str, StringConstraints(max_length=2000), TEXT]
 

@@ -46,6 +46,10 @@ class PromotionRefused(RegistryError):
         self.comparison = comparison or {}
 
 
+class FairnessFlagged(PromotionRefused):
+    """The version's fairness audit found a gap over the bound; an admin may override it with a reason."""
+
+
 class NothingToRollBack(RegistryError):
     pass
 
@@ -111,7 +115,7 @@ async def list_versions(
 async def register(
     session: AsyncSession, model: RiskModel, fingerprint: str, model_dir: Path, actor: str = "system"
 ) -> ModelVersion:
-    """Save the artifact and add a candidate version of `model.kind`."""
+    """Save the artifact and add a candidate version of `model.kind`, with its fairness audit."""
     count = await session.scalar(select(func.count(ModelVersion.id)).where(ModelVersion.kind == model.kind))
     name = f"v{(count or 0) + 1}"
     relative = Path(model.kind) / f"{name}-{fingerprint[:12]}.joblib"
@@ -123,7 +127,7 @@ async def register(
         version=name,
         status="candidate",
         data_fingerprint=fingerprint,
-        metrics=json_safe(model.metrics),
+        metrics=json_safe({**model.metrics, "fairness": fairness_of(model)}),
         artifact_path=relative.as_posix(),
         drift_reference=json_safe(model.drift_reference),
         created_at=utcnow(),
@@ -133,6 +137,56 @@ async def register(
     audit.record(session, actor, "model.register", "model_version", version.id, after=_summary(version))
     await session.commit()
     return version
+
+
+FAIRNESS_THRESHOLDS = {"churn": "churn_high_threshold", "escalation": "escalation_threshold"}
+
+
+def fairness_of(model: RiskModel) -> dict[str, Any] | None:
+    """The hold-out fairness audit (backend/risk/fairness.py) under today's settings; None for a kind that
+    decides nothing about CRM customers (a `churn_csv` export)."""
+    if model.kind not in FAIRNESS_THRESHOLDS:
+        return None
+    from backend.core.config import get_settings
+    from backend.risk import fairness  # fairlearn loads with the first audit, not with the app
+
+    settings = get_settings()
+    threshold = getattr(settings, FAIRNESS_THRESHOLDS[model.kind])
+    return fairness.holdout_audit(model, threshold, settings.fairness_max_gap, settings.fairness_min_group)
+
+
+async def reaudit(session: AsyncSession, version_id: int, model_dir: Path, actor: str) -> ModelVersion:
+    """Recompute a version's hold-out fairness audit (after a change of threshold or bound); audited."""
+    version = await get(session, version_id)
+    before = (version.metrics or {}).get("fairness")
+    after = fairness_of(load(model_dir, version))
+    version.metrics = {**(version.metrics or {}), "fairness": after}
+    audit.record(
+        session,
+        actor,
+        "model.fairness_audit",
+        "model_version",
+        version.id,
+        before={"flagged": (before or {}).get("flagged")},
+        after={"flagged": (after or {}).get("flagged"), "violations": (after or {}).get("violations")},
+    )
+    await session.commit()
+    return version
+
+
+def fairness_gate(version: ModelVersion, override_reason: str | None) -> dict[str, Any] | None:
+    """Refuse a flagged version unless an admin gave a reason; returns the override to audit, if any."""
+    report = (version.metrics or {}).get("fairness") or {}
+    if not report.get("flagged"):
+        return None
+    if not (override_reason and override_reason.strip()):
+        raise FairnessFlagged(
+            "the fairness audit flagged this version: "
+            + "; ".join(report.get("violations") or [])
+            + ". An admin may promote it anyway with a reason (fairness_override).",
+            {"fairness": {"flagged": True, "violations": report.get("violations")}},
+        )
+    return {"reason": override_reason.strip(), "violations": report.get("violations")}
 
 
 def gate(candidate: RiskModel, current: RiskModel, min_gain: float) -> dict[str, Any]:
@@ -161,12 +215,29 @@ def gate(candidate: RiskModel, current: RiskModel, min_gain: float) -> dict[str,
 
 
 async def promote(
-    session: AsyncSession, version_id: int, model_dir: Path, min_gain: float, actor: str
+    session: AsyncSession,
+    version_id: int,
+    model_dir: Path,
+    min_gain: float,
+    actor: str,
+    fairness_override: str | None = None,
+    challenger_check: dict[str, Any] | None = None,
 ) -> tuple[ModelVersion, dict[str, Any] | None]:
-    """Make a version production if it passes the gate; raises PromotionRefused with the reason if not."""
+    """Make a version production if it passes the gates; raises PromotionRefused with the reason if not.
+
+    Gates, in order: the fairness audit (overridable by an admin with a reason, audited), the hold-out
+    ROC-AUC gate, and for a challenger the lift on logged outcomes (`challenger_check`, measured by
+    backend/risk/challenger.py, which the caller passes so this module stays free of the decision log).
+    """
     version = await get(session, version_id)
     if version.status == "production":
         raise PromotionRefused(f"model version {version_id} is already in production")
+    override = fairness_gate(version, fairness_override)
+    if version.status == "challenger" and not (challenger_check or {}).get("passed"):
+        raise PromotionRefused(
+            (challenger_check or {}).get("reason") or "a challenger needs a measured lift on logged outcomes",
+            {"challenger": challenger_check},
+        )
     current = await production(session, version.kind)
     comparison = None
     # The audit event's "before" is the production version this one replaces, as it was.
@@ -178,6 +249,19 @@ async def promote(
         current.status = "retired"
     _make_production(version, replaces=current)
     version.metrics = {**version.metrics, "promotion": json_safe(comparison)}
+    if challenger_check is not None:
+        version.metrics = {**version.metrics, "challenger_lift": json_safe(challenger_check)}
+    if override is not None:
+        version.metrics = {**version.metrics, "fairness_override": {**override, "by": actor}}
+        audit.record(
+            session,
+            actor,
+            "model.fairness_override",
+            "model_version",
+            version.id,
+            before={"flagged": True, "violations": override["violations"]},
+            after={"reason": override["reason"]},
+        )
     audit.record(
         session, actor, "model.promote", "model_version", version.id, before=replaced, after=_summary(version)
     )

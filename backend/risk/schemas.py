@@ -30,10 +30,40 @@ class PromotionOut(BaseModel):
     )
 
 
+class PromoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fairness_override: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=1000,
+        description="Why to promote a version the fairness audit flagged (audited); ignored if not flagged.",
+    )
+
+
 class RollbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ModelKind
+
+
+class FairnessOut(BaseModel):
+    kind: str
+    report: dict[str, Any] = Field(
+        description="Selection rate, precision and recall per group of plan, tenure band and language, with "
+        "fairlearn's difference and ratio per metric, the supported-group gap and whether it is flagged."
+    )
+
+
+class ChallengerOut(BaseModel):
+    kind: str
+    champion: dict[str, Any] | None
+    challenger: dict[str, Any] | None
+    slice: float
+    lift: dict[str, Any] | None = Field(
+        description="ROC-AUC of both models on the same logged turns with final outcomes, the lift with its "
+        "95 % bootstrap interval, n, and whether promotion is allowed (and why not)."
+    )
 
 
 class ReasonOut(BaseModel):

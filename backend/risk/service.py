@@ -24,7 +24,7 @@ from backend.conversations.models import Conversation, Message
 from backend.core.config import Settings, get_settings
 from backend.core.database import utcnow
 from backend.customers.models import Customer
-from backend.risk import crm, drift, registry, rules
+from backend.risk import challenger, crm, drift, registry, rules
 from backend.risk.features import churn_features, escalation_features
 from backend.risk.models import ModelVersion, RiskScore
 from backend.risk.registry import RegistryError, json_safe
@@ -204,8 +204,11 @@ async def score_turn(
         log.warning("conversation %s: %s; guardrails only", conversation.id, exc)
         return _decision(fired, None, settings.escalation_threshold, churn=churn)
     scored = model.score(features)
-    escalate = bool(fired) or scored.score >= settings.escalation_threshold
     reasons = [r.as_dict() for r in scored.reasons]
+    version, scored, reasons = await _with_challenger(
+        session, settings, conversation, message, features, version, scored, reasons
+    )
+    escalate = bool(fired) or scored.score >= settings.escalation_threshold
     row = _store(
         "conversation", conversation.id, "escalation", scored.score, reasons, features, version, now,
         message_id=message.id, decision="escalate" if escalate else "continue",
@@ -214,6 +217,43 @@ async def score_turn(
     await session.commit()
     raising = [r["text"] for r in reasons if r["contribution"] > 0]
     return _decision(fired, scored.score, settings.escalation_threshold, raising, version.id, row.id, churn)
+
+
+async def _with_challenger(
+    session: AsyncSession,
+    settings: Settings,
+    conversation: Conversation,
+    message: Message,
+    features: dict[str, Any],
+    version: ModelVersion,
+    scored: Any,
+    reasons: list[dict[str, Any]],
+) -> tuple[ModelVersion, Any, list[dict[str, Any]]]:
+    """With an escalation challenger: score it too, log both (backend/risk/challenger.py) and return the
+    acting model's version, score and reasons; without one, the champion's unchanged."""
+    rival = await challenger.current(session, "escalation")
+    if rival is None:
+        return version, scored, reasons
+    try:
+        rival_scored = registry.load(settings.risk_model_dir, rival).score(features)
+    except Exception:  # a broken challenger must never change what the champion does
+        log.exception("escalation challenger %s failed; the champion alone scores", rival.version)
+        return version, scored, reasons
+    rival_reasons = [r.as_dict() for r in rival_scored.reasons]
+    acts = challenger.serves_challenger(conversation.id, settings.challenger_slice)
+    challenger.log_turn(
+        session,
+        champion=challenger.Scored(version, scored.score, reasons),
+        challenger=challenger.Scored(rival, rival_scored.score, rival_reasons),
+        challenger_acts=acts,
+        threshold=settings.escalation_threshold,
+        features=features,
+        conversation_id=conversation.id,
+        customer_id=conversation.customer_id,
+        message_id=message.id,
+        at=message.created_at,
+    )
+    return (rival, rival_scored, rival_reasons) if acts else (version, scored, reasons)
 
 
 def _decision(

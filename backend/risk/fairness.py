@@ -1,0 +1,256 @@
+"""Fairness audit of the churn and escalation decisions (fairlearn's MetricFrame).
+
+A decision here is the model's score at or above its configured threshold (`churn_high_threshold`: a
+retention offer is made; `escalation_threshold`: the case is raised). For each customer attribute the data
+carries, the audit computes selection rate, precision and recall per group, and per metric the largest gap
+between groups (`MetricFrame.difference()`) and the smallest ratio (`MetricFrame.ratio()`).
+
+Attributes and bands (documented in backend/risk/README.md, "Fairness"):
+
+    plan          the customer's plan (basic, plus, pro)
+    tenure_band   tenure in months: 0-6, 6-12, 12-24, 24+ (a churn model's `tenure_months`, or the customer's
+                  signup date on logged data)
+    language      the customer's language (logged data only: no model reads it)
+    value_band    lifetime value: <500, 500-2000, 2000+, or `anonymous` (no customer): the only customer
+                  attribute an escalation model's rows carry, so its hold-out is audited by it
+
+Which data: `holdout_audit` uses the model's own hold-out rows (stored in its artifact; simulated or CRM, as
+the version's `metrics.source` says) with their true labels; `logged_audit` uses served scores from
+`risk_scores` joined with the customer and with what happened (churn: the customer is cancelled;
+escalation: a case was opened for the conversation), never with anything the model computed.
+
+Gated attributes: plan, tenure band and language. The value band is reported but never flags a version:
+a customer's value is a deliberate input of the case priority (backend/cases/routing.py weighs it), so a
+model that treats high-value customers differently is doing what it was asked; on the simulated escalation
+hold-out it shows precision 0.69-1.00 across value bands, which a reader should see, not a gate enforce.
+
+Gating: small groups make gaps noise, so the flag (and the promotion block, backend/risk/registry.py) looks
+only at groups with enough support: `fairness_min_group` rows for the selection rate, that many predicted
+positives for precision, that many actual positives for recall. The full per-group table, fairlearn's
+difference and ratio over every group, and the supported-group gap are all stored, so a reader sees what was
+left out and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame, selection_rate
+from sklearn.metrics import precision_score, recall_score
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.cases.models import Case
+from backend.conversations.models import Conversation
+from backend.customers.models import Customer
+from backend.risk.models import RiskScore
+from backend.risk.registry import json_safe
+
+if TYPE_CHECKING:
+    from backend.risk.artifact import RiskModel
+
+METRICS = ("selection_rate", "precision", "recall")
+GATED_ATTRIBUTES = ("plan", "tenure_band", "language")
+TENURE_BANDS = ((6, "0-6"), (12, "6-12"), (24, "12-24"))  # upper bounds (months, exclusive); above: 24+
+VALUE_BANDS = ((500, "<500"), (2000, "500-2000"))  # upper bounds; above: 2000+
+
+
+def tenure_band(months: float | None) -> str:
+    if months is None or (isinstance(months, float) and np.isnan(months)):
+        return "unknown"
+    for upper, name in TENURE_BANDS:
+        if months < upper:
+            return name
+    return "24+"
+
+
+def value_band(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "anonymous"
+    for upper, name in VALUE_BANDS:
+        if value < upper:
+            return name
+    return "2000+"
+
+
+def attributes_of_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The audited attributes a model's feature rows carry (see the module docstring)."""
+    out: dict[str, Any] = {}
+    if "plan" in rows.columns:
+        out["plan"] = rows["plan"].astype(object).where(rows["plan"].notna(), "unknown").astype(str)
+    if "tenure_months" in rows.columns:
+        out["tenure_band"] = [tenure_band(_num(v)) for v in rows["tenure_months"]]
+    if "language" in rows.columns:
+        out["language"] = rows["language"].astype(str)
+    if "plan" not in rows.columns and "customer_value" in rows.columns:
+        out["value_band"] = [value_band(_num(v)) for v in rows["customer_value"]]
+    return pd.DataFrame(out, index=rows.index)
+
+
+def _num(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(number) else number
+
+
+def _precision(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(precision_score(y_true, y_pred, zero_division=np.nan))
+
+
+def _recall(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(recall_score(y_true, y_pred, zero_division=np.nan))
+
+
+def _support(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, int]:
+    return {"selection_rate": len(y_true), "precision": int(y_pred.sum()), "recall": int(y_true.sum())}
+
+
+def audit(
+    y_true: Sequence[int] | np.ndarray,
+    y_pred: Sequence[int] | np.ndarray,
+    attributes: pd.DataFrame,
+    max_gap: float,
+    min_group: int,
+) -> dict[str, Any]:
+    """Selection rate, precision and recall per group of each attribute; gaps, ratios and the flag."""
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    report: dict[str, Any] = {
+        "n": len(y_true),
+        "max_gap": max_gap,
+        "min_group": min_group,
+        "attributes": {},
+        "gated_attributes": [a for a in attributes.columns if a in GATED_ATTRIBUTES],
+        "flagged": False,
+        "violations": [],
+    }
+    metrics = {"selection_rate": selection_rate, "precision": _precision, "recall": _recall}
+    for name in attributes.columns:
+        groups = attributes[name].to_numpy()
+        frame = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=groups)
+        by_group = frame.by_group
+        difference, ratio = frame.difference(), frame.ratio()
+        table: dict[str, Any] = {}
+        for group in by_group.index:
+            mask = groups == group
+            support = _support(y_true[mask], y_pred[mask])
+            table[str(group)] = {
+                "n": int(mask.sum()),
+                **{m: by_group.loc[group, m] for m in METRICS},
+                "support": support,
+            }
+        summary: dict[str, Any] = {}
+        for metric in METRICS:
+            # Only groups with enough support for this metric count towards the flag.
+            supported = {
+                g: row[metric]
+                for g, row in table.items()
+                if row["support"][metric] >= min_group
+                and row[metric] is not None
+                and not np.isnan(row[metric])
+            }
+            gated_gap = max(supported.values()) - min(supported.values()) if len(supported) > 1 else None
+            summary[metric] = {
+                "difference": difference[metric],
+                "ratio": ratio[metric],
+                "supported_groups": sorted(supported),
+                "gated_gap": gated_gap,
+            }
+            if name in GATED_ATTRIBUTES and gated_gap is not None and gated_gap > max_gap:
+                report["flagged"] = True
+                low = min(supported, key=supported.get)
+                high = max(supported, key=supported.get)
+                report["violations"].append(
+                    f"{metric} by {name}: {high} {supported[high]:.3f} vs {low} {supported[low]:.3f} "
+                    f"(gap {gated_gap:.3f} > {max_gap:g})"
+                )
+        report["attributes"][name] = {"groups": table, "metrics": summary}
+    return json_safe(report)
+
+
+def holdout_audit(model: RiskModel, threshold: float, max_gap: float, min_group: int) -> dict[str, Any]:
+    """The audit on the model's own hold-out rows and true labels (what registering a candidate stores)."""
+    rows = model.holdout_X
+    decided = (model.predict_frame(rows) >= threshold).astype(int)
+    attributes = attributes_of_rows(rows)
+    report = audit(model.holdout_y, decided, attributes, max_gap, min_group)
+    report["data"] = "hold-out"
+    report["threshold"] = threshold
+    return report
+
+
+async def logged_audit(
+    session: AsyncSession,
+    kind: str,
+    threshold: float,
+    max_gap: float,
+    min_group: int,
+    now: datetime,
+    model_version_id: int | None = None,
+) -> dict[str, Any]:
+    """The audit on served scores (the latest per subject) against what happened afterwards.
+
+    churn: a customer's latest score; label: the customer is cancelled. escalation: a conversation's
+    highest turn score; label: a case was opened for it. Attributes come from the customer record.
+    """
+    subject = "customer" if kind == "churn" else "conversation"
+    query = select(RiskScore).where(RiskScore.kind == kind, RiskScore.subject_type == subject)
+    if model_version_id is not None:
+        query = query.where(RiskScore.model_version_id == model_version_id)
+    best: dict[str, float] = {}
+    for row in (await session.execute(query.order_by(RiskScore.id))).scalars():
+        # churn: the latest score acts; escalation: the highest turn of the conversation decides whether it
+        # was ever raised.
+        best[row.subject_id] = row.score if kind == "churn" else max(row.score, best.get(row.subject_id, 0.0))
+    if not best:
+        return {"n": 0, "data": "logged", "flagged": False, "violations": [], "attributes": {}}
+    if kind == "churn":
+        ids = [int(s) for s in best]
+        customers = {
+            c.id: c for c in (await session.execute(select(Customer).where(Customer.id.in_(ids)))).scalars()
+        }
+        records = [(customers.get(int(s)), score, None) for s, score in best.items()]
+        labels = [int(c is not None and c.status == "cancelled") for c, _, _ in records]
+    else:
+        convs = {
+            c.id: c
+            for c in (
+                await session.execute(select(Conversation).where(Conversation.id.in_(list(best))))
+            ).scalars()
+        }
+        cased = set(
+            (await session.execute(select(Case.conversation_id).where(Case.conversation_id.in_(list(best)))))
+            .scalars()
+            .all()
+        )
+        customer_ids = {c.customer_id for c in convs.values() if c.customer_id is not None}
+        customers = {
+            c.id: c
+            for c in (await session.execute(select(Customer).where(Customer.id.in_(customer_ids)))).scalars()
+        }
+        records = []
+        labels = []
+        for sid, score in best.items():
+            conv = convs.get(sid)
+            records.append(
+                (customers.get(conv.customer_id) if conv and conv.customer_id else None, score, None)
+            )
+            labels.append(int(sid in cased))
+    attributes = pd.DataFrame([_customer_attributes(c, now.date()) for c, _, _ in records])
+    decided = [int(score >= threshold) for _, score, _ in records]
+    report = audit(labels, decided, attributes, max_gap, min_group)
+    report["data"] = "logged"
+    report["threshold"] = threshold
+    return report
+
+
+def _customer_attributes(customer: Customer | None, today: date) -> Mapping[str, str]:
+    if customer is None:
+        return {"plan": "anonymous", "tenure_band": "anonymous", "language": "anonymous"}
+    months = (today - customer.signup_date).days / 30.44
+    return {"plan": customer.plan, "tenure_band": tenure_band(months), "language": customer.language}

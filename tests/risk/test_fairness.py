@@ -1,0 +1,158 @@
+"""The fairness audit (backend/risk/fairness.py) and its promotion block in the registry.
+
+The biased candidate is trained on simulated customers whose labels were corrupted for one plan (plus
+customers marked as churners at random, whatever they did); it is audited on the same hold-out customers
+with their TRUE simulated labels, which the corruption never touched. Figures here are on simulated data.
+"""
+
+import asyncio
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backend.risk import fairness
+from ml.risk import simulator, training
+from ml.risk.training import CHURN_SCHEMA, Trained
+from tests.app_fixtures import staff_headers
+from tests.dbcheck import rows
+from tests.risk.helpers import churn_models, install
+
+ADMIN = "admin@northwind.example"
+
+
+# ------------------------------------------------------------------------------------------ the audit
+
+
+def test_audit_reports_per_group_figures_with_fairlearns_gap_and_ratio() -> None:
+    # plan a: 40 rows, 20 selected (rate 0.5); plan b: 40 rows, 4 selected (rate 0.1).
+    y_true = np.array([1] * 20 + [0] * 20 + [1] * 4 + [0] * 36)
+    y_pred = np.array([1] * 20 + [0] * 20 + [1] * 4 + [0] * 36)
+    report = fairness.audit(y_true, y_pred, pd.DataFrame({"plan": ["a"] * 40 + ["b"] * 40}), 0.2, 30)
+    plan = report["attributes"]["plan"]
+    assert plan["groups"]["a"]["selection_rate"] == pytest.approx(0.5)
+    assert plan["groups"]["b"]["selection_rate"] == pytest.approx(0.1)
+    assert plan["metrics"]["selection_rate"]["difference"] == pytest.approx(0.4)
+    assert plan["metrics"]["selection_rate"]["ratio"] == pytest.approx(0.2)
+    # Precision and recall are 1 in both groups: no gap there; only the selection rate is flagged.
+    assert plan["metrics"]["precision"]["difference"] == pytest.approx(0.0)
+    assert report["flagged"] and len(report["violations"]) == 1
+    assert report["violations"][0].startswith("selection_rate by plan: a 0.500 vs b 0.100")
+
+
+def test_small_groups_are_reported_but_do_not_flag() -> None:
+    y_true = np.array([1] * 10 + [0] * 30 + [0] * 10)
+    y_pred = np.array([1] * 10 + [0] * 30 + [0] * 10)
+    groups = pd.DataFrame({"plan": ["big"] * 40 + ["tiny"] * 10})
+    report = fairness.audit(y_true, y_pred, groups, 0.2, 30)
+    assert report["attributes"]["plan"]["metrics"]["selection_rate"]["difference"] == pytest.approx(0.25)
+    assert report["attributes"]["plan"]["metrics"]["selection_rate"]["gated_gap"] is None
+    assert not report["flagged"]
+
+
+def test_value_band_is_reported_but_never_gated() -> None:
+    rows_ = pd.DataFrame({"customer_value": [100.0] * 40 + [3000.0] * 40})
+    attributes = fairness.attributes_of_rows(rows_)
+    assert list(attributes.columns) == ["value_band"] and set(attributes["value_band"]) == {"<500", "2000+"}
+    report = fairness.audit([0] * 80, [1] * 40 + [0] * 40, attributes, 0.2, 30)
+    assert report["attributes"]["value_band"]["metrics"]["selection_rate"]["gated_gap"] == pytest.approx(1.0)
+    assert not report["flagged"]
+
+
+def test_bands() -> None:
+    assert [fairness.tenure_band(m) for m in (0, 5.9, 6, 11, 12, 23.9, 24, 80, None)] == [
+        "0-6", "0-6", "6-12", "6-12", "12-24", "12-24", "24+", "24+", "unknown",
+    ]  # fmt: skip
+    assert [fairness.value_band(v) for v in (None, 10, 500, 1999, 2000)] == [
+        "anonymous", "<500", "500-2000", "500-2000", "2000+",
+    ]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------- a biased candidate
+
+
+@cache
+def biased_churn_model() -> Trained:
+    """Scores plus customers higher with no cause: 60 % of them labelled churners at random in training."""
+    history = simulator.churn_history(1500, seed=23)
+    rng = np.random.default_rng(5)
+    corrupted = history.y.copy()
+    plus = (history.X["plan"] == "plus").to_numpy()
+    corrupted[plus & (rng.random(len(corrupted)) < 0.6)] = 1
+    source = {"type": "simulated", "customers": 1500, "corrupted": "plus customers"}
+    trained = training.train_frame(history.X, corrupted, "churn", source, CHURN_SCHEMA, seed=7, folds=3)
+    # Audited (and gated) on the true labels of the same hold-out customers.
+    trained.model.holdout_y = np.asarray(history.y)[trained.result.split.test]
+    return trained
+
+
+@pytest.fixture
+def settings(settings, tmp_path):
+    return settings.model_copy(update={"risk_model_dir": tmp_path / "models"})
+
+
+def test_the_honest_models_are_not_flagged() -> None:
+    full, weak = churn_models()
+    for trained in (full, weak):
+        assert not fairness.holdout_audit(trained.model, 0.5, 0.2, 30)["flagged"]
+
+
+def test_a_biased_candidate_is_flagged_refused_until_an_admin_overrides_and_the_override_is_audited(
+    client, settings, database_url
+):
+    _, weak = churn_models()
+    directory = settings.risk_model_dir
+    asyncio.run(install(database_url, weak, directory))  # production: the weak plan-only model
+    biased = asyncio.run(install(database_url, biased_churn_model(), directory, promote=False))
+    headers = staff_headers(client, ADMIN)
+
+    version = client.get(f"/api/v1/models/{biased}", headers=headers).json()
+    report = version["metrics"]["fairness"]
+    assert report["flagged"] and report["data"] == "hold-out"
+    assert any(v.startswith("selection_rate by plan: plus") for v in report["violations"]), report[
+        "violations"
+    ]
+    assert set(report["gated_attributes"]) == {"plan", "tenure_band"}
+
+    refused = client.post(f"/api/v1/models/{biased}/promote", headers=headers)
+    assert refused.status_code == 409 and "fairness" in refused.json()["detail"]
+    assert client.post(f"/api/v1/models/{biased}/promote", json={}, headers=headers).status_code == 409
+    # An agent cannot override; neither can an empty reason.
+    assert client.post(
+        f"/api/v1/models/{biased}/promote", json={"fairness_override": "ok"}, headers=staff_headers(client)
+    ).status_code in (401, 403)
+    assert (
+        client.post(
+            f"/api/v1/models/{biased}/promote", json={"fairness_override": "   "}, headers=headers
+        ).status_code
+        == 409
+    )
+    assert not rows(database_url, "SELECT id FROM audit_events WHERE action = 'model.fairness_override'")
+
+    reason = "reviewed: the plus-plan price change explains the gap"
+    promoted = client.post(
+        f"/api/v1/models/{biased}/promote", json={"fairness_override": reason}, headers=headers
+    )
+    assert promoted.status_code == 200, promoted.text
+    assert promoted.json()["version"]["status"] == "production"
+    [event] = rows(database_url, "SELECT * FROM audit_events WHERE action = 'model.fairness_override'")
+    assert event["actor"] == ADMIN and reason in str(event["after"]) and "plus" in str(event["before"])
+
+
+def test_a_reaudit_under_a_looser_bound_clears_the_flag(client, settings, database_url, monkeypatch):
+    directory = settings.risk_model_dir
+    biased = asyncio.run(install(database_url, biased_churn_model(), directory, promote=False))
+    headers = staff_headers(client, ADMIN)
+    assert client.get(f"/api/v1/models/{biased}", headers=headers).json()["metrics"]["fairness"]["flagged"]
+    monkeypatch.setenv("FAIRNESS_MAX_GAP", "1.0")
+    from backend.core.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        audited = client.post(f"/api/v1/models/{biased}/fairness", headers=headers)
+    finally:
+        monkeypatch.delenv("FAIRNESS_MAX_GAP")
+        get_settings.cache_clear()
+    assert audited.status_code == 200 and not audited.json()["metrics"]["fairness"]["flagged"]
+    assert rows(database_url, "SELECT id FROM audit_events WHERE action = 'model.fairness_audit'")
