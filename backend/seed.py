@@ -2,6 +2,7 @@
 
 Deterministic for a given --seed, so tests and screenshots see the same data. Idempotent: a database that
 already has customers is left alone. Run: python -m backend.seed [--customers 200] [--seed 7]
+[--history-weeks 6] (weeks of past conversations, cases, feedback and outcomes: backend/seed_history.py).
 
 The demo shopper is demo@northwind.example; their first order is ORD-100001 (shipped).
 Staff sign in with their email (alex@, priya@, ... jordan@ supervisor, admin@northwind.example) and the demo
@@ -9,12 +10,15 @@ password below; change it (or remove the demo staff) before real use.
 """
 
 import argparse
+import asyncio
 import random
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
 from backend.agents.models import Agent
@@ -23,6 +27,7 @@ from backend.core.config import get_settings
 from backend.customers.models import Customer, Order
 from backend.kb.models import Article, ArticleVersion
 from backend.seed_articles import ARTICLES
+from backend.seed_history import HistoryReport, seed_history
 
 FIRST = [
     "Ava",
@@ -217,11 +222,36 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--history-weeks",
+        type=int,
+        default=6,
+        help="weeks of past conversations, cases, feedback and outcomes ending now (0: none)",
+    )
     args = parser.parse_args()
     engine = create_engine(get_settings().sync_database_url)
     with Session(engine) as session:
         created = seed(session, args.customers, random.Random(args.seed))
     print("seeded the demo company" if created else "database already has data: seed skipped")
+    if created and args.history_weeks > 0:
+        # Its own generator: the company's seeded values stay what they were before there was a history.
+        started = time.perf_counter()
+        report = asyncio.run(_history(args.history_weeks, random.Random(args.seed)))
+        seconds = time.perf_counter() - started
+        print(f"seeded {args.history_weeks} weeks of history in {seconds:.1f} s: {report}")
+
+
+async def _history(weeks: int, rng: random.Random) -> HistoryReport:
+    settings = get_settings()
+    engine = create_async_engine(settings.async_database_url)
+    # Ends now, to the minute: the dashboard's windows, the review queue's day and the segments' 30 and 90
+    # days are counted back from the present, so a history ending at the seed's fixed date would look empty.
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            return await seed_history(session, rng, end, settings, weeks=weeks)
+    finally:
+        await engine.dispose()
 
 
 if __name__ == "__main__":

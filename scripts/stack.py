@@ -42,6 +42,9 @@ class StackConfig:
     rasa_tracker_db: Path = VAR / "rasa_tracker.db"
     backend_workers: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Weeks of seeded history (backend/seed_history.py): the demo's past for `make run`; none for the test
+    # stacks, whose tests count the cases and decisions they make themselves.
+    history_weeks: int = 0
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
@@ -57,7 +60,8 @@ class Stack:
         env = self._env()
         run = [str(APP_PYTHON), "-m"]
         subprocess.run([*run, "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
-        subprocess.run([*run, "backend.seed"], cwd=ROOT, env=env, check=True)
+        seed = [*run, "backend.seed", "--history-weeks", str(self.config.history_weeks)]
+        subprocess.run(seed, cwd=ROOT, env=env, check=True)
         # First churn and escalation models (idempotent: nothing to do once production versions exist).
         subprocess.run([*run, "ml.risk.bootstrap"], cwd=ROOT, env=env, check=True)
 
@@ -311,6 +315,7 @@ def main() -> None:
             backend_port=args.backend_port,
             rasa_port=args.rasa_port,
             action_port=args.action_port,
+            history_weeks=6,
         )
     )
 
