@@ -321,6 +321,22 @@ class RuleDefinition(BaseModel):
     active: Literal["always", "business_hours", "outside_business_hours"] = "always"
     calendar: Calendar | None = None
 
+    @field_validator("conditions", mode="before")
+    @classmethod
+    def _shallow(cls, value: Any) -> Any:
+        """Refuse a deep tree before validating it: the error is one clear line, not one per branch."""
+        stack, seen = [(value, 1)], 0
+        while stack:
+            node, depth = stack.pop()
+            seen += 1
+            if depth > MAX_DEPTH or seen > MAX_LEAVES * 4:
+                raise ValueError(f"conditions are at most {MAX_DEPTH} deep with {MAX_LEAVES} comparisons")
+            if isinstance(node, dict):
+                stack += [(child, depth + 1) for child in node.values() if isinstance(child, dict | list)]
+            elif isinstance(node, list):
+                stack += [(child, depth) for child in node if isinstance(child, dict | list)]
+        return value
+
     @model_validator(mode="after")
     def _bounded(self) -> RuleDefinition:
         if self.conditions is not None:

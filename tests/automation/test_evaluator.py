@@ -93,6 +93,15 @@ def test_conditions_that_could_never_be_meant_are_refused(tree: dict) -> None:
         condition(tree)
 
 
+def test_a_deep_condition_tree_is_refused_with_one_clear_error() -> None:
+    tree: dict = {"field": "intent", "op": "eq", "value": "x"}
+    for _ in range(500):
+        tree = {"not": tree}
+    with pytest.raises(ValidationError) as refused:
+        condition(tree)
+    assert refused.value.error_count() == 1 and "at most 6 deep" in str(refused.value)
+
+
 def test_trigger_parameters_are_required_where_they_matter() -> None:
     for bad in ({"type": "case_waiting"}, {"type": "message_received", "minutes": 5},
                 {"type": "score_crossed", "score": "churn_score"}):  # fmt: skip
