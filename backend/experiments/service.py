@@ -18,6 +18,8 @@ from backend.experiments.models import Assignment, Experiment
 from backend.experiments.outcomes import METRICS
 
 PLANNED_STOP = "planned sample size reached (fixed horizon)"
+MIN_EFFECT = 0.001  # smaller differences need billions of units per arm
+MAX_PER_ARM = 10_000_000
 
 
 class ExperimentError(ValueError):
@@ -48,11 +50,18 @@ def check(plan: Plan) -> int:
     for metric in (plan.primary_outcome, *plan.guardrails):
         if metric not in METRICS:
             raise ExperimentError(f"unknown outcome {metric!r}; one of {', '.join(METRICS)}")
+    if abs(plan.minimum_effect) < MIN_EFFECT:
+        raise ExperimentError(f"the minimum effect must be at least {MIN_EFFECT} (absolute) to plan for")
     try:
         arms = len(names)
-        return stats.planned_per_arm(plan.baseline_rate, plan.minimum_effect, plan.alpha, plan.power, arms)
+        planned = stats.planned_per_arm(plan.baseline_rate, plan.minimum_effect, plan.alpha, plan.power, arms)
     except ValueError as exc:
         raise ExperimentError(str(exc)) from exc
+    if planned > MAX_PER_ARM:
+        raise ExperimentError(
+            f"{planned} units per arm planned; more than {MAX_PER_ARM} is no experiment to run"
+        )
+    return planned
 
 
 async def create(session: AsyncSession, plan: Plan, by: str) -> Experiment:

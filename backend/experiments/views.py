@@ -126,7 +126,8 @@ async def stop_experiment(key: KeyPath, body: StopIn, session: SessionDep, admin
 async def assign(key: KeyPath, body: AssignIn, session: SessionDep) -> AssignOut:
     """The unit's variant (sticky); a first exposure is logged as an `experiment` decision."""
     experiment = await _get(session, key)
-    customer_id = int(body.unit_id) if experiment.unit == "customer" and body.unit_id.isdigit() else None
+    known = experiment.unit == "customer" and body.unit_id.isdigit() and len(body.unit_id) <= 18
+    customer_id = int(body.unit_id) if known else None  # a database integer, or no customer row
     if customer_id is not None and await session.get(Customer, customer_id) is None:
         customer_id = None
     conversation_id = body.unit_id if experiment.unit == "conversation" else None

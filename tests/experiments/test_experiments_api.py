@@ -66,6 +66,10 @@ def test_only_admins_change_experiments_and_bad_plans_are_refused(client):
     assert client.post("/api/experiments", json=bad_metric, headers=admin).status_code == 422
     impossible = SMALL | {"baseline_rate": 0.9, "minimum_effect": 0.2}
     assert client.post("/api/experiments", json=impossible, headers=admin).status_code == 422
+    tiny = SMALL | {"minimum_effect": 1e-300}
+    assert client.post("/api/experiments", json=tiny, headers=admin).status_code == 422
+    huge = SMALL | {"minimum_effect": 0.001, "baseline_rate": 0.5, "alpha": 0.001, "power": 0.99}
+    assert client.post("/api/experiments", json=huge, headers=admin).status_code == 422
     one_arm = SMALL | {"variants": [{"name": "control", "weight": 1}]}
     assert client.post("/api/experiments", json=one_arm, headers=admin).status_code == 422
     assert client.post("/api/experiments", json=SMALL, headers=admin).status_code == 201
