@@ -43,6 +43,7 @@ from backend.automation.evaluator import (
     Limits,
     PlannedAction,
     evaluate,
+    fingerprint,
     triggered_by,
 )
 from backend.automation.models import AutomationException, ConversationTag, Firing
@@ -210,8 +211,10 @@ class Engine:
         if not rules:
             return []
         async with self._sessions() as session:
-            context = await contexts.snapshot(session, event)
             seen = await ledger.from_database(session, event)
+            if _all_done(rules, seen.done):  # a sweep finding a handled event again: nothing to read
+                return []
+            context = await contexts.snapshot(session, event)
         planned = evaluate(rules, event, context, seen, self.limits)
         for item in planned:
             await self._carry_out(item)
@@ -307,6 +310,11 @@ class Engine:
             await automated.close(session, conversation, actor, self._notifier)
         else:
             raise ActionNotApplicable(f"unknown action {kind!r}")
+
+
+def _all_done(rules: list[CompiledRule], done: frozenset[str]) -> bool:
+    planned = {fingerprint(action.model_dump(mode="json")) for r in rules for action in r.definition.actions}
+    return planned <= done
 
 
 async def _add_tag(session: AsyncSession, conversation_id: str, tag: str) -> None:

@@ -1,7 +1,9 @@
 """Each trigger through the API: a rule made by an admin, dry-run and enabled, fires on the real event."""
 
-from datetime import timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
 
+from backend.analytics.events import Event, Kind
 from backend.auth.tokens import customer_hash
 from backend.core.database import utcnow
 from tests.app_fixtures import SERVICE_HEADERS, staff_headers
@@ -117,3 +119,27 @@ def test_time_based_triggers_fire_once_from_the_sweep(client, widget, database_u
     before = len(decisions(client, headers, conversation))
     sweep(client)  # found again: the ledger knows these events
     assert len(decisions(client, headers, conversation)) == before == 3
+
+
+def test_two_quick_messages_are_two_events(client, widget, database_url):
+    """Both analytics events arrive after both messages are stored: each still finds its own message."""
+    headers = admin(client)
+    say(client, widget, "first")
+    say(client, widget, "second")
+    live(client, headers, rule({"type": "message_received"}, tag("seen")), "each message")
+    query = (
+        "SELECT id, created_at FROM messages WHERE conversation_id = :c AND sender = 'customer' ORDER BY id"
+    )
+    stored = rows(database_url, query, c=widget["conversation_id"])
+    engine = client.app.state.automation
+    for message in stored:
+        at = message["created_at"]
+        at = datetime.fromisoformat(at) if isinstance(at, str) else at
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        event = Event(
+            Kind.MESSAGE_RECEIVED, datetime.fromtimestamp(at.timestamp(), UTC), widget["conversation_id"]
+        )
+        client.portal.call(lambda e=event: asyncio.sleep(0, engine.apply(e)))
+    settle(client)
+    logged = decisions(client, headers, widget["conversation_id"])
+    assert sorted(d["message_id"] for d in logged) == [m["id"] for m in stored]
