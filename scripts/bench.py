@@ -3,10 +3,12 @@
 1. A private stack (own ports, a fresh SQLite database under var/bench, the trained model) is started,
    `scripts.loadgen` runs 10, 50 and 200 simulated customers through it and through bare Rasa, and the
    stack is stopped. Results: var/bench/load.json and the table in docs/benchmarks.md.
+   Then `scripts.bench_steady`: the headline, steady interleaved full-vs-bare run at 50 typing customers
+   (its own stack; var/bench/steady.json and .md, its table in docs/benchmarks.md's `steady` section).
 2. `scripts.bench_kb` (search latency at 10k/100k/1M chunks, one-article update vs full rebuild) and
    `scripts.bench_risk` (scoring latency and batch throughput) print their own figures.
 
-    python -m scripts.bench [--customers 10 50 200] [--skip-kb] [--skip-risk]
+    python -m scripts.bench [--customers 10 50 200] [--skip-steady] [--skip-kb] [--skip-risk]
 """
 
 import argparse
@@ -45,8 +47,9 @@ LOADGEN_RATE_LIMITS = {
 }
 
 
-def private_stack() -> Stack:
-    work = OUT / "stack"
+def private_stack(name: str = "stack") -> Stack:
+    """A stack of its own under var/bench/<name> (wiped first); separate names let benches not share one."""
+    work = OUT / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     return Stack(
@@ -162,6 +165,7 @@ def main() -> int:
     )
     parser.add_argument("--conversations", type=int, default=2, help="conversations per customer")
     parser.add_argument("--skip-closed-loop", action="store_true", help="only the typing profile")
+    parser.add_argument("--skip-steady", action="store_true", help="no steady interleaved run")
     parser.add_argument("--skip-kb", action="store_true")
     parser.add_argument("--skip-risk", action="store_true")
     args = parser.parse_args()
@@ -171,6 +175,10 @@ def main() -> int:
     results = run_load(args.customers, profiles, args.conversations)
     replace_section(DOC, "load", markdown(results))
     print(f"wrote {DOC.relative_to(ROOT)}", flush=True)
+    if not args.skip_steady:
+        print("\n== steady interleaved run (scripts.bench_steady)", flush=True)
+        subprocess.run([str(APP_PYTHON), "-m", "scripts.bench_steady"], cwd=ROOT, check=True)
+        replace_section(DOC, "steady", (OUT / "steady.md").read_text().rstrip())
     for name, skip in (("bench_kb", args.skip_kb), ("bench_risk", args.skip_risk)):
         if not skip:
             print(f"\n== {name}", flush=True)

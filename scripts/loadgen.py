@@ -20,8 +20,11 @@ could not answer: holding reply, bot_status `failed`), lost (accepted but not st
 right after the message they answer: must be 0) and double-answered (a message answered by two turns).
 
 The same texts are then sent to bare Rasa (its REST webhook, same model, no backend), paced the same way,
-for the ratio full stack / bare Rasa (`--skip-bare` leaves it out). Only loopback addresses are used; every
-loop is bounded in count and time.
+for the ratio full stack / bare Rasa (`--skip-bare` leaves it out), with the same retry semantics (a failed
+or timed-out attempt is retried after the same pause, latency from the first send). `--identified-share F`
+opens that share of the customers' sessions as identified shoppers (a seeded customer's email and its
+identity hash), so CRM reads and churn scoring run as they do for a shop's logged-in visitors. Only loopback
+addresses are used; every loop is bounded in count and time.
 
     python -m scripts.loadgen --backend http://127.0.0.1:8000 --rasa http://127.0.0.1:5005 \\
         --database-url sqlite:///var/supportdesk.db --customers 10 50 200 [--think-s 1.0] \\
@@ -32,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import statistics
 import time
@@ -46,8 +50,9 @@ import websockets
 from sqlalchemy import bindparam, create_engine, text
 
 from backend.auth.sockets import subprotocols
+from backend.auth.tokens import customer_hash
 from backend.conversations.hub import HANDOFF_NOTICE
-from backend.core.config import to_sync_url
+from backend.core.config import DEVELOPMENT_SECRETS, to_sync_url
 
 # Conversations a support bot really sees; each customer picks one (seeded) and sends it turn by turn.
 SCRIPTS = [
@@ -83,6 +88,7 @@ class RunResult:
     conversations: list[str] = field(default_factory=list)
     messages: list[SentMessage] = field(default_factory=list)
     wall_s: float = 0.0
+    attempt_errors: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @property
     def sent(self) -> int:
@@ -99,6 +105,20 @@ class Load:
     think_s: float = 0.0
     conversations: int = 1
     stop: asyncio.Event | None = None
+    # Identified shoppers: this share of customers opens its sessions with a seeded customer's email and the
+    # host site's hash of it, so the backend reads the CRM and scores churn for them as it does for a shop's
+    # logged-in visitors. Empty `emails` (or share 0): every customer is anonymous.
+    identified_share: float = 0.0
+    emails: tuple[str, ...] = ()
+    identity_secret: str = ""
+
+    def identity(self, index: int) -> dict[str, str]:
+        """The session body of customer `index`: decided by its own generator (not the customer's), so the
+        texts and think times stay those of the same seed in the full and the bare run."""
+        if not self.emails or random.Random(self.seed * 7_919 + index).random() >= self.identified_share:
+            return {}
+        email = self.emails[index % len(self.emails)]
+        return {"customer_email": email, "customer_hash": customer_hash(email, self.identity_secret)}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -140,7 +160,8 @@ class WidgetLink:
                 message.attempts += 1
                 await self._ws.send(frame)
                 return await self._await_ack(message)
-            except (OSError, websockets.WebSocketException, TimeoutError):
+            except (OSError, websockets.WebSocketException, TimeoutError) as exc:
+                self._result.attempt_errors[type(exc).__name__] += 1
                 self._result.reconnects += 1
                 await self.close()
                 await asyncio.sleep(self._rng.uniform(*RECONNECT_PAUSE_S))
@@ -161,12 +182,14 @@ class WidgetLink:
                 return False
 
 
-async def open_session(http: httpx.AsyncClient, backend: str, rng: random.Random) -> dict[str, Any] | None:
+async def open_session(
+    http: httpx.AsyncClient, backend: str, rng: random.Random, body: dict[str, str] | None = None
+) -> dict[str, Any] | None:
     """A widget session; retried while the backend cannot open one (e.g. its database is restarting)."""
     give_up_at = time.monotonic() + MESSAGE_GIVE_UP_S
     while time.monotonic() < give_up_at:
         try:
-            response = await http.post(f"{backend}/api/v1/widget/sessions", json={})
+            response = await http.post(f"{backend}/api/v1/widget/sessions", json=body or {})
             if response.is_success:
                 return response.json()
         except (httpx.HTTPError, ValueError):
@@ -178,11 +201,11 @@ async def open_session(http: httpx.AsyncClient, backend: str, rng: random.Random
 async def customer(load: Load, index: int, result: RunResult, http: httpx.AsyncClient) -> None:
     rng = random.Random(load.seed * 100_003 + index)
     if load.think_s > 0:
-        await asyncio.sleep(rng.uniform(0, load.think_s))
+        await _think(load, rng.uniform(0, load.think_s))
     for _ in range(load.conversations):
         if _stopped(load):
             return
-        session = await open_session(http, load.backend, rng)
+        session = await open_session(http, load.backend, rng, load.identity(index))
         if session is None:
             result.errors += 1
             return
@@ -205,7 +228,7 @@ async def _converse(
 ) -> None:
     for turn, line in enumerate(script):
         if turn and load.think_s > 0:
-            await asyncio.sleep(min(rng.expovariate(1 / load.think_s), THINK_CAP * load.think_s))
+            await _think(load, min(rng.expovariate(1 / load.think_s), THINK_CAP * load.think_s))
         if _stopped(load):
             return
         message = SentMessage(conversation_id, uuid.uuid4().hex, line, time.monotonic())
@@ -218,6 +241,15 @@ async def _converse(
 
 def _stopped(load: Load) -> bool:
     return load.stop is not None and load.stop.is_set()
+
+
+async def _think(load: Load, seconds: float) -> None:
+    """A customer's pause, cut short when the run is stopped (a block need not wait out think times)."""
+    if load.stop is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(load.stop.wait(), seconds)
 
 
 async def run_full_stack(load: Load) -> RunResult:
@@ -238,23 +270,22 @@ async def run_bare_rasa(rasa: str, load: Load) -> RunResult:
     async def one(index: int, http: httpx.AsyncClient) -> None:
         rng = random.Random(load.seed * 100_003 + index)
         if load.think_s > 0:
-            await asyncio.sleep(rng.uniform(0, load.think_s))
+            await _think(load, rng.uniform(0, load.think_s))
         for _ in range(load.conversations):
+            if _stopped(load):
+                return
             sender = f"bare-{uuid.uuid4().hex}"
             for turn, line in enumerate(rng.choice(SCRIPTS)):
                 if turn and load.think_s > 0:
-                    await asyncio.sleep(min(rng.expovariate(1 / load.think_s), THINK_CAP * load.think_s))
-                started = time.perf_counter()
-                try:
-                    response = await http.post(
-                        f"{rasa}/webhooks/rest/webhook", json={"sender": sender, "message": line}
-                    )
-                    response.raise_for_status()
-                except httpx.HTTPError:
+                    await _think(load, min(rng.expovariate(1 / load.think_s), THINK_CAP * load.think_s))
+                if _stopped(load):
+                    return
+                message = SentMessage(sender, uuid.uuid4().hex, line, time.monotonic())
+                result.messages.append(message)
+                if not await _deliver_bare(http, rasa, message, result, rng):
                     result.errors += 1
                     return
-                result.messages.append(SentMessage(sender, "", line, time.monotonic()))
-                result.latencies_ms.append((time.perf_counter() - started) * 1000)
+                result.latencies_ms.append((message.acked_at - message.first_sent) * 1000)  # type: ignore[operator]
 
     async with httpx.AsyncClient(
         timeout=TURN_TIMEOUT_S, limits=httpx.Limits(max_connections=load.customers)
@@ -263,6 +294,35 @@ async def run_bare_rasa(rasa: str, load: Load) -> RunResult:
         await asyncio.gather(*(one(i, http) for i in range(load.customers)))
         result.wall_s = time.perf_counter() - started
     return result
+
+
+async def _deliver_bare(
+    http: httpx.AsyncClient, rasa: str, message: SentMessage, result: RunResult, rng: random.Random
+) -> bool:
+    """The widget's discipline on Rasa's REST channel: a failed or timed-out attempt is retried after the
+    same pause until MESSAGE_GIVE_UP_S from the first send, and the latency counts from that first send, so
+    the floor is measured the way the full stack is. (Rasa's REST channel has no message id: a retry after a
+    lost response may be answered twice; the tracker does not matter here.) Failed attempts are counted by
+    kind in `result.attempt_errors`."""
+    give_up_at = message.first_sent + MESSAGE_GIVE_UP_S
+    while time.monotonic() < give_up_at:
+        message.attempts += 1
+        try:
+            response = await http.post(
+                f"{rasa}/webhooks/rest/webhook",
+                json={"sender": message.conversation_id, "message": message.text},
+            )
+            response.raise_for_status()
+            message.acked_at = time.monotonic()
+            return True
+        except httpx.HTTPStatusError as exc:
+            kind = f"http {exc.response.status_code}"
+        except httpx.HTTPError as exc:
+            kind = type(exc).__name__
+        result.attempt_errors[kind] += 1
+        result.reconnects += 1
+        await asyncio.sleep(rng.uniform(*RECONNECT_PAUSE_S))
+    return False
 
 
 # ---- accounting from the database --------------------------------------------------------------------------
@@ -338,6 +398,17 @@ def double_answered(rows: list[Any]) -> set[int]:
     return {message_id for message_id, times in batches.items() if len(times) > 1}
 
 
+def shopper_emails(database_url: str, n: int) -> tuple[str, ...]:
+    """Up to n seeded customers' emails, in id order (deterministic for a seeded database)."""
+    engine = create_engine(to_sync_url(database_url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT email FROM customers ORDER BY id LIMIT :n"), {"n": n})
+            return tuple(str(r.email) for r in rows)
+    finally:
+        engine.dispose()
+
+
 def summary(result: RunResult) -> dict[str, float | int]:
     return {
         "customers": result.customers,
@@ -354,7 +425,11 @@ def summary(result: RunResult) -> dict[str, float | int]:
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for n in args.customers:
-        load = Load(args.backend, n, args.seed, args.think_s, args.conversations)
+        emails = shopper_emails(args.database_url, n) if args.identified_share > 0 else ()
+        load = Load(
+            args.backend, n, args.seed, args.think_s, args.conversations,
+            identified_share=args.identified_share, emails=emails, identity_secret=args.identity_secret,
+        )  # fmt: skip
         full = await run_full_stack(load)
         counts = account(full.messages, stored_rows(args.database_url, full.conversations))
         row: dict[str, Any] = {
@@ -364,7 +439,8 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
             **counts,
         }
         if not args.skip_bare:
-            row["bare_rasa"] = summary(await run_bare_rasa(args.rasa, load))
+            bare = await run_bare_rasa(args.rasa, load)
+            row["bare_rasa"] = summary(bare) | {"failed_attempts": dict(bare.attempt_errors)}
             row["ratio_p50_full_vs_bare"] = round(row["p50_ms"] / row["bare_rasa"]["p50_ms"], 2)
         rows.append(row)
         print_row(row)
@@ -383,7 +459,8 @@ def print_row(row: dict[str, Any]) -> None:
         bare = row["bare_rasa"]
         line += (
             f" | bare Rasa p50 {bare['p50_ms']:.1f} ms p95 {bare['p95_ms']:.1f} | "
-            f"full/bare p50 {row['ratio_p50_full_vs_bare']}"
+            f"full/bare p50 {row['ratio_p50_full_vs_bare']} | bare errors {bare['errors']} "
+            f"failed attempts {bare['failed_attempts'] or 0}"
         )
     print(line, flush=True)
 
@@ -399,6 +476,14 @@ def main() -> int:
     parser.add_argument("--think-s", type=float, default=0.0, help="mean think time between turns (0: none)")
     parser.add_argument("--conversations", type=int, default=1, help="conversations per customer")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--identified-share", type=float, default=0.0, help="share of customers who are identified shoppers"
+    )
+    parser.add_argument(
+        "--identity-secret",
+        default=os.environ.get("IDENTITY_SECRET", DEVELOPMENT_SECRETS["identity_secret"]),
+        help="the backend's IDENTITY_SECRET (default: the environment's, else the development one)",
+    )
     parser.add_argument("--skip-bare", action="store_true", help="no bare-Rasa comparison run")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
