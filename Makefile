@@ -23,6 +23,7 @@ help:
 	@echo "make train-escalation ARGS=--from-decisions  hand-off policy from the decision log's labels (gated; min DECISION_MIN_LABELS)"
 	@echo "make clv         customer lifetime values (survival-based) into customer_values"
 	@echo "make eval-uplift uplift model vs churn-risk and random targeting on the seeded simulation (simulated outcomes)"
+	@echo "make eval-loop   hand-off policy retrained weekly from feedback, scored on the next week (simulated feedback)"
 	@echo "make train-uplift ARGS=--from-decisions  the uplift model on the retention experiment's logged outcomes"
 
 setup:
@@ -100,3 +101,9 @@ eval-uplift: setup
 
 train-uplift: setup
 	@PYTHONPATH=. $(APP) -m ml.uplift $(ARGS)
+
+# The learning loop replayed on the dev conversations with SIMULATED feedback (rule-written labels): the
+# hand-off policy retrained each week from the labels so far, scored on the next week (ml/eval_loop.py).
+.PHONY: eval-loop
+eval-loop: model
+	@PYTHONPATH=. HF_HUB_OFFLINE=1 $(APP) -m ml.eval_loop $(ARGS)
