@@ -7,6 +7,13 @@
    precision/recall at the operating threshold (`escalation_threshold`), per turn and per conversation, for
    the model alone and with the guardrails.
 3. The first CRM churn model (simulated customers, Telco-fitted priors), for reference.
+4. The fairness audit of the escalation and CRM churn models of 2 and 3 (backend/risk/fairness.py,
+   fairlearn MetricFrame) on their hold-outs with true simulated labels: selection rate, precision and
+   recall (and the calibration error, the gated metric) by plan and tenure band (churn) or value band
+   (escalation), the gap and ratio per metric, and
+   whether the registry would flag the version (`FAIRNESS_MAX_GAP`, `FAIRNESS_MIN_GROUP`). Simulated data:
+   it checks the audit and the models' behaviour on the simulator, not on customers;
+   `GET /api/v1/models/fairness/logged` audits served scores against what happened.
 Nothing is registered.
 """
 
@@ -19,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from backend.core.config import get_settings
-from backend.risk import rules
+from backend.risk import fairness, rules
 from ml.risk import simulator, tabular, training
 from ml.risk.training import ESCALATION_SCHEMA
 from scripts.paths import SHARED_DATA, VAR
@@ -94,6 +101,14 @@ def escalation(threshold: float) -> dict[str, Any]:
         groups=history.groups,
     )
     result = trained.result
+    settings = get_settings()
+    audit = fairness.holdout_audit(
+        trained.model,
+        threshold,
+        settings.fairness_max_gap,
+        settings.fairness_min_group,
+        settings.gated_fairness_metrics,
+    )
     test = result.split.test
     y, X, groups = history.y[test], history.X.iloc[test], history.groups[test]
     scores = result.best.holdout_scores
@@ -111,6 +126,7 @@ def escalation(threshold: float) -> dict[str, Any]:
             "model_and_guardrails": precision_recall(y, by_model | guarded),
         },
         "per_conversation": per_conversation(y, by_model | guarded, groups),
+        "fairness": audit,
     }
     print(
         f"\n== Escalation (simulated, {CONVERSATIONS} conversations, seed {SEED}; held out by conversation)"
@@ -121,7 +137,35 @@ def escalation(threshold: float) -> dict[str, Any]:
         print(f"  per turn, {name:<21} precision {pr['precision']:.3f}  recall {pr['recall']:.3f}")
     pr = figures["per_conversation"]
     print(f"  per conversation (any turn)  precision {pr['precision']:.3f}  recall {pr['recall']:.3f}")
+    print_fairness("escalation (simulated hold-out)", audit)
     return figures
+
+
+def print_fairness(title: str, report: dict[str, Any]) -> None:
+    print(
+        f"\n== Fairness: {title}, {report['n']} rows, threshold {report['threshold']}, "
+        f"bound {report['max_gap']} on {', '.join(report['gated_attributes']) or 'no gated attribute'}"
+    )
+    for name, attribute in report["attributes"].items():
+        print(
+            f"  {name:<12} {'group':<10} {'n':>5} {'selected':>9} {'precision':>10} {'recall':>8} "
+            f"{'calib.':>7}"
+        )
+        for group, g in attribute["groups"].items():
+            cells = [_f(g.get(m)) for m in (*fairness.METRICS, fairness.CALIBRATION)]
+            print(
+                f"  {'':<12} {group:<10} {g['n']:>5} {cells[0]:>9} {cells[1]:>10} {cells[2]:>8} {cells[3]:>7}"
+            )
+        for metric, m in attribute["metrics"].items():
+            print(
+                f"  {'':<12} {metric:<17} gap {_f(m['difference'])}  ratio {_f(m['ratio'])}  "
+                f"gap among supported groups {_f(m['gated_gap'])}{'  (gated)' if m['gated'] else ''}"
+            )
+    print("  flagged: " + ("; ".join(report["violations"]) if report["flagged"] else "no"))
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def per_conversation(y: np.ndarray, decided: np.ndarray, groups: np.ndarray) -> dict[str, float]:
@@ -136,10 +180,20 @@ def crm_churn() -> dict[str, Any]:
     trained = training.churn_from_simulation(2000, SEED, TELCO)
     print("\n== First CRM churn model (simulated customers, Telco-fitted priors; what bootstrap installs)")
     print(training.report(trained.result))
+    settings = get_settings()
+    audit = fairness.holdout_audit(
+        trained.model,
+        settings.churn_high_threshold,
+        settings.fairness_max_gap,
+        settings.fairness_min_group,
+        settings.gated_fairness_metrics,
+    )
+    print_fairness("first CRM churn model (simulated hold-out)", audit)
     return {
         "serves": trained.result.chosen,
         "holdout": {name: c.holdout for name, c in trained.result.candidates.items()},
         "source": trained.model.metrics["source"],
+        "fairness": audit,
     }
 
 

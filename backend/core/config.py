@@ -492,6 +492,14 @@ def get_settings() -> Settings:
         description="Rows (selection rate), predicted positives (precision) or actual positives (recall) a "
         "group needs before its figure counts towards the fairness flag; smaller groups are only reported.",
     )
+    fairness_gated_metrics: str = Field(
+        default="calibration_error",
+        pattern=r"^(selection_rate|precision|recall|calibration_error)(,(selection_rate|precision|recall|"
+        r"calibration_error))*$",
+        description="Comma-separated metrics whose gap flags a version: calibration_error (a group's mean "
+        "score minus its observed rate), selection_rate, precision, recall (backend/risk/fairness.py says why "
+        "only the first by default).",
+    )
     challenger_slice: float = Field(
         default=0.0,
         ge=0,
@@ -508,3 +516,7 @@ def get_settings() -> Settings:
     challenger_bootstrap: int = Field(
         default=1000, ge=100, description="Bootstrap resamples for the challenger's lift interval."
     )
+
+    @property
+    def gated_fairness_metrics(self) -> tuple[str, ...]:
+        return tuple(self.fairness_gated_metrics.split(","))

@@ -19,6 +19,16 @@ the version's `metrics.source` says) with their true labels; `logged_audit` uses
 `risk_scores` joined with the customer and with what happened (churn: the customer is cancelled;
 escalation: a case was opened for the conversation), never with anything the model computed.
 
+Gated metric: by default only the **calibration error** (a group's mean score minus its observed rate),
+`fairness_gated_metrics` adds others. Why not the selection rate, precision or recall by default: churn truly
+differs by plan and tenure (Telco: new month-to-month customers leave far more often), so a faithful,
+calibrated model selects, and catches, those groups at different rates; on the first CRM churn model's
+simulated hold-out the selection-rate gap by plan is 0.40 and the recall gap 0.48, and gating on them would
+block every honest model (with different base rates no model can equalise them all at once). A model that
+scores a group higher *with no cause* shows as that group's scores running above what happened to it, which
+a calibrated model never does, whatever the base rates; the three decision metrics are still computed,
+shown with their gap and ratio, and can be gated by configuration.
+
 Gated attributes: plan, tenure band and language. The value band is reported but never flags a version:
 a customer's value is a deliberate input of the case priority (backend/cases/routing.py weighs it), so a
 model that treats high-value customers differently is doing what it was asked; on the simulated escalation
@@ -54,6 +64,8 @@ if TYPE_CHECKING:
     from backend.risk.artifact import RiskModel
 
 METRICS = ("selection_rate", "precision", "recall")
+CALIBRATION = "calibration_error"
+DEFAULT_GATED_METRICS = (CALIBRATION,)
 GATED_ATTRIBUTES = ("plan", "tenure_band", "language")
 TENURE_BANDS = ((6, "0-6"), (12, "6-12"), (24, "12-24"))  # upper bounds (months, exclusive); above: 24+
 VALUE_BANDS = ((500, "<500"), (2000, "500-2000"))  # upper bounds; above: 2000+
@@ -111,46 +123,67 @@ def _support(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, int]:
     return {"selection_rate": len(y_true), "precision": int(y_pred.sum()), "recall": int(y_true.sum())}
 
 
+def _calibration_error(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """Mean score minus the observed rate: what a score of the group means against what happened."""
+    return float(np.mean(scores) - np.mean(y_true))
+
+
 def audit(
     y_true: Sequence[int] | np.ndarray,
     y_pred: Sequence[int] | np.ndarray,
     attributes: pd.DataFrame,
     max_gap: float,
     min_group: int,
+    scores: Sequence[float] | np.ndarray | None = None,
+    gated_metrics: Sequence[str] = DEFAULT_GATED_METRICS,
 ) -> dict[str, Any]:
-    """Selection rate, precision and recall per group of each attribute; gaps, ratios and the flag."""
+    """Selection rate, precision and recall (and with `scores` the calibration error) per group of each
+    attribute; fairlearn's difference and ratio per metric, the supported-group gap, and the flag."""
     y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    gated = [m for m in gated_metrics if m in METRICS or (m == CALIBRATION and scores is not None)]
     report: dict[str, Any] = {
         "n": len(y_true),
         "max_gap": max_gap,
         "min_group": min_group,
         "attributes": {},
         "gated_attributes": [a for a in attributes.columns if a in GATED_ATTRIBUTES],
+        "gated_metrics": gated,
         "flagged": False,
         "violations": [],
     }
     metrics = {"selection_rate": selection_rate, "precision": _precision, "recall": _recall}
+    names = list(METRICS) + ([CALIBRATION] if scores is not None else [])
     for name in attributes.columns:
         groups = attributes[name].to_numpy()
         frame = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=groups)
         by_group = frame.by_group
-        difference, ratio = frame.difference(), frame.ratio()
+        difference, ratio = frame.difference().to_dict(), frame.ratio().to_dict()
+        if scores is not None:
+            calibrated = MetricFrame(
+                metrics={CALIBRATION: _calibration_error},
+                y_true=y_true,
+                y_pred=np.asarray(scores, dtype=float),
+                sensitive_features=groups,
+            )
+            by_group = by_group.join(calibrated.by_group)
+            difference[CALIBRATION] = calibrated.difference()[CALIBRATION]
+            ratio[CALIBRATION] = None  # a signed error has no meaningful ratio
         table: dict[str, Any] = {}
         for group in by_group.index:
             mask = groups == group
             support = _support(y_true[mask], y_pred[mask])
             table[str(group)] = {
                 "n": int(mask.sum()),
-                **{m: by_group.loc[group, m] for m in METRICS},
+                **{m: by_group.loc[group, m] for m in names},
                 "support": support,
             }
         summary: dict[str, Any] = {}
-        for metric in METRICS:
+        for metric in names:
             # Only groups with enough support for this metric count towards the flag.
             supported = {
                 g: row[metric]
                 for g, row in table.items()
-                if row["support"][metric] >= min_group
+                if row["support"].get(metric, row["n"]) >= min_group
                 and row[metric] is not None
                 and not np.isnan(row[metric])
             }
@@ -160,8 +193,9 @@ def audit(
                 "ratio": ratio[metric],
                 "supported_groups": sorted(supported),
                 "gated_gap": gated_gap,
+                "gated": name in GATED_ATTRIBUTES and metric in gated,
             }
-            if name in GATED_ATTRIBUTES and gated_gap is not None and gated_gap > max_gap:
+            if summary[metric]["gated"] and gated_gap is not None and gated_gap > max_gap:
                 report["flagged"] = True
                 low = min(supported, key=supported.get)
                 high = max(supported, key=supported.get)
@@ -173,12 +207,19 @@ def audit(
     return json_safe(report)
 
 
-def holdout_audit(model: RiskModel, threshold: float, max_gap: float, min_group: int) -> dict[str, Any]:
+def holdout_audit(
+    model: RiskModel,
+    threshold: float,
+    max_gap: float,
+    min_group: int,
+    gated_metrics: Sequence[str] = DEFAULT_GATED_METRICS,
+) -> dict[str, Any]:
     """The audit on the model's own hold-out rows and true labels (what registering a candidate stores)."""
     rows = model.holdout_X
-    decided = (model.predict_frame(rows) >= threshold).astype(int)
+    scores = model.predict_frame(rows)
+    decided = (scores >= threshold).astype(int)
     attributes = attributes_of_rows(rows)
-    report = audit(model.holdout_y, decided, attributes, max_gap, min_group)
+    report = audit(model.holdout_y, decided, attributes, max_gap, min_group, scores, gated_metrics)
     report["data"] = "hold-out"
     report["threshold"] = threshold
     return report
@@ -192,6 +233,7 @@ async def logged_audit(
     min_group: int,
     now: datetime,
     model_version_id: int | None = None,
+    gated_metrics: Sequence[str] = DEFAULT_GATED_METRICS,
 ) -> dict[str, Any]:
     """The audit on served scores (the latest per subject) against what happened afterwards.
 
@@ -242,8 +284,9 @@ async def logged_audit(
             )
             labels.append(int(sid in cased))
     attributes = pd.DataFrame([_customer_attributes(c, now.date()) for c, _, _ in records])
-    decided = [int(score >= threshold) for _, score, _ in records]
-    report = audit(labels, decided, attributes, max_gap, min_group)
+    scores = [score for _, score, _ in records]
+    decided = [int(score >= threshold) for score in scores]
+    report = audit(labels, decided, attributes, max_gap, min_group, scores, gated_metrics)
     report["data"] = "logged"
     report["threshold"] = threshold
     return report

@@ -152,7 +152,13 @@ def fairness_of(model: RiskModel) -> dict[str, Any] | None:
 
     settings = get_settings()
     threshold = getattr(settings, FAIRNESS_THRESHOLDS[model.kind])
-    return fairness.holdout_audit(model, threshold, settings.fairness_max_gap, settings.fairness_min_group)
+    return fairness.holdout_audit(
+        model,
+        threshold,
+        settings.fairness_max_gap,
+        settings.fairness_min_group,
+        settings.gated_fairness_metrics,
+    )
 
 
 async def reaudit(session: AsyncSession, version_id: int, model_dir: Path, actor: str) -> ModelVersion:

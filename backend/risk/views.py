@@ -130,7 +130,13 @@ async def logged_fairness(
 
     threshold = getattr(settings, registry.FAIRNESS_THRESHOLDS[kind])
     report = await fairness.logged_audit(
-        session, kind, threshold, settings.fairness_max_gap, settings.fairness_min_group, utcnow()
+        session,
+        kind,
+        threshold,
+        settings.fairness_max_gap,
+        settings.fairness_min_group,
+        utcnow(),
+        gated_metrics=settings.gated_fairness_metrics,
     )
     return FairnessOut(kind=kind, report=report)
 

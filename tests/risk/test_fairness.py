@@ -1,6 +1,7 @@
 """The fairness audit (backend/risk/fairness.py) and its promotion block in the registry.
 
-The biased candidate is trained on simulated customers whose labels were corrupted for one plan (plus
+The gated metric by default is the calibration error (backend/risk/fairness.py says why). The biased
+candidate is trained on simulated customers whose labels were corrupted for one plan (plus
 customers marked as churners at random, whatever they did); it is audited on the same hold-out customers
 with their TRUE simulated labels, which the corruption never touched. Figures here are on simulated data.
 """
@@ -29,7 +30,9 @@ def test_audit_reports_per_group_figures_with_fairlearns_gap_and_ratio() -> None
     # plan a: 40 rows, 20 selected (rate 0.5); plan b: 40 rows, 4 selected (rate 0.1).
     y_true = np.array([1] * 20 + [0] * 20 + [1] * 4 + [0] * 36)
     y_pred = np.array([1] * 20 + [0] * 20 + [1] * 4 + [0] * 36)
-    report = fairness.audit(y_true, y_pred, pd.DataFrame({"plan": ["a"] * 40 + ["b"] * 40}), 0.2, 30)
+    groups = pd.DataFrame({"plan": ["a"] * 40 + ["b"] * 40})
+    everything = ("selection_rate", "precision", "recall")
+    report = fairness.audit(y_true, y_pred, groups, 0.2, 30, gated_metrics=everything)
     plan = report["attributes"]["plan"]
     assert plan["groups"]["a"]["selection_rate"] == pytest.approx(0.5)
     assert plan["groups"]["b"]["selection_rate"] == pytest.approx(0.1)
@@ -39,13 +42,30 @@ def test_audit_reports_per_group_figures_with_fairlearns_gap_and_ratio() -> None
     assert plan["metrics"]["precision"]["difference"] == pytest.approx(0.0)
     assert report["flagged"] and len(report["violations"]) == 1
     assert report["violations"][0].startswith("selection_rate by plan: a 0.500 vs b 0.100")
+    # By default only the calibration error is gated, and without scores there is none: reported, not flagged.
+    assert not fairness.audit(y_true, y_pred, groups, 0.2, 30)["flagged"]
+
+
+def test_a_group_scored_above_what_happened_to_it_is_flagged_by_its_calibration_error() -> None:
+    y_true = np.array([1] * 10 + [0] * 30 + [1] * 10 + [0] * 30)  # both groups: a quarter churned
+    groups = pd.DataFrame({"plan": ["a"] * 40 + ["b"] * 40})
+    honest = np.array([0.25] * 80)
+    inflated = np.array([0.25] * 40 + [0.7] * 40)  # b scored high with no cause
+    ok = fairness.audit(y_true, honest >= 0.5, groups, 0.2, 30, scores=honest)
+    assert not ok["flagged"] and ok["attributes"]["plan"]["groups"]["b"][
+        "calibration_error"
+    ] == pytest.approx(0)
+    bad = fairness.audit(y_true, inflated >= 0.5, groups, 0.2, 30, scores=inflated)
+    assert bad["flagged"] and bad["gated_metrics"] == ["calibration_error"]
+    assert bad["attributes"]["plan"]["metrics"]["calibration_error"]["gated_gap"] == pytest.approx(0.45)
+    assert bad["violations"] == ["calibration_error by plan: b 0.450 vs a 0.000 (gap 0.450 > 0.2)"]
 
 
 def test_small_groups_are_reported_but_do_not_flag() -> None:
     y_true = np.array([1] * 10 + [0] * 30 + [0] * 10)
     y_pred = np.array([1] * 10 + [0] * 30 + [0] * 10)
     groups = pd.DataFrame({"plan": ["big"] * 40 + ["tiny"] * 10})
-    report = fairness.audit(y_true, y_pred, groups, 0.2, 30)
+    report = fairness.audit(y_true, y_pred, groups, 0.2, 30, gated_metrics=("selection_rate",))
     assert report["attributes"]["plan"]["metrics"]["selection_rate"]["difference"] == pytest.approx(0.25)
     assert report["attributes"]["plan"]["metrics"]["selection_rate"]["gated_gap"] is None
     assert not report["flagged"]
@@ -55,7 +75,9 @@ def test_value_band_is_reported_but_never_gated() -> None:
     rows_ = pd.DataFrame({"customer_value": [100.0] * 40 + [3000.0] * 40})
     attributes = fairness.attributes_of_rows(rows_)
     assert list(attributes.columns) == ["value_band"] and set(attributes["value_band"]) == {"<500", "2000+"}
-    report = fairness.audit([0] * 80, [1] * 40 + [0] * 40, attributes, 0.2, 30)
+    report = fairness.audit(
+        [0] * 80, [1] * 40 + [0] * 40, attributes, 0.2, 30, gated_metrics=("selection_rate",)
+    )
     assert report["attributes"]["value_band"]["metrics"]["selection_rate"]["gated_gap"] == pytest.approx(1.0)
     assert not report["flagged"]
 
@@ -110,7 +132,7 @@ def test_a_biased_candidate_is_flagged_refused_until_an_admin_overrides_and_the_
     version = client.get(f"/api/v1/models/{biased}", headers=headers).json()
     report = version["metrics"]["fairness"]
     assert report["flagged"] and report["data"] == "hold-out"
-    assert any(v.startswith("selection_rate by plan: plus") for v in report["violations"]), report[
+    assert any(v.startswith("calibration_error by plan: plus") for v in report["violations"]), report[
         "violations"
     ]
     assert set(report["gated_attributes"]) == {"plan", "tenure_band"}

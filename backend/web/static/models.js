@@ -41,7 +41,7 @@ function showFairness(version) {
   $("fairness-title").textContent = `Fairness: ${version.kind} ${version.version}`;
   const override = version.metrics.fairness_override;
   $("fairness-summary").textContent = `${report.data} data, ${report.n} rows, threshold ${report.threshold}; bound ${report.max_gap} `
-    + `on ${report.gated_attributes.join(", ") || "no gated attribute"} (groups of at least ${report.min_group}). `
+    + `for ${(report.gated_metrics || []).join(", ") || "no metric"} by ${report.gated_attributes.join(", ") || "no gated attribute"} (support of at least ${report.min_group}). `
     + (report.flagged ? `Flagged: ${report.violations.join("; ")}.` : "Within the bound.")
     + (override ? ` Promoted by ${override.by} despite the flag: ${override.reason}` : "");
   $("fairness-summary").className = report.flagged ? "flagged" : "fair";
@@ -49,13 +49,14 @@ function showFairness(version) {
   for (const [name, attribute] of Object.entries(report.attributes)) {
     for (const [group, g] of Object.entries(attribute.groups)) {
       const row = document.createElement("tr");
-      row.append(cell(name), cell(group), cell(String(g.n)), cell(num(g.selection_rate)), cell(num(g.precision)), cell(num(g.recall)));
+      row.append(cell(name), cell(group), cell(String(g.n)), cell(num(g.selection_rate)), cell(num(g.precision)), cell(num(g.recall)), cell(num(g.calibration_error)));
       groups.push(row);
     }
     for (const [metricName, m] of Object.entries(attribute.metrics)) {
       const row = document.createElement("tr");
-      const over = typeof m.gated_gap === "number" && m.gated_gap > report.max_gap && report.gated_attributes.includes(name);
-      row.append(cell(name), cell(metricName), cell(num(m.difference)), cell(num(m.ratio)), cell(num(m.gated_gap), over ? "flagged" : ""));
+      const over = m.gated && typeof m.gated_gap === "number" && m.gated_gap > report.max_gap;
+      row.append(cell(name), cell(metricName), cell(num(m.difference)), cell(num(m.ratio)), cell(num(m.gated_gap), over ? "flagged" : ""),
+        cell(m.gated ? "yes" : "no"));
       gaps.push(row);
     }
   }
