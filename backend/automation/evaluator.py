@@ -48,6 +48,7 @@ class AutomationEvent:
     message_id: int | None = None
     origin_rule_id: int | None = None
     minutes: int | None = None
+    percent: int | None = None
     score: str | None = None
     threshold: float | None = None
 
@@ -155,6 +156,8 @@ def triggered_by(definition: RuleDefinition, event: AutomationEvent) -> bool:
     if trigger.type != event.trigger:
         return False
     if trigger.minutes is not None and trigger.minutes != event.minutes:
+        return False
+    if trigger.percent is not None and trigger.percent != event.percent:
         return False
     if trigger.score is not None:
         return trigger.score == event.score and trigger.threshold == event.threshold

@@ -49,6 +49,30 @@ def waiting_event(case: Case, minutes: int) -> AutomationEvent:
     )  # fmt: skip
 
 
+def sla_event(case: Case, percent: int) -> AutomationEvent | None:
+    """The moment `percent` of the case's first-response time was used up (None: the case has no SLA)."""
+    if case.sla_due_at is None:
+        return None
+    at = case.created_at + (case.sla_due_at - case.created_at) * percent / 100
+    return AutomationEvent(
+        "first_response_sla", at, f"first_response_sla:{case.id}:{percent}", case.conversation_id,
+        case_id=case.id, customer_id=case.customer_id, percent=percent,
+    )  # fmt: skip
+
+
+def _unanswered_at(case: Case, event: AutomationEvent | None) -> AutomationEvent | None:
+    """The event if the case still had no reply (and was open) at its time."""
+    if event is None:
+        return None
+    answered = case.first_response_at or case.resolved_at
+    return event if answered is None or answered > event.at else None
+
+
+def _percents(rules: Iterable[CompiledRule]) -> set[int]:
+    triggers = (rule.definition.trigger for rule in rules)
+    return {t.percent for t in triggers if t.type == "first_response_sla" and t.percent is not None}
+
+
 def idle_event(
     conversation_id: str, customer_id: int | None, last: datetime, minutes: int
 ) -> AutomationEvent:
@@ -129,6 +153,9 @@ async def _case_events(
             answered = case.first_response_at or case.resolved_at
             if answered is None or answered > event.at:
                 found.append(event)
+        for percent in _percents(rules):
+            if (event := _unanswered_at(case, sla_event(case, percent))) is not None:
+                found.append(event)
         for score, threshold in _scores(rules):
             value = case.escalation_risk if score == "escalation_score" else case.churn_risk
             if value is not None and value >= threshold:
@@ -171,6 +198,13 @@ async def due(session: AsyncSession, now: datetime, rules: list[CompiledRule]) -
             Case.created_at <= now - timedelta(minutes=minutes),
         )
         found += [waiting_event(case, minutes) for case in (await session.execute(query)).scalars()]
+    if percents := _percents(rules):
+        query = select(Case).where(
+            Case.status != "resolved", Case.first_response_at.is_(None), Case.sla_due_at.is_not(None)
+        )
+        for case in (await session.execute(query)).scalars():
+            candidates = (sla_event(case, percent) for percent in percents)
+            found += [e for e in candidates if e is not None and e.at <= now]
     for minutes in _timed(rules, "conversation_idle"):
         query = select(Conversation.id, Conversation.customer_id, Conversation.last_message_at).where(
             Conversation.status == "open", Conversation.last_message_at <= now - timedelta(minutes=minutes)

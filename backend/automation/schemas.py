@@ -168,6 +168,7 @@ TriggerType = Literal[
     "conversation_opened",
     "case_created",
     "case_waiting",
+    "first_response_sla",
     "case_resolved",
     "csat_received",
     "score_crossed",
@@ -177,12 +178,14 @@ TIMED = frozenset({"case_waiting", "conversation_idle"})
 
 
 class Trigger(BaseModel):
-    """`minutes` for case_waiting and conversation_idle; `score` and `threshold` for score_crossed."""
+    """`minutes` for case_waiting and conversation_idle; `percent` of the first-response SLA used up for
+    first_response_sla (100 = breached); `score` and `threshold` for score_crossed."""
 
     model_config = Strict
 
     type: TriggerType
     minutes: int | None = Field(default=None, ge=1, le=60 * 24 * 30)
+    percent: int | None = Field(default=None, ge=1, le=500)
     score: Literal["escalation_score", "churn_score"] | None = None
     threshold: float | None = Field(default=None, ge=0, le=1)
 
@@ -190,6 +193,8 @@ class Trigger(BaseModel):
     def _complete(self) -> Trigger:
         if (self.type in TIMED) != (self.minutes is not None):
             raise ValueError("minutes is set for case_waiting and conversation_idle, and only for them")
+        if (self.type == "first_response_sla") != (self.percent is not None):
+            raise ValueError("percent is set for first_response_sla, and only for it")
         crossed = self.type == "score_crossed"
         if crossed != (self.score is not None) or crossed != (self.threshold is not None):
             raise ValueError("score and threshold are set for score_crossed, and only for it")

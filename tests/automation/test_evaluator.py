@@ -104,7 +104,8 @@ def test_a_deep_condition_tree_is_refused_with_one_clear_error() -> None:
 
 def test_trigger_parameters_are_required_where_they_matter() -> None:
     for bad in ({"type": "case_waiting"}, {"type": "message_received", "minutes": 5},
-                {"type": "score_crossed", "score": "churn_score"}):  # fmt: skip
+                {"type": "score_crossed", "score": "churn_score"}, {"type": "first_response_sla"},
+                {"type": "case_resolved", "percent": 80}):  # fmt: skip
         with pytest.raises(ValidationError):
             RuleDefinition.model_validate({"trigger": bad, "actions": [{"type": "close"}]})
 

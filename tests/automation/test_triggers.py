@@ -10,6 +10,7 @@ from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 from tests.automation.helpers import (
     admin,
     decisions,
+    dry_run,
     hand_over,
     live,
     rule,
@@ -103,6 +104,8 @@ def test_time_based_triggers_fire_once_from_the_sweep(client, widget, database_u
     live(client, headers, rule({"type": "conversation_idle", "minutes": 10}, tag("idle")), "idle")
     crossed = {"type": "score_crossed", "score": "churn_score", "threshold": 0.5}
     live(client, headers, rule(crossed, tag("churn-risk")), "churn")
+    half = {"type": "first_response_sla", "percent": 50}
+    sla_rule = live(client, headers, rule(half, tag("sla-half-gone")), "sla")
     say(client, widget, "I need a person")
     hand_over(client, widget["conversation_id"])
     sweep(client)
@@ -115,10 +118,17 @@ def test_time_based_triggers_fire_once_from_the_sweep(client, widget, database_u
         database_url, "UPDATE conversations SET last_message_at = :t WHERE id = :c", t=past, c=conversation
     )
     sweep(client)
-    assert tags(client, headers, conversation) == ["churn-risk", "idle", "waited"]
+    # The SLA was due five minutes after the hand-off; the case now looks eleven minutes old, so more than
+    # half of its first-response time is gone.
+    assert tags(client, headers, conversation) == ["churn-risk", "idle", "sla-half-gone", "waited"]
     before = len(decisions(client, headers, conversation))
     sweep(client)  # found again: the ledger knows these events
-    assert len(decisions(client, headers, conversation)) == before == 3
+    assert len(decisions(client, headers, conversation)) == before == 4
+    # The replay finds the same moments in the stored rows: the dry-run plans what the sweep did.
+    replayed = dry_run(client, headers, sla_rule)["planned"]
+    assert [(p["event"]["trigger"], p["event"]["conversation_id"]) for p in replayed] == [
+        ("first_response_sla", conversation)
+    ]
 
 
 def test_two_quick_messages_are_two_events(client, widget, database_url):

@@ -112,6 +112,7 @@ function actions() {
 function definition() {
   const trigger = { type: $("trigger").value };
   if (language.timed_triggers.includes(trigger.type)) trigger.minutes = Number($("minutes").value);
+  if (trigger.type === "first_response_sla") trigger.percent = Number($("percent").value);
   if (trigger.type === "score_crossed") { trigger.score = $("score").value; trigger.threshold = Number($("threshold").value); }
   const out = { trigger, actions: actions(), active: $("active").value };
   const when = conditions();
@@ -128,6 +129,7 @@ function showTriggerParameters() {
   const type = $("trigger").value;
   $("minutes-label").hidden = !language.timed_triggers.includes(type);
   $("score-label").hidden = $("threshold-label").hidden = type !== "score_crossed";
+  $("percent-label").hidden = type !== "first_response_sla";
 }
 
 function load(rule) {
@@ -139,6 +141,7 @@ function load(rule) {
   $("name").disabled = Boolean(rule);
   $("trigger").value = d.trigger.type;
   if (d.trigger.minutes) $("minutes").value = d.trigger.minutes;
+  if (d.trigger.percent) $("percent").value = d.trigger.percent;
   if (d.trigger.score) { $("score").value = d.trigger.score; $("threshold").value = d.trigger.threshold; }
   showTriggerParameters();
   $("conditions").replaceChildren();
