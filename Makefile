@@ -11,7 +11,8 @@ help:
 	@echo "make test  set up, train if needed, run every test (SQLite and PostgreSQL, end to end)"
 	@echo "make test-fast  the inner loop: ruff + unit and integration tests on SQLite (no browser, no Rasa process)"
 	@echo "make run-scaled  the scaled-out topology without Docker: 2 Rasa replicas, 2 backend workers, PostgreSQL, Redis, RabbitMQ"
-	@echo "make bench       load test (10/50/200 customers) + knowledge search + risk scoring benchmarks"
+	@echo "make bench       load test (10/50/200 customers), the steady interleaved full-vs-bare run, knowledge search, risk scoring"
+	@echo "make bench-locust  Locust against a private stack, cross-checked with the bench (ARGS='--customers 50')"
 	@echo "make chaos       kill Rasa, the action server, a backend worker, restart PostgreSQL under load; prints what was lost"
 	@echo "make eval-nlu    Banking77 accuracy of bot/config.yml's pipeline"
 	@echo "make eval-oos    out-of-scope detection: Banking77 held-out classes (60 in / 17 out) and the bot's own data"
@@ -82,6 +83,12 @@ eval-pii: setup
 
 bench: model
 	@HF_HUB_OFFLINE=1 $(APP) -m scripts.bench
+
+# Locust (its own venv, built on first use) against a private stack, cross-checked with the bench's figures.
+.PHONY: bench-locust
+bench-locust: model
+	@bash scripts/bootstrap.sh locust
+	@HF_HUB_OFFLINE=1 $(APP) -m scripts.bench_locust $(ARGS)
 
 chaos: model
 	@HF_HUB_OFFLINE=1 $(APP) -m scripts.chaos

@@ -51,6 +51,12 @@ if [ "${1:-}" = tools ]; then
   exit 0
 fi
 
+# `bootstrap.sh locust`: only the locust venv, which `make bench-locust` asks for (gevent stays out of the app).
+if [ "${1:-}" = locust ]; then
+  make_venv locust "$PY311" requirements/locust.txt
+  exit 0
+fi
+
 make_venv app "$PY311" requirements/app.txt "torch==2.13.0"
 make_venv bot "$PY310" requirements/bot.txt
 
