@@ -139,3 +139,14 @@ class DraftOut(BaseModel):
     url: str = Field(
         description="The admin API path that publishes it: POST /api/v1/kb/articles/{slug}/publish."
     )
+
+
+class SearchHitOut(BaseModel):
+    case_id: int
+    conversation_id: str
+    status: str
+    skill: str
+    message_id: int
+    sender: str
+    snippet: str
+    created_at: datetime

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
 from backend.assist import brief as briefs
-from backend.assist import gaps, macros, service
+from backend.assist import gaps, macros, search, service
 from backend.assist.index import AssistIndex
 from backend.assist.models import GapCluster, Macro
 from backend.assist.schemas import (
@@ -25,6 +25,7 @@ from backend.assist.schemas import (
     MacroSendIn,
     OutcomeIn,
     OutcomeOut,
+    SearchHitOut,
     SimilarCaseOut,
     SuggestionOut,
     SuggestionsOut,
@@ -271,3 +272,20 @@ async def draft_article(cluster_id: RecordId, session: SessionDep, admin: AdminD
         status=article.status,
         url=article_url(article.slug),
     )
+
+
+# ----- inbox search -----
+
+
+@router.get("/search", response_model=list[SearchHitOut])
+async def search_conversations(
+    session: SessionDep,
+    agent: StaffDep,
+    q: Annotated[str, Query(min_length=2, max_length=200, description="Words to find in messages.")],
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> list[SearchHitOut]:
+    """Cases this staff member may see whose conversation has a message containing `q`, newest first."""
+    words = q.strip()
+    if len(words) < 2:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "search for at least two characters")
+    return [SearchHitOut.model_validate(asdict(h)) for h in await search.search(session, agent, words, limit)]

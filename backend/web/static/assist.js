@@ -1,5 +1,5 @@
 // Agent assist in the inbox (backend/assist/): the hand-off brief, suggested replies, similar past cases,
-// macros ("/" in the reply box). Uses inbox.js's api(), el() and $().
+// macros ("/" in the reply box), and the inbox basics: search, filters, unread counts, offer notifications. Uses inbox.js's api(), el() and $().
 // Every text goes in with textContent, never as HTML.
 "use strict";
 const Assist = (() => {
@@ -63,7 +63,7 @@ const Assist = (() => {
   }
 
   function suggestionItem(s) {
-    const li = el("li", undefined, `suggestion ${s.kind}`);
+    const li = el("li", undefined, `suggestion suggestion-${s.kind}`); // not "reply": that class is the reply form's
     li.append(el("div", s.text, "text"));
     const meta = el("div", `${sourceText(s)} · ${s.score.toFixed(2)} `, "muted");
     if (s.kind === "kb" && s.source.url) {
@@ -216,7 +216,84 @@ const Assist = (() => {
     return chosen;
   }
 
+  // ---- inbox basics: search across conversations, filters, unread counts, notifications of new offers ----
+  const unreadByConversation = new Map();
+
+  function matches(c) {
+    const status = $("filter-status").value, team = $("filter-team").value, sla = $("filter-sla").value;
+    const minimum = $("filter-priority").value.trim();
+    if (status && c.status !== status) return false;
+    if (team && c.skill !== team) return false;
+    if (minimum && c.priority < Number(minimum)) return false;
+    const open = c.sla_due_at && !c.first_response_at;
+    if (sla === "breached" && !(open && new Date(c.sla_due_at) < Date.now())) return false;
+    if (sla === "due" && !open) return false;
+    return true;
+  }
+
+  function onEvent(event) {
+    if (event.type === "message" && event.message.sender === "customer"
+      && !(state.current && state.current.conversation_id === event.message.conversation_id)) {
+      const id = event.message.conversation_id;
+      unreadByConversation.set(id, (unreadByConversation.get(id) || 0) + 1);
+      renderCases();
+    }
+    if (event.type === "case_assigned" && "Notification" in window && Notification.permission === "granted"
+      && document.visibilityState !== "visible") {
+      const c = event.case;
+      const note = new Notification(`New case #${c.id} (${c.skill})`, { body: c.reason, tag: `case-${c.id}` });
+      note.addEventListener("click", () => { window.focus(); openCase(c.id); });
+    }
+  }
+
+  function markRead(caseId) {
+    const c = [...state.cases, ...(state.queued || [])].find((x) => x.id === caseId);
+    if (c && unreadByConversation.delete(c.conversation_id)) renderCases();
+  }
+
+  async function searchConversations(words) {
+    const list = $("search-results");
+    if (words.length < 2) { list.hidden = true; list.replaceChildren(); return; }
+    let hits;
+    try { hits = await api(`/api/assist/search?q=${encodeURIComponent(words)}`); } catch (error) {
+      list.replaceChildren(el("li", `Search not available (${error.message})`, "muted"));
+      list.hidden = false;
+      return;
+    }
+    list.replaceChildren(...(hits.length ? hits.map((h) => {
+      const li = el("li");
+      li.tabIndex = 0;
+      li.append(el("div", `#${h.case_id} · ${h.skill} · ${h.status}`), el("div", `${h.sender}: ${h.snippet}`, "meta"));
+      const open = () => openCase(h.case_id);
+      li.addEventListener("click", open);
+      li.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
+      return li;
+    }) : [el("li", "Nothing found.", "muted")]));
+    list.hidden = false;
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    let timer = null;
+    $("search").addEventListener("submit", (event) => { event.preventDefault(); searchConversations($("search-q").value.trim()); });
+    $("search-q").addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => searchConversations($("search-q").value.trim()), 250);
+    });
+    for (const id of ["filter-status", "filter-team", "filter-priority", "filter-sla"]) $(id).addEventListener("input", () => renderCases());
+    const notify = $("notify");
+    if (!("Notification" in window)) notify.hidden = true;
+    else {
+      const label = () => { notify.textContent = Notification.permission === "granted" ? "Notifications on" : "Notify me of new offers"; };
+      label();
+      notify.addEventListener("click", async () => { await Notification.requestPermission(); label(); });
+    }
+  });
+
   return {
+    matches,
+    onEvent,
+    markRead,
+    unread: (conversationId) => unreadByConversation.get(conversationId) || 0,
     takeMacro,
     async open(detail) {
       macro.chosen = null; // a macro filled for another case must not be sent here

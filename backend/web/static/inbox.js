@@ -74,6 +74,7 @@ function connect() {
 }
 
 function onEvent(event) {
+  Assist.onEvent(event); // unread counts, browser notifications of new offers
   if (event.type === "case_assigned" || event.type === "case_removed") refreshCases();
   if (event.type === "sla_breach") addAlert(event.case);
   if (event.type === "message" && state.current && event.message.conversation_id === state.current.conversation_id) {
@@ -99,6 +100,8 @@ function caseItem(c) {
   li.dataset.caseId = c.id;
   li.setAttribute("aria-current", String(state.current && state.current.id === c.id));
   li.append(el("div", `#${c.id} · ${c.skill} · ${c.status}`), el("div", c.reason, "meta"));
+  const unread = Assist.unread(c.conversation_id);
+  if (unread) li.append(el("span", `${unread} unread`, "unread"));
   const due = dueText(c);
   li.append(el("div", `priority ${c.priority.toFixed(0)}${due ? " · " + due : ""}`, due.startsWith("SLA") ? "meta breached" : "meta"));
   const open = () => openCase(c.id);
@@ -110,11 +113,14 @@ function caseItem(c) {
 async function refreshCases() {
   const mine = await api("/api/v1/cases?mine=true&limit=100");
   state.cases = mine.filter((c) => c.status !== "resolved");
-  $("cases").replaceChildren(...state.cases.map(caseItem));
-  if (state.me.role !== "agent") {
-    const queued = await api("/api/v1/cases?status=queued&limit=100");
-    $("queue").replaceChildren(...queued.map(caseItem));
-  }
+  state.queued = state.me.role !== "agent" ? await api("/api/v1/cases?status=queued&limit=100") : [];
+  renderCases();
+}
+
+// The lists as the filters (status, team, priority, SLA) and unread counts say; no request needed.
+function renderCases() {
+  $("cases").replaceChildren(...state.cases.filter(Assist.matches).map(caseItem));
+  if (state.me.role !== "agent") $("queue").replaceChildren(...state.queued.filter(Assist.matches).map(caseItem));
 }
 
 // ---- one case -----------------------------------------------------------------------------------------
@@ -128,6 +134,7 @@ function sentimentText(trend) {
 
 async function openCase(id) {
   $("action-error").textContent = "";
+  Assist.markRead(id);
   const detail = await api(`/api/v1/cases/${id}`);
   state.current = detail;
   for (const li of document.querySelectorAll(".cases li")) li.setAttribute("aria-current", String(Number(li.dataset.caseId) === id));
