@@ -111,7 +111,9 @@ def biased_churn_model() -> Trained:
 
 @pytest.fixture
 def settings(settings, tmp_path):
-    return settings.model_copy(update={"risk_model_dir": tmp_path / "models"})
+    # Groups of 5 count on logged data: the seeded test shop is small. (Registering reads the process's
+    # settings, so the hold-out audits keep the default support of 30.)
+    return settings.model_copy(update={"risk_model_dir": tmp_path / "models", "fairness_min_group": 5})
 
 
 def test_the_honest_models_are_not_flagged() -> None:
@@ -178,3 +180,49 @@ def test_a_reaudit_under_a_looser_bound_clears_the_flag(client, settings, databa
         get_settings.cache_clear()
     assert audited.status_code == 200 and not audited.json()["metrics"]["fairness"]["flagged"]
     assert rows(database_url, "SELECT id FROM audit_events WHERE action = 'model.fairness_audit'")
+
+
+# ---------------------------------------------------------------------------------------- logged data
+
+
+def test_the_logged_audit_joins_served_scores_with_customers_and_what_happened(
+    client, settings, database_url
+):
+    """Served churn scores (the latest per customer) against the CRM's cancellations, by plan, tenure band
+    and language of the seeded customers; plus customers scored high while none of them left is flagged."""
+    from tests.dbcheck import execute
+
+    _, weak = churn_models()
+    version = asyncio.run(install(database_url, weak, settings.risk_model_dir))
+    customers = rows(database_url, "SELECT id, plan FROM customers ORDER BY id")
+    plus = [c["id"] for c in customers if c["plan"] == "plus"]
+    assert len(plus) >= 5, "the seeded shop has enough plus customers for a supported group"
+    cancelled = {c["id"] for c in customers[::5]}  # what happened: independent of the scores
+    for c in customers:
+        if c["id"] in cancelled:
+            execute(database_url, "UPDATE customers SET status = 'cancelled' WHERE id = :i", i=c["id"])
+        for score in (0.5, 0.9 if c["plan"] == "plus" else 0.2):  # the later score is the one that counts
+            execute(
+                database_url,
+                "INSERT INTO risk_scores (subject_type, subject_id, kind, score, reasons, features, "
+                "model_version_id, created_at) VALUES ('customer', :s, 'churn', :score, '[]', '{}', :v, "
+                "CURRENT_TIMESTAMP)",
+                s=str(c["id"]),
+                score=score,
+                v=version,
+            )
+    response = client.get(
+        "/api/v1/models/fairness/logged", params={"kind": "churn"}, headers=staff_headers(client)
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()["report"]
+    assert report["data"] == "logged" and report["n"] == len(customers)
+    assert set(report["attributes"]) == {"plan", "tenure_band", "language"}
+    plan = report["attributes"]["plan"]["groups"]
+    assert sum(g["n"] for g in plan.values()) == len(customers)
+    assert plan["plus"]["selection_rate"] == pytest.approx(1.0)
+    observed = sum(1 for c in plus if c in cancelled) / len(plus)
+    assert plan["plus"]["calibration_error"] == pytest.approx(0.9 - observed)
+    assert report["flagged"] and any(
+        v.startswith("calibration_error by plan: plus") for v in report["violations"]
+    )
