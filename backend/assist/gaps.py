@@ -242,6 +242,22 @@ async def latest(session: AsyncSession) -> list[GapCluster]:
     return list((await session.execute(query)).scalars())
 
 
+async def answered_since(session: AsyncSession, clusters: Sequence[GapCluster]) -> dict[int, int]:
+    """For each cluster whose article exists: the bot's knowledge answers since the cluster's run whose top
+    article was that one (the kb_answer decision's first hit), i.e. questions the new article then answered.
+    Read in Python: the hit list is JSON, queried alike on SQLite and PostgreSQL only this way; a week or
+    two of answers is a few thousand small rows."""
+    slugs = {c.id: c.article_slug for c in clusters if c.article_slug}
+    if not slugs:
+        return {}
+    since = min(c.run_at for c in clusters if c.article_slug)
+    query = select(Decision.inputs).where(
+        Decision.kind == "kb_answer", Decision.action == "answer", Decision.created_at >= since
+    )
+    tops = [(i.get("hits") or [{}])[0].get("slug") for i in (await session.execute(query)).scalars()]
+    return {cluster_id: sum(1 for top in tops if top == slug) for cluster_id, slug in slugs.items()}
+
+
 def draft_body(row: GapCluster) -> str:
     """Markdown prefilled from the cluster: the question, what customers asked, what agents answered. The
     admin edits it before publishing; nothing here is invented."""

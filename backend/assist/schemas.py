@@ -129,6 +129,9 @@ class GapClusterOut(BaseModel):
     examples: list[dict[str, object]] = Field(description="Redacted questions, nearest the centre first.")
     replies: list[dict[str, object]] = Field(description="Redacted agent replies that resolved them.")
     article_slug: str | None
+    answered_since: int | None = Field(
+        default=None, description="Bot answers whose top article was this cluster's article, since the run."
+    )
 
 
 class DraftOut(BaseModel):

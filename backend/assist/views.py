@@ -239,8 +239,14 @@ async def _unique_name(session: AsyncSession, team: str, name: str, own_id: int 
 
 @router.get("/gaps", response_model=list[GapClusterOut])
 async def list_gaps(session: SessionDep, admin: AdminDep) -> list[GapClusterOut]:
-    """The latest run's clusters of questions the bot could not answer, largest first."""
-    return [GapClusterOut.model_validate(c) for c in await gaps.latest(session)]
+    """The latest run's clusters of questions the bot could not answer, largest first; for each made into an
+    article, how many questions the bot has answered with it since."""
+    clusters = await gaps.latest(session)
+    answered = await gaps.answered_since(session, clusters)
+    return [
+        GapClusterOut.model_validate(c).model_copy(update={"answered_since": answered.get(c.id)})
+        for c in clusters
+    ]
 
 
 @router.post("/gaps/run", response_model=list[GapClusterOut])

@@ -3,7 +3,7 @@ becomes a draft article prefilled from the agent's reply, published through the 
 found by the knowledge search."""
 
 from backend.decisions.models import Decision
-from tests.app_fixtures import staff_headers
+from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 from tests.assist.seeding import conversation, online
 from tests.decisions.helpers import insert
 
@@ -88,3 +88,15 @@ def test_paraphrases_cluster_and_a_draft_publishes_into_search(database_url, cli
     after = client.get("/api/v1/kb/search", params=question, headers=admin).json()
     assert after["results"][0]["slug"] == draft["slug"]
     assert before["results"][0]["slug"] != draft["slug"]
+
+    # The bot's own searches (the action server's route) log their answers; those the new article answered
+    # are counted on the cluster.
+    bot_answers = [
+        client.get("/api/v1/service/kb/search", params={"q": q}, headers=SERVICE_HEADERS).json()
+        for q in ("Do you ship to Iceland?", "shipping to Reykjavik", "How do I reset my password?")
+    ]
+    expected = sum(1 for a in bot_answers if a["answerable"] and a["results"][0]["slug"] == draft["slug"])
+    assert expected >= 1, [(a["answerable"], a["results"][0]["slug"]) for a in bot_answers]
+    listed = {c["id"]: c for c in client.get("/api/assist/gaps", headers=admin).json()}
+    assert listed[shipping["id"]]["answered_since"] == expected
+    assert listed[shipping["id"]]["article_slug"] == draft["slug"]

@@ -46,7 +46,10 @@
     for (const r of cluster.replies) replies.append(el("li", `Agent: ${r.text}`, "muted"));
     if (!cluster.replies.length) replies.append(el("li", "No agent reply resolved these yet.", "muted"));
     li.append(replies);
-    if (cluster.article_slug) li.append(el("p", `Article: ${cluster.article_slug}`, "muted"));
+    if (cluster.article_slug) {
+      const since = cluster.answered_since ?? 0;
+      li.append(el("p", `Article: ${cluster.article_slug} · the bot answered ${since} question${since === 1 ? "" : "s"} with it since`, "muted"));
+    }
     else li.append(button("Make a draft article", () => draft(cluster, li)));
     return li;
   }
