@@ -113,4 +113,4 @@ train-uplift: setup
 # hand-off policy retrained each week from the labels so far, scored on the next week (ml/eval_loop.py).
 .PHONY: eval-loop
 eval-loop: model
-	@PYTHONPATH=. HF_HUB_OFFLINE=1 $(APP) -m ml.eval_loop $(ARGS)
+	@PYTHONPATH=. HF_HUB_OFFLINE=1 $(APP) -m ml.eval_loop --seeds 20 $(ARGS)

@@ -186,6 +186,26 @@ def replay(turns: Sequence[Turn], weeks: int) -> list[WeekResult]:
     return results
 
 
+def mean_of(rows: Sequence[WeekResult]) -> WeekResult:
+    """One week's results of several seeded runs, averaged (labels and needed counts rounded)."""
+
+    def mean(key: str, side: str) -> float:
+        return round(float(np.mean([getattr(r, side)[key] for r in rows])), 3)
+
+    learnt_weeks = sum(r.policy.startswith("learnt") for r in rows)
+    return WeekResult(
+        week=rows[0].week,
+        trained_on_weeks=rows[0].trained_on_weeks,
+        labels_so_far=round(float(np.mean([r.labels_so_far for r in rows]))),
+        needed=round(float(np.mean([r.needed for r in rows]))),
+        policy=f"learnt in {learnt_weeks} of {len(rows)} runs",
+        learnt={k: mean(k, "learnt") for k in ("precision", "recall", "f1", "handoffs")},
+        rules={k: mean(k, "rules") for k in ("precision", "recall", "f1", "handoffs")},
+        trained_conversations=frozenset(),
+        scored_conversations=frozenset(),
+    )
+
+
 def table(results: Sequence[WeekResult]) -> str:
     head = (
         f"{'week':>4}  {'trained on':>10}  {'labels':>6}  {'needed':>6}  {'learnt P':>8}  {'learnt R':>8}  "
@@ -212,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--parses", type=Path, help="an ml/parse_turns.py output; default: make model's cache"
     )
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="also the mean over this many seeds (schedules and reviews)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     items = dev_items()
@@ -236,6 +259,13 @@ def main(argv: list[str] | None = None) -> int:
         "Each week's policy is trained on the weeks before it and scored on that week (never its training)."
     )
     print(table(results))
+    if args.seeds > 1:
+        runs = [replay(turns_of(items, parses, args.weeks, args.review_share, seed), args.weeks)
+                for seed in range(args.seed, args.seed + args.seeds)]  # fmt: skip
+        print(
+            f"\nMean over seeds {args.seed}..{args.seed + args.seeds - 1} (each row: that week of every run):"
+        )
+        print(table([mean_of(rows) for rows in zip(*runs, strict=True)]))
     if args.json:
         body = [
             {k: v for k, v in vars(r).items() if k not in ("trained_conversations", "scored_conversations")}

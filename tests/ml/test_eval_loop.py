@@ -72,3 +72,17 @@ def test_the_replay_runs_and_says_the_feedback_is_simulated(
     assert all(0 <= w["learnt"]["precision"] <= 1 and 0 <= w["rules"]["recall"] <= 1 for w in body["weeks"])
     assert eval_loop.main(["--weeks", "3", "--seed", "5", "--json", str(tmp_path / "again.json")]) == 0
     assert json.loads((tmp_path / "again.json").read_text()) == body
+
+
+def test_the_mean_over_seeds_averages_each_week(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(eval_loop, "cached_parses", lambda: None)
+    items, parses = eval_loop.dev_items(), eval_loop.notes_parses()
+    runs = [replay(turns_of(items, parses, 3, 0.5, seed), 3) for seed in (5, 6)]
+    means = [eval_loop.mean_of(rows) for rows in zip(*runs, strict=True)]
+    for week, mean in enumerate(means):
+        expected = (runs[0][week].learnt["precision"] + runs[1][week].learnt["precision"]) / 2
+        assert mean.learnt["precision"] == pytest.approx(expected, abs=1e-3)
+    assert eval_loop.main(["--weeks", "3", "--seed", "5", "--seeds", "2"]) == 0
+    assert "Mean over seeds 5..6" in capsys.readouterr().out
