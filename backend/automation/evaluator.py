@@ -22,16 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.automation.schemas import (
-    CONTACT_ACTIONS,
-    All,
-    Any_,
-    Calendar,
-    Compare,
-    Condition,
-    Not,
-    RuleDefinition,
-)
+from backend.automation.schemas import CONTACT_ACTIONS, Calendar, Condition, RuleDefinition
 
 
 @dataclass(frozen=True)
@@ -114,16 +105,16 @@ def fingerprint(action: Mapping[str, Any]) -> str:
 def holds(condition: Condition | None, context: Mapping[str, Any]) -> bool:
     if condition is None:
         return True
-    if isinstance(condition, All):
+    if condition.all is not None:
         return all(holds(child, context) for child in condition.all)
-    if isinstance(condition, Any_):
+    if condition.any is not None:
         return any(holds(child, context) for child in condition.any)
-    if isinstance(condition, Not):
+    if condition.not_ is not None:
         return not holds(condition.not_, context)
-    return _compare(condition, context.get(condition.field))
+    return _compare(condition, context.get(str(condition.field)))
 
 
-def _compare(leaf: Compare, actual: Any) -> bool:
+def _compare(leaf: Condition, actual: Any) -> bool:
     op, value = leaf.op, leaf.value
     present = actual is not None and actual != []
     if op == "is_set":

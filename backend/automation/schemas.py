@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -43,7 +44,7 @@ from pydantic import (
     model_validator,
 )
 
-from backend.core.text import TEXT
+from backend.core.text import TEXT, check_text
 
 SKILLS = ("general", "billing", "technical", "retention", "sales")
 NUMBER_FIELDS = frozenset(
@@ -81,74 +82,98 @@ ORDERING = frozenset({"lt", "le", "gt", "ge"})
 MAX_DEPTH = 6
 MAX_LEAVES = 40
 Short = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True), TEXT]
-Scalar = str | float | bool
-
+MAX_LIST = 100
 Strict = ConfigDict(extra="forbid")
 
 
-class Compare(BaseModel):
-    model_config = Strict
+def _scalar(value: Any) -> Any:
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return check_text(value)
+    raise ValueError("a value is text, a number, true or false, or a list of them")
 
-    field: Field_
-    op: Operator
-    value: Scalar | list[Scalar] | None = None
+
+def _value(value: Any) -> Any:
+    """One value, or a list of them for in / not_in; text is checked like every request string."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        if len(value) > MAX_LIST:
+            raise ValueError(f"a list of values has at most {MAX_LIST} items")
+        return [_scalar(item) for item in value]
+    return _scalar(value)
+
+
+def _comparable(field: str, op: str, value: Any) -> None:
+    """Refuse what could never be true, so a typo fails at save time, not silently at run time."""
+    if op in ("is_set", "is_not_set"):
+        if value is not None:
+            raise ValueError(f"{op} takes no value")
+        return
+    if value is None:
+        raise ValueError(f"{op} needs a value")
+    if op in ("in", "not_in"):
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"{op} needs a non-empty list of values")
+        return
+    if isinstance(value, list):
+        raise ValueError(f"{op} compares with one value, not a list")
+    if op == "contains" and field != "tags":
+        raise ValueError("contains is for tags")
+    if field == "tags" and op != "contains":
+        raise ValueError("tags take contains, is_set or is_not_set")
+    if op in ORDERING and (field not in NUMBER_FIELDS or isinstance(value, bool | str)):
+        raise ValueError(f"{op} compares a number field with a number; {field} is not one")
+    if field in NUMBER_FIELDS and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError(f"{field} is a number")
+    if field == "business_hours" and not isinstance(value, bool):
+        raise ValueError("business_hours is true or false")
+
+
+class Condition(BaseModel):
+    """One node of the tree: a comparison (`field`, `op`, `value`), or exactly one of `all`, `any`, `not`.
+
+    One model rather than a union of four, so a refused input is reported where it is
+    (`conditions.all.0.value`), not under the name of every union member it failed to be."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    field: Field_ | None = None
+    op: Operator | None = None
+    value: Annotated[Any, BeforeValidator(_value)] = None
+    all: list[Condition] | None = Field(default=None, min_length=1)
+    any: list[Condition] | None = Field(default=None, min_length=1)
+    not_: Condition | None = Field(default=None, alias="not")
+
+    @property
+    def is_comparison(self) -> bool:
+        return self.field is not None or self.op is not None
 
     @model_validator(mode="after")
-    def _fits(self) -> Compare:
-        """Refuse what could never be true, so a typo fails at save time, not silently at run time."""
-        op, value, field = self.op, self.value, self.field
-        if op in ("is_set", "is_not_set"):
-            if value is not None:
-                raise ValueError(f"{op} takes no value")
+    def _one_form(self) -> Condition:
+        forms = [self.is_comparison, self.all is not None, self.any is not None, self.not_ is not None]
+        if sum(forms) != 1:
+            raise ValueError("a condition is a comparison (field, op, value) or exactly one of all, any, not")
+        if not self.is_comparison:
+            if self.value is not None:
+                raise ValueError("value belongs to a comparison (field, op, value)")
             return self
-        if value is None:
-            raise ValueError(f"{op} needs a value")
-        if op in ("in", "not_in"):
-            if not isinstance(value, list) or not value:
-                raise ValueError(f"{op} needs a non-empty list of values")
-            return self
-        if isinstance(value, list):
-            raise ValueError(f"{op} compares with one value, not a list")
-        if op == "contains" and field != "tags":
-            raise ValueError("contains is for tags")
-        if field == "tags" and op != "contains":
-            raise ValueError("tags take contains, is_set or is_not_set")
-        if op in ORDERING and (field not in NUMBER_FIELDS or isinstance(value, bool | str)):
-            raise ValueError(f"{op} compares a number field with a number; {field} is not one")
-        if field in NUMBER_FIELDS and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError(f"{field} is a number")
-        if field == "business_hours" and not isinstance(value, bool):
-            raise ValueError("business_hours is true or false")
+        if self.field is None or self.op is None:
+            raise ValueError("a comparison needs a field and an operator")
+        _comparable(self.field, self.op, self.value)
         return self
 
 
-class All(BaseModel):
-    model_config = Strict
-    all: list[Condition] = Field(min_length=1)
-
-
-class Any_(BaseModel):
-    model_config = Strict
-    any: list[Condition] = Field(min_length=1)
-
-
-class Not(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    not_: Condition = Field(alias="not")
-
-
-Condition = Compare | All | Any_ | Not
-All.model_rebuild()
-Any_.model_rebuild()
-Not.model_rebuild()
+Condition.model_rebuild()
 
 
 def children(condition: Condition) -> list[Condition]:
-    if isinstance(condition, All):
+    if condition.all is not None:
         return condition.all
-    if isinstance(condition, Any_):
+    if condition.any is not None:
         return condition.any
-    if isinstance(condition, Not):
+    if condition.not_ is not None:
         return [condition.not_]
     return []
 
@@ -280,10 +305,10 @@ class Calendar(BaseModel):
 
     model_config = Strict
 
-    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64), TEXT] = "UTC"
     days: list[Annotated[int, Field(ge=0, le=6)]] = Field(default=[0, 1, 2, 3, 4], max_length=7)
-    opens: str = "09:00"
-    closes: str = "17:00"
+    opens: Annotated[str, TEXT] = "09:00"
+    closes: Annotated[str, TEXT] = "17:00"
     holidays: list[date] = Field(default=[], max_length=366)
 
     @field_validator("timezone")

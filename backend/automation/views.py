@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy import select
@@ -34,7 +34,6 @@ router = APIRouter(prefix="/api/automation", tags=["automation"])
 NOT_FOUND = error_response(404, "No such rule, version or exception.")
 CONFLICT = error_response(409, "Not allowed in the rule's state (the reason is given).")
 VersionId = Annotated[int | None, Query(ge=0, le=2**63 - 1)]
-EXCEPTION_STATES = ("open", "done", "dismissed")
 
 
 def engine(request: Request) -> Engine:
@@ -216,7 +215,7 @@ async def rollback_rule(rule_id: RecordId, request: Request, session: SessionDep
 async def list_exceptions(
     session: SessionDep,
     staff: SupervisorDep,
-    state: Annotated[str | None, Query(pattern="^(open|done|dismissed)$")] = "open",
+    state: Literal["open", "done", "dismissed"] = "open",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ExceptionOut]:
     """Blocked and failed actions, newest first (open ones by default)."""
