@@ -6,7 +6,10 @@ seeded. The customers' messages are the TEXTS of the hand-written labelled conve
 re-timed over the weeks and given to seeded customers. What is invented, and how:
 
 - the parse of each customer message: the writer's intent note (docs/labelling.md) and the labelled sentiment,
-  with a score drawn around it; so the stored parses are cleaner than the Rasa model's would be;
+  with a score drawn around it, then a misparse on NLU_ERROR_SHARE of the turns (half of them the sentiment
+  read one step off, half the message not understood: `nlu_fallback`), so the rules policy acting on the
+  parses makes the kind of mistakes the quality page and the feedback are there to show; the Rasa model's own
+  errors (make eval-decisions) are more and of other kinds;
 - the bot's replies: one stock reply per intent (the labelled sets hold the customers' side only);
 - who writes: customers get a persona from the seeded generator: `steady` (few contacts, the calm
   conversations), `troubled` (more contacts, the conversations with dissatisfied turns and hand-offs, lower
@@ -54,6 +57,8 @@ WEEKS, COPIES = 6, 2
 FEEDBACK_SHARE = 0.6  # of the hand-off decisions that opened a case: the agent who took it says needed or not
 REVIEW_SHARE = 0.15  # of the other hand-off decisions: a supervisor's review
 PERSONAS = ("steady", "troubled", "quiet")
+NLU_ERROR_SHARE = 0.12
+MISREAD_SENTIMENT = {"neutral": "negative", "negative": "neutral", "positive": "neutral"}
 OPEN_CASE_DAYS = 3  # a troubled customer's case opened this close to `end` is still with its agent
 # The writer's notes use a few names the bot does not (docs/labelling.md); the bot's for the same need.
 INTENT_OF_NOTE = {"account_security": "security_concern"}
@@ -175,6 +180,15 @@ def _sentiment_score(label: str, rng: random.Random) -> float:
     return round(rng.uniform(-0.15, 0.15), 3)
 
 
+def _parse(turn: SeedTurn, rng: random.Random) -> tuple[str, str]:
+    """The (intent, sentiment) the bot read: the labelled one, or on NLU_ERROR_SHARE of turns a misparse."""
+    if rng.random() >= NLU_ERROR_SHARE:
+        return turn.intent, turn.sentiment
+    if rng.random() < 0.5:
+        return turn.intent, MISREAD_SENTIMENT[turn.sentiment]
+    return "nlu_fallback", turn.sentiment
+
+
 def _skill(intents: list[str]) -> str:
     topical = [i for i in intents if i not in NON_TOPICAL_INTENTS]
     return SKILL_BY_INTENT.get(topical[-1], DEFAULT_SKILL) if topical else DEFAULT_SKILL
@@ -218,8 +232,8 @@ async def seed_history(
         )
         if at < start:  # the first week's first day began before `start`'s hour
             at += timedelta(days=1)
-        if at >= end - timedelta(hours=2):
-            at = end - timedelta(hours=2, minutes=rng.randrange(60, 600))
+        if at >= end - timedelta(minutes=30):  # the conversation and a case's first answer are over by `end`
+            at = end - timedelta(minutes=rng.randrange(30, 300))
         await _one_conversation(
             session, conversation, customer, persona, at, end, agents, weights, rules, rng, report
         )
@@ -247,14 +261,11 @@ async def _one_conversation(
     decided: list[tuple[int, Any, SeedTurn, datetime]] = []  # (message index, decision, turn, time)
     handed_over: tuple[str, bool] | None = None  # (reason, by the policy)
     for turn in conversation.turns:
-        score = _sentiment_score(turn.sentiment, rng)
-        confidence = round(
-            rng.uniform(0.25, 0.45) if turn.intent == "nlu_fallback" else rng.uniform(0.7, 0.99), 3
-        )
-        messages.append(
-            PastMessage("customer", turn.text, at, turn.intent, confidence, turn.sentiment, score)
-        )
-        views.append(TurnView(turn.intent, turn.sentiment, score, turn.text))
+        intent, sentiment = _parse(turn, rng)
+        score = _sentiment_score(sentiment, rng)
+        confidence = round(rng.uniform(0.25, 0.45) if intent == "nlu_fallback" else rng.uniform(0.7, 0.99), 3)
+        messages.append(PastMessage("customer", turn.text, at, intent, confidence, sentiment, score))
+        views.append(TurnView(intent, sentiment, score, turn.text))
         decision = rules.decide(views)
         decided.append((len(messages) - 1, decision, turn, at + timedelta(seconds=1)))
         at += timedelta(seconds=rng.uniform(1.0, 3.0))
@@ -346,6 +357,8 @@ def _case(
     kind = persona if persona in DISPOSITIONS else "steady"
     still_open = kind == "troubled" and handed_at > end - timedelta(days=OPEN_CASE_DAYS)
     resolved = None if still_open else first + timedelta(minutes=rng.uniform(4, 45))
+    if resolved is not None and resolved > end:
+        resolved = None  # still being worked on at `end`
     rated = resolved is not None and rng.random() < 0.7
     value = float(customer.lifetime_value)
     return PastCase(

@@ -8,7 +8,8 @@ The conversations are the labelled **dev** sets only (set_a, set_b; the test set
 spread over the weeks by the seeded history's own schedule (backend/seed_history.py), so no text is in two
 weeks. Each customer turn is one hand-off decision, seen through a parse: the Rasa model's parse of the turn
 from `make model`'s cache (ml/handoff.py `build()`), or a parse file given with --parses; without either, the
-writers' intent notes and the labelled sentiment (what the seeded history stores), and the output says which.
+writers' intent notes and the labelled sentiment (the seeded history's parses before its invented misparses),
+and the output says which.
 
 **The feedback is simulated**: an agent reviews a share of each week's decisions (`--review-share`, 0.5 by
 default, drawn with the seed) and their label is the turn's own labelled decision, written by the labelling
@@ -90,7 +91,7 @@ def cached_parses() -> Path | None:
 
 
 def notes_parses() -> Parses:
-    """The writers' intent notes and the labelled sentiment, as the seeded history stores them."""
+    """The writers' intent notes and the labelled sentiment (the seeded history's, without its misparses)."""
     strength = {"positive": 0.8, "negative": -0.8, "neutral": 0.0}
     return {
         c.id: [
