@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("variant", sa.String(length=64), nullable=False),
         sa.Column("decision_id", sa.Integer(), nullable=True),
         sa.Column("customer_id", sa.Integer(), nullable=True),
-        sa.Column("conversation_id", sa.String(length=64), nullable=True),
+        sa.Column("conversation_id", sa.String(length=32), nullable=True),
         sa.Column("assigned_at", WHEN, nullable=False),
         sa.Column("outcome", sa.JSON(), nullable=False),
         sa.Column("outcome_at", WHEN, nullable=True),
