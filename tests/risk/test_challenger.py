@@ -236,3 +236,12 @@ def test_a_truly_better_challenger_is_promoted_on_its_measured_lift_and_rollback
     assert body["status"] == "production" and body["metrics"]["challenger_lift"]["passed"]
     back = client.post("/api/v1/models/rollback", json={"kind": "escalation"}, headers=headers)
     assert back.status_code == 200 and back.json()["id"] == champion
+
+
+def test_the_rank_sum_auc_equals_scikit_learns_with_ties() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    scores = np.round(rng.random(300) + 0.3 * y, 1)  # rounded: many ties
+    assert challenger._auc(y, scores) == pytest.approx(roc_auc_score(y, scores))

@@ -1,0 +1,110 @@
+"""/admin/models in Chromium: the fairness flag of a biased churn candidate refuses its promotion until the
+admin gives a reason, and the Challenger panel shows the measured lift and promotes the challenger. The app
+runs in a uvicorn server on loopback (no Rasa needed); models and the logged history are the simulated ones
+of test_fairness.py and test_challenger.py."""
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import expect
+
+from backend.core.config import Settings
+from backend.main import create_app
+from tests.app_fixtures import ScriptedRasa
+from tests.automation.test_admin_page import free_port
+from tests.browser.conftest import browser, new_page, screenshot, sign_in  # noqa: F401 - fixtures
+from tests.dbcheck import rows
+from tests.risk.helpers import churn_models, escalation_model, install
+from tests.risk.test_challenger import seed_history, start_challenger, weak_escalation_model
+from tests.risk.test_fairness import biased_churn_model
+
+ADMIN = "admin@northwind.example"
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path) -> Settings:
+    return settings.model_copy(update={"risk_model_dir": tmp_path / "models"})
+
+
+@pytest.fixture
+def server(settings: Settings, rasa: ScriptedRasa) -> Iterator[str]:
+    port = free_port()
+    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handle))
+    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not running.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(15)
+
+
+def run(coroutine):
+    """asyncio.run in a thread of its own: the session's Playwright keeps an event loop in this one."""
+    result = []
+    worker = threading.Thread(target=lambda: result.append(asyncio.run(coroutine)))
+    worker.start()
+    worker.join()
+    return result[0]
+
+
+@pytest.fixture
+def registry_state(client, settings, database_url) -> dict[str, int]:
+    """Production: the weak churn model and the weak escalation model; candidates: the biased churn model
+    and the full escalation model, the latter running as challenger with a seeded logged history."""
+    directory = settings.risk_model_dir
+    _, weak = churn_models()
+    run(install(database_url, weak, directory))
+    biased = run(install(database_url, biased_churn_model(), directory, promote=False))
+    run(install(database_url, weak_escalation_model(), directory))
+    rival = run(install(database_url, escalation_model(), directory, promote=False))
+    start_challenger(client, rival)
+    run(seed_history(database_url, settings, 150))
+    return {"biased": biased, "challenger": rival}
+
+
+@pytest.mark.browser
+def test_fairness_override_and_challenger_promotion_on_the_models_page(
+    registry_state,
+    server,
+    new_page,  # noqa: F811
+    database_url,
+):
+    page = sign_in(new_page(), f"{server}/admin/models", ADMIN)
+    status = page.locator("#status")
+
+    panel = page.locator("#challenger")
+    expect(panel).to_contain_text("allowed: the interval lies above 0", timeout=30_000)
+    expect(panel).to_contain_text("Lift, 95 % interval")
+
+    biased = page.locator("#versions tr", has_text="churn").filter(has_text="candidate")
+    expect(biased.locator("td").nth(6)).to_have_text("flagged")
+    biased.get_by_role("button", name="Fairness").click()
+    expect(page.locator("#fairness-summary")).to_contain_text("calibration_error by plan: plus")
+    expect(page.locator("#fairness-gaps")).to_contain_text("calibration_error")
+
+    biased.get_by_role("button", name="Promote").click()
+    expect(status).to_contain_text("Refused: the fairness audit flagged this version")
+    screenshot(page, "admin-models-fairness-flag")
+    page.get_by_label("Reason to promote despite the flag (audited)").fill("reviewed: plus price change")
+    page.get_by_role("button", name="Promote anyway").click()
+    expect(status).to_contain_text("promoted despite the fairness flag")
+    [event] = rows(
+        database_url, "SELECT actor, after FROM audit_events WHERE action = 'model.fairness_override'"
+    )
+    assert event["actor"] == ADMIN and "plus price change" in str(event["after"])
+
+    page.get_by_role("button", name="Promote challenger").click()
+    expect(status).to_contain_text("escalation v2 promoted")
+    expect(page.locator("#versions tr", has_text="escalation").filter(has_text="production")).to_contain_text(
+        "v2"
+    )
+    screenshot(page, "admin-models-challenger-promoted")
