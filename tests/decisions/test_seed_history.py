@@ -16,14 +16,15 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from backend import seed
 from backend.analytics import segments
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
-from backend.core.config import Settings
+from backend.core.config import Settings, get_settings
 from backend.decisions.models import Decision
 from backend.seed_history import DATA_DIR, dev_conversations, seed_history
 from ml.decision_labels import export
-from tests.conftest import copy_sqlite
+from tests.conftest import copy_sqlite, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -169,3 +170,33 @@ def test_customers_differ_enough_for_segments(history: Path, seeded_sqlite: Path
     result = segments.segment(after, np.zeros(len(after)), "predicted")
     assert result.k >= 2
     assert max(s.size for s in result.segments) < 0.9 * result.customers
+
+
+def test_the_seed_command_adds_the_history_only_when_asked_and_only_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(path: Path, *args: str) -> list[int]:
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+        get_settings.cache_clear()
+        monkeypatch.setattr("sys.argv", ["backend.seed", "--customers", "12", *args])
+        try:
+            seed.main()
+        finally:
+            get_settings.cache_clear()
+
+        async def count(session: AsyncSession) -> list[int]:
+            return [len((await session.execute(select(m.id))).all()) for m in (Conversation, Decision)]
+
+        return _run(path, count)
+
+    plain, past = tmp_path / "plain.db", tmp_path / "past.db"
+    migrate(f"sqlite:///{plain}")
+    copy_sqlite(plain, past)
+    assert run(plain, "--history-weeks", "0") == [0, 0]
+    conversations, decided = run(past, "--history-weeks", "2")
+    assert conversations > 100 and decided > conversations
+    assert "seeded 2 weeks of history" in capsys.readouterr().out
+    assert run(past, "--history-weeks", "2") == [
+        conversations,
+        decided,
+    ]  # an already seeded database: skipped
