@@ -1,9 +1,11 @@
 """API shapes of the risk domain: model versions, promotion, rollback, churn risk and drift."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from backend.core.text import TEXT
 
 ModelKind = Literal["churn", "escalation", "churn_csv"]
 
@@ -33,10 +35,10 @@ class PromotionOut(BaseModel):
 class PromoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    fairness_override: str | None = Field(
+    fairness_override: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000), TEXT] | None
+    ) = Field(
         default=None,
-        min_length=3,
-        max_length=1000,
         description="Why to promote a version the fairness audit flagged (audited); ignored if not flagged.",
     )
 

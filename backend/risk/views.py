@@ -143,7 +143,7 @@ async def logged_fairness(
 
 @router.get("/api/v1/models/challenger/status", response_model=ChallengerOut)
 async def challenger_status(
-    session: SessionDep, settings: SettingsDep, kind: Literal["escalation"] = "escalation"
+    session: SessionDep, settings: SettingsDep, kind: Literal["churn", "escalation"] = "escalation"
 ) -> ChallengerOut:
     """Champion and challenger of a kind with the challenger's measured lift on logged outcomes."""
     champion, rival = await registry.production(session, kind), await challenger.current(session, kind)
