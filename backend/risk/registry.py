@@ -12,6 +12,10 @@ production: the gate errs on the side of keeping what works. A candidate whose f
 read (another schema) is refused, since there is no common measurement. ROC-AUC is the metric because it
 ranks customers and conversations independently of the threshold and the calibration (the thresholds are
 configuration and change without retraining).
+
+Two more gates: a version whose fairness audit (backend/risk/fairness.py, stored at registration) is flagged
+is refused unless an admin gives a reason (audited as `model.fairness_override`); a challenger
+(backend/risk/challenger.py) is refused without a measured lift on logged outcomes.
 """
 
 from __future__ import annotations
