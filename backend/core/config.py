@@ -253,6 +253,47 @@ class RiskSettings(SettingsGroup):
         default=REPO_ROOT.parent / "shared" / "data" / "telco_churn" / "telco_customer_churn.csv",
         description="IBM Telco churn CSV; its contract/tenure/price effects inform the first churn model.",
     )
+    fairness_max_gap: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="Largest gap in selection rate, precision or recall between supported groups (plan, "
+        "tenure band, language, value band) before a model version is flagged and its promotion blocked.",
+    )
+    fairness_min_group: int = Field(
+        default=30,
+        gt=0,
+        description="Rows (selection rate), predicted positives (precision) or actual positives (recall) a "
+        "group needs before its figure counts towards the fairness flag; smaller groups are only reported.",
+    )
+    fairness_gated_metrics: str = Field(
+        default="calibration_error",
+        pattern=r"^(selection_rate|precision|recall|calibration_error)(,(selection_rate|precision|recall|"
+        r"calibration_error))*$",
+        description="Comma-separated metrics whose gap flags a version: calibration_error (a group's mean "
+        "score minus its observed rate), selection_rate, precision, recall (backend/risk/fairness.py says why "
+        "only the first by default).",
+    )
+    challenger_slice: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of conversations (by a hash of the id) on which the escalation challenger acts "
+        "instead of the champion; 0: the challenger only scores in shadow.",
+    )
+    challenger_min_outcomes: int = Field(
+        default=200,
+        gt=0,
+        description="Turns with a final outcome, scored by both champion and challenger, before a lift is "
+        "measured and the challenger may be promoted.",
+    )
+    challenger_bootstrap: int = Field(
+        default=1000, ge=100, description="Bootstrap resamples for the challenger's lift interval."
+    )
+
+    @property
+    def gated_fairness_metrics(self) -> tuple[str, ...]:
+        return tuple(self.fairness_gated_metrics.split(","))
 
 
 class DecisionSettings(SettingsGroup):
@@ -427,6 +468,11 @@ class ObservabilitySettings(SettingsGroup):
         description="Serve GET /metrics (Prometheus, no sign-in: block it at the proxy of a public port) and "
         "record request timings; false removes both. Several workers: set PROMETHEUS_MULTIPROC_DIR.",
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as text (a person at a terminal) or one JSON object per line (a log shipper); "
+        "each carries the request_id of its request or customer message. The Rasa side reads it too.",
+    )
 
 
 class Settings(
@@ -455,11 +501,6 @@ def to_async_url(url: str) -> str:
     """The app runs on asyncio: aiosqlite for SQLite, psycopg 3 (async mode) for PostgreSQL."""
     scheme, _, rest = url.partition("://")
     base = scheme.split("+")[0]
-    log_format: Literal["text", "json"] = Field(
-        default="text",
-        description="Log lines as text (a person at a terminal) or one JSON object per line (a log shipper); "
-        "each carries the request_id of its request or customer message. The Rasa side reads it too.",
-    )
     driver = {
         "sqlite": "sqlite+aiosqlite",
         "postgresql": "postgresql+psycopg",
@@ -479,44 +520,3 @@ def to_sync_url(url: str) -> str:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
-    fairness_max_gap: float = Field(
-        default=0.2,
-        gt=0,
-        le=1,
-        description="Largest gap in selection rate, precision or recall between supported groups (plan, "
-        "tenure band, language, value band) before a model version is flagged and its promotion blocked.",
-    )
-    fairness_min_group: int = Field(
-        default=30,
-        gt=0,
-        description="Rows (selection rate), predicted positives (precision) or actual positives (recall) a "
-        "group needs before its figure counts towards the fairness flag; smaller groups are only reported.",
-    )
-    fairness_gated_metrics: str = Field(
-        default="calibration_error",
-        pattern=r"^(selection_rate|precision|recall|calibration_error)(,(selection_rate|precision|recall|"
-        r"calibration_error))*$",
-        description="Comma-separated metrics whose gap flags a version: calibration_error (a group's mean "
-        "score minus its observed rate), selection_rate, precision, recall (backend/risk/fairness.py says why "
-        "only the first by default).",
-    )
-    challenger_slice: float = Field(
-        default=0.0,
-        ge=0,
-        le=1,
-        description="Share of conversations (by a hash of the id) on which the escalation challenger acts "
-        "instead of the champion; 0: the challenger only scores in shadow.",
-    )
-    challenger_min_outcomes: int = Field(
-        default=200,
-        gt=0,
-        description="Turns with a final outcome, scored by both champion and challenger, before a lift is "
-        "measured and the challenger may be promoted.",
-    )
-    challenger_bootstrap: int = Field(
-        default=1000, ge=100, description="Bootstrap resamples for the challenger's lift interval."
-    )
-
-    @property
-    def gated_fairness_metrics(self) -> tuple[str, ...]:
-        return tuple(self.fairness_gated_metrics.split(","))
