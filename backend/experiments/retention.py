@@ -34,7 +34,7 @@ from backend.experiments.offers import OFFERS
 from backend.risk import crm, registry
 from backend.risk import service as risk
 from backend.risk.features import churn_features
-from backend.risk.registry import json_safe
+from backend.risk.jsonsafe import json_safe
 from backend.risk.rules import RETENTION_OFFERS
 
 CHAT = "chat"

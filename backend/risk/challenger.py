@@ -37,8 +37,8 @@ from backend.core.config import Settings
 from backend.decisions import service as decisions
 from backend.decisions.models import Decision
 from backend.risk import registry
+from backend.risk.jsonsafe import json_safe
 from backend.risk.models import ModelVersion
-from backend.risk.registry import json_safe
 
 STATUS = "challenger"
 KINDS = ("escalation",)  # live turn scoring is where a shadow model can sit beside the champion

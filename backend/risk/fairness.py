@@ -57,8 +57,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.cases.models import Case
 from backend.conversations.models import Conversation
 from backend.customers.models import Customer
+from backend.risk.jsonsafe import json_safe
 from backend.risk.models import RiskScore
-from backend.risk.registry import json_safe
 
 if TYPE_CHECKING:
     from backend.risk.artifact import RiskModel

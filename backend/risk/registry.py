@@ -20,16 +20,15 @@ is refused unless an admin gives a reason (audited as `model.fairness_override`)
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import service as audit
 from backend.core.database import utcnow
+from backend.risk.jsonsafe import json_safe
 from backend.risk.models import ModelVersion
 
 if TYPE_CHECKING:
@@ -63,19 +62,6 @@ class ArtifactMissing(RegistryError):
 
 
 _loaded: dict[tuple[str, int], RiskModel] = {}  # artifacts are immutable once written: cache by path
-
-
-def json_safe(value: Any) -> Any:
-    """Metrics as plain JSON: numpy scalars to Python, NaN to null (PostgreSQL's JSON refuses NaN)."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def load(model_dir: Path, version: ModelVersion) -> RiskModel:

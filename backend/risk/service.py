@@ -26,8 +26,9 @@ from backend.core.database import utcnow
 from backend.customers.models import Customer
 from backend.risk import challenger, crm, drift, registry, rules
 from backend.risk.features import churn_features, escalation_features
+from backend.risk.jsonsafe import json_safe
 from backend.risk.models import ModelVersion, RiskScore
-from backend.risk.registry import RegistryError, json_safe
+from backend.risk.registry import RegistryError
 
 if TYPE_CHECKING:  # the artifact (and scikit-learn) loads with the first model, in registry.load
     from backend.risk.artifact import RiskModel
