@@ -114,9 +114,10 @@ def test_the_hub_channel_answers_with_the_parse_of_the_tracker_the_turn_saved(
     agent.tracker_store.retrieve = counted_retrieve
     blueprint = HubInput().blueprint(agent.handle_message)
     receive = next(route.handler for route in blueprint._future_routes if route.uri == "/webhook")
-    # The handler reads only the body and the app's agent from the request.
+    # The handler reads only the body, the correlation header and the app's agent from the request.
     request = SimpleNamespace(
         json={"sender": "conv-9", "message": "where is my order A12345? ridiculous", "message_id": "m-7"},
+        headers={"X-Request-ID": "req-pipeline-7"},
         app=SimpleNamespace(ctx=SimpleNamespace(agent=agent)),
     )
     body = json.loads(asyncio.run(receive(request)).body)
