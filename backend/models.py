@@ -18,9 +18,9 @@ from backend.risk.models import ModelVersion
 __all__ = [
     "Agent",
     "AnalyticsBucket",
-    "Assignment",
     "Article",
     "ArticleVersion",
+    "Assignment",
     "AuditEvent",
     "AutomationException",
     "Base",

@@ -44,6 +44,7 @@ from typing import Any
 
 import httpx
 
+from backend.core.config import get_settings
 from scripts import loadgen
 from scripts.bench import OUT, TYPING_THINK_S, machine, private_stack
 
@@ -376,7 +377,7 @@ async def bench(args: argparse.Namespace) -> list[dict[str, Any]]:
             database_url=c.database_url,
             backend_pid=stack.processes["backend"].pid,
             emails=loadgen.shopper_emails(c.database_url, args.customers),
-            identity_secret=os.environ.get("IDENTITY_SECRET", loadgen.DEVELOPMENT_SECRETS["identity_secret"]),
+            identity_secret=get_settings().identity_secret,
         )
         # The backend's start-up work (knowledge index, model loads) must not land in the first block's CPU;
         # its CPU while idle afterwards (background loops) is printed so a reader can set it apart.

@@ -270,9 +270,9 @@ class RiskSettings(SettingsGroup):
         default="calibration_error",
         pattern=r"^(selection_rate|precision|recall|calibration_error)(,(selection_rate|precision|recall|"
         r"calibration_error))*$",
-        description="Comma-separated metrics whose gap flags a version: calibration_error (a group's mean "
-        "score minus its observed rate), selection_rate, precision, recall (backend/risk/fairness.py says why "
-        "only the first by default).",
+        description="Comma-separated metrics whose gap flags a version: calibration_error (a group's "
+        "mean score minus its observed rate), selection_rate, precision, recall (backend/risk/fairness.py "
+        "says why only the first by default).",
     )
     challenger_slice: float = Field(
         default=0.0,
@@ -420,7 +420,7 @@ class AssistSettings(SettingsGroup):
 
 
 class ExperimentSettings(SettingsGroup):
-    """Experiments and retention offers (backend/experiments/): the offer experiment, contact cap, outcome job."""
+    """Experiments and retention offers (backend/experiments/): offer experiment, contact cap, outcomes."""
 
     retention_experiment_key: str = Field(
         default="retention-offers",
@@ -438,8 +438,8 @@ class ExperimentSettings(SettingsGroup):
     )
     uplift_policy_path: Path = Field(
         default=REPO_ROOT / "var" / "models" / "uplift-policy.joblib",
-        description="The uplift policy make train-uplift ARGS='--from-decisions --save' writes; when present, "
-        "it chooses retention offers outside the experiment (missing: the offer rules).",
+        description="The uplift policy make train-uplift ARGS='--from-decisions --save' writes; when "
+        "present, it chooses retention offers outside the experiment (missing: the offer rules).",
     )
 
 
