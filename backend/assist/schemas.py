@@ -44,8 +44,8 @@ class OutcomeIn(BaseModel):
 
     shown_decision_id: int = Field(ge=1)
     message_id: int = Field(ge=1, description="The agent reply just sent.")
-    used: str | None = Field(default=None, max_length=80, description="The suggestion inserted, if any.")
-    suggestion_text: str | None = Field(default=None, max_length=8000)
+    used: Text | None = Field(default=None, max_length=80, description="The suggestion inserted, if any.")
+    suggestion_text: Text | None = Field(default=None, max_length=8000)
 
 
 class OutcomeOut(BaseModel):

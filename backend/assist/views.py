@@ -39,6 +39,7 @@ from backend.conversations.schemas import MessageOut
 from backend.core.database import utcnow
 from backend.core.dependencies import SessionDep
 from backend.core.params import RecordId
+from backend.core.text import Text
 from backend.decisions.models import Decision
 from backend.kb import service as kb
 from backend.kb.schemas import ArticleIn
@@ -128,7 +129,7 @@ async def similar(
 async def list_macros(
     session: SessionDep,
     agent: StaffDep,
-    q: Annotated[str | None, Query(max_length=120, description="Words in the name or body.")] = None,
+    q: Annotated[Text | None, Query(max_length=120, description="Words in the name or body.")] = None,
 ) -> list[MacroOut]:
     """The macros this staff member may use: their team's and everyone's (supervisors: all teams')."""
     return [MacroOut.model_validate(m) for m in await macros.visible(session, agent, (q or "").strip())]
@@ -287,7 +288,7 @@ async def draft_article(cluster_id: RecordId, session: SessionDep, admin: AdminD
 async def search_conversations(
     session: SessionDep,
     agent: StaffDep,
-    q: Annotated[str, Query(min_length=2, max_length=200, description="Words to find in messages.")],
+    q: Annotated[Text, Query(min_length=2, max_length=200, description="Words to find in messages.")],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> list[SearchHitOut]:
     """Cases this staff member may see whose conversation has a message containing `q`, newest first."""
