@@ -14,7 +14,7 @@ def test_handoff_reply_resolve_and_rating_across_inbox_and_widget(stack, new_pag
 
     agent = sign_in(new_page(), f"{base}/inbox", "alex@northwind.example")
     expect(agent.locator("#me")).to_contain_text("Alex Morgan")
-    agent.get_by_label("Status").select_option("online")
+    agent.locator("#status").select_option("online")
 
     customer = new_page(width=420, height=820)
     customer.goto(f"{base}/demo")
@@ -78,7 +78,7 @@ XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
 def test_an_angry_customer_is_escalated_to_an_online_agent_and_rates_the_help(stack, new_page):
     base = stack.config.url(stack.config.backend_port)
     agent = sign_in(new_page(), f"{base}/inbox", "alex@northwind.example")
-    agent.get_by_label("Status").select_option("online")
+    agent.locator("#status").select_option("online")
 
     customer = new_page(width=390, height=844)
     customer.goto(f"{base}/demo")

@@ -255,7 +255,7 @@ def test_an_unneeded_handoff_marked_in_the_inbox_reaches_review_and_dashboard(st
     try:
         agent = sign_in(new_page(), f"{base}/inbox", AGENT)
         expect(agent.locator("#me")).to_contain_text("Hanna Berg")
-        agent.get_by_label("Status").select_option("online")
+        agent.locator("#status").select_option("online")
 
         case_id, handoff = hand_over(base, new_page(width=420, height=820), db)
         with staff_client(base, SUPERVISOR) as client:
