@@ -19,12 +19,12 @@ action server's calls back to the service API, which carry the same id.
 
 import logging
 import sys
-import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from backend.core.correlation import install_log_correlation
 from backend.core.metrics import route_template
+from backend.core.requests import ResponseObserver
 from contract.observability import formatter
 
 log = logging.getLogger("backend.requests")
@@ -56,37 +56,20 @@ def configure_logging(log_format: str) -> None:
                     handler.setFormatter(chosen)
 
 
-class RequestLog:
+class RequestLog(ResponseObserver):
     """One INFO line per HTTP request, when its response is complete (or it failed)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        route = route_template(scope)
+        if route in QUIET_ROUTES or not log.isEnabledFor(logging.INFO):
             return
-        started = time.perf_counter()
-        status = 500  # an exception before any response: the server error handler answers 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            route = route_template(scope)
-            if route not in QUIET_ROUTES and log.isEnabledFor(logging.INFO):
-                duration_ms = round((time.perf_counter() - started) * 1000, 1)
-                method = scope["method"]
-                log.info(
-                    "%s %s %d in %.1f ms",
-                    method,
-                    route,
-                    status,
-                    duration_ms,
-                    extra={"method": method, "route": route, "status": status, "duration_ms": duration_ms},
-                )
+        duration_ms = round(seconds * 1000, 1)
+        method = scope["method"]
+        log.info(
+            "%s %s %d in %.1f ms",
+            method,
+            route,
+            status,
+            duration_ms,
+            extra={"method": method, "route": route, "status": status, "duration_ms": duration_ms},
+        )

@@ -28,7 +28,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
+
+from backend.core.requests import ResponseObserver
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Turns and requests: fine steps around the 150 ms p95 target, coarse ones up to the 10 s Rasa timeout.
@@ -228,30 +230,12 @@ def _alive(pid: int) -> bool:
 UNMATCHED = "unmatched"  # no route: a scanner's random paths must not each become a series
 
 
-class HttpMetrics:
+class HttpMetrics(ResponseObserver):
     """Times every HTTP request by its route template (`/api/v1/cases/{case_id}`, never the id itself)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # an exception before any response: the server error handler answers 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            labels = (scope["method"], route_template(scope), f"{status // 100}xx")
-            HTTP_REQUEST_SECONDS.labels(*labels).observe(time.perf_counter() - started)
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        labels = (scope["method"], route_template(scope), f"{status // 100}xx")
+        HTTP_REQUEST_SECONDS.labels(*labels).observe(seconds)
 
 
 def route_template(scope: Scope) -> str:
