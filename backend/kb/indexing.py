@@ -36,6 +36,7 @@ from knowledge.store import Document, KnowledgeIndex, OpenReport, SearchResult, 
 from knowledge.store import open_index as open_files
 
 log = logging.getLogger(__name__)
+WARM_JOIN_S = 2.0
 SAVE_DELAY_S = 0.5
 # Above this many articles the sentences are encoded as searches first reach each article, not all at start.
 WARM_SENTENCES_MAX = 5_000
@@ -90,10 +91,14 @@ class KnowledgeRuntime:
     async def close(self) -> None:
         await stop_all(self.loops)
         # The warm-up stops between two articles and is waited for: an interpreter that exits while torch
-        # encodes in a daemon thread aborts (exit status 134), which scripts that open the runtime hit.
+        # encodes in a daemon thread aborts (exit status 134), which scripts that open the runtime hit. The
+        # wait is bounded, though: a model still loading on a busy machine must not hold up a shutdown
+        # (a worker's rolling restart), so after WARM_JOIN_S the thread is left to finish on its own.
         self._stop_warming.set()
         for thread in self._warming:
-            await asyncio.to_thread(thread.join)
+            await asyncio.to_thread(thread.join, WARM_JOIN_S)
+            if thread.is_alive():
+                log.warning("knowledge warm-up %s still running at shutdown; not waiting longer", thread.name)
         self._warming.clear()
         if self.index is not None and self._unsaved.is_set():
             await asyncio.to_thread(self._save, self.index)
