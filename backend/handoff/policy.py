@@ -164,7 +164,9 @@ async def decide_within(policy: HandoffPolicy, turns: Sequence[TurnView], budget
         return policy.decide(turns)
     call = asyncio.get_running_loop().run_in_executor(_MODEL_THREADS, policy.decide, turns)
     try:
-        return await asyncio.wait_for(call, budget_s)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation (core/background.py).
+        async with asyncio.timeout(budget_s):
+            return await call
     except TimeoutError:
         fallback = f"{policy.name} missed its {budget_s * 1000:g} ms deadline"
     except Exception as exc:  # a broken model must not stop the decision: the rules take it
