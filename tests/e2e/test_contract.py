@@ -153,7 +153,7 @@ def test_every_backend_client_call_returns_the_contract_types_from_the_real_back
 
 def test_the_bot_reads_what_the_backend_sends_field_for_field(backend: Stack) -> None:
     """The app venv reads the raw JSON as the bot venv does: no field lost, renamed or read otherwise."""
-    base = backend.core.config.url(backend.core.config.backend_port) + "/api/v1/service"
+    base = backend.config.url(backend.config.backend_port) + "/api/v1/service"
     headers = {"X-Service-Token": SERVICE_TOKEN}
     raw = httpx.get(f"{base}/orders/ORD-100001", headers=headers).json()
     assert set(raw) == set(contract.Order.__dataclass_fields__)
