@@ -72,6 +72,9 @@ class ScaledStack(Stack):
     def prepare_database(self) -> None:
         for url in (self.config.database_url, self.config.tracker_database_url):
             create_database_if_missing(url)
+        # The seed and bootstrap run with the workers' environment, PROMETHEUS_MULTIPROC_DIR included, and
+        # prometheus_client writes there from import on; start() empties it again for the backend.
+        self.config.metrics_dir.mkdir(parents=True, exist_ok=True)
         super().prepare_database()
 
     def start(self) -> None:
