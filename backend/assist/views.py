@@ -135,7 +135,12 @@ async def list_macros(
     return [MacroOut.model_validate(m) for m in await macros.visible(session, agent, (q or "").strip())]
 
 
-@router.post("/macros", response_model=MacroOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/macros",
+    response_model=MacroOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={409: {"description": "A macro of that name exists for the team."}},
+)
 async def create_macro(body: MacroIn, session: SessionDep, editor: SupervisorDep) -> MacroOut:
     macro = Macro(**body.model_dump(), created_by=editor.email, created_at=utcnow(), updated_at=utcnow())
     await _unique_name(session, macro.team, macro.name, None)

@@ -45,7 +45,11 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 CaseId = Annotated[int | None, Query(ge=0, le=2**63 - 1)]
 
 
-@router.get("/decisions", response_model=list[DecisionOut])
+@router.get(
+    "/decisions",
+    response_model=list[DecisionOut],
+    responses={404: {"description": "The named conversation or case is not one this agent may see."}},
+)
 async def list_decisions(
     session: SessionDep,
     staff: StaffDep,
