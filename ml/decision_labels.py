@@ -33,8 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -42,7 +40,7 @@ from backend.core.config import Settings, get_settings
 from backend.decisions.models import Decision
 from backend.handoff.features import FEATURES, vector
 from backend.handoff.policy import HandoffPolicy, LearntPolicy, RulesPolicy
-from ml.handoff import C_GRID, FOLDS, _best_threshold, _f1, _out_of_fold, _standardize
+from ml.handoff import FOLDS, _f1, fit_rows
 
 HOLDOUT_SHARE = 0.25
 BOOTSTRAP_ROUNDS = 1000
@@ -112,19 +110,7 @@ def fit(rows: Sequence[LabelledDecision], version: str) -> tuple[LearntPolicy, d
         raise TooFewLabels(
             f"too few of each label (or conversations) to cross-validate: {int(y.sum())} needed"
         )
-    losses = {c: log_loss(y, np.clip(_out_of_fold(X, y, groups, c), 1e-6, 1 - 1e-6)) for c in C_GRID}
-    c = min(losses, key=losses.__getitem__)
-    threshold, oof_f1 = _best_threshold(X, y, _out_of_fold(X, y, groups, c))
-    mean, scale = _standardize(X)
-    model = LogisticRegression(C=c, max_iter=2000).fit((X - mean) / scale, y)
-    policy = LearntPolicy(
-        version=version,
-        mean=tuple(mean.tolist()),
-        scale=tuple(scale.tolist()),
-        coef=tuple(model.coef_[0].tolist()),
-        intercept=float(model.intercept_[0]),
-        threshold=threshold,
-    )
+    policy, (c, _, threshold, oof_f1) = fit_rows(X, y, groups, version)
     report = {
         "rows": len(y),
         "needed": int(y.sum()),

@@ -117,14 +117,11 @@ def _best_threshold(X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> tuple[f
     return best
 
 
-def fit(
-    dev: Sequence[LabelledConversation], parses: Parses, version: str
-) -> tuple[LearntPolicy, dict[str, Any]]:
-    if any(c.split != "dev" for c in dev):
-        raise ValueError("the hand-off policy is fitted on the dev split only")
-    X, y, groups = rows(dev, parses)
-    if y.sum() < FOLDS:
-        raise ValueError(f"too few hand-off labels on dev to fit ({int(y.sum())})")
+def fit_rows(
+    X: np.ndarray, y: np.ndarray, groups: np.ndarray, version: str
+) -> tuple[LearntPolicy, tuple[float, float, float, float]]:
+    """C by grouped out-of-fold log loss, then the threshold by out-of-fold F1, then the fit on all rows.
+    Returns the policy and (C, its log loss, threshold, out-of-fold F1 there)."""
     losses = {c: log_loss(y, np.clip(_out_of_fold(X, y, groups, c), 1e-6, 1 - 1e-6)) for c in C_GRID}
     c = min(losses, key=losses.__getitem__)
     threshold, oof_f1 = _best_threshold(X, y, _out_of_fold(X, y, groups, c))
@@ -138,6 +135,19 @@ def fit(
         intercept=float(model.intercept_[0]),
         threshold=threshold,
     )
+    return policy, (c, losses[c], threshold, oof_f1)
+
+
+def fit(
+    dev: Sequence[LabelledConversation], parses: Parses, version: str
+) -> tuple[LearntPolicy, dict[str, Any]]:
+    if any(c.split != "dev" for c in dev):
+        raise ValueError("the hand-off policy is fitted on the dev split only")
+    X, y, groups = rows(dev, parses)
+    if y.sum() < FOLDS:
+        raise ValueError(f"too few hand-off labels on dev to fit ({int(y.sum())})")
+    policy, (c, loss, threshold, oof_f1) = fit_rows(X, y, groups, version)
+    losses = {c: loss}
     keep = np.array(_policy_rows(dev, parses))
     rules = np.array([RulesPolicy().decide(v).handoff for v in views_per_row(dev, parses)])[keep]
     report = {
