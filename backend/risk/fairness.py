@@ -71,6 +71,10 @@ TENURE_BANDS = ((6, "0-6"), (12, "6-12"), (24, "12-24"))  # upper bounds (months
 VALUE_BANDS = ((500, "<500"), (2000, "500-2000"))  # upper bounds; above: 2000+
 
 
+class NothingToAudit(Exception):
+    """The logged sample holds no served score to audit; the message says which."""
+
+
 def tenure_band(months: float | None) -> str:
     if months is None or (isinstance(months, float) and np.isnan(months)):
         return "unknown"
@@ -154,8 +158,11 @@ def audit(
     metrics = {"selection_rate": selection_rate, "precision": _precision, "recall": _recall}
     names = list(METRICS) + ([CALIBRATION] if scores is not None else [])
     for name in attributes.columns:
-        groups = attributes[name].to_numpy()
-        frame = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=groups)
+        groups = attributes[name].to_numpy(dtype=object)
+        # A Series, not the array: fairlearn squeezes an ndarray of sensitive features, so a sample of one
+        # subject became a 0-d array ("Feature array has too many dimensions"); a Series is taken as it is.
+        features = pd.Series(groups, name=name)
+        frame = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred, sensitive_features=features)
         by_group = frame.by_group
         difference, ratio = frame.difference().to_dict(), frame.ratio().to_dict()
         if scores is not None:
@@ -163,7 +170,7 @@ def audit(
                 metrics={CALIBRATION: _calibration_error},
                 y_true=y_true,
                 y_pred=np.asarray(scores, dtype=float),
-                sensitive_features=groups,
+                sensitive_features=features,
             )
             by_group = by_group.join(calibrated.by_group)
             difference[CALIBRATION] = calibrated.difference()[CALIBRATION]
@@ -239,6 +246,7 @@ async def logged_audit(
 
     churn: a customer's latest score; label: the customer is cancelled. escalation: a conversation's
     highest turn score; label: a case was opened for it. Attributes come from the customer record.
+    No served score at all raises NothingToAudit; one subject is a sample like any other (nothing can flag).
     """
     subject = "customer" if kind == "churn" else "conversation"
     query = select(RiskScore).where(RiskScore.kind == kind, RiskScore.subject_type == subject)
@@ -250,7 +258,7 @@ async def logged_audit(
         # was ever raised.
         best[row.subject_id] = row.score if kind == "churn" else max(row.score, best.get(row.subject_id, 0.0))
     if not best:
-        return {"n": 0, "data": "logged", "flagged": False, "violations": [], "attributes": {}}
+        raise NothingToAudit(f"no served {kind} scores{' of this version' if model_version_id else ''} yet")
     if kind == "churn":
         ids = [int(s) for s in best]
         customers = {

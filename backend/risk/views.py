@@ -124,7 +124,7 @@ async def reaudit_model(
 @router.get(
     "/api/v1/models/fairness/logged",
     response_model=FairnessOut,
-    responses={409: {"description": "The logged scores cannot be audited yet."}},
+    responses={409: {"description": "No served score of this kind to audit yet."}},
 )
 async def logged_fairness(
     session: SessionDep, settings: SettingsDep, kind: Literal["churn", "escalation"] = "escalation"
@@ -143,8 +143,8 @@ async def logged_fairness(
             utcnow(),
             gated_metrics=settings.gated_fairness_metrics,
         )
-    except ValueError as exc:  # fairlearn refuses some logged samples (a known gap, see the closing note)
-        detail = f"the logged scores cannot be audited yet: {exc}"
+    except fairness.NothingToAudit as exc:
+        detail = f"nothing to audit: {exc}; the audit needs at least one served score and what followed it"
         raise HTTPException(status.HTTP_409_CONFLICT, detail) from exc
     return FairnessOut(kind=kind, report=report)
 
