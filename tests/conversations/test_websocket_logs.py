@@ -5,6 +5,7 @@ import asyncio
 import json
 import logging
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,6 +19,22 @@ from tests.app_fixtures import ScriptedRasa
 
 # The log lines do not depend on the database.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def uvicorn_loggers_as_shipped() -> Iterator[None]:
+    """uvicorn's loggers as a process that never ran uvicorn has them. Another test's uvicorn.Config (with
+    its default log_config or a log_level) leaves them configured for the rest of the process: "uvicorn"
+    not propagating, "uvicorn.error" at WARNING, and the lines this test reads would never reach caplog."""
+    loggers = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")]
+    saved = [(lg.level, lg.propagate, list(lg.handlers), lg.disabled) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.NOTSET)
+        lg.propagate, lg.handlers, lg.disabled = True, [], False
+    yield
+    for lg, (level, propagate, handlers, disabled) in zip(loggers, saved, strict=True):
+        lg.setLevel(level)
+        lg.propagate, lg.handlers, lg.disabled = propagate, handlers, disabled
 
 
 def free_port() -> int:
@@ -34,6 +51,7 @@ async def turn(ws: websockets.ClientConnection, text: str, client_id: str) -> li
     return frames
 
 
+@pytest.mark.usefixtures("uvicorn_loggers_as_shipped")
 async def test_sockets_log_no_token_and_a_closed_widget_is_no_error(settings, rasa: ScriptedRasa, caplog):
     async def slow_rasa(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(0.5)  # the customer is gone before the bot's replies are pushed
