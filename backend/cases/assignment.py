@@ -83,7 +83,8 @@ def _evidence(
         "agent_load": chosen.load,
         "agent_capacity": chosen.capacity,
         "agent_skill_level": chosen.skills.get(case.skill, 0),
-        "rule": "eligible, then least loaded, then longest idle, then higher skill level",
+        "passed_over_agent": case.passed_over,
+        "rule": "eligible, then not passed over, then least loaded, then longest idle, then higher skill",
     }
 
 
@@ -106,4 +107,5 @@ def _waiting(case: Case, now: datetime, weights: routing.PriorityWeights) -> rou
         language=case.language,
         priority=routing.effective_priority(case.priority, case.created_at, now, weights),
         created_at=case.created_at,
+        passed_over=case.passed_over_agent_id,
     )

@@ -17,7 +17,8 @@ class Case(Base):
     )
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     # queued -> assigned (offered to an agent) -> accepted -> resolved. Re-queued when not accepted in time,
-    # when the agent goes offline, or on transfer.
+    # not replied to in time, when the agent goes offline, or on transfer. `follow_up`: handed over while
+    # the team's queue was full (QUEUE_OVERFLOW_ACTION=leave_message); not routed live, a person follows up.
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     reason: Mapped[str] = mapped_column(Text)
     skill: Mapped[str] = mapped_column(String(32), default="general")
@@ -27,6 +28,9 @@ class Case(Base):
     churn_risk: Mapped[float | None] = mapped_column(Float)
     customer_value: Mapped[float | None] = mapped_column(Float)
     assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    # The agent it was taken from for not replying within REPLY_TIMEOUT_S: routing offers it to anyone else
+    # eligible first (backend/cases/routing.py), and back to them only when nobody else can take it.
+    passed_over_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sla_due_at: Mapped[datetime | None]
     assigned_at: Mapped[datetime | None]

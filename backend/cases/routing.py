@@ -4,8 +4,10 @@ Rules, in order:
 1. Cases are served highest effective priority first (ties: the one waiting longest).
 2. An agent is eligible for a case when online, holding the case's skill (level >= 1), speaking its language
    and below their maximum of concurrent cases.
-3. Among eligible agents: the least loaded, then the one idle longest (never assigned counts as idlest), then
-   the higher skill level, then the lower id (so the choice is deterministic).
+3. Among eligible agents: anyone but the agent the case was taken from for not replying in time (it goes to
+   the next agent; back to them only when nobody else is eligible), then the least loaded, then the one idle
+   longest (never assigned counts as idlest), then the higher skill level, then the lower id (so the choice
+   is deterministic).
 A case nobody can take stays queued; a lower-priority case of the same skill and language is then never
 served before it, because every agent eligible for the lower one would have been eligible for it.
 
@@ -37,6 +39,7 @@ class WaitingCase:
     language: str
     priority: float  # effective priority now
     created_at: datetime
+    passed_over: int | None = None  # the agent it was taken from for not replying (or accepting) in time
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,11 @@ def is_eligible(agent: AgentSnapshot, case: WaitingCase) -> bool:
     )
 
 
-def _preference(agent: AgentSnapshot, case: WaitingCase) -> tuple[int, float, int, int]:
+def _preference(agent: AgentSnapshot, case: WaitingCase) -> tuple[bool, int, float, int, int]:
     idle_since = agent.last_assigned_at.timestamp() if agent.last_assigned_at else float("-inf")
-    return (agent.load, idle_since, -agent.skills.get(case.skill, 0), agent.id)
+    # A preference, not an eligibility rule: eligibility stays what rule 2 says, so rule 1's guarantee holds.
+    passed_over = agent.id == case.passed_over
+    return (passed_over, agent.load, idle_since, -agent.skills.get(case.skill, 0), agent.id)
 
 
 def plan(cases: list[WaitingCase], agents: list[AgentSnapshot], now: datetime) -> list[tuple[int, int]]:

@@ -81,3 +81,13 @@ class CsatIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent).")
+
+
+class QueuePlaceOut(BaseModel):
+    """A waiting customer's place in their team's queue (backend/cases/queue.py says how the estimate is
+    made); every field null when the conversation is not waiting in a queue."""
+
+    team: str | None
+    position: int | None = Field(description="1 is next.")
+    waiting: int | None = Field(description="Cases in the team's queue.")
+    estimate_minutes: int | None

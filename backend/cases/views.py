@@ -9,17 +9,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
 from backend.auth.dependencies import StaffDep, widget_conversation
-from backend.cases import service
+from backend.cases import queue, service
 from backend.cases.models import Case
 from backend.cases.schemas import (
     AgentReplyIn,
     CaseDetailOut,
     CaseOut,
     CsatIn,
+    QueuePlaceOut,
     ResolveIn,
     TransferIn,
 )
 from backend.conversations.schemas import MessageOut
+from backend.core.database import utcnow
 from backend.core.dependencies import SessionDep
 from backend.core.errors import error_response
 from backend.core.params import Offset, RecordId
@@ -37,7 +39,7 @@ async def list_cases(
     session: SessionDep,
     agent: StaffDep,
     status_filter: Annotated[
-        Literal["queued", "assigned", "accepted", "resolved"] | None, Query(alias="status")
+        Literal["queued", "assigned", "accepted", "resolved", "follow_up"] | None, Query(alias="status")
     ] = None,
     mine: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -117,6 +119,23 @@ async def rate(
 ) -> CaseOut:
     """The customer rates the conversation's last resolved case, once."""
     return CaseOut.model_validate(await _act(lifecycle.record_csat(session, conversation_id, body.score)))
+
+
+@widget_router.get("/conversations/{conversation_id}/queue", response_model=QueuePlaceOut)
+async def queue_place(
+    conversation_id: Annotated[str, Depends(widget_conversation)], session: SessionDep, request: Request
+) -> QueuePlaceOut:
+    """The customer's place in the queue and the estimated wait, as the widget shows it when it opens (the
+    socket's `queue` frames keep it current)."""
+    place = await queue.place_of(session, request.app.state.settings, conversation_id, utcnow())
+    if place is None:
+        return QueuePlaceOut(team=None, position=None, waiting=None, estimate_minutes=None)
+    return QueuePlaceOut(
+        team=place.team,
+        position=place.position,
+        waiting=place.waiting,
+        estimate_minutes=place.estimate_minutes,
+    )
 
 
 async def _act(action: Awaitable[T]) -> T:

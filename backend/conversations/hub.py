@@ -292,15 +292,17 @@ class ConversationHub:
                 await handoff.decided(session, conversation, message, timed.decision, timed.latency_ms, None)
             return []
         reason = "; ".join(decision.reasons[:3]) if decision is not None and decision.reasons else ""
+        reason = reason or "handed over by the bot"
         case = await handoff.hand_over(
-            session, conversation, reason or "handed over by the bot", "system:handoff-policy", self._settings
+            session, conversation, reason, "system:handoff-policy", self._settings, self._notifier
         )
         if timed is not None:
             await handoff.decided(session, conversation, message, timed.decision, timed.latency_ms, case)
         if risk_score is not None:
             await handoff.apply_risk(session, case, risk_score.score, risk_score.churn_risk, self._settings)
         self._on_handoff()
-        if already_human:  # the bot's own hand-off action already told the customer
+        # The bot's own hand-off action already told the customer; a full queue's follow-up note did too.
+        if already_human or case.status == "follow_up":
             return []
         notice = BotReply(text=HANDOFF_NOTICE)
         stored = await lifecycle.store_bot_replies(

@@ -199,6 +199,33 @@ class RoutingSettings(SettingsGroup):
     priority_weight_value: float = Field(default=20.0, ge=0)
     priority_value_cap: float = Field(default=2000.0, gt=0)
     priority_wait_per_minute: float = Field(default=1.0, ge=0)
+    reply_timeout_s: int = Field(
+        default=0,
+        ge=0,
+        description="An accepted case whose agent has not replied this long after it was offered goes to the "
+        "next eligible agent (0: never).",
+    )
+    queue_max_length: int = Field(
+        default=0, ge=0, description="Longest waiting queue per team (skill); 0: no limit."
+    )
+    queue_max_length_by_team: dict[str, int] = Field(
+        default_factory=dict,
+        description='Per-team limits over QUEUE_MAX_LENGTH, as JSON: {"billing": 10}; 0 means no limit.',
+    )
+    queue_overflow_action: Literal["leave_message", "overflow_team"] = Field(
+        default="leave_message",
+        description="A hand-off into a full queue: `leave_message` (a follow-up case; the customer is told "
+        "to leave their message and gets a reply here or by email) or `overflow_team` (QUEUE_OVERFLOW_TEAM's "
+        "queue, and leave_message when that is full too).",
+    )
+    queue_overflow_team: Literal["general", "billing", "technical", "retention", "sales"] = Field(
+        default="general", description="The team that takes a full queue's overflow."
+    )
+    queue_default_handle_s: int = Field(
+        default=300,
+        gt=0,
+        description="Handle time assumed for the wait estimate while a team has no resolved case yet.",
+    )
 
 
 class KnowledgeSettings(SettingsGroup):

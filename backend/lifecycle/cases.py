@@ -7,6 +7,7 @@ safe with several workers, and commits once for the whole round). Events go out 
 them true: analytics through the publisher, live updates (widget, inbox, supervisors) through the notifier.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from backend.core.database import utcnow
 from backend.decisions import service as decisions
 from backend.decisions.models import Decision
 
+log = logging.getLogger(__name__)
 SKILLS = ("general", "billing", "technical", "retention", "sales")
 CSAT_QUESTION = "How did we do? Please rate this conversation from 1 (poor) to 5 (excellent)."
 
@@ -211,27 +213,58 @@ async def _to_queue(session: AsyncSession, case: Case) -> None:
 
 
 async def requeue_unaccepted(
-    session: AsyncSession, now: datetime, accept_timeout: timedelta, notifier: Notifier
+    session: AsyncSession,
+    now: datetime,
+    accept_timeout: timedelta,
+    notifier: Notifier,
+    reply_timeout: timedelta | None = None,
 ) -> list[Requeued]:
-    """Re-queued: offers not accepted in time, and every open case of agents who went offline, go back to
-    the queue and leave the agent's inbox."""
+    """Re-queued: offers not accepted in time, accepted cases whose agent has not replied within
+    `reply_timeout` of the offer (REPLY_TIMEOUT_S; None: no such limit), and every open case of agents who
+    went offline, go back to the queue and leave the agent's inbox. A case taken for lateness remembers the
+    agent, so routing offers it to the next one (backend/cases/routing.py)."""
     offline = select(Agent.id).where(Agent.status == "offline")
+    late = (Case.status == "assigned") & (Case.assigned_at < now - accept_timeout)
+    if reply_timeout is not None:
+        silent = Case.first_response_at.is_(None) & (Case.assigned_at < now - reply_timeout)
+        late = late | (Case.status == "accepted") & silent
     query = select(Case).where(
-        (Case.status == "assigned") & (Case.assigned_at < now - accept_timeout)
-        | (Case.status.in_(("assigned", "accepted")) & Case.assigned_agent_id.in_(offline))
+        late | (Case.status.in_(("assigned", "accepted")) & Case.assigned_agent_id.in_(offline))
     )
     requeued = []
+    # SKIP LOCKED: a case another worker is requeueing (or assigning) is theirs this round, never both.
     for case in (await session.execute(query.with_for_update(skip_locked=True))).scalars():
-        reason = "not accepted in time" if case.status == "assigned" else "agent went offline"
+        reason = await _requeue_reason(session, case, now, accept_timeout, reply_timeout)
         requeued.append(Requeued(case.id, case.assigned_agent_id, reason))
+        if reason != "agent went offline":
+            case.passed_over_agent_id = case.assigned_agent_id
+        after = {"reason": reason, "agent_id": case.assigned_agent_id}
         await _to_queue(session, case)
-        audit.record(session, "system", "case.requeue", "case", case.id, after={"reason": reason})
+        audit.record(session, "system", "case.requeue", "case", case.id, after=after)
     await session.commit()
     for item in requeued:
+        log.info("case %s re-queued from agent %s: %s", item.case_id, item.agent_id, item.reason)
         if item.agent_id is not None:
             event = {"type": "case_removed", "case_id": item.case_id, "reason": item.reason}
             notifier.publish(agent_topic(item.agent_id), event)
     return requeued
+
+
+async def _requeue_reason(
+    session: AsyncSession,
+    case: Case,
+    now: datetime,
+    accept_timeout: timedelta,
+    reply_timeout: timedelta | None,
+) -> str:
+    agent = await session.get(Agent, case.assigned_agent_id) if case.assigned_agent_id else None
+    if agent is not None and agent.status == "offline":
+        return "agent went offline"
+    if case.status == "assigned" and case.assigned_at is not None and case.assigned_at < now - accept_timeout:
+        return "not accepted in time"
+    if reply_timeout is not None:
+        return "no reply in time"
+    return "agent went offline"
 
 
 async def flag_sla_breaches(session: AsyncSession, now: datetime, notifier: Notifier) -> list[Case]:

@@ -4,7 +4,8 @@ Both ways in end here: the bot's own hand-off action (the service API) and the h
 (backend/handoff/) deciding after a turn. Which of them decides stays with them; this module does it.
 """
 
-from dataclasses import asdict
+import logging
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.analytics import publisher
 from backend.analytics.events import Event, Kind
 from backend.audit import service as audit
-from backend.cases import routing
+from backend.cases import queue, routing
 from backend.cases.models import Case
 from backend.cases.service import last_topical_intent, open_case_of
 from backend.conversations.models import Conversation, Message
+from backend.conversations.notifier import Notifier
+from backend.conversations.schemas import MessageOut
 from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.customers.models import Customer
@@ -23,11 +26,47 @@ from backend.decisions import service as decisions
 from backend.handoff.policy import HandoffDecision
 from contract.service_api import DEFAULT_SKILL, SKILL_BY_INTENT
 
+log = logging.getLogger(__name__)
+
+
+OVERFLOW_TEXT = (
+    "All our team members are busy and the queue is full right now. Please leave your message here, with "
+    "your email address if you'd like an answer by email, and we'll get back to you as soon as we can."
+)
+
+
+@dataclass(frozen=True)
+class Destination:
+    team: str
+    status: str  # queued, or follow_up when every queue it may join is full
+    overflow: str | None  # None, "overflow_team" or "leave_message"
+
+
+async def _destination(session: AsyncSession, team: str, settings: Settings) -> Destination:
+    """The team's queue while it has room (QUEUE_MAX_LENGTH); else the overflow action's path."""
+    if not await queue.is_full(session, settings, team):
+        return Destination(team, "queued", None)
+    spare = settings.queue_overflow_team
+    to_spare = settings.queue_overflow_action == "overflow_team" and spare != team
+    if to_spare and not await queue.is_full(session, settings, spare):
+        return Destination(spare, "queued", "overflow_team")
+    return Destination(team, "follow_up", "leave_message")
+
 
 async def hand_over(
-    session: AsyncSession, conversation: Conversation, reason: str, actor: str, settings: Settings
+    session: AsyncSession,
+    conversation: Conversation,
+    reason: str,
+    actor: str,
+    settings: Settings,
+    notifier: Notifier | None = None,
 ) -> Case:
     """Handed over and queued: the conversation's owner becomes `human` and its case waits for routing.
+
+    A full team queue takes the overflow action instead (QUEUE_OVERFLOW_ACTION): the overflow team's queue,
+    or a `follow_up` case the customer is told about (OVERFLOW_TEXT, pushed through `notifier`), so a
+    customer handed over into a full queue is never left in silence. Either way a person owns it, so the bot
+    stays silent and whatever the customer writes next is kept for whoever follows up.
 
     Idempotent: a conversation that already has an open case keeps it.
     """
@@ -36,12 +75,15 @@ async def hand_over(
         return existing
     customer = await session.get(Customer, conversation.customer_id) if conversation.customer_id else None
     value = float(customer.lifetime_value) if customer else None
+    skill = SKILL_BY_INTENT.get(await last_topical_intent(session, conversation.id) or "", DEFAULT_SKILL)
+    where = await _destination(session, skill, settings)
     now = utcnow()
     case = Case(
         conversation_id=conversation.id,
         customer_id=conversation.customer_id,
         reason=reason,
-        skill=SKILL_BY_INTENT.get(await last_topical_intent(session, conversation.id) or "", DEFAULT_SKILL),
+        status=where.status,
+        skill=where.team,
         language=customer.language if customer else "en",
         customer_value=value,
         priority=routing.base_priority(None, None, value, routing.PriorityWeights.from_settings(settings)),
@@ -54,9 +96,29 @@ async def hand_over(
     audit.record(
         session, actor, "case.handoff", "case", case.id, after={"reason": reason, "skill": case.skill}
     )
+    note = _overflowed(session, case, skill, where)
     await session.commit()
     publisher.publish(Event(Kind.HANDOFF, now, conversation.id))
+    if note is not None and notifier is not None:
+        event = {"type": "message", "message": MessageOut.model_validate(note).model_dump(mode="json")}
+        notifier.publish(conversation.id, event)
     return case
+
+
+def _overflowed(session: AsyncSession, case: Case, wanted: str, where: Destination) -> Message | None:
+    """Audit an overflow; for a follow-up, the message that tells the customer (stored with the case)."""
+    if where.overflow is None:
+        return None
+    after = {"action": where.overflow, "team": wanted, "to_team": where.team}
+    audit.record(session, "system", "case.overflow", "case", case.id, after=after)
+    log.info("case %s: team %s's queue is full: %s", case.id, wanted, where.overflow)
+    if where.overflow != "leave_message":
+        return None
+    note = Message(
+        conversation_id=case.conversation_id, sender="system", text=OVERFLOW_TEXT, created_at=utcnow()
+    )
+    session.add(note)
+    return note
 
 
 async def apply_risk(

@@ -47,7 +47,8 @@ async def handoff(
     conversation = await conversations.get_conversation(session, conversation_id)
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
-    case = await hand_over(session, conversation, body.reason, actor, request.app.state.settings)
+    state = request.app.state
+    case = await hand_over(session, conversation, body.reason, actor, state.settings, state.notifier)
     request.app.state.dispatcher.poke()
     return HandoffOut(case_id=case.id, message=HANDOFF_MESSAGE)
 

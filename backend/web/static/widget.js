@@ -22,6 +22,7 @@
       <header class="sd-header"><span class="sd-title"></span>
         <span class="sd-status" role="status" aria-live="polite"></span>
         <button class="sd-close" aria-label="Close chat">×</button></header>
+      <p class="sd-queue" role="status" aria-live="polite" hidden></p>
       <ol class="sd-messages" aria-live="polite" aria-relevant="additions"></ol>
       <p class="sd-typing" aria-hidden="true" hidden><span></span><span></span><span></span></p>
       <form class="sd-form"><label class="sd-sr" for="sd-input">Message</label>
@@ -101,6 +102,24 @@
     return sources;
   }
 
+  // ---- place in the queue while waiting for a person: pushed as `queue` frames whenever the queue moves ---
+  function showQueue(place) {
+    const el = $(".sd-queue");
+    if (!place || !place.position) { el.hidden = true; el.textContent = ""; return; }
+    const minutes = place.estimate_minutes;
+    el.textContent = `You are number ${place.position} in the queue, about ${minutes} minute${minutes === 1 ? "" : "s"}`;
+    el.hidden = false;
+  }
+
+  async function loadQueue() {
+    const s = state.session;
+    if (!s) return;
+    const response = await fetch(`${origin}/api/v1/widget/conversations/${s.conversation_id}/queue`, {
+      headers: { authorization: `Bearer ${s.token}` },
+    });
+    if (response.ok) showQueue(await response.json());
+  }
+
   // ---- session and history ---------------------------------------------------------------------------
   async function ensureSession() {
     if (state.session) return state.session;
@@ -169,12 +188,14 @@
       state.retry = 0; state.inFlight = null;
       statusEl.textContent = "";
       await loadHistory();
+      await loadQueue().catch(() => {});
       flush();
     });
     socket.addEventListener("message", (event) => {
       const frame = JSON.parse(event.data);
       if (frame.type === "message") render(frame.message);
       else if (frame.type === "csat_request") askRating();
+      else if (frame.type === "queue") showQueue(frame);
       else if (frame.type === "ack") onAck(frame);
       else if (frame.type === "error") { statusEl.textContent = frame.detail; onAck(state.inFlight ? { client_message_id: state.inFlight } : {}); }
     });
