@@ -52,15 +52,24 @@ QUESTIONS = Path(__file__).resolve().parent / "data" / "kb_questions.yml"
 SPLITS = ("dev", "test")
 NONE = "none"
 ID = re.compile(r"^q\d{3,}$")
-# The operating point: the lowest threshold whose answers on dev are right at least 85% of the time, the
-# precision counted by its one-sided 90% Wilson lower bound. Plain precision overshoots (the lowest threshold
-# that just meets the target on the questions it was chosen on lets through more wrong answers on others) and
-# a 95% bound refuses too many answerable questions; `cross_validate` (5 folds within dev, printed by
-# `python -m scripts.eval_kb --shop`) is the evidence, docs/benchmarks.md has the figures.
+# The operating point: the lowest threshold whose out-of-fold answers on dev are right at least
+# THRESHOLD_PRECISION of the time, the precision counted by its one-sided 80% Wilson lower bound. Issue 14's
+# target is 0.85 (TARGET_PRECISION, what the verdict checks), but a threshold chosen to just reach it on dev
+# fell short on other questions (test 0.818 when dev said 0.895, 2026-12-05), and dev's share of unanswerable
+# questions (24%) is below the 30% the labelling guide writes for (docs/labelling.md section 3), and every
+# unanswerable question answered counts against precision. So the rule was chosen on dev (2026-12-05, 259
+# dev questions, `cross_validate`, 3 partitions of 5 folds) as the one with the largest smaller margin over
+# both of issue 14's targets, precision taken at the guide's 30% mix (`precision_mix`): target 0.88 at
+# z=0.8416 gave out-of-fold precision 0.898 (0.863 at the 30% mix) and answered 0.813, where the earlier
+# 0.85 at z=1.2816 gave 0.879 (0.843) and 0.855. `python -m scripts.eval_kb --shop` prints the comparison,
+# docs/benchmarks.md has the figures.
 TARGET_PRECISION = 0.85
 TARGET_ANSWERED = 0.80  # issue 14: at least this share of the answerable test questions answered
-WILSON_Z = 1.2816
-RULES_COMPARED = (0.0, 0.8416, 1.2816, 1.6449)  # plain precision, then 80%, 90% and 95% one-sided bounds
+THRESHOLD_PRECISION = 0.88
+WILSON_Z = 0.8416
+UNANSWERABLE_MIX = 0.30  # docs/labelling.md section 3: about 70% answerable, 30% not
+# (threshold precision, z) compared: the earlier rule, plain precision, and bounds around the shipped one
+RULES_COMPARED = ((0.85, 1.2816), (0.87, 0.8416), (0.88, 0.0), (0.88, 0.8416), (0.88, 1.2816), (0.90, 0.0))
 # The decision's features (knowledge/calibration.py), chosen on dev by cross-validation (`cross_validate`,
 # printed by `python -m scripts.eval_kb --shop`): the sentence features added AUC and answered share there.
 DECISION_FEATURES = calibration.ALL_FEATURES
@@ -294,6 +303,7 @@ class ShopKb:
         metrics = {
             "threshold": chosen.threshold,
             "target_precision": TARGET_PRECISION,
+            "threshold_precision": THRESHOLD_PRECISION,
             "wilson_z": WILSON_Z,
             "dev_precision": dev_figures.precision,
             "dev_precision_lower_bound": float(lower),
@@ -313,6 +323,7 @@ class ShopKb:
         questions: Sequence[KbQuestion],
         z: float,
         folds: int = FOLDS,
+        target: float = THRESHOLD_PRECISION,
         partitions: int = 3,
         names: Sequence[str] = DECISION_FEATURES,
         examples: Decisions | None = None,
@@ -328,7 +339,7 @@ class ShopKb:
             scores = np.zeros(len(dev))
             answered = np.zeros(len(dev), dtype=bool)
             for held in range(folds):
-                fitted = fit(examples.take(fold != held), "cross-validation", z)
+                fitted = fit(examples.take(fold != held), "cross-validation", z, target)
                 inside = fold == held
                 scores[inside] = [fitted.confidence(examples.x[row]) for row in examples.top[inside]]
                 answered[inside] = scores[inside] >= fitted.threshold
@@ -342,7 +353,7 @@ class ShopKb:
         return rows
 
 
-CV_FIGURES = ("precision", "answered_share", "refusal_rate", "auc")
+CV_FIGURES = ("precision", "precision_mix", "answered_share", "refusal_rate", "auc")
 
 
 @dataclass(frozen=True)
@@ -382,11 +393,13 @@ class Decisions:
         )
 
 
-def fit(examples: Decisions, fitted_on: str, z: float = WILSON_Z) -> Calibrator:
+def fit(
+    examples: Decisions, fitted_on: str, z: float = WILSON_Z, target: float = THRESHOLD_PRECISION
+) -> Calibrator:
     """Logistic regression on every example (each question's top results, grouped by question), and its
-    threshold: the operating-point rule (`calibration.choose_threshold`, target precision, Wilson bound at
-    `z`) applied to the *out-of-fold* confidences of each question's top result (FOLDS folds of questions by
-    byte THRESHOLD_BYTE of the id's SHA-256), since a threshold read off a model's confidences on its own
+    threshold: the operating-point rule (`calibration.choose_threshold`, `target` precision, Wilson bound
+    at `z`) applied to the *out-of-fold* confidences of each question's top result (FOLDS folds of questions
+    by byte THRESHOLD_BYTE of the id's SHA-256), since a threshold read off a model's confidences on its own
     training questions lets through more than it should elsewhere."""
     fitted = calibration.fit(examples.x, examples.labels, fitted_on, examples.names)
     fold = np.array([hashlib.sha256(i.encode()).digest()[THRESHOLD_BYTE] % FOLDS for i in examples.ids])
@@ -399,15 +412,24 @@ def fit(examples: Decisions, fitted_on: str, z: float = WILSON_Z) -> Calibrator:
             continue  # nothing to score, or too little to fit on: those questions count as refused (0)
         part = calibration.fit(train.x, train.labels, "", examples.names)
         held_out[inside] = [part.confidence(examples.x[row]) for row in top[inside]]
-    threshold = calibration.choose_threshold(held_out, examples.right, TARGET_PRECISION, z)
+    threshold = calibration.choose_threshold(held_out, examples.right, target, z)
     return calibration.with_threshold(fitted, threshold, {})
 
 
 def decision_figures(right: np.ndarray, answerable: np.ndarray, answered: np.ndarray) -> dict[str, float]:
+    """Precision, answered share of answerable, refusal rate of unanswerable; and `precision_mix`, the
+    precision these answered and refused shares would give on questions UNANSWERABLE_MIX unanswerable."""
+    answered_share = float(answered[answerable].mean()) if answerable.any() else 0.0
+    refusal = float(1.0 - answered[~answerable].mean()) if (~answerable).any() else 1.0
+    # Right answers per answerable question answered (a wrong article counts against it too).
+    right_share = float(right[answered & answerable].mean()) if (answered & answerable).any() else 0.0
+    good = (1 - UNANSWERABLE_MIX) * answered_share * right_share
+    given = (1 - UNANSWERABLE_MIX) * answered_share + UNANSWERABLE_MIX * (1.0 - refusal)
     return {
         "precision": float(right[answered].mean()) if answered.any() else 0.0,
-        "answered_share": float(answered[answerable].mean()) if answerable.any() else 0.0,
-        "refusal_rate": float(1.0 - answered[~answerable].mean()) if (~answerable).any() else 1.0,
+        "precision_mix": good / given if given else 0.0,
+        "answered_share": answered_share,
+        "refusal_rate": refusal,
     }
 
 

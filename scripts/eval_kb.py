@@ -265,7 +265,7 @@ def shop(save: bool = False) -> dict[str, Any]:
             fitted.save(calibration.DEFAULT_PATH)
         used = fitted or kb.calibrator
         splits = {s: kb.measure(questions, s, used) for s in kb_shop.SPLITS}
-        rules = {z: kb.cross_validate(questions, z) for z in kb_shop.RULES_COMPARED}
+        rules = {(t, z): kb.cross_validate(questions, z, target=t) for t, z in kb_shop.RULES_COMPARED}
         feature_sets = {
             name: kb.cross_validate(questions, kb_shop.WILSON_Z, names=names)
             for name, names in kb_shop.FEATURE_SETS.items()
@@ -286,8 +286,10 @@ def shop(save: bool = False) -> dict[str, Any]:
         print(f"  {split} ({role}): {figures.line()}")
 
     def cells(rows: list[dict[str, float]]) -> str:
+        mix = kb_shop.UNANSWERABLE_MIX
         return "; ".join(
-            f"P {r['precision']:.3f} answered {r['answered_share']:.3f} refused {r['refusal_rate']:.3f} "
+            f"P {r['precision']:.3f} (at {mix:.0%} unanswerable {r['precision_mix']:.3f}) "
+            f"answered {r['answered_share']:.3f} refused {r['refusal_rate']:.3f} "
             f"AUC {r['auc']:.3f}"
             for r in rows
         )
@@ -300,10 +302,11 @@ def shop(save: bool = False) -> dict[str, Any]:
         print(f"  {name:<24} {cells(rows)}")
     print(
         f"operating-point rule (lowest threshold whose out-of-fold precision, or its one-sided Wilson lower "
-        f"bound at z, reaches {kb_shop.TARGET_PRECISION}; shipped z={kb_shop.WILSON_Z}):"
+        f"bound at z, reaches the threshold precision t; shipped t={kb_shop.THRESHOLD_PRECISION} "
+        f"z={kb_shop.WILSON_Z}; issue 14's target {kb_shop.TARGET_PRECISION}):"
     )
-    for z, rows in rules.items():
-        print(f"  z={z:<6} {cells(rows)}")
+    for (t, z), rows in rules.items():
+        print(f"  t={t:<5} z={z:<6} {cells(rows)}")
     best = max(sweep_rows, key=lambda r: (r["recall@1"], r["recall@5"]))
     shipped = next(r for r in sweep_rows if r["k"] == RRF_K and r["bm25_weight"] == LEXICAL_WEIGHT)
     print(f"dev-only evidence: RRF swept on dev: shipped {shipped}; best there {best}")
@@ -312,7 +315,7 @@ def shop(save: bool = False) -> dict[str, Any]:
         "split": {"rule": "sha256(id)[0] even: test; odd: dev", **counts},
         "calibration": {"fitted_on": used.fitted_on, "threshold": used.threshold, "refitted": save},
         "figures": {s: f.as_dict() for s, f in splits.items()},
-        "dev_rule_cross_validation": {str(z): rows for z, rows in rules.items()},
+        "dev_rule_cross_validation": {f"t={t} z={z}": rows for (t, z), rows in rules.items()},
         "dev_feature_sets_cross_validation": feature_sets,
         "dev_rrf_sweep": sweep_rows,
     }
