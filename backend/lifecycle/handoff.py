@@ -4,10 +4,12 @@ Both ways in end here: the bot's own hand-off action (the service API) and the h
 (backend/handoff/) deciding after a turn. Which of them decides stays with them; this module does it.
 """
 
+import asyncio
 import logging
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.analytics import publisher
@@ -27,6 +29,7 @@ from backend.handoff.policy import HandoffDecision
 from contract.service_api import DEFAULT_SKILL, SKILL_BY_INTENT
 
 log = logging.getLogger(__name__)
+_sqlite_lock = asyncio.Lock()
 
 
 OVERFLOW_TEXT = (
@@ -68,8 +71,25 @@ async def hand_over(
     customer handed over into a full queue is never left in silence. Either way a person owns it, so the bot
     stays silent and whatever the customer writes next is kept for whoever follows up.
 
-    Idempotent: a conversation that already has an open case keeps it.
+    Idempotent: a conversation that already has an open case keeps it, also when the bot's own hand-off
+    (the service API) and the hub's policy hand the same conversation over at the same moment.
     """
+    if session.bind.dialect.name == "sqlite":
+        async with _sqlite_lock:  # SQLite has no row locks; it is the one-process setup
+            return await _hand_over(session, conversation, reason, actor, settings, notifier)
+    # The conversation's row lock makes a second hand-off wait for the first one's commit, then see its case.
+    await session.execute(select(Conversation.id).where(Conversation.id == conversation.id).with_for_update())
+    return await _hand_over(session, conversation, reason, actor, settings, notifier)
+
+
+async def _hand_over(
+    session: AsyncSession,
+    conversation: Conversation,
+    reason: str,
+    actor: str,
+    settings: Settings,
+    notifier: Notifier | None,
+) -> Case:
     existing = await open_case_of(session, conversation.id)
     if existing is not None:
         return existing
