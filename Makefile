@@ -4,7 +4,7 @@ SHELL := bash
 APP := .venv-app/bin/python
 BOT := .venv-bot/bin
 
-.PHONY: help setup encoder model run run-scaled test test-fast lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-oos eval-decisions train-churn train-escalation validate-k8s
+.PHONY: help setup encoder model run run-scaled test test-fast lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-oos eval-decisions train-churn train-escalation train-handoff validate-k8s
 
 help:
 	@echo "make run   set up, train if needed, start backend + Rasa + action server, print the URLs"
@@ -23,6 +23,7 @@ help:
 	@echo "make adapt-kb ARGS='PAIRS.jsonl'  fine-tune the KB encoder on (question, passage) pairs; use it with KB_ENCODER_DIR"
 	@echo "make train-churn ARGS='--csv FILE --target COLUMN [--id COLUMN] [--promote]'  (or --from-db)"
 	@echo "make train-escalation ARGS=--from-decisions  hand-off policy from the decision log's labels (gated; min DECISION_MIN_LABELS)"
+	@echo "make train-handoff [ARGS='--dry-run']  the same: fit on logged labels, compare on the held-out newest quarter, promote or refuse (registry, audited)"
 	@echo "make clv         customer lifetime values (survival-based) into customer_values"
 	@echo "make eval-uplift uplift model vs churn-risk and random targeting on the seeded simulation (simulated outcomes)"
 	@echo "make eval-loop   hand-off policy retrained weekly from feedback, scored on the next week (simulated feedback)"
@@ -103,6 +104,11 @@ train-churn: setup
 
 train-escalation: setup
 	@PYTHONPATH=. $(APP) -m ml.decision_labels $(ARGS)
+
+# The hand-off policy's champion-challenger: a policy fitted from the decision log replaces the served one only
+# when its held-out F1 lift has a 95 % bootstrap interval above 0 (ml/decision_labels.py, ml/handoff_promotion.py).
+train-handoff: setup
+	@PYTHONPATH=. $(APP) -m ml.decision_labels --from-decisions $(ARGS)
 
 .PHONY: clv eval-uplift train-uplift
 clv: setup

@@ -2,7 +2,7 @@
 on them, and a promotion gate on held-out logged labels.
 
     python -m ml.decision_labels --from-decisions [--min-labels N] [--dry-run] [--seed 7]
-    make train-escalation ARGS=--from-decisions
+    make train-handoff [ARGS=--dry-run]          (or make train-escalation ARGS=--from-decisions)
 
 Any other arguments go to the escalation risk model's trainer (ml/risk/train_escalation.py), so
 `make train-escalation ARGS=--from-db` keeps meaning what it says.
@@ -17,8 +17,15 @@ The gate: conversations are split by time, the newest quarter held out (a conver
 together). Both the candidate, fitted on the older rows with ml/handoff.py's procedure, and the champion (the
 served policy file, or the rules when there is none) decide the held-out rows; F1 of each and of their
 difference come with 95 % bootstrap intervals over conversations. The candidate is promoted only when the
-interval of the difference lies above zero. Fewer labels than the minimum (DECISION_MIN_LABELS, 200) and it
-refuses to train at all.
+interval of the difference lies above zero: the escalation challenger's rule (backend/risk/challenger.py, a
+paired 95 % percentile bootstrap whose lower bound must exceed 0), on F1 at the policy's own threshold rather
+than ROC-AUC, because the policy acts at that threshold (rules have no score to rank by), and resampling whole
+conversations, because a conversation's turns are not independent. Fewer labels than the minimum
+(DECISION_MIN_LABELS, 200) and it refuses to train at all.
+
+Every run but a dry run is recorded in the model registry (ml/handoff_promotion.py): the served policy's row,
+the candidate's with its fit and gate, and, when it passed, the promotion (audited `model.promote`) with the
+served file relinked. `make model` keeps a promoted policy until the dev inputs change (ml/handoff.py).
 """
 
 from __future__ import annotations
@@ -37,9 +44,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from backend.core.config import Settings, get_settings
+from backend.core.database import utcnow
 from backend.decisions.models import Decision
 from backend.handoff.features import FEATURES, vector
 from backend.handoff.policy import HandoffPolicy, LearntPolicy, RulesPolicy
+from ml import handoff_promotion as promotion
 from ml.handoff import FOLDS, _f1, fit_rows
 
 HOLDOUT_SHARE = 0.25
@@ -142,15 +151,19 @@ def compare(
         rows = np.concatenate([members[j] for j in rng.integers(0, len(names), len(names))])
         boot[i] = (_f1(y[rows], candidate[rows]), _f1(y[rows], champion[rows]))
     lift = boot[:, 0] - boot[:, 1]
+    passed = bool(np.percentile(lift, 2.5) > 0)
     return {
+        "metric": "f1",
         "held_out_rows": len(y),
         "held_out_conversations": len(names),
         "candidate_f1": round(_f1(y, candidate), 4),
         "candidate_f1_ci95": _interval(boot[:, 0]),
         "champion_f1": round(_f1(y, champion), 4),
         "champion_f1_ci95": _interval(boot[:, 1]),
+        "lift": round(_f1(y, candidate) - _f1(y, champion), 4),
         "lift_ci95": _interval(lift),
-        "passed": bool(np.percentile(lift, 2.5) > 0),
+        "passed": passed,
+        "reason": None if passed else "the 95 % interval of the F1 lift does not lie above 0",
     }
 
 
@@ -162,16 +175,25 @@ def champion_of(path: Path) -> HandoffPolicy:
         return RulesPolicy()
 
 
-def promote(policy: LearntPolicy, report: dict[str, Any], served: Path) -> Path:
-    """Keep the candidate beside the served path and point the served path at it (atomically)."""
-    target = served.parent / "handoff-policies" / f"decisions-{policy.version}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(policy.to_json({"trained_on": "decision log", "gate": report}), indent=1))
-    link = served.with_name(served.name + ".new")
-    link.unlink(missing_ok=True)
-    link.symlink_to(target)
-    link.replace(served)
-    return target
+async def record(
+    session: AsyncSession,
+    candidate: LearntPolicy,
+    champion: HandoffPolicy,
+    fitted: dict[str, Any],
+    gate: dict[str, Any],
+    served: Path,
+) -> tuple[dict[str, Any], Path]:
+    """The measurement in the registry (ml/handoff_promotion.py): the served policy's row, the candidate's,
+    and the promotion when the gate passed."""
+    current = await promotion.served_version(session, champion, served)
+    promoted_at = utcnow() if gate["passed"] else None
+    target = promotion.write_policy(candidate, gate, served, promoted_at)
+    version = await promotion.register_candidate(session, candidate, target, fitted, gate)
+    if promoted_at is not None:
+        await promotion.promote(session, version, current, target, served)
+    else:
+        await session.commit()
+    return {"champion": current.version, "candidate": version.version, "status": version.status}, target
 
 
 async def train_from_decisions(
@@ -196,9 +218,13 @@ async def train_from_decisions(
         "champion": getattr(champion, "name", "rules"),
         "gate": gate,
         "promoted": None,
+        "registry": None,
     }
-    if gate["passed"] and not dry_run:
-        report["promoted"] = str(promote(candidate, gate, settings.handoff_model_path))
+    if not dry_run:
+        report["registry"], target = await record(
+            session, candidate, champion, fitted, gate, settings.handoff_model_path
+        )
+        report["promoted"] = str(target) if gate["passed"] else None
     return report
 
 
@@ -215,11 +241,26 @@ async def _run(args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     print(json.dumps(report, indent=1))
-    if report["promoted"]:
-        print(f"promoted: {report['promoted']} now serves (restart the backend to load it)")
-    else:
-        print("not promoted: the candidate did not beat the champion on the held-out logged labels")
+    print(verdict(report))
     return 0
+
+
+def verdict(report: dict[str, Any]) -> str:
+    """One line: what was decided, on which figures."""
+    gate = report["gate"]
+    figures = (
+        f"held-out F1 {gate['candidate_f1']} vs {gate['champion_f1']} ({report['champion']}), "
+        f"lift 95 % interval {gate['lift_ci95']} over {gate['held_out_conversations']} conversations"
+    )
+    where = report["registry"] or {}
+    if report["promoted"]:
+        return (
+            f"promoted: handoff {where['candidate']} replaces {where['champion']}: {figures}; "
+            f"{report['promoted']} now serves (restart the backend to load it)"
+        )
+    if where:
+        return f"refused: handoff {where['candidate']} stays a candidate: {figures}"
+    return f"dry run: nothing registered: {figures}"
 
 
 def main(argv: list[str] | None = None) -> int:

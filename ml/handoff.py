@@ -1,6 +1,7 @@
 """Train the learnt hand-off policy on the dev conversations, and the cached build step that ships it.
 
     python -m ml.handoff build       # make model runs it: parse with the current Rasa model, fit, link
+                                     # (a policy promoted from the decision log since stays linked)
     python -m ml.handoff fit PARSES  # fit on a parse file (ml/parse_turns.py) and print the dev figures
 
 Rows are the labelled customer turns of the **dev** split (docs/labelling.md §4); the test split is never read
@@ -185,14 +186,54 @@ def parse_turns(model: Path, out: Path, *extra: str) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 
-def build() -> Path | None:
-    """Fit the policy for the current Rasa model and labelled data unless it is cached; link it in var/."""
-    if not conversations.data_files():
-        print("handoff: no labelled conversations: no learnt policy (the rules decide)")
+def dev_key() -> str | None:
+    """The hash of what the dev policy is fitted from (labelled data, this trainer, the features, the Rasa
+    model's name); None without labelled data or a Rasa model."""
+    if not conversations.data_files() or not CURRENT_MODEL.exists():
         return None
-    model = CURRENT_MODEL.resolve()
     inputs = [*conversations.data_files(), ROOT / "ml" / "handoff.py", ROOT / "backend" / "handoff"]
-    key = content_hash(inputs, extra=model.name)
+    return content_hash(inputs, extra=CURRENT_MODEL.resolve().name)
+
+
+def promoted_to_keep(key: str, served: Path) -> Path | None:
+    """The promoted policy `served` points at, if it was promoted with the dev inputs of `key`.
+
+    A policy promoted from the decision log (ml/handoff_promotion.py) beat the one it replaced on held-out
+    logged labels, so `make model` must not put the unmeasured dev policy back over it. Only when the dev
+    inputs changed after the latest promotion does the dev fit serve again (a promotion made before any Rasa
+    model existed recorded no key, so the first dev fit counts as such a change).
+    """
+    try:
+        body = json.loads(served.read_text())
+    except (OSError, ValueError):
+        return None
+    promotion = body.get("promotion") if isinstance(body, dict) else None
+    if not isinstance(promotion, dict) or promotion.get("dev_key") != key:
+        return None
+    return served.resolve()
+
+
+def link(target: Path, served: Path) -> None:
+    """Point the served path at `target` atomically (a reader never finds it missing)."""
+    served.parent.mkdir(parents=True, exist_ok=True)
+    fresh = served.with_name(served.name + ".new")
+    fresh.unlink(missing_ok=True)
+    fresh.symlink_to(target)
+    fresh.replace(served)
+
+
+def build() -> Path | None:
+    """Fit the policy for the current Rasa model and labelled data unless it is cached; link it in var/,
+    unless a policy promoted from the decision log with these same dev inputs serves (it stays)."""
+    key = dev_key()
+    if key is None:
+        print("handoff: no labelled conversations or Rasa model: no learnt policy (the rules decide)")
+        return None
+    kept = promoted_to_keep(key, CURRENT_POLICY)
+    if kept is not None:
+        print(f"handoff: keeping the promoted policy {kept.name} (the dev inputs have not changed since)")
+        return kept
+    model = CURRENT_MODEL.resolve()
     target = CACHE / "handoff" / f"policy-{key}.json"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -201,9 +242,7 @@ def build() -> Path | None:
         policy, report = fit(dev, parses, version=key)
         target.write_text(json.dumps(policy.to_json(report | {"rasa_model": model.name}), indent=1))
         print(f"handoff: fitted {target.name}: {json.dumps(report)}")
-    CURRENT_POLICY.parent.mkdir(parents=True, exist_ok=True)
-    CURRENT_POLICY.unlink(missing_ok=True)
-    CURRENT_POLICY.symlink_to(target)
+    link(target, CURRENT_POLICY)
     return target
 
 

@@ -15,7 +15,9 @@ configuration and change without retraining).
 
 Two more gates: a version whose fairness audit (backend/risk/fairness.py, stored at registration) is flagged
 is refused unless an admin gives a reason (audited as `model.fairness_override`); a challenger
-(backend/risk/challenger.py) is refused without a measured lift on logged outcomes.
+(backend/risk/challenger.py) is refused without a measured lift on logged outcomes. Hand-off policy versions
+(kind `handoff`) live in the same table but are promoted only by ml/handoff_promotion.py, on the same kind
+of evidence: a lift on held-out logged labels whose 95 % bootstrap interval lies above 0.
 """
 
 from __future__ import annotations
@@ -130,6 +132,11 @@ async def register(
 
 
 FAIRNESS_THRESHOLDS = {"churn": "churn_high_threshold", "escalation": "escalation_threshold"}
+# Kinds whose versions are rows here but are measured and promoted elsewhere (they have no risk artifact).
+PROMOTED_ELSEWHERE = {
+    "handoff": "hand-off policies are promoted by `make train-handoff`, which measures them on held-out "
+    "logged labels (ml/handoff_promotion.py)",
+}
 
 
 def fairness_of(model: RiskModel) -> dict[str, Any] | None:
@@ -226,6 +233,8 @@ async def promote(
     backend/risk/challenger.py, which the caller passes so this module stays free of the decision log).
     """
     version = await get(session, version_id)
+    if version.kind in PROMOTED_ELSEWHERE:
+        raise PromotionRefused(PROMOTED_ELSEWHERE[version.kind])
     if version.status == "production":
         raise PromotionRefused(f"model version {version_id} is already in production")
     override = fairness_gate(version, fairness_override)
