@@ -12,22 +12,28 @@ Only PII-redacted text goes in: the privacy worker's copy (`text_redacted`), or,
 reached yet, a copy made on the spot through the same redactor (backend/privacy/service.py `redact_rows`).
 Erased transcripts leave the sets at the next sync.
 
-Kept in memory and rebuilt from the database at start (the texts are stored; only the vectors are
-recomputed: a few seconds per thousand replies on one core). `sync()` adds cases resolved since the last
-one; it runs in a `Periodic` loop and before each suggestions request, so a case resolved a moment ago is
-suggested at once.
+Kept on disk beside the knowledge index (backend/assist/store.py: FAISS files, records, a manifest keyed by
+the encoder and a content hash). The first `sync()` of a process opens it: the saved sets are loaded (unless
+another encoder made them, or they are damaged), compared record by record with what the database holds now,
+and only the replies and cases that are new or whose redacted text changed are encoded; the gone ones (an
+erased transcript, a reopened case) are dropped. A restart with nothing new encodes nothing. Later `sync()`s
+add cases resolved since the last one; it runs in a `Periodic` loop and before each suggestions request, so a
+case resolved a moment ago is suggested at once. The files are rewritten whenever the sets change.
 """
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.assist import store
+from backend.assist.records import PastCase, PastReply, VectorSet
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.core.background import Periodic
@@ -35,89 +41,109 @@ from backend.core.config import Settings
 from backend.customers.models import Customer
 from backend.privacy.service import Unredacted, redact_rows
 from knowledge.embedder import get_embedder
-from knowledge.vectors import VectorIndex
+
+__all__ = ["AssistIndex", "PastCase", "PastReply", "VectorSet"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PastReply:
-    message_id: int
-    conversation_id: str
-    case_id: int
-    text: str  # redacted
-    question: str  # redacted
-    at: datetime
-
-
-@dataclass(frozen=True)
-class PastCase:
-    case_id: int
-    conversation_id: str
-    customer_id: int | None
-    summary: str  # redacted customer messages before the hand-off
-    disposition: str | None
-    skill: str
-    resolved_at: datetime | None
-
-
-class VectorSet:
-    """Vectors with stable int ids and their records."""
-
-    def __init__(self, dim: int) -> None:
-        self.vectors = VectorIndex.empty(dim)
-        self.records: dict[int, Any] = {}
-
-    def add(self, ids: list[int], vectors: np.ndarray, records: list[Any]) -> None:
-        fresh = [i for i, key in enumerate(ids) if key not in self.records]
-        if not fresh:
-            return
-        self.vectors.add(vectors[fresh], np.asarray([ids[i] for i in fresh], dtype=np.int64))
-        self.records.update({ids[i]: records[i] for i in fresh})
-
-    def remove(self, ids: list[int]) -> None:
-        gone = [i for i in ids if i in self.records]
-        self.vectors.remove(gone)
-        for i in gone:
-            del self.records[i]
-
-    def search(self, query: np.ndarray, k: int) -> list[tuple[float, Any]]:
-        if not self.records:
-            return []
-        scores, ids = self.vectors.search(query, k)
-        return [(float(s), self.records[int(i)]) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+OPEN_BATCH = 1000  # conversations per query when the whole history is read at start
 
 
 class AssistIndex:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: Settings, directory: Path | None = None
+    ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.embedder = get_embedder(settings.kb_encoder_dir)
+        self.directory = directory or store.directory_for(settings.kb_index_dir)
         self.replies = VectorSet(self.embedder.dim)
         self.cases = VectorSet(self.embedder.dim)
         self.watermark: datetime | None = None  # resolved_at of the newest case taken in
+        self.opened: str | None = None  # how the first sync began: loaded, or why it rebuilt
+        self.encoded = 0  # texts encoded by this process (what a restart should not redo)
         self._lock = asyncio.Lock()
         self.loop = Periodic("assist-index-sync", self.sync, settings.assist_reply_sync_interval_s)
 
     async def encode(self, texts: list[str]) -> np.ndarray:
+        self.encoded += len(texts)
         return await asyncio.to_thread(self.embedder.encode, texts)
 
     async def sync(self) -> int:
         """Take in the cases resolved since the last sync (their agent replies too); drop erased ones.
-        Returns how many cases were added."""
+        The first one opens the saved sets and brings them in step with the database. Returns how many
+        cases were added (the first time: how many records were encoded or dropped)."""
         async with self._lock:
+            if self.opened is None:
+                return await self._open()
             async with self.sessions() as session:
-                await self._drop_erased(session)
+                dropped = await self._drop_erased(session)
                 cases = await self._newly_resolved(session)
-                if not cases:
-                    return 0
-                messages = await self._messages(session, [c.conversation_id for c in cases])
-                texts = await self._redacted(session, [m for ms in messages.values() for m in ms])
-            await self._add(cases, messages, texts)
-            self.watermark = max(c.resolved_at for c in cases if c.resolved_at is not None)
+                if cases:
+                    messages = await self._messages(session, [c.conversation_id for c in cases])
+                    texts = await self._redacted(session, [m for ms in messages.values() for m in ms])
+            held = (len(self.cases.records), len(self.replies.records))
+            if cases:
+                await self._add(cases, messages, texts)
+                self.watermark = max(c.resolved_at for c in cases if c.resolved_at is not None)
+            if dropped or held != (len(self.cases.records), len(self.replies.records)):
+                await self._save()
             return len(cases)
 
-    async def _newly_resolved(self, session: AsyncSession) -> list[Case]:
+    async def _open(self) -> int:
+        """Load the saved sets, then encode only what the database holds that they do not (or holds
+        differently), drop what it no longer holds, and save if anything changed."""
+        loaded, reason = await asyncio.to_thread(
+            store.load, self.directory, self.embedder.name, self.embedder.dim
+        )
+        if loaded is not None:
+            self.replies, self.cases = loaded.replies, loaded.cases
+        async with self.sessions() as session:
+            cases = await self._newly_resolved(session, everything=True)
+            ids = [c.conversation_id for c in cases]
+            messages: dict[str, list[Message]] = {}
+            for at in range(0, len(ids), OPEN_BATCH):  # bound the IN list (database parameter limits)
+                messages |= await self._messages(session, ids[at : at + OPEN_BATCH])
+            texts = await self._redacted(session, [m for ms in messages.values() for m in ms])
+        case_records, reply_records = _records(cases, messages, texts)
+        changed = await self._reconcile(
+            self.cases, {r.case_id: r for r in case_records if r.summary}, store.case_input
+        )
+        changed += await self._reconcile(
+            self.replies, {r.message_id: r for r in reply_records}, store.reply_input
+        )
+        resolved = [c.resolved_at for c in cases if c.resolved_at is not None]
+        self.watermark = max(resolved) if resolved else None
+        self.opened = reason
+        if changed or loaded is None:
+            await self._save()
+        log.info(
+            "assist index: %s; %d records changed; %d replies, %d cases",
+            reason, changed, len(self.replies.records), len(self.cases.records),
+        )  # fmt: skip
+        return changed
+
+    async def _reconcile(
+        self, found: VectorSet, wanted: dict[int, Any], text_of: Callable[[Any], str]
+    ) -> int:
+        """Make `found` hold exactly `wanted`, encoding only the records it lacks or holds differently."""
+        gone = [key for key, record in found.records.items() if wanted.get(key) != record]
+        found.remove(gone)
+        fresh = [record for key, record in wanted.items() if key not in found.records]
+        if fresh:
+            vectors = await self.encode([text_of(r) for r in fresh])
+            found.add([key for key in wanted if key not in found.records], vectors, fresh)
+        return len(gone) + len(fresh)
+
+    async def _save(self) -> None:
+        try:
+            await asyncio.to_thread(
+                store.save, self.directory, self.embedder.name, self.replies, self.cases, self.watermark
+            )
+        except OSError:  # a full or read-only disk must not stop suggestions; the next start re-encodes
+            log.exception("could not save the assist index to %s", self.directory)
+
+    async def _newly_resolved(self, session: AsyncSession, everything: bool = False) -> list[Case]:
+        """Resolved cases of unerased conversations: since the watermark and not yet taken in, or all."""
         query = (
             select(Case)
             .join(Conversation, Conversation.id == Case.conversation_id)
@@ -125,9 +151,13 @@ class AssistIndex:
             .where(Conversation.transcript_erased_at.is_(None))
             .order_by(Case.resolved_at)
         )
+        if everything:
+            return list((await session.execute(query)).scalars())
         if self.watermark is not None:  # >= and a skip of known ids: two cases may resolve in one tick
             query = query.where(Case.resolved_at >= self.watermark)
-        return [c for c in (await session.execute(query)).scalars() if c.id not in self.cases.records]
+        # A case without a summary has no record of its own: its replies say it was taken in.
+        taken = set(self.cases.records) | {r.case_id for r in self.replies.records.values()}
+        return [c for c in (await session.execute(query)).scalars() if c.id not in taken]
 
     async def _messages(self, session: AsyncSession, conversation_ids: list[str]) -> dict[str, list[Message]]:
         query = (
@@ -153,42 +183,57 @@ class AssistIndex:
     async def _add(
         self, cases: list[Case], messages: dict[str, list[Message]], texts: dict[int, str]
     ) -> None:
-        replies, records = [], []
-        for case in cases:
-            during = [m for m in messages.get(case.conversation_id, []) if _within(m, case)]
-            before = [m for m in messages.get(case.conversation_id, []) if m.created_at <= case.created_at]
-            summary = " ".join(texts.get(m.id, "") for m in before if m.sender == "customer")[-1000:]
-            records.append(
-                PastCase(
-                    case.id,
-                    case.conversation_id,
-                    case.customer_id,
-                    summary.strip(),
-                    case.disposition,
-                    case.skill,
-                    case.resolved_at,
-                )
-            )
-            replies.extend(_replies_of(case, [*before, *during], texts))
+        records, replies = _records(cases, messages, texts)
         cases_with_text = [r for r in records if r.summary]
         if cases_with_text:
-            vectors = await self.encode([r.summary for r in cases_with_text])
+            vectors = await self.encode([store.case_input(r) for r in cases_with_text])
             self.cases.add([r.case_id for r in cases_with_text], vectors, cases_with_text)
         if replies:
-            vectors = await self.encode([r.question or r.text for r in replies])
+            vectors = await self.encode([store.reply_input(r) for r in replies])
             self.replies.add([r.message_id for r in replies], vectors, replies)
 
-    async def _drop_erased(self, session: AsyncSession) -> None:
-        known = {r.conversation_id for r in self.cases.records.values()}
+    async def _drop_erased(self, session: AsyncSession) -> int:
+        """Drop the records of erased transcripts (a case without a summary has replies only: both sets are
+        looked at). Returns how many records went."""
+        known = {r.conversation_id for found in (self.cases, self.replies) for r in found.records.values()}
         if not known:
-            return
+            return 0
         query = select(Conversation.id).where(
             Conversation.id.in_(known), Conversation.transcript_erased_at.is_not(None)
         )
         erased = set((await session.execute(query)).scalars())
+        dropped = 0
         if erased:
             for found in (self.cases, self.replies):
-                found.remove([i for i, r in found.records.items() if r.conversation_id in erased])
+                gone = [i for i, r in found.records.items() if r.conversation_id in erased]
+                found.remove(gone)
+                dropped += len(gone)
+        return dropped
+
+
+def _records(
+    cases: list[Case], messages: dict[str, list[Message]], texts: dict[int, str]
+) -> tuple[list[PastCase], list[PastReply]]:
+    """Each case's record (its summary may be empty) and its agent replies' records."""
+    records: list[PastCase] = []
+    replies: list[PastReply] = []
+    for case in cases:
+        during = [m for m in messages.get(case.conversation_id, []) if _within(m, case)]
+        before = [m for m in messages.get(case.conversation_id, []) if m.created_at <= case.created_at]
+        summary = " ".join(texts.get(m.id, "") for m in before if m.sender == "customer")[-1000:]
+        records.append(
+            PastCase(
+                case.id,
+                case.conversation_id,
+                case.customer_id,
+                summary.strip(),
+                case.disposition,
+                case.skill,
+                case.resolved_at,
+            )
+        )
+        replies.extend(_replies_of(case, [*before, *during], texts))
+    return records, replies
 
 
 def _within(message: Message, case: Case) -> bool:
