@@ -11,6 +11,8 @@ Attributes and bands (documented in backend/risk/README.md, "Fairness"):
     tenure_band   tenure in months: 0-6, 6-12, 12-24, 24+ (a churn model's `tenure_months`, or the customer's
                   signup date on logged data)
     language      the customer's language (logged data only: no model reads it)
+    channel       logged data only: the conversation's channel (web, ...); for a churn score the channel of
+                  the customer's latest conversation, `none` if they never wrote
     value_band    lifetime value: <500, 500-2000, 2000+, or `anonymous` (no customer): the only customer
                   attribute an escalation model's rows carry, so its hold-out is audited by it
 
@@ -29,10 +31,11 @@ scores a group higher *with no cause* shows as that group's scores running above
 a calibrated model never does, whatever the base rates; the three decision metrics are still computed,
 shown with their gap and ratio, and can be gated by configuration.
 
-Gated attributes: plan, tenure band and language. The value band is reported but never flags a version:
-a customer's value is a deliberate input of the case priority (backend/cases/routing.py weighs it), so a
-model that treats high-value customers differently is doing what it was asked; on the simulated escalation
-hold-out it shows precision 0.69-1.00 across value bands, which a reader should see, not a gate enforce.
+Gated attributes: plan, tenure band, language and channel (no model reads the channel, so a calibrated one
+shows no calibration gap by it). The value band is reported but never flags a version: a customer's value is
+a deliberate input of the case priority (backend/cases/routing.py weighs it), so a model that treats
+high-value customers differently is doing what it was asked; on the simulated escalation hold-out it shows
+precision 0.69-1.00 across value bands, which a reader should see, not a gate enforce.
 
 Gating: small groups make gaps noise, so the flag (and the promotion block, backend/risk/registry.py) looks
 only at groups with enough support: `fairness_min_group` rows for the selection rate, that many predicted
@@ -43,7 +46,8 @@ left out and why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +70,7 @@ if TYPE_CHECKING:
 METRICS = ("selection_rate", "precision", "recall")
 CALIBRATION = "calibration_error"
 DEFAULT_GATED_METRICS = (CALIBRATION,)
-GATED_ATTRIBUTES = ("plan", "tenure_band", "language")
+GATED_ATTRIBUTES = ("plan", "tenure_band", "language", "channel")
 TENURE_BANDS = ((6, "0-6"), (12, "6-12"), (24, "12-24"))  # upper bounds (months, exclusive); above: 24+
 VALUE_BANDS = ((500, "<500"), (2000, "500-2000"))  # upper bounds; above: 2000+
 
@@ -245,7 +249,8 @@ async def logged_audit(
     """The audit on served scores (the latest per subject) against what happened afterwards.
 
     churn: a customer's latest score; label: the customer is cancelled. escalation: a conversation's
-    highest turn score; label: a case was opened for it. Attributes come from the customer record.
+    highest turn score; label: a case was opened for it. Attributes come from the customer record, the
+    channel from the conversation (churn: the customer's latest one).
     No served score at all raises NothingToAudit; one subject is a sample like any other (nothing can flag).
     """
     subject = "customer" if kind == "churn" else "conversation"
@@ -259,40 +264,10 @@ async def logged_audit(
         best[row.subject_id] = row.score if kind == "churn" else max(row.score, best.get(row.subject_id, 0.0))
     if not best:
         raise NothingToAudit(f"no served {kind} scores{' of this version' if model_version_id else ''} yet")
-    if kind == "churn":
-        ids = [int(s) for s in best]
-        customers = {
-            c.id: c for c in (await session.execute(select(Customer).where(Customer.id.in_(ids)))).scalars()
-        }
-        records = [(customers.get(int(s)), score, None) for s, score in best.items()]
-        labels = [int(c is not None and c.status == "cancelled") for c, _, _ in records]
-    else:
-        convs = {
-            c.id: c
-            for c in (
-                await session.execute(select(Conversation).where(Conversation.id.in_(list(best))))
-            ).scalars()
-        }
-        cased = set(
-            (await session.execute(select(Case.conversation_id).where(Case.conversation_id.in_(list(best)))))
-            .scalars()
-            .all()
-        )
-        customer_ids = {c.customer_id for c in convs.values() if c.customer_id is not None}
-        customers = {
-            c.id: c
-            for c in (await session.execute(select(Customer).where(Customer.id.in_(customer_ids)))).scalars()
-        }
-        records = []
-        labels = []
-        for sid, score in best.items():
-            conv = convs.get(sid)
-            records.append(
-                (customers.get(conv.customer_id) if conv and conv.customer_id else None, score, None)
-            )
-            labels.append(int(sid in cased))
-    attributes = pd.DataFrame([_customer_attributes(c, now.date()) for c, _, _ in records])
-    scores = [score for _, score, _ in records]
+    sample = await (_churn_sample if kind == "churn" else _escalation_sample)(session, list(best))
+    attributes = pd.DataFrame([_subject_attributes(s, now.date()) for s in sample])
+    labels = [s.label for s in sample]
+    scores = [best[s.subject_id] for s in sample]
     decided = [int(score >= threshold) for score in scores]
     report = audit(labels, decided, attributes, max_gap, min_group, scores, gated_metrics)
     report["data"] = "logged"
@@ -300,8 +275,67 @@ async def logged_audit(
     return report
 
 
-def _customer_attributes(customer: Customer | None, today: date) -> Mapping[str, str]:
+@dataclass(frozen=True)
+class Subject:
+    """A scored subject of the logged sample: who it concerns, by which channel, and what happened."""
+
+    subject_id: str
+    customer: Customer | None
+    channel: str
+    label: int
+
+
+async def _customers(session: AsyncSession, ids: Iterable[int]) -> dict[int, Customer]:
+    query = select(Customer).where(Customer.id.in_(set(ids)))
+    return {c.id: c for c in (await session.execute(query)).scalars()}
+
+
+async def _churn_sample(session: AsyncSession, subject_ids: list[str]) -> list[Subject]:
+    """Label: the customer is cancelled. Channel: of the customer's latest conversation (`none`: never
+    wrote), the way the customer reaches support, which a retention decision may treat differently."""
+    ids = [int(s) for s in subject_ids]
+    customers = await _customers(session, ids)
+    query = (
+        select(Conversation.customer_id, Conversation.channel)
+        .where(Conversation.customer_id.in_(ids))
+        .order_by(Conversation.started_at)
+    )
+    latest = {customer_id: channel for customer_id, channel in await session.execute(query)}  # newest wins
+    sample = []
+    for sid, customer_id in zip(subject_ids, ids, strict=True):
+        customer = customers.get(customer_id)
+        cancelled = int(customer is not None and customer.status == "cancelled")
+        sample.append(Subject(sid, customer, latest.get(customer_id, "none"), cancelled))
+    return sample
+
+
+async def _escalation_sample(session: AsyncSession, subject_ids: list[str]) -> list[Subject]:
+    """Label: a case was opened for the conversation. Channel: the conversation's own."""
+    query = select(Conversation).where(Conversation.id.in_(subject_ids))
+    conversations = {c.id: c for c in (await session.execute(query)).scalars()}
+    cased_query = select(Case.conversation_id).where(Case.conversation_id.in_(subject_ids))
+    cased = set((await session.execute(cased_query)).scalars().all())
+    customers = await _customers(session, (c.customer_id for c in conversations.values() if c.customer_id))
+    sample = []
+    for sid in subject_ids:
+        conversation = conversations.get(sid)
+        customer = (
+            customers.get(conversation.customer_id) if conversation and conversation.customer_id else None
+        )
+        channel = conversation.channel if conversation else "unknown"
+        sample.append(Subject(sid, customer, channel, int(sid in cased)))
+    return sample
+
+
+def _subject_attributes(subject: Subject, today: date) -> Mapping[str, str]:
+    customer = subject.customer
     if customer is None:
-        return {"plan": "anonymous", "tenure_band": "anonymous", "language": "anonymous"}
+        anonymous = {"plan": "anonymous", "tenure_band": "anonymous", "language": "anonymous"}
+        return anonymous | {"channel": subject.channel}
     months = (today - customer.signup_date).days / 30.44
-    return {"plan": customer.plan, "tenure_band": tenure_band(months), "language": customer.language}
+    return {
+        "plan": customer.plan,
+        "tenure_band": tenure_band(months),
+        "language": customer.language,
+        "channel": subject.channel,
+    }

@@ -52,7 +52,8 @@ class RollbackIn(BaseModel):
 class FairnessOut(BaseModel):
     kind: str
     report: dict[str, Any] = Field(
-        description="Selection rate, precision and recall per group of plan, tenure band and language, with "
+        description="Selection rate, precision and recall per group of plan, tenure band, language and "
+        "channel (logged data; a hold-out has the attributes its rows carry), with "
         "fairlearn's difference and ratio per metric, the supported-group gap and whether it is flagged."
     )
 

@@ -217,7 +217,8 @@ def test_the_logged_audit_joins_served_scores_with_customers_and_what_happened(
     assert response.status_code == 200, response.text
     report = response.json()["report"]
     assert report["data"] == "logged" and report["n"] == len(customers)
-    assert set(report["attributes"]) == {"plan", "tenure_band", "language"}
+    assert set(report["attributes"]) == {"plan", "tenure_band", "language", "channel"}
+    assert sum(g["n"] for g in report["attributes"]["channel"]["groups"].values()) == len(customers)
     plan = report["attributes"]["plan"]["groups"]
     assert sum(g["n"] for g in plan.values()) == len(customers)
     assert plan["plus"]["selection_rate"] == pytest.approx(1.0)
