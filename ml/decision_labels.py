@@ -85,16 +85,25 @@ def label_of(decision: Decision) -> tuple[int, str] | None:
 
 async def export(session: AsyncSession) -> list[LabelledDecision]:
     """Every labelled hand-off decision whose features this code computes, oldest first."""
+    return (await export_counted(session))[0]
+
+
+async def export_counted(session: AsyncSession) -> tuple[list[LabelledDecision], int]:
+    """`export`, and how many labelled decisions it left out for their features (logged before the feature
+    set changed), so a refusal can say why labels that exist do not count."""
     query = select(Decision).where(Decision.kind == "handoff").order_by(Decision.created_at, Decision.id)
-    found = []
+    found, other_features = [], 0
     for decision in (await session.execute(query)).scalars():
         labelled = label_of(decision)
+        if labelled is None:
+            continue
         features = (decision.inputs or {}).get("features") or {}
-        if labelled is None or set(features) != set(FEATURES):
+        if set(features) != set(FEATURES):
+            other_features += 1
             continue
         group = decision.conversation_id or f"decision-{decision.id}"
         found.append(LabelledDecision(decision.id, group, features, *labelled))
-    return found
+    return found, other_features
 
 
 def matrix(rows: Sequence[LabelledDecision]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -199,11 +208,13 @@ async def record(
 async def train_from_decisions(
     session: AsyncSession, settings: Settings, min_labels: int, dry_run: bool = False, seed: int = 7
 ) -> dict[str, Any]:
-    rows = await export(session)
+    rows, other_features = await export_counted(session)
     if len(rows) < min_labels:
+        stale = f" ({other_features} more were logged with other features than this code computes)"
         raise TooFewLabels(
             f"{len(rows)} labelled hand-off decisions in the log; training needs at least {min_labels} "
             "(DECISION_MIN_LABELS). Label more in the inbox or the review queue, or wait for outcomes."
+            + (stale if other_features else "")
         )
     train, held = split_by_time(rows)
     version = f"log-{rows[-1].decision_id}-{len(rows)}"
@@ -236,7 +247,7 @@ async def _run(args: argparse.Namespace) -> int:
             minimum = args.min_labels or settings.decision_min_labels
             report = await train_from_decisions(session, settings, minimum, args.dry_run, args.seed)
     except TooFewLabels as exc:
-        print(f"train-escalation --from-decisions: refused: {exc}", file=sys.stderr)
+        print(f"hand-off policy from the decision log: refused: {exc}", file=sys.stderr)
         return 2
     finally:
         await engine.dispose()
