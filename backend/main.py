@@ -145,6 +145,7 @@ def create_app(
         service_api.router,
         cases.staff_router,
         cases.widget_router,
+        cases.conversation_router,
         agent_socket.router,
         agents.router,
         kb.router,

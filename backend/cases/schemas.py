@@ -91,3 +91,24 @@ class QueuePlaceOut(BaseModel):
     position: int | None = Field(description="1 is next.")
     waiting: int | None = Field(description="Cases in the team's queue.")
     estimate_minutes: int | None
+
+
+class ExportCustomerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    email: str
+    language: str
+    plan: str
+
+
+class ConversationExportOut(BaseModel):
+    """One conversation as staff export it (GET /api/v1/conversations/{id}/export)."""
+
+    exported_at: datetime
+    exported_by: str = Field(description="The staff member's email; the export is in the audit log too.")
+    conversation: ConversationOut
+    customer: ExportCustomerOut | None
+    cases: list[CaseOut]
+    messages: list[ParsedMessageOut]

@@ -4,17 +4,20 @@ backend/service_api/views.py)."""
 from collections.abc import Awaitable
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
+from backend.audit import service as audit
 from backend.auth.dependencies import StaffDep, widget_conversation
-from backend.cases import queue, service
+from backend.cases import export, queue, service
 from backend.cases.models import Case
 from backend.cases.schemas import (
     AgentReplyIn,
     CaseDetailOut,
     CaseOut,
+    ConversationExportOut,
     CsatIn,
     QueuePlaceOut,
     ResolveIn,
@@ -25,10 +28,15 @@ from backend.core.database import utcnow
 from backend.core.dependencies import SessionDep
 from backend.core.errors import error_response
 from backend.core.params import Offset, RecordId
+from backend.core.text import Text
 from backend.lifecycle import cases as lifecycle
 
 staff_router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 widget_router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
+# Staff routes about a whole conversation that need its cases (conversations/ never imports cases/).
+conversation_router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+# The printable export runs no script, so none is allowed: a second line of defence behind the escaping.
+EXPORT_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 
 T = TypeVar("T")
 CONFLICT = error_response(409, "The case is not in a state that allows this (the reason is given).")
@@ -136,6 +144,44 @@ async def queue_place(
         waiting=place.waiting,
         estimate_minutes=place.estimate_minutes,
     )
+
+
+@conversation_router.get(
+    "/{conversation_id}/export",
+    response_model=ConversationExportOut,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "JSON, or with format=html a page to print."},
+        404: {"description": "No such conversation."},
+    },
+)
+async def export_conversation(
+    conversation_id: Text,
+    session: SessionDep,
+    agent: StaffDep,
+    export_format: Annotated[Literal["json", "html"], Query(alias="format")] = "json",
+) -> Response | ConversationExportOut:
+    """The conversation's transcript (with intent and sentiment), cases and customer, as JSON or as a
+    printable page; staff like the conversation routes, and every export is audited."""
+    exported = await export.build(session, conversation_id, agent)
+    if exported is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    actor = f"agent:{agent.id}"
+    audit.record(
+        session,
+        actor,
+        "conversation.export",
+        "conversation",
+        conversation_id,
+        after={"format": export_format},
+    )
+    await session.commit()
+    name = f"conversation-{conversation_id}"
+    if export_format == "html":
+        headers = {**EXPORT_HEADERS, "Content-Disposition": f'inline; filename="{name}.html"'}
+        return HTMLResponse(export.render_html(exported), headers=headers)
+    body = exported.model_dump_json(indent=2)
+    disposition = {"Content-Disposition": f'attachment; filename="{name}.json"'}
+    return Response(body, media_type="application/json", headers=disposition)
 
 
 async def _act(action: Awaitable[T]) -> T:
