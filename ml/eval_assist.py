@@ -33,6 +33,7 @@ import json
 import random
 import re
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -247,8 +248,18 @@ async def _product_rankings(
             raise RuntimeError(kb.error or "the knowledge index did not open")
         kb.index.embedder.load()
         index = AssistIndex(sessions, settings)
+        started = time.perf_counter()
         await index.sync()
-        print(f"past-replies index: {len(index.cases.records)} cases, {len(index.replies.records)} replies")
+        built = time.perf_counter() - started
+        restarted = AssistIndex(sessions, settings)  # a process start: the saved files are there now
+        started = time.perf_counter()
+        await restarted.sync()
+        loaded = time.perf_counter() - started
+        print(
+            f"past-replies index: {len(index.cases.records)} cases, {len(index.replies.records)} replies; "
+            f"built in {built:.1f} s ({index.encoded} texts encoded, {index.opened}); a restart: "
+            f"{loaded:.2f} s ({restarted.encoded} encoded, {restarted.opened})"
+        )
         outside = Case(id=-1, conversation_id="eval-situation", customer_id=None)
         found: dict[str, list[list[str]]] = {"product": [], "kb only": [], "replies only": []}
         async with sessions() as session:
