@@ -183,8 +183,10 @@ async def shutdown(steps: Sequence[Step], deadline_s: float) -> list[str]:
             task.cancel()
             raise
         if not task.done():
+            where = await_chain(task)  # before the cancel unwinds it: what an operator needs to see
             task.cancel()
-            log.error("shutdown: %s did not finish within %.1f s; going on without it", name, budget)
+            log.error("shutdown: %s did not finish within %.1f s; going on without it; it was at:\n%s",
+                      name, budget, where)  # fmt: skip
             failed.append(name)
         elif task.cancelled() or task.exception() is not None:
             exc = None if task.cancelled() else task.exception()
@@ -195,3 +197,16 @@ async def shutdown(steps: Sequence[Step], deadline_s: float) -> list[str]:
 
 async def _call(step: Callable[[], Awaitable[object]]) -> None:
     await step()
+
+
+def await_chain(task: asyncio.Task[Any]) -> str:
+    """The chain of awaits the task is suspended in, outermost first (Task.print_stack shows only the
+    outermost frame of a suspended coroutine)."""
+    lines: list[str] = []
+    awaited: Any = task.get_coro()
+    while awaited is not None and len(lines) < 30:
+        frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+        if frame is not None:
+            lines.append(f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+    return "\n".join(lines) or f"  {awaited!r}"

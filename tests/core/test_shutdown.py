@@ -3,15 +3,16 @@ stops within a bound every time (issue 20: a lifespan shutdown that hung for goo
 landed together with the dispatcher's cancel).
 
 The app runs in the test's own event loop (its lifespan entered and left directly, requests through httpx's
-ASGI transport), so a stop that hangs fails this test after STOP_BOUND_S instead of hanging the suite, and
-the traffic really runs while the lifespan shuts down. A poker task sets the dispatcher's wake event on
-every loop iteration on top of the agents' status changes, so the loop is as often as possible at the
-point where the old `wait_for` lost a cancellation.
+ASGI transport), so a stop that hangs fails this test after STOP_BOUND_S instead of hanging the suite. The
+traffic runs until the stop and its requests in flight then finish first, as uvicorn drains them before the
+lifespan shutdown (cancelling them mid-write instead would test a stop no server does, and on SQLite leave
+the loops' last writes queueing behind the dying requests' rollbacks). A poker task sets the dispatcher's
+wake event on every loop iteration, during the stop too, on top of the agents' status changes, so the loop
+is as often as possible at the point where the old `wait_for` lost a cancellation.
 """
 
 import asyncio
 import contextlib
-import io
 import itertools
 import logging
 import time
@@ -23,6 +24,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from backend.core.background import await_chain
 from backend.core.config import Settings
 from backend.main import create_app
 from tests.app_fixtures import ScriptedRasa
@@ -59,18 +61,22 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-async def customer(client: httpx.AsyncClient, number: int) -> None:
+async def customer(client: httpx.AsyncClient, number: int, draining: asyncio.Event) -> None:
     session = (await client.post("/api/v1/widget/sessions", json={})).json()
     auth = {"Authorization": f"Bearer {session['token']}"}
     url = f"/api/v1/widget/conversations/{session['conversation_id']}/messages"
     for n in itertools.count():
+        if draining.is_set():
+            return
         await client.post(url, json={"text": f"customer {number}: where is my order? ({n})"}, headers=auth)
 
 
-async def agent(client: httpx.AsyncClient) -> None:
+async def agent(client: httpx.AsyncClient, draining: asyncio.Event) -> None:
     token = (await client.post("/api/v1/auth/token", data=AGENT)).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     for status in itertools.cycle(["online", "away"]):
+        if draining.is_set():
+            return
         await client.put("/api/v1/agents/me/status", json={"status": status}, headers=auth)
 
 
@@ -88,11 +94,8 @@ async def quietly(work: Coroutine[Any, Any, None]) -> None:
 
 def stacks(traffic: list[asyncio.Task[None]]) -> str:
     """Where each task of the app is stuck."""
-    out = io.StringIO()
-    for task in sorted(asyncio.all_tasks() - {*traffic, asyncio.current_task()}, key=lambda t: t.get_name()):
-        if not task.done():
-            task.print_stack(limit=8, file=out)
-    return out.getvalue()
+    pending = sorted(asyncio.all_tasks() - {*traffic, asyncio.current_task()}, key=lambda t: t.get_name())
+    return "\n".join(f"{task.get_name()}:\n{await_chain(task)}" for task in pending if not task.done())
 
 
 def gave_up(records: list[logging.LogRecord]) -> list[str]:
@@ -113,12 +116,16 @@ async def test_the_app_stops_within_the_bound_every_time_while_traffic_runs(
         await lifespan.__aenter__()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            traffic = [
-                *(asyncio.create_task(quietly(customer(client, n))) for n in range(CUSTOMERS)),
-                asyncio.create_task(quietly(agent(client))),
-                asyncio.create_task(poker(app)),
+            draining = asyncio.Event()
+            requests = [
+                *(asyncio.create_task(quietly(customer(client, n, draining))) for n in range(CUSTOMERS)),
+                asyncio.create_task(quietly(agent(client, draining))),
             ]
+            traffic = [*requests, asyncio.create_task(poker(app))]
             await asyncio.sleep(TRAFFIC_S)
+            draining.set()  # as uvicorn before the lifespan shutdown: no new requests, in-flight ones end
+            await asyncio.wait(requests, timeout=STOP_BOUND_S)
+            assert all(r.done() for r in requests), f"requests in flight did not end:\n{stacks(traffic)}"
             started = time.monotonic()
             # Its own task and a plain wait: the test's bound holds whatever the shutdown does with a cancel.
             stopping = asyncio.create_task(lifespan.__aexit__(None, None, None), name="lifespan shutdown")
