@@ -12,13 +12,14 @@ Only PII-redacted text goes in: the privacy worker's copy (`text_redacted`), or,
 reached yet, a copy made on the spot through the same redactor (backend/privacy/service.py `redact_rows`).
 Erased transcripts leave the sets at the next sync.
 
-Kept on disk beside the knowledge index (backend/assist/store.py: FAISS files, records, a manifest keyed by
-the encoder and a content hash). The first `sync()` of a process opens it: the saved sets are loaded (unless
-another encoder made them, or they are damaged), compared record by record with what the database holds now,
-and only the replies and cases that are new or whose redacted text changed are encoded; the gone ones (an
-erased transcript, a reopened case) are dropped. A restart with nothing new encodes nothing. Later `sync()`s
-add cases resolved since the last one; it runs in a `Periodic` loop and before each suggestions request, so a
-case resolved a moment ago is suggested at once. The files are rewritten whenever the sets change.
+Kept on disk in the knowledge index's directory (backend/assist/store.py: FAISS files, records, a manifest
+keyed by the encoder and a content hash). The first `sync()` of a process opens it: the saved sets are loaded
+(unless another encoder made them, or they are damaged), compared record by record with what the database
+holds now, and only the replies and cases that are new or whose redacted text changed are encoded; the gone
+ones (an erased transcript, a reopened case) are dropped. A restart with nothing new encodes nothing. Later
+`sync()`s add cases resolved since the last one; it runs in a `Periodic` loop and before each suggestions
+request, so a case resolved a moment ago is suggested at once. The files are rewritten whenever the sets
+change.
 """
 
 import asyncio

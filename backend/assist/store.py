@@ -1,6 +1,8 @@
 """The past-replies and past-cases sets on disk, so a restart reads vectors instead of re-encoding them.
 
-Beside the knowledge index, in `<kb_index_dir>/../assist_index/` (var/assist_index by default):
+Inside the knowledge index's directory, in `<kb_index_dir>/assist/` (var/kb_index/assist by default): the
+directory the deployments already give a writable volume (docker/kubernetes: the root filesystem is
+read-only), and the tests their own temporary one. The knowledge index never lists or cleans its directory.
 
 - `replies.faiss`, `cases.faiss`: the FAISS indexes (ids: message ids, case ids);
 - `records.json`: every record (PII-redacted text only, as in memory) and the watermark;
@@ -39,7 +41,7 @@ REPLIES, CASES = "replies.faiss", "cases.faiss"
 
 
 def directory_for(kb_index_dir: Path) -> Path:
-    return kb_index_dir.parent / "assist_index"
+    return kb_index_dir / "assist"
 
 
 def reply_input(reply: PastReply) -> str:
