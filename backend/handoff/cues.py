@@ -30,6 +30,7 @@ ASKS_FOR_PERSON = re.compile(
             r"\b(?:can|could|would|will)\s+(?:someone|somebody|a\s+person|a\s+human|an\s+agent)\b",
             r"\b(?:someone|somebody)\s+(?:from|at|on)\s+(?:your|the)\s+(?:team|staff|side)\b",
             r"\b(?:an?\s+)?(?:human|agent|person|manager)\s+(?:please|pls|plz|asap|now)\b",
+            r"\b(?:please|pls|plz)\s+(?:a|an|some)\s+(?:real\s+)?(?:person|human|agent)\b",
             r"\b(?:want|need|like)\s+(?:to\s+(?:talk|speak)\s+to\s+)?(?:a|an)\s+(?:human|agent|person|manager)\b",
             r"\bcall\s+me(?:\s+back)?\b",
             r"\b(?:want|need|get|request|arrange|book)\s+(?:a\s+)?call[\s-]?back\b",
@@ -93,6 +94,22 @@ EARLIER_CONTACTS = re.compile(
     re.IGNORECASE,
 )
 
+# H4: someone else in the account, or orders and charges the customer did not make. The intent often reads
+# such a message as a billing or order question ("a charge of $129 ... I did not order anything").
+DISOWNS = re.compile(
+    "|".join(
+        [
+            r"\b(?:didn'?t|did\s+not|never|haven'?t|have\s+not)\s+(?:order|ordered|make|made|place|placed|buy|bought"
+            r"|authori[sz]e|authori[sz]ed|sign\s+up\s+for|signed\s+up\s+for)\s+(?:anything|this|that|these|those|it|them)\b",
+            r"\bwho\s+(?:placed|made|ordered|bought|changed|used)\b",
+            r"\b(?:wasn'?t|was\s+not|not)\s+me\b",
+            r"\bsomeone\s+(?:else\s+)?(?:has\s+|is\s+|got\s+)?(?:ordered|used|using|logged|accessed|changed|into)\b",
+            r"\b(?:don'?t|do\s+not)\s+recogni[sz]e\b",
+        ]
+    ),
+    re.IGNORECASE,
+)
+
 THREATENS = re.compile(
     "|".join(
         [
@@ -117,15 +134,17 @@ class Cues:
     threatens: bool
     not_helped: bool = False
     declines_person: bool = False
+    disowns: bool = False
 
 
 def cues_of(text: str | None) -> Cues:
     if not text:
-        return Cues(False, False, False, False, False)
+        return Cues(False, False, False)
     return Cues(
         asks_for_person=bool(ASKS_FOR_PERSON.search(text)) and not IDENTITY_QUESTION.search(text),
         earlier_contacts=bool(EARLIER_CONTACTS.search(text)),
         threatens=bool(THREATENS.search(text)),
         not_helped=bool(NOT_HELPED.search(text)),
         declines_person=bool(DECLINES_PERSON.search(text)),
+        disowns=bool(DISOWNS.search(text)),
     )

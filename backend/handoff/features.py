@@ -79,7 +79,7 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         # Asked for a person, whichever need the intent names (a long message parses as one intent).
         "explicit_request": float(now.intent == REQUEST_HUMAN or cues.asks_for_person),
         "asks_for_person_in_text": float(cues.asks_for_person),
-        "security_concern": float(now.intent == SECURITY),
+        "security_concern": float(now.intent == SECURITY or cues.disowns),
         "not_helpful_now": float(not_helped[-1]),
         "not_helpful_total": float(sum(not_helped)),
         "fallbacks_in_a_row": float(_run_length(fallback)),

@@ -17,6 +17,7 @@ from backend.handoff.policy import RulesPolicy
         "who do I talk to about a refund for a parcel that never came?",
         "can somebody call me back tomorrow",
         "I want to speak to a manager",
+        "si, please a person",
     ],
 )
 def test_a_request_for_a_person_is_seen_whatever_else_the_message_says(text: str) -> None:
@@ -80,3 +81,32 @@ def test_a_customer_who_declines_a_person_keeps_the_bot() -> None:
     assert RulesPolicy().decide([angry, asks]).handoff
     assert cues_of("nah not worth getting a human for that").declines_person
     assert not cues_of("no, my parcel still isn't here").declines_person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "there's a charge of $40 from you on my card and I did not order anything",
+        "I got a shipping email but I haven't ordered anything in months. who placed it?",
+        "that order wasn't me",
+        "someone else has logged into my account",
+        "I don't recognise this payment",
+    ],
+)
+def test_orders_or_charges_the_customer_did_not_make_are_a_security_concern(text: str) -> None:
+    assert cues_of(text).disowns
+    features = handoff_features([TurnView("billing_question", "neutral", 0.0, text)])
+    assert features["security_concern"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I didn't order the right size, can I swap it?",
+        "my order hasn't arrived yet",
+        "I never got a confirmation email for my order",
+        "I placed an order yesterday, where is it?",
+    ],
+)
+def test_ordinary_order_questions_are_not_disowned_orders(text: str) -> None:
+    assert not cues_of(text).disowns
