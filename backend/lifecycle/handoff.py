@@ -29,7 +29,13 @@ from backend.handoff.policy import HandoffDecision
 from contract.service_api import DEFAULT_SKILL, SKILL_BY_INTENT
 
 log = logging.getLogger(__name__)
-_sqlite_lock = asyncio.Lock()
+# One lock per event loop (an asyncio.Lock is bound to the loop it first waited in), keyed by the loop's id:
+# a lock that ever waited keeps its loop alive, so the id cannot be reused while it matters.
+_sqlite_locks: dict[int, asyncio.Lock] = {}
+
+
+def _sqlite_lock() -> asyncio.Lock:
+    return _sqlite_locks.setdefault(id(asyncio.get_running_loop()), asyncio.Lock())
 
 
 OVERFLOW_TEXT = (
@@ -75,7 +81,7 @@ async def hand_over(
     (the service API) and the hub's policy hand the same conversation over at the same moment.
     """
     if session.bind.dialect.name == "sqlite":
-        async with _sqlite_lock:  # SQLite has no row locks; it is the one-process setup
+        async with _sqlite_lock():  # SQLite has no row locks; it is the one-process setup
             return await _hand_over(session, conversation, reason, actor, settings, notifier)
     # The conversation's row lock makes a second hand-off wait for the first one's commit, then see its case.
     await session.execute(select(Conversation.id).where(Conversation.id == conversation.id).with_for_update())
