@@ -14,6 +14,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -145,3 +146,30 @@ async def retention_offer(conversation_id: str) -> RetentionOffer:
     path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/retention-offer"
     response = await _request("retention_offer", "POST", path)
     return _read(response, "retention_offer", f"POST {path}", RetentionOffer.from_json)
+
+
+@dataclass(frozen=True)
+class FlowVariant:
+    """The answer of POST /api/experiments/flows/{flow}/conversations/{id} (FlowVariantOut in
+    backend/experiments/schemas.py)."""
+
+    flow: str
+    conversation_id: str
+    variant: str  # the way to handle the flow in this conversation
+    experiment: str | None  # None: the flow's default, no experiment runs it
+
+    @classmethod
+    def from_json(cls, body: Any) -> "FlowVariant":
+        fields = {"flow": str, "conversation_id": str, "variant": str, "experiment": (str, type(None))}
+        for name, kind in fields.items():
+            if not isinstance(body.get(name), kind):
+                raise ContractError(f"flow variant: {name} is missing or not {kind}: {body.get(name)!r}")
+        return cls(body["flow"], body["conversation_id"], body["variant"], body["experiment"])
+
+
+async def flow_variant(flow: str, conversation_id: str) -> FlowVariant:
+    """How to handle `flow` in this conversation (a bot-flow experiment's sticky variant, or the flow's
+    default); the backend logs a first exposure as a decision."""
+    path = f"/api/experiments/flows/{quote(flow, safe='')}/conversations/{quote(conversation_id, safe='')}"
+    response = await _request("flow_variant", "POST", path)
+    return _read(response, "flow_variant", f"POST {path}", FlowVariant.from_json)

@@ -2,8 +2,11 @@
 
 The backend's search (dense + BM25, fused, with a calibrated confidence) decides whether the top article is
 confident enough to answer with. When it is not, the bot says so and the rules offer a person, rather than
-guess. The outcome goes into the `kb_answer` slot (answered, not_sure, unavailable), which the rules in
-bot/data/rules.yml branch on.
+guess. How it says so is a bot-flow experiment (backend/experiments/flows.py, flow kb-not-sure): `not_sure`
+(the default) only says it is not sure; `suggest_closest` also shows the closest article's passage, as
+possibly not the answer, with its link. Either way the slot is `not_sure` and the rules offer a person, so
+the variant needs no retraining. The outcome goes into the `kb_answer` slot (answered, not_sure,
+unavailable), which the rules in bot/data/rules.yml branch on.
 """
 
 import logging
@@ -19,6 +22,8 @@ from contract.service_api import KnowledgeHit
 
 logger = logging.getLogger(__name__)
 
+KB_NOT_SURE_FLOW = "kb-not-sure"
+SUGGEST_CLOSEST = "suggest_closest"
 MAX_CITATIONS = 2  # the answer's article, plus one more only when it is also confident
 
 
@@ -38,12 +43,27 @@ class ActionAnswerFromKnowledge(Action):
             return [SlotSet("kb_answer", "unavailable")]
         hits = found.results
         if not found.answerable or not hits:
-            dispatcher.utter_message(text=messages.KB_NOT_SURE)
+            # Only a conversation with an article to show meets the flow, so only such a one is enrolled.
+            if hits and await not_sure_variant(tracker.sender_id) == SUGGEST_CLOSEST:
+                dispatcher.utter_message(
+                    text=messages.knowledge_closest(hits[0]), json_message={"citations": citations(hits[:1])}
+                )
+            else:
+                dispatcher.utter_message(text=messages.KB_NOT_SURE)
             return [SlotSet("kb_answer", "not_sure")]
         dispatcher.utter_message(
             text=messages.knowledge_answer(hits[0]), json_message={"citations": citations(hits)}
         )
         return [SlotSet("kb_answer", "answered")]
+
+
+async def not_sure_variant(conversation_id: str) -> str:
+    """The conversation's variant of flow kb-not-sure; the default when the backend cannot say."""
+    try:
+        return (await backend_client.flow_variant(KB_NOT_SURE_FLOW, conversation_id)).variant
+    except backend_client.BackendError as error:
+        logger.warning("flow variant for %s failed: %s", conversation_id, error)
+        return "not_sure"
 
 
 def citations(hits: Sequence[KnowledgeHit]) -> list[dict[str, str]]:

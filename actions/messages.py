@@ -260,6 +260,14 @@ KB_NOT_SURE = "I'm not sure I have the right answer to that, and I'd rather not 
 KB_UNAVAILABLE = "I can't reach our help articles just now, sorry about that."
 
 
+def knowledge_closest(hit: KnowledgeHit) -> str:
+    """Flow kb-not-sure, variant suggest_closest: the closest article, not passed off as the answer."""
+    return (
+        "I'm not sure I have the right answer to that, but this is the closest I found, from our help "
+        f'article "{hit.title}": {hit.snippet}'
+    )
+
+
 def knowledge_answer(hit: KnowledgeHit) -> str:
     """The top article's best passage, introduced by the article's title (the link follows as a citation)."""
     return f'From our help article "{hit.title}": {hit.snippet}'
