@@ -34,6 +34,9 @@ async def snapshot(session: AsyncSession, event: AutomationEvent) -> dict[str, A
     context["plan"] = customer.plan if customer is not None else None
     context["customer_value"] = float(customer.lifetime_value) if customer is not None else None
     context["language"] = customer.language if customer is not None else context.get("language")
+    # No customer (an anonymous visitor) means no consent: marketing actions are blocked for them.
+    context["marketing_consent"] = bool(customer.marketing_consent) if customer is not None else False
+    context["contact_channels"] = list(customer.contact_channels or []) if customer is not None else []
     context["tags"] = await _tags(session, event)
     return context
 

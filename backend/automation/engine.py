@@ -54,7 +54,9 @@ from backend.conversations.notifier import Notifier
 from backend.core.background import Background, Periodic, raise_if_cancelling, stop_all
 from backend.core.config import Settings
 from backend.core.database import utcnow
+from backend.customers.models import Customer
 from backend.decisions import service as decisions
+from backend.experiments import retention
 from backend.lifecycle import automated
 from backend.lifecycle.cases import CaseStateError
 
@@ -63,12 +65,13 @@ ORIGIN: ContextVar[int | None] = ContextVar("automation_origin", default=None)
 QUEUE_SIZE = 10_000
 RULES_TTL_S = 2.0
 MESSAGE_TIME_SLACK = timedelta(milliseconds=5)
+# A customer message is also a reopening when the conversation had ended before it (events.py decides).
 LIVE_KINDS = {
-    Kind.CONVERSATION_STARTED: "conversation_opened",
-    Kind.MESSAGE_RECEIVED: "message_received",
-    Kind.HANDOFF: "case_created",
-    Kind.CASE_RESOLVED: "case_resolved",
-    Kind.CSAT_GIVEN: "csat_received",
+    Kind.CONVERSATION_STARTED: ("conversation_opened",),
+    Kind.MESSAGE_RECEIVED: ("message_received", "conversation_reopened"),
+    Kind.HANDOFF: ("case_created",),
+    Kind.CASE_RESOLVED: ("case_resolved",),
+    Kind.CSAT_GIVEN: ("csat_received",),
 }
 
 
@@ -85,7 +88,11 @@ class Published:
 
 
 def limits_from(settings: Settings) -> Limits:
-    return Limits(settings.automation_max_actions_per_hour, settings.automation_max_contacts_per_day)
+    return Limits(
+        settings.automation_max_actions_per_hour,
+        settings.automation_max_contacts_per_day,
+        idle_end=timedelta(seconds=settings.analytics_idle_end_s),
+    )
 
 
 class Engine:
@@ -145,14 +152,16 @@ class Engine:
 
     def apply(self, event: Event) -> None:
         """The publisher's sink: never waits, never raises (a full queue drops the event, logged)."""
-        trigger = LIVE_KINDS.get(event.kind)
-        if trigger is None or event.conversation_id is None or not self._listened_for(trigger):
+        if event.conversation_id is None:
             return
-        try:
-            self._queue.put_nowait(Published(trigger, event.conversation_id, event.at, ORIGIN.get()))
-        except asyncio.QueueFull:
-            self.dropped += 1
-            log.warning("automation: event queue full, %s of %s dropped", trigger, event.conversation_id)
+        for trigger in LIVE_KINDS.get(event.kind, ()):
+            if not self._listened_for(trigger):
+                continue
+            try:
+                self._queue.put_nowait(Published(trigger, event.conversation_id, event.at, ORIGIN.get()))
+            except asyncio.QueueFull:
+                self.dropped += 1
+                log.warning("automation: event queue full, %s of %s dropped", trigger, event.conversation_id)
 
     async def idle(self) -> None:
         """Wait until every queued event is handled (tests, shutdown)."""
@@ -180,16 +189,25 @@ class Engine:
                 return None
             if item.trigger == "conversation_opened":
                 return sources.opened_event(conversation, item.origin)
-            if item.trigger == "message_received":
-                message = await _customer_message_at(session, conversation.id, item.at)
-                return (
-                    sources.message_event(message, conversation.customer_id, item.origin) if message else None
-                )
+            if item.trigger in ("message_received", "conversation_reopened"):
+                return await self._message_event(session, conversation, item)
             case = await _latest_case(session, conversation.id, resolved=item.trigger != "case_created")
             if case is None:
                 return None
             at = case.created_at if item.trigger == "case_created" else case.resolved_at or item.at
             return sources.case_event(item.trigger, case, at, item.origin)
+
+    async def _message_event(
+        self, session: AsyncSession, conversation: Conversation, item: Published
+    ) -> AutomationEvent | None:
+        message = await _customer_message_at(session, conversation.id, item.at)
+        if message is None:
+            return None
+        if item.trigger == "message_received":
+            return sources.message_event(message, conversation.customer_id, item.origin)
+        if not await sources.reopened(session, message, self.limits.idle_end):
+            return None
+        return sources.reopened_event(message, conversation.customer_id, item.origin)
 
     async def sweep(self) -> int:
         """One round of the time-based triggers; returns how many actions it planned."""
@@ -230,7 +248,7 @@ class Engine:
                 await session.rollback()
                 return
             _decide(session, item)
-            if item.outcome == "blocked":
+            if item.queued:
                 session.add(_exception(item, firing.id, "blocked", item.reason or "blocked"))
             await session.commit()
             firing_id = firing.id
@@ -304,12 +322,26 @@ class Engine:
             await automated.route_to_team(session, conversation, str(action["skill"]), actor, self._settings)
         elif kind == "send_message":
             await automated.send_message(session, conversation, str(action["text"]), self._notifier)
+        elif kind == "retention_offer":
+            await self._offer(session, conversation)
         elif kind == "hand_back":
             await automated.hand_back(session, conversation.id, actor, self._notifier)
         elif kind == "close":
             await automated.close(session, conversation, actor, self._notifier)
         else:
             raise ActionNotApplicable(f"unknown action {kind!r}")
+
+    async def _offer(self, session: AsyncSession, conversation: Conversation) -> None:
+        """The retention-offer path decides (experiment arm or control, its own consent check and contact
+        cap) and logs its `retention_offer` decision; an offer it makes is sent as a company message."""
+        customer = await session.get(Customer, conversation.customer_id) if conversation.customer_id else None
+        if customer is None:
+            raise ActionNotApplicable("retention_offer needs a known customer; the conversation has none")
+        decided = await retention.decide(session, conversation, customer, self._settings)
+        if decided.offer is None:
+            await session.commit()  # the decision row says why there was no offer
+            return
+        await automated.send_message(session, conversation, decided.offer, self._notifier)
 
 
 def _all_done(rules: list[CompiledRule], done: frozenset[str]) -> bool:

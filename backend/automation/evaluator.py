@@ -10,7 +10,14 @@ Guardrails, in order:
 2. the rule's calendar scope (`active`): business hours, or outside them, with time zone and holidays;
 3. one action runs at most once per event, whichever and however many rules plan it (same fingerprint);
 4. at most `max_actions_per_hour` actions per conversation per hour, across all rules;
-5. at most `max_contacts_per_day` messages to one customer in 24 hours, across all rules.
+5. at most `max_contacts_per_day` messages to one customer in 24 hours, across all rules;
+6. (checked first, per action) a marketing action (a retention offer, a message marked marketing) needs
+   the customer's marketing consent and chat among their contact channels.
+
+A consent block is logged as a decision (`blocked:<action>`, the reason starting "consent:") and shown by
+the dry-run, but does not go to the exception queue: a supervisor cannot fix it (the customer's choice is
+not theirs to override, and a retry from the queue skips the guardrails), and one entry per non-consenting
+customer would bury the failures a supervisor can act on. Caps and failures still go to the queue.
 """
 
 from __future__ import annotations
@@ -22,7 +29,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from backend.automation.schemas import CONTACT_ACTIONS, Calendar, Condition, RuleDefinition
+from backend.automation.schemas import CONTACT_ACTIONS, Calendar, Condition, RuleDefinition, is_marketing
+
+CONSENT = "consent: "  # the reason's prefix of a consent block (see the module's docstring)
+CHAT = "chat"  # automation reaches the customer in the chat widget
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,8 @@ class Limits:
     max_actions_per_hour: int = 10
     max_contacts_per_day: int = 2
     calendar: Calendar = field(default_factory=Calendar)
+    # Quiet this long with no open case, a conversation has ended (ANALYTICS_IDLE_END_S): for reopened.
+    idle_end: timedelta = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,11 @@ class PlannedAction:
     @property
     def contact(self) -> bool:
         return self.type in CONTACT_ACTIONS
+
+    @property
+    def queued(self) -> bool:
+        """Whether the action goes to the exception queue: blocked by a guardrail other than consent."""
+        return self.outcome == "blocked" and not (self.reason or "").startswith(CONSENT)
 
 
 def fingerprint(action: Mapping[str, Any]) -> str:
@@ -152,6 +169,8 @@ def triggered_by(definition: RuleDefinition, event: AutomationEvent) -> bool:
         return False
     if trigger.score is not None:
         return trigger.score == event.score and trigger.threshold == event.threshold
+    if trigger.type == "schedule":  # one event per conversation, or one per slot with target none
+        return (trigger.target == "none") == (event.conversation_id is None)
     return True
 
 
@@ -203,7 +222,7 @@ def evaluate(
             item = PlannedAction(
                 rule.rule_id, rule.version_id, index, body, mark, event, "run", None, snapshot
             )
-            reason = _blocked(item, ran, contacted, limits)
+            reason = _no_consent(item) or _blocked(item, ran, contacted, limits)
             if reason is not None:
                 item = replace(item, outcome="blocked", reason=reason)
             else:
@@ -211,6 +230,17 @@ def evaluate(
                 contacted += item.contact
             planned.append(item)
     return planned
+
+
+def _no_consent(item: PlannedAction) -> str | None:
+    """Why a marketing action may not reach this customer (None: it may, or it is not marketing)."""
+    if not is_marketing(item.action):
+        return None
+    if not item.context.get("marketing_consent"):
+        return f"{CONSENT}no marketing consent"
+    if CHAT not in (item.context.get("contact_channels") or []):
+        return f"{CONSENT}the customer does not accept marketing in chat"
+    return None
 
 
 def _blocked(item: PlannedAction, ran: int, contacted: int, limits: Limits) -> str | None:

@@ -8,12 +8,14 @@ live engine agree on what is "the same event", and a sweep that finds one again 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.audit.models import AuditEvent
 from backend.automation.evaluator import AutomationEvent, CompiledRule
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
@@ -24,6 +26,13 @@ SCORE_COLUMNS = {"escalation_score": Case.escalation_risk, "churn_score": Case.c
 def message_event(message: Message, customer_id: int | None, origin: int | None = None) -> AutomationEvent:
     return AutomationEvent(
         "message_received", message.created_at, f"message:{message.id}", message.conversation_id,
+        customer_id=customer_id, message_id=message.id, origin_rule_id=origin,
+    )  # fmt: skip
+
+
+def reopened_event(message: Message, customer_id: int | None, origin: int | None = None) -> AutomationEvent:
+    return AutomationEvent(
+        "conversation_reopened", message.created_at, f"reopened:{message.id}", message.conversation_id,
         customer_id=customer_id, message_id=message.id, origin_rule_id=origin,
     )  # fmt: skip
 
@@ -90,6 +99,118 @@ def score_event(case: Case, score: str, threshold: float) -> AutomationEvent:
     )  # fmt: skip
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def slot_of(at: datetime, minutes: int) -> datetime:
+    """The start of the schedule slot `at` falls in: slots are multiples of `minutes` since EPOCH (UTC)."""
+    step = timedelta(minutes=minutes)
+    return EPOCH + ((at - EPOCH) // step) * step
+
+
+def schedule_event(
+    minutes: int, slot: datetime, conversation_id: str | None = None, customer_id: int | None = None
+) -> AutomationEvent:
+    key = f"schedule:{minutes}:{slot.isoformat()}" + (f":{conversation_id}" if conversation_id else "")
+    return AutomationEvent(
+        "schedule", slot, key, conversation_id, customer_id=customer_id, minutes=minutes
+    )  # fmt: skip
+
+
+def _schedules(rules: Iterable[CompiledRule]) -> set[tuple[int, bool]]:
+    """(minutes, per conversation) of the schedule triggers."""
+    triggers = (rule.definition.trigger for rule in rules)
+    return {
+        (t.minutes, t.target != "none") for t in triggers if t.type == "schedule" and t.minutes is not None
+    }
+
+
+# ------------------------------------------------------------------------------------------- reopened
+
+
+@dataclass
+class History:
+    """One conversation's rows that say whether a customer message reopened it, oldest first."""
+
+    messages: list[tuple[int, datetime, str]] = field(default_factory=list)  # id, at, sender
+    cases: list[tuple[datetime, datetime | None]] = field(default_factory=list)  # created, resolved
+    closes: list[datetime] = field(default_factory=list)  # `conversation.close` audit rows
+
+
+def reopening_messages(history: History, idle_end: timedelta) -> set[int]:
+    """The customer messages that reopened the conversation: it had ended since the customer's previous
+    message (a case resolved, a close, or quiet for `idle_end` with no case open, as the idle sweep ends
+    it). The conversation's first customer message opens it; it reopens nothing."""
+    found: set[int] = set()
+    last_customer: datetime | None = None
+    last_any: datetime | None = None
+    for message_id, at, sender in history.messages:
+        if sender == "customer":
+            earlier = last_customer is not None and last_any is not None
+            if earlier and _ended(history, last_customer, last_any, at, idle_end):  # type: ignore[arg-type]
+                found.add(message_id)
+            last_customer = at
+        last_any = at
+    return found
+
+
+def _ended(
+    history: History, since: datetime, quiet_from: datetime, at: datetime, idle_end: timedelta
+) -> bool:
+    endings = [resolved for _, resolved in history.cases if resolved is not None] + history.closes
+    if any(since < end <= at for end in endings):
+        return True
+    idle_at = quiet_from + idle_end
+    case_open = any(created <= idle_at and (resolved is None or resolved > idle_at)
+                    for created, resolved in history.cases)  # fmt: skip
+    return idle_at <= at and not case_open
+
+
+async def histories(session: AsyncSession, conversation_ids: Sequence[str]) -> dict[str, History]:
+    """The History of each conversation, in three queries whatever their number."""
+    out = {conversation_id: History() for conversation_id in conversation_ids}
+    messages = (
+        select(Message.conversation_id, Message.id, Message.created_at, Message.sender)
+        .where(Message.conversation_id.in_(conversation_ids))
+        .order_by(Message.conversation_id, Message.created_at, Message.id)
+    )
+    for conversation_id, message_id, at, sender in (await session.execute(messages)).all():
+        out[conversation_id].messages.append((message_id, at, sender))
+    cases = select(Case.conversation_id, Case.created_at, Case.resolved_at).where(
+        Case.conversation_id.in_(conversation_ids)
+    )
+    for conversation_id, created, resolved in (await session.execute(cases)).all():
+        out[conversation_id].cases.append((created, resolved))
+    closes = select(AuditEvent.entity_id, AuditEvent.created_at).where(
+        AuditEvent.action == "conversation.close",
+        AuditEvent.entity_type == "conversation",
+        AuditEvent.entity_id.in_(conversation_ids),
+    )
+    for conversation_id, at in (await session.execute(closes)).all():
+        out[conversation_id].closes.append(at)
+    return out
+
+
+async def reopened(session: AsyncSession, message: Message, idle_end: timedelta) -> bool:
+    """Whether this customer message reopened its conversation (the live engine's check)."""
+    history = (await histories(session, [message.conversation_id]))[message.conversation_id]
+    return message.id in reopening_messages(history, idle_end)
+
+
+async def _reopens(
+    session: AsyncSession, since: datetime, until: datetime, idle_end: timedelta
+) -> list[AutomationEvent]:
+    query = (
+        select(Message, Conversation.customer_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.sender == "customer", Message.created_at >= since, Message.created_at < until)
+    )
+    candidates = (await session.execute(query)).all()
+    found = await histories(session, sorted({m.conversation_id for m, _ in candidates}))
+    reopening = {cid: reopening_messages(history, idle_end) for cid, history in found.items()}
+    return [reopened_event(m, customer) for m, customer in candidates if m.id in reopening[m.conversation_id]]
+
+
 def _timed(rules: Iterable[CompiledRule], trigger: str) -> set[int]:
     triggers = (rule.definition.trigger for rule in rules)
     return {t.minutes for t in triggers if t.type == trigger and t.minutes is not None}
@@ -108,7 +229,11 @@ def _scores(rules: Iterable[CompiledRule]) -> set[tuple[str, float]]:
 
 
 async def replay(
-    session: AsyncSession, since: datetime, until: datetime, rules: list[CompiledRule]
+    session: AsyncSession,
+    since: datetime,
+    until: datetime,
+    rules: list[CompiledRule],
+    idle_end: timedelta = timedelta(minutes=30),
 ) -> list[AutomationEvent]:
     """Every event of [since, until) the stored rows show, oldest first, for the triggers `rules` use.
     Timed events are included only once their time has come (before `until`)."""
@@ -122,6 +247,10 @@ async def replay(
     found += await _case_events(session, since, until, rules, triggers)
     for minutes in _timed(rules, "conversation_idle"):
         found += await _idle_gaps(session, since, until, minutes)
+    if "conversation_reopened" in triggers:
+        found += await _reopens(session, since, until, idle_end)
+    for minutes, per_conversation in _schedules(rules):
+        found += await _scheduled(session, since, until, minutes, per_conversation)
     return sorted((e for e in found if since <= e.at < until), key=lambda e: (e.at, e.key))
 
 
@@ -184,6 +313,37 @@ async def _idle_gaps(
     return found
 
 
+async def _active_in(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[tuple[str, int | None, datetime]]:
+    """(conversation, customer, message time) of every message in [start, end)."""
+    query = (
+        select(Message.conversation_id, Conversation.customer_id, Message.created_at)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.created_at >= start, Message.created_at < end)
+    )
+    return [(c, customer, at) for c, customer, at in (await session.execute(query)).all()]
+
+
+async def _scheduled(
+    session: AsyncSession, since: datetime, until: datetime, minutes: int, per_conversation: bool
+) -> list[AutomationEvent]:
+    """The slots of [since, until): one event each, or one per conversation with a message in the
+    slot's last `minutes` minutes (a message at t belongs to the slot that starts after it)."""
+    step = timedelta(minutes=minutes)
+    if not per_conversation:
+        slot, found = slot_of(since, minutes), []
+        slot = slot if slot >= since else slot + step
+        while slot < until:
+            found.append(schedule_event(minutes, slot))
+            slot += step
+        return found
+    slots: dict[tuple[str, datetime], int | None] = {}
+    for conversation_id, customer_id, at in await _active_in(session, since - step, until):
+        slots[(conversation_id, slot_of(at, minutes) + step)] = customer_id
+    return [schedule_event(minutes, slot, c, customer) for (c, slot), customer in slots.items()]
+
+
 # ------------------------------------------------------------------------------------------- sweep
 
 
@@ -214,4 +374,18 @@ async def due(session: AsyncSession, now: datetime, rules: list[CompiledRule]) -
         column = SCORE_COLUMNS[score]
         query = select(Case).where(Case.status != "resolved", column >= threshold)
         found += [score_event(case, score, threshold) for case in (await session.execute(query)).scalars()]
+    for minutes, per_conversation in _schedules(rules):
+        found += await _current_slot(session, now, minutes, per_conversation)
     return sorted(found, key=lambda e: (e.at, e.key))
+
+
+async def _current_slot(
+    session: AsyncSession, now: datetime, minutes: int, per_conversation: bool
+) -> list[AutomationEvent]:
+    """The slot that began last (an earlier one missed while no worker ran is not caught up)."""
+    slot = slot_of(now, minutes)
+    if not per_conversation:
+        return [schedule_event(minutes, slot)]
+    active = await _active_in(session, slot - timedelta(minutes=minutes), slot)
+    unique = {c: customer for c, customer, _ in active}
+    return [schedule_event(minutes, slot, c, customer) for c, customer in unique.items()]

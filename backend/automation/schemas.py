@@ -21,6 +21,11 @@ context fields (every one may be null, and a comparison with null is false, exce
     minutes_since_last_contact  float  minutes since automation last sent this customer a message
     case_waiting_minutes        float  minutes the open case has waited for an agent's first reply
     csat                        int    the rating, on `csat_received`
+    marketing_consent           bool   the customer gave marketing consent (false for an anonymous visitor)
+
+The snapshot also carries `contact_channels` (the customer's accepted channels: chat, email, phone), which
+no condition reads: it and marketing_consent are what the consent guardrail checks for marketing actions
+(`is_marketing`), and the decision log keeps both as evidence.
 
 Operators: eq, ne, lt, le, gt, ge (numbers; eq/ne also strings and booleans), in, not_in (a list), contains
 (tags), is_set, is_not_set (no value).
@@ -59,7 +64,8 @@ NUMBER_FIELDS = frozenset(
     }
 )
 TEXT_FIELDS = frozenset({"intent", "sentiment_label", "plan", "language", "skill", "owner"})
-FIELDS = NUMBER_FIELDS | TEXT_FIELDS | {"tags", "business_hours"}
+BOOLEAN_FIELDS = frozenset({"business_hours", "marketing_consent"})
+FIELDS = NUMBER_FIELDS | TEXT_FIELDS | BOOLEAN_FIELDS | {"tags"}
 Field_ = Literal[
     "intent",
     "sentiment_label",
@@ -76,6 +82,7 @@ Field_ = Literal[
     "minutes_since_last_contact",
     "case_waiting_minutes",
     "csat",
+    "marketing_consent",
 ]
 Operator = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "contains", "is_set", "is_not_set"]
 ORDERING = frozenset({"lt", "le", "gt", "ge"})
@@ -127,8 +134,8 @@ def _comparable(field: str, op: str, value: Any) -> None:
         raise ValueError(f"{op} compares a number field with a number; {field} is not one")
     if field in NUMBER_FIELDS and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise ValueError(f"{field} is a number")
-    if field == "business_hours" and not isinstance(value, bool):
-        raise ValueError("business_hours is true or false")
+    if field in BOOLEAN_FIELDS and not isinstance(value, bool):
+        raise ValueError(f"{field} is true or false")
 
 
 class Condition(BaseModel):
@@ -198,13 +205,28 @@ TriggerType = Literal[
     "csat_received",
     "score_crossed",
     "conversation_idle",
+    "conversation_reopened",
+    "schedule",
 ]
-TIMED = frozenset({"case_waiting", "conversation_idle"})
+TIMED = frozenset({"case_waiting", "conversation_idle", "schedule"})
+# Bounds the slots a 90-day dry-run lists (about 26,000 at 5 minutes, of which it keeps the newest).
+MIN_SCHEDULE_MINUTES = 5
 
 
 class Trigger(BaseModel):
-    """`minutes` for case_waiting and conversation_idle; `percent` of the first-response SLA used up for
-    first_response_sla (100 = breached); `score` and `threshold` for score_crossed."""
+    """`minutes` for case_waiting, conversation_idle and schedule; `percent` of the first-response SLA used
+    up for first_response_sla (100 = breached); `score` and `threshold` for score_crossed.
+
+    conversation_reopened: a customer writes in a conversation that had ended since their previous message
+    (a case of it was resolved, a rule or agent closed it, or it went quiet for ANALYTICS_IDLE_END_S with no
+    open case, which is when the idle sweep ends it). Found from the stored rows, so the dry-run sees it too.
+
+    schedule: every `minutes` minutes on the UTC clock (slots at multiples of `minutes` since midnight UTC
+    1970, so every 60 is on the hour). No cron library is installed; an interval plus the rule's `active`
+    calendar scope gives "every N minutes in business hours". With `target` active_conversations (the default) a
+    slot is one event per conversation with a message in the slot's last `minutes` minutes (a set the stored
+    rows show, so the dry-run replays it); with `none` it is one event without a conversation, for
+    notify_supervisors and webhook actions. A slot missed while no worker ran is not caught up."""
 
     model_config = Strict
 
@@ -213,11 +235,18 @@ class Trigger(BaseModel):
     percent: int | None = Field(default=None, ge=1, le=500)
     score: Literal["escalation_score", "churn_score"] | None = None
     threshold: float | None = Field(default=None, ge=0, le=1)
+    target: Literal["active_conversations", "none"] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> Trigger:
         if (self.type in TIMED) != (self.minutes is not None):
-            raise ValueError("minutes is set for case_waiting and conversation_idle, and only for them")
+            raise ValueError(
+                "minutes is set for case_waiting, conversation_idle and schedule, and only for them"
+            )
+        if self.type == "schedule" and self.minutes is not None and self.minutes < MIN_SCHEDULE_MINUTES:
+            raise ValueError(f"a schedule runs at most every {MIN_SCHEDULE_MINUTES} minutes")
+        if self.target is not None and self.type != "schedule":
+            raise ValueError("target is for schedule only")
         if (self.type == "first_response_sla") != (self.percent is not None):
             raise ValueError("percent is set for first_response_sla, and only for it")
         crossed = self.type == "score_crossed"
@@ -251,9 +280,22 @@ Canned = Annotated[str, StringConstraints(min_length=1, max_length=1000, strip_w
 
 
 class SendMessage(BaseModel):
+    """`marketing`: the message sells or retains (a promotion, a win-back) rather than serves the case.
+    A marketing message needs the customer's marketing consent and chat among their contact channels."""
+
     model_config = Strict
     type: Literal["send_message"]
     text: Canned
+    marketing: bool = False
+
+
+class RetentionOfferAction(BaseModel):
+    """Offer a retention offer through backend/experiments/retention.py: randomised with a control arm
+    while the retention experiment runs, else the uplift policy or the offer rules; the offer path's own
+    contact cap applies. Always marketing: it needs consent and chat among the contact channels."""
+
+    model_config = Strict
+    type: Literal["retention_offer"]
 
 
 class NotifySupervisors(BaseModel):
@@ -288,10 +330,27 @@ class Webhook(BaseModel):
 
 
 Action = Annotated[
-    SetPriority | AddTag | AssignTeam | SendMessage | NotifySupervisors | HandBack | Close | Webhook,
+    SetPriority
+    | AddTag
+    | AssignTeam
+    | SendMessage
+    | RetentionOfferAction
+    | NotifySupervisors
+    | HandBack
+    | Close
+    | Webhook,
     Field(discriminator="type"),
 ]
-CONTACT_ACTIONS = frozenset({"send_message"})  # what the per-customer contact cap counts
+CONTACT_ACTIONS = frozenset({"send_message", "retention_offer"})  # what the per-customer contact cap counts
+# Actions that need no conversation: the only ones a conversation-less schedule may run.
+UNBOUND_ACTIONS = frozenset({"notify_supervisors", "webhook"})
+
+
+def is_marketing(action: dict[str, Any]) -> bool:
+    """Whether an action contacts the customer for marketing (and so needs their consent)."""
+    return action.get("type") == "retention_offer" or (
+        action.get("type") == "send_message" and bool(action.get("marketing"))
+    )
 
 
 # ------------------------------------------------------------------------------------------ calendar
@@ -366,6 +425,15 @@ class RuleDefinition(BaseModel):
             elif isinstance(node, list):
                 stack += [(child, depth) for child in node if isinstance(child, dict | list)]
         return value
+
+    @model_validator(mode="after")
+    def _actionable(self) -> RuleDefinition:
+        """A schedule without conversations can only run actions that need none: refuse the rest now."""
+        if self.trigger.type == "schedule" and self.trigger.target == "none":
+            bound = sorted({a.type for a in self.actions} - UNBOUND_ACTIONS)
+            if bound:
+                raise ValueError(f"a schedule with target none has no conversation for {', '.join(bound)}")
+        return self
 
     @model_validator(mode="after")
     def _bounded(self) -> RuleDefinition:

@@ -157,7 +157,8 @@ async def replay(
     with a ledger kept in memory; nothing is written. Returns (events, events that planned something,
     planned actions)."""
     now = utcnow()
-    found = (await sources.replay(session, now - timedelta(days=days), now, rules))[-MAX_REPLAY_EVENTS:]
+    window = await sources.replay(session, now - timedelta(days=days), now, rules, limits.idle_end)
+    found = window[-MAX_REPLAY_EVENTS:]
     memory, planned, matched = MemoryLedger(), [], 0
     for event in found:
         relevant = [rule for rule in rules if triggered_by(rule.definition, event)]

@@ -76,6 +76,9 @@ def _field_type(name: str) -> str:
 
 ACTIONS = ["set_priority", "add_tag", "assign_team", "send_message", "notify_supervisors", "hand_back",
            "close", "webhook"]  # fmt: skip
+# Through the API only for now: the admin form (backend/web/static/automation.js) has no row for them yet,
+# and it builds its action rows from `actions`.
+API_ONLY_ACTIONS = ["retention_offer"]
 
 
 @router.get("/schema")
@@ -87,6 +90,7 @@ async def rule_language(staff: AdminDep) -> dict[str, Any]:
         "fields": {name: _field_type(name) for name in get_args(schemas.Field_)},
         "operators": list(get_args(schemas.Operator)),
         "actions": ACTIONS,
+        "api_only_actions": API_ONLY_ACTIONS,
         "skills": list(schemas.SKILLS),
         "scores": ["escalation_score", "churn_score"],
     }
