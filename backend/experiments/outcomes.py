@@ -8,6 +8,17 @@ Metrics an experiment may name as its primary outcome or a guardrail, each a yes
     handed_over_7d         a case was opened for the unit (its conversation, or any conversation of the
                            customer) within 7 days of assignment (True at once; False once 7 days passed).
                            Containment is its complement.
+    asked_for_person_7d    the customer asked for a person (a customer message with intent request_human)
+                           in the unit's conversation (or any of the customer's, for a customer unit) within
+                           7 days of assignment; True at once, False once 7 days passed.
+    returned_7d            the customer started another conversation within 7 days of assignment; never
+                           known for an anonymous conversation.
+    csat_satisfied_7d      a case of the unit opened within 7 days was rated 4 or 5 (1-5 scale); unknown
+                           while none is rated. Only handed-over conversations can be rated, so it compares
+                           the arms' hand-overs, not all their conversations.
+
+For a conversation unit, "the unit's conversation" is the assignment's conversation; for a customer unit,
+any conversation of the customer.
 
 A unit's outcome is final once every metric of its experiment is known; the job never reads it again.
 """
@@ -22,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.cases.models import Case
+from backend.conversations.models import Conversation, Message
 from backend.core.background import Periodic
 from backend.core.config import Settings
 from backend.core.database import utcnow
@@ -68,11 +80,88 @@ async def handed_over_7d(
     return False if now >= end else None
 
 
+SATISFIED = 4  # CSAT at or above: satisfied
+
+
+async def asked_for_person_7d(
+    session: AsyncSession, unit: Assignment, seen: bool | None, now: datetime
+) -> bool | None:
+    if seen is True:
+        return True
+    end = unit.assigned_at + HANDOFF_WINDOW
+    query = select(Message.id).where(
+        Message.sender == "customer",
+        Message.intent == "request_human",
+        Message.created_at >= unit.assigned_at,
+        Message.created_at <= min(end, now),
+    )
+    if unit.customer_id is not None:
+        mine = select(Conversation.id).where(Conversation.customer_id == unit.customer_id)
+        query = query.where(Message.conversation_id.in_(mine))
+    elif unit.conversation_id is not None:
+        query = query.where(Message.conversation_id == unit.conversation_id)
+    else:
+        return None
+    if (await session.execute(query.limit(1))).first() is not None:
+        return True
+    return False if now >= end else None
+
+
+async def returned_7d(
+    session: AsyncSession, unit: Assignment, seen: bool | None, now: datetime
+) -> bool | None:
+    if seen is True:
+        return True
+    customer_id = unit.customer_id
+    if customer_id is None and unit.conversation_id is not None:
+        conversation = await session.get(Conversation, unit.conversation_id)
+        customer_id = conversation.customer_id if conversation else None
+    if customer_id is None:
+        return None  # anonymous: a return cannot be recognised
+    end = unit.assigned_at + HANDOFF_WINDOW
+    query = select(Conversation.id).where(
+        Conversation.customer_id == customer_id,
+        Conversation.started_at > unit.assigned_at,
+        Conversation.started_at <= min(end, now),
+    )
+    if unit.conversation_id is not None:
+        query = query.where(Conversation.id != unit.conversation_id)
+    if (await session.execute(query.limit(1))).first() is not None:
+        return True
+    return False if now >= end else None
+
+
+async def csat_satisfied_7d(
+    session: AsyncSession, unit: Assignment, seen: bool | None, now: datetime
+) -> bool | None:
+    end = unit.assigned_at + HANDOFF_WINDOW
+    query = select(Case.csat).where(
+        Case.created_at >= unit.assigned_at, Case.created_at <= min(end, now), Case.csat.is_not(None)
+    )
+    if unit.conversation_id is not None and unit.customer_id is None:
+        query = query.where(Case.conversation_id == unit.conversation_id)
+    elif unit.customer_id is not None:
+        query = query.where(Case.customer_id == unit.customer_id)
+    else:
+        return None
+    rated = (await session.execute(query.order_by(Case.created_at, Case.id).limit(1))).scalar_one_or_none()
+    return None if rated is None else rated >= SATISFIED
+
+
 METRICS: dict[str, Metric] = {
     "still_subscribed_30d": still_subscribed_30d,
     "handed_over_7d": handed_over_7d,
+    "asked_for_person_7d": asked_for_person_7d,
+    "returned_7d": returned_7d,
+    "csat_satisfied_7d": csat_satisfied_7d,
 }
-WINDOWS = {"still_subscribed_30d": SUBSCRIBED_WINDOW, "handed_over_7d": HANDOFF_WINDOW}
+WINDOWS = {
+    "still_subscribed_30d": SUBSCRIBED_WINDOW,
+    "handed_over_7d": HANDOFF_WINDOW,
+    "asked_for_person_7d": HANDOFF_WINDOW,
+    "returned_7d": HANDOFF_WINDOW,
+    "csat_satisfied_7d": HANDOFF_WINDOW,
+}
 
 
 def metrics_of(experiment: Experiment) -> list[str]:

@@ -76,6 +76,15 @@ class AssignOut(BaseModel):
     variant: str | None = Field(description="None: the experiment takes no new units (not running, or full).")
 
 
+class FlowVariantOut(BaseModel):
+    flow: str
+    conversation_id: str
+    variant: str = Field(description="The way the bot handles the flow in this conversation.")
+    experiment: str | None = Field(
+        description="The experiment's key; None: the flow's default, no experiment."
+    )
+
+
 class IntervalOut(BaseModel):
     estimate: float | None
     low: float

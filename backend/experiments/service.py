@@ -61,6 +61,9 @@ def check(plan: Plan) -> int:
         raise ExperimentError(
             f"{planned} units per arm planned; more than {MAX_PER_ARM} is no experiment to run"
         )
+    from backend.experiments import flows  # flows builds on this module
+
+    flows.check(plan)
     return planned
 
 

@@ -69,7 +69,11 @@ def wilson(successes: int, n: int, confidence: float = 0.95) -> Interval:
     p = successes / n
     centre = (p + q * q / (2 * n)) / (1 + q * q / n)
     half = q * math.sqrt(p * (1 - p) / n + q * q / (4 * n * n)) / (1 + q * q / n)
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+    # At 0 or n successes the bound is exactly 0 or 1; computed, it can miss by a rounding error (2.8e-17
+    # for 0 of 10), which would put the estimate outside its own interval.
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)
+    high = 1.0 if successes >= n else min(1.0, centre + half)
+    return Interval(p, low, high)
 
 
 def newcombe(s1: int, n1: int, s2: int, n2: int, confidence: float = 0.95) -> Interval:

@@ -15,7 +15,7 @@ from backend.core.dependencies import SessionDep
 from backend.core.errors import error_response
 from backend.core.params import RecordId
 from backend.customers.models import Customer
-from backend.experiments import service
+from backend.experiments import flows, service
 from backend.experiments.models import CustomerValue, Experiment
 from backend.experiments.schemas import (
     ArmOut,
@@ -24,12 +24,14 @@ from backend.experiments.schemas import (
     ComparisonOut,
     ExperimentIn,
     ExperimentOut,
+    FlowVariantOut,
     IntervalOut,
     Key,
     PreferencesIn,
     PreferencesOut,
     ResultsOut,
     StopIn,
+    UnitId,
 )
 from backend.experiments.stats import Interval
 
@@ -136,6 +138,32 @@ async def assign(key: KeyPath, body: AssignIn, session: SessionDep) -> AssignOut
     exposure = await service.assign(session, experiment, body.unit_id, customer_id, conversation_id)
     await session.commit()
     return AssignOut(experiment=key, unit_id=body.unit_id, variant=exposure.variant if exposure else None)
+
+
+@router.post(
+    "/flows/{flow}/conversations/{conversation_id}",
+    response_model=FlowVariantOut,
+    responses=error_response(404, "No such flow."),
+    dependencies=[Depends(require_service)],
+)
+async def flow_variant(
+    flow: Annotated[Key, Path(description="The flow's name (backend/experiments/flows.py).")],
+    conversation_id: Annotated[UnitId, Path(description="The Rasa sender id (the conversation's id).")],
+    session: SessionDep,
+) -> FlowVariantOut:
+    """The way the bot handles `flow` in this conversation: sticky, its first exposure in a running
+    experiment a logged `experiment` decision; the flow's default when no experiment runs it."""
+    known = flows.FLOWS.get(flow)
+    if known is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no flow {flow!r}")
+    found = await flows.variant(session, known, conversation_id)
+    await session.commit()
+    return FlowVariantOut(
+        flow=found.flow,
+        conversation_id=found.conversation_id,
+        variant=found.variant,
+        experiment=found.experiment,
+    )
 
 
 def _interval(found: Interval) -> IntervalOut:

@@ -69,3 +69,9 @@ def test_assignment_is_sticky_and_splits_traffic_within_tolerance() -> None:
     other = [variant_for("another-test", u, variants) for u in units]
     same = sum(x == y for x, y in zip(first, other, strict=True)) / len(units)
     assert math.isclose(same, 0.5**2 + 2 * 0.25**2, abs_tol=0.02)
+
+
+@pytest.mark.parametrize("n", [1, 7, 10, 11, 250])
+def test_a_rate_of_0_or_1_lies_inside_its_own_wilson_interval(n):
+    none, every = stats.wilson(0, n, 0.95), stats.wilson(n, n, 0.95)
+    assert none.low == 0.0 < none.high and every.low < every.high == 1.0
