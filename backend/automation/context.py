@@ -2,7 +2,9 @@
 
 Built from the stored rows for both the live engine and the dry-run, so a replayed event sees what a live
 one would have seen: the customer message the event is about (or the latest before it), the case open at
-that moment (or the event's case), the customer, and the tags added before it.
+that moment (or the event's case), the customer, and the tags added before it. The customer's consent and
+contact channels are as stored now, not as of the event: the dry-run then shows what enabling the rule would
+do to these customers today.
 """
 
 from __future__ import annotations

@@ -42,11 +42,13 @@ from backend.automation.evaluator import (
     CompiledRule,
     Limits,
     PlannedAction,
+    consent_refusal,
     evaluate,
     fingerprint,
     triggered_by,
 )
 from backend.automation.models import AutomationException, ConversationTag, Firing
+from backend.automation.schemas import is_marketing
 from backend.automation.webhook import deliver
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
@@ -321,6 +323,8 @@ class Engine:
         elif kind == "assign_team":
             await automated.route_to_team(session, conversation, str(action["skill"]), actor, self._settings)
         elif kind == "send_message":
+            if is_marketing(action):
+                await _check_consent(session, conversation)
             await automated.send_message(session, conversation, str(action["text"]), self._notifier)
         elif kind == "retention_offer":
             await self._offer(session, conversation)
@@ -342,6 +346,18 @@ class Engine:
             await session.commit()  # the decision row says why there was no offer
             return
         await automated.send_message(session, conversation, decided.offer, self._notifier)
+
+
+async def _check_consent(session: AsyncSession, conversation: Conversation) -> None:
+    """Consent again at the moment of sending: a supervisor's retry of a capped marketing message skips the
+    guardrails, and the customer may have withdrawn consent since the event."""
+    customer = await session.get(Customer, conversation.customer_id) if conversation.customer_id else None
+    context = {
+        "marketing_consent": bool(customer and customer.marketing_consent),
+        "contact_channels": list(customer.contact_channels or []) if customer else [],
+    }
+    if (reason := consent_refusal(context)) is not None:
+        raise ActionNotApplicable(reason)
 
 
 def _all_done(rules: list[CompiledRule], done: frozenset[str]) -> bool:

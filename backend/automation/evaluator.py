@@ -234,11 +234,14 @@ def evaluate(
 
 def _no_consent(item: PlannedAction) -> str | None:
     """Why a marketing action may not reach this customer (None: it may, or it is not marketing)."""
-    if not is_marketing(item.action):
-        return None
-    if not item.context.get("marketing_consent"):
+    return consent_refusal(item.context) if is_marketing(item.action) else None
+
+
+def consent_refusal(context: Mapping[str, Any]) -> str | None:
+    """Why marketing may not reach the customer this context describes (None: it may)."""
+    if not context.get("marketing_consent"):
         return f"{CONSENT}no marketing consent"
-    if CHAT not in (item.context.get("contact_channels") or []):
+    if CHAT not in (context.get("contact_channels") or []):
         return f"{CONSENT}the customer does not accept marketing in chat"
     return None
 

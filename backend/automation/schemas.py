@@ -223,10 +223,10 @@ class Trigger(BaseModel):
 
     schedule: every `minutes` minutes on the UTC clock (slots at multiples of `minutes` since midnight UTC
     1970, so every 60 is on the hour). No cron library is installed; an interval plus the rule's `active`
-    calendar scope gives "every N minutes in business hours". With `target` active_conversations (the default) a
-    slot is one event per conversation with a message in the slot's last `minutes` minutes (a set the stored
-    rows show, so the dry-run replays it); with `none` it is one event without a conversation, for
-    notify_supervisors and webhook actions. A slot missed while no worker ran is not caught up."""
+    calendar scope gives "every N minutes in business hours". With `target` active_conversations (the
+    default) a slot is one event per conversation with a message in the slot's last `minutes` minutes (a set
+    the stored rows show, so the dry-run replays it); with `none` it is one event without a conversation,
+    for notify_supervisors and webhook actions. A slot missed while no worker ran is not caught up."""
 
     model_config = Strict
 

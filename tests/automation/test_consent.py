@@ -8,7 +8,7 @@ from backend.automation.schemas import RuleDefinition
 from backend.core.database import utcnow
 from backend.experiments.offers import OFFERS
 from tests.app_fixtures import staff_headers
-from tests.automation.helpers import admin, decisions, dry_run, exceptions, live, rule, say
+from tests.automation.helpers import admin, decisions, dry_run, exceptions, live, rule, say, supervisor
 from tests.dbcheck import rows
 from tests.experiments.helpers import RETENTION, start_experiment
 
@@ -135,3 +135,21 @@ def test_bad_marketing_and_schedule_rules_are_422(client):
             "/api/automation/rules", json={"name": "bad", "definition": definition}, headers=headers
         )
         assert response.status_code == 422, (definition, response.text)
+
+
+def test_a_retried_marketing_message_asks_for_consent_again(client, widget, database_url):
+    """A marketing message over the contact cap is an exception; the customer withdraws consent before a
+    supervisor retries it: the retry fails with the consent reason and nothing is sent."""
+    headers = admin(client)
+    prefer(client, database_url, consent=True, channels=["chat"])
+    three = [{**MARKETING, "text": f"{SALE} ({n})"} for n in range(3)]  # the cap is two a day
+    live(client, headers, rule(ON_MESSAGE, three), "three offers")
+    conversation = widget["conversation_id"]
+    say(client, widget, "hello")
+    queued = [e for e in exceptions(client) if e["conversation_id"] == conversation]
+    assert len(queued) == 1 and queued[0]["reason"].startswith("contact cap")
+    prefer(client, database_url, consent=False, channels=["chat"])
+    retried = client.post(f"/api/automation/exceptions/{queued[0]['id']}/retry", headers=supervisor(client))
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["state"] == "open" and "no marketing consent" in retried.json()["reason"]
+    assert f"{SALE} (2)" not in sent(database_url, conversation)
