@@ -38,7 +38,9 @@ def flow_variant(client, conversation_id: str, flow: str = FLOW, headers=SERVICE
     answer = client.post(f"/api/experiments/flows/{flow}/conversations/{conversation_id}", headers=headers)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    backend_client.FlowVariant.from_json(body)  # the action server reads it field for field
+    # The action server's type reads it field for field: nothing missing, nothing it would ignore.
+    assert set(body) == set(backend_client.FlowVariant.__dataclass_fields__)
+    assert backend_client.FlowVariant.from_json(body).variant == body["variant"]
     return body
 
 
