@@ -20,6 +20,15 @@ figure named by the split it comes from:
 
 Each figure is also given for the component as it was before the in-domain set (airline CSV only, its old C
 and dense_weight), so the change shows. Writes var/eval/sentiment.json.
+
+`--dev-sweep` instead scores a small grid of SentimentAnalyzer settings on dev splits only (never test.csv):
+airline dev (fit_model on train.csv without the dev rows plus the whole in-domain set), the in-domain grouped
+cross-validation above, and conversations dev (scored by that airline-dev model). Embeddings come from the
+component's cache, computed once for every configuration. Each argument is one or more configurations,
+`key=value` pairs joined by `:`, `|` separating values to cross:
+    python scripts/eval_sentiment.py --dev-sweep "in_domain_weight=0.5|1:C=2|4" "class_weight=None:C=4"
+`--cv-min-airline-dev F` runs the (five times slower) in-domain cross-validation only for the configurations
+whose airline dev reaches F. Writes var/eval/sentiment_sweep.json.
 """
 
 from __future__ import annotations
@@ -224,16 +233,188 @@ def confusion_table(result: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def sweep_configs(specs: Sequence[str], base: dict[str, Any]) -> list[dict[str, Any]]:
+    """The configurations of `--dev-sweep` arguments, each over `base` (the config of bot/config.yml)."""
+    import yaml
+
+    configs: list[dict[str, Any]] = []
+    for spec in specs:
+        pairs = [part.split("=", 1) for part in spec.split(":") if part]
+        if any(len(pair) != 2 or pair[0] not in base for pair in pairs):
+            raise SystemExit(
+                f"eval_sentiment: bad --dev-sweep configuration {spec!r} (key=value[:key=value])"
+            )
+        keys = [key for key, _ in pairs]
+        options = [
+            [yaml.safe_load(v) if v != "None" else None for v in values.split("|")] for _, values in pairs
+        ]
+        for values in itertools.product(*options):
+            config = {**base, **dict(zip(keys, values, strict=True))}
+            if config not in configs:
+                configs.append(config)
+    return configs
+
+
+def dev_sweep(specs: Sequence[str], config_path: Path, out: Path, cv_min_airline_dev: float = 0.0) -> int:
+    """Scores each configuration on airline dev, in-domain grouped CV and conversations dev; a table."""
+    import numpy as np
+
+    from nlu.sentiment import (
+        SentimentAnalyzer,
+        embed_texts,
+        fit_model,
+        is_airline_dev,
+        predict_proba,
+        read_in_domain,
+        read_training_rows,
+        resolve_in_domain,
+        resolve_training_csv,
+        sentiment_of,
+    )
+
+    base = {**SentimentAnalyzer.get_default_config(), **pipeline_configs(config_path)[ANALYZER]}
+    configs = sweep_configs(specs, base)
+    in_domain_path = resolve_in_domain(base["in_domain_data"])
+    if in_domain_path is None:
+        raise SystemExit("eval_sentiment: --dev-sweep needs the in-domain set")
+    train_csv = resolve_training_csv(base["training_csv"])
+    texts, labels = read_training_rows(
+        train_csv, base["text_column"], base["label_column"], base["max_training_rows"], base["random_state"]
+    )
+
+    def embed(rows: list[str], name: str) -> Any:
+        return embed_texts(rows, base["encoder_dir"], base["model"], base["embedding_cache_dir"], name)
+
+    # The same cached files as the component's training (whole CSV, whole in-domain set).
+    dense = embed(texts, train_csv.name)
+    domain_texts, domain_labels = read_in_domain(in_domain_path)
+    domain_dense = embed(domain_texts, in_domain_path.name)
+    dev = np.array([is_airline_dev(t) for t in texts])
+    fit_rows = [i for i in range(len(texts)) if not dev[i]]
+    dev_rows = [i for i in range(len(texts)) if dev[i]]
+    conversations = dev_conversation_turns()
+    conversation_dense = embed(conversations[1], "conversations dev") if conversations else None
+    print(
+        f"eval_sentiment: dev sweep of {len(configs)} configurations; airline dev {len(dev_rows)} rows, "
+        f"in-domain {len(domain_texts)}, conversations dev {len(conversations[1]) if conversations else 0}",
+        flush=True,
+    )
+    rows: list[dict[str, Any]] = []
+    # First airline dev (one fit each), then the in-domain cross-validation (five fits each) of those that
+    # reach `cv_min_airline_dev`: a selection rule that requires an airline-dev floor needs no other.
+    for number, config in enumerate(configs, start=1):
+        started = time.monotonic()
+        changed = {k: config[k] for k in SHOWN}
+        model = fit_model(
+            [texts[i] for i in fit_rows] + domain_texts,
+            [labels[i] for i in fit_rows] + domain_labels,
+            np.vstack([dense[fit_rows], domain_dense]) if config["use_sentence_features"] else None,
+            np.concatenate(
+                [np.ones(len(fit_rows)), np.full(len(domain_texts), float(config["in_domain_weight"]))]
+            ),
+            config,
+        )
+        with_dense = bool(model["dense_dim"])
+        dev_texts = [texts[i] for i in dev_rows]
+        dev_result = report(
+            [labels[i] for i in dev_rows],
+            [
+                sentiment_of(model["labels"], p)
+                for p in predict_proba(model, dev_texts, dense[dev_rows] if with_dense else None)
+            ],
+        )
+        conversations_result = None
+        if conversations:
+            conversations_result = report(
+                conversations[2],
+                [
+                    sentiment_of(model["labels"], p)
+                    for p in predict_proba(
+                        model, conversations[1], conversation_dense if with_dense else None
+                    )
+                ],
+            )
+        rows.append(
+            {
+                "config": changed,
+                "airline_dev": dev_result,
+                "conversations_dev": conversations_result,
+                "in_domain_cv": None,
+                "seconds": round(time.monotonic() - started, 1),
+            }
+        )
+        print(
+            f"  {number:>2} {json.dumps(changed):<105} airline dev {dev_result['macro_f1']:.3f}  "
+            f"conversations dev "
+            f"{conversations_result['macro_f1'] if conversations_result else float('nan'):.3f}  "
+            f"({rows[-1]['seconds']:.0f} s)",
+            flush=True,
+        )
+    for number, (config, row) in enumerate(zip(configs, rows, strict=True), start=1):
+        if row["airline_dev"]["macro_f1"] < cv_min_airline_dev:
+            continue
+        started = time.monotonic()
+        row["in_domain_cv"] = report(
+            domain_labels,
+            cross_validate(config, (texts, labels, dense), (domain_texts, domain_labels, domain_dense)),
+        )
+        row["seconds"] = round(row["seconds"] + time.monotonic() - started, 1)
+        print(
+            f"  {number:>2} {json.dumps(row['config']):<105} "
+            f"in-domain CV {row['in_domain_cv']['macro_f1']:.3f}"
+            f"  ({time.monotonic() - started:.0f} s)",
+            flush=True,
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "splits": {
+                    "airline_dev": f"{len(dev_rows)} rows of {train_csv.name} (is_airline_dev); "
+                    "model: fit_model on the other rows + the whole in-domain set",
+                    "in_domain_cv": f"{CV_FOLDS}-fold StratifiedGroupKFold, seed {CV_SEED}, near-duplicate "
+                    f"groups; fold models on the whole {train_csv.name} + the other folds",
+                    "conversations_dev": "customer turns of the dev conversations, airline-dev model",
+                },
+                "base_config": {k: base[k] for k in SHOWN},
+                "cv_min_airline_dev": cv_min_airline_dev,
+                "rows": rows,
+                "cpu_count": os.cpu_count(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"eval_sentiment: -> {out}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", type=Path, default=ROOT / "bot" / "config.yml")
     parser.add_argument("--test", type=Path, default=SHARED_DATA / "airline_sentiment" / "test.csv")
-    parser.add_argument("--out", type=Path, default=VAR / "eval" / "sentiment.json")
+    parser.add_argument("--out", type=Path, default=None, help="default var/eval/sentiment(_sweep).json")
+    parser.add_argument(
+        "--dev-sweep",
+        nargs="+",
+        metavar="CONFIG",
+        help="score these SentimentAnalyzer settings on the dev splits only (see above) instead",
+    )
+    parser.add_argument(
+        "--cv-min-airline-dev",
+        type=float,
+        default=0.0,
+        help="--dev-sweep: cross-validate in-domain only the configurations with at least this airline dev",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("nlu").setLevel(logging.INFO)  # says whether the embeddings came from the cache
+    if args.dev_sweep:
+        out = args.out or VAR / "eval" / "sentiment_sweep.json"
+        return dev_sweep(args.dev_sweep, args.config, out, args.cv_min_airline_dev)
+    args.out = args.out or VAR / "eval" / "sentiment.json"
 
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.shared.nlu.training_data.message import Message
