@@ -40,4 +40,7 @@ class Case(Base):
     sla_breached_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     disposition: Mapped[str | None] = mapped_column(String(64))
-    csat: Mapped[int | None]
+    csat: Mapped[int | None]  # the survey's first question, the 1-5 satisfaction score
+    # The other questions' answers (backend/cases/csat.py): [{id, kind, question, rating, text}], the text
+    # redacted.
+    csat_answers: Mapped[list | None]

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from backend.conversations.schemas import ConversationOut, ParsedMessageOut, SentimentTrajectoryOut
 from backend.core.text import Text
@@ -21,6 +21,16 @@ class HandoffIn(BaseModel):
 class HandoffOut(BaseModel):
     case_id: int
     message: str
+
+
+class CsatAnswerOut(BaseModel):
+    """One answer to a survey question after the satisfaction score (backend/cases/csat.py)."""
+
+    id: str
+    kind: Literal["rating", "text"]
+    question: str = Field(description="The wording the customer was asked.")
+    rating: int | None
+    text: str | None = Field(description="Redacted: PII replaced by placeholders such as [PHONE].")
 
 
 class CaseOut(BaseModel):
@@ -46,6 +56,7 @@ class CaseOut(BaseModel):
     resolved_at: datetime | None
     disposition: str | None
     csat: int | None
+    csat_answers: list[CsatAnswerOut] | None = None
 
 
 class CaseDetailOut(CaseOut):
@@ -80,7 +91,23 @@ class TransferIn(BaseModel):
 class CsatIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent).")
+    score: int = Field(ge=1, le=5, description="The satisfaction score: 1 (poor) to 5 (excellent).")
+    # Checked against the configured questions in backend/cases/csat.py (the settings are not known here);
+    # strict ints, so a rating is never a string and a text answer never a number.
+    answers: dict[Text, StrictInt | Text] = Field(
+        default_factory=dict,
+        max_length=2,
+        description="The other questions' answers by question id: 1-5 for a rating, text (at most 500 "
+        "characters) for a text question; unanswered ones are left out.",
+    )
+
+
+class CsatQuestionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: Literal["rating", "text"]
+    text: str
 
 
 class QueuePlaceOut(BaseModel):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.agents.models import Agent
 from backend.audit import service as audit
 from backend.auth.dependencies import StaffDep, widget_conversation
-from backend.cases import export, queue, service
+from backend.cases import csat, export, queue, service
 from backend.cases.models import Case
 from backend.cases.schemas import (
     AgentReplyIn,
@@ -19,6 +19,7 @@ from backend.cases.schemas import (
     CaseOut,
     ConversationExportOut,
     CsatIn,
+    CsatQuestionOut,
     QueuePlaceOut,
     ResolveIn,
     TransferIn,
@@ -121,12 +122,48 @@ async def transfer(
     return CaseOut.model_validate(moved)
 
 
-@widget_router.post("/conversations/{conversation_id}/csat", response_model=CaseOut, responses=CONFLICT)
+@widget_router.get("/conversations/{conversation_id}/csat", response_model=list[CsatQuestionOut])
+async def survey(
+    conversation_id: Annotated[str, Depends(widget_conversation)], request: Request
+) -> list[CsatQuestionOut]:
+    """The questions the widget asks after a resolution: the 1-5 satisfaction score first, then
+    CSAT_EXTRA_QUESTIONS."""
+    return [CsatQuestionOut.model_validate(q) for q in csat.questions(request.app.state.settings)]
+
+
+@widget_router.post(
+    "/conversations/{conversation_id}/csat",
+    response_model=CaseOut,
+    responses=CONFLICT,
+)
 async def rate(
-    conversation_id: Annotated[str, Depends(widget_conversation)], body: CsatIn, session: SessionDep
+    conversation_id: Annotated[str, Depends(widget_conversation)],
+    body: CsatIn,
+    session: SessionDep,
+    request: Request,
 ) -> CaseOut:
-    """The customer rates the conversation's last resolved case, once."""
-    return CaseOut.model_validate(await _act(lifecycle.record_csat(session, conversation_id, body.score)))
+    """The customer rates the conversation's last resolved case and answers the other questions, once."""
+    settings = request.app.state.settings
+    try:
+        answers = csat.check(body.answers, settings)
+    except csat.CsatInvalid as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    rows = await csat.to_store(session, conversation_id, answers, settings)
+    rated = lifecycle.record_csat(session, conversation_id, body.score, rows)
+    return CaseOut.model_validate(await _act(rated))
+
+
+@widget_router.post(
+    "/conversations/{conversation_id}/handback", response_model=MessageOut, responses=CONFLICT
+)
+async def bot_instead(
+    conversation_id: Annotated[str, Depends(widget_conversation)], session: SessionDep, request: Request
+) -> MessageOut:
+    """While waiting for a person, the customer lets the bot help instead: the waiting case is cancelled
+    and the bot answers again (asking for a person later opens a new case through the bot)."""
+    note = await _act(lifecycle.customer_chose_bot(session, conversation_id, request.app.state.notifier))
+    request.app.state.dispatcher.poke()  # the others behind them in the queue move up now
+    return MessageOut.model_validate(note)
 
 
 @widget_router.get("/conversations/{conversation_id}/queue", response_model=QueuePlaceOut)

@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.core.rates import parse_rate
@@ -182,6 +182,16 @@ class ConversationSettings(SettingsGroup):
         return urls or [self.rasa_url]
 
 
+class CsatQuestion(BaseModel):
+    """A question the customer is asked after the satisfaction score (CSAT_EXTRA_QUESTIONS)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="The answer's key; never `satisfaction`.")
+    kind: Literal["rating", "text"] = Field(description="rating: 1-5; text: a short free-text answer.")
+    text: str = Field(min_length=1, max_length=200)
+
+
 class RoutingSettings(SettingsGroup):
     """Case routing (backend/cases/routing.py documents the formula)."""
 
@@ -226,6 +236,23 @@ class RoutingSettings(SettingsGroup):
         gt=0,
         description="Handle time assumed for the wait estimate while a team has no resolved case yet.",
     )
+    # The survey's first question is always the satisfaction score (analytics, automation and the decision
+    # outcomes read it), so only the questions after it are configurable: up to two, three in all.
+    csat_extra_questions: list[CsatQuestion] = Field(
+        default_factory=list,
+        max_length=2,
+        description='Questions after the 1-5 satisfaction score, as JSON: [{"id": "resolved", "kind": '
+        '"rating", "text": "Did we solve your problem?"}, {"id": "comment", "kind": "text", "text": '
+        '"Anything we could do better?"}].',
+    )
+
+    @field_validator("csat_extra_questions")
+    @classmethod
+    def _distinct_questions(cls, questions: list[CsatQuestion]) -> list[CsatQuestion]:
+        ids = [question.id for question in questions]
+        if "satisfaction" in ids or len(set(ids)) != len(ids):
+            raise ValueError("CSAT question ids must be distinct, and none `satisfaction` (the score's)")
+        return questions
 
 
 class KnowledgeSettings(SettingsGroup):

@@ -1,5 +1,6 @@
 """A case's transitions after hand-off: offered, accepted, agent replied, resolved, handed back, transferred,
-re-queued, SLA breached, rated; and the conversation's owner and agent that go with them.
+re-queued, SLA breached, rated, cancelled by the waiting customer; and the conversation's owner and agent that
+go with them.
 
 Every function records staff actions in the audit trail and commits its own transaction, except `offer`,
 which is one step of the assigner's transaction (backend/cases/assignment.py holds the row locks that make it
@@ -19,8 +20,10 @@ from backend.agents.models import Agent
 from backend.analytics import publisher
 from backend.analytics.events import Event, Kind
 from backend.audit import service as audit
+from backend.cases.csat import CSAT_QUESTION
 from backend.cases.models import Case
 from backend.cases.schemas import CaseOut
+from backend.cases.service import open_case_of
 from backend.conversations.models import Conversation, Message
 from backend.conversations.notifier import SUPERVISORS, Notifier, agent_topic
 from backend.conversations.schemas import MessageOut
@@ -30,7 +33,8 @@ from backend.decisions.models import Decision
 
 log = logging.getLogger(__name__)
 SKILLS = ("general", "billing", "technical", "retention", "sales")
-CSAT_QUESTION = "How did we do? Please rate this conversation from 1 (poor) to 5 (excellent)."
+__all__ = ["CSAT_QUESTION"]  # re-exported: the seeding writes the same question as resolve does
+BOT_INSTEAD_TEXT = "You're back with our virtual assistant. How can I help?"
 
 
 class CaseStateError(Exception):
@@ -164,6 +168,24 @@ async def hand_back(session: AsyncSession, case: Case, agent: Agent, notifier: N
     audit.record(session, _actor(agent), "case.hand_back", "case", case.id)
     await session.commit()
     _resolved(case)
+    _deliver(notifier, note)
+    return note
+
+
+async def customer_chose_bot(session: AsyncSession, conversation_id: str, notifier: Notifier) -> Message:
+    """The customer waiting for a person lets the bot help instead: the waiting case is cancelled (resolved
+    with disposition `customer_chose_bot`, audited with the reason) and the bot owns the conversation again.
+    No rating is asked and no `case_resolved` is counted: nobody handled the case."""
+    case = await open_case_of(session, conversation_id)
+    if case is None or case.status not in ("queued", "follow_up"):
+        taken = case is not None
+        raise CaseStateError("an agent has already taken this conversation" if taken else "nobody is awaited")
+    before = {"status": case.status}
+    case.status, case.resolved_at, case.disposition = "resolved", utcnow(), "customer_chose_bot"
+    note = await _return_to_bot(session, case, BOT_INSTEAD_TEXT)
+    after = {"disposition": case.disposition, "reason": "the customer asked for the bot instead"}
+    audit.record(session, "customer", "case.cancel", "case", case.id, before, after)
+    await session.commit()
     _deliver(notifier, note)
     return note
 
@@ -357,8 +379,14 @@ def _override_decision(
     )
 
 
-async def record_csat(session: AsyncSession, conversation_id: str, score: int) -> Case:
-    """The customer's rating goes on the conversation's most recently resolved case, once."""
+async def record_csat(
+    session: AsyncSession,
+    conversation_id: str,
+    score: int,
+    answers: list[dict[str, str | int | None]] | None = None,
+) -> Case:
+    """The customer's rating, and the answers to the survey's other questions (backend/cases/csat.py),
+    go on the conversation's most recently resolved case, once."""
     query = (
         select(Case)
         .where(Case.conversation_id == conversation_id, Case.status == "resolved")
@@ -370,7 +398,7 @@ async def record_csat(session: AsyncSession, conversation_id: str, score: int) -
         raise CaseStateError("there is no resolved case to rate in this conversation")
     if case.csat is not None:
         raise CaseStateError("this conversation has already been rated")
-    case.csat = score
+    case.csat, case.csat_answers = score, answers or None
     await session.commit()
     publisher.publish(Event(Kind.CSAT_GIVEN, utcnow(), conversation_id, score=score))
     return case

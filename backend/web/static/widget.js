@@ -22,7 +22,8 @@
       <header class="sd-header"><span class="sd-title"></span>
         <span class="sd-status" role="status" aria-live="polite"></span>
         <button class="sd-close" aria-label="Close chat">×</button></header>
-      <p class="sd-queue" role="status" aria-live="polite" hidden></p>
+      <div class="sd-waiting" hidden><p class="sd-queue" role="status" aria-live="polite"></p>
+        <button class="sd-bot-instead" type="button">Let the bot help instead</button></div>
       <ol class="sd-messages" aria-live="polite" aria-relevant="additions"></ol>
       <p class="sd-typing" aria-hidden="true" hidden><span></span><span></span><span></span></p>
       <form class="sd-form"><label class="sd-sr" for="sd-input">Message</label>
@@ -105,11 +106,22 @@
   // ---- place in the queue while waiting for a person: pushed as `queue` frames whenever the queue moves ---
   function showQueue(place) {
     const el = $(".sd-queue");
-    if (!place || !place.position) { el.hidden = true; el.textContent = ""; return; }
+    if (!place || !place.position) { $(".sd-waiting").hidden = true; el.textContent = ""; return; }
     const minutes = place.estimate_minutes;
     el.textContent = `You are number ${place.position} in the queue, about ${minutes} minute${minutes === 1 ? "" : "s"}`;
-    el.hidden = false;
+    $(".sd-waiting").hidden = false;
   }
+
+  // The customer may stop waiting and go on with the bot; asking the bot for a person queues them again.
+  async function botInstead() {
+    const s = state.session;
+    const response = await fetch(`${origin}/api/v1/widget/conversations/${s.conversation_id}/handback`, {
+      method: "POST", headers: { authorization: `Bearer ${s.token}` },
+    });
+    if (response.ok) { showQueue(null); render(await response.json()); }
+    else statusEl.textContent = "An agent is already on the way.";
+  }
+  $(".sd-bot-instead").addEventListener("click", botInstead);
 
   async function loadQueue() {
     const s = state.session;
@@ -212,33 +224,84 @@
     });
   }
 
-  // ---- rating after a human resolved the conversation ----------------------------------------------------
-  function askRating() {
+  // ---- survey after a human resolved the conversation: the 1-5 score, then up to two configured questions ---
+  async function askRating() {
+    const s = state.session;
+    const response = await fetch(`${origin}/api/v1/widget/conversations/${s.conversation_id}/csat`, {
+      headers: { authorization: `Bearer ${s.token}` },
+    }).catch(() => null);
+    // The score alone if the questions cannot be read: it is the one analytics and automation need.
+    const questions = response && response.ok ? await response.json() : [{ id: "satisfaction", kind: "rating", text: "" }];
     const item = document.createElement("li");
     item.className = "sd-msg sd-rating";
+    const answers = {};
+    // One question: a star sends at once, as ever. More: stars choose, and Send posts them all.
+    const single = questions.length === 1;
+    for (const question of questions) item.appendChild(renderQuestion(question, answers, single, item));
+    if (!single) {
+      const submit = document.createElement("button");
+      submit.type = "button";
+      submit.className = "sd-survey-send";
+      submit.textContent = "Send answers";
+      submit.disabled = true;
+      submit.addEventListener("click", () => { submit.disabled = true; rate(answers, item); });
+      item.appendChild(submit);
+      item.addEventListener("sd-answer", () => { submit.disabled = !answers.satisfaction; });
+    }
+    list.appendChild(item);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function renderQuestion(question, answers, single, item) {
+    const wrap = document.createElement("div");
+    wrap.className = "sd-question";
+    // The score's question is the system message just above; the others need their words.
+    if (question.text && !single && question.id !== "satisfaction") {
+      const label = document.createElement("p");
+      label.textContent = question.text;
+      wrap.appendChild(label);
+    }
+    if (question.kind === "text") {
+      const field = document.createElement("textarea");
+      field.className = "sd-answer";
+      field.maxLength = 500;
+      field.rows = 2;
+      field.setAttribute("aria-label", question.text);
+      field.addEventListener("input", () => { answers[question.id] = field.value; });
+      wrap.appendChild(field);
+      return wrap;
+    }
     const group = document.createElement("div");
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Rate this conversation from 1 to 5 stars");
+    group.setAttribute("aria-label", question.id === "satisfaction" ? "Rate this conversation from 1 to 5 stars" : question.text);
     for (let score = 1; score <= 5; score++) {
       const star = document.createElement("button");
       star.type = "button";
       star.className = "sd-star";
       star.textContent = "★";
       star.setAttribute("aria-label", `${score} star${score > 1 ? "s" : ""}`);
-      star.addEventListener("click", () => rate(score, item));
+      if (!single) star.setAttribute("aria-pressed", "false");
+      star.addEventListener("click", () => {
+        answers[question.id] = score;
+        if (single) { rate(answers, item); return; }
+        group.querySelectorAll(".sd-star").forEach((b, i) => b.setAttribute("aria-pressed", String(i < score)));
+        item.dispatchEvent(new Event("sd-answer"));
+      });
       group.appendChild(star);
     }
-    item.appendChild(group);
-    list.appendChild(item);
-    list.scrollTop = list.scrollHeight;
+    wrap.appendChild(group);
+    return wrap;
   }
 
-  async function rate(score, item) {
+  async function rate(answers, item) {
     const s = state.session;
+    const { satisfaction: score, ...others } = answers;
+    // A text question left empty is not an answer.
+    for (const [id, value] of Object.entries(others)) if (typeof value === "string" && !value.trim()) delete others[id];
     const response = await fetch(`${origin}/api/v1/widget/conversations/${s.conversation_id}/csat`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${s.token}` },
-      body: JSON.stringify({ score }),
+      body: JSON.stringify({ score, answers: others }),
     });
     const thanks = document.createElement("p");
     thanks.textContent = response.ok ? `Thank you for rating us ${score} out of 5.` : "Sorry, we couldn't save your rating.";
