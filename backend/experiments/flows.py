@@ -31,55 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.conversations.models import Conversation
 from backend.experiments import service
+from backend.experiments.flow_catalog import FLOWS, Flow, flow_of
 from backend.experiments.models import Assignment, Experiment
 
-
-@dataclass(frozen=True)
-class Flow:
-    name: str
-    default: str
-    variants: tuple[str, ...]  # the ways the action server can handle it, the default first
-    description: str
-
-
-FLOWS: dict[str, Flow] = {
-    flow.name: flow
-    for flow in (
-        Flow(
-            "kb-not-sure",
-            "not_sure",
-            ("not_sure", "suggest_closest"),
-            "No confident knowledge-base answer: say so only, or also show the closest article",
-        ),
-    )
-}
-
-
-def flow_of(key: str) -> Flow | None:
-    """The flow an experiment key runs, if any."""
-    for name, flow in FLOWS.items():
-        if key == name or key.startswith(f"{name}-"):
-            return flow
-    return None
-
-
-def check(plan: service.Plan) -> None:
-    """A flow experiment the action server can serve: conversation unit, known variants, default first."""
-    flow = flow_of(plan.key)
-    if flow is None:
-        return
-    names = [str(v["name"]) for v in plan.variants]
-    if plan.unit != "conversation":
-        raise service.ExperimentError(f"flow {flow.name!r} is assigned per conversation, not per {plan.unit}")
-    unknown = [name for name in names if name not in flow.variants]
-    if unknown:
-        raise service.ExperimentError(
-            f"flow {flow.name!r} has no variant {', '.join(unknown)}; one of {', '.join(flow.variants)}"
-        )
-    if names[0] != flow.default:
-        raise service.ExperimentError(
-            f"the first variant (the control) of flow {flow.name!r} must be its default, {flow.default!r}"
-        )
+__all__ = ["FLOWS", "Flow", "FlowVariant", "flow_of", "variant"]
 
 
 def _of_flow(flow: Flow):  # noqa: ANN202 - a SQL condition

@@ -14,6 +14,7 @@ from backend.decisions import service as decisions
 from backend.decisions.models import Decision
 from backend.experiments import stats
 from backend.experiments.assignment import variant_for
+from backend.experiments.flow_catalog import plan_problem
 from backend.experiments.models import Assignment, Experiment
 from backend.experiments.outcomes import METRICS
 
@@ -61,9 +62,9 @@ def check(plan: Plan) -> int:
         raise ExperimentError(
             f"{planned} units per arm planned; more than {MAX_PER_ARM} is no experiment to run"
         )
-    from backend.experiments import flows  # flows builds on this module
-
-    flows.check(plan)
+    problem = plan_problem(plan.key, plan.unit, [str(v["name"]) for v in plan.variants])
+    if problem is not None:
+        raise ExperimentError(problem)
     return planned
 
 
