@@ -5,6 +5,7 @@ outcomes read; the configured questions after it (CSAT_EXTRA_QUESTIONS) are answ
 `cases.csat_answers`, each with the question's wording as asked, so an answer still reads right after the
 questions are changed. Free text is stored redacted only (the privacy redactor, as for messages' redacted
 copy): nobody needs a customer's phone number in a survey comment, and the raw words are then never held.
+A customer's erasure replaces the text too (`erase_text`): the redactor can miss what a person wrote.
 """
 
 from dataclasses import dataclass
@@ -82,3 +83,10 @@ async def _redact(
     customer = (await session.execute(query.where(Conversation.id == conversation_id))).scalar_one_or_none()
     known = [*staff, *([customer] if customer else [])]
     return await redactor.redact_many(texts, settings.pii_person_names, [known] * len(texts))
+
+
+def erase_text(answers: list[dict[str, str | int | None]] | None, marker: str) -> list | None:
+    """The answers with every free-text answer replaced by `marker`; the ratings stay, like `cases.csat`."""
+    if not answers:
+        return answers
+    return [{**a, "text": marker} if a.get("kind") == "text" else a for a in answers]

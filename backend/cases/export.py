@@ -93,10 +93,22 @@ def _cases(cases: list[CaseOut]) -> str:
     items = (
         f"<li>Case {c.id}: {escape(c.status)}, team {escape(c.skill)}, agent {c.assigned_agent_id or '-'}, "
         f"opened {_time(c.created_at)}, resolved {_time(c.resolved_at)} "
-        f"({escape(c.disposition or '-')}), rating {c.csat or '-'}; reason: {escape(c.reason)}</li>"
+        f"({escape(c.disposition or '-')}), rating {c.csat or '-'}; reason: {escape(c.reason)}"
+        f"{_survey(c)}</li>"
         for c in cases
     )
     return "<ul>" + "".join(items) + "</ul>"
+
+
+def _survey(case: CaseOut) -> str:
+    """The survey's other answers under the case, each after the question as it was asked."""
+    if not case.csat_answers:
+        return ""
+    answers = (
+        f"<li>{escape(a.question)} {a.rating if a.rating is not None else escape(a.text or '-')}</li>"
+        for a in case.csat_answers
+    )
+    return "<ul class='survey'>" + "".join(answers) + "</ul>"
 
 
 def _message_row(m: ParsedMessageOut) -> str:

@@ -11,7 +11,7 @@ Per table, what erasure does (and why):
   redacted copy) becomes "[erased]" and its entities are dropped. Intent, sentiment, sender and timestamps
   stay: contact counts, intent mixes and the risk models' training rows need no words.
 - cases: kept (counts, skill, SLA, CSAT, disposition); the hand-off reason, which quotes the customer, is
-  replaced.
+  replaced, and so are the survey's free-text answers (the ratings stay).
 - risk scores of the customer (churn inputs and reasons): deleted. Turn scores of the conversations hold
   model features only and stay.
 - audit events about the customer, their cases and conversations: who/what/when stay, free-text and
@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.agents.models import Agent
 from backend.audit import service as audit
 from backend.audit.models import AuditEvent
+from backend.cases import csat
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.core.config import Settings
@@ -185,6 +186,8 @@ async def erase_customer(session: AsyncSession, customer: Customer, actor: str) 
     await scrub_audit(session, _audit_about(customer.id, case_ids, conversation_ids), _identifiers(customer))
     await erase_transcripts(session, conversation_ids, ERASED_TEXT)
     await session.execute(update(Case).where(Case.id.in_(case_ids)).values(reason=ERASED_TEXT))
+    for case in (await session.execute(select(Case).where(Case.id.in_(case_ids)))).scalars():
+        case.csat_answers = csat.erase_text(case.csat_answers, ERASED_TEXT)
     await session.execute(delete(Order).where(Order.customer_id == customer.id))
     await session.execute(
         delete(RiskScore).where(

@@ -90,6 +90,11 @@ def test_three_answers_are_stored_redacted_and_shown_on_the_case_and_the_export(
     export = client.get(f"/api/v1/conversations/{widget['conversation_id']}/export", headers=supervisor)
     assert export.status_code == 200
     assert export.json()["cases"][0]["csat_answers"] == body["csat_answers"]
+    page = client.get(
+        f"/api/v1/conversations/{widget['conversation_id']}/export?format=html", headers=supervisor
+    ).text
+    assert "Did we solve your problem? 5" in page and "Anything we could do better?" in page
+    assert "[PHONE]" in page and "7946" not in page
     # Once only, as before.
     assert answer(client, widget, {"score": 5}).status_code == 409
 
@@ -121,3 +126,15 @@ def test_the_score_without_any_other_answer_stores_none(client, widget, database
 def test_a_survey_of_more_than_three_or_muddled_questions_is_refused_at_start(questions):
     with pytest.raises(ValidationError):
         Settings(csat_extra_questions=questions)
+
+
+def test_erasing_the_customer_erases_their_survey_text_and_keeps_the_ratings(client, widget, database_url):
+    case_id = resolved_case(client, widget, database_url)
+    answers = {"resolved": 2, "comment": "my cat Biscuit ate the parcel"}
+    assert answer(client, widget, {"score": 3, "answers": answers}).status_code == 200
+    customer_id = client.get(f"/api/v1/cases/{case_id}", headers=staff_headers(client)).json()["customer_id"]
+    admin = staff_headers(client, "admin@northwind.example")
+    assert client.delete(f"/api/v1/privacy/customers/{customer_id}", headers=admin).status_code == 200
+    detail = client.get(f"/api/v1/cases/{case_id}", headers=admin).json()
+    by_id = {a["id"]: a for a in detail["csat_answers"]}
+    assert by_id["comment"]["text"] == "[erased]" and by_id["resolved"]["rating"] == 2 and detail["csat"] == 3
