@@ -8,12 +8,21 @@
    a hashing encoder so only index work is timed): one article update (`upsert`: re-chunk, swap vectors,
    rebuild BM25 from cached tokens), the same plus saving to disk, against a full rebuild; and hybrid search
    latency. The real encoder's cost is measured apart (one query, one five-chunk article) and used to
-   extrapolate a full re-embedding.
+   extrapolate a full re-embedding; one article update at this size is also timed with the real encoder.
+3. Real question embeddings: real texts from ../shared/data (bank-FAQ questions and answers, Banking77
+   training questions, airline customer tweets) encoded with the product's encoder as the stored vectors,
+   Banking77 test questions as queries; each index kind the product uses (flat, HNSW, IVF with the parameters
+   knowledge/vectors.py would give at this size, forced where the size rule would pick flat), recall@10
+   against exact search and single-query latency. The embeddings are cached under
+   ~/.cache/supportdesk/bench-kb/ by a hash of the texts and the encoder's files, so a rerun does not encode.
+4. Update vs rebuild with real encoding, measured: a knowledge index of the bank FAQ (five Q&A sections per
+   article) rebuilt with the real encoder against one article updated with it, encoder time shown apart.
 
 Writes var/eval/bench_kb.json and prints a table.
 """
 
 import argparse
+import csv
 import hashlib
 import json
 import random
@@ -22,19 +31,30 @@ import time
 from pathlib import Path
 from typing import Any
 
+import faiss
 import numpy as np
 
 from knowledge.calibration import Calibrator
-from knowledge.embedder import get_embedder
+from knowledge.embedder import Embedder, directory_digest, get_embedder
 from knowledge.store import Document, KnowledgeIndex
-from knowledge.vectors import VectorIndex, choose_kind
-from scripts.paths import VAR
+from knowledge.vectors import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_M,
+    VectorIndex,
+    choose_kind,
+    ivf_probes,
+)
+from scripts.paths import ROOT, VAR
 
 DIM = 384
 CLUSTERS = 2000
 QUERIES = 200
 CANDIDATES = 50
 OUT = VAR / "eval" / "bench_kb.json"
+DATA = ROOT.parent / "shared" / "data"
+CACHE = Path.home() / ".cache" / "supportdesk" / "bench-kb"
+TIMED_QUERIES = 500  # single-query searches timed per index kind on the real embeddings
 
 
 def clustered(n: int, seed: int) -> np.ndarray:
@@ -72,6 +92,14 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     return best_ids
 
 
+def recall_at_k(found: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
+    """Mean share of each query's exact top k that the approximate top k also holds (-1 = no result)."""
+    shares = [
+        len((set(f[:k].tolist()) - {-1}) & set(t[:k].tolist())) / k for f, t in zip(found, truth, strict=True)
+    ]
+    return float(np.mean(shares)) if shares else 0.0
+
+
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ms = np.array(samples) * 1000
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
@@ -91,7 +119,7 @@ def bench_vectors(n: int) -> dict[str, Any]:
         times.append(time.perf_counter() - t)
     found = index.search(queries, 10)[1]
     truth = exact_top(vectors, queries, 10)
-    recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+    recall = recall_at_k(found, truth, 10)
     p50, p95 = percentiles(times)
     row = {
         "chunks": n,
@@ -162,10 +190,20 @@ def bench_updates(articles: int) -> dict[str, Any]:
             times.append(time.perf_counter() - t)
         p50, p95 = percentiles(times)
         kind = index.vectors.kind
+        # The same update with the real encoder in place of the hashing one (vectors of two encoders mixed in
+        # one index: only the time means anything here).
+        real = get_embedder()
+        real.load()
+        real.encode(["warm up"])
+        index.embedder = embedder = TimedEmbedder(real)
+        edited_again = Document(target.id, 4, target.title, target.body.replace("w2 ", "w3 "))
+        real_update_s = timed(index.upsert, [edited_again])
+        real_update_encode_s = embedder.seconds
     row = {
         "articles": articles, "chunks": chunks, "kind": kind, "full_rebuild_s": rebuild_s, "save_s": save_s,
         "update_one_s": update_s, "update_one_and_save_s": update_save_s, "remove_one_s": remove_s,
-        "hybrid_search_p50_ms": p50, "hybrid_search_p95_ms": p95,
+        "hybrid_search_p50_ms": p50, "hybrid_search_p95_ms": p95, "update_one_real_encoder_s": real_update_s,
+        "update_one_real_encoder_encode_s": real_update_encode_s,
     }  # fmt: skip
     print(f"  {chunks:,} chunks: rebuild {rebuild_s:.1f} s, update {update_s:.2f} s, search p50 {p50:.1f} ms")
     return row
@@ -183,16 +221,242 @@ def bench_encoder() -> dict[str, float]:
     return {"query_s": float(np.median(query_times)), "five_chunk_article_s": article_s}
 
 
-def table(vectors: list[dict[str, Any]], update: dict[str, Any], encoder: dict[str, float]) -> str:
+# ----- real texts, real encoder -----
+
+
+def read_column(path: Path, column: str) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [row[column].strip() for row in csv.DictReader(handle) if row[column].strip()]
+
+
+def real_corpus() -> list[tuple[str, str]]:
+    """(source, text) for the stored texts: each text once (first source kept), in file order."""
+    sources = [
+        ("bank FAQ questions", DATA / "bank_faq" / "bank_faqs.csv", "Question"),
+        ("bank FAQ answers", DATA / "bank_faq" / "bank_faqs.csv", "Answer"),
+        ("Banking77 train questions", DATA / "banking77" / "train.csv", "text"),
+        ("airline customer tweets (train split)", DATA / "airline_sentiment" / "train.csv", "text"),
+    ]
+    seen: set[str] = set()
+    out = []
+    for label, path, column in sources:
+        for text in read_column(path, column):
+            if text not in seen:
+                seen.add(text)
+                out.append((label, text))
+    return out
+
+
+def encoder_key(embedder: Embedder) -> str:
+    path = getattr(embedder, "path", None)
+    return f"{embedder.name}:{directory_digest(path) if path else ''}"
+
+
+def cached_encode(embedder: Embedder, texts: list[str], encoder: str) -> tuple[np.ndarray, float, bool]:
+    """(vectors, seconds the encoding took when it was done, whether read from the cache)."""
+    digest = hashlib.sha256(encoder.encode() + b"\0")
+    for text in texts:
+        digest.update(text.encode() + b"\0")
+    key = digest.hexdigest()[:32]
+    vectors_path, meta_path = CACHE / f"{key}.npy", CACHE / f"{key}.json"
+    if vectors_path.is_file() and meta_path.is_file():
+        vectors = np.load(vectors_path)
+        if vectors.shape == (len(texts), embedder.dim):
+            return vectors, float(json.loads(meta_path.read_text())["encode_s"]), True
+    started = time.perf_counter()
+    vectors = embedder.encode(texts)
+    seconds = time.perf_counter() - started
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(vectors_path, vectors)
+    meta_path.write_text(json.dumps({"encoder": encoder, "texts": len(texts), "encode_s": seconds}))
+    return vectors, seconds, False
+
+
+def bench_real_recall(limit: int) -> dict[str, Any]:
+    embedder = get_embedder()
+    encoder = encoder_key(embedder)
+    corpus = real_corpus()
+    corpus = corpus[:limit] if limit else corpus
+    texts = [text for _, text in corpus]
+    counts: dict[str, int] = {}
+    for label, _ in corpus:
+        counts[label] = counts.get(label, 0) + 1
+    stored = set(texts)
+    all_queries = list(dict.fromkeys(read_column(DATA / "banking77" / "test.csv", "text")))
+    queries_text = [q for q in all_queries if q not in stored]
+    vectors, encode_s, cached = cached_encode(embedder, texts, encoder)
+    queries, query_encode_s, _ = cached_encode(embedder, queries_text, encoder)
+    n = len(texts)
+    ids = np.arange(n, dtype=np.int64)
+    truth = exact_top(vectors, queries, 10)
+    rows = []
+    for kind in ("flat", "hnsw", "ivf"):
+        started = time.perf_counter()
+        index = VectorIndex.build(vectors, ids, kind=kind)
+        build_s = time.perf_counter() - started
+        params = {"flat": "exact"}
+        params["hnsw"] = f"M={HNSW_M}, efConstruction={HNSW_EF_CONSTRUCTION}, efSearch={HNSW_EF_SEARCH}"
+        if kind == "ivf":
+            nlist = faiss.extract_index_ivf(index.index).nlist
+            params["ivf"] = f"nlist={nlist}, nprobe={ivf_probes(nlist)}"
+        times = []
+        for query in queries[:TIMED_QUERIES]:
+            t = time.perf_counter()
+            index.search(query[None, :], CANDIDATES)
+            times.append(time.perf_counter() - t)
+        p50, p95 = percentiles(times)
+        recall = recall_at_k(index.search(queries, 10)[1], truth, 10)
+        rows.append(
+            {"kind": kind, "params": params[kind], "forced": kind != choose_kind(n), "build_s": build_s,
+             "p50_ms": p50, "p95_ms": p95, "recall@10": recall}
+        )  # fmt: skip
+        print(f"  {kind}: recall@10 {recall:.3f}, p50 {p50:.2f} ms ({params[kind]})")
+    return {
+        "encoder": embedder.name, "stored": n, "sources": counts, "limit": limit,
+        "queries": len(queries_text),
+        "queries_dropped_as_stored": len(all_queries) - len(queries_text), "encode_s": encode_s,
+        "query_encode_s": query_encode_s, "from_cache": cached, "rule_kind": choose_kind(n), "rows": rows,
+    }  # fmt: skip
+
+
+class TimedEmbedder:
+    """Passes through to an encoder and adds up the time spent in it."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.seconds = 0.0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return self.inner.encode(texts)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def faq_articles(per_article: int = 5) -> list[Document]:
+    """The bank FAQ as articles: per class, in file order, `per_article` Q&A pairs as `## question`
+    sections."""
+    with (DATA / "bank_faq" / "bank_faqs.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    by_class: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_class.setdefault(row["Class"], []).append(row)
+    docs = []
+    for name, items in by_class.items():
+        for start in range(0, len(items), per_article):
+            part = items[start : start + per_article]
+            body = "\n\n".join(f"## {r['Question'].strip()}\n{r['Answer'].strip()}" for r in part)
+            docs.append(Document(len(docs) + 1, 1, f"{name} FAQ {start // per_article + 1}", body))
+    return docs
+
+
+def bench_real_updates() -> dict[str, Any]:
+    """Rebuild of the bank-FAQ knowledge index and one article update, both with the real encoder."""
+    real = get_embedder()
+    real.load()
+    real.encode(["warm up"])
+    docs = faq_articles()
+    calibrator = Calibrator.load()
+    with tempfile.TemporaryDirectory() as tmp:
+        embedder = TimedEmbedder(real)
+        index = KnowledgeIndex(embedder, calibrator, directory=Path(tmp))
+        rebuild_s = timed(index.rebuild, docs)
+        rebuild_encode_s, embedder.seconds = embedder.seconds, 0.0
+        chunks = len(index.chunks)
+        # Sentence vectors for the re-rank: the backend encodes them in a background thread after a rebuild.
+        warm_s = timed(index.warm_sentences) if index.sentence_rerank else 0.0
+        embedder.seconds = 0.0
+        target = docs[len(docs) // 2]
+        target_chunks = len(index.doc_chunks[target.id])
+        edited = Document(target.id, 2, target.title, target.body.replace("?", " ?", 1) + "\n\nUpdated.")
+        update_s = timed(index.upsert, [edited])
+        update_encode_s, embedder.seconds = embedder.seconds, 0.0
+        again = Document(target.id, 3, target.title, target.body)
+        update_save_s = timed(lambda: (index.upsert([again]), index.save()))
+        questions = read_column(DATA / "banking77" / "test.csv", "text")[::31][:100]
+        index.search("warm up", 5)
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            index.search(q, 5)
+            times.append(time.perf_counter() - t)
+        p50, p95 = percentiles(times)
+        kind = index.vectors.kind
+    row = {
+        "articles": len(docs), "chunks": chunks, "kind": kind, "sentence_rerank": index.sentence_rerank,
+        "full_rebuild_s": rebuild_s, "full_rebuild_encode_s": rebuild_encode_s,
+        "sentence_vectors_after_rebuild_s": warm_s, "update_one_s": update_s,
+        "update_one_encode_s": update_encode_s, "update_one_chunks": target_chunks,
+        "update_one_and_save_s": update_save_s, "search_with_encoding_p50_ms": p50,
+        "search_with_encoding_p95_ms": p95, "search_queries": len(questions),
+    }  # fmt: skip
+    print(
+        f"  {chunks:,} real chunks: rebuild {rebuild_s:.1f} s (encoding {rebuild_encode_s:.1f} s), "
+        f"update {update_s:.2f} s"
+    )
+    return row
+
+
+def table(
+    vectors: list[dict[str, Any]],
+    update: dict[str, Any],
+    encoder: dict[str, float],
+    real: dict[str, Any] | None,
+    real_update: dict[str, Any] | None,
+) -> str:
     lines = [
+        "dense index alone, synthetic clustered vectors (queries: noisy copies of stored vectors):",
         f"{'chunks':>10} {'index':<6} {'build s':>9} {'p50 ms':>8} {'p95 ms':>8} {'recall@10':>10}",
         *(
             f"{r['chunks']:>10,} {r['kind']:<6} {r['build_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} "
             f"{r['recall@10']:>10.3f}"
             for r in vectors
         ),
+    ]
+    if real:
+        sources = ", ".join(f"{label} {count:,}" for label, count in real["sources"].items())
+        how = "read from the cache, encoded" if real["from_cache"] else "encoded"
+        lines += [
+            "",
+            f"dense index alone, real embeddings ({real['encoder']}): {real['stored']:,} stored texts "
+            f"({sources}; each text once), {how} in {real['encode_s']:.0f} s on one thread; "
+            f"queries: {real['queries']:,} "
+            f"Banking77 test questions ({real['queries_dropped_as_stored']} more left out: the same text is "
+            f"stored). The size rule picks {real['rule_kind']} at {real['stored']:,}; "
+            + ", ".join(r["kind"] for r in real["rows"] if r["forced"])
+            + " forced at this size. recall@10 against exact search; latency: one query, 50 candidates.",
+            f"{'index':<6} {'parameters':<44} {'build s':>8} {'p50 ms':>8} {'p95 ms':>8} {'recall@10':>10}",
+            *(
+                f"{r['kind']:<6} {r['params']:<44} {r['build_s']:>8.2f} {r['p50_ms']:>8.2f} "
+                f"{r['p95_ms']:>8.2f} {r['recall@10']:>10.3f}"
+                for r in real["rows"]
+            ),
+        ]
+    if real_update:
+        u = real_update
+        lines += [
+            "",
+            f"knowledge index of the bank FAQ, real encoder, encoding included (measured): {u['articles']} "
+            f"articles of up to 5 Q&A sections, {u['chunks']:,} chunks ({u['kind']}), sentence re-rank "
+            f"{'on' if u['sentence_rerank'] else 'off'}:",
+            f"  full rebuild (chunk, encode, tokenize, build)       {u['full_rebuild_s']:8.1f} s "
+            f"(encoding {u['full_rebuild_encode_s']:.1f} s)",
+            "  then sentence vectors of every article (background) "
+            f"{u['sentence_vectors_after_rebuild_s']:8.1f} s",
+            f"  update one article ({u['update_one_chunks']} chunks)                       "
+            f"{u['update_one_s']:8.2f} s (encoding {u['update_one_encode_s']:.2f} s)",
+            f"  update one article and save to disk                 {u['update_one_and_save_s']:8.2f} s",
+            f"  search p50 / p95, query encoding included           "
+            f"{u['search_with_encoding_p50_ms']:6.1f} / {u['search_with_encoding_p95_ms']:.1f} ms "
+            f"({u['search_queries']} Banking77 test questions)",
+        ]
+    lines += [
         "",
-        f"knowledge index at {update['chunks']:,} chunks ({update['kind']}), index work only:",
+        f"knowledge index at {update['chunks']:,} chunks ({update['kind']}), synthetic articles, hashing "
+        "encoder: index work only",
         f"  full rebuild (chunk, tokenize, build FAISS + BM25)  {update['full_rebuild_s']:8.1f} s",
         f"  update one article (5 chunks)                       {update['update_one_s']:8.2f} s",
         f"  update one article and save to disk                 {update['update_one_and_save_s']:8.2f} s",
@@ -200,9 +464,12 @@ def table(vectors: list[dict[str, Any]], update: dict[str, Any], encoder: dict[s
         f"  save to disk                                        {update['save_s']:8.2f} s",
         f"  hybrid search p50 / p95 (without query encoding)    {update['hybrid_search_p50_ms']:6.1f} / "
         f"{update['hybrid_search_p95_ms']:.1f} ms",
+        f"  update one article, real encoder (measured)         {update['update_one_real_encoder_s']:8.2f} s "
+        f"(encoding {update['update_one_real_encoder_encode_s']:.2f} s)",
         f"real encoder: one query {encoder['query_s'] * 1000:.0f} ms, one 5-chunk article "
         f"{encoder['five_chunk_article_s']:.2f} s; re-embedding {update['chunks']:,} chunks would add "
-        f"~{encoder['five_chunk_article_s'] / 5 * update['chunks'] / 60:.0f} min to a full rebuild",
+        f"~{encoder['five_chunk_article_s'] / 5 * update['chunks'] / 60:.0f} min to a full rebuild "
+        "(extrapolated)",
     ]
     return "\n".join(lines)
 
@@ -215,19 +482,26 @@ def main() -> None:
     parser.add_argument(
         "--articles", type=int, default=20_000, help="five-chunk articles for the update test"
     )
+    parser.add_argument("--real-limit", type=int, default=0, help="at most this many real texts (0: all)")
+    parser.add_argument("--skip-real", action="store_true", help="no real-encoder sections")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print("dense index (synthetic clustered vectors):")
     vectors = [bench_vectors(n) for n in sizes]
+    real = real_update = None
+    if not args.skip_real:
+        print("dense index (real embeddings):")
+        real = bench_real_recall(args.real_limit)
+        print("knowledge index with the real encoder:")
+        real_update = bench_real_updates()
     print("knowledge index updates:")
     update = bench_updates(args.articles)
     encoder = bench_encoder()
-    print(table(vectors, update, encoder))
+    print(table(vectors, update, encoder, real, real_update))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     rule = {str(n): choose_kind(n) for n in sizes}
-    OUT.write_text(
-        json.dumps({"vectors": vectors, "update": update, "encoder": encoder, "rule": rule}, indent=1)
-    )
+    results = {"vectors": vectors, "real": real, "real_update": real_update, "update": update}
+    OUT.write_text(json.dumps(results | {"encoder": encoder, "rule": rule}, indent=1))
     print(f"written {OUT}")
 
 
