@@ -322,6 +322,10 @@ class Engine:
             await _add_tag(session, conversation.id, str(action["tag"]))
         elif kind == "assign_team":
             await automated.route_to_team(session, conversation, str(action["skill"]), actor, self._settings)
+        elif kind == "assign_agent":
+            await automated.route_to_agent(
+                session, conversation, str(action["agent"]), actor, self._settings, self._notifier
+            )
         elif kind == "send_message":
             if is_marketing(action):
                 await _check_consent(session, conversation)

@@ -276,6 +276,17 @@ class AssignTeam(BaseModel):
     skill: Literal["general", "billing", "technical", "retention", "sales"]
 
 
+EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+$"
+
+
+class AssignAgent(BaseModel):
+    """Offer the case to one named agent (by email); an agent who is not online fails the action."""
+
+    model_config = Strict
+    type: Literal["assign_agent"]
+    agent: Annotated[str, StringConstraints(max_length=320, strip_whitespace=True, pattern=EMAIL_SHAPE)]
+
+
 Canned = Annotated[str, StringConstraints(min_length=1, max_length=1000, strip_whitespace=True), TEXT]
 
 
@@ -333,6 +344,7 @@ Action = Annotated[
     SetPriority
     | AddTag
     | AssignTeam
+    | AssignAgent
     | SendMessage
     | RetentionOfferAction
     | NotifySupervisors

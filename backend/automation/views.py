@@ -74,11 +74,11 @@ def _field_type(name: str) -> str:
     return "tags" if name == "tags" else "boolean"
 
 
-ACTIONS = ["set_priority", "add_tag", "assign_team", "send_message", "notify_supervisors", "hand_back",
-           "close", "webhook"]  # fmt: skip
-# Through the API only for now: the admin form (backend/web/static/automation.js) has no row for them yet,
-# and it builds its action rows from `actions`.
-API_ONLY_ACTIONS = ["retention_offer"]
+ACTIONS = ["set_priority", "add_tag", "assign_team", "assign_agent", "send_message", "retention_offer",
+           "notify_supervisors", "hand_back", "close", "webhook"]  # fmt: skip
+# Through the API only: none now (the admin form, backend/web/static/automation.js, builds its action rows
+# from `actions` and has a row for each).
+API_ONLY_ACTIONS: list[str] = []
 
 
 @router.get("/schema")

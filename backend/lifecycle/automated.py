@@ -6,8 +6,10 @@ whatever the caller already added to the session (the engine's firing and decisi
 ledger entry and its decision commit together. Events go out after the commit, as everywhere in lifecycle/.
 """
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.agents.models import Agent
 from backend.audit import service as audit
 from backend.cases.models import Case
 from backend.cases.service import open_case_of
@@ -16,7 +18,15 @@ from backend.conversations.notifier import SUPERVISORS, Notifier
 from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.lifecycle import handoff
-from backend.lifecycle.cases import CaseStateError, _deliver, _resolved, _return_to_bot, _to_queue
+from backend.lifecycle.cases import (
+    CaseStateError,
+    _deliver,
+    _resolved,
+    _return_to_bot,
+    _to_queue,
+    offer,
+    offered,
+)
 
 CLOSED_TEXT = "This conversation was closed. Write again any time and we'll pick it up."
 HANDED_BACK_TEXT = "You're back with our virtual assistant. How else can I help?"
@@ -54,6 +64,37 @@ async def route_to_team(
     case.skill = skill
     audit.record(session, actor, "case.transfer", "case", case.id, before, {"skill": skill})
     await session.commit()
+    return case
+
+
+async def route_to_agent(
+    session: AsyncSession,
+    conversation: Conversation,
+    email: str,
+    actor: str,
+    settings: Settings,
+    notifier: Notifier,
+) -> Case:
+    """The conversation's case is offered to this agent (a key account's own agent, say), who still accepts it
+    as any offer. An unknown or not-online agent, or a case already with another agent, fails the action (to
+    the exception queue) rather than leave a case waiting for someone who will not see it."""
+    agent = (await session.execute(select(Agent).where(Agent.email == email.lower()))).scalar_one_or_none()
+    if agent is None:
+        raise CaseStateError(f"no agent {email}")
+    if agent.status != "online":
+        raise CaseStateError(f"{agent.name} is {agent.status}; a case goes to an online agent")
+    case = await open_case_of(session, conversation.id)
+    if case is None:
+        case = await handoff.hand_over(session, conversation, f"automation: agent {email}", actor, settings)
+    if case.assigned_agent_id == agent.id:
+        await session.commit()
+        return case
+    if case.status != "queued":
+        raise CaseStateError(f"case {case.id} is {case.status} with another agent; a rule leaves it there")
+    now = utcnow()
+    await offer(session, case, agent, now, {"rule": actor}, version=actor)
+    await session.commit()
+    offered([case], now, notifier)
     return case
 
 

@@ -67,6 +67,8 @@ const PARAMETERS = {
   set_priority: [["value", "Priority (0-100)", "number"]],
   add_tag: [["tag", "Tag", "text"]],
   assign_team: [["skill", "Team", "skill"]],
+  assign_agent: [["agent", "Agent's email", "email"]],
+  retention_offer: [],
   send_message: [["text", "Message to the customer", "text"]],
   notify_supervisors: [["text", "Note for supervisors", "text"]],
   webhook: [["url", "URL", "url"], ["secret", "Signing secret (16+ characters)", "password"]],
