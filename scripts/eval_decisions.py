@@ -159,9 +159,13 @@ def main() -> int:
     chosen = "rules-only"
     if "learnt" in policies:
         fitted = json.loads(CURRENT_POLICY.read_text())
-        learnt_f1, rules_f1 = fitted["chosen_on_dev"]["cv_f1_at_threshold"], fitted["rules_f1_on_dev"]
-        print(f"\nDev, per labelled turn: learnt out-of-fold F1 {learnt_f1:.3f}, rules F1 {rules_f1:.3f}")
-        chosen = "learnt" if learnt_f1 > rules_f1 else "rules-only"
+        if "chosen_on_dev" in fitted:
+            learnt_f1, rules_f1 = fitted["chosen_on_dev"]["cv_f1_at_threshold"], fitted["rules_f1_on_dev"]
+            print(f"\nDev, per labelled turn: learnt out-of-fold F1 {learnt_f1:.3f}, rules F1 {rules_f1:.3f}")
+            chosen = "learnt" if learnt_f1 > rules_f1 else "rules-only"
+        else:  # promoted from the decision log (make train-handoff): its held-out lift there chose it
+            print(f"\nThe served policy was promoted from the decision log: {fitted.get('promotion')}")
+            chosen = "learnt"
     shipped = report["splits"]["test"]["decisions"][chosen]
     print(
         f"Chosen on dev: {chosen}. On test: precision {shipped['precision']:.3f} (target >= "
