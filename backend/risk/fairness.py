@@ -15,6 +15,10 @@ Attributes and bands (documented in backend/risk/README.md, "Fairness"):
                   the customer's latest conversation, `none` if they never wrote
     value_band    lifetime value: <500, 500-2000, 2000+, or `anonymous` (no customer): the only customer
                   attribute an escalation model's rows carry, so its hold-out is audited by it
+    segment       the customer's segment, labelled as on the segments page (backend/risk/customer_segments.py
+                  says how it is found once per audit and why it is not stored): logged data over the whole
+                  CRM; a hold-out whose rows carry the segment features (a CRM churn model's) segmented among
+                  its own rows; an escalation hold-out has none (the report's `not_audited` says so)
 
 Which data: `holdout_audit` uses the model's own hold-out rows (stored in its artifact; simulated or CRM, as
 the version's `metrics.source` says) with their true labels; `logged_audit` uses served scores from
@@ -31,8 +35,10 @@ scores a group higher *with no cause* shows as that group's scores running above
 a calibrated model never does, whatever the base rates; the three decision metrics are still computed,
 shown with their gap and ratio, and can be gated by configuration.
 
-Gated attributes: plan, tenure band, language and channel (no model reads the channel, so a calibrated one
-shows no calibration gap by it). The value band is reported but never flags a version: a customer's value is
+Gated attributes: plan, tenure band, language, channel and segment (no model reads the channel, so a
+calibrated one shows no calibration gap by it; a segment is a group of behaviour the churn model does read,
+like the plan: churn truly differs between segments, so only a group scored above what happened to it flags).
+The value band is reported but never flags a version: a customer's value is
 a deliberate input of the case priority (backend/cases/routing.py weighs it), so a model that treats
 high-value customers differently is doing what it was asked; on the simulated escalation hold-out it shows
 precision 0.69-1.00 across value bands, which a reader should see, not a gate enforce.
@@ -61,6 +67,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.cases.models import Case
 from backend.conversations.models import Conversation
 from backend.customers.models import Customer
+from backend.risk import customer_segments
 from backend.risk.jsonsafe import json_safe
 from backend.risk.models import RiskScore
 
@@ -70,7 +77,7 @@ if TYPE_CHECKING:
 METRICS = ("selection_rate", "precision", "recall")
 CALIBRATION = "calibration_error"
 DEFAULT_GATED_METRICS = (CALIBRATION,)
-GATED_ATTRIBUTES = ("plan", "tenure_band", "language", "channel")
+GATED_ATTRIBUTES = ("plan", "tenure_band", "language", "channel", "segment")
 TENURE_BANDS = ((6, "0-6"), (12, "6-12"), (24, "12-24"))  # upper bounds (months, exclusive); above: 24+
 VALUE_BANDS = ((500, "<500"), (2000, "500-2000"))  # upper bounds; above: 2000+
 
@@ -108,7 +115,16 @@ def attributes_of_rows(rows: pd.DataFrame) -> pd.DataFrame:
         out["language"] = rows["language"].astype(str)
     if "plan" not in rows.columns and "customer_value" in rows.columns:
         out["value_band"] = [value_band(_num(v)) for v in rows["customer_value"]]
+    if all(f in rows.columns for f in customer_segments.FEATURES):
+        features = rows[list(customer_segments.FEATURES)].apply(pd.to_numeric, errors="coerce")
+        out["segment"] = customer_segments.labels(features.to_numpy(dtype=float))
     return pd.DataFrame(out, index=rows.index)
+
+
+NO_SEGMENT = (
+    "not audited by segment: these rows carry no customer behaviour features (the segments page's K-Means "
+    "features), so no segment can be found for them; none is invented"
+)
 
 
 def _num(value: Any) -> float | None:
@@ -233,6 +249,8 @@ def holdout_audit(
     report = audit(model.holdout_y, decided, attributes, max_gap, min_group, scores, gated_metrics)
     report["data"] = "hold-out"
     report["threshold"] = threshold
+    if "segment" not in attributes.columns:
+        report["not_audited"] = {"segment": NO_SEGMENT}
     return report
 
 
@@ -265,7 +283,8 @@ async def logged_audit(
     if not best:
         raise NothingToAudit(f"no served {kind} scores{' of this version' if model_version_id else ''} yet")
     sample = await (_churn_sample if kind == "churn" else _escalation_sample)(session, list(best))
-    attributes = pd.DataFrame([_subject_attributes(s, now.date()) for s in sample])
+    segment_of = await customer_segments.of_customers(session, now)  # once per audit, the page's segments
+    attributes = pd.DataFrame([_subject_attributes(s, now.date(), segment_of) for s in sample])
     labels = [s.label for s in sample]
     scores = [best[s.subject_id] for s in sample]
     decided = [int(score >= threshold) for score in scores]
@@ -327,15 +346,16 @@ async def _escalation_sample(session: AsyncSession, subject_ids: list[str]) -> l
     return sample
 
 
-def _subject_attributes(subject: Subject, today: date) -> Mapping[str, str]:
+def _subject_attributes(subject: Subject, today: date, segment_of: Mapping[int, str]) -> Mapping[str, str]:
     customer = subject.customer
     if customer is None:
         anonymous = {"plan": "anonymous", "tenure_band": "anonymous", "language": "anonymous"}
-        return anonymous | {"channel": subject.channel}
+        return anonymous | {"channel": subject.channel, "segment": customer_segments.ANONYMOUS}
     months = (today - customer.signup_date).days / 30.44
     return {
         "plan": customer.plan,
         "tenure_band": tenure_band(months),
         "language": customer.language,
         "channel": subject.channel,
+        "segment": segment_of.get(customer.id, customer_segments.UNSEGMENTED),
     }

@@ -18,7 +18,7 @@ from ml.risk import simulator, training
 from ml.risk.training import CHURN_SCHEMA, Trained
 from tests.app_fixtures import staff_headers
 from tests.dbcheck import rows
-from tests.risk.helpers import churn_models, install
+from tests.risk.helpers import WEAK_OVERRIDE, churn_models, install
 
 ADMIN = "admin@northwind.example"
 
@@ -116,10 +116,17 @@ def settings(settings, tmp_path):
     return settings.model_copy(update={"risk_model_dir": tmp_path / "models", "fairness_min_group": 5})
 
 
-def test_the_honest_models_are_not_flagged() -> None:
+def test_the_honest_model_is_not_flagged_and_the_behaviour_blind_one_only_by_segment() -> None:
+    """The full model is calibrated in every group. The plan-only model is calibrated by plan (all it knows)
+    but under-scores the troubled segment (many contacts), whose customers leave more often than their plan
+    says: the segment audit shows it, and it is what the audit is for (its retention offers miss them)."""
     full, weak = churn_models()
-    for trained in (full, weak):
-        assert not fairness.holdout_audit(trained.model, 0.5, 0.2, 30)["flagged"]
+    assert not fairness.holdout_audit(full.model, 0.5, 0.2, 30)["flagged"]
+    report = fairness.holdout_audit(weak.model, 0.5, 0.2, 30)
+    assert report["flagged"]
+    assert [v.split(":")[0] for v in report["violations"]] == ["calibration_error by segment"]
+    segment = report["attributes"]["segment"]["groups"]
+    assert min(g["calibration_error"] for g in segment.values()) < -0.15  # scored below what happened
 
 
 def test_a_biased_candidate_is_flagged_refused_until_an_admin_overrides_and_the_override_is_audited(
@@ -127,7 +134,7 @@ def test_a_biased_candidate_is_flagged_refused_until_an_admin_overrides_and_the_
 ):
     _, weak = churn_models()
     directory = settings.risk_model_dir
-    asyncio.run(install(database_url, weak, directory))  # production: the weak plan-only model
+    asyncio.run(install(database_url, weak, directory, fairness_override=WEAK_OVERRIDE))  # production: weak
     biased = asyncio.run(install(database_url, biased_churn_model(), directory, promote=False))
     headers = staff_headers(client, ADMIN)
 
@@ -137,7 +144,7 @@ def test_a_biased_candidate_is_flagged_refused_until_an_admin_overrides_and_the_
     assert any(v.startswith("calibration_error by plan: plus") for v in report["violations"]), report[
         "violations"
     ]
-    assert set(report["gated_attributes"]) == {"plan", "tenure_band"}
+    assert set(report["gated_attributes"]) == {"plan", "tenure_band", "segment"}
 
     refused = client.post(f"/api/v1/models/{biased}/promote", headers=headers)
     assert refused.status_code == 409 and "fairness" in refused.json()["detail"]
@@ -152,7 +159,8 @@ def test_a_biased_candidate_is_flagged_refused_until_an_admin_overrides_and_the_
         ).status_code
         == 422  # a blank reason is no reason
     )
-    assert not rows(database_url, "SELECT id FROM audit_events WHERE action = 'model.fairness_override'")
+    overrides = "SELECT * FROM audit_events WHERE action = 'model.fairness_override' AND entity_id = :i"
+    assert not rows(database_url, overrides, i=str(biased))
 
     reason = "reviewed: the plus-plan price change explains the gap"
     promoted = client.post(
@@ -160,7 +168,7 @@ def test_a_biased_candidate_is_flagged_refused_until_an_admin_overrides_and_the_
     )
     assert promoted.status_code == 200, promoted.text
     assert promoted.json()["version"]["status"] == "production"
-    [event] = rows(database_url, "SELECT * FROM audit_events WHERE action = 'model.fairness_override'")
+    [event] = rows(database_url, overrides, i=str(biased))
     assert event["actor"] == ADMIN and reason in str(event["after"]) and "plus" in str(event["before"])
 
 
@@ -193,7 +201,9 @@ def test_the_logged_audit_joins_served_scores_with_customers_and_what_happened(
     from tests.dbcheck import execute
 
     _, weak = churn_models()
-    version = asyncio.run(install(database_url, weak, settings.risk_model_dir))
+    version = asyncio.run(
+        install(database_url, weak, settings.risk_model_dir, fairness_override=WEAK_OVERRIDE)
+    )
     customers = rows(database_url, "SELECT id, plan FROM customers ORDER BY id")
     plus = [c["id"] for c in customers if c["plan"] == "plus"]
     assert len(plus) >= 5, "the seeded shop has enough plus customers for a supported group"
@@ -217,7 +227,7 @@ def test_the_logged_audit_joins_served_scores_with_customers_and_what_happened(
     assert response.status_code == 200, response.text
     report = response.json()["report"]
     assert report["data"] == "logged" and report["n"] == len(customers)
-    assert set(report["attributes"]) == {"plan", "tenure_band", "language", "channel"}
+    assert set(report["attributes"]) == {"plan", "tenure_band", "language", "channel", "segment"}
     assert sum(g["n"] for g in report["attributes"]["channel"]["groups"].values()) == len(customers)
     plan = report["attributes"]["plan"]["groups"]
     assert sum(g["n"] for g in plan.values()) == len(customers)

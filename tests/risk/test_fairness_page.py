@@ -19,7 +19,7 @@ from tests.app_fixtures import ScriptedRasa
 from tests.automation.test_admin_page import free_port
 from tests.browser.conftest import browser, new_page, screenshot, sign_in  # noqa: F401 - fixtures
 from tests.dbcheck import rows
-from tests.risk.helpers import churn_models, escalation_model, install
+from tests.risk.helpers import WEAK_OVERRIDE, churn_models, escalation_model, install
 from tests.risk.test_challenger import seed_history, start_challenger, weak_escalation_model
 from tests.risk.test_fairness import biased_churn_model
 
@@ -62,7 +62,7 @@ def registry_state(client, settings, database_url) -> dict[str, int]:
     and the full escalation model, the latter running as challenger with a seeded logged history."""
     directory = settings.risk_model_dir
     _, weak = churn_models()
-    run(install(database_url, weak, directory))
+    run(install(database_url, weak, directory, fairness_override=WEAK_OVERRIDE))
     biased = run(install(database_url, biased_churn_model(), directory, promote=False))
     run(install(database_url, weak_escalation_model(), directory))
     rival = run(install(database_url, escalation_model(), directory, promote=False))
@@ -97,8 +97,10 @@ def test_fairness_override_and_challenger_promotion_on_the_models_page(
     page.get_by_label("Reason to promote despite the flag (audited)").fill("reviewed: plus price change")
     page.get_by_role("button", name="Promote anyway").click()
     expect(status).to_contain_text("promoted despite the fairness flag")
-    [event] = rows(
-        database_url, "SELECT actor, after FROM audit_events WHERE action = 'model.fairness_override'"
+    [event] = rows(  # the biased candidate's override (the weak production model came with one of its own)
+        database_url,
+        "SELECT actor, after FROM audit_events WHERE action = 'model.fairness_override' AND entity_id = :i",
+        i=str(registry_state["biased"]),
     )
     assert event["actor"] == ADMIN and "plus price change" in str(event["after"])
 

@@ -39,7 +39,7 @@ def test_one_scored_conversation_gets_its_logged_audit(client, settings, databas
     assert response.status_code == 200, response.text
     report = response.json()["report"]
     assert report["data"] == "logged" and report["n"] == 1  # the conversation's highest turn score
-    assert set(report["attributes"]) == {"plan", "tenure_band", "language", "channel"}
+    assert set(report["attributes"]) == {"plan", "tenure_band", "language", "channel", "segment"}
     [plan] = report["attributes"]["plan"]["groups"].values()
     assert plan["n"] == 1 and plan["selection_rate"] == 1.0  # it crossed the threshold
     assert not report["flagged"]

@@ -12,7 +12,7 @@ from backend.core.database import make_engine, make_sessionmaker, utcnow
 from backend.risk import rules, service
 from tests.app_fixtures import SERVICE_HEADERS, default_answer, staff_headers
 from tests.dbcheck import rows
-from tests.risk.helpers import churn_models, escalation_model, install
+from tests.risk.helpers import WEAK_OVERRIDE, churn_models, escalation_model, install
 
 ADMIN = "admin@northwind.example"
 
@@ -88,7 +88,9 @@ def test_without_a_production_model_scoring_says_how_to_get_one(client):
 
 
 def test_the_gate_refuses_a_worse_candidate_with_the_reason(client, models, database_url):
-    response = client.post(f"/api/v1/models/{models['weak']}/promote", headers=admin(client))
+    # The weak model's fairness flag (by segment: tests/risk/helpers.py) is overridden to reach the ROC gate.
+    override = {"fairness_override": WEAK_OVERRIDE}
+    response = client.post(f"/api/v1/models/{models['weak']}/promote", json=override, headers=admin(client))
     assert response.status_code == 409
     assert "does not beat production" in response.json()["detail"]
     statuses = {r["id"]: r["status"] for r in rows(database_url, "SELECT id, status FROM model_versions")}
@@ -105,7 +107,9 @@ def test_a_better_candidate_is_promoted_and_rollback_restores_the_previous_score
     client, settings, database_url
 ):
     full, weak = churn_models()
-    weak_id = asyncio.run(install(database_url, weak, settings.risk_model_dir))  # first production
+    weak_id = asyncio.run(
+        install(database_url, weak, settings.risk_model_dir, fairness_override=WEAK_OVERRIDE)
+    )
     full_id = asyncio.run(install(database_url, full, settings.risk_model_dir, promote=False))
     headers = admin(client)
     before = client.get("/api/v1/customers/5/churn-risk", headers=headers).json()
