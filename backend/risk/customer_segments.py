@@ -15,9 +15,9 @@ the first new conversation. Instead the audit runs the page's own segmentation o
   ones; when they carry the segment features (a CRM churn model's do) they are segmented the same way among
   themselves. Rows without them (an escalation model's, per turn) get no segment; the report says so.
 
-`segments.segment()` returns sizes and labels, not members; the members come from refitting the chosen k with
-the same scaling and seed, which reproduces its clustering exactly (deterministic); a test checks that the
-members add up to the page's segment sizes, so a change there that this misses fails loudly.
+`segmentation.segment()` returns sizes and labels, not members; the members come from refitting the chosen k
+with the same scaling and seed, which reproduces its clustering exactly (deterministic); a test checks that
+the members add up to the page's segment sizes, so a change there that this misses fails loudly.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.analytics import segments
+from backend.analytics import segmentation
 from backend.risk.crm import customer_snapshots
 from backend.risk.features import churn_features
 
-FEATURES: Sequence[str] = segments.FEATURES
+FEATURES: Sequence[str] = segmentation.FEATURES
 UNSEGMENTED = "unsegmented"  # too few customers for the page to find segments (it shows none)
 ANONYMOUS = "anonymous"  # a conversation without a customer
 
@@ -43,18 +43,18 @@ ANONYMOUS = "anonymous"  # a conversation without a customer
 def labels(X: np.ndarray) -> list[str]:
     """Each row's segment label (rows of `FEATURES`, NaN allowed), named as on the segments page."""
     n = len(X)
-    result = segments.segment(X, np.full(n, np.nan), "predicted")  # churn only orders the page's list
+    result = segmentation.segment(X, np.full(n, np.nan), "predicted")  # churn only orders the page's list
     if not result.segments:
         return [UNSEGMENTED] * n
     names = _names(result.segments)
     if len(names) == 1:
         return [next(iter(names.values()))] * n
     scaled = StandardScaler().fit_transform(_fill_missing(X))
-    members = KMeans(n_clusters=result.k, n_init=10, random_state=segments.SEED).fit(scaled).labels_
+    members = KMeans(n_clusters=result.k, n_init=10, random_state=segmentation.SEED).fit(scaled).labels_
     return [names[int(i)] for i in members]
 
 
-def _names(found: Sequence[segments.Segment]) -> dict[int, str]:
+def _names(found: Sequence[segmentation.Segment]) -> dict[int, str]:
     """The page's label per segment; two segments with the same label keep apart by their number."""
     counts = Counter(s.label for s in found)
     return {s.segment: s.label if counts[s.label] == 1 else f"{s.label} #{s.segment}" for s in found}
