@@ -27,7 +27,11 @@ STOP_GRACE_S = 15.0
 # Every process group this interpreter started (by leader pid) that may still have members: a signal or the
 # interpreter's exit must not leave one behind, whatever state the caller's own clean-up is in.
 _groups: dict[int, subprocess.Popen[bytes]] = {}
-_signalled = False
+# A stop request that arrives twice at once is one request: `make` passes a SIGTERM it gets on to its child,
+# so a SIGTERM to make's process group (a supervisor's stop) reaches this process twice. A second request
+# after this long is a person insisting (Ctrl-C again): the processes are killed outright.
+SAME_REQUEST_S = 2.0
+_first_signal_at: float | None = None
 
 
 @dataclass
@@ -228,11 +232,17 @@ def stop_on_signals() -> None:
 
 
 def _on_signal(_signum: int, _frame: object) -> None:
-    global _signalled
-    for pid in list(_groups):
-        _killpg(pid, signal.SIGKILL if _signalled else signal.SIGTERM)
-    _signalled = True
-    raise KeyboardInterrupt
+    global _first_signal_at
+    now = time.monotonic()
+    if _first_signal_at is None:
+        _first_signal_at = now
+        for pid in list(_groups):
+            _killpg(pid, signal.SIGTERM)
+        raise KeyboardInterrupt
+    # The stop is already under way (raising again would break off its clean-up); only insist if asked to.
+    if now - _first_signal_at >= SAME_REQUEST_S:
+        for pid in list(_groups):
+            _killpg(pid, signal.SIGKILL)
 
 
 @atexit.register
