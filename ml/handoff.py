@@ -3,6 +3,7 @@
     python -m ml.handoff build       # make model runs it: parse with the current Rasa model, fit, link
                                      # (a policy promoted from the decision log since stays linked)
     python -m ml.handoff fit PARSES  # fit on a parse file (ml/parse_turns.py) and print the dev figures
+    python -m ml.handoff writers PARSES  # leave one writer's dev set out: fit on the others, score it
 
 Rows are the labelled customer turns of the **dev** split (docs/labelling.md §4); the test split is never read
 here. Features are what the product sees per turn (backend/handoff/features.py) from the Rasa model's parse
@@ -246,19 +247,53 @@ def build() -> Path | None:
     return target
 
 
+def _decided_f1(
+    policy: LearntPolicy | RulesPolicy, items: Sequence[LabelledConversation], parses: Parses
+) -> float:
+    """F1 of `policy.decide()` on the turns that are the policy's to decide (every labelled turn, not only
+    up to a first hand-off: the same rows the fit and its out-of-fold F1 use)."""
+    keep = _policy_rows(items, parses)
+    views = [v for v, k in zip(views_per_row(items, parses), keep, strict=True) if k]
+    y = np.array([int(t.handoff) for c in items for t in c.turns])[np.array(keep)]
+    return _f1(y, np.array([policy.decide(v).handoff for v in views]))
+
+
+def writers(dev: Sequence[LabelledConversation], parses: Parses) -> list[dict[str, Any]]:
+    """Each dev set (one writer each: the id's letter) scored by the policy fitted on the others. Within one
+    writer, out-of-fold F1 overstates what customers who write differently get; this is the check."""
+    sets = sorted({c.id[0] for c in dev})
+    rows_out = []
+    for held in sets:
+        train = [c for c in dev if c.id[0] != held]
+        scored = [c for c in dev if c.id[0] == held]
+        policy, _ = fit_rows(*rows(train, parses), version="writers")
+        learnt, rules_f1 = _decided_f1(policy, scored, parses), _decided_f1(RulesPolicy(), scored, parses)
+        rows_out.append(
+            {"held_out": held, "learnt_f1": round(float(learnt), 3), "rules_f1": round(float(rules_f1), 3)}
+        )
+    return rows_out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build")
-    fit_cmd = sub.add_parser("fit")
-    fit_cmd.add_argument("parses", type=Path)
+    for name in ("fit", "writers"):
+        sub.add_parser(name).add_argument("parses", type=Path)
     args = parser.parse_args()
     if args.command == "build":
         print(build() or "")
         return 0
     dev = conversations.of_split(conversations.load(), "dev")
+    if args.command == "writers":
+        table = writers(dev, json.loads(args.parses.read_text())["conversations"])
+        for row in table:
+            print(f"fitted without set {row['held_out']}, scored on it: learnt F1 {row['learnt_f1']:.3f}, "
+                  f"rules F1 {row['rules_f1']:.3f}")  # fmt: skip
+        print(f"mean learnt F1 {np.mean([r['learnt_f1'] for r in table]):.3f}")
+        return 0
     policy, report = fit(dev, json.loads(args.parses.read_text())["conversations"], version="adhoc")
     print(json.dumps(policy.to_json(report), indent=1))
     return 0
