@@ -67,7 +67,7 @@ def segment(X: np.ndarray, churn: np.ndarray, churn_source: str) -> Segmentation
     n = len(X)
     if n < 2 * min(K_RANGE):
         return Segmentation(0, None, churn_source, n)
-    X = _fill_missing(X)
+    X = fill_missing(X)
     scaled = StandardScaler().fit_transform(X)
     best: tuple[float, int, np.ndarray, np.ndarray] | None = None
     for k in K_RANGE:
@@ -106,8 +106,9 @@ def _mean(values: np.ndarray) -> float | None:
     return float(known.mean()) if len(known) else None
 
 
-def _fill_missing(X: np.ndarray) -> np.ndarray:
-    X = X.astype(float).copy()
+def fill_missing(X: np.ndarray) -> np.ndarray:
+    """A missing value (no rating yet, never active) takes its column's median."""
+    X = np.asarray(X, dtype=float).copy()
     for j in range(X.shape[1]):
         column = X[:, j]
         missing = np.isnan(column)

@@ -49,7 +49,7 @@ def labels(X: np.ndarray) -> list[str]:
     names = _names(result.segments)
     if len(names) == 1:
         return [next(iter(names.values()))] * n
-    scaled = StandardScaler().fit_transform(_fill_missing(X))
+    scaled = StandardScaler().fit_transform(segmentation.fill_missing(X))
     members = KMeans(n_clusters=result.k, n_init=10, random_state=segmentation.SEED).fit(scaled).labels_
     return [names[int(i)] for i in members]
 
@@ -58,17 +58,6 @@ def _names(found: Sequence[segmentation.Segment]) -> dict[int, str]:
     """The page's label per segment; two segments with the same label keep apart by their number."""
     counts = Counter(s.label for s in found)
     return {s.segment: s.label if counts[s.label] == 1 else f"{s.label} #{s.segment}" for s in found}
-
-
-def _fill_missing(X: np.ndarray) -> np.ndarray:
-    """As the page does: a missing value (no rating yet, never active) takes its column's median."""
-    X = np.asarray(X, dtype=float).copy()
-    for j in range(X.shape[1]):
-        column = X[:, j]
-        missing = np.isnan(column)
-        if missing.any():
-            column[missing] = np.nanmedian(column) if (~missing).any() else 0.0
-    return X
 
 
 async def of_customers(session: AsyncSession, now: datetime) -> dict[int, str]:
