@@ -28,8 +28,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.cases.models import Case
@@ -75,9 +76,7 @@ async def handed_over_7d(
         query = query.where(Case.customer_id == unit.customer_id)
     else:
         return None
-    if (await session.execute(query.limit(1))).first() is not None:
-        return True
-    return False if now >= end else None
+    return await _within_window(session, query, now, end)
 
 
 SATISFIED = 4  # CSAT at or above: satisfied
@@ -102,9 +101,7 @@ async def asked_for_person_7d(
         query = query.where(Message.conversation_id == unit.conversation_id)
     else:
         return None
-    if (await session.execute(query.limit(1))).first() is not None:
-        return True
-    return False if now >= end else None
+    return await _within_window(session, query, now, end)
 
 
 async def returned_7d(
@@ -126,9 +123,7 @@ async def returned_7d(
     )
     if unit.conversation_id is not None:
         query = query.where(Conversation.id != unit.conversation_id)
-    if (await session.execute(query.limit(1))).first() is not None:
-        return True
-    return False if now >= end else None
+    return await _within_window(session, query, now, end)
 
 
 async def csat_satisfied_7d(
@@ -210,3 +205,12 @@ class ExperimentOutcomeJob:
             done = await join_outcomes(session)
         if done:
             log.info("experiment outcomes: %d assignments refreshed", done)
+
+
+async def _within_window(
+    session: AsyncSession, query: Select[Any], now: datetime, end: datetime
+) -> bool | None:
+    """True once a row of `query` is found; False when the window ended without one; None while it is open."""
+    if (await session.execute(query.limit(1))).first() is not None:
+        return True
+    return False if now >= end else None
