@@ -4,12 +4,11 @@ Both ways in end here: the bot's own hand-off action (the service API) and the h
 (backend/handoff/) deciding after a turn. Which of them decides stays with them; this module does it.
 """
 
-import asyncio
 import logging
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.analytics import publisher
@@ -29,14 +28,6 @@ from backend.handoff.policy import HandoffDecision
 from contract.service_api import DEFAULT_SKILL, SKILL_BY_INTENT
 
 log = logging.getLogger(__name__)
-# One lock per event loop (an asyncio.Lock is bound to the loop it first waited in), keyed by the loop's id:
-# a lock that ever waited keeps its loop alive, so the id cannot be reused while it matters.
-_sqlite_locks: dict[int, asyncio.Lock] = {}
-
-
-def _sqlite_lock() -> asyncio.Lock:
-    return _sqlite_locks.setdefault(id(asyncio.get_running_loop()), asyncio.Lock())
-
 
 OVERFLOW_TEXT = (
     "All our team members are busy and the queue is full right now. Please leave your message here, with "
@@ -80,12 +71,24 @@ async def hand_over(
     Idempotent: a conversation that already has an open case keeps it, also when the bot's own hand-off
     (the service API) and the hub's policy hand the same conversation over at the same moment.
     """
-    if session.bind.dialect.name == "sqlite":
-        async with _sqlite_lock():  # SQLite has no row locks; it is the one-process setup
-            return await _hand_over(session, conversation, reason, actor, settings, notifier)
-    # The conversation's row lock makes a second hand-off wait for the first one's commit, then see its case.
-    await session.execute(select(Conversation.id).where(Conversation.id == conversation.id).with_for_update())
+    await _lock_for_writing(session, conversation.id)
     return await _hand_over(session, conversation, reason, actor, settings, notifier)
+
+
+async def _lock_for_writing(session: AsyncSession, conversation_id: str) -> None:
+    """Make a second hand-off of this conversation wait for the first one's commit, then see its case.
+
+    PostgreSQL: the conversation's row lock. SQLite has no row locks, so a no-op write takes the database's
+    write lock before the open case is looked for. The lock has to be the database's own: a lock held in this
+    process in front of it (as before) let a caller that already held the write lock wait for a hand-off
+    that waited for that write lock, both stuck until the busy timeout failed one of them.
+    """
+    if session.bind.dialect.name == "sqlite":
+        same = Conversation.id == conversation_id
+        no_op = update(Conversation).where(same).values(owner=Conversation.owner)
+        await session.execute(no_op.execution_options(synchronize_session=False))
+        return
+    await session.execute(select(Conversation.id).where(Conversation.id == conversation_id).with_for_update())
 
 
 async def _hand_over(
