@@ -60,8 +60,12 @@ async def hand_over(
     actor: str,
     settings: Settings,
     notifier: Notifier | None = None,
+    team: str | None = None,
 ) -> Case:
     """Handed over and queued: the conversation's owner becomes `human` and its case waits for routing.
+
+    The team is `team` when the caller knows it (a scored sales lead goes to `sales` in the very turn whose
+    intent is not stored yet), else the skill of the customer's last topical intent.
 
     A full team queue takes the overflow action instead (QUEUE_OVERFLOW_ACTION): the overflow team's queue,
     or a `follow_up` case the customer is told about (OVERFLOW_TEXT, pushed through `notifier`), so a
@@ -72,7 +76,7 @@ async def hand_over(
     (the service API) and the hub's policy hand the same conversation over at the same moment.
     """
     await _lock_for_writing(session, conversation.id)
-    return await _hand_over(session, conversation, reason, actor, settings, notifier)
+    return await _hand_over(session, conversation, reason, actor, settings, notifier, team)
 
 
 async def _lock_for_writing(session: AsyncSession, conversation_id: str) -> None:
@@ -98,13 +102,15 @@ async def _hand_over(
     actor: str,
     settings: Settings,
     notifier: Notifier | None,
+    team: str | None = None,
 ) -> Case:
     existing = await open_case_of(session, conversation.id)
     if existing is not None:
         return existing
     customer = await session.get(Customer, conversation.customer_id) if conversation.customer_id else None
     value = float(customer.lifetime_value) if customer else None
-    skill = SKILL_BY_INTENT.get(await last_topical_intent(session, conversation.id) or "", DEFAULT_SKILL)
+    topic = None if team else await last_topical_intent(session, conversation.id)
+    skill = team or SKILL_BY_INTENT.get(topic or "", DEFAULT_SKILL)
     where = await _destination(session, skill, settings)
     now = utcnow()
     case = Case(
