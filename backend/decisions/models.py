@@ -20,6 +20,7 @@ KINDS = (
     # A turn's escalation score while a challenger runs: one row per model, the one that did not act with
     # inputs["shadow"] = True (backend/risk/challenger.py).
     "escalation",
+    "lead",  # a sales lead's conversion score and whether it went to the sales team (backend/leads/)
 )
 # Which feedback labels fit which kind: a hand-off was needed or not, any other decision was right or wrong.
 LABELS_BY_KIND = {kind: ("right", "wrong") for kind in KINDS} | {"handoff": ("needed", "not_needed")}
