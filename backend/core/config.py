@@ -529,6 +529,23 @@ class ObservabilitySettings(SettingsGroup):
     )
 
 
+class LeadSettings(SettingsGroup):
+    """Sales leads (backend/leads/): the served conversion model and the score that goes to the sales team."""
+
+    lead_model_path: Path = Field(
+        default=REPO_ROOT / "var" / "models" / "lead-model.joblib",
+        description="The lead conversion model `python -m ml.leads --save` writes (trained on the simulated "
+        "lead history); missing or unreadable: the rules score every lead, and the decision log says so.",
+    )
+    lead_route_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A lead scored at or above this hands its conversation to the sales team; below it, the "
+        "lead waits in the list for a person to follow up.",
+    )
+
+
 class Settings(
     DatabaseSettings,
     AuthSettings,
@@ -545,6 +562,7 @@ class Settings(
     ExperimentSettings,
     ScaleOutSettings,
     ObservabilitySettings,
+    LeadSettings,
 ):
     """Every setting of the backend: the groups above combined, each field still read from its own flat
     environment variable (DATABASE_URL, not DATABASE__URL). A part that needs one domain's settings can
