@@ -9,8 +9,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from backend.core.config import to_sync_url
+from tests.app_fixtures import default_answer
 from tests.dbcheck import rows
-from tests.integration.conftest import default_answer
 
 Answer = Callable[[dict], dict]
 

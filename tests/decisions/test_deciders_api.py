@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from actions import backend_client
+from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 from tests.decisions.helpers import decisions
-from tests.integration.conftest import SERVICE_HEADERS, staff_headers
 
 
 @pytest.fixture

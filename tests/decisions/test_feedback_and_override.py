@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 from tests.dbcheck import rows
 from tests.decisions.helpers import decisions, parses, send
-from tests.integration.conftest import SERVICE_HEADERS, staff_headers
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from backend.core.config import Settings
 from backend.handoff.features import FEATURES, TurnView
 from backend.handoff.policy import HandoffDecision, LearntPolicy, RulesPolicy, decide_within
 from backend.main import create_app
+from tests.app_fixtures import ScriptedRasa
 from tests.decisions.helpers import decisions, parses, send
-from tests.integration.conftest import ScriptedRasa
 
 
 def test_each_turn_writes_one_decision_continue_then_handoff(client, widget, database_url, rasa):

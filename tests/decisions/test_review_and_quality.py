@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backend.decisions.models import Decision
+from tests.app_fixtures import staff_headers
 from tests.decisions.helpers import insert
-from tests.integration.conftest import staff_headers
 
 DAY = datetime(2026, 11, 18, tzinfo=UTC)  # a Wednesday
 SUPERVISOR = "jordan@northwind.example"

@@ -21,8 +21,8 @@ from backend.decisions.models import Decision
 from backend.handoff.features import FEATURES, TurnView, handoff_features
 from ml import decision_labels
 from scripts.paths import ROOT
+from tests.app_fixtures import staff_headers
 from tests.decisions.helpers import insert, parses, send
-from tests.integration.conftest import staff_headers
 
 START = datetime(2026, 9, 1, tzinfo=UTC)
 
