@@ -18,7 +18,7 @@ help:
 	@echo "make eval-oos    out-of-scope detection: Banking77 held-out classes (60 in / 17 out) and the bot's own data"
 	@echo "make eval-decisions  hand-off decisions, in-domain sentiment and shop KB answers on the labelled test conversations"
 	@echo "make eval-sentiment | eval-kb | eval-risk | eval-pii | lint"
-	@echo "make eval-assist  suggested replies on hand-labelled hand-off situations (ml/data/assist_eval.yml), vs BM25 and a fixed list"
+	@echo "make eval-assist  suggested replies on hand-labelled hand-off situations (ml/data/assist_eval.yml), vs BM25 and a fixed list; hand-off briefs' support rate on the seeded history"
 	@echo "make validate-k8s  render the Kubernetes overlays, check them with kubernetes-validate and checkov"
 	@echo "make adapt-kb ARGS='PAIRS.jsonl'  fine-tune the KB encoder on (question, passage) pairs; use it with KB_ENCODER_DIR"
 	@echo "make train-churn ARGS='--csv FILE --target COLUMN [--id COLUMN] [--promote]'  (or --from-db)"

@@ -1,5 +1,5 @@
-"""Suggested replies, measured on hand-labelled hand-off situations. Run: python -m ml.eval_assist
-(make eval-assist).
+"""Agent assist, measured: suggested replies on hand-labelled hand-off situations, and the share of hand-off
+briefs whose every statement is supported. Run: python -m ml.eval_assist (make eval-assist).
 
 Why not the seeded history: its agent replies are one template (backend/seed_history.py `_case`: "Hi, this is
 {first name}. I've read the conversation and I'm on it."), the same in every case, so "the agent's actual
@@ -20,6 +20,15 @@ similarity floor and the ranking were set before this set existed. Compared with
 - `bm25`: BM25 (knowledge/lexical.py) over the articles and the past customer messages, one ranking;
 - `frequent`: the same 5 suggestions for everyone: the articles most often in `use` on dev (a fixed macro
   list, chosen on dev).
+
+Hand-off briefs (`--part briefs`): on the demo's seeded history (`make run`'s, backend/seed_history.py),
+every resolved case's brief through the product's path (backend/assist/brief.py), each statement checked
+against the stored rows it cites by ml/brief_support.py, a verifier that shares no code with the brief. Split
+by conversation: a seeded conversation is a copy of a hand-labelled dev conversation (each used twice), so it
+goes to the split of that source conversation's id (the rule above), and copies never straddle the split.
+Printed per split: the share of briefs whose every statement is supported, the share of statements, and each
+unsupported statement with what was wrong. Nothing is fitted on either split; the verifier's reading of the
+templates was written looking at dev briefs only.
 
 Writes var/eval/assist.json.
 """
@@ -44,12 +53,14 @@ from typing import Any
 import yaml
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session
 
+from backend.assist import brief as briefs
 from backend.assist import service
 from backend.assist.index import AssistIndex
+from backend.assist.schemas import BriefOut
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.core.config import Settings, to_async_url, to_sync_url
@@ -57,8 +68,9 @@ from backend.core.database import make_engine, make_sessionmaker
 from backend.kb.indexing import KnowledgeRuntime
 from backend.seed import seed
 from backend.seed_articles import ARTICLES
-from backend.seed_history import seed_history
+from backend.seed_history import SeedConversation, dev_conversations, seed_history
 from knowledge.lexical import LexicalIndex
+from ml import brief_support
 from scripts.paths import ROOT, VAR
 
 DATA = Path(__file__).resolve().parent / "data" / "assist_eval.yml"
@@ -68,6 +80,8 @@ SHOWN = 5  # the inbox asks for 5 (backend/assist/views.py)
 ID = re.compile(r"^[ps]\d{3,}$")
 SEEDED = "seeded"  # the topic of a seeded history's templated reply: useful to no one
 POOLS = ("hand-written", "with history")
+PARTS = ("suggestions", "briefs")
+SHOWN_UNSUPPORTED = 12  # unsupported statements printed (all are in the JSON report)
 
 
 @dataclass(frozen=True)
@@ -305,6 +319,139 @@ def frequent_topics(situations: Sequence[Situation]) -> list[str]:
     return [t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:SHOWN]]
 
 
+# ----- hand-off briefs: is every statement supported by what is stored? -----
+
+
+@dataclass(frozen=True)
+class CheckedBrief:
+    case_id: int
+    split: str
+    source: str
+    verdicts: list[brief_support.Verdict]
+
+    @property
+    def supported(self) -> bool:
+        return all(v.supported for v in self.verdicts)
+
+
+def labelled_source(customer_texts: Sequence[str], labelled: Sequence[SeedConversation]) -> str | None:
+    """The hand-labelled conversation a seeded one copies: the one whose turns start with its customer
+    messages (a copy stops at its hand-off); of several, the smallest id, so every copy agrees."""
+    texts = list(customer_texts)
+    matches = [c.id for c in labelled if [t.text for t in c.turns[: len(texts)]] == texts]
+    return min(matches) if matches else None
+
+
+async def _built_briefs(settings: Settings) -> list[tuple[int, str, dict[str, Any]]]:
+    """Every resolved case's brief, as the brief route returns it."""
+    engine = make_engine(to_async_url(settings.database_url))
+    try:
+        async with make_sessionmaker(engine)() as session:
+            query = select(Case).where(Case.status == "resolved").order_by(Case.id)
+            cases = list((await session.execute(query)).scalars())
+            return [
+                (
+                    c.id,
+                    c.conversation_id,
+                    BriefOut.model_validate(asdict(await briefs.build(session, c))).model_dump(),
+                )
+                for c in cases
+            ]
+    finally:
+        await engine.dispose()
+
+
+def _stored(connection: Any, case_id: int, conversation_id: str) -> brief_support.Stored:
+    """The rows a brief may cite, read with plain SQL (not the brief's ORM objects)."""
+
+    def read(sql: str, **params: Any) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in connection.execute(text(sql), params)]
+
+    messages = read("SELECT * FROM messages WHERE conversation_id = :c ORDER BY id", c=conversation_id)
+    (case,) = read("SELECT * FROM cases WHERE id = :i", i=case_id)
+    handoffs = read(
+        "SELECT * FROM decisions WHERE kind = 'handoff' AND conversation_id = :c ORDER BY id",
+        c=conversation_id,
+    )
+    return brief_support.Stored({m["id"]: m for m in messages}, case, handoffs)
+
+
+def check_briefs(settings: Settings) -> list[CheckedBrief]:
+    labelled = dev_conversations()
+    built = asyncio.run(_built_briefs(settings))
+    engine = create_engine(to_sync_url(settings.database_url))
+    checked = []
+    try:
+        with engine.connect() as connection:
+            for case_id, conversation_id, brief in built:
+                stored = _stored(connection, case_id, conversation_id)
+                asked = [m["text"] for m in stored.handed_over().values() if m["sender"] == "customer"]
+                source = labelled_source(asked, labelled)
+                if source is None:
+                    raise RuntimeError(f"case {case_id}: no labelled conversation starts with {asked[:2]}")
+                verdicts = brief_support.verify(brief, stored)
+                checked.append(CheckedBrief(case_id, split_of(source), source, verdicts))
+    finally:
+        engine.dispose()
+    return checked
+
+
+def brief_report(checked: Sequence[CheckedBrief]) -> dict[str, Any]:
+    """Per split: briefs, the share with every statement supported, statements supported per section; and
+    every unsupported statement."""
+    report: dict[str, Any] = {"splits": {}, "unsupported": []}
+    for split in SPLITS:
+        mine = [c for c in checked if c.split == split]
+        verdicts = [v for c in mine for v in c.verdicts]
+        sections = Counter(v.statement["section"] for v in verdicts)
+        held = Counter(v.statement["section"] for v in verdicts if v.supported)
+        report["splits"][split] = {
+            "briefs": len(mine),
+            "source_conversations": len({c.source for c in mine}),
+            "all_supported": round(sum(c.supported for c in mine) / len(mine), 3) if mine else None,
+            "empty_briefs": sum(not c.verdicts for c in mine),
+            "statements": len(verdicts),
+            "statements_supported": round(sum(held.values()) / len(verdicts), 3) if verdicts else None,
+            "by_section": {k: f"{held[k]}/{n}" for k, n in sorted(sections.items())},
+        }
+    for c in checked:
+        for v in c.verdicts:
+            if not v.supported:
+                report["unsupported"].append(
+                    {"split": c.split, "case_id": c.case_id, "section": v.statement["section"],
+                     "text": v.statement["text"], "problems": v.problems}
+                )  # fmt: skip
+    return report
+
+
+def print_briefs(report: dict[str, Any]) -> None:
+    print("\nhand-off briefs of the resolved cases of the seeded history (split by source conversation):")
+    for split, f in report["splits"].items():
+        sections = ", ".join(f"{k} {v}" for k, v in f["by_section"].items())
+        print(
+            f"{split:<5} briefs {f['briefs']} (of {f['source_conversations']} labelled conversations)  "
+            f"every statement supported: {f['all_supported']}  "
+            f"statements supported {f['statements_supported']} of {f['statements']} ({sections})"
+            f"  empty briefs {f['empty_briefs']}"
+        )
+    unsupported = report["unsupported"]
+    print(f"unsupported statements: {len(unsupported)}", *(
+        f"[{u['split']}] case {u['case_id']} {u['section']}: {u['text'][:90]!r}: {'; '.join(u['problems'])}"
+        for u in unsupported[:SHOWN_UNSUPPORTED]
+    ), sep="\n  ")  # fmt: skip
+
+
+def measure_briefs(settings: Settings) -> dict[str, Any]:
+    report = brief_report(check_briefs(settings))
+    print_briefs(report)
+    return report
+
+
+def _settings_for(tmp: str) -> tuple[str, Settings]:
+    url = f"sqlite:///{Path(tmp) / 'assist.db'}"
+    return url, Settings().model_copy(update={"database_url": url, "kb_index_dir": Path(tmp) / "kb_index"})
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -314,7 +461,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         default="both",
         help="past replies indexed: the hand-written ones, or those beside the demo's seeded history",
     )
+    parser.add_argument(
+        "--part", choices=(*PARTS, "both"), default="both", help="suggested replies, hand-off briefs, or both"
+    )
     args = parser.parse_args(argv)
+    parts = PARTS if args.part == "both" else (args.part,)
+    report: dict[str, Any] = {}
+    if "suggestions" in parts:
+        report |= suggestions_part(args, measure_briefs_too="briefs" in parts)
+    if "briefs" in parts and "briefs" not in report:
+        with tempfile.TemporaryDirectory(prefix="eval-assist-") as tmp:
+            url, settings = _settings_for(tmp)
+            _migrate_and_seed(url, settings, history=True)
+            report["briefs"] = measure_briefs(settings)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2))
+    print(f"wrote {OUT.relative_to(ROOT) if OUT.is_relative_to(ROOT) else OUT}")
+    return report
+
+
+def suggestions_part(args: argparse.Namespace, measure_briefs_too: bool) -> dict[str, Any]:
+    """Suggested replies per pool; the briefs too, on the pool seeded with history, before the hand-written
+    past cases join it (they are resolved cases without a bot turn)."""
+    report: dict[str, Any] = {}
     data = load(args.data)
     situations = list(data.situations)
     print(
@@ -328,11 +497,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for pool_name in POOLS if args.pool == "both" else (args.pool,):
         history = pool_name == "with history"
         with tempfile.TemporaryDirectory(prefix="eval-assist-") as tmp:
-            url = f"sqlite:///{Path(tmp) / 'assist.db'}"
-            settings = Settings().model_copy(
-                update={"database_url": url, "kb_index_dir": Path(tmp) / "kb_index"}
-            )
+            url, settings = _settings_for(tmp)
             _migrate_and_seed(url, settings, history)
+            if history and measure_briefs_too:
+                report["briefs"] = measure_briefs(settings)
             topic_of = _write_past(url, data.past)
             rankings, pool = asyncio.run(_product_rankings(settings, situations, topic_of))
         rankings["bm25"] = bm25_rankings(pool, situations)
@@ -355,16 +523,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             if s.split == "dev" and not set(r[:SHOWN]) & set(s.use)
         ]
         print("dev situations with no useful suggestion (id, use, top 3):", *missed, sep="\n  ")
-    report = {
-        "data": str(args.data),
-        "shown": SHOWN,
-        "frequent": fixed,
-        "figures": results,
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(report, indent=2))
-    print(f"wrote {OUT.relative_to(ROOT) if OUT.is_relative_to(ROOT) else OUT}")
-    return report
+    return report | {"data": str(args.data), "shown": SHOWN, "frequent": fixed, "figures": results}
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
 """The hand-off brief: what an agent needs to know before the first reply, each statement with its source.
 
-Extractive and template-based, never generated: every statement is a template filled from one stored message
-(its parse, its text, its citations) or from the hand-off decision row, and carries that message's id, so the
-inbox can link it and a test can check it. Sections:
+Extractive and template-based, never generated: every statement is a template filled from stored messages
+(their parse, text, citations) or from the hand-off decision row, and carries the ids of every message it
+rests on (`sources`; `message_id` is the one the inbox scrolls to), so the inbox can link them and a verifier
+can check them (ml/brief_support.py, in `make eval-assist`). Sections:
 
 - wants: each customer message with a topical intent (and the entities the bot found in it);
 - answered: each bot reply, with the knowledge articles it cited;
 - facts: what the bot's actions fetched from the service API (orders and their status). Those results are
   not stored anywhere (the action server only turns them into replies), so they are read back from the bot's
   replies: the sentence of a reply that names an order number. `facts_source` says so;
-- sentiment: the customer's sentiment per message, first to last, and the negative streak at the end;
+- sentiment: the customer's sentiment per message, first to last, and the trend: from the first score to the
+  last and the negative streak at the end, citing the first message, the streak's and the last;
 - handover: why the conversation was handed over: the hand-off decision row of the decision log (its
   reasons, score and threshold), pointing at the customer message of that turn.
 """
@@ -38,6 +40,12 @@ class Statement:
     text: str
     message_id: int
     data: dict[str, Any] = field(default_factory=dict)
+    # Every message the statement rests on, oldest first (a trend needs more than one); default: message_id.
+    sources: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            self.sources = [self.message_id]
 
 
 @dataclass
@@ -155,9 +163,9 @@ def _sentiment(messages: list[Message]) -> list[Statement]:
         direction = "fell" if last < first - 0.05 else "rose" if last > first + 0.05 else "stayed level"
         ending = f", {streak} negative in a row at the end" if streak > 1 else ""
         text = f"Sentiment {direction} from {first:+.2f} to {last:+.2f}{ending}"
-        found.append(
-            Statement("sentiment", text, scored[-1].id, {"trend": direction, "negative_streak": streak})
-        )
+        cited = sorted({scored[0].id, *(m.id for m in scored[len(scored) - streak :]), scored[-1].id})
+        data = {"trend": direction, "negative_streak": streak}
+        found.append(Statement("sentiment", text, scored[-1].id, data, cited))
     return found
 
 

@@ -14,6 +14,9 @@ class StatementOut(BaseModel):
     text: str
     message_id: int = Field(description="The message this statement is taken from.")
     data: dict[str, object] = {}
+    sources: list[int] = Field(
+        description="Every message the statement rests on, oldest first (a sentiment trend cites several)."
+    )
 
 
 class BriefOut(BaseModel):

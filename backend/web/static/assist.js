@@ -38,7 +38,8 @@ const Assist = (() => {
       const list = el("ul");
       for (const s of items) {
         const li = el("li", `${s.text} `);
-        li.append(citeLink(s.message_id));
+        li.dataset.section = section;
+        for (const id of (s.sources && s.sources.length ? s.sources : [s.message_id])) li.append(citeLink(id), " ");
         list.append(li);
       }
       parts.push(el("h4", title), list);
