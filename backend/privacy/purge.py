@@ -6,11 +6,12 @@ Closed means no message for the retention period and no case still open (the bac
 conversation as finished, so idleness is what closes it). The rows stay, with intent, sentiment and
 timestamps, so counts, analytics buckets and the risk models' CRM training keep working; the words go:
 message text and its redacted copy become "[removed: retention]", entities are dropped, the cases' hand-off
-reasons (which quote the customer) and those words in the audit trail are replaced, and the conversations'
-Rasa trackers are deleted (or recorded as pending, backend/privacy/tracker.py). Batches of conversations,
-each committed on its own; a purged conversation is marked (transcript_erased_at), so a re-run or a second
-worker does nothing twice. Each run that purged something writes one audit event (actor "system", or
-"cli:privacy.purge" from the command line). The privacy worker runs it every RETENTION_PURGE_INTERVAL_S.
+reasons (which quote the customer), the free-text CSAT answers and those words in the audit trail are
+replaced, and the conversations' Rasa trackers are deleted (or recorded as pending,
+backend/privacy/tracker.py). Batches of conversations, each committed on its own; a purged conversation is
+marked (transcript_erased_at), so a re-run or a second worker does nothing twice. Each run that purged
+something writes one audit event (actor "system", or "cli:privacy.purge" from the command line). The
+privacy worker runs it every RETENTION_PURGE_INTERVAL_S.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import service as audit
 from backend.audit.models import AuditEvent
+from backend.cases import csat
 from backend.cases.models import Case
 from backend.conversations.models import Conversation
 from backend.core.config import Settings, get_settings
@@ -99,6 +101,7 @@ async def _purge_batch(session: AsyncSession, conversation_ids: list[str]) -> in
         await service.scrub_audit(session, about_cases)
         for case in (await session.execute(select(Case).where(Case.id.in_(case_ids)))).scalars():
             case.reason = PURGED_TEXT
+            case.csat_answers = csat.erase_text(case.csat_answers, PURGED_TEXT)
     changed = await service.erase_transcripts(session, conversation_ids, PURGED_TEXT)
     await tracker.request(session, conversation_ids, "retention")
     await session.commit()

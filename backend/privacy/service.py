@@ -264,6 +264,10 @@ def _tombstone(customer: Customer) -> None:
     customer.last_activity_at = None
     customer.payment_failures_90d = 0
     customer.signup_date = date(customer.signup_date.year, customer.signup_date.month, 1)
+    # Nobody may be contacted once erased: a consent kept here would let an offer or a rule reach them.
+    customer.marketing_consent = False
+    customer.contact_channels = []
+    customer.max_offers_per_month = None
 
 
 async def erase_transcripts(session: AsyncSession, conversation_ids: Sequence[str], marker: str) -> int:

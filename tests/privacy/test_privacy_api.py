@@ -11,7 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from backend.auth.sockets import subprotocols
 from backend.core.config import to_sync_url
-from tests.dbcheck import rows
+from tests.dbcheck import execute, rows
 from tests.privacy.conftest import (
     ADMIN,
     PII,
@@ -115,6 +115,8 @@ def test_erasure_waits_for_open_cases_then_leaves_no_pii_anywhere(client: TestCl
     assert blocked.status_code == 409 and str(history["case_id"]) in blocked.json()["detail"]
     assert leftovers(database_url, [PII["email"]])  # nothing was touched
     resolve(client, history["case_id"], database_url)
+    consent = "UPDATE customers SET marketing_consent = true, max_offers_per_month = 2 WHERE id = :i"
+    execute(database_url, consent, i=history["customer_id"])
     # Not signed in on the shop, the customer typed their e-mail: that chat is theirs too. Another stays.
     anonymous, stranger = anonymous_widget(client), anonymous_widget(client)
     say(client, anonymous, f"it's me again, {PII['email'].upper()}")
@@ -149,6 +151,7 @@ def test_erasure_waits_for_open_cases_then_leaves_no_pii_anywhere(client: TestCl
     assert "order_status" in {m["intent"] for m in messages}
     [customer] = rows(database_url, "SELECT * FROM customers WHERE id = :i", i=history["customer_id"])
     assert customer["status"] == "erased" and customer["phone"] is None
+    assert not customer["marketing_consent"] and customer["max_offers_per_month"] is None
     assert rows(database_url, "SELECT * FROM orders WHERE customer_id = :i", i=history["customer_id"]) == []
 
     [event] = audit_rows(database_url, "privacy.erase")

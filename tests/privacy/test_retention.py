@@ -6,8 +6,11 @@ import json
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, update
+from sqlalchemy.orm import Session
 
-from backend.core.config import Settings
+from backend.cases.models import Case
+from backend.core.config import Settings, to_sync_url
 from backend.core.database import make_engine, make_sessionmaker, utcnow
 from backend.privacy import purge
 from backend.privacy.purge import PURGED_TEXT, PurgeResult
@@ -116,6 +119,24 @@ def test_resolved_cases_are_purged_with_their_quoted_reason(client: TestClient, 
     )
     after = handoff[0]["after"] if isinstance(handoff[0]["after"], dict) else json.loads(handoff[0]["after"])
     assert after["reason"] == "[erased]" and after["skill"]  # the quote goes, the routing facts stay
+
+
+def test_free_text_csat_answers_are_purged_and_ratings_kept(client: TestClient, database_url, settings):
+    old = conversation(client)
+    case_id = hand_off(client, old, "customer asked for a person")
+    answers = [
+        {"key": "resolved", "kind": "yes_no", "value": 1, "text": None},
+        {"key": "comment", "kind": "text", "value": None, "text": f"{SAID[0]} and my phone is 0176 1234567"},
+    ]
+    with Session(create_engine(to_sync_url(database_url))) as session:
+        closed = update(Case).where(Case.id == case_id).values(status="resolved", csat_answers=answers)
+        session.execute(closed)
+        session.commit()
+    age(database_url, old, days=800)
+    assert run_purge(settings).conversations == 1
+    with Session(create_engine(to_sync_url(database_url))) as session:
+        kept = session.get(Case, case_id).csat_answers
+    assert kept == [answers[0], {**answers[1], "text": PURGED_TEXT}]
 
 
 def test_zero_days_keeps_everything(client: TestClient, database_url, settings):
