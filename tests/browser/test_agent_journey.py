@@ -140,3 +140,14 @@ def test_an_angry_customer_is_escalated_to_an_online_agent_and_rates_the_help(st
     )
     # The escalation risk is still scored (the case's priority), though the hand-off policy decided.
     assert scores and 0.0 <= scores[0]["score"] <= 1.0, scores
+
+
+def test_an_inbox_whose_token_stops_working_signs_out_instead_of_retrying(stack, new_page):
+    """A refused socket handshake reaches the browser as 1006, not the server's 1008: the inbox must find out
+    from the API that its token is no longer good, and show the sign-in form, not reconnect forever."""
+    base = stack.config.url(stack.config.backend_port)
+    agent = sign_in(new_page(), f"{base}/inbox", "alex@northwind.example")
+    expect(agent.locator("#live")).to_have_text("live")
+    agent.evaluate("state.token = 'expired-or-revoked'; state.socket.close()")
+    expect(agent.locator("#login")).to_be_visible(timeout=15_000)
+    expect(agent.locator("#app")).to_be_hidden()

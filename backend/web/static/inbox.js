@@ -2,7 +2,7 @@
 // resolve, hand back or transfer; say whether the hand-off and the bot's knowledge answers were right, and
 // override the priority or assignee. Every text from customers or staff goes in with textContent, never as HTML.
 "use strict";
-const state = { token: sessionStorage.getItem("sd-staff-token"), me: null, cases: [], current: null, socket: null,
+const state = { token: sessionStorage.getItem("sd-staff-token"), me: null, cases: [], current: null, socket: null, reconnectDelay: 2000,
   kbAnswers: new Map() };
 const $ = (id) => document.getElementById(id);
 
@@ -65,10 +65,17 @@ function connect() {
   // The token goes as a subprotocol, never in the URL, which access logs record (backend/auth/sockets.py).
   const socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/ws/agent`, ["supportdesk", `bearer.${state.token}`]);
   state.socket = socket;
-  socket.addEventListener("open", () => { $("live").textContent = "live"; });
-  socket.addEventListener("close", (event) => {
+  let opened = false;
+  socket.addEventListener("open", () => { opened = true; state.reconnectDelay = 2000; $("live").textContent = "live"; });
+  socket.addEventListener("close", async (event) => {
     $("live").textContent = "reconnecting…";
-    if (state.token && event.code !== 1008) setTimeout(connect, 2000);
+    // A refused handshake reaches the browser as 1006, not the server's 1008, so a revoked or expired token
+    // would be retried forever: ask the API, which signs out on 401, before trying again.
+    if (!opened && state.token) await api("/api/v1/auth/me").catch(() => {});
+    if (!state.token || event.code === 1008) return;
+    const delay = state.reconnectDelay || 2000;
+    state.reconnectDelay = Math.min(delay * 2, 30000); // back off while the server is away
+    setTimeout(connect, delay);
   });
   socket.addEventListener("message", (event) => onEvent(JSON.parse(event.data)));
 }
