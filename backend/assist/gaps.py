@@ -40,6 +40,7 @@ from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.customers.models import Customer
 from backend.decisions.models import Decision
+from backend.kb.models import Article, ArticleVersion
 from backend.privacy.service import Unredacted, redact_rows
 from knowledge.embedder import get_embedder
 
@@ -243,19 +244,13 @@ async def latest(session: AsyncSession) -> list[GapCluster]:
 
 
 async def answered_since(session: AsyncSession, clusters: Sequence[GapCluster]) -> dict[int, int]:
-    """For each cluster whose article exists: the bot's knowledge answers since the cluster's run whose top
-    article was that one (the kb_answer decision's first hit), i.e. questions the new article then answered.
-    Read in Python: the hit list is JSON, queried alike on SQLite and PostgreSQL only this way; a week or
-    two of answers is a few thousand small rows."""
-    slugs = {c.id: c.article_slug for c in clusters if c.article_slug}
+    """For each cluster made into an article: the questions the bot answered with it since its publication
+    (`gap_articles` says how they are counted)."""
+    slugs = {c.article_slug for c in clusters if c.article_slug}
     if not slugs:
         return {}
-    since = min(c.run_at for c in clusters if c.article_slug)
-    query = select(Decision.inputs).where(
-        Decision.kind == "kb_answer", Decision.action == "answer", Decision.created_at >= since
-    )
-    tops = [(i.get("hits") or [{}])[0].get("slug") for i in (await session.execute(query)).scalars()]
-    return {cluster_id: sum(1 for top in tops if top == slug) for cluster_id, slug in slugs.items()}
+    answered = {a.slug: a.answered for a in await gap_articles(session) if a.slug in slugs}
+    return {c.id: answered[c.article_slug] for c in clusters if c.article_slug in answered}
 
 
 def draft_body(row: GapCluster) -> str:
@@ -272,3 +267,94 @@ def draft_body(row: GapCluster) -> str:
 def draft_title(row: GapCluster) -> str:
     title = " ".join(row.label.split())
     return (title[:117] + "…") if len(title) > 120 else title
+
+
+# ----- what each new article answered -----
+
+
+@dataclass(frozen=True)
+class GapArticle:
+    """An article made from a knowledge-gap cluster, and the customer questions the bot answered with it."""
+
+    slug: str
+    title: str
+    status: str
+    cluster_id: int
+    cluster_size: int
+    published_at: datetime | None  # its first published version; None: still a draft
+    answered: int  # bot answers in a conversation, since published_at, taken from this article
+    conversations: int
+    last_answered_at: datetime | None
+
+
+async def gap_articles(session: AsyncSession, slug: str | None = None) -> list[GapArticle]:
+    """Every article a cluster was made into (of any run), newest cluster first, with its answers.
+
+    An answer is a `kb_answer` decision with action `answer` whose top hit is the article (the bot's reply is
+    that hit's passage, actions/knowledge.py), logged in a customer conversation, at or after the article's
+    first publication. Not the bot messages' citations: a "not sure" reply cites the closest article too
+    (flow kb-not-sure, variant suggest_closest), and only the decision row says which kind a reply was.
+    """
+    query = (
+        select(GapCluster, Article)
+        .join(Article, Article.slug == GapCluster.article_slug)
+        .order_by(GapCluster.id.desc())
+    )
+    if slug is not None:
+        query = query.where(GapCluster.article_slug == slug)
+    pairs = {article.slug: (cluster, article) for cluster, article in (await session.execute(query)).all()}
+    if not pairs:
+        return []
+    published = await _first_published(session, [a.id for _, a in pairs.values()])
+    answers = await _answers_by_top_article(session, [t for t in published.values() if t is not None])
+    found = []
+    for article_slug, (cluster, article) in pairs.items():
+        since = published.get(article.id)
+        mine = [a for a in answers.get(article_slug, []) if since is not None and a[0] >= since]
+        found.append(
+            GapArticle(
+                slug=article_slug,
+                title=article.title,
+                status=article.status,
+                cluster_id=cluster.id,
+                cluster_size=cluster.size,
+                published_at=since,
+                answered=len(mine),
+                conversations=len({conversation for _, conversation in mine}),
+                last_answered_at=max((at for at, _ in mine), default=None),
+            )
+        )
+    return found
+
+
+async def _first_published(session: AsyncSession, article_ids: Sequence[int]) -> dict[int, datetime | None]:
+    """When each article was first published: its oldest version saved with status published (the articles
+    table keeps no publication time of its own; a version row is written on every change, backend/kb)."""
+    query = (
+        select(ArticleVersion.article_id, func.min(ArticleVersion.created_at))
+        .where(ArticleVersion.article_id.in_(list(article_ids)), ArticleVersion.status == "published")
+        .group_by(ArticleVersion.article_id)
+    )
+    first: dict[int, datetime] = {i: at for i, at in (await session.execute(query)).all()}
+    return {i: first.get(i) for i in article_ids}
+
+
+async def _answers_by_top_article(
+    session: AsyncSession, since: Sequence[datetime]
+) -> dict[str, list[tuple[datetime, str]]]:
+    """(time, conversation) of the bot's answers in conversations since the earliest of `since`, by top
+    article. Read in Python: the hit list is JSON, queried alike on SQLite and PostgreSQL only this way."""
+    if not since:
+        return {}
+    query = select(Decision.inputs, Decision.created_at, Decision.conversation_id).where(
+        Decision.kind == "kb_answer",
+        Decision.action == "answer",
+        Decision.conversation_id.is_not(None),
+        Decision.created_at >= min(since),
+    )
+    found: dict[str, list[tuple[datetime, str]]] = {}
+    for inputs, at, conversation in (await session.execute(query)).all():
+        top = ((inputs or {}).get("hits") or [{}])[0].get("slug")
+        if top:
+            found.setdefault(top, []).append((at, conversation))
+    return found

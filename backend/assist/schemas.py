@@ -133,8 +133,24 @@ class GapClusterOut(BaseModel):
     replies: list[dict[str, object]] = Field(description="Redacted agent replies that resolved them.")
     article_slug: str | None
     answered_since: int | None = Field(
-        default=None, description="Bot answers whose top article was this cluster's article, since the run."
+        default=None,
+        description="Customer questions the bot answered with this cluster's article since it was published.",
     )
+
+
+class GapArticleOut(BaseModel):
+    slug: str
+    title: str
+    status: str = Field(description="draft or published")
+    cluster_id: int = Field(description="The knowledge-gap cluster the article was made from.")
+    cluster_size: int
+    published_at: datetime | None = Field(description="Its first publication; null while a draft.")
+    answered: int = Field(
+        description="Questions the bot answered in customer conversations with this article as the top hit "
+        "(kb_answer decisions, action answer) since published_at."
+    )
+    conversations: int = Field(description="The conversations those answers were in.")
+    last_answered_at: datetime | None
 
 
 class DraftOut(BaseModel):

@@ -19,6 +19,7 @@ from backend.assist.schemas import (
     BriefOut,
     DraftOut,
     FilledOut,
+    GapArticleOut,
     GapClusterOut,
     MacroIn,
     MacroOut,
@@ -253,6 +254,25 @@ async def list_gaps(session: SessionDep, admin: AdminDep) -> list[GapClusterOut]
         GapClusterOut.model_validate(c).model_copy(update={"answered_since": answered.get(c.id)})
         for c in clusters
     ]
+
+
+NOT_A_GAP_ARTICLE = {404: {"description": "No article of that slug was made from a knowledge gap."}}
+
+
+@router.get("/gaps/articles", response_model=list[GapArticleOut], responses=NOT_A_GAP_ARTICLE)
+async def gap_articles(
+    session: SessionDep,
+    supervisor: SupervisorDep,
+    slug: Annotated[
+        str | None, Query(max_length=200, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", description="One article.")
+    ] = None,
+) -> list[GapArticleOut]:
+    """Each article made from a knowledge-gap cluster, with how many customer questions the bot has answered
+    with it since it was published (the analytics dashboard's table; supervisors and admins)."""
+    found = await gaps.gap_articles(session, slug)
+    if slug is not None and not found:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no article {slug!r} was made from a knowledge gap")
+    return [GapArticleOut.model_validate(asdict(a)) for a in found]
 
 
 @router.post("/gaps/run", response_model=list[GapClusterOut])

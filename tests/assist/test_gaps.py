@@ -2,9 +2,15 @@
 becomes a draft article prefilled from the agent's reply, published through the knowledge-base path and then
 found by the knowledge search."""
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
 from backend.decisions.models import Decision
 from tests.app_fixtures import SERVICE_HEADERS, staff_headers
 from tests.assist.seeding import conversation, online
+from tests.dbcheck import rows
 from tests.decisions.helpers import insert
 
 ICELAND = [
@@ -28,12 +34,20 @@ ICELAND_REPLY = (
 )
 
 
+def seed_iceland(database_url: str) -> dict[int, str]:
+    """Questions the bot fell back on (nlu_fallback), each answered by an agent who resolved the case:
+    {question message id: conversation id}."""
+    alex = online(database_url, "alex@northwind.example")
+    fell_back = {}
+    for question in ICELAND:
+        seeded = conversation(database_url, None, [question], [ICELAND_REPLY], alex)
+        fell_back[seeded["questions"][0]] = seeded["conversation_id"]
+    return fell_back
+
+
 def seed(database_url: str) -> tuple[set[int], set[int]]:
     alex = online(database_url, "alex@northwind.example")
-    fell_back = set()
-    for question in ICELAND:  # the bot fell back (nlu_fallback), an agent answered and resolved
-        seeded = conversation(database_url, None, [question], [ICELAND_REPLY], alex)
-        fell_back.add(seeded["questions"][0])
+    fell_back = set(seed_iceland(database_url))
     handed = set()
     for question in BITCOIN:  # handed over by the hand-off policy, still open
         seeded = conversation(
@@ -54,6 +68,22 @@ def seed(database_url: str) -> tuple[set[int], set[int]]:
         )
         handed.add(message_id)
     return fell_back, handed
+
+
+BOT_QUESTIONS = ("Do you ship to Iceland?", "shipping to Reykjavik", "How do I reset my password?")
+
+
+def conversations_of(database_url: str, message_ids: set[int]) -> set[str]:
+    found = rows(database_url, "SELECT id, conversation_id FROM messages WHERE sender = 'customer'")
+    return {r["conversation_id"] for r in found if r["id"] in message_ids}
+
+
+def bot_asks(client: TestClient, question: str, conversation_id: str | None) -> dict[str, Any]:
+    """The action server's knowledge search, as the bot makes it in a conversation (logged there)."""
+    params = {"q": question} | ({"conversation_id": conversation_id} if conversation_id else {})
+    answer = client.get("/api/v1/service/kb/search", params=params, headers=SERVICE_HEADERS)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
 
 
 def test_paraphrases_cluster_and_a_draft_publishes_into_search(database_url, client):
@@ -91,12 +121,73 @@ def test_paraphrases_cluster_and_a_draft_publishes_into_search(database_url, cli
 
     # The bot's own searches (the action server's route) log their answers; those the new article answered
     # are counted on the cluster.
-    bot_answers = [
-        client.get("/api/v1/service/kb/search", params={"q": q}, headers=SERVICE_HEADERS).json()
-        for q in ("Do you ship to Iceland?", "shipping to Reykjavik", "How do I reset my password?")
-    ]
+    asked_in = next(iter(conversations_of(database_url, iceland)))
+    bot_answers = [bot_asks(client, q, asked_in) for q in BOT_QUESTIONS]
     expected = sum(1 for a in bot_answers if a["answerable"] and a["results"][0]["slug"] == draft["slug"])
     assert expected >= 1, [(a["answerable"], a["results"][0]["slug"]) for a in bot_answers]
     listed = {c["id"]: c for c in client.get("/api/assist/gaps", headers=admin).json()}
     assert listed[shipping["id"]]["answered_since"] == expected
     assert listed[shipping["id"]]["article_slug"] == draft["slug"]
+
+
+def kb_answer(conversation_id: str, slug: str, action: str, at: datetime) -> Decision:
+    """A knowledge-answer decision as the service route logs it, at a chosen time."""
+    return Decision(
+        kind="kb_answer",
+        action=action,
+        version="test",
+        inputs={"query_chars": 20, "k": 5, "hits": [{"slug": slug, "confidence": 0.9}]},
+        conversation_id=conversation_id,
+        created_at=at,
+    )
+
+
+def test_questions_answered_per_new_article_count_only_answers_in_conversations_after_publication(
+    database_url, client
+):
+    iceland = seed_iceland(database_url)
+    asked_in = sorted(set(iceland.values()))
+    admin = staff_headers(client, "admin@northwind.example")
+    supervisor = staff_headers(client, "jordan@northwind.example")
+    assert client.post("/api/assist/gaps/run", headers=admin).status_code == 200
+    (cluster,) = client.get("/api/assist/gaps", headers=admin).json()
+    draft = client.post(f"/api/assist/gaps/{cluster['id']}/draft", headers=admin).json()
+    slug = draft["slug"]
+
+    (listed,) = client.get("/api/assist/gaps/articles", headers=supervisor).json()
+    assert listed["slug"] == slug and listed["cluster_id"] == cluster["id"] and listed["cluster_size"] == 5
+    assert listed["status"] == "draft" and listed["published_at"] is None and listed["answered"] == 0
+
+    # An answer logged before the article's publication is not one of its answers.
+    insert(database_url, kb_answer(asked_in[0], slug, "answer", datetime.now(UTC) - timedelta(minutes=5)))
+    assert client.post(f"/api/v1/kb/articles/{slug}/publish", headers=admin).status_code == 200
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    # After it: a "not sure" with the article on top is no answer, nor is a search outside a conversation.
+    insert(database_url, kb_answer(asked_in[1], slug, "not_sure", after))
+    assert bot_asks(client, "Do you ship to Iceland?", None)["results"][0]["slug"] == slug
+    answers = [bot_asks(client, q, c) for q, c in zip(BOT_QUESTIONS, asked_in, strict=False)]
+    counted = [
+        c
+        for a, c in zip(answers, asked_in, strict=False)
+        if a["answerable"] and a["results"][0]["slug"] == slug
+    ]
+    assert counted, [(a["answerable"], a["results"][0]["slug"]) for a in answers]
+
+    (listed,) = client.get("/api/assist/gaps/articles", params={"slug": slug}, headers=supervisor).json()
+    assert listed["status"] == "published" and listed["published_at"] is not None
+    assert listed["answered"] == len(counted) and listed["conversations"] == len(set(counted))
+    assert listed["last_answered_at"] is not None
+    gaps = client.get("/api/assist/gaps", headers=admin).json()
+    assert gaps[0]["answered_since"] == len(counted)
+
+
+def test_questions_answered_per_new_article_refuses_bad_input_and_agents(client):
+    supervisor = staff_headers(client, "jordan@northwind.example")
+    assert client.get("/api/assist/gaps/articles", headers=staff_headers(client)).status_code == 403
+    assert client.get("/api/assist/gaps/articles").status_code == 401
+    for bad in ("Not A Slug", "a--b", "x" * 201, "shipping\x00"):
+        answer = client.get("/api/assist/gaps/articles", params={"slug": bad}, headers=supervisor)
+        assert answer.status_code == 422, (bad, answer.status_code)
+    missing = client.get("/api/assist/gaps/articles", params={"slug": "no-such-article"}, headers=supervisor)
+    assert missing.status_code == 404
+    assert client.get("/api/assist/gaps/articles", headers=supervisor).json() == []
