@@ -28,6 +28,8 @@ help:
 	@echo "make eval-uplift uplift model vs churn-risk and random targeting on the seeded simulation (simulated outcomes)"
 	@echo "make eval-loop   hand-off policy retrained weekly from feedback, scored on the next week (simulated feedback)"
 	@echo "make train-uplift ARGS=--from-decisions  the uplift model on the retention experiment's logged outcomes"
+	@echo "make eval-leads  lead conversion model vs rules-only score (PR-AUC, precision@k) on the simulated lead history"
+	@echo "make train-leads the same, and write the served lead model (LEAD_MODEL_PATH; trained on simulated outcomes)"
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -119,6 +121,15 @@ eval-uplift: setup
 
 train-uplift: setup
 	@PYTHONPATH=. $(APP) -m ml.uplift $(ARGS)
+
+# Sales leads (issue 18): the conversion model against the rules-only score on the SIMULATED lead history,
+# split by buyer, chosen on dev, reported on test (ml/leads.py); train-leads also writes LEAD_MODEL_PATH.
+.PHONY: eval-leads train-leads
+eval-leads: setup
+	@PYTHONPATH=. $(APP) -m ml.leads $(ARGS)
+
+train-leads: setup
+	@PYTHONPATH=. $(APP) -m ml.leads --save $(ARGS)
 
 # The learning loop replayed on the dev conversations with SIMULATED feedback (rule-written labels): the
 # hand-off policy retrained each week from the labels so far, scored on the next week (ml/eval_loop.py).

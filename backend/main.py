@@ -45,6 +45,7 @@ from backend.health import metrics as health_metrics
 from backend.health import views as health
 from backend.kb import views as kb
 from backend.kb.indexing import close_index, open_index
+from backend.leads import views as leads
 from backend.privacy import views as privacy
 from backend.privacy.worker import PrivacyWorker
 from backend.risk import views as risk
@@ -158,6 +159,7 @@ def create_app(
         assist.router,
         experiments.router,
         experiments.preferences_router,
+        leads.router,
         web.router,
     ):
         app.include_router(router)

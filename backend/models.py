@@ -12,6 +12,7 @@ from backend.customers.models import Customer, Order
 from backend.decisions.models import Decision
 from backend.experiments.models import Assignment, CustomerValue, Experiment
 from backend.kb.models import Article, ArticleVersion
+from backend.leads.models import Lead
 from backend.privacy.models import CustomerErasure, TrackerErasure
 from backend.risk.models import ModelVersion
 
@@ -34,6 +35,7 @@ __all__ = [
     "Experiment",
     "Firing",
     "GapCluster",
+    "Lead",
     "Macro",
     "Message",
     "ModelVersion",

@@ -37,6 +37,8 @@ SKILL_BY_INTENT: Mapping[str, str] = MappingProxyType({
     # Account security (someone else in the account, charges or orders not made) goes with the other
     # account cases (locked, password) to the technical team.
     "security_concern": "technical",
+    # Business accounts, bulk orders, team plans, quotes: a lead (backend/leads/), and its people are sales.
+    "sales_inquiry": "sales",
 })  # fmt: skip
 
 # Intents that say nothing about what the customer needs: the case's skill (backend) and the hand-off brief's
@@ -307,6 +309,46 @@ class RetentionOffer:
             offer=_value(body, "offer", _OPTIONAL_STR, what),
             churn_risk=_optional_number(body, "churn_risk", what),
             threshold=_number(body, "threshold", what),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# ---- POST /api/v1/service/conversations/{conversation_id}/lead ---------------------------------------------
+
+# What the customer reads when a lead scores high enough to go to the sales team now.
+SALES_HANDOFF_MESSAGE = (
+    "Thanks! I'm passing you to our sales team; someone will reply right here in this chat."
+)
+
+
+@dataclass(frozen=True)
+class LeadRequest:
+    intent: str  # the intent that showed the interest (sales_inquiry); the backend reads the message itself
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LeadResult:
+    lead_id: int
+    created: bool  # False: the conversation already had its lead (capture is idempotent)
+    score: float  # calibrated conversion probability, or the rules' score without a served model
+    routed: bool  # handed to the sales team now
+    message: str | None  # what to tell the customer when routed
+
+    @classmethod
+    def from_json(cls, body: Any) -> LeadResult:
+        what = "lead"
+        body = _object(body, what)
+        return cls(
+            lead_id=_value(body, "lead_id", int, what),
+            created=_value(body, "created", bool, what),
+            score=_number(body, "score", what),
+            routed=_value(body, "routed", bool, what),
+            message=_value(body, "message", _OPTIONAL_STR, what),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -24,10 +24,12 @@ from backend.decisions import service as decisions
 from backend.experiments import retention
 from backend.kb.schemas import SearchOut
 from backend.kb.views import INDEX_DOWN, K, Query_, Runtime, search_published
+from backend.leads import service as leads
+from backend.leads.schemas import LeadCaptureIn, LeadCaptureOut
 from backend.lifecycle.handoff import hand_over
 from backend.risk.schemas import RetentionOfferOut
 from backend.risk.views import NO_MODEL
-from contract.service_api import HANDOFF_MESSAGE
+from contract.service_api import HANDOFF_MESSAGE, SALES_HANDOFF_MESSAGE
 
 # The service dependency sits on each route rather than on the router, as it did on the routes' old
 # routers, so each operation's dependencies (and with them its OpenAPI security and audience) are unchanged.
@@ -138,3 +140,32 @@ async def retention_offer(
     decided = await retention.decide(session, conversation, customer, settings)
     await session.commit()
     return RetentionOfferOut(offer=decided.offer, churn_risk=decided.churn_risk, threshold=decided.threshold)
+
+
+@router.post("/conversations/{conversation_id}/lead", response_model=LeadCaptureOut)
+async def capture_lead(
+    conversation_id: Text,
+    body: LeadCaptureIn,
+    session: SessionDep,
+    request: Request,
+    actor: Annotated[str, Service],
+) -> LeadCaptureOut:
+    """The customer showed sales interest: the conversation's lead (made once), its calibrated conversion
+    score (a logged `lead` decision), and at or above LEAD_ROUTE_THRESHOLD a hand-over to the sales team."""
+    conversation = await conversations.get_conversation(session, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    state = request.app.state
+    captured = await leads.capture(session, conversation, body.intent, state.settings)
+    lead = captured.lead
+    if captured.route:
+        reason = f"sales lead {lead.id}: conversion score {lead.score:.2f}"
+        team = leads.SALES_TEAM
+        await hand_over(session, conversation, reason, actor, state.settings, state.notifier, team)
+        state.dispatcher.poke()
+    else:
+        await session.commit()
+    return LeadCaptureOut(
+        lead_id=lead.id, created=captured.created, score=lead.score, routed=captured.route,
+        message=SALES_HANDOFF_MESSAGE if captured.route else None,
+    )  # fmt: skip

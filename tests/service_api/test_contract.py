@@ -17,6 +17,7 @@ from backend.cases.schemas import HandoffIn, HandoffOut
 from backend.customers.schemas import OrderItem as OrderItemOut
 from backend.customers.schemas import OrderOut
 from backend.kb.schemas import SearchHitOut, SearchOut
+from backend.leads.schemas import LeadCaptureIn, LeadCaptureOut
 from backend.risk.schemas import RetentionOfferOut
 from contract import service_api as contract
 
@@ -28,6 +29,8 @@ PAIRS = [
     (SearchOut, contract.KnowledgeSearch),
     (SearchHitOut, contract.KnowledgeHit),
     (RetentionOfferOut, contract.RetentionOffer),
+    (LeadCaptureIn, contract.LeadRequest),
+    (LeadCaptureOut, contract.LeadResult),
 ]
 
 
@@ -58,6 +61,8 @@ BODIES = [
     (SearchOut(query="returns", threshold=0.5, answerable=True, results=[HIT]), contract.KnowledgeSearch),
     (RetentionOfferOut(offer=None, churn_risk=0.2, threshold=0.6), contract.RetentionOffer),
     (ORDER, contract.Order),
+    (LeadCaptureOut(lead_id=3, created=True, score=0.62, routed=True, message="x"), contract.LeadResult),
+    (LeadCaptureOut(lead_id=3, created=False, score=0.1, routed=False, message=None), contract.LeadResult),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Sales leads: capture, scoring, routing, the API and the evaluation's split."""
