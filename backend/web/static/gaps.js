@@ -48,7 +48,7 @@
     li.append(replies);
     if (cluster.article_slug) {
       const since = cluster.answered_since ?? 0;
-      li.append(el("p", `Article: ${cluster.article_slug} · the bot answered ${since} question${since === 1 ? "" : "s"} with it since`, "muted"));
+      li.append(el("p", `Article: ${cluster.article_slug} · the bot answered ${since} question${since === 1 ? "" : "s"} with it since it was published`, "muted"));
     }
     else li.append(button("Make a draft article", () => draft(cluster, li)));
     return li;
