@@ -21,7 +21,9 @@ re-timed over the weeks and given to seeded customers. What is invented, and how
   or the bot's own for an explicit request or a cancellation/security case: labelling rules H1, H4);
 - agent feedback: the labelled turn's own `decision` (written by the labelling rules, never by a model) on
   FEEDBACK_SHARE of the decisions that opened a case (the agent who took it) and REVIEW_SHARE of the others
-  (a supervisor's review); outcomes are then joined by `join_outcomes()`, as the scheduled job would.
+  (a supervisor's review); outcomes are then joined by `join_outcomes()`, as the scheduled job would;
+- past sales leads, last and from a generator of their own: seeded customers' real CRM facts, a simulated
+  buyer's hidden traits, message and conversion (backend/leads/seeding.py; the outcomes are simulated).
 
 Deterministic for a seed and an `end` (the history's last moment): the same seed gives the same history
 shifted in time. Without the labelled sets (the backend image ships no ml/) there is no history.
@@ -48,6 +50,7 @@ from backend.decisions import service as decisions
 from backend.decisions.outcomes import join_outcomes
 from backend.handoff.features import TurnView
 from backend.handoff.policy import RulesPolicy
+from backend.leads.seeding import seed_past_leads
 from backend.lifecycle.seeding import PastCase, PastMessage, add_past_conversation
 from contract.service_api import DEFAULT_SKILL, HANDOFF_MESSAGE, NON_TOPICAL_INTENTS, SKILL_BY_INTENT
 
@@ -123,6 +126,7 @@ class HistoryReport:
     feedback: int = 0
     outcomes: int = 0
     personas: dict[str, int] | None = None
+    leads: int = 0  # past sales leads, their outcomes simulated (backend/leads/seeding.py)
 
 
 def dev_conversations(data_dir: Path = DATA_DIR) -> list[SeedConversation]:
@@ -240,6 +244,9 @@ async def seed_history(
     await session.commit()
     while (done := await join_outcomes(session, now=end)) > 0:
         report.outcomes += done
+    # Drawn last, from a generator of their own, so the history above stays what it was before leads.
+    report.leads = await seed_past_leads(session, random.Random(rng.getrandbits(32)), end, weeks, settings)
+    await session.commit()
     return report
 
 
