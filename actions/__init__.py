@@ -4,6 +4,7 @@ rasa_sdk imports every module of this package and registers each Action subclass
 
 - orders.py      validate_order_status_form, action_lookup_order
 - handoff.py     action_handoff
+- leads.py       action_capture_lead
 - fallback.py    action_default_fallback, action_default_ask_affirmation (overrides of Rasa's defaults)
 
 The actions reach customer data only through the backend's HTTP service API (backend_client.py); the texts

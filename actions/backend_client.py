@@ -27,6 +27,8 @@ from contract.service_api import (
     HandoffResult,
     KnowledgeQuery,
     KnowledgeSearch,
+    LeadRequest,
+    LeadResult,
     Order,
     RetentionOffer,
 )
@@ -173,3 +175,11 @@ async def flow_variant(flow: str, conversation_id: str) -> FlowVariant:
     path = f"/api/experiments/flows/{quote(flow, safe='')}/conversations/{quote(conversation_id, safe='')}"
     response = await _request("flow_variant", "POST", path)
     return _read(response, "flow_variant", f"POST {path}", FlowVariant.from_json)
+
+
+async def capture_lead(conversation_id: str, intent: str) -> LeadResult:
+    """The customer showed sales interest: the backend makes the conversation's lead (once), scores it, and
+    hands the conversation to the sales team when the score is high enough (`routed`)."""
+    path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/lead"
+    response = await _request("lead", "POST", path, json=LeadRequest(intent).to_json())
+    return _read(response, "lead", f"POST {path}", LeadResult.from_json)

@@ -42,6 +42,7 @@ AFFIRMATION_TOPICS: dict[str, str] = {
     "complaint": "a complaint about our service",
     "request_human": "talking to a person from our team",
     "security_concern": "someone else using your account, or an order or charge you didn't make",
+    "sales_inquiry": "buying for a business or a team, or in bulk",
 }
 
 
