@@ -84,8 +84,8 @@ def test_ten_unanswered_questions_become_an_article_the_bot_then_answers_them_wi
         ran = admin.post("/api/assist/gaps/run")
         assert ran.status_code == 200, ran.text
         cluster = gift_wrap_cluster(ran.json(), asked_ids(stack))
-        assert cluster["size"] >= len(GIFT_WRAP), cluster  # all ten, and any earlier ones like them
-        assert {e["text"] for e in cluster["examples"]} <= set(GIFT_WRAP) | {cluster["label"]}, cluster
+        # All ten, and any like them asked earlier in this stack's life (other tests share it).
+        assert cluster["size"] >= len(GIFT_WRAP) and "gift wrap" in cluster["label"].lower(), cluster
 
         drafted = admin.post(f"/api/assist/gaps/{cluster['id']}/draft")
         assert drafted.status_code == 201, drafted.text

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from ml.brief_support import Stored, verify
 from scripts.stack import Stack
 from tests.browser.conftest import screenshot, sign_in
 from tests.dbcheck import rows
@@ -59,6 +60,30 @@ def customer_hands_over(page: Page, base: str, order: str) -> None:
     expect(page.locator(".sd-messages")).to_contain_text("connecting you with a member of our team")
 
 
+def brief_of(stack: Stack, case_id: int) -> dict[str, Any]:
+    """The brief as the inbox got it (the agent's own route)."""
+    base = stack.config.url(stack.config.backend_port)
+    login = {"username": "alex@northwind.example", "password": "northwind-demo"}
+    token = httpx.post(f"{base}/api/v1/auth/token", data=login).json()["access_token"]
+    answer = httpx.get(
+        f"{base}/api/assist/cases/{case_id}/brief", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def stored(stack: Stack, case_id: int) -> Stored:
+    """What the brief may cite, read straight from the database (ml/brief_support.py checks against it)."""
+    database = stack.config.database_url
+    (case,) = rows(database, "SELECT * FROM cases WHERE id = :i", i=case_id)
+    conversation = case["conversation_id"]
+    messages = rows(database, "SELECT * FROM messages WHERE conversation_id = :c", c=conversation)
+    handoffs = rows(
+        database, "SELECT * FROM decisions WHERE kind = 'handoff' AND conversation_id = :c", c=conversation
+    )
+    return Stored({m["id"]: m for m in messages}, case, handoffs)
+
+
 def stored_within(database_url: str, sql: str, seconds: float = 15, **params: Any) -> list[dict[str, Any]]:
     """Rows the inbox writes after its own request returns (the suggestion outcome): polled, not slept on."""
     deadline = time.monotonic() + seconds
@@ -91,6 +116,12 @@ def test_brief_one_click_suggestion_edited_and_a_macro_filling_the_order_number(
     # Each statement links the message it rests on; a click marks that message in the transcript.
     wants.first.locator("a.cite").first.click()
     expect(agent.locator("#transcript li.cited")).to_contain_text(order)
+    # Every statement of this brief (real parses, the real order lookup) is supported by the rows it cites.
+    case_id = int(agent.locator("#cases li[aria-current=true]").get_attribute("data-case-id"))
+    problems = [
+        (v.statement["text"], v.problems) for v in verify(brief_of(stack, case_id), stored(stack, case_id))
+    ]
+    assert [p for p in problems if p[1]] == []
 
     # One click puts the top suggestion in the reply box; the agent adds a line and sends it.
     insert = agent.locator("#suggestions button[data-suggestion]").first
