@@ -9,7 +9,8 @@ can check them (ml/brief_support.py, in `make eval-assist`). Sections:
 - answered: each bot reply, with the knowledge articles it cited;
 - facts: what the bot's actions fetched from the service API (orders and their status). Those results are
   not stored anywhere (the action server only turns them into replies), so they are read back from the bot's
-  replies: the sentence of a reply that names an order number. `facts_source` says so;
+  replies: the sentence of a reply that names an order number and the sentences after it about the same
+  order. `facts_source` says so;
 - sentiment: the customer's sentiment per message, first to last, and the trend: from the first score to the
   last and the negative streak at the end, citing the first message, the streak's and the last;
 - handover: why the conversation was handed over: the hand-off decision row of the decision log (its
@@ -31,6 +32,7 @@ from contract.service_api import NON_TOPICAL_INTENTS
 ORDER_NUMBER = re.compile(r"\bORD-\d{4,}\b")
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 QUOTE_CHARS = 160
+FACT_QUOTE_CHARS = 360  # an order look-up's status, carrier, tracking number, dates and items
 FACTS_SOURCE = "derived from the bot's replies: the service API's results are not stored"
 
 
@@ -134,12 +136,25 @@ def _facts(messages: list[Message]) -> list[Statement]:
     for m in messages:
         if m.sender != "bot":
             continue
-        for sentence in SENTENCE.split(m.text):
-            numbers = ORDER_NUMBER.findall(sentence)
-            for number in dict.fromkeys(numbers):
-                text = f"Order {number}: “{quote(sentence)}”"
-                found.append(Statement("facts", text, m.id, {"order": number}))
+        for numbers, sentences in order_passages(m.text):
+            passage = quote(" ".join(sentences), FACT_QUOTE_CHARS)
+            for number in numbers:
+                found.append(Statement("facts", f"Order {number}: “{passage}”", m.id, {"order": number}))
     return found
+
+
+def order_passages(text: str) -> list[tuple[list[str], list[str]]]:
+    """Each sentence naming orders, with the sentences after it up to the next one naming an order: the bot
+    words one look-up as several sentences (status; carrier and tracking number; dates; items) and names the
+    order only in the first."""
+    passages: list[tuple[list[str], list[str]]] = []
+    for sentence in SENTENCE.split(text):
+        numbers = list(dict.fromkeys(ORDER_NUMBER.findall(sentence)))
+        if numbers:
+            passages.append((numbers, [sentence]))
+        elif passages:
+            passages[-1][1].append(sentence)
+    return passages
 
 
 def _sentiment(messages: list[Message]) -> list[Statement]:

@@ -1,6 +1,7 @@
 """The hand-off brief: every statement cites a message of its conversation, and the hand-off reason is the
 decision row's."""
 
+from backend.assist.brief import order_passages
 from tests.app_fixtures import staff_headers
 from tests.dbcheck import rows
 from tests.decisions.helpers import decisions, parses, send
@@ -50,3 +51,21 @@ def test_the_brief_cites_real_messages_and_the_decision_rows_reason(client, widg
 
 def test_a_case_out_of_sight_is_404(client):
     assert client.get("/api/assist/cases/999999/brief", headers=staff_headers(client)).status_code == 404
+
+
+def test_an_order_fact_keeps_the_sentences_about_that_order_and_no_other():
+    reply = (
+        "I'm sorry, order ORD-100002 is delayed. It's with UPS (tracking number 1Z3618535667); it was due on "
+        "Tuesday, October 20. Order ORD-100003 was delivered on Monday. Items: Headlamp 400."
+    )
+    assert order_passages(reply) == [
+        (
+            ["ORD-100002"],
+            [
+                "I'm sorry, order ORD-100002 is delayed.",
+                "It's with UPS (tracking number 1Z3618535667); it was due on Tuesday, October 20.",
+            ],
+        ),
+        (["ORD-100003"], ["Order ORD-100003 was delivered on Monday.", "Items: Headlamp 400."]),
+    ]
+    assert order_passages("Thanks, anything else?") == []
