@@ -3,8 +3,9 @@
 A message is parsed into one intent, but a long message often holds two needs: "my account got hacked,
 please get me a real person asap" parses as a security concern, "ok then a real person please, it's about
 exchanging a gift" as a return. The written labelling rules (docs/labelling.md §2) name what a support lead
-looks for besides the intent: a request for a person (H1), earlier failed contacts about the same need
-(H3 b) and threats to leave, dispute or complain (H3 c). Each cue below is that rule's own wording, widened
+looks for besides the intent: a request for a person (H1), "that did not help" and garbled messages (H2),
+earlier failed contacts about the same need (H3 b), threats to leave, dispute or complain (H3 c) and orders
+or charges the customer did not make (H4 a). Each cue below is that rule's own wording, widened
 with the phrasings of the dev conversations only; the test conversations were not read to write them.
 
 They are features, not decisions: the learnt policy weighs them with the sentiment and the conversation so
@@ -47,10 +48,16 @@ ASKS_FOR_PERSON = re.compile(
 NOT_HELPED = re.compile(
     "|".join(
         [
-            r"\b(?:didn'?t|did\s+not|doesn'?t|does\s+not|not)\s+(?:help|helped|work|worked|answer)\b",
+            r"\b(?:didn'?t|did\s+not|doesn'?t|does\s+not|not|hasn'?t|has\s+not|haven'?t|have\s+not)\s+"
+            r"(?:help|helped|work|worked|answer|answered|fix|fixed|solve|solved)\b",
+            r"\b(?:this|that)\s+(?:isn'?t|is\s+not)\s+(?:working|helping|helpful)\b",
+            r"\b(?:doesn'?t|does\s+not|didn'?t|did\s+not)\s+say\s+anything\s+about\b",
             r"\bstill\s+(?:not\s+working|doesn'?t\s+work|does\s+not\s+work|doesn'?t\s+answer|no\s+luck)\b",
             r"\bsame\s+(?:steps|answer|thing|reply)\s+as\s+before\b",
-            r"\bnone\s+of\s+(?:that|this|it|those)\s+(?:helped|worked|helps|works)\b",
+            # "did all of that, still spinning": the bot's steps were followed and the problem stays
+            r"\b(?:already\s+(?:did|done|tried)|(?:did|done|tried)\s+(?:all\s+(?:of\s+)?)?(?:that|this|those))\b"
+            r"[^?!]{0,60}\b(?:still|same)\b",
+            r"\bnone\s+of\s+(?:that|this|it|those)\s+(?:helped|worked|helps|works|fixed|solved)\b",
             r"\bnot\s+what\s+i\s+(?:asked|meant)\b",
         ]
     ),
@@ -81,10 +88,24 @@ IDENTITY_QUESTION = re.compile(
     re.IGNORECASE,
 )
 
+# A request that is not one: a joke taken back ("can I speak to your manager lol jk") or a question about
+# later ("if I get stuck later can I still get a real person?"). H1 is a request for a person now.
+NOT_A_REQUEST_NOW = re.compile(
+    r"\b(?:jk|j/k|just\s+(?:kidding|joking))\b"
+    r"|\b(?:if|when)\s+i\b[^.!?]*\b(?:later|in\s+(?:the\s+)?future|ever)\b",
+    re.IGNORECASE,
+)
+
 EARLIER_CONTACTS = re.compile(
     "|".join(
         [
-            r"\b(?:second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th)\s+time\b",
+            # "third time I write", not "payment failed, third time this quarter": failures are not contacts
+            r"\b(?:second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th)\s+time\s+(?:that\s+)?(?:i'?m\s+|i\s+am\s+|i'?ve\s+|i\s+)?"
+            r"(?:ask|contact|writ|wrote|messag|e-?mail|call|chat|reach|tell|told|rais)",
+            r"\b(?:e-?mailed|written\s+to|wrote\s+to|called|messaged|contacted)\s+(?:you|your\s+\w+|support)\s+"
+            r"(?:twice|three\s+times|\d+\s+times|several\s+times|multiple\s+times|again)\b",
+            r"\b(?:never\s+(?:got|had|received)|not\s+one|without\s+(?:a|any))\s+(?:a\s+|any\s+)?"
+            r"(?:reply|replies|answer|response|call\s*back)\b",
             r"\b(?:already|keep)\s+(?:asked|told|wrote|written|contacted|called|emailed|messaged|asking|telling)\b",
             r"\b(?:promised|you\s+said\s+you\s+would|was\s+told)\b",
             r"\b(?:nobody|no\s+one|noone)\s+(?:called|answered|replied|got\s+back|came\s+back|has\s+replied)\b",
@@ -100,10 +121,17 @@ DISOWNS = re.compile(
     "|".join(
         [
             r"\b(?:didn'?t|did\s+not|never|haven'?t|have\s+not)\s+(?:order|ordered|make|made|place|placed|buy|bought"
-            r"|authori[sz]e|authori[sz]ed|sign\s+up\s+for|signed\s+up\s+for)\s+(?:anything|this|that|these|those|it|them)\b",
+            r"|authori[sz]e|authori[sz]ed|sign\s+up\s+for|signed\s+up\s+for)\s+(?:anything|this|that|these|those|it|them"
+            r"|either|any\s+of)\b",
+            r"\b(?:someone|somebody)\s+(?:else\s+)?(?:has|knows|got)\s+(?:my|our)\s+(?:login|password|account|card|details)\b",
             r"\bwho\s+(?:placed|made|ordered|bought|changed|used)\b",
             r"\b(?:wasn'?t|was\s+not|not)\s+me\b",
-            r"\bsomeone\s+(?:else\s+)?(?:has\s+|is\s+|got\s+)?(?:ordered|used|using|logged|accessed|changed|into)\b",
+            r"\b(?:changed|used|accessed)\b[^.?!]{0,30}\b(?:i\s+)?(?:didn'?t|did\s+not|never)\s+(?:do|change|make)\s+"
+            r"(?:that|this|it)\b",
+            r"\b(?:someone|somebody)\s+(?:else\s+)?(?:has\s+|is\s+|got\s+)?(?:ordered|used|using|logged|accessed|changed|into|bought"
+            r"|purchased)\b",
+            r"\b(?:order|charge|payment|purchase)s?\b[^.?!]{0,40}\b(?:i|we)\s+(?:never|didn'?t|did\s+not)\s+"
+            r"(?:place|placed|make|made|order|ordered|authori[sz]e|authori[sz]ed)\b",
             r"\b(?:don'?t|do\s+not)\s+recogni[sz]e\b",
         ]
     ),
@@ -127,6 +155,26 @@ THREATENS = re.compile(
 )
 
 
+# H2's second case: a message a person could not map to any support need. Keyboard mashing ("sdfgsdfg",
+# "jjjjj k") and a fragment that breaks off on a function word ("i wanted to ask about the") are what the
+# rule names; a short but complete message ("the blue one") is left to the intent.
+_WORD = re.compile(r"[a-z']+")
+_MASHED = re.compile(r"^[^aeiouy']{4,}$|(.)\1{3}|[^aeiouy'\s]{5,}")
+_BREAKS_OFF = re.compile(
+    r"\b(?:the|a|an|with|about|to|of|and|my|your|from|at|but|or)\s*[.,;:]*\s*$", re.IGNORECASE
+)
+
+
+def is_garbled(text: str | None) -> bool:
+    """Keyboard mashing or a short fragment breaking off mid-phrase (no request a person could act on)."""
+    words = _WORD.findall((text or "").lower())
+    if not words:  # digits or signs only: an order number or a detail, which the intent reads
+        return False
+    mashed = sum(bool(_MASHED.search(w)) for w in words)
+    breaks_off = len(words) <= 8 and "?" not in text and bool(_BREAKS_OFF.search(text))
+    return 2 * mashed >= len(words) or breaks_off
+
+
 @dataclass(frozen=True)
 class Cues:
     asks_for_person: bool
@@ -135,16 +183,22 @@ class Cues:
     not_helped: bool = False
     declines_person: bool = False
     disowns: bool = False
+    not_a_request_now: bool = False
+    garbled: bool = False
 
 
 def cues_of(text: str | None) -> Cues:
     if not text:
         return Cues(False, False, False)
     return Cues(
-        asks_for_person=bool(ASKS_FOR_PERSON.search(text)) and not IDENTITY_QUESTION.search(text),
+        asks_for_person=bool(ASKS_FOR_PERSON.search(text))
+        and not IDENTITY_QUESTION.search(text)
+        and not NOT_A_REQUEST_NOW.search(text),
         earlier_contacts=bool(EARLIER_CONTACTS.search(text)),
         threatens=bool(THREATENS.search(text)),
         not_helped=bool(NOT_HELPED.search(text)),
         declines_person=bool(DECLINES_PERSON.search(text)),
         disowns=bool(DISOWNS.search(text)),
+        not_a_request_now=bool(NOT_A_REQUEST_NOW.search(text)),
+        garbled=is_garbled(text),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.handoff.cues import cues_of
+from backend.handoff.cues import Cues, cues_of
 
 FALLBACK = "nlu_fallback"
 REQUEST_HUMAN = "request_human"
@@ -34,18 +34,18 @@ class TurnView:
 FEATURES: tuple[str, ...] = (
     "explicit_request",
     "asks_for_person_in_text",
-    "security_concern",
+    "security_intent",
+    "disowns_in_text",
     "not_helpful_now",
     "not_helpful_total",
+    "not_helped_again",
     "fallbacks_in_a_row",
     "fallbacks_total",
+    "garbled_after_unclear",
     "negative_now",
     "negative_previous",
     "negatives_in_a_row",
-    "negatives_total",
-    "negative_strength",
     "complaint_now",
-    "complaints_total",
     "earlier_contacts_now",
     "threatens_now",
     "dissatisfied_with_cause",
@@ -64,6 +64,13 @@ def _run_length(flags: Sequence[bool]) -> int:
     return count
 
 
+def _asks_for_person(intent: str | None, cues: Cues) -> bool:
+    """The intent or the words ask for a person. An intent read as a request is overruled by words that turn
+    one down ("nah, not worth getting a human for that"), take it back as a joke, or ask about later."""
+    read_as_request = intent == REQUEST_HUMAN and not (cues.declines_person or cues.not_a_request_now)
+    return read_as_request or cues.asks_for_person
+
+
 def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
     """Features of the conversation up to and including its last customer turn."""
     if not turns:
@@ -73,24 +80,30 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
     not_helped = [t.intent == NOT_HELPFUL or cues_of(t.text).not_helped for t in turns]
     negative = [t.sentiment_label == NEGATIVE for t in turns]
     fallback = [i == FALLBACK for i in intents]
-    strength = -(now.sentiment_score or 0.0) if negative[-1] else 0.0
     cues = cues_of(now.text)
     return {
         # Asked for a person, whichever need the intent names (a long message parses as one intent).
-        "explicit_request": float(now.intent == REQUEST_HUMAN or cues.asks_for_person),
+        "explicit_request": float(_asks_for_person(now.intent, cues)),
         "asks_for_person_in_text": float(cues.asks_for_person),
-        "security_concern": float(now.intent == SECURITY or cues.disowns),
+        # Apart: the intent also reads worries a lead answers ("which devices are signed in?"), while the
+        # words name what H4 (a) asks for (someone else in the account, orders or charges not made).
+        "security_intent": float(now.intent == SECURITY),
+        "disowns_in_text": float(cues.disowns),
         "not_helpful_now": float(not_helped[-1]),
         "not_helpful_total": float(sum(not_helped)),
+        # H2 asks for the second "that did not help" of a conversation; the first gets a rephrase or an offer.
+        "not_helped_again": float(not_helped[-1] and any(not_helped[:-1])),
         "fallbacks_in_a_row": float(_run_length(fallback)),
         "fallbacks_total": float(sum(fallback)),
+        # H2's other half: a second message in a row no one could map to a need, the first being garbled or
+        # not understood by the bot either.
+        "garbled_after_unclear": float(
+            cues.garbled and len(turns) > 1 and (fallback[-2] or cues_of(turns[-2].text).garbled)
+        ),
         "negative_now": float(negative[-1]),
         "negative_previous": float(len(negative) > 1 and negative[-2]),
         "negatives_in_a_row": float(_run_length(negative)),
-        "negatives_total": float(sum(negative)),
-        "negative_strength": max(strength, 0.0),
         "complaint_now": float(now.intent == COMPLAINT),
-        "complaints_total": float(intents.count(COMPLAINT)),
         "earlier_contacts_now": float(cues.earlier_contacts),
         "threatens_now": float(cues.threatens),
         # A dissatisfied message with a cause a lead acts on: earlier failed contacts or a threat.

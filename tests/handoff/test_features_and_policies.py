@@ -19,8 +19,8 @@ def test_features_count_runs_and_totals():
         turns(("nlu_fallback", "neutral"), ("complaint", "negative"), ("not_helpful", "negative"))
     )
     assert f["fallbacks_total"] == 1 and f["fallbacks_in_a_row"] == 0
-    assert f["negatives_in_a_row"] == 2 and f["negative_previous"] == 1 and f["negative_strength"] == 0.8
-    assert f["not_helpful_now"] == 1 and f["complaints_total"] == 1 and f["turn_number"] == 3
+    assert f["negatives_in_a_row"] == 2 and f["negative_previous"] == 1 and f["negative_now"] == 1
+    assert f["not_helpful_now"] == 1 and f["not_helpful_total"] == 1 and f["turn_number"] == 3
     assert list(f) == list(FEATURES)
 
 

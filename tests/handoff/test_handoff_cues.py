@@ -91,12 +91,16 @@ def test_a_customer_who_declines_a_person_keeps_the_bot() -> None:
         "that order wasn't me",
         "someone else has logged into my account",
         "I don't recognise this payment",
+        "there's an invoice in there for an order I never placed",
+        "someone has bought a tent with the card saved on my account",
+        "the email address on my account was changed and i didnt do that",
+        "I never placed either of them. I think someone else has my login",
     ],
 )
 def test_orders_or_charges_the_customer_did_not_make_are_a_security_concern(text: str) -> None:
     assert cues_of(text).disowns
     features = handoff_features([TurnView("billing_question", "neutral", 0.0, text)])
-    assert features["security_concern"] == 1.0
+    assert features["disowns_in_text"] == 1.0 and features["security_intent"] == 0.0
 
 
 @pytest.mark.parametrize(
