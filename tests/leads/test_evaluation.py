@@ -52,9 +52,9 @@ def test_the_model_trains_only_on_training_buyers(history: leads.History, monkey
     seen: list[pd.DataFrame] = []
     fit = leads.fit
 
-    def spy(algorithm, method, X, y, groups):
+    def spy(algorithm, X, y, groups):
         seen.append(X)
-        return fit(algorithm, method, X, y, groups)
+        return fit(algorithm, X, y, groups)
 
     monkeypatch.setattr(leads, "fit", spy)
     report, _ = leads.run(history, threshold=0.5)
@@ -75,7 +75,7 @@ def test_the_saved_model_scores_with_reasons(tmp_path, history: leads.History) -
     scored = scoring.score(row, path)
     assert scored.fallback is None and scored.version.startswith("lead ") and 0 < scored.score < 1
     assert scored.reasons and all(r["text"] and r["feature"] in leads.FEATURES for r in scored.reasons)
-    expected = model.predict_proba(leads.frame([row])[list(leads.FEATURES)])[:, 1][0]
+    expected = leads.predict(model, leads.frame([row]))[0]
     assert scored.score == pytest.approx(expected, abs=1e-6)
     broken = tmp_path / "broken.joblib"
     broken.write_bytes(b"not a model")
