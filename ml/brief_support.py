@@ -10,7 +10,7 @@ tables (plain SQL rows, not the brief's objects):
 - every quotation “…” is the cited message's own text (a shortened one: a part of it);
 - every order number (ORD-…) and money amount ($…) in the statement appears in a cited message's text;
 - an intent named ("Asked about order status (0.91, order_id ORD-100001)") is the cited message's stored
-  parse, with its confidence and its entities;
+  parse, with its confidence and its entities; a message said to be unread by the bot has no parse;
 - the articles a reply is said to come from are that message's stored citations;
 - a sentiment label and score are the cited message's; a trend's first and last scores are those of the
   first and last scored customer messages, the direction follows from them, and the negative streak counts
@@ -38,6 +38,7 @@ STRAIGHT_QUOTED = re.compile(r'"([^"]+)"')
 ORDER = re.compile(r"\bORD-\d+\b")
 MONEY = re.compile(r"\$\d+(?:[.,]\d+)*")
 SNAKE_INTENT = re.compile(r"\(([a-z]+(?:_[a-z]+)+)\)")
+UNREAD = re.compile(r"^Wrote, not read by the bot: “")
 WANTS = re.compile(r"^Asked about (?P<intent>[a-z0-9 ]+) \((?P<confidence>\d+\.\d\d|\?)(?P<given>[^)]*)\): “")
 ANSWERED = re.compile(r"^Bot replied(?: \(from (?P<titles>.+?)\))?: “")
 FACT = re.compile(r"^Order (?P<order>ORD-\d+): “")
@@ -159,6 +160,11 @@ def _json(value: Any) -> Any:
 def _wants(statement: Row, cited: list[Row], stored: Stored, brief: Row, problems: list[str]) -> None:
     (row,) = cited[:1]
     text = statement["text"]
+    if UNREAD.match(text) is not None:
+        if row["intent"] is not None:
+            problems.append(f"said to be unread, but the bot parsed it as {row['intent']!r}")
+        _quotes_in(text, cited, problems)
+        return
     match = WANTS.match(text)
     if match is None:
         problems.append("cannot read the intent claim")

@@ -5,7 +5,8 @@ Extractive and template-based, never generated: every statement is a template fi
 rests on (`sources`; `message_id` is the one the inbox scrolls to), so the inbox can link them and a verifier
 can check them (ml/brief_support.py, in `make eval-assist`). Sections:
 
-- wants: each customer message with a topical intent (and the entities the bot found in it);
+- wants: each customer message with a topical intent (and the entities the bot found in it), and each the bot
+  did not read (written after the hand-off, or while the bot was down);
 - answered: each bot reply, with the knowledge articles it cited;
 - facts: what the bot's actions fetched from the service API (orders and their status). Those results are
   not stored anywhere (the action server only turns them into replies), so they are read back from the bot's
@@ -33,6 +34,7 @@ ORDER_NUMBER = re.compile(r"\bORD-\d{4,}\b")
 SENTENCE = re.compile(r"(?<=[.!?])\s+")
 QUOTE_CHARS = 160
 FACT_QUOTE_CHARS = 360  # an order look-up's status, carrier, tracking number, dates and items
+UNREAD = "Wrote, not read by the bot"
 FACTS_SOURCE = "derived from the bot's replies: the service API's results are not stored"
 
 
@@ -108,6 +110,11 @@ async def handoff_decision(session: AsyncSession, case: Case) -> Decision | None
 def _wants(messages: list[Message]) -> list[Statement]:
     found = []
     for m in messages:
+        if m.sender == "customer" and m.intent is None and m.text.strip():
+            # Written after the hand-off (the bot is not asked while a person owns the conversation) or while
+            # the bot was down: often the customer's real question, and nothing else in the brief shows it.
+            found.append(Statement("wants", f"{UNREAD}: “{quote(m.text)}”", m.id, {"intent": None}))
+            continue
         if m.sender != "customer" or not m.intent or m.intent in NON_TOPICAL_INTENTS:
             continue
         entities = {e.get("entity"): e.get("value") for e in m.entities or [] if e.get("entity")}

@@ -15,6 +15,7 @@ from tests.decisions.helpers import decisions, send
 
 ORDER_REPLY = "Order ORD-100001 was shipped on Monday and costs $14.99 to return. Anything else?"
 CITATION = {"title": "Shipping times", "url": "/kb/shipping-times"}
+AFTER = "It was a birthday present, can you send it by express?"
 
 
 def scripted(body: dict[str, Any], turn: list[int]) -> dict[str, Any]:
@@ -38,8 +39,8 @@ def scripted(body: dict[str, Any], turn: list[int]) -> dict[str, Any]:
 def case(client, widget, rasa, database_url) -> dict[str, Any]:
     turn = [0]
     rasa.answer = lambda body: scripted(body, turn)
-    for text in ("Where is my order ORD-100001?", "this is taking forever", "you are useless"):
-        send(client, widget, text)
+    for text in ("Where is my order ORD-100001?", "this is taking forever", "you are useless", AFTER):
+        send(client, widget, text)  # the last after the hand-off: the bot is not asked
     conversation = widget["conversation_id"]
     handoff = next(
         d for d in decisions(database_url, "handoff", conversation_id=conversation) if d["case_id"]
@@ -64,6 +65,8 @@ def test_a_product_brief_is_supported_statement_by_statement(case):
     assert [v.problems for v in verdicts if not v.supported] == []
     sections = {v.statement["section"] for v in verdicts}
     assert sections == {"wants", "answered", "facts", "sentiment", "handover"}
+    unread = [s for s in brief["statements"] if s["text"].startswith("Wrote, not read by the bot")]
+    assert [s["text"] for s in unread] == [f"Wrote, not read by the bot: “{AFTER}”"]
     trend = next(s for s in brief["statements"] if s["text"].startswith("Sentiment "))
     assert len(trend["sources"]) == 3  # the first scored message, and the two negative ones at the end
 
@@ -89,8 +92,22 @@ def cite_only_last(statement: dict[str, Any]) -> None:
     statement["sources"] = [statement["message_id"]]
 
 
+def said_unread(statement: dict[str, Any]) -> None:
+    statement["text"] = "Wrote, not read by the bot: “" + statement["text"].split(": “", 1)[1]
+
+
 # Each: which statement, how it is made wrong, and the words of the problem the verifier must report.
 TAMPERED = {
+    "an unread message said to be read": (
+        first("wants", "Wrote"),
+        replace("Wrote, not read by the bot", "Asked about order status (0.91)"),
+        "parsed as",
+    ),
+    "a read message said to be unread": (
+        first("wants", "Asked about order status"),
+        said_unread,
+        "said to be unread",
+    ),
     "another intent": (first("wants"), replace("order status", "return refund"), "parsed as"),
     "another confidence": (first("wants", "Asked about order status"), replace("0.91", "0.97"), "confidence"),
     "an entity not parsed": (first("wants"), replace("ORD-100001)", "ORD-100002)"), "entity"),

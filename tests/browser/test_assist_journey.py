@@ -113,6 +113,10 @@ def test_brief_one_click_suggestion_edited_and_a_macro_filling_the_order_number(
     expect(wants.first).to_contain_text(order)
     expect(brief.locator("li[data-section=facts]").first).to_contain_text(order)  # the bot's lookup
     expect(brief.locator("li[data-section=handover]")).to_have_count(1)
+    # Written after the hand-off, so never parsed: the brief still shows it.
+    expect(brief.locator("li[data-section=wants]", has_text=REFUND_QUESTION)).to_contain_text(
+        "not read by the bot"
+    )
     # Each statement links the message it rests on; a click marks that message in the transcript.
     wants.first.locator("a.cite").first.click()
     expect(agent.locator("#transcript li.cited")).to_contain_text(order)
