@@ -6,7 +6,7 @@ service API the bot reaches with its token.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 
@@ -16,13 +16,13 @@ from backend.core.dependencies import SessionDep
 from backend.core.errors import error_response
 from backend.core.params import Offset, RecordId
 from backend.leads import service
-from backend.leads.models import STATUSES, Lead
+from backend.leads.models import Lead
 from backend.leads.schemas import LeadOut, StatusIn
 
 router = APIRouter(prefix="/api/leads", tags=["leads"])
 NOT_FOUND = error_response(404, "No such lead.")
 CONFLICT = error_response(409, "The lead's state does not allow that change (the reason is given).")
-StatusQuery = Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$", description="Only these.")]
+LeadStatus = Literal["new", "contacted", "won", "lost"]  # models.STATUSES, in the API's schema
 MinScore = Annotated[float | None, Query(ge=0, le=1, description="Only leads scored at least this.")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 AUDITED = {"status", "status_note", "status_by", "contacted_at", "outcome_at"}
@@ -44,7 +44,9 @@ def _audited(lead: Lead) -> dict[str, object]:
 async def list_leads(
     session: SessionDep,
     _: StaffDep,
-    status_: Annotated[StatusQuery, Query(alias="status")] = None,
+    status_: Annotated[
+        LeadStatus | None, Query(alias="status", description="Only leads in this state.")
+    ] = None,
     min_score: MinScore = None,
     limit: Limit = 50,
     offset: Offset = 0,

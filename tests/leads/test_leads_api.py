@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import get_args
 
+from backend.leads import views
+from backend.leads.models import STATUSES
 from tests.app_fixtures import staff_headers
 from tests.dbcheck import rows
 from tests.leads.test_capture import BUYER, capture, say
@@ -49,6 +52,10 @@ def test_status_changes_are_audited_and_an_outcome_is_final(client, widget, data
     )
     assert (before["status"], after["status"]) == ("contacted", "won")
     assert events[1]["actor"].startswith("agent:") and events[1]["entity_id"] == str(lead_id)
+
+
+def test_the_api_names_every_state():
+    assert get_args(views.LeadStatus) == STATUSES
 
 
 def test_bad_input_is_a_4xx(client, widget):
