@@ -264,7 +264,7 @@ async def gap_articles(
     session: SessionDep,
     supervisor: SupervisorDep,
     slug: Annotated[
-        str | None, Query(max_length=200, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", description="One article.")
+        Text | None, Query(max_length=200, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", description="One article.")
     ] = None,
 ) -> list[GapArticleOut]:
     """Each article made from a knowledge-gap cluster, with how many customer questions the bot has answered
