@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import JSON, TypeDecorator
 
+from backend.core import sqlite_driver
+from backend.core.sqlite_driver import OneHopConnection
+
 # Stable constraint names make Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -61,10 +64,16 @@ def make_engine(async_url: str) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(async_url, connect_args={"timeout": 30})
+        engine = create_async_engine(async_url, async_creator=lambda: _sqlite_connection(engine))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(async_url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_connection(engine: AsyncEngine) -> OneHopConnection:
+    """What aiosqlite.connect would open for this URL, crossing to its thread once per statement."""
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    return sqlite_driver.connector(*args, **{**kwargs, "timeout": 30})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
