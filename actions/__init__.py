@@ -5,7 +5,10 @@ rasa_sdk imports every module of this package and registers each Action subclass
 - orders.py      validate_order_status_form, action_lookup_order
 - handoff.py     action_handoff
 - leads.py       action_capture_lead
-- fallback.py    action_default_fallback, action_default_ask_affirmation (overrides of Rasa's defaults)
+- knowledge.py   action_answer_from_knowledge
+- retention.py   action_retention_offer
+- fallback.py    action_try_knowledge (the knowledge base before the fallback), action_default_fallback,
+                 action_default_ask_affirmation (overrides of Rasa's defaults)
 
 The actions reach customer data only through the backend's HTTP service API (backend_client.py); the texts
 they send are in messages.py and the order-number rules in order_ids.py.

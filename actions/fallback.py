@@ -2,9 +2,13 @@
 
 How a misunderstanding plays out:
 
-1. NLU confidence < 0.5 gives intent nlu_fallback; the rule "unclear message starts the two-stage fallback"
-   runs action_two_stage_fallback, which asks action_default_ask_affirmation (below) for a friendly
-   "Just to make sure I understood: is this about ...?" with Yes/No buttons.
+0. NLU confidence < 0.5 gives intent nlu_fallback. An unclear intent is not an unclear question: "do you
+   gift wrap?" matches none of the intents yet the knowledge base may answer it, so action_try_knowledge
+   (below) asks the knowledge search first and answers, citing the article, when it is confident. Silent
+   otherwise, so the customer hears no "I'm not sure" before the question that follows.
+1. Not answered from the knowledge base: the rule "an unclear message the knowledge base does not answer
+   starts the two-stage fallback" runs action_two_stage_fallback, which asks action_default_ask_affirmation
+   (below) for a friendly "Just to make sure I understood: is this about ...?" with Yes/No buttons.
 2. "No" (payload /out_of_scope) makes it ask utter_ask_rephrase; a clear answer ends the fallback as if the
    customer had said that in the first place.
 3. A second unclear message, or "no" twice, makes the fallback give up: it runs action_default_fallback.
@@ -14,10 +18,14 @@ Rasa's stock action_default_fallback utters utter_default and reverts the custom
 invisible to the policies and the customer's "yes" to it would have no question to answer. Our override
 returns no events instead. The tracker then ends in "action_two_stage_fallback, active_loop: null", and the
 rule "the two-stage fallback gives up - offer a person" says utter_default and utter_handoff_offer, whose
-yes/no rules hand over or ask to rephrase. The same override serves RulePolicy's core fallback (no confident
-next action): the tracker ends in "action_default_fallback" and the rule "low action confidence - offer a
-person" answers. Neither path can loop, because both rules end by waiting for the customer. The give-up path
-is covered by bot/tests/test_stories.yml ("two unclear messages end in a human offer").
+yes/no rules hand over or ask to rephrase. That rule starts at the loop's last step (conditioned on the loop),
+not at the customer's message: starting at "nlu_fallback" it would contradict step 0's rules. A clarified
+message cannot match it: the loop reverts its own step when the customer confirms a topic.
+
+The same override serves RulePolicy's core fallback (no confident next action): the tracker ends in
+"action_default_fallback" and the rule "low action confidence - offer a person" answers. Neither path can
+loop, because both rules end by waiting for the customer. bot/tests/test_stories.yml covers the give-up path
+("two unclear messages end in a human offer") and step 0 ("an unclear message the knowledge base answers").
 """
 
 import json
@@ -25,11 +33,12 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import messages
+from actions import backend_client, messages
+from actions.knowledge import citations
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +60,33 @@ class ActionDefaultFallback(Action):
         where = "the two-stage fallback gave up" if gave_up else "no confident next action"
         logger.info("fallback in conversation %s: %s", tracker.sender_id, where)
         return []
+
+
+class ActionTryKnowledge(Action):
+    """An unclear message may still be a question the knowledge base answers (step 0 of the docstring)."""
+
+    def name(self) -> str:
+        return "action_try_knowledge"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question = (tracker.latest_message.get("text") or "").strip()
+        if not question:
+            return [SlotSet("kb_answer", "not_sure")]
+        try:
+            found = await backend_client.search_knowledge(question, conversation_id=tracker.sender_id)
+        except backend_client.BackendError as error:
+            # The two-stage fallback still helps without the search: fall through to it, silently.
+            logger.warning("knowledge search (unclear message) failed in %s: %s", tracker.sender_id, error)
+            return [SlotSet("kb_answer", "not_sure")]
+        if not found.answerable or not found.results:
+            return [SlotSet("kb_answer", "not_sure")]
+        hits = found.results
+        dispatcher.utter_message(
+            text=messages.knowledge_answer(hits[0]), json_message={"citations": citations(hits)}
+        )
+        return [SlotSet("kb_answer", "answered")]
 
 
 class ActionDefaultAskAffirmation(Action):

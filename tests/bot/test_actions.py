@@ -15,6 +15,7 @@ import yaml
 
 from actions import backend_client
 from actions import messages as messages_module
+from actions.fallback import ActionTryKnowledge
 from actions.handoff import handoff_reason
 from actions.knowledge import ActionAnswerFromKnowledge
 from actions.orders import ActionLookupOrder
@@ -95,6 +96,28 @@ def test_a_knowledge_answer_sets_the_branch_the_rules_expect(backend, respond, o
         assert answer["custom"] == {"citations": [{"title": HIT["title"], "url": HIT["url"]}]}
     else:
         assert all(not m.get("custom") for m in messages) and messages
+
+
+@pytest.mark.parametrize(
+    ("respond", "outcome"),
+    [
+        (lambda r: httpx.Response(200, json=search(answerable=True)), "answered"),
+        (lambda r: httpx.Response(200, json=search(answerable=False)), "not_sure"),
+        (lambda r: httpx.Response(500, text="boom"), "not_sure"),
+        (lambda r: httpx.Response(200, json={"answerable": True, "results": [HIT]}), "not_sure"),
+    ],
+)
+def test_an_unclear_message_is_answered_from_knowledge_only_when_confident_and_else_silently(
+    backend, respond, outcome
+):
+    backend(respond)
+    messages, events = run(ActionTryKnowledge(), "do you lot do gift wrapping")
+    assert slot_values(events) == {"kb_answer": outcome}
+    if outcome == "answered":
+        [answer] = messages
+        assert "$14.99" in answer["text"] and answer["custom"]["citations"][0]["url"] == HIT["url"]
+    else:
+        assert messages == []  # the two-stage fallback's question follows; no "not sure" before it
 
 
 @pytest.mark.parametrize(
