@@ -1,24 +1,34 @@
 """SentimentAnalyzer: trained labels on probe sentences, the score's range, persistence, output property, the
-in-domain training set and its part in the training fingerprint."""
+in-domain training set and its part in the training fingerprint, the per-domain models of domain
+adaptation."""
 
 import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import scipy.sparse
 import yaml
 from rasa.shared.exceptions import InvalidConfigException
+from sklearn.linear_model import LogisticRegression
 
 from nlu import sentiment as sentiment_module
 from nlu import settings as settings_module
 from nlu.sentiment import (
+    AIRLINE,
     LABELS,
     SENTIMENT,
+    SUPPORT,
     SentimentAnalyzer,
+    augment_by_domain,
+    fit_model,
     is_airline_dev,
+    predict_proba,
     read_in_domain,
     resolve_in_domain,
     resolve_training_csv,
+    split_by_domain,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,3 +246,54 @@ def test_a_loaded_model_uses_the_dense_weight_it_was_trained_with(
     assert sentiments(changed, featurizer, messages, *texts) == sentiments(
         loaded, featurizer, messages, *texts
     )
+
+
+def test_per_domain_models_equal_the_augmented_classifier() -> None:
+    # The collapsed per-domain model must give exactly what the classifier fitted on the augmented features
+    # gives on that domain's rows; otherwise the bot would label with a model nobody evaluated.
+    rng = np.random.default_rng(0)
+    x = scipy.sparse.csr_matrix(rng.normal(size=(90, 6)))
+    labels = rng.choice(LABELS, size=90)
+    domains = [AIRLINE if i % 3 else SUPPORT for i in range(90)]
+    clf = LogisticRegression(C=0.5, max_iter=500).fit(augment_by_domain(x, domains), labels)
+    models = split_by_domain(clf, x.shape[1])
+    for domain in (AIRLINE, SUPPORT):
+        expected = clf.predict_proba(augment_by_domain(x, [domain] * 90))
+        assert np.allclose(models[domain].predict_proba(x), expected)
+    assert not np.allclose(models[AIRLINE].coef_, models[SUPPORT].coef_)
+
+
+def test_domain_adaptation_learns_what_differs_between_the_domains() -> None:
+    # Airline rows call a reported problem negative, support rows neutral; thanks is positive in both. The
+    # shared part carries the thanks, each domain's part its own reading of the problem report.
+    problem, thanks = "my parcel has not arrived", "thanks a lot for the help"
+    texts = [problem] * 20 + [thanks] * 20 + [problem] * 20 + [thanks] * 4
+    labels = ["negative"] * 20 + ["positive"] * 20 + ["neutral"] * 20 + ["positive"] * 4
+    domains = [AIRLINE] * 40 + [SUPPORT] * 24
+    config = {**SentimentAnalyzer.get_default_config(), "class_weight": None}
+    model = fit_model(texts, labels, None, np.ones(len(texts)), config, domains)
+
+    def label(text: str, domain: str) -> str:
+        row = predict_proba(model, [text], None, domain=domain)[0]
+        return model["labels"][int(row.argmax())]
+
+    assert label(problem, AIRLINE) == "negative" and label(problem, SUPPORT) == "neutral"
+    assert label(thanks, AIRLINE) == label(thanks, SUPPORT) == "positive"
+    one_domain = fit_model(texts, labels, None, np.ones(len(texts)), {**config, "domain_adaptation": False})
+    assert one_domain["classifiers"][AIRLINE] is one_domain["classifiers"][SUPPORT]
+
+
+def test_a_model_persisted_before_domain_adaptation_still_predicts() -> None:
+    texts, labels = ["great thanks", "you are useless", "where is my order"] * 4, LABELS[::-1] * 4
+    model = fit_model(texts, labels, None, np.ones(12), {**SentimentAnalyzer.get_default_config()})
+    old = {**{k: v for k, v in model.items() if k != "classifiers"}, "clf": model["classifiers"][SUPPORT]}
+    assert np.allclose(predict_proba(old, texts, None), predict_proba(model, texts, None))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"domain": "bank"}, "domain must be"), ({"calibration": "sigmoid"}, "calibration: null")],
+)
+def test_domain_settings_are_checked(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidConfigException, match=message):
+        SentimentAnalyzer.validate_config({**SentimentAnalyzer.get_default_config(), **change})
