@@ -129,6 +129,7 @@ def decisions(*turns: TurnView) -> list[bool]:
     return [dev_policy().decide(turns[: i + 1]).handoff for i in range(len(turns))]
 
 
+@pytest.mark.slow  # fits the policy on the dev conversations (once, cached)
 def test_a_polite_problem_report_answered_and_thanked_is_never_handed_over() -> None:
     assert decisions(
         turn("hi, my card was declined when I tried to pay for my order"),
@@ -137,6 +138,7 @@ def test_a_polite_problem_report_answered_and_thanked_is_never_handed_over() -> 
     ) == [False, False, False]
 
 
+@pytest.mark.slow  # fits the policy on the dev conversations (once, cached)
 def test_a_second_that_did_not_help_is_handed_over() -> None:
     assert decisions(
         turn("the app logs me out every time I open my orders"),
@@ -145,6 +147,7 @@ def test_a_second_that_did_not_help_is_handed_over() -> None:
     ) == [False, False, True]
 
 
+@pytest.mark.slow  # fits the policy on the dev conversations (once, cached)
 def test_anger_at_the_service_twice_in_a_row_is_handed_over() -> None:
     assert decisions(
         turn("where is my parcel, it's three weeks late"),
