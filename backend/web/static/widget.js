@@ -2,7 +2,10 @@
 //   <script src="https://YOUR-HOST/static/widget.js" data-title="Support" defer></script>
 // For a logged-in shopper the host site's server adds data-customer-email and data-customer-hash
 // (HMAC-SHA256 of the lower-cased email with the platform's IDENTITY_SECRET), so nobody can claim another email.
-// Every text from the customer, the bot or an agent is rendered with textContent, never as HTML.
+// Every text from the customer, the bot or an agent is rendered with textContent, never as HTML. Bot and agent
+// replies get a small Markdown subset (bold, italic, code, lists, http(s)/same-site links, small pipe tables) built
+// node by node with createElement + textContent by renderMarkdown below: markup in a message is never parsed
+// as HTML, so "<img onerror=…>" shows as those characters.
 (function () {
   "use strict";
   const script = document.currentScript;
@@ -17,7 +20,7 @@
   const root = document.createElement("div");
   root.className = "sd-root";
   root.innerHTML = `
-    <button class="sd-launcher" aria-expanded="false" aria-controls="sd-panel" aria-label="Open chat">💬</button>
+    <button class="sd-launcher" aria-expanded="false" aria-controls="sd-panel" aria-label="Open chat"></button>
     <section class="sd-panel" id="sd-panel" role="dialog" aria-label="" hidden>
       <header class="sd-header"><span class="sd-title"></span>
         <span class="sd-status" role="status" aria-live="polite"></span>
@@ -32,6 +35,7 @@
     </section>`;
   const $ = (sel) => root.querySelector(sel);
   $(".sd-title").textContent = title;
+  $(".sd-launcher").appendChild(chatIcon());
   $(".sd-panel").setAttribute("aria-label", title);
   const list = $(".sd-messages");
   const input = $(".sd-input");
@@ -66,9 +70,15 @@
       avatar.textContent = (message.author_name || "A").trim().charAt(0).toUpperCase();
       item.append(avatar, who);
     }
-    const text = document.createElement("p");
-    text.textContent = message.text;
-    item.appendChild(text);
+    // Bot and agent replies are Markdown: KB answers carry lists and tables, and an agent who sends a KB
+    // suggestion (the same snippet) or types **bold** should look the same. The customer's own text is shown
+    // exactly as typed, and system notices are the platform's plain sentences.
+    if (message.sender === "bot" || message.sender === "agent") item.appendChild(renderMarkdown(message.text || ""));
+    else {
+      const text = document.createElement("p");
+      text.textContent = message.text;
+      item.appendChild(text);
+    }
     for (const button of message.buttons || []) {
       const b = document.createElement("button");
       b.className = "sd-quick";
@@ -80,6 +90,158 @@
     if (message.citations && message.citations.length) item.appendChild(renderCitations(message.citations));
     list.appendChild(item);
     list.scrollTop = list.scrollHeight;
+  }
+
+  // ---- launcher icon: an inline SVG speech bubble, so no emoji font is needed (an emoji drew as an empty box) --
+  function chatIcon() {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "sd-icon");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "28");
+    svg.setAttribute("height", "28");
+    svg.setAttribute("aria-hidden", "true"); // the button's aria-label names it
+    svg.setAttribute("focusable", "false");
+    const bubble = document.createElementNS(ns, "path");
+    bubble.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H10l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    bubble.setAttribute("fill", "currentColor");
+    svg.appendChild(bubble);
+    for (const x of [8, 12, 16]) {
+      const dot = document.createElementNS(ns, "circle");
+      dot.setAttribute("cx", String(x));
+      dot.setAttribute("cy", "10.5");
+      dot.setAttribute("r", "1.4");
+      dot.setAttribute("fill", "#1d3557");
+      svg.appendChild(dot);
+    }
+    return svg;
+  }
+
+  // ---- Markdown subset for bot replies -----------------------------------------------------------------
+  // Written here rather than vendored: no Markdown library is in static/vendor, and the subset is small. Every
+  // piece of message text ends up in a text node; only the element names below are ever created.
+  const TABLE_RULE = /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/;
+  const TABLE_ROW = /^\s*\|.*\|\s*$/;
+  const BULLET = /^\s*[-*+]\s+(.*)$/;
+  const NUMBERED = /^\s*(\d{1,9})[.)]\s+(.*)$/;
+  const MAX_TABLE_ROWS = 12; // a bigger table would not fit a 360px bubble: it stays text
+  const MAX_TABLE_COLUMNS = 6;
+  // Tried in this order at each position: escape, code, bold, italic, link.
+  const INLINE = /\\([\\`*_[\]()|#+\-.!])|`([^`\n]+)`|\*\*(?=\S)([^\n]+?)(?<=\S)\*\*|\*(?=[^\s*])([^*\n]+?)(?<=\S)\*(?!\*)|\[([^[\]\n]+)\]\(\s*([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\s*\)/g;
+
+  function cells(line) {
+    return line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => c.trim());
+  }
+
+  function renderMarkdown(source) {
+    const box = document.createElement("div");
+    box.className = "sd-md";
+    const lines = source.replace(/\r\n?/g, "\n").split("\n");
+    let i = 0;
+    let para = null;
+    const endPara = () => { para = null; };
+    while (i < lines.length) {
+      const line = lines[i];
+      if (!line.trim()) { endPara(); i++; continue; }
+      if (TABLE_ROW.test(line) && i + 1 < lines.length && TABLE_RULE.test(lines[i + 1])) {
+        let end = i + 2;
+        while (end < lines.length && TABLE_ROW.test(lines[end])) end++;
+        const head = cells(line);
+        const body = lines.slice(i + 2, end).map(cells);
+        if (body.length <= MAX_TABLE_ROWS && head.length <= MAX_TABLE_COLUMNS && head.length > 1) {
+          endPara();
+          box.appendChild(renderTable(head, body));
+          i = end;
+          continue;
+        }
+      }
+      const bullet = BULLET.exec(line);
+      const numbered = !bullet && NUMBERED.exec(line);
+      if (bullet || numbered) {
+        endPara();
+        const kind = bullet ? BULLET : NUMBERED;
+        const listEl = document.createElement(bullet ? "ul" : "ol");
+        if (numbered && numbered[1] !== "1") listEl.start = Number(numbered[1]);
+        let match;
+        while (i < lines.length && (match = kind.exec(lines[i]))) {
+          const li = document.createElement("li");
+          appendInline(li, bullet ? match[1] : match[2], 0);
+          listEl.appendChild(li);
+          i++;
+        }
+        box.appendChild(listEl);
+        continue;
+      }
+      // Lines of one paragraph keep their breaks (the bubble is white-space: pre-wrap, as plain bubbles are).
+      if (para) para.appendChild(document.createTextNode("\n"));
+      else { para = document.createElement("p"); box.appendChild(para); }
+      appendInline(para, line, 0);
+      i++;
+    }
+    if (!box.firstChild) box.appendChild(document.createElement("p")); // an empty reply keeps its bubble
+    return box;
+  }
+
+  function renderTable(head, body) {
+    const wrap = document.createElement("div");
+    wrap.className = "sd-table";
+    const table = document.createElement("table");
+    const thead = table.createTHead().insertRow();
+    for (const text of head) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      appendInline(th, text, 0);
+      thead.appendChild(th);
+    }
+    const tbody = table.createTBody();
+    for (const row of body) {
+      const tr = tbody.insertRow();
+      // A row with fewer cells is padded, one with more is cut, as GitHub's tables do.
+      for (let c = 0; c < head.length; c++) appendInline(tr.insertCell(), row[c] || "", 0);
+    }
+    wrap.appendChild(table);
+    return wrap;
+  }
+
+  // Links go to http(s) URLs or to paths on the widget's own backend; "//host" (another site), javascript:,
+  // data: and anything else are not links, and the bracketed source stays visible as text.
+  function safeHref(raw) {
+    if (/^https?:\/\//i.test(raw)) {
+      try { return new URL(raw).href; } catch { return null; }
+    }
+    if (/^\/(?![\/\\])/.test(raw)) return new URL(raw, origin).href;
+    return null;
+  }
+
+  function appendInline(parent, text, depth) {
+    INLINE.lastIndex = 0;
+    const matches = [...text.matchAll(INLINE)];
+    let at = 0;
+    for (const m of matches) {
+      if (m.index > at) parent.appendChild(document.createTextNode(text.slice(at, m.index)));
+      at = m.index + m[0].length;
+      const [whole, escaped, code, bold, italic, label, url] = m;
+      let el = null;
+      if (escaped !== undefined) { parent.appendChild(document.createTextNode(escaped)); continue; }
+      if (code !== undefined) { el = document.createElement("code"); el.textContent = code; }
+      else if (bold !== undefined || italic !== undefined) {
+        el = document.createElement(bold !== undefined ? "strong" : "em");
+        // Nesting is bounded: "**a *b* c**" is fine, a pathological run of markers stays text.
+        if (depth < 3) appendInline(el, bold !== undefined ? bold : italic, depth + 1);
+        else el.textContent = bold !== undefined ? bold : italic;
+      } else {
+        const href = safeHref(url);
+        if (!href) { parent.appendChild(document.createTextNode(whole)); continue; }
+        el = document.createElement("a");
+        el.href = href;
+        el.target = "_blank";
+        el.rel = "noopener noreferrer";
+        if (depth < 3) appendInline(el, label, depth + 1);
+        else el.textContent = label;
+      }
+      parent.appendChild(el);
+    }
+    if (at < text.length) parent.appendChild(document.createTextNode(text.slice(at)));
   }
 
   // Knowledge articles an answer came from. Article links are relative to the backend, not the host page;
