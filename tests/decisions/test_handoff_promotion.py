@@ -13,6 +13,8 @@ from tests.app_fixtures import staff_headers
 from tests.dbcheck import rows
 from tests.decisions.test_training_from_decisions import logged_history, perfect_policy, train
 
+# Every test fits hand-off policies and bootstraps their lift: slow by design.
+pytestmark = pytest.mark.slow
 ADMIN = "admin@northwind.example"
 
 

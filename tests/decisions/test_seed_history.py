@@ -84,6 +84,7 @@ def history(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite: Path) -> Pa
     return _seeded(seeded_sqlite, tmp_path_factory.mktemp("history") / "history.db", seed=7, copies=2)
 
 
+@pytest.mark.slow  # seeds three histories
 def test_the_same_seed_gives_the_same_history_and_another_seed_another(
     history: Path, seeded_sqlite: Path, tmp_path: Path
 ) -> None:
@@ -172,6 +173,7 @@ def test_customers_differ_enough_for_segments(history: Path, seeded_sqlite: Path
     assert max(s.size for s in result.segments) < 0.9 * result.customers
 
 
+@pytest.mark.slow  # runs the seed command twice
 def test_the_seed_command_adds_the_history_only_when_asked_and_only_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

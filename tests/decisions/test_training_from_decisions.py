@@ -134,6 +134,7 @@ def train(database_url: str, served: Path, min_labels: int = 200) -> dict:
     )
 
 
+@pytest.mark.slow  # fits a policy on logged labels
 def test_a_candidate_that_beats_the_rules_on_held_out_labels_is_promoted(database_url, tmp_path):
     logged_history(database_url, 80)
     served = tmp_path / "models" / "handoff-policy.json"  # none yet: the rules are the champion
@@ -150,6 +151,7 @@ def test_a_candidate_that_beats_the_rules_on_held_out_labels_is_promoted(databas
     assert promoted["version"] == report["candidate"]["version"] and promoted["gate"]["passed"] is True
 
 
+@pytest.mark.slow  # fits a policy on logged labels
 def test_a_candidate_no_better_than_the_champion_is_not_promoted(database_url, tmp_path):
     logged_history(database_url, 80)
     served = perfect_policy(tmp_path / "handoff-policy.json")

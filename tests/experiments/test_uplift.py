@@ -34,6 +34,7 @@ def test_the_policy_offers_nothing_where_estimated_uplift_is_not_positive(fitted
     assert (uplift.policy(model, worthless).offer == CONTROL).all()
 
 
+@pytest.mark.slow  # scores the simulation's held-out split
 def test_the_model_beats_random_targeting_on_the_held_out_split(fitted):
     model, train, test = fitted
     report = uplift.ranking_report(model, uplift.churn_ranker(train), test)

@@ -2,12 +2,15 @@
 the hand-off cues are kept or dropped by, docs/benchmarks.md). The parses here carry the labelled sentiment
 and no intent (the policy then reads the customers' words and the sentiment), so no Rasa model is needed."""
 
+import pytest
+
 from ml import conversations
 from ml.handoff import writers
 
 SCORE = {"negative": -0.8, "neutral": 0.0, "positive": 0.8}
 
 
+@pytest.mark.slow  # one fit per writer
 def test_every_dev_writer_is_held_out_once_and_scored_by_a_policy_fitted_without_it():
     dev = conversations.of_split(conversations.load(), "dev")
     parses = {

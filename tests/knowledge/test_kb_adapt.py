@@ -40,6 +40,7 @@ def adapted(tmp_path_factory) -> SentenceEmbedder:
     return SentenceEmbedder(adapt(train, root, config, trained_on="synthetic codewords"))
 
 
+@pytest.mark.slow  # fine-tunes the encoder (module fixture)
 def test_adaptation_improves_recall_on_held_out_pairs(adapted):
     passages = [passage(a, p) for a in CODEWORDS.values() for p in PRODUCTS]
     held_out = [(question(c, p), passage(a, p)) for c, a in CODEWORDS.items() for p in HELD_OUT]
@@ -47,6 +48,7 @@ def test_adaptation_improves_recall_on_held_out_pairs(adapted):
     assert after >= before + 0.25, (before, after)
 
 
+@pytest.mark.slow  # fine-tunes the encoder (module fixture)
 def test_the_adapted_model_is_named_by_its_files_and_reused(adapted, tmp_path):
     meta = json.loads((adapted.path / ADAPTATION).read_text())
     assert adapted.name == encoder_name(adapted.path) == f"{MODEL_NAME}+adapted-{meta['files_sha256'][:16]}"
@@ -57,6 +59,7 @@ def test_the_adapted_model_is_named_by_its_files_and_reused(adapted, tmp_path):
     assert adapt(train, adapted.path.parent, config) == adapted.path  # same inputs: no second training
 
 
+@pytest.mark.slow  # fine-tunes the encoder (module fixture)
 def test_changed_model_files_are_refused(adapted, tmp_path):
     copy = tmp_path / adapted.path.name
     copy.mkdir()
@@ -70,6 +73,7 @@ def test_changed_model_files_are_refused(adapted, tmp_path):
         SentenceEmbedder(copy).load()
 
 
+@pytest.mark.slow  # fine-tunes the encoder (module fixture)
 def test_an_index_built_by_another_encoder_is_rebuilt_not_mixed(adapted, tmp_path):
     documents = [
         Document(1, 1, "Freezing a card", passage("freeze", "credit card")),

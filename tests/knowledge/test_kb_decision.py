@@ -80,6 +80,7 @@ def shop():
         yield kb
 
 
+@pytest.mark.slow  # fits the answer decision on every dev question
 def test_the_fit_reads_the_dev_split_only(shop, monkeypatch):
     questions = load_questions()
     asked: list[str] = []
@@ -110,6 +111,7 @@ def test_the_fit_reads_the_dev_split_only(shop, monkeypatch):
     assert fitted.features == kb_shop.DECISION_FEATURES and "dev split" in fitted.fitted_on
 
 
+@pytest.mark.slow  # scores every dev question through the real search
 def test_the_decision_is_monotone_in_its_score(shop):
     dev = [q for q in load_questions() if q.split == "dev"]
     outcomes = shop.search(dev)

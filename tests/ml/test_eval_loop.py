@@ -34,6 +34,7 @@ def test_each_conversation_is_in_one_week_and_the_share_is_reviewed(dev_turns: l
     assert 0.5 < share < 0.7
 
 
+@pytest.mark.slow  # refits the policy for every week
 def test_a_weeks_policy_is_never_scored_on_its_training_weeks(dev_turns: list[Turn]) -> None:
     results = replay(dev_turns, weeks=4)
     assert [r.week for r in results] == [2, 3, 4]
@@ -59,6 +60,7 @@ def test_too_few_labels_leave_the_week_to_the_rules() -> None:
     assert result.policy == "rules (too few labels)" and result.learnt == result.rules
 
 
+@pytest.mark.slow  # replays every week of the dev conversations
 def test_the_replay_runs_and_says_the_feedback_is_simulated(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,6 +76,7 @@ def test_the_replay_runs_and_says_the_feedback_is_simulated(
     assert json.loads((tmp_path / "again.json").read_text()) == body
 
 
+@pytest.mark.slow  # replays the weeks over several seeds
 def test_the_mean_over_seeds_averages_each_week(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

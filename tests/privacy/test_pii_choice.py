@@ -78,6 +78,7 @@ def test_a_tie_keeps_the_redactor(messages):
     assert pii_compare.choose(messages, same)[0] == detectors.REDACTOR_ONLY
 
 
+@pytest.mark.slow  # runs every real detector on dev
 def test_shipped_choice_is_what_dev_picks_with_the_real_detectors(messages):
     dev = pii_compare.of_split(messages, "dev")
     run = pii_compare.detectors()

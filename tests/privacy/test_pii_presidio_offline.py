@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = r"""
@@ -45,6 +47,7 @@ print("offline ok")
 """
 
 
+@pytest.mark.slow  # loads spaCy and Presidio in a fresh process
 def test_presidio_builds_and_detects_without_network():
     done = subprocess.run(
         [sys.executable, "-c", PROBE],

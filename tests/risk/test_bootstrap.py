@@ -20,8 +20,9 @@ from ml.risk.cli import session_for
 from tests.conftest import migrate
 from tests.dbcheck import rows
 
-# Each test migrates a database of its own (no fixture of tests/conftest.py says so).
-pytestmark = pytest.mark.integration
+# Each test migrates a database of its own (no fixture of tests/conftest.py says so), and trains the CRM's
+# models from scratch: slow by design.
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SMALL = argparse.Namespace(seed=7, customers=300, conversations=250)
 

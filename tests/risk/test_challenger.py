@@ -205,6 +205,7 @@ def test_promotion_is_refused_without_enough_outcomes(client, settings, database
     assert refused.status_code == 409 and "needed" in refused.json()["detail"]
 
 
+@pytest.mark.slow  # bootstraps the lift interval
 def test_promotion_is_refused_when_the_challenger_is_worse(client, settings, database_url):
     directory = settings.risk_model_dir
     asyncio.run(install(database_url, escalation_model(), directory))
@@ -217,6 +218,7 @@ def test_promotion_is_refused_when_the_challenger_is_worse(client, settings, dat
     assert refused.status_code == 409 and "interval" in refused.json()["detail"]
 
 
+@pytest.mark.slow  # bootstraps the lift interval
 def test_a_truly_better_challenger_is_promoted_on_its_measured_lift_and_rollback_restores_the_champion(
     client, settings, database_url
 ):

@@ -116,6 +116,7 @@ def settings(settings, tmp_path):
     return settings.model_copy(update={"risk_model_dir": tmp_path / "models", "fairness_min_group": 5})
 
 
+@pytest.mark.slow  # trains two models
 def test_the_honest_model_is_not_flagged_and_the_behaviour_blind_one_only_by_segment() -> None:
     """The full model is calibrated in every group. The plan-only model is calibrated by plan (all it knows)
     but under-scores the troubled segment (many contacts), whose customers leave more often than their plan
@@ -129,6 +130,7 @@ def test_the_honest_model_is_not_flagged_and_the_behaviour_blind_one_only_by_seg
     assert min(g["calibration_error"] for g in segment.values()) < -0.15  # scored below what happened
 
 
+@pytest.mark.slow  # trains and audits
 def test_a_biased_candidate_is_flagged_refused_until_an_admin_overrides_and_the_override_is_audited(
     client, settings, database_url
 ):
@@ -172,6 +174,7 @@ def test_a_biased_candidate_is_flagged_refused_until_an_admin_overrides_and_the_
     assert event["actor"] == ADMIN and reason in str(event["after"]) and "plus" in str(event["before"])
 
 
+@pytest.mark.slow  # trains and audits twice
 def test_a_reaudit_under_a_looser_bound_clears_the_flag(client, settings, database_url, monkeypatch):
     directory = settings.risk_model_dir
     biased = asyncio.run(install(database_url, biased_churn_model(), directory, promote=False))

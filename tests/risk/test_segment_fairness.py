@@ -133,6 +133,7 @@ def test_the_logged_audit_groups_customers_by_the_segments_page_s_segments(clien
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # seeds and trains on a full-size demo
 def test_the_seeded_demo_has_several_segments_of_real_size(tmp_path: Path, monkeypatch) -> None:
     """`make run`'s seed (200 customers, 6 weeks of history ending now): the segments page finds several
     segments, none holding most customers (the issue saw 199 of 200 in one)."""
