@@ -19,8 +19,8 @@ The answer is given when the *top* result's confidence reaches the threshold. Tw
 - `calibration.json` (`DEFAULT_PATH`, what the backend loads): the answer-or-not-sure decision of the demo
   shop, fitted on the *dev* split of its labelled questions (ml/data/kb_questions.yml) by
   `python -m scripts.eval_kb --save-shop-calibration` (ml/kb_shop.py `fit_calibration`: one example per
-  question, its top result, labelled 1 when that is the right article; threshold chosen on out-of-fold dev
-  predictions);
+  question, its top result, labelled 1 when that is the right article, 0 when it is another one or the
+  question is unanswerable; threshold chosen on out-of-fold dev predictions);
 - `calibration_bank_faq.json` (`BANK_FAQ_PATH`): fitted on the bank-FAQ *dev* split by
   `python -m scripts.eval_kb --save-calibration` on the first five features and every top-10 result, for
   that benchmark only (another domain's score distribution: on the shop it refused answerable plan questions,

@@ -267,8 +267,11 @@ def shop(save: bool = False) -> dict[str, Any]:
         splits = {s: kb.measure(questions, s, used) for s in kb_shop.SPLITS}
         rules = {(t, z): kb.cross_validate(questions, z, target=t) for t, z in kb_shop.RULES_COMPARED}
         feature_sets = {
-            name: kb.cross_validate(questions, kb_shop.WILSON_Z, names=names)
+            f"{name}, top {per}": kb.cross_validate(
+                questions, kb_shop.WILSON_Z, names=names, per_question=per
+            )
             for name, names in kb_shop.FEATURE_SETS.items()
+            for per in kb_shop.EXAMPLES_COMPARED
         }
         sweep_rows = shop_sweep(kb, questions)
         articles = len(kb.slugs)
@@ -295,11 +298,12 @@ def shop(save: bool = False) -> dict[str, Any]:
         )
 
     print(
-        f"dev-only evidence, 5-fold cross-validation within dev, 3 partitions; decision features "
-        f"(z={kb_shop.WILSON_Z}):"
+        f"dev-only evidence, 5-fold cross-validation within dev, 3 partitions; decision features and "
+        f"examples per question (top result(s) of each; shipped: {len(kb_shop.DECISION_FEATURES)} features, "
+        f"top {kb_shop.EXAMPLES_PER_QUESTION}; z={kb_shop.WILSON_Z}):"
     )
     for name, rows in feature_sets.items():
-        print(f"  {name:<24} {cells(rows)}")
+        print(f"  {name:<36} {cells(rows)}")
     print(
         f"operating-point rule (lowest threshold whose out-of-fold precision, or its one-sided Wilson lower "
         f"bound at z, reaches the threshold precision t; shipped t={kb_shop.THRESHOLD_PRECISION} "

@@ -70,5 +70,5 @@ def test_standardized_fit_folds_the_scaling_back_into_the_raw_coefficients():
 
 def test_the_shipped_calibration_loads():
     shipped = Calibrator.load()
-    assert shipped.features == ALL_FEATURES and 0.0 < shipped.threshold < 1.0 and "dev" in shipped.fitted_on
-    assert shipped.uses_sentences and set(FEATURES) < set(shipped.features)
+    assert set(shipped.features) <= set(ALL_FEATURES) and 0.0 < shipped.threshold < 1.0
+    assert "dev" in shipped.fitted_on and shipped.uses_sentences
