@@ -265,13 +265,19 @@ def knowledge_closest(hit: KnowledgeHit) -> str:
     """Flow kb-not-sure, variant suggest_closest: the closest article, not passed off as the answer."""
     return (
         "I'm not sure I have the right answer to that, but this is the closest I found, from our help "
-        f'article "{hit.title}": {hit.snippet}'
+        f'article "{hit.title}":{_passage(hit.snippet)}'
     )
 
 
 def knowledge_answer(hit: KnowledgeHit) -> str:
     """The top article's best passage, introduced by the article's title (the link follows as a citation)."""
-    return f'From our help article "{hit.title}": {hit.snippet}'
+    return f'From our help article "{hit.title}":{_passage(hit.snippet)}'
+
+
+def _passage(snippet: str) -> str:
+    """The snippet after the introduction's colon. One that opens with a Markdown table (the backend keeps
+    small tables as rows, backend/kb/views.py) starts on a line of its own, or the widget sees no table."""
+    return f"\n{snippet}" if snippet.startswith("|") else f" {snippet}"
 
 
 RETENTION_BUTTONS = [

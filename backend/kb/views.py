@@ -113,30 +113,96 @@ def _hit_out(hit: Hit, article: Article, result: SearchResult) -> SearchHitOut:
     )
 
 
+TABLE_MAX_ROWS = 6  # header included: a table this small reads well in the widget's 360px bubble
+TABLE_MAX_COLUMNS = 5
+
+
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """The chunk as one line of plain text a customer can read in a chat bubble."""
-    flat = " ".join(_plain_lines(text))
-    if len(flat) <= limit:
-        return flat
-    return flat[:limit].rsplit(" ", 1)[0] + "…"
+    """The chunk as text a customer can read in a chat bubble: prose on one line, a small table as Markdown.
+
+    A table of at most TABLE_MAX_ROWS rows and TABLE_MAX_COLUMNS columns that fits in `limit` keeps its rows
+    as a Markdown pipe table on lines of its own, which the widget draws as a table (its Markdown subset); a
+    bigger one is flattened into sentences ("Plus: $14.99, $149."), and prose is cut at `limit` with "…".
+    """
+    out = ""
+    for table, value in _blocks(text):
+        if table:
+            rows = [cells for cells in value if isinstance(cells, list)]
+            if len(rows) <= TABLE_MAX_ROWS and len(rows[0]) <= TABLE_MAX_COLUMNS:
+                markdown = _markdown_table(rows)
+                if len(out) + 1 + len(markdown) <= limit:
+                    out = f"{out}\n{markdown}" if out else markdown
+                    continue
+            prose = " ".join(_flat_row(cells) for cells in rows)
+        else:
+            prose = str(value)
+        # After a table, prose starts a line of its own so the table's last row stays a row.
+        head = (out + ("\n" if out.endswith("|") else " ")) if out else ""
+        if len(head) + len(prose) <= limit:
+            out = head + prose
+            continue
+        kept = prose[: limit - len(head)].rsplit(" ", 1)[0] if limit > len(head) else ""
+        return f"{head}{kept}…" if kept or not out.endswith("|") else f"{out}\n…"
+    return out
 
 
 TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")
 EMPHASIS = re.compile(r"(\*\*|__|`)")
 
 
-def _plain_lines(markdown: str) -> list[str]:
-    """Markdown lines without table rules, pipes or emphasis marks: a table row reads "Plus: $14.99, $149"."""
-    lines = []
+def _blocks(markdown: str) -> list[tuple[bool, str | list[list[str]]]]:
+    """(is_table, text) runs: prose lines joined by spaces, and tables as their rows of cells.
+
+    A table row is a raw Markdown row ("| Plus | $14.99 |") or a chunk's row ("Plus | $14.99", as
+    knowledge.chunking writes tables); two or more rows with the same number of cells are a table.
+    """
+    blocks: list[tuple[bool, str | list[list[str]]]] = []
+    rows: list[list[str]] = []
+    written: list[str] = []  # the rows' lines as they were
+
+    def end_rows() -> None:
+        if len(rows) > 1:
+            blocks.append((True, list(rows)))
+        elif rows:  # one row alone: a Markdown row reads as a sentence, a prose line with " | " stays itself
+            add_prose(_flat_row(rows[0]) if written[0].startswith("|") else " ".join(written[0].split()))
+        rows.clear()
+        written.clear()
+
+    def add_prose(line: str) -> None:
+        if blocks and not blocks[-1][0]:
+            blocks[-1] = (False, f"{blocks[-1][1]} {line}")
+        else:
+            blocks.append((False, line))
+
     for raw in markdown.splitlines():
         line = EMPHASIS.sub("", raw.strip())
         if not line or TABLE_RULE.match(line) or line.startswith("#"):  # headings: the answer names the title
             continue
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split("|") if c.strip()]
-            line = f"{cells[0]}: {', '.join(cells[1:])}." if len(cells) > 1 else "".join(cells)
-        lines.append(" ".join(line.split()))
-    return lines
+        if line.startswith("|") or " | " in line:
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) > 1:
+                if rows and len(rows[0]) != len(cells):
+                    end_rows()
+                rows.append(cells)
+                written.append(line)
+                continue
+        end_rows()
+        add_prose(" ".join(line.split()))
+    end_rows()
+    return blocks
+
+
+def _flat_row(cells: list[str]) -> str:
+    """A table row as a sentence: "Plus: $14.99, $149."."""
+    filled = [" ".join(c.split()) for c in cells if c.strip()]
+    return f"{filled[0]}: {', '.join(filled[1:])}." if len(filled) > 1 else "".join(filled)
+
+
+def _markdown_table(rows: list[list[str]]) -> str:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(" ".join(c.split()) for c in cells) + " |"
+
+    return "\n".join([line(rows[0]), "|" + "---|" * len(rows[0]), *(line(r) for r in rows[1:])])
 
 
 def article_url(slug: str) -> str:

@@ -98,6 +98,16 @@ def test_a_knowledge_answer_sets_the_branch_the_rules_expect(backend, respond, o
         assert all(not m.get("custom") for m in messages) and messages
 
 
+def test_a_snippet_that_opens_with_a_table_starts_on_its_own_line(backend):
+    """The backend keeps a small table as Markdown rows; after the introduction's colon on the same line the
+    widget would read the header row as prose."""
+    table = "| Plan | Monthly |\n|---|---|\n| Plus | $14.99 |"
+    hit = {**HIT, "snippet": table}
+    backend(lambda r: httpx.Response(200, json={**search(answerable=True), "results": [hit]}))
+    [answer], _ = run(ActionAnswerFromKnowledge())
+    assert answer["text"] == f'From our help article "{HIT["title"]}":\n{table}'
+
+
 @pytest.mark.parametrize(
     ("respond", "outcome"),
     [
