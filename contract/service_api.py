@@ -223,7 +223,7 @@ class KnowledgeHit:
     title: str
     url: str  # site-relative: /kb/<slug>
     heading_path: tuple[str, ...]
-    snippet: str  # the best passage as one line of plain text
+    snippet: str  # the best passage: one line of plain text, a small table as Markdown rows on own lines
     score: float
     dense_score: float | None
     bm25_score: float | None
