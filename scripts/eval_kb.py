@@ -7,9 +7,10 @@ are asked of the seeded articles through the backend's knowledge runtime (ml/kb_
 (dev: where the calibration and every choice are made; test: reported only) it prints the answer precision at
 the threshold, the share of answerable questions answered, the refusal rate on unanswerable ones and
 recall@1/@5; then the dev-only evidence behind the choices, each cross-validated within dev (the model and
-its threshold refitted on 4/5 of dev, judged on the fifth): the decision's feature sets, the operating-point
-rule, and the RRF fusion constants swept on dev. `--save-shop-calibration` refits the answer-or-not-sure
-decision on dev and writes knowledge/calibration.json, the product's default. Writes var/eval/kb_shop.json.
+its threshold refitted on 4/5 of dev, judged on the fifth): the decision's feature sets and examples per
+question, the operating-point rule, and the RRF fusion constants swept on dev. `--save-shop-calibration`
+refits the answer-or-not-sure decision on dev and writes knowledge/calibration.json, the product's default.
+Writes var/eval/kb_shop.json.
 
 **The public bank FAQ** (a retrieval benchmark at scale, another domain):
 
