@@ -1,10 +1,12 @@
 """An app on a real database, with Rasa answered by a scripted transport behind the real HTTP client.
 
 A plugin (tests/conftest.py names it in `pytest_plugins`), so every domain folder gets these fixtures
-without a conftest of its own; the helpers (SERVICE_HEADERS, ScriptedRasa, default_answer, staff_headers) are
-imported from here."""
+without a conftest of its own (`app_server` serves the same app over real HTTP, for a browser); the helpers
+(SERVICE_HEADERS, ScriptedRasa, default_answer, staff_headers) are imported from here."""
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from backend.auth.tokens import customer_hash
@@ -101,6 +104,25 @@ def client(settings: Settings, rasa: ScriptedRasa) -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def app_server(settings: Settings, rasa: ScriptedRasa) -> Iterator[str]:
+    """The app `client` tests (same settings, same scripted Rasa) served by uvicorn on loopback from a thread,
+    for Chromium or a real HTTP client: its base URL. No trained model needed."""
+    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handle))
+    # Port 0: the system picks a free port at bind time, so nothing can take it between choosing and binding.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:  # uvicorn offers no start event to wait on
+        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(15)
+
+
+@pytest.fixture
 def widget(client: TestClient) -> dict[str, str]:
     """A widget session: conversation id, token and the auth header."""
     email = "demo@northwind.example"
@@ -111,8 +133,9 @@ def widget(client: TestClient) -> dict[str, str]:
     return {**body, "auth": f"Bearer {body['token']}"}
 
 
-def staff_headers(client: TestClient, email: str = "alex@northwind.example") -> dict[str, str]:
-    """Sign in as a seeded staff member (demo password) and return the bearer header."""
+def staff_headers(client: httpx.Client, email: str = "alex@northwind.example") -> dict[str, str]:
+    """Sign in as a seeded staff member (demo password) and return the bearer header; `client` is a
+    TestClient or a real HTTP client of `app_server`."""
     response = client.post("/api/v1/auth/token", data={"username": email, "password": "northwind-demo"})
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -1,49 +1,17 @@
 """The admin page in Chromium: an admin builds a rule in the form (no JSON), dry-runs it, enables it, and a
-customer message makes it fire. The app runs in a uvicorn server on loopback with the scripted Rasa, so the
-test needs no trained model."""
-
-import socket
-import threading
-import time
-from collections.abc import Iterator
+customer message makes it fire. The app runs in a uvicorn server on loopback with the scripted Rasa
+(`app_server`), so the test needs no trained model."""
 
 import httpx
-import pytest
-import uvicorn
 
-from backend.core.config import Settings
-from backend.main import create_app
-from tests.app_fixtures import ScriptedRasa
 from tests.automation.helpers import ADMIN, wait_for
 from tests.browser.conftest import browser, new_page, screenshot, sign_in  # noqa: F401 - fixtures
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def server(settings: Settings, rasa: ScriptedRasa) -> Iterator[str]:
-    port = free_port()
-    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handle))
-    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(15)
-
-
-def test_an_admin_builds_dry_runs_and_enables_a_rule_that_then_fires(server: str, new_page):  # noqa: F811
-    with httpx.Client(base_url=server, timeout=30) as http:
+def test_an_admin_builds_dry_runs_and_enables_a_rule_that_then_fires(app_server: str, new_page):  # noqa: F811
+    with httpx.Client(base_url=app_server, timeout=30) as http:
         before = customer_says(http, "my order is late")  # yesterday's traffic, for the dry-run to replay
-    page = sign_in(new_page(), f"{server}/admin/automation", ADMIN)
+    page = sign_in(new_page(), f"{app_server}/admin/automation", ADMIN)
     page.locator("#name").fill("Order questions get a tag")
     page.locator("#trigger").select_option("message_received")
     page.get_by_role("button", name="Add condition").click()
@@ -66,7 +34,7 @@ def test_an_admin_builds_dry_runs_and_enables_a_rule_that_then_fires(server: str
     page.get_by_text("Enabled: version 1 runs from now on.").wait_for()
     screenshot(page, "automation-rule-enabled")
 
-    with httpx.Client(base_url=server, timeout=30) as http:
+    with httpx.Client(base_url=app_server, timeout=30) as http:
         conversation_id = customer_says(http, "where is my order?")
         token = page.evaluate("sessionStorage.getItem('sd-staff-token')")
         staff = {"Authorization": f"Bearer {token}"}

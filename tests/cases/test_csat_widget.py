@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from backend.core.config import Settings
-from tests.automation.test_admin_page import server  # noqa: F401 - the fixture
 from tests.browser.conftest import browser, new_page, screenshot  # noqa: F401 - fixtures
 from tests.cases.test_queue_page import hand_off, signed_in
 
@@ -25,7 +24,7 @@ def settings(settings: Settings) -> Settings:
     return Settings.model_validate({**settings.model_dump(), **extra})
 
 
-def waiting_in_widget(page: Page, server: str, api: httpx.Client) -> str:  # noqa: F811
+def waiting_in_widget(page: Page, server: str, api: httpx.Client) -> str:
     """The shopper opens the chat, writes, and is handed over; their conversation id."""
     page.goto(f"{server}/demo")
     page.get_by_role("button", name="Open chat").click()
@@ -40,11 +39,11 @@ def waiting_in_widget(page: Page, server: str, api: httpx.Client) -> str:  # noq
 
 
 @pytest.mark.browser
-def test_the_customer_answers_three_questions_after_the_resolution(server, new_page):  # noqa: F811
-    api = httpx.Client(base_url=server, timeout=10)
+def test_the_customer_answers_three_questions_after_the_resolution(app_server, new_page):  # noqa: F811
+    api = httpx.Client(base_url=app_server, timeout=10)
     alex = signed_in(api, "alex@northwind.example")
     page = new_page()
-    conversation_id = waiting_in_widget(page, server, api)
+    conversation_id = waiting_in_widget(page, app_server, api)
     mine = []
     for _ in range(100):
         mine = [
@@ -77,10 +76,10 @@ def test_the_customer_answers_three_questions_after_the_resolution(server, new_p
 
 
 @pytest.mark.browser
-def test_a_waiting_customer_lets_the_bot_help_instead(server, new_page):  # noqa: F811
-    api = httpx.Client(base_url=server, timeout=10)  # nobody online: the shopper waits
+def test_a_waiting_customer_lets_the_bot_help_instead(app_server, new_page):  # noqa: F811
+    api = httpx.Client(base_url=app_server, timeout=10)  # nobody online: the shopper waits
     page = new_page()
-    waiting_in_widget(page, server, api)
+    waiting_in_widget(page, app_server, api)
     expect(page.locator(".sd-queue")).to_contain_text("You are number 1 in the queue")
     page.get_by_role("button", name="Let the bot help instead").click()
     expect(page.locator(".sd-system").last).to_contain_text("You're back with our virtual assistant")

@@ -1,6 +1,6 @@
 """The widget in Chromium: a customer waiting for a person sees their place in the queue and the estimated
 wait, and sees the place drop, live, as the agent frees up. The app runs in a uvicorn server on loopback with
-a scripted Rasa (tests/risk/test_fairness_page.py does the same for /admin/models)."""
+a scripted Rasa (`app_server`, as for the admin pages' tests)."""
 
 import json
 import re
@@ -11,7 +11,6 @@ from playwright.sync_api import expect
 
 from backend.core.config import Settings
 from tests.app_fixtures import SERVICE_HEADERS
-from tests.automation.test_admin_page import server  # noqa: F401 - the fixture
 from tests.browser.conftest import browser, new_page, screenshot  # noqa: F401 - fixtures
 
 ALEX = "alex@northwind.example"
@@ -58,21 +57,21 @@ def resolve_one(api: httpx.Client, alex: dict[str, str]) -> None:
 
 @pytest.mark.browser
 def test_a_waiting_customer_sees_their_queue_position_drop_as_agents_free_up(
-    server,  # noqa: F811
+    app_server,
     new_page,  # noqa: F811
 ):
-    api = httpx.Client(base_url=server, timeout=10)
+    api = httpx.Client(base_url=app_server, timeout=10)
     alex = signed_in(api, ALEX)  # general skill, three cases at a time
     for _ in range(5):  # three go to Alex, two wait
         waiting_customer(api)
 
     page = new_page()
-    page.goto(f"{server}/demo")
+    page.goto(f"{app_server}/demo")
     page.get_by_role("button", name="Open chat").click()
     page.get_by_label("Message").fill("I'd like to talk to a person please")
     page.get_by_role("button", name="Send").click()
     expect(page.locator(".sd-bot").first).to_be_visible()
-    session = page.evaluate(f"localStorage.getItem('supportdesk:{server}')")
+    session = page.evaluate(f"localStorage.getItem('supportdesk:{app_server}')")
     hand_off(api, json.loads(session)["conversation_id"])
 
     place = page.locator(".sd-queue")

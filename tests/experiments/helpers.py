@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from backend.auth.tokens import customer_hash
@@ -49,13 +50,24 @@ def customers(database_url: str, limit: int) -> list[dict[str, Any]]:
     )
 
 
+def open_widget(http: httpx.Client, email: str, identity_secret: str) -> str:
+    """A widget session of the signed-in customer `email` (the host site's signature); its conversation id."""
+    signature = customer_hash(email, identity_secret)
+    session = http.post("/api/v1/widget/sessions", json={"customer_email": email, "customer_hash": signature})
+    assert session.status_code == 201, session.text
+    return str(session.json()["conversation_id"])
+
+
+def admin_results(http: httpx.Client, key: str) -> dict[str, Any]:
+    """The experiment's results as the API gives them to an admin."""
+    response = http.get(f"/api/experiments/{key}/results", headers=staff_headers(http, ADMIN))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def ask_to_cancel(client: TestClient, email: str) -> dict[str, Any]:
     """A signed-in customer's widget session, then the bot's retention-offer call for it."""
-    signature = customer_hash(email, client.app.state.settings.identity_secret)
-    session = client.post(
-        "/api/v1/widget/sessions", json={"customer_email": email, "customer_hash": signature}
-    )
-    conversation = session.json()["conversation_id"]
+    conversation = open_widget(client, email, client.app.state.settings.identity_secret)
     answer = client.post(
         f"/api/v1/service/conversations/{conversation}/retention-offer", headers=SERVICE_HEADERS
     )

@@ -10,12 +10,10 @@ from datetime import timedelta
 
 import httpx
 
-from backend.auth.tokens import customer_hash
 from backend.core.database import utcnow
 from tests.app_fixtures import SERVICE_HEADERS
 from tests.browser.conftest import browser, new_page, screenshot, sign_in  # noqa: F401 - fixtures
-from tests.experiments.helpers import ADMIN, customers, join
-from tests.experiments.test_admin_page import server  # noqa: F401 - fixture
+from tests.experiments.helpers import ADMIN, admin_results, customers, join, open_widget
 
 GUARDRAILS = ["asked_for_person_7d", "returned_7d", "csat_satisfied_7d"]
 
@@ -25,12 +23,12 @@ def pct(value: float | None) -> str:
 
 
 def test_an_admin_runs_a_flow_experiment_and_reads_its_results_with_intervals(
-    server,  # noqa: F811
+    app_server,
     new_page,  # noqa: F811
     settings,
     database_url,
 ):
-    page = sign_in(new_page(), f"{server}/admin/experiments", ADMIN)
+    page = sign_in(new_page(), f"{app_server}/admin/experiments", ADMIN)
     page.locator("#key").fill("kb-not-sure")
     page.locator("#name").fill("Not sure: say so, or show the closest article")
     page.locator("#unit").select_option("conversation")
@@ -43,13 +41,9 @@ def test_an_admin_runs_a_flow_experiment_and_reads_its_results_with_intervals(
     page.get_by_text("units per arm planned").wait_for()
     page.get_by_role("button", name="Start").click()
     page.get_by_role("button", name="Stop").wait_for()
-    with httpx.Client(base_url=server, timeout=30) as http:
+    with httpx.Client(base_url=app_server, timeout=30) as http:
         for n, person in enumerate(customers(database_url, 24)):
-            signature = customer_hash(person["email"], settings.identity_secret)
-            conversation = http.post(
-                "/api/v1/widget/sessions",
-                json={"customer_email": person["email"], "customer_hash": signature},
-            ).json()["conversation_id"]
+            conversation = open_widget(http, person["email"], settings.identity_secret)
             url = f"/api/experiments/flows/kb-not-sure/conversations/{conversation}"
             assert http.post(url, headers=SERVICE_HEADERS).json()["experiment"] == "kb-not-sure"
             if n % 3 == 0:  # a third still want a person after the flow
@@ -58,12 +52,7 @@ def test_an_admin_runs_a_flow_experiment_and_reads_its_results_with_intervals(
         with ThreadPoolExecutor(1) as worker:  # Playwright's sync API holds this thread's event loop
             # A week on: every conversation's hand-over is known (returns and CSAT: none, or unrated).
             assert worker.submit(join, database_url, utcnow() + timedelta(days=8)).result() == 24
-        token = http.post(
-            "/api/v1/auth/token", data={"username": ADMIN, "password": "northwind-demo"}
-        ).json()["access_token"]
-        api = http.get(
-            "/api/experiments/kb-not-sure/results", headers={"Authorization": f"Bearer {token}"}
-        ).json()
+        api = admin_results(http, "kb-not-sure")
     page.get_by_role("button", name="Results").click()
     page.locator("#results-body table").nth(3).wait_for()
     headings = page.locator("#results-body h3").all_inner_texts()

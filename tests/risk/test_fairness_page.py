@@ -1,22 +1,15 @@
 """/admin/models in Chromium: the fairness flag of a biased churn candidate refuses its promotion until the
 admin gives a reason, and the Challenger panel shows the measured lift and promotes the challenger. The app
-runs in a uvicorn server on loopback (no Rasa needed); models and the logged history are the simulated ones
-of test_fairness.py and test_challenger.py."""
+runs in a uvicorn server on loopback (`app_server`; no Rasa needed); models and the logged history are the
+simulated ones of test_fairness.py and test_challenger.py."""
 
 import asyncio
 import threading
-import time
-from collections.abc import Iterator
 
-import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 
 from backend.core.config import Settings
-from backend.main import create_app
-from tests.app_fixtures import ScriptedRasa
-from tests.automation.test_admin_page import free_port
 from tests.browser.conftest import browser, new_page, screenshot, sign_in  # noqa: F401 - fixtures
 from tests.dbcheck import rows
 from tests.risk.helpers import WEAK_OVERRIDE, churn_models, escalation_model, install
@@ -29,22 +22,6 @@ ADMIN = "admin@northwind.example"
 @pytest.fixture
 def settings(settings: Settings, tmp_path) -> Settings:
     return settings.model_copy(update={"risk_model_dir": tmp_path / "models"})
-
-
-@pytest.fixture
-def server(settings: Settings, rasa: ScriptedRasa) -> Iterator[str]:
-    port = free_port()
-    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handle))
-    running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(15)
 
 
 def run(coroutine):
@@ -74,11 +51,11 @@ def registry_state(client, settings, database_url) -> dict[str, int]:
 @pytest.mark.browser
 def test_fairness_override_and_challenger_promotion_on_the_models_page(
     registry_state,
-    server,
+    app_server,
     new_page,  # noqa: F811
     database_url,
 ):
-    page = sign_in(new_page(), f"{server}/admin/models", ADMIN)
+    page = sign_in(new_page(), f"{app_server}/admin/models", ADMIN)
     status = page.locator("#status")
 
     panel = page.locator("#challenger")
