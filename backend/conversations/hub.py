@@ -37,10 +37,12 @@ from backend.conversations.schemas import MessageOut
 from backend.core import metrics
 from backend.core.config import Settings
 from backend.core.database import utcnow
+from backend.handoff.features import TurnView
 from backend.handoff.policy import HandoffDecision, HandoffPolicy, RulesPolicy, decide_within, load_policy
 from backend.lifecycle import conversations as lifecycle
 from backend.lifecycle import handoff
 from backend.risk import service as risk
+from backend.risk.crm import turns_from
 from contract.service_api import HANDOFF_MESSAGE as HANDOFF_NOTICE
 
 log = logging.getLogger(__name__)
@@ -279,13 +281,8 @@ class ConversationHub:
         # End this turn's read transaction first: a turn holding its connection while scoring waits for a
         # second one deadlocks a full pool (every turn holds one, none gets another) under load.
         await session.commit()
-        try:
-            timed = await self._decide(conversation, message)
-        except Exception:  # deciding must never break the conversation
-            log.exception("conversation %s: hand-off decision failed", conversation.id)
-            timed = None
+        timed, risk_score = await self._judge(conversation, message)
         decision = timed.decision if timed is not None else None
-        risk_score = await self._score_risk(conversation, message)
         already_human = conversation.owner == "human"  # the bot's own hand-off action ran this turn
         if not already_human and not (decision is not None and decision.handoff):
             if timed is not None:
@@ -310,24 +307,44 @@ class ConversationHub:
         )
         return stored or []
 
-    async def _score_risk(
+    async def _judge(
         self, conversation: Conversation, message: Message
+    ) -> tuple[Timed | None, risk.EscalationDecision | None]:
+        """The hand-off decision and the escalation score of this turn, from one read of the conversation's
+        customer turns. Its own session: whatever scoring does or fails at cannot touch this turn's stored
+        rows. Neither can break the conversation: a failure is logged and the turn goes on without it."""
+        try:
+            async with self._sessions() as scoring:
+                turns = await service.customer_turns(scoring, conversation.id, message.id)
+                try:
+                    timed = await self._decide(service.parsed_turns(turns))
+                except Exception:
+                    log.exception("conversation %s: hand-off decision failed", conversation.id)
+                    timed = None
+                return timed, await self._score_risk(scoring, conversation, message, turns)
+        except Exception:  # reading the turns (or ending the session) failed: neither can be made
+            log.exception("conversation %s: hand-off decision and scoring failed", conversation.id)
+            return None, None
+
+    async def _score_risk(
+        self,
+        scoring: AsyncSession,
+        conversation: Conversation,
+        message: Message,
+        turns: list[service.CustomerTurn],
     ) -> risk.EscalationDecision | None:
         """The turn's escalation risk, for the case's priority and the agent's panel (not the decision)."""
+        rows = [(t.created_at, t.intent, t.sentiment_label, t.sentiment_score) for t in turns]
         try:
-            # Its own session: whatever scoring does or fails at cannot touch this turn's stored rows.
-            async with self._sessions() as scoring:
-                return await risk.score_turn(scoring, conversation, message, self._settings)
+            return await risk.score_turn(
+                scoring, conversation, message, self._settings, turns=turns_from(rows)
+            )
         except Exception:  # scoring must never break the conversation
             log.exception("conversation %s: escalation scoring failed", conversation.id)
             return None
 
-    async def _decide(self, conversation: Conversation, message: Message) -> Timed | None:
-        if self._policy is None:
-            return None
-        async with self._sessions() as reading:
-            turns = await service.parsed_customer_turns(reading, conversation.id, message.id)
-        if not turns:
+    async def _decide(self, turns: list[TurnView]) -> Timed | None:
+        if self._policy is None or not turns:
             return None
         started = time.perf_counter()
         decision = await decide_within(self._policy, turns, self._settings.decision_deadline_ms / 1000)

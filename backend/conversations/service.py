@@ -3,6 +3,9 @@
 A conversation's transitions (opened, a customer or bot turn, hand-off, ended, erased) are in
 backend/lifecycle/. Every function takes the session it works in."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -56,20 +59,47 @@ async def claim_pending(session: AsyncSession, message: Message) -> bool:
     return result.rowcount == 1
 
 
-async def parsed_customer_turns(session: AsyncSession, conversation_id: str, up_to: int) -> list[TurnView]:
-    """The bot's parse of each customer message so far (the hand-off decision's input), oldest first.
-    Messages the bot never parsed (Rasa was down, a person owned the conversation) say nothing about it."""
+@dataclass(frozen=True)
+class CustomerTurn:
+    """One stored customer message as the bot parsed it (None fields: never parsed)."""
+
+    created_at: datetime
+    intent: str | None
+    sentiment_label: str | None
+    sentiment_score: float | None
+    text: str
+
+
+async def customer_turns(session: AsyncSession, conversation_id: str, up_to: int) -> list[CustomerTurn]:
+    """Every customer message so far, oldest first: what both the hand-off decision and escalation scoring
+    read after a turn, so the hub reads it once for both."""
     query = (
-        select(Message.intent, Message.sentiment_label, Message.sentiment_score, Message.text)
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.sender == "customer",
-            Message.id <= up_to,
-            Message.intent.is_not(None),
+        select(
+            Message.created_at,
+            Message.intent,
+            Message.sentiment_label,
+            Message.sentiment_score,
+            Message.text,
         )
+        .where(Message.conversation_id == conversation_id, Message.sender == "customer", Message.id <= up_to)
         .order_by(Message.id)
     )
-    return [TurnView(*row) for row in (await session.execute(query)).all()]
+    return [CustomerTurn(*row) for row in (await session.execute(query)).all()]
+
+
+def parsed_turns(turns: Sequence[CustomerTurn]) -> list[TurnView]:
+    """The hand-off decision's input. Messages the bot never parsed (Rasa was down, a person owned the
+    conversation) say nothing about it."""
+    return [
+        TurnView(t.intent, t.sentiment_label, t.sentiment_score, t.text)
+        for t in turns
+        if t.intent is not None
+    ]
+
+
+async def parsed_customer_turns(session: AsyncSession, conversation_id: str, up_to: int) -> list[TurnView]:
+    """The bot's parse of each customer message so far, oldest first."""
+    return parsed_turns(await customer_turns(session, conversation_id, up_to))
 
 
 def apply_parse(message: Message, parse: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ Queries are batched per table (never one query per customer) so reading a large 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,7 +92,11 @@ async def turns_until(session: AsyncSession, conversation_id: str, message_id: i
     )
     if message_id is not None:
         query = query.where(Message.id <= message_id)
-    rows = await session.execute(query)
+    return turns_from(await session.execute(query))
+
+
+def turns_from(rows: Iterable[tuple[datetime, str | None, str | None, float | None]]) -> list[Turn]:
+    """(created_at, intent, sentiment label, sentiment score) of customer messages -> escalation turns."""
     return [Turn(at, intent, signed_sentiment(label, score)) for at, intent, label, score in rows]
 
 

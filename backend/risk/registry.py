@@ -22,6 +22,7 @@ of evidence: a lift on held-out logged labels whose 95 % bootstrap interval lies
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +94,30 @@ async def get(session: AsyncSession, version_id: int) -> ModelVersion:
 async def production(session: AsyncSession, kind: str) -> ModelVersion | None:
     query = select(ModelVersion).where(ModelVersion.kind == kind, ModelVersion.status == "production")
     return (await session.execute(query.order_by(ModelVersion.id.desc()))).scalars().first()
+
+
+@dataclass(frozen=True)
+class Serving:
+    """The versions that score live traffic, read in one query: each kind's production version and its
+    challenger (backend/risk/challenger.py), the newest of each, as `production` and `challenger.current`
+    pick them."""
+
+    versions: dict[tuple[str, str], ModelVersion]
+
+    def production(self, kind: str) -> ModelVersion | None:
+        return self.versions.get((kind, "production"))
+
+    def challenger(self, kind: str) -> ModelVersion | None:
+        return self.versions.get((kind, "challenger"))
+
+
+async def serving(session: AsyncSession) -> Serving:
+    """One query instead of one per kind and status: a turn's scoring needs up to three of them."""
+    query = select(ModelVersion).where(ModelVersion.status.in_(("production", "challenger")))
+    versions: dict[tuple[str, str], ModelVersion] = {}
+    for version in (await session.execute(query.order_by(ModelVersion.id.desc()))).scalars():
+        versions.setdefault((version.kind, version.status), version)
+    return Serving(versions)
 
 
 async def list_versions(

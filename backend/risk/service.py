@@ -12,6 +12,7 @@ model version, message and decision, and the conversations domain stays free of 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from backend.core.config import Settings, get_settings
 from backend.core.database import utcnow
 from backend.customers.models import Customer
 from backend.risk import challenger, crm, drift, registry, rules
-from backend.risk.features import churn_features, escalation_features
+from backend.risk.features import Turn, churn_features, escalation_features
 from backend.risk.jsonsafe import json_safe
 from backend.risk.models import ModelVersion, RiskScore
 from backend.risk.registry import RegistryError
@@ -75,9 +76,10 @@ class ChurnRisk:
 
 
 async def production_model(
-    session: AsyncSession, kind: str, settings: Settings
+    session: AsyncSession, kind: str, settings: Settings, serving: registry.Serving | None = None
 ) -> tuple[ModelVersion, RiskModel]:
-    version = await registry.production(session, kind)
+    """The production version of `kind` and its model (from `serving` when the caller read it already)."""
+    version = serving.production(kind) if serving is not None else await registry.production(session, kind)
     if version is None:
         raise NoProductionModel(f"there is no production {kind} model yet: run python -m ml.risk.bootstrap")
     return version, registry.load(settings.risk_model_dir, version)
@@ -153,12 +155,18 @@ async def latest_score(
 
 
 async def churn_for_turn(
-    session: AsyncSession, conversation: Conversation, settings: Settings, now: datetime
+    session: AsyncSession,
+    conversation: Conversation,
+    settings: Settings,
+    now: datetime,
+    serving: registry.Serving | None = None,
 ) -> float | None:
     """The customer's churn risk: a fresh stored score of the production model, else a new one."""
     if conversation.customer_id is None:
         return None
-    current = await registry.production(session, "churn")
+    current = (
+        serving.production("churn") if serving is not None else await registry.production(session, "churn")
+    )
     if current is None:
         return None
     recent = await latest_score(
@@ -188,18 +196,25 @@ def retention_offer(customer: Customer, churn_score: float, threshold: float | N
 
 
 async def score_turn(
-    session: AsyncSession, conversation: Conversation, message: Message, settings: Settings | None = None
+    session: AsyncSession,
+    conversation: Conversation,
+    message: Message,
+    settings: Settings | None = None,
+    turns: Sequence[Turn] | None = None,
 ) -> EscalationDecision:
-    """Escalate or not after this customer message; the score is stored with its model version."""
+    """Escalate or not after this customer message; the score is stored with its model version. `turns`:
+    the conversation's customer turns up to this message, when the caller read them already."""
     settings, now = settings or get_settings(), utcnow()
-    turns = await crm.turns_until(session, conversation.id, message.id)
+    if turns is None:
+        turns = await crm.turns_until(session, conversation.id, message.id)
     if not turns or message.sender != "customer":
         raise ValueError("score_turn needs a stored customer message of this conversation")
-    churn = await churn_for_turn(session, conversation, settings, now)
+    serving = await registry.serving(session)
+    churn = await churn_for_turn(session, conversation, settings, now, serving)
     features = escalation_features(turns, await crm.turn_context(session, conversation, churn))
     fired = rules.triggered(features)
     try:
-        version, model = await production_model(session, "escalation", settings)
+        version, model = await production_model(session, "escalation", settings, serving)
     except (NoProductionModel, registry.ArtifactMissing) as exc:
         # The guardrails are promises to the customer: they hold even before any model exists.
         log.warning("conversation %s: %s; guardrails only", conversation.id, exc)
@@ -207,7 +222,7 @@ async def score_turn(
     scored = model.score(features)
     reasons = [r.as_dict() for r in scored.reasons]
     version, scored, reasons = await _with_challenger(
-        session, settings, conversation, message, features, version, scored, reasons
+        session, settings, conversation, message, features, version, scored, reasons, serving
     )
     escalate = bool(fired) or scored.score >= settings.escalation_threshold
     row = _store(
@@ -229,10 +244,11 @@ async def _with_challenger(
     version: ModelVersion,
     scored: Any,
     reasons: list[dict[str, Any]],
+    serving: registry.Serving,
 ) -> tuple[ModelVersion, Any, list[dict[str, Any]]]:
     """With an escalation challenger: score it too, log both (backend/risk/challenger.py) and return the
     acting model's version, score and reasons; without one, the champion's unchanged."""
-    rival = await challenger.current(session, "escalation")
+    rival = serving.challenger("escalation")
     if rival is None:
         return version, scored, reasons
     try:
