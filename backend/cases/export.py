@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
 from backend.cases.models import Case
-from backend.cases.schemas import CaseOut, ConversationExportOut, ExportCustomerOut
+from backend.cases.schemas import CaseOut, ConversationExportOut
 from backend.conversations.models import Conversation
 from backend.conversations.schemas import ConversationOut, ParsedMessageOut
 from backend.conversations.service import get_conversation_with_messages
 from backend.core.database import utcnow
 from backend.customers.models import Customer
+from backend.customers.schemas import CustomerIdentityOut
 
 
 async def build(session: AsyncSession, conversation_id: str, by: Agent) -> ConversationExportOut | None:
@@ -36,11 +37,11 @@ async def build(session: AsyncSession, conversation_id: str, by: Agent) -> Conve
     )
 
 
-async def _customer(session: AsyncSession, conversation: Conversation) -> ExportCustomerOut | None:
+async def _customer(session: AsyncSession, conversation: Conversation) -> CustomerIdentityOut | None:
     if conversation.customer_id is None:
         return None
     customer = await session.get(Customer, conversation.customer_id)
-    return ExportCustomerOut.model_validate(customer) if customer is not None else None
+    return CustomerIdentityOut.model_validate(customer) if customer is not None else None
 
 
 PAGE = """<!doctype html>

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from backend.conversations.schemas import ConversationOut, ParsedMessageOut, SentimentTrajectoryOut
 from backend.core.text import Text
-from backend.customers.schemas import CustomerOut
+from backend.customers.schemas import CustomerIdentityOut, CustomerOut
 
 Skill = Literal["general", "billing", "technical", "retention", "sales"]
 
@@ -120,22 +120,12 @@ class QueuePlaceOut(BaseModel):
     estimate_minutes: int | None
 
 
-class ExportCustomerOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    email: str
-    language: str
-    plan: str
-
-
 class ConversationExportOut(BaseModel):
     """One conversation as staff export it (GET /api/v1/conversations/{id}/export)."""
 
     exported_at: datetime
     exported_by: str = Field(description="The staff member's email; the export is in the audit log too.")
     conversation: ConversationOut
-    customer: ExportCustomerOut | None
+    customer: CustomerIdentityOut | None
     cases: list[CaseOut]
     messages: list[ParsedMessageOut]

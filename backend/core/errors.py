@@ -1,15 +1,17 @@
-"""Error answers: the body of every one that is not a request-validation error (for the OpenAPI schema), and
-the request-validation answer itself."""
+"""Error answers: the body of every one that is not a request-validation error (for the OpenAPI schema), the
+404 of a lookup that found nothing, and the request-validation answer itself."""
 
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import Request, status
+from fastapi import HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from backend.core.text import printable
+
+T = TypeVar("T")
 
 
 class ErrorOut(BaseModel):
@@ -21,6 +23,14 @@ class ErrorOut(BaseModel):
 def error_response(status_code: int, description: str) -> dict[int | str, dict[str, Any]]:
     """A `responses=` entry for a route that may answer `status_code` with an ErrorOut."""
     return {status_code: {"model": ErrorOut, "description": description}}
+
+
+def found_or_404(found: T | None, detail: str) -> T:
+    """What a lookup found, or the 404 answer saying `detail` (e.g. "customer not found") when it found
+    nothing: a route names what it looks for in its path, so a missing row is the caller's mistake."""
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
+    return found
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -25,7 +25,9 @@ class OrderOut(BaseModel):
     items: list[OrderItem]
 
 
-class CustomerOut(BaseModel):
+class CustomerIdentityOut(BaseModel):
+    """Who the customer is, without the account's figures: what a conversation export names."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -33,6 +35,11 @@ class CustomerOut(BaseModel):
     email: str
     language: str
     plan: str
+
+
+class CustomerOut(CustomerIdentityOut):
+    """The customer as staff see them in the CRM: who they are and their account's figures."""
+
     contract: str
     monthly_charge: Decimal
     signup_date: date

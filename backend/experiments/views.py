@@ -12,7 +12,7 @@ from backend.audit import service as audit
 from backend.auth.dependencies import AdminDep, StaffDep, SupervisorDep, require_service
 from backend.conversations.models import Conversation
 from backend.core.dependencies import SessionDep
-from backend.core.errors import error_response
+from backend.core.errors import error_response, found_or_404
 from backend.core.params import RecordId
 from backend.customers.models import Customer
 from backend.experiments import flows, service
@@ -53,10 +53,7 @@ def _actor(agent: object) -> str:
 
 
 async def _get(session: SessionDep, key: str) -> Experiment:
-    experiment = await service.by_key(session, key)
-    if experiment is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {key!r}")
-    return experiment
+    return found_or_404(await service.by_key(session, key), f"no experiment {key!r}")
 
 
 def _snapshot(experiment: Experiment) -> dict:
@@ -153,17 +150,10 @@ async def flow_variant(
 ) -> FlowVariantOut:
     """The way the bot handles `flow` in this conversation: sticky, its first exposure in a running
     experiment a logged `experiment` decision; the flow's default when no experiment runs it."""
-    known = flows.FLOWS.get(flow)
-    if known is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no flow {flow!r}")
+    known = found_or_404(flows.FLOWS.get(flow), f"no flow {flow!r}")
     found = await flows.variant(session, known, conversation_id)
     await session.commit()
-    return FlowVariantOut(
-        flow=found.flow,
-        conversation_id=found.conversation_id,
-        variant=found.variant,
-        experiment=found.experiment,
-    )
+    return FlowVariantOut.model_validate(found, from_attributes=True)
 
 
 def _interval(found: Interval) -> IntervalOut:
@@ -199,10 +189,7 @@ async def results(key: KeyPath, session: SessionDep, _: SupervisorDep) -> Result
 
 
 async def _customer(session: SessionDep, customer_id: int) -> Customer:
-    customer = await session.get(Customer, customer_id)
-    if customer is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "customer not found")
-    return customer
+    return found_or_404(await session.get(Customer, customer_id), "customer not found")
 
 
 async def _preferences(session: SessionDep, customer: Customer) -> PreferencesOut:
