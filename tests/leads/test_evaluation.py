@@ -48,6 +48,7 @@ def test_the_split_is_by_buyer_and_test_buyers_are_unseen(history: leads.History
     )
 
 
+@pytest.mark.slow  # trains both candidates and bootstraps
 def test_the_model_trains_only_on_training_buyers(history: leads.History, monkeypatch) -> None:
     seen: list[pd.DataFrame] = []
     fit = leads.fit
@@ -66,6 +67,7 @@ def test_the_model_trains_only_on_training_buyers(history: leads.History, monkey
     assert all(f"precision_at_{k}" in figures and "pr_auc" in figures for figures in report["test"].values())
 
 
+@pytest.mark.slow  # trains both candidates and bootstraps
 def test_the_saved_model_scores_with_reasons(tmp_path, history: leads.History) -> None:
     report, model = leads.run(history, threshold=0.5)
     parts = leads.split(history.buyer)
