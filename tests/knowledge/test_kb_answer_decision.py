@@ -39,7 +39,6 @@ def test_the_hit_reads_the_decisions_features_and_scores_them_with_its_weights(i
     ranked = index.rank([QUESTION])[0]
     every = dict(zip(ALL_FEATURES, index.features(ranked, 0, ALL_FEATURES), strict=True))
     calibrator = index.calibrator
-    assert "fused" not in calibrator.features  # the decision reads six of the seven features, by name
     hit = index.search(QUESTION, 5).hits[0]
     assert hit.features == pytest.approx(tuple(every[name] for name in calibrator.features))
     weights = zip(calibrator.coef, calibrator.features, strict=True)
@@ -61,9 +60,12 @@ def test_the_search_answers_at_the_threshold_and_refuses_below_it(index):
 
 
 def test_the_fit_on_top_results_answers_the_strong_and_refuses_the_weak():
-    assert kb_shop.EXAMPLES_PER_QUESTION == 1 and kb_shop.STANDARDIZE
     # A Decisions of three questions, one row each: the fit and its threshold run on exactly these rows.
-    x = [[0.9, 0.3, 0.8, 1.0, 0.9, 0.2], [0.2, -0.1, 0.1, 0.0, 0.3, -0.2], [0.8, 0.2, 0.7, 1.0, 0.8, 0.1]]
+    x = [
+        [0.9, 0.3, 0.8, 1.0, 1.0, 0.9, 0.2],
+        [0.2, -0.1, 0.1, 0.0, 0.0, 0.3, -0.2],
+        [0.8, 0.2, 0.7, 1.0, 1.0, 0.8, 0.1],
+    ]
     examples = kb_shop.Decisions(
         kb_shop.DECISION_FEATURES,
         np.array(x * 4),
