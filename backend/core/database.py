@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import JSON, TypeDecorator
 
-from backend.core import sqlite_driver
-from backend.core.sqlite_driver import OneHopConnection
+from backend.core.sqlite_driver import OneHopConnection, connector
 
 # Stable constraint names make Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -73,7 +72,7 @@ def make_engine(async_url: str) -> AsyncEngine:
 def _sqlite_connection(engine: AsyncEngine) -> OneHopConnection:
     """What aiosqlite.connect would open for this URL, crossing to its thread once per statement."""
     args, kwargs = engine.dialect.create_connect_args(engine.url)
-    return sqlite_driver.connector(*args, **{**kwargs, "timeout": 30})
+    return connector(*args, **{**kwargs, "timeout": 30})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
