@@ -104,6 +104,21 @@ def client(settings: Settings, rasa: ScriptedRasa) -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def client_with(settings: Settings, rasa: ScriptedRasa) -> Iterator[Callable[..., TestClient]]:
+    """Apps on `client`'s database and scripted Rasa with settings changed (`client_with(x=...)`)."""
+    opened: list[TestClient] = []
+
+    def make(**changes: object) -> TestClient:
+        app = create_app(settings.model_copy(update=changes), rasa_transport=httpx.MockTransport(rasa.handle))
+        opened.append(TestClient(app).__enter__())
+        return opened[-1]
+
+    yield make
+    for test_client in opened:
+        test_client.__exit__(None, None, None)
+
+
+@pytest.fixture
 def app_server(settings: Settings, rasa: ScriptedRasa) -> Iterator[str]:
     """The app `client` tests (same settings, same scripted Rasa) served by uvicorn on loopback from a thread,
     for Chromium or a real HTTP client: its base URL. No trained model needed."""
@@ -130,6 +145,12 @@ def widget(client: TestClient) -> dict[str, str]:
     body = client.post(
         "/api/v1/widget/sessions", json={"customer_email": email, "customer_hash": signature}
     ).json()
+    return {**body, "auth": f"Bearer {body['token']}"}
+
+
+def anonymous_widget(client: TestClient) -> dict[str, str]:
+    """A widget session of a visitor who is not signed in on the shop."""
+    body = client.post("/api/v1/widget/sessions", json={}).json()
     return {**body, "auth": f"Bearer {body['token']}"}
 
 

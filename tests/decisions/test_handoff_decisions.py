@@ -3,18 +3,14 @@ policy that misses its deadline or fails leaves the rules deciding, and the row 
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from backend.core.config import Settings
 from backend.handoff.features import FEATURES, TurnView
 from backend.handoff.policy import HandoffDecision, LearntPolicy, RulesPolicy, decide_within
-from backend.main import create_app
-from tests.app_fixtures import ScriptedRasa
+from tests.app_fixtures import anonymous_widget
 from tests.decisions.helpers import decisions, parses, send
 
 
@@ -50,28 +46,11 @@ def policy_file(path: Path, threshold: float = 0.7) -> Path:
     return path
 
 
-@pytest.fixture
-def client_with(settings: Settings, rasa: ScriptedRasa) -> Iterator[Callable[..., TestClient]]:
-    opened: list[TestClient] = []
-
-    def make(**changes: object) -> TestClient:
-        app = create_app(settings.model_copy(update=changes), rasa_transport=httpx.MockTransport(rasa.handle))
-        opened.append(TestClient(app).__enter__())
-        return opened[-1]
-
-    yield make
-    for client in opened:
-        client.__exit__(None, None, None)
-
-
-def widget_of(client: TestClient) -> dict[str, str]:
-    body = client.post("/api/v1/widget/sessions", json={}).json()
-    return {**body, "auth": f"Bearer {body['token']}"}
 
 
 def test_the_learnt_policy_logs_its_score_threshold_and_version(client_with, database_url, rasa, tmp_path):
     client = client_with(handoff_policy="learnt", handoff_model_path=policy_file(tmp_path / "p.json"))
-    widget = widget_of(client)
+    widget = anonymous_widget(client)
     rasa.answer = parses(("order_status", "neutral"), ("complaint", "negative"))
     send(client, widget, "where is my parcel")
     send(client, widget, "you lost it, great")
@@ -84,7 +63,7 @@ def test_the_learnt_policy_logs_its_score_threshold_and_version(client_with, dat
 
 def test_a_missing_policy_file_is_named_as_the_fallback(client_with, database_url, rasa, tmp_path):
     client = client_with(handoff_policy="learnt", handoff_model_path=tmp_path / "absent.json")
-    widget = widget_of(client)
+    widget = anonymous_widget(client)
     rasa.answer = parses(("order_status", "neutral"))
     send(client, widget, "where is my parcel")
     (only,) = decisions(database_url, "handoff", conversation_id=widget["conversation_id"])

@@ -1,18 +1,12 @@
 """The backend's hand-off decision after each bot turn, through the API (scripted Rasa, real database)."""
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-import pytest
-from fastapi.testclient import TestClient
-
 from backend.conversations.hub import HANDOFF_NOTICE
-from backend.core.config import Settings
 from backend.handoff.features import FEATURES
-from backend.main import create_app
-from tests.app_fixtures import ScriptedRasa, default_answer
+from tests.app_fixtures import anonymous_widget, default_answer
 from tests.conversations.test_message_path import send
 from tests.dbcheck import rows
 
@@ -72,28 +66,11 @@ def test_two_messages_the_bot_did_not_understand_hand_over(client, widget, datab
     )
 
 
-@pytest.fixture
-def client_with(settings: Settings, rasa: ScriptedRasa) -> Iterator[Callable[..., TestClient]]:
-    opened: list[TestClient] = []
-
-    def make(**changes: object) -> TestClient:
-        app = create_app(settings.model_copy(update=changes), rasa_transport=httpx.MockTransport(rasa.handle))
-        opened.append(TestClient(app).__enter__())
-        return opened[-1]
-
-    yield make
-    for client in opened:
-        client.__exit__(None, None, None)
-
-
-def widget_of(client: TestClient) -> dict[str, str]:
-    body = client.post("/api/v1/widget/sessions", json={}).json()
-    return {**body, "auth": f"Bearer {body['token']}"}
 
 
 def test_with_the_policy_off_only_the_bot_hands_over(client_with, database_url, rasa):
     client = client_with(handoff_policy="off")
-    widget = widget_of(client)
+    widget = anonymous_widget(client)
     rasa.answer = parses(("complaint", "negative"), ("complaint", "negative"), ("complaint", "negative"))
     for text in ("awful", "still awful", "I'm done"):
         assert HANDOFF_NOTICE not in bot_texts(send(client, widget, text).json())
@@ -120,7 +97,7 @@ def learnt_policy_file(path: Path, threshold: float) -> Path:
 def test_the_learnt_policy_decides_when_configured(client_with, database_url, rasa, tmp_path):
     policy = learnt_policy_file(tmp_path / "policy.json", threshold=0.7)  # sigmoid(1) = 0.73 on a negative
     client = client_with(handoff_policy="learnt", handoff_model_path=policy)
-    widget = widget_of(client)
+    widget = anonymous_widget(client)
     rasa.answer = parses(("order_status", "neutral"), ("complaint", "negative"))
     assert HANDOFF_NOTICE not in bot_texts(send(client, widget, "where is my parcel").json())
     assert bot_texts(send(client, widget, "you lost it, great").json())[-1] == HANDOFF_NOTICE
@@ -129,7 +106,7 @@ def test_the_learnt_policy_decides_when_configured(client_with, database_url, ra
 
 def test_a_missing_learnt_policy_leaves_the_rules_deciding(client_with, database_url, rasa, tmp_path):
     client = client_with(handoff_policy="learnt", handoff_model_path=tmp_path / "absent.json")
-    widget = widget_of(client)
+    widget = anonymous_widget(client)
     rasa.answer = parses(("request_human", "neutral"))
     assert bot_texts(send(client, widget, "a person please").json())[-1] == HANDOFF_NOTICE
     assert cases_of(database_url, widget["conversation_id"])[0]["reason"] == "the customer asked for a person"
