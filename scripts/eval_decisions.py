@@ -7,8 +7,8 @@
    policy and the learnt policy (fitted on dev by `make model`, ml/handoff.py), each added to the bot's own.
    Which one ships is chosen on **dev**; **test** is reported and never used for a choice.
 3. Sentiment macro-F1 in-domain (the stored label of every replayed customer turn against its label) and on
-   the public airline test split (the shipped Rasa model's own sentiment), and the shop KB's answer precision
-   and answered share on its test questions (ml/kb_shop.py).
+   the public airline test split (the shipped Rasa model's own sentiment, its support domain), and the shop
+   KB's answer precision and answered share on its test questions (ml/kb_shop.py).
 
 Writes var/eval/decisions.json. Targets (issue "decision quality") are printed beside the figures.
 """
@@ -173,7 +173,12 @@ def main() -> int:
     )
     report["chosen_on_dev"] = chosen
     if airline is not None:
-        print(f"Sentiment on the airline test split (shipped model): macro-F1 {airline:.3f} (target >= 0.80)")
+        # The bot labels with the component's support domain, whose rules call a reported problem neutral;
+        # the airline tweets call it negative. The 0.80 floor is the airline domain's (make eval-sentiment).
+        print(
+            f"Sentiment on the airline test split as the bot labels it (support domain): macro-F1 "
+            f"{airline:.3f}; the airline domain's figure and its 0.80 floor: make eval-sentiment"
+        )
         report["airline_test_macro_f1"] = airline
     kb = kb_figures()
     print(f"Shop KB answers, test questions (ml/data/kb_questions.yml): {kb}")
