@@ -14,7 +14,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from nlu.component_base import StoredComponent
 from nlu.featurizer import DEFAULT_ALIAS, SentenceEncoderFeaturizer
 from nlu.intent_classifier import SentenceEmbeddingIntentClassifier
-from nlu.sentiment import SENTIMENT, SentimentAnalyzer
+from nlu.sentiment import DOMAINS, SENTIMENT, SentimentAnalyzer
 
 ROOT = Path(__file__).resolve().parents[2]
 # `make model` links the trained bot here; it may predate this base.
@@ -57,7 +57,8 @@ def test_the_sentiment_analyzer_persists_one_joblib_dict(storage, analyzers_reso
     assert _files(storage, analyzers_resource) == {"sentiment.joblib"}
     with storage.read_from(Resource(analyzers_resource)) as directory:
         model = joblib.load(Path(directory) / "sentiment.joblib")
-    assert set(model) == {"vectorizer", "clf", "labels", "dense_dim", "dense_weight"}
+    assert set(model) == {"vectorizer", "classifiers", "labels", "dense_dim", "dense_weight"}
+    assert set(model["classifiers"]) == set(DOMAINS)  # one linear model per domain (domain adaptation)
 
 
 @pytest.fixture(scope="module")
