@@ -1,5 +1,5 @@
 // Agent assist in the inbox (backend/assist/): the hand-off brief, suggested replies, similar past cases,
-// macros ("/" in the reply box), and the inbox basics: search, filters, unread counts, offer notifications. Uses inbox.js's api(), el() and $().
+// macros ("/" in the reply box), and the inbox basics: search, filters, unread counts, offer notifications. Uses inbox.js's api(), el(), $() and moveFocus().
 // Every text goes in with textContent, never as HTML.
 "use strict";
 const Assist = (() => {
@@ -267,7 +267,7 @@ const Assist = (() => {
       li.append(el("div", `#${h.case_id} · ${h.skill} · ${h.status}`), el("div", `${h.sender}: ${h.snippet}`, "meta"));
       const open = () => openCase(h.case_id);
       li.addEventListener("click", open);
-      li.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
+      li.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); else moveFocus(e); });
       return li;
     }) : [el("li", "Nothing found.", "muted")]));
     list.hidden = false;

@@ -113,8 +113,18 @@ function caseItem(c) {
   li.append(el("div", `priority ${c.priority.toFixed(0)}${due ? " · " + due : ""}`, due.startsWith("SLA") ? "meta breached" : "meta"));
   const open = () => openCase(c.id);
   li.addEventListener("click", open);
-  li.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
+  li.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); else moveFocus(e); });
   return li;
+}
+
+// Keyboard navigation in a list of cases: the arrow keys move between its items, Home and End to its ends.
+function moveFocus(event) {
+  const items = [...event.currentTarget.parentElement.querySelectorAll("li[tabindex]")];
+  const at = items.indexOf(event.currentTarget);
+  const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[event.key];
+  if (to === undefined || !items[to]) return;
+  event.preventDefault();
+  items[to].focus();
 }
 
 async function refreshCases() {
