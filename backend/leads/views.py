@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from backend.audit import service as audit
 from backend.auth.dependencies import StaffDep
 from backend.core.dependencies import SessionDep
-from backend.core.errors import error_response
+from backend.core.errors import error_response, found_or_404
 from backend.core.params import Offset, RecordId
 from backend.leads import service
 from backend.leads.models import Lead
@@ -29,10 +29,7 @@ AUDITED = {"status", "status_note", "status_by", "contacted_at", "outcome_at"}
 
 
 async def _get(session: SessionDep, lead_id: int) -> Lead:
-    lead = await session.get(Lead, lead_id)
-    if lead is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
-    return lead
+    return found_or_404(await session.get(Lead, lead_id), f"no lead {lead_id}")
 
 
 def _audited(lead: Lead) -> dict[str, object]:
