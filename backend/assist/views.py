@@ -39,6 +39,7 @@ from backend.conversations.models import Message
 from backend.conversations.schemas import MessageOut
 from backend.core.database import utcnow
 from backend.core.dependencies import SessionDep
+from backend.core.errors import found_or_404
 from backend.core.params import RecordId
 from backend.core.text import Text
 from backend.decisions.models import Decision
@@ -221,10 +222,7 @@ async def _fill(session: AsyncSession, macro: Macro, case: Case, request: Reques
 
 
 async def _macro(session: AsyncSession, macro_id: int) -> Macro:
-    macro = await session.get(Macro, macro_id)
-    if macro is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "macro not found")
-    return macro
+    return found_or_404(await session.get(Macro, macro_id), "macro not found")
 
 
 async def _usable(session: AsyncSession, macro_id: int, agent: Agent) -> Macro:
@@ -286,9 +284,7 @@ async def run_gaps(request: Request, admin: AdminDep) -> list[GapClusterOut]:
 async def draft_article(cluster_id: RecordId, session: SessionDep, admin: AdminDep) -> DraftOut:
     """A draft knowledge article prefilled from the cluster's agent replies and questions; it is published
     (and so searchable by the bot) through the normal knowledge-base path."""
-    row = await session.get(GapCluster, cluster_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such knowledge-gap cluster")
+    row = found_or_404(await session.get(GapCluster, cluster_id), "no such knowledge-gap cluster")
     if row.article_slug is not None and await kb.get_by_slug(session, row.article_slug) is not None:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"this cluster already has the article {row.article_slug!r}"
