@@ -3,6 +3,7 @@
     python -m ml.leads              # make eval-leads: train, choose on dev, report model vs rules on test
     python -m ml.leads --save       # also write LEAD_MODEL_PATH, the model the backend serves
     python -m ml.leads --json       # the report as JSON
+    python -m ml.leads --save --if-missing --quiet   # make run: the first served model, once
 
 Data: backend/leads/simulation.py, seeded; **every outcome is simulated** (its docstring tells the story:
 hidden budget, need, size, business and urgency decide; the features see them only through noise). Each
@@ -267,17 +268,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--buyers", type=int, default=BUYERS)
     parser.add_argument("--save", action="store_true", help="write the served model to LEAD_MODEL_PATH")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--if-missing", action="store_true", help="nothing to do when LEAD_MODEL_PATH exists (make run)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only what was saved")
     args = parser.parse_args(argv)
     settings = get_settings()
+    if args.if_missing and settings.lead_model_path.exists():
+        print(f"leads: served model present ({settings.lead_model_path})")
+        return
     history = simulate(args.buyers)
     report, model = run(history, settings.lead_route_threshold)
-    print(json.dumps(report, indent=2)) if args.json else show(report)
+    if not args.quiet:
+        print(json.dumps(report, indent=2)) if args.json else show(report)
     if args.save:
         parts = split(history.buyer)
         artifact.save(
             to_artifact(model, history, parts["train"], parts["test"], report), settings.lead_model_path
         )
-        print(f"\nsaved {settings.lead_model_path} (trained on simulated outcomes)")
+        print(f"leads: saved {settings.lead_model_path} (trained on simulated outcomes)")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,9 @@ class Stack:
         env = self._env()
         run = [str(APP_PYTHON), "-m"]
         subprocess.run([*run, "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
+        # The first lead model (simulated outcomes, as the risk models' first; before the seed, which scores
+        # its past leads with it): without it the rules' uncalibrated points would score leads.
+        subprocess.run([*run, "ml.leads", "--save", "--if-missing", "--quiet"], cwd=ROOT, env=env, check=True)
         seed = [*run, "backend.seed", "--history-weeks", str(self.config.history_weeks)]
         subprocess.run(seed, cwd=ROOT, env=env, check=True)
         # First churn and escalation models (idempotent: nothing to do once production versions exist).
