@@ -59,6 +59,10 @@ NOT_HELPED = re.compile(
             r"[^?!]{0,60}\b(?:still|same)\b",
             r"\bnone\s+of\s+(?:that|this|it|those)\s+(?:helped|worked|helps|works|fixed|solved)\b",
             r"\bnot\s+what\s+i\s+(?:asked|meant)\b",
+            # "that's not helpful", and the bot's steps followed to the same result ("logged out and back in,
+            # same error"): the first "did not help" H2 counts, said without the verb
+            r"\bnot\s+(?:helpful|useful)\b",
+            r"\bsame\s+(?:error|problem|message|result)\b",
         ]
     ),
     re.IGNORECASE,
@@ -155,6 +159,27 @@ THREATENS = re.compile(
 )
 
 
+# Section 1's `negative` in words: contempt for or exasperation at the company, its service or the bot
+# ("this is pathetic", "are you even reading this", "thanks for nothing"). H3 asks whether a message is
+# negative in that sense; since its domain adaptation the sentiment model calls fewer messages negative (it
+# keeps problem reports neutral, and with them some plain blame), and H3 (a) needs two in a row. Insults and
+# exasperation only: a reported problem, however unpleasant, is not blame.
+BLAMES = re.compile(
+    "|".join(
+        [
+            r"\b(?:useless|pathetic|ridiculous|rubbish|garbage|worst(?!\s+case)|incompetent|unbelievable|disgraceful|shambles"
+            r"|hopeless)\b",
+            r"\b(?:is|are|what)\s+a\s+joke\b",
+            r"\b(?:are|do)\s+you\s+even\s+(?:read|reading|listen|listening|check)\b",
+            r"\byou(?:'re|\s+are)\s+not\s+listening\b",
+            r"\b(?:you|you\s+people)\s+clearly\b",
+            r"\bmore\s+helpful\s+than\s+you\b",
+            r"\bthanks\s+for\s+nothing\b",
+        ]
+    ),
+    re.IGNORECASE,
+)
+
 # H2's second case: a message a person could not map to any support need. Keyboard mashing ("sdfgsdfg",
 # "jjjjj k") and a fragment that breaks off on a function word ("i wanted to ask about the") are what the
 # rule names; a short but complete message ("the blue one") is left to the intent.
@@ -185,6 +210,7 @@ class Cues:
     disowns: bool = False
     not_a_request_now: bool = False
     garbled: bool = False
+    blames: bool = False
 
 
 def cues_of(text: str | None) -> Cues:
@@ -201,4 +227,5 @@ def cues_of(text: str | None) -> Cues:
         disowns=bool(DISOWNS.search(text)),
         not_a_request_now=bool(NOT_A_REQUEST_NOW.search(text)),
         garbled=is_garbled(text),
+        blames=bool(BLAMES.search(text)),
     )

@@ -49,6 +49,7 @@ FEATURES: tuple[str, ...] = (
     "earlier_contacts_now",
     "threatens_now",
     "dissatisfied_with_cause",
+    "dissatisfied_twice",
     "declines_person",
     "turn_number",
 )
@@ -69,6 +70,12 @@ def _asks_for_person(intent: str | None, cues: Cues) -> bool:
     one down ("nah, not worth getting a human for that"), take it back as a joke, or ask about later."""
     read_as_request = intent == REQUEST_HUMAN and not (cues.declines_person or cues.not_a_request_now)
     return read_as_request or cues.asks_for_person
+
+
+def _dissatisfied(turn: TurnView) -> bool:
+    """Dissatisfied with the service (labelling rules §1 `negative`): the sentiment label says so, or the
+    words blame the company, its service or the bot."""
+    return turn.sentiment_label == NEGATIVE or cues_of(turn.text).blames
 
 
 def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
@@ -108,6 +115,11 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         "threatens_now": float(cues.threatens),
         # A dissatisfied message with a cause a lead acts on: earlier failed contacts or a threat.
         "dissatisfied_with_cause": float(negative[-1] and (cues.earlier_contacts or cues.threatens)),
+        # H3 (a) as the rule words it: this message and the previous one dissatisfied with the service, read
+        # from the sentiment label or from blame in the words. The adapted sentiment model keeps problem
+        # reports neutral and with them some plain blame ("this is ridiculous" at -0.42), so the label alone
+        # misses the first of the two more often than it did.
+        "dissatisfied_twice": float(len(turns) > 1 and _dissatisfied(turns[-1]) and _dissatisfied(turns[-2])),
         "declines_person": float(cues.declines_person),
         "turn_number": float(len(turns)),
     }

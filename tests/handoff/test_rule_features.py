@@ -1,7 +1,8 @@
 """Features that follow the written labelling rules (docs/labelling.md §2): a second "that did not help" (H2),
 a second garbled message in a row (H2), disowned orders apart from the security intent (H4 a), failures that
-are not earlier contacts (H3 b), and requests for a person that are not one now (H1); then the policy fitted
-on the dev conversations on the cases the brief names."""
+are not earlier contacts (H3 b), requests for a person that are not one now (H1), and two dissatisfied
+messages in a row read from the sentiment label or blame in the words (H3 a); then the policy fitted on the
+dev conversations on the cases the brief names."""
 
 from functools import cache
 
@@ -154,3 +155,59 @@ def test_anger_at_the_service_twice_in_a_row_is_handed_over() -> None:
         turn("you lost my parcel and all you do is say sorry", sentiment="negative"),
         turn("this is a joke, your service is absolutely pathetic", sentiment="negative"),
     ) == [False, False, True]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "that's not helpful, I know what the status says",
+        "logged out and back in, same error",
+        "you keep sending the same message",
+    ],
+)
+def test_a_didnt_help_said_without_the_verb(text: str) -> None:
+    assert cues_of(text).not_helped
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this is pathetic",
+        "are you even reading what I write?",
+        "so it's late and you don't know when. thanks for nothing",
+        "your invoices are a joke",
+        "you clearly have no idea where it is",
+    ],
+)
+def test_blame_at_the_service_is_read_in_the_words(text: str) -> None:
+    assert cues_of(text).blames
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my card was declined and it's really annoying",
+        "go on, tell me a joke",
+        "worst case I'll just order a new one",
+        "the parcel arrived damaged",
+    ],
+)
+def test_a_reported_problem_or_a_joke_is_not_blame(text: str) -> None:
+    assert not cues_of(text).blames
+
+
+def test_dissatisfied_twice_reads_blame_the_sentiment_label_missed() -> None:
+    # The adapted sentiment model may call the first of two angry messages neutral; H3 (a) still applies.
+    first = turn("it's still being packed?? this is ridiculous", "shipping_delay")
+    second = turn("I want to know why nobody shipped it", "shipping_delay", "negative")
+    assert handoff_features([first, second])["dissatisfied_twice"] == 1
+    assert handoff_features([first, second])["negatives_in_a_row"] == 1
+
+
+def test_dissatisfied_twice_needs_two_in_a_row() -> None:
+    angry = turn("this is pathetic", "complaint", "negative")
+    calm = turn("ok, the order is ORD-100123", "inform")
+    assert handoff_features([angry])["dissatisfied_twice"] == 0
+    assert handoff_features([angry, calm])["dissatisfied_twice"] == 0
+    assert handoff_features([angry, calm, angry])["dissatisfied_twice"] == 0
+    assert handoff_features([calm, angry, angry])["dissatisfied_twice"] == 1
