@@ -8,8 +8,10 @@ are asked of the seeded articles through the backend's knowledge runtime (ml/kb_
 the threshold, the share of answerable questions answered, the refusal rate on unanswerable ones and
 recall@1/@5; then the dev-only evidence behind the choices, each cross-validated within dev (the model and
 its threshold refitted on 4/5 of dev, judged on the fifth): the decision's feature sets and examples per
-question, the operating-point rule, and the RRF fusion constants swept on dev. `--save-shop-calibration`
-refits the answer-or-not-sure decision on dev and writes knowledge/calibration.json, the product's default.
+question, the operating-point rule, and the RRF constants of dense + BM25 alone swept on dev (recall only;
+scripts/sweep_kb_fusion.py sweeps the product's three-list fusion with the decision refitted).
+`--save-shop-calibration` refits the answer-or-not-sure decision on dev and writes knowledge/calibration.json,
+the product's default.
 Writes var/eval/kb_shop.json.
 
 **The public bank FAQ** (a retrieval benchmark at scale, another domain):
@@ -314,7 +316,13 @@ def shop(save: bool = False) -> dict[str, Any]:
         print(f"  t={t:<5} z={z:<6} {cells(rows)}")
     best = max(sweep_rows, key=lambda r: (r["recall@1"], r["recall@5"]))
     shipped = next(r for r in sweep_rows if r["k"] == RRF_K and r["bm25_weight"] == LEXICAL_WEIGHT)
-    print(f"dev-only evidence: RRF swept on dev: shipped {shipped}; best there {best}")
+    # Two lists only (dense + BM25): the shop's search adds the sentence ranking, so these recall figures
+    # are not the product's (its dev recall@1 is the dev line above); scripts/sweep_kb_fusion.py sweeps
+    # the product's own fusion and refits the answer decision per setting.
+    print(
+        f"dev-only evidence: RRF of dense + BM25 alone (without the sentence ranking the shop's search "
+        f"adds; see scripts/sweep_kb_fusion.py) swept on dev: shipped {shipped}; best there {best}"
+    )
     payload = {
         "questions": str(kb_shop.QUESTIONS.relative_to(ROOT)),
         "split": {"rule": "sha256(id)[0] even: test; odd: dev", **counts},
