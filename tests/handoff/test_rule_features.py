@@ -13,8 +13,7 @@ from backend.handoff.features import TurnView, handoff_features
 from backend.handoff.policy import LearntPolicy, RulesPolicy
 from ml import conversations
 from ml.handoff import fit
-
-SCORE = {"negative": -0.8, "neutral": 0.0, "positive": 0.8}
+from tests.handoff.labelled_parses import SCORE, labelled_parses
 
 
 def turn(text: str, intent: str | None = None, sentiment: str = "neutral") -> TurnView:
@@ -110,18 +109,7 @@ def dev_policy() -> LearntPolicy:
     """The learnt policy fitted as `make model` fits it, on the dev conversations, with the labelled
     sentiment standing in for the Rasa model's and no intent (the words and the sentiment decide)."""
     dev = conversations.of_split(conversations.load(), "dev")
-    parses = {
-        c.id: [
-            {
-                "intent": None,
-                "confidence": 1.0,
-                "sentiment_label": t.sentiment,
-                "sentiment_score": SCORE[t.sentiment],
-            }
-            for t in c.turns
-        ]
-        for c in dev
-    }
+    parses = labelled_parses(dev)
     policy, _ = fit(dev, parses, version="test")
     return policy
 

@@ -6,25 +6,13 @@ import pytest
 
 from ml import conversations
 from ml.handoff import writers
-
-SCORE = {"negative": -0.8, "neutral": 0.0, "positive": 0.8}
+from tests.handoff.labelled_parses import labelled_parses
 
 
 @pytest.mark.slow  # one fit per writer
 def test_every_dev_writer_is_held_out_once_and_scored_by_a_policy_fitted_without_it():
     dev = conversations.of_split(conversations.load(), "dev")
-    parses = {
-        c.id: [
-            {
-                "intent": None,
-                "confidence": 1.0,
-                "sentiment_label": t.sentiment,
-                "sentiment_score": SCORE[t.sentiment],
-            }
-            for t in c.turns
-        ]
-        for c in dev
-    }
+    parses = labelled_parses(dev)
     table = writers(dev, parses)
     assert [row["held_out"] for row in table] == sorted({c.id[0] for c in dev})
     for row in table:
