@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.leads import rules
+from backend.risk.reasons import plural
 
 log = logging.getLogger(__name__)
 TOP_REASONS = 3
@@ -32,16 +33,11 @@ class LeadScore:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def _count(value: float, word: str) -> str:
-    n = round(value)
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 PHRASES: dict[str, Callable[[Any], str]] = {
-    "tenure_months": lambda v: f"customer for {_count(v, 'month')}",
-    "orders_365d": lambda v: f"{_count(v, 'order')} in the last year",
+    "tenure_months": lambda v: f"customer for {plural(round(v), 'month')}",
+    "orders_365d": lambda v: f"{plural(round(v), 'order')} in the last year",
     "spend_365d": lambda v: f"${v:,.0f} spent in the last year",
-    "prior_contacts_90d": lambda v: f"{_count(v, 'other contact')} in 90 days",
+    "prior_contacts_90d": lambda v: f"{plural(round(v), 'other contact')} in 90 days",
     "quantity_log10": lambda v: f"asks about {10**v:,.0f} units or seats",
     "clv": lambda v: f"lifetime value ${v:,.0f}",
     "plan": lambda v: "anonymous visitor" if v == "anonymous" else f"{v} plan",

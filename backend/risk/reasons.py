@@ -61,7 +61,7 @@ def _n(value: float) -> int:
     return round(value)
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
@@ -73,7 +73,7 @@ def _tenure(value: float) -> str:
     if value < 1:
         return "new customer (under a month)"
     return (
-        f"customer for {_plural(_n(value), 'month')}"
+        f"customer for {plural(_n(value), 'month')}"
         if value < 24
         else f"customer for {value / 12:.0f} years"
     )
@@ -114,26 +114,26 @@ CRM_PHRASES: dict[str, Callable[[Any], str]] = {
     "tenure_months": _tenure,
     "monthly_charge": lambda v: f"monthly charge ${v:,.2f}",
     "lifetime_value": lambda v: f"lifetime value ${v:,.0f}",
-    "payment_failures_90d": lambda v: f"{_plural(_n(v), 'payment failure')} in 90 days",
-    "contacts_7d": lambda v: f"{_plural(_n(v), 'contact')} in the last 7 days",
-    "contacts_30d": lambda v: f"{_plural(_n(v), 'contact')} in the last 30 days",
-    "contacts_90d": lambda v: f"{_plural(_n(v), 'contact')} in the last 90 days",
+    "payment_failures_90d": lambda v: f"{plural(_n(v), 'payment failure')} in 90 days",
+    "contacts_7d": lambda v: f"{plural(_n(v), 'contact')} in the last 7 days",
+    "contacts_30d": lambda v: f"{plural(_n(v), 'contact')} in the last 30 days",
+    "contacts_90d": lambda v: f"{plural(_n(v), 'contact')} in the last 90 days",
     "sentiment_30d": _sentiment("in the last 30 days"),
     "sentiment_trend": _trend,
-    "unresolved_cases": lambda v: _plural(_n(v), "unresolved case"),
+    "unresolved_cases": lambda v: plural(_n(v), "unresolved case"),
     "csat_avg": lambda v: f"average CSAT {v:.1f}/5",
     "days_since_activity": _days,
-    "orders_90d": lambda v: f"{_plural(_n(v), 'order')} in 90 days",
-    "problem_orders_90d": lambda v: f"{_plural(_n(v), 'delayed, returned or cancelled order')} in 90 days",
+    "orders_90d": lambda v: f"{plural(_n(v), 'order')} in 90 days",
+    "problem_orders_90d": lambda v: f"{plural(_n(v), 'delayed, returned or cancelled order')} in 90 days",
     "sentiment_now": _sentiment("in the current message"),
     "sentiment_mean_3": _sentiment("over the last 3 messages"),
     "sentiment_slope": _slope,
-    "negative_streak": lambda v: f"{_plural(_n(v), 'negative message')} in a row",
-    "complaints": lambda v: f"{_plural(_n(v), 'complaint')} in this conversation",
-    "fallback_count": lambda v: f"the bot failed to understand {_plural(_n(v), 'time')}",
-    "turn_index": lambda v: f"{_plural(_n(v), 'customer message')} so far",
-    "repeat_contacts_7d": lambda v: f"contacted us {_plural(_n(v), 'other time')} in the last 7 days",
-    "wait_minutes": lambda v: f"conversation going on for {_plural(_n(v), 'minute')}",
+    "negative_streak": lambda v: f"{plural(_n(v), 'negative message')} in a row",
+    "complaints": lambda v: f"{plural(_n(v), 'complaint')} in this conversation",
+    "fallback_count": lambda v: f"the bot failed to understand {plural(_n(v), 'time')}",
+    "turn_index": lambda v: f"{plural(_n(v), 'customer message')} so far",
+    "repeat_contacts_7d": lambda v: f"contacted us {plural(_n(v), 'other time')} in the last 7 days",
+    "wait_minutes": lambda v: f"conversation going on for {plural(_n(v), 'minute')}",
     "churn_risk": _churn,
     "customer_value": lambda v: f"customer lifetime value ${v:,.0f}",
     "intent": _intent,
