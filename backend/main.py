@@ -73,7 +73,11 @@ def create_app(
         engine = make_engine(settings.async_database_url)
         app.state.sessions = make_sessionmaker(engine)
         app.state.rasa = RasaClient(
-            settings.rasa_replicas, settings.rasa_timeout_s, rasa_transport, settings.rasa_max_in_flight
+            settings.rasa_replicas,
+            settings.rasa_timeout_s,
+            rasa_transport,
+            settings.rasa_max_in_flight,
+            token=settings.rasa_token,
         )
         app.state.notifier = make_notifier(settings)
         await app.state.notifier.start()

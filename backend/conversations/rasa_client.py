@@ -64,6 +64,7 @@ class RasaClient:
         timeout_s: float,
         transport: httpx.AsyncBaseTransport | None = None,
         max_in_flight: int = 100,
+        token: str = "",
     ) -> None:
         urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
         if not urls:
@@ -86,6 +87,9 @@ class RasaClient:
             for url in urls
         ]
         self._turns = itertools.count()
+        # Rasa's HTTP API (`rasa run --auth-token`) reads its token from the query string alone. Only the API
+        # calls carry it: the channel webhook takes none, and a URL with the token is a URL not to log.
+        self._api_params = {"token": token} if token else {}
 
     async def close(self) -> None:
         for replica in self._replicas:
@@ -173,7 +177,9 @@ class RasaClient:
     async def _tracker_events(self, conversation_id: str) -> list[dict[str, Any]] | None:
         for replica in self._replicas:
             try:
-                response = await replica.get(f"/conversations/{conversation_id}/tracker")
+                response = await replica.get(
+                    f"/conversations/{conversation_id}/tracker", params=self._api_params
+                )
                 response.raise_for_status()
                 events = response.json().get("events")
             except (httpx.HTTPError, ValueError, AttributeError):

@@ -1,12 +1,15 @@
 """Runtime configuration, read from the environment (and an optional `.env` file) by pydantic-settings."""
 
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.connection import parse_url as parse_redis_url
 
 from backend.core.rates import parse_rate
 
@@ -29,7 +32,12 @@ class InsecureSettings(RuntimeError):
 class SettingsGroup(BaseSettings):
     """Every group reads the same sources: the environment, then an optional `.env` file."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a validation error would otherwise quote the value it rejects, and with it a
+    # secret or a URL's password (REDIS_URL, DATABASE_URL) into the start-up log. The messages name the
+    # variable and what is wrong with it.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
 
 class DatabaseSettings(SettingsGroup):
@@ -148,6 +156,12 @@ class ConversationSettings(SettingsGroup):
 
     rasa_url: str = Field(default="http://127.0.0.1:5005", description="Base URL of the Rasa server.")
     rasa_timeout_s: float = Field(default=10.0, gt=0, description="How long one bot turn may take.")
+    rasa_token: str = Field(
+        default="",
+        description="The Rasa server's HTTP API token (`rasa run --auth-token`, from the same RASA_TOKEN), "
+        "sent as `?token=` on the API calls (tracker reads during failover); `make run` generates one per "
+        "install (var/rasa_token). Empty: none sent. The customer webhook does not need it.",
+    )
     rasa_urls: str = Field(
         default="",
         description="Comma-separated Rasa replicas (scaled setup), tried in turn with failover; "
@@ -503,8 +517,9 @@ class ScaleOutSettings(SettingsGroup):
 
     redis_url: str | None = Field(
         default=None,
-        description="redis://host:port/db; when set, live events reach sockets on every backend worker "
-        "(Redis pub/sub). Unset: in-process delivery, right for one worker.",
+        description="redis://[:password@]host:port/db (rediss:// for TLS; a password with reserved "
+        "characters percent-encoded); when set, live events reach sockets on every backend worker (Redis "
+        "pub/sub) and the rate-limit counters are shared. Unset: in-process, right for one worker.",
     )
     rabbitmq_url: str | None = Field(
         default=None,
@@ -512,6 +527,22 @@ class ScaleOutSettings(SettingsGroup):
         "(Rasa's pika event broker). Unset: the hub feeds the same analytics in process.",
     )
     rabbitmq_queue: str = Field(default="rasa_events", description="The queue Rasa's event broker fills.")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _is_redis_url(cls, value: str | None) -> str | None:
+        """Fails at start-up, naming the setting, rather than on the first live event; the message leaves the
+        URL out, as it may carry the password."""
+        if not value:
+            return None
+        try:
+            check_redis_url(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"REDIS_URL is not a Redis URL ({exc}); expected redis://[:password@]host:port/db, with "
+                "reserved characters in the password percent-encoded"
+            ) from None
+        return value
 
 
 class ObservabilitySettings(SettingsGroup):
@@ -567,6 +598,22 @@ class Settings(
     """Every setting of the backend: the groups above combined, each field still read from its own flat
     environment variable (DATABASE_URL, not DATABASE__URL). A part that needs one domain's settings can
     take that group as its type."""
+
+
+def check_redis_url(url: str) -> None:
+    """Raise ValueError unless redis-py reads `url` as written; the reason never quotes the URL."""
+    try:
+        parse_redis_url(url)  # the scheme and the port
+    except ValueError as exc:
+        raise ValueError(str(exc).replace(url, "the URL")) from None
+    parsed = urlsplit(url)
+    if parsed.scheme == "unix":
+        return
+    if not parsed.hostname:
+        raise ValueError("no host")
+    # redis-py ignores a database it cannot read as a number and uses 0: someone else's data, perhaps.
+    if not re.fullmatch(r"/?\d*", parsed.path):
+        raise ValueError("the database after the host is not a number")
 
 
 def to_async_url(url: str) -> str:
