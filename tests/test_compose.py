@@ -1,5 +1,6 @@
 """docker-compose.yml is complete and valid (checked offline by Debian's docker-compose)."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,7 +15,9 @@ from scripts.paths import ROOT
 REQUIRED = {"postgres", "redis", "rabbitmq", "rasa-1", "rasa-2", "action-server", "backend"}
 
 
-SECRETS = ("SERVICE_TOKEN", "SECRET_KEY", "IDENTITY_SECRET")
+# The backend's own three, Rasa's HTTP API token (Rasa and the backend) and the password Redis requires.
+SECRETS = ("SERVICE_TOKEN", "SECRET_KEY", "IDENTITY_SECRET", "RASA_TOKEN", "REDIS_PASSWORD")
+BACKEND_SECRETS = ("SERVICE_TOKEN", "SECRET_KEY", "IDENTITY_SECRET", "RASA_TOKEN")
 
 
 def compose_config(tmp_path: Path, **secrets: str) -> subprocess.CompletedProcess[str]:
@@ -45,7 +48,7 @@ def test_the_backend_runs_in_production_mode_with_every_secret_passed():
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     environment = services["backend"]["environment"]
     assert environment["ENVIRONMENT"] == "production"
-    assert all(environment[name].startswith(f"${{{name}:?") for name in SECRETS)
+    assert all(environment[name].startswith(f"${{{name}:?") for name in BACKEND_SECRETS)
 
 
 def test_compose_has_every_service_with_a_healthcheck():
@@ -58,7 +61,28 @@ def test_backend_spreads_turns_over_both_replicas_and_relays_events_through_redi
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     environment = services["backend"]["environment"]
     assert environment["RASA_URLS"] == "http://rasa-1:5005,http://rasa-2:5005"
-    assert environment["REDIS_URL"].startswith("redis://redis:")
+    assert environment["REDIS_URL"].endswith("@redis:6379/0")
     assert int(environment["BACKEND_WORKERS"]) > 1
     for replica in ("rasa-1", "rasa-2"):
         assert services[replica]["environment"]["REDIS_HOST"] == "redis"
+
+
+def test_redis_requires_the_password_everyone_is_given():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    redis = services["redis"]
+    assert "--requirepass" in " ".join(redis["command"])
+    assert redis["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")  # the healthcheck's ping
+    assert services["backend"]["environment"]["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+    for replica in ("rasa-1", "rasa-2"):  # the lock store (bot/endpoints.scaled.yml)
+        assert services[replica]["environment"]["REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?")
+
+
+def test_rasa_serves_its_api_with_the_token_and_its_healthcheck_sends_it():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    cmd = (ROOT / "docker" / "bot.Dockerfile").read_text().split("\nCMD ", 1)[1].splitlines()[0]
+    # The image's command, which the replicas run: no token, no start (an empty one would match `?token=`).
+    shell, flag, script = json.loads(cmd)
+    assert (shell, flag) == ("sh", "-c") and '--enable-api --auth-token "${RASA_TOKEN:?' in script
+    for replica in ("rasa-1", "rasa-2"):
+        assert services[replica]["environment"]["RASA_TOKEN"].startswith("${RASA_TOKEN:?")
+        assert "'token': os.environ['RASA_TOKEN']" in " ".join(services[replica]["healthcheck"]["test"])

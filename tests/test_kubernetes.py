@@ -153,6 +153,15 @@ def test_the_check_catches_a_deployment_that_loses_a_setting(weaken, expected):
     assert any(expected in problem for problem in workload_problems(docs)), workload_problems(docs)
 
 
+def probe_path(probe: dict[str, Any]) -> str:
+    """The route an HTTP probe asks, or the one a command probe fetches from the container's own port."""
+    if "httpGet" in probe:
+        return probe["httpGet"]["path"]
+    found = re.search(r"http://(?:127\.0\.0\.1|localhost):\d+(/[^?'\"]*)", " ".join(probe["exec"]["command"]))
+    assert found, probe
+    return found.group(1)
+
+
 def test_probes_ask_routes_the_processes_serve():
     docs = base_docs()
     served = {
@@ -163,7 +172,11 @@ def test_probes_ask_routes_the_processes_serve():
     for name, routes in served.items():
         container = named(docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-            assert container[probe]["httpGet"]["path"] in routes, (name, probe)
+            assert probe_path(container[probe]) in routes, (name, probe)
+    rasa = named(docs, "Deployment", "supportdesk-rasa")["spec"]["template"]["spec"]["containers"][0]
+    # Rasa's /status (model loaded) wants the API token, which only a command probe can read from the env.
+    assert probe_path(rasa["readinessProbe"]) == "/status"
+    assert "os.environ['RASA_TOKEN']" in " ".join(rasa["readinessProbe"]["exec"]["command"])
     backend = named(docs, "Deployment", "supportdesk-backend")["spec"]["template"]["spec"]["containers"][0]
     # Readiness follows the database (/health is 503 without it); liveness must not, or a database outage
     # restarts every backend pod at once.

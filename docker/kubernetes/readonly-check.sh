@@ -40,13 +40,14 @@ inner() {
 
   local as=(setpriv --reuid 10001 --regid 10001 --clear-groups env HOME=/tmp MPLCONFIGDIR=/tmp/matplotlib
     RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 HF_HUB_OFFLINE=1)
-  local token secret identity
+  local token secret identity rasa_token
   token=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
+  rasa_token=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
   secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
   identity=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
   local backend=("${as[@]}" PYTHONPATH="$REPO" ENVIRONMENT=production SERVICE_TOKEN="$token" SECRET_KEY="$secret"
     IDENTITY_SECRET="$identity" DATABASE_URL=sqlite:////tmp/check.db KB_INDEX_DIR=/tmp/kb_index
-    RISK_MODEL_DIR=/tmp/risk RASA_URL=http://127.0.0.1:15005)
+    RISK_MODEL_DIR=/tmp/risk RASA_URL=http://127.0.0.1:15005 RASA_TOKEN="$rasa_token")
   "${backend[@]}" .venv-app/bin/python -m alembic upgrade head >/tmp/migrate.log 2>&1
   "${backend[@]}" .venv-app/bin/python -m backend.seed >>/tmp/migrate.log 2>&1
   "${backend[@]}" .venv-app/bin/python -m scripts.wait_for_migrations --timeout-s 5
@@ -60,18 +61,19 @@ inner() {
     .venv-bot/bin/python -m rasa_sdk --actions actions --port 15055 >/tmp/actions.log 2>&1 &
   pids+=($!)
   (cd bot && exec "${as[@]}" PYTHONPATH="$REPO:$REPO/bot" ACTION_SERVER_URL=http://127.0.0.1:15055/webhook \
-    RASA_TRACKER_DB=/tmp/tracker.db "$REPO/.venv-bot/bin/rasa" run --enable-api --model "$MODEL" \
+    RASA_TRACKER_DB=/tmp/tracker.db "$REPO/.venv-bot/bin/rasa" run --enable-api --auth-token "$rasa_token" --model "$MODEL" \
     --credentials credentials.yml --endpoints endpoints.yml --port 15005 >/tmp/rasa.log 2>&1) &
   pids+=($!)
-  python3 - <<'PY'
-import json, time, urllib.request
+  RASA_TOKEN="$rasa_token" python3 - <<'PY'
+import json, os, time, urllib.parse, urllib.request
 
 def get(url):
     return urllib.request.urlopen(url, timeout=5).read()
 
 for _ in range(150):
     try:
-        get("http://127.0.0.1:15005/status"), get("http://127.0.0.1:15055/health")
+        get("http://127.0.0.1:15005/status?" + urllib.parse.urlencode({"token": os.environ["RASA_TOKEN"]}))
+        get("http://127.0.0.1:15055/health")
         health = json.loads(get("http://127.0.0.1:18000/health"))
         if health["status"] == "ok":
             break
