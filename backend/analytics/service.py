@@ -60,6 +60,7 @@ class AnalyticsService:
         # a batch was being written would see neither the batch in the database nor in `pending`.
         self._bucket_lock = asyncio.Lock()
         self._rounds = 0
+        self._writing: asyncio.Future[None] | None = None
         # A failed round (e.g. a database restart) is logged and the next one tries again.
         self.loop = Periodic("analytics", self._round, settings.analytics_flush_interval_s)
 
@@ -88,6 +89,9 @@ class AnalyticsService:
     async def stop(self) -> None:
         publisher.disconnect(self)
         await self.loop.stop()
+        if self._writing is not None:
+            with contextlib.suppress(Exception):
+                await self._writing
         with contextlib.suppress(Exception):
             await self.flush()
 
@@ -120,6 +124,13 @@ class AnalyticsService:
         if not self._pending:
             return
         batch, self._pending = self._pending, {}
+        # Shielded: a stop that cancels the round mid-write must neither lose the batch nor, by putting it
+        # back after a commit it could not see, count it twice. The write finishes (or fails and restores
+        # it), and stop() waits for it before its own last flush.
+        self._writing = asyncio.ensure_future(self._write(batch))
+        await asyncio.shield(self._writing)
+
+    async def _write(self, batch: dict[BucketId, Stats]) -> None:
         try:
             async with self._sessions() as session:
                 await session.execute(_upsert(session, batch, utcnow()))
