@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import screenshot, sign_in
+from tests.browser.js_format import to_fixed
 from tests.dbcheck import rows
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("stack", ["sqlite"], indirect=True)]
@@ -61,7 +62,7 @@ def labelled_handoffs(client: httpx.Client) -> int:
 
 def percent(value: float | None) -> str:
     """As dashboard.js writes a share."""
-    return "—" if value is None else f"{100 * value:.1f} %"
+    return "—" if value is None else f"{to_fixed(100 * value, 1)} %"
 
 
 def hand_over(base: str, page: Page, database_url: str) -> tuple[int, dict]:

@@ -13,13 +13,15 @@ import httpx
 from backend.core.database import utcnow
 from tests.app_fixtures import SERVICE_HEADERS
 from tests.browser.conftest import browser, new_page, screenshot, sign_in  # noqa: F401 - fixtures
+from tests.browser.js_format import to_fixed
 from tests.experiments.helpers import ADMIN, admin_results, customers, join, open_widget
 
 GUARDRAILS = ["asked_for_person_7d", "returned_7d", "csat_satisfied_7d"]
 
 
 def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    """As experiments.js writes a share."""
+    return "—" if value is None else f"{to_fixed(value * 100, 1)}%"
 
 
 def test_an_admin_runs_a_flow_experiment_and_reads_its_results_with_intervals(
