@@ -17,6 +17,7 @@ class CustomerExportOut(BaseModel):
     cases: list[dict[str, Any]]
     csat: list[dict[str, Any]]
     risk_scores: list[dict[str, Any]]
+    leads: list[dict[str, Any]] = Field(description="sales interest shown in the customer's conversations")
     audit_events: list[dict[str, Any]]
 
 

@@ -14,7 +14,9 @@ Per table, what erasure does (and why):
   replaced, and so are the survey's free-text answers (the ratings stay).
 - risk scores of the customer (churn inputs and reasons): deleted. Turn scores of the conversations hold
   model features only and stay.
-- audit events about the customer, their cases and conversations: who/what/when stay, free-text and
+- leads (sales interest): kept (interest, score, outcome feed the lead model and its figures); the sales
+  team's status note, which may quote or name the person, is replaced.
+- audit events about the customer, their cases, conversations and leads: who/what/when stay, free-text and
   identifying values in before/after are replaced.
 - Rasa's tracker store: deleted through backend/privacy/tracker.py, or recorded as pending.
 A receipt (customer_erasures) holds counts only, so a repeated erasure answers the same.
@@ -45,6 +47,7 @@ from backend.conversations.models import Conversation, Message
 from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.customers.models import Customer, Order
+from backend.leads.models import Lead
 from backend.lifecycle import conversations as lifecycle
 from backend.privacy import redactor, tracker
 from backend.privacy.models import CustomerErasure
@@ -53,7 +56,9 @@ from backend.risk.models import RiskScore
 ERASED_TEXT = "[erased]"
 ERASED_NAME = "Erased customer"
 # before/after keys of audit events that hold free text or identify a person; their values are replaced.
-AUDIT_FREE_TEXT_KEYS = frozenset({"reason", "text", "body", "note", "comment", "name", "email", "phone"})
+AUDIT_FREE_TEXT_KEYS = frozenset(
+    {"reason", "text", "body", "note", "status_note", "comment", "name", "email", "phone"}
+)
 
 
 class ErasureBlocked(Exception):
@@ -88,14 +93,22 @@ async def _customer_conversations(session: AsyncSession, customer: Customer) -> 
     return list((await session.execute(query.order_by(Conversation.started_at))).scalars())
 
 
-def _audit_about(customer_id: int, case_ids: Sequence[int], conversation_ids: Sequence[str]) -> Select[Any]:
+def _audit_about(
+    customer_id: int, case_ids: Sequence[int], conversation_ids: Sequence[str], lead_ids: Sequence[int]
+) -> Select[Any]:
     return select(AuditEvent).where(
         or_(
             (AuditEvent.entity_type == "customer") & (AuditEvent.entity_id == str(customer_id)),
             (AuditEvent.entity_type == "case") & AuditEvent.entity_id.in_([str(i) for i in case_ids]),
             (AuditEvent.entity_type == "conversation") & AuditEvent.entity_id.in_(conversation_ids),
+            (AuditEvent.entity_type == "lead") & AuditEvent.entity_id.in_([str(i) for i in lead_ids]),
         )
     )
+
+
+def _leads_of(customer_id: int, conversation_ids: Sequence[str]) -> Select[tuple[Lead]]:
+    theirs = or_(Lead.customer_id == customer_id, Lead.conversation_id.in_(conversation_ids))
+    return select(Lead).where(theirs).order_by(Lead.id)
 
 
 async def export_customer(session: AsyncSession, customer: Customer) -> dict[str, Any]:
@@ -115,7 +128,10 @@ async def export_customer(session: AsyncSession, customer: Customer) -> dict[str
         )
     )
     scores = (await session.execute(scores_query.order_by(RiskScore.id))).scalars().all()
-    audit_query = _audit_about(customer.id, [c.id for c in cases], conversation_ids).order_by(AuditEvent.id)
+    leads = (await session.execute(_leads_of(customer.id, conversation_ids))).scalars().all()
+    audit_query = _audit_about(
+        customer.id, [c.id for c in cases], conversation_ids, [lead.id for lead in leads]
+    ).order_by(AuditEvent.id)
     events = (await session.execute(audit_query)).scalars().all()
     erasure = await session.scalar(select(CustomerErasure).where(CustomerErasure.customer_id == customer.id))
     return jsonable_encoder(
@@ -135,6 +151,7 @@ async def export_customer(session: AsyncSession, customer: Customer) -> dict[str
                 if case.csat is not None
             ],
             "risk_scores": [row_dict(score) for score in scores],
+            "leads": [row_dict(lead) for lead in leads],
             "audit_events": [row_dict(event) for event in events],
         }
     )
@@ -164,6 +181,7 @@ def export_summary(export: dict[str, Any]) -> dict[str, int]:
         "messages": sum(len(c["messages"]) for c in export["conversations"]),
         "cases": len(export["cases"]),
         "risk_scores": len(export["risk_scores"]),
+        "leads": len(export["leads"]),
         "audit_events": len(export["audit_events"]),
     }
 
@@ -183,7 +201,11 @@ async def erase_customer(session: AsyncSession, customer: Customer, actor: str) 
         conversation.customer_id = customer.id
     summary = await _erasure_summary(session, customer.id, conversation_ids)
     case_ids = await _case_ids(session, customer.id, conversation_ids)
-    await scrub_audit(session, _audit_about(customer.id, case_ids, conversation_ids), _identifiers(customer))
+    leads = list((await session.execute(_leads_of(customer.id, conversation_ids))).scalars())
+    about = _audit_about(customer.id, case_ids, conversation_ids, [lead.id for lead in leads])
+    await scrub_audit(session, about, _identifiers(customer))
+    for lead in leads:
+        lead.status_note = ERASED_TEXT if lead.status_note is not None else None
     await erase_transcripts(session, conversation_ids, ERASED_TEXT)
     await session.execute(update(Case).where(Case.id.in_(case_ids)).values(reason=ERASED_TEXT))
     for case in (await session.execute(select(Case).where(Case.id.in_(case_ids)))).scalars():
