@@ -8,9 +8,11 @@
     the backend (8000) with several uvicorn workers; it spreads turns over the replicas (RASA_URLS).
 
 PostgreSQL, Redis and RabbitMQ are expected to run already (as on this machine: loopback, trust auth for the
-postgres user, guest/guest). `python -m scripts.scaled run` migrates and seeds, starts everything, waits
-until healthy, prints the URLs and stops it all on Ctrl-C; logs are in var/log/scaled/. `scripts/chaos.py`
-and the scaled end-to-end test use the same `ScaledStack` class with their own ports and databases.
+postgres user, guest/guest; Redis without a password unless REDIS_PASSWORD gives the one it requires, which
+then goes to the backend's REDIS_URL and Rasa's lock store). Rasa's HTTP API wants a token made per run.
+`python -m scripts.scaled run` migrates and seeds, starts everything, waits until healthy, prints the URLs
+and stops it all on Ctrl-C; logs are in var/log/scaled/. `scripts/chaos.py` and the scaled end-to-end test
+use the same `ScaledStack` class with their own ports and databases.
 """
 
 import argparse
@@ -20,6 +22,7 @@ import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
@@ -43,6 +46,8 @@ class ScaledConfig(StackConfig):
     backend_workers: int = 2
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
+    # The password the Redis server requires (`requirepass`); empty: none.
+    redis_password: str = ""
     rabbitmq_host: str = "127.0.0.1"
     rabbitmq_user: str = "guest"
     rabbitmq_password: str = "guest"
@@ -59,6 +64,10 @@ class ScaledConfig(StackConfig):
     @property
     def metrics_dir(self) -> Path:
         return self.work_dir / "metrics"
+
+    def redis_url(self, db: int) -> str:
+        auth = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
+        return f"redis://{auth}{self.redis_host}:{self.redis_port}/{db}"
 
     @property
     def rasa_names(self) -> list[str]:
@@ -114,7 +123,7 @@ class ScaledStack(Stack):
             "backend": (c.url(c.backend_port) + "/health", _ok),
         }
         for name, port in zip(c.rasa_names, c.rasa_ports, strict=True):
-            checks[name] = (c.url(port) + "/status", _model_loaded)
+            checks[name] = (c.rasa_status_url(port), _model_loaded)
         return {name: check for name, check in checks.items() if name in self.processes}
 
     def _env(self) -> dict[str, str]:
@@ -126,7 +135,7 @@ class ScaledStack(Stack):
             # backend
             "RASA_URL": c.url(c.rasa_ports[0]),
             "RASA_URLS": replicas,
-            "REDIS_URL": f"redis://{c.redis_host}:{c.redis_port}/0",
+            "REDIS_URL": c.redis_url(0),
             "RASA_MAX_IN_FLIGHT": str(c.rasa_max_in_flight),
             # The backend's analytics consume the tracker events Rasa publishes (queue rasa_events).
             "RABBITMQ_URL": f"amqp://{c.rabbitmq_user}:{c.rabbitmq_password}@{c.rabbitmq_host}:5672/",
@@ -145,6 +154,8 @@ class ScaledStack(Stack):
             "RASA_DB_PASSWORD": tracker.password or "",
             "REDIS_HOST": c.redis_host,
             "REDIS_PORT": str(c.redis_port),
+            # Empty is no password (redis-py sends no AUTH), and the variable must exist for the endpoints.
+            "REDIS_PASSWORD": c.redis_password,
             "RABBITMQ_HOST": c.rabbitmq_host,
             "RABBITMQ_USER": c.rabbitmq_user,
             "RABBITMQ_PASSWORD": c.rabbitmq_password,
@@ -229,6 +240,11 @@ def main() -> None:
     parser.add_argument("--backend-workers", type=int, default=int(env("BACKEND_WORKERS", 2)))
     parser.add_argument("--rasa-ports", type=int, nargs="+", default=[5005, 5006])
     parser.add_argument("--action-port", type=int, default=int(env("ACTION_PORT", 5055)))
+    parser.add_argument(
+        "--redis-password",
+        default=env("REDIS_PASSWORD", ""),
+        help="the password Redis requires; better given as REDIS_PASSWORD (`ps` shows arguments)",
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     run(
@@ -239,6 +255,7 @@ def main() -> None:
             backend_workers=args.backend_workers,
             rasa_ports=tuple(args.rasa_ports),
             action_port=args.action_port,
+            redis_password=args.redis_password,
         )
     )
 

@@ -9,6 +9,7 @@ import argparse
 import atexit
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -32,6 +34,12 @@ _groups: dict[int, subprocess.Popen[bytes]] = {}
 # after this long is a person insisting (Ctrl-C again): the processes are killed outright.
 SAME_REQUEST_S = 2.0
 _first_signal_at: float | None = None
+# `make run`'s Rasa HTTP API token: one per install, made on the first run, never in git (var/ is ignored).
+LOCAL_RASA_TOKEN = VAR / "rasa_token"
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
 
 
 @dataclass
@@ -45,6 +53,9 @@ class StackConfig:
     log_dir: Path = VAR / "log"
     rasa_tracker_db: Path = VAR / "rasa_tracker.db"
     backend_workers: int = 1
+    # Rasa's HTTP API refuses calls without it (`rasa run --auth-token`); the backend gets it as RASA_TOKEN.
+    # A fresh one per stack unless the caller passes one (`make run`: the install's, local_rasa_token()).
+    rasa_token: str = field(default_factory=new_secret)
     extra_env: dict[str, str] = field(default_factory=dict)
     # Weeks of seeded history (backend/seed_history.py): the demo's past for `make run`; none for the test
     # stacks, whose tests count the cases and decisions they make themselves.
@@ -52,6 +63,10 @@ class StackConfig:
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
+
+    def rasa_status_url(self, port: int) -> str:
+        """Rasa's GET /status (the model is loaded), which wants the API token like every API route."""
+        return f"{self.url(port)}/status?{urlencode({'token': self.rasa_token})}"
 
 
 class Stack:
@@ -81,7 +96,7 @@ class Stack:
     def wait_healthy(self, timeout_s: float = 300) -> None:
         checks = {
             "actions": (self.config.url(self.config.action_port) + "/health", _ok),
-            "rasa": (self.config.url(self.config.rasa_port) + "/status", _model_loaded),
+            "rasa": (self.config.rasa_status_url(self.config.rasa_port), _model_loaded),
             "backend": (self.config.url(self.config.backend_port) + "/health", _ok),
         }
         self._wait(checks, timeout_s)
@@ -131,6 +146,7 @@ class Stack:
             **os.environ,
             "DATABASE_URL": c.database_url,
             "RASA_URL": c.url(c.rasa_port),
+            "RASA_TOKEN": c.rasa_token,
             "BACKEND_URL": c.url(c.backend_port),
             "PUBLIC_URL": c.url(c.backend_port),
             "ACTION_SERVER_URL": c.url(c.action_port) + "/webhook",
@@ -160,6 +176,10 @@ class Stack:
             "--model",
             str(c.model),
             "--enable-api",
+            # Rasa takes the token on its command line only, so `ps` shows it to this machine's other users:
+            # the 0600 file keeps it from them at rest, not from a shared machine's process list.
+            "--auth-token",
+            c.rasa_token,
             "--port",
             str(c.rasa_port),
             "--interface",
@@ -260,6 +280,24 @@ def _killpg(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
+def local_rasa_token(path: Path = LOCAL_RASA_TOKEN) -> str:
+    """This install's Rasa API token, made on first use: random, readable by its owner alone (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two `make run`s starting at once cannot each write a token of their own.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        path.chmod(0o600)  # a copy restored with a looser mode is tightened again
+        token = path.read_text().strip()
+        if token:
+            return token
+        raise RuntimeError(f"{path} is empty: delete it and run again for a new token") from None
+    token = new_secret()
+    with os.fdopen(fd, "w") as file:
+        file.write(token + "\n")
+    return token
+
+
 def _ok(url: str) -> bool:
     try:
         return httpx.get(url, timeout=2).status_code == 200
@@ -286,7 +324,7 @@ def run(config: StackConfig) -> None:
         f"  agent inbox       {base}/inbox\n"
         f"  admin             {base}/admin\n"
         f"  API docs          {base}/docs\n"
-        f"  Rasa server       {config.url(config.rasa_port)}\n"
+        f"  Rasa server       {config.url(config.rasa_port)} (API token in {LOCAL_RASA_TOKEN}, as ?token=)\n"
         f"  logs              {config.log_dir}\n"
         "Press Ctrl-C to stop."
     )
@@ -329,6 +367,7 @@ def main() -> None:
             rasa_port=args.rasa_port,
             action_port=args.action_port,
             history_weeks=6,
+            rasa_token=local_rasa_token(),
         )
     )
 
