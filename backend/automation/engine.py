@@ -345,7 +345,9 @@ class Engine:
         customer = await session.get(Customer, conversation.customer_id) if conversation.customer_id else None
         if customer is None:
             raise ActionNotApplicable("retention_offer needs a known customer; the conversation has none")
-        decided = await retention.decide(session, conversation, customer, self._settings)
+        decided = await retention.decide(
+            session, conversation, customer, self._settings, trigger="automation_rule"
+        )
         if decided.offer is None:
             await session.commit()  # the decision row says why there was no offer
             return

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +38,8 @@ from backend.risk.jsonsafe import json_safe
 from backend.risk.rules import RETENTION_OFFERS
 
 CHAT = "chat"
+# What brought the customer to the offer: their own cancellation request, or an automation rule.
+Trigger = Literal["cancel_request", "automation_rule"]
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,14 @@ class Verdict:
 
 
 async def decide(
-    session: AsyncSession, conversation: Conversation, customer: Customer, settings: Settings
+    session: AsyncSession,
+    conversation: Conversation,
+    customer: Customer,
+    settings: Settings,
+    trigger: Trigger = "cancel_request",
 ) -> OfferDecision:
-    """Decide, log one decision row (and the assignment on a first exposure); the caller commits."""
+    """Decide, log one decision row (and the assignment on a first exposure); the caller commits. `trigger`
+    says what brought the customer here: their own cancellation request, or an automation rule."""
     threshold = settings.churn_high_threshold
     score = await risk.churn_for_turn(session, conversation, settings, utcnow())
     blocked = await ineligible_because(session, customer, settings)
@@ -100,7 +107,7 @@ async def decide(
     exposure = None
     if not blocked and experiment is not None:
         exposure = await experiments.expose(session, experiment, str(customer.id))
-    inputs = await _inputs(session, customer, experiment if exposure else None, exposure)
+    inputs = await _inputs(session, customer, experiment if exposure else None, exposure, trigger)
     if blocked:
         verdict = Verdict(None, "no_offer", "eligibility rules", blocked)
     elif exposure is not None:
@@ -157,7 +164,11 @@ async def _by_rules(
 
 
 async def _inputs(
-    session: AsyncSession, customer: Customer, experiment: Any, exposure: experiments.Exposure | None
+    session: AsyncSession,
+    customer: Customer,
+    experiment: Any,
+    exposure: experiments.Exposure | None,
+    trigger: Trigger,
 ) -> dict[str, Any]:
     value = await session.get(CustomerValue, customer.id)
     now = utcnow()
@@ -174,7 +185,8 @@ async def _inputs(
         "clv_used": value.value if value else default_clv(customer),
         "monthly_charge": float(customer.monthly_charge),
         "marketing_consent": customer.marketing_consent,
-        "cancel_intent": True,
+        "trigger": trigger,
+        "cancel_intent": trigger == "cancel_request",
         "features": features,
     }
     if experiment is not None and exposure is not None:

@@ -3,6 +3,8 @@ who gave marketing consent and accepts chat; a blocked one is a logged decision 
 not an exception (a supervisor's retry must not override the customer's choice). The retention_offer
 action goes through the experiment's path: randomised with a control arm, its own contact cap."""
 
+import json
+
 from backend.automation.evaluator import CONSENT, AutomationEvent, CompiledRule, evaluate
 from backend.automation.schemas import RuleDefinition
 from backend.core.database import utcnow
@@ -98,6 +100,11 @@ def test_a_retention_offer_goes_through_the_experiment_and_its_cap(client, widge
     say(client, widget, "I want to cancel")
     offers = rows(database_url, "SELECT * FROM decisions WHERE kind = 'retention_offer' ORDER BY id")
     assert len(offers) == 1 and offers[0]["customer_id"] == customer
+    inputs = offers[0]["inputs"] if isinstance(offers[0]["inputs"], dict) else json.loads(offers[0]["inputs"])
+    assert (inputs["trigger"], inputs["cancel_intent"]) == (
+        "automation_rule",
+        False,
+    )  # the rule, not a request
     assigned = rows(
         database_url, "SELECT variant FROM experiment_assignments WHERE customer_id = :c", c=customer
     )

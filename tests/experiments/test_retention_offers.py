@@ -35,6 +35,7 @@ def test_offers_respect_consent_and_the_cap_and_log_one_row_each(client, databas
     by_customer = {row["customer_id"]: row for row in logged}
     for person in people:
         row, answer = by_customer[person["id"]], answers[person["id"]]
+        assert (row["inputs"]["trigger"], row["inputs"]["cancel_intent"]) == ("cancel_request", True)
         if not person["marketing_consent"]:
             assert answer["offer"] is None and row["action"] == "no_offer"
             assert "no marketing consent" in row["reasons"] and "experiment" not in row["inputs"]
