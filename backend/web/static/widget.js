@@ -54,10 +54,20 @@
   $(".sd-close").addEventListener("click", () => setOpen(false));
   root.addEventListener("keydown", (e) => { if (e.key === "Escape") setOpen(false); });
 
+  // Quick replies answer the bot's latest question only. Once the customer has written (or clicked), or a
+  // person or the platform speaks, earlier buttons are stale: clicked later they would answer a question no
+  // longer asked, or reach the team as "/affirm" once a person owns the chat (issue 14). The bot's own
+  // messages of one turn keep each other's buttons ("Talk to a person" stays under an order answer that is
+  // followed by "anything else?").
+  function retireQuickReplies() {
+    list.querySelectorAll(".sd-quick").forEach((b) => b.remove());
+  }
+
   function render(message) {
     if (state.shown.has(message.id)) return;
     state.shown.add(message.id);
     state.lastId = Math.max(state.lastId, message.id);
+    if (message.sender !== "bot") retireQuickReplies();
     const item = document.createElement("li");
     item.className = `sd-msg sd-${message.sender}`;
     if (message.sender === "agent") {
@@ -84,7 +94,7 @@
       b.className = "sd-quick";
       b.type = "button";
       b.textContent = button.title;
-      b.addEventListener("click", () => send(button.payload, button.title));
+      b.addEventListener("click", () => { retireQuickReplies(); send(button.payload, button.title); });
       item.appendChild(b);
     }
     if (message.citations && message.citations.length) item.appendChild(renderCitations(message.citations));
@@ -269,6 +279,7 @@
   function showQueue(place) {
     const el = $(".sd-queue");
     if (!place || !place.position) { $(".sd-waiting").hidden = true; el.textContent = ""; return; }
+    retireQuickReplies(); // in the queue, a person owns the chat: the bot's questions are over
     const minutes = place.estimate_minutes;
     el.textContent = `You are number ${place.position} in the queue, about ${minutes} minute${minutes === 1 ? "" : "s"}`;
     $(".sd-waiting").hidden = false;
