@@ -39,22 +39,36 @@ def require_service(
     return "service:action-server"
 
 
+def _token_bound_to(conversation_id: str, secret_key: str, credentials: Credentials) -> str:
+    if credentials is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a widget session token is required")
+    try:
+        bound = conversation_of_widget_token(credentials.credentials, secret_key)
+    except InvalidToken as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid widget token: {exc}") from exc
+    if bound != conversation_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this token belongs to another conversation")
+    return conversation_id
+
+
 @grants("widget")
 async def widget_conversation(
     conversation_id: Text, settings: SettingsDep, credentials: Credentials, request: Request
 ) -> str:
     """A widget may only touch the conversation its token was issued for, and not once it was erased."""
-    if credentials is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a widget session token is required")
-    try:
-        bound = conversation_of_widget_token(credentials.credentials, settings.secret_key)
-    except InvalidToken as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid widget token: {exc}") from exc
-    if bound != conversation_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this token belongs to another conversation")
+    _token_bound_to(conversation_id, settings.secret_key, credentials)
     if await conversation_erased(request.app.state.sessions, conversation_id):
         raise HTTPException(status.HTTP_410_GONE, CONVERSATION_ERASED)
     return conversation_id
+
+
+@grants("widget")
+async def widget_token_conversation(conversation_id: Text, credentials: Credentials, request: Request) -> str:
+    """`widget_conversation` less the erasure check, for the message route: the hub reads the conversation's
+    row anyway and refuses an erased one from it (ConversationErased), so a message opens no session of its
+    own for that row. The app's settings are read from its state, not through SettingsDep: a dependency
+    that is a plain function runs in the thread pool, one thread hop more per message."""
+    return _token_bound_to(conversation_id, request.app.state.settings.secret_key, credentials)
 
 
 CONVERSATION_ERASED = "this conversation was erased; open a new widget session"
@@ -64,8 +78,9 @@ async def conversation_erased(sessions: async_sessionmaker[AsyncSession], conver
     """Whether the conversation's transcript was erased (a customer's erasure, or the retention purge).
 
     Widget tokens are signed, not stored, so an erasure cannot delete them: this mark is the state that
-    revokes them, checked on every widget request and every message frame of an open socket. Its own short
-    session, so a widget request does not hold a pooled connection for the whole bot turn.
+    revokes them, checked here on every other widget request and when a socket opens; a message (over REST
+    or an open socket) is refused by the hub from the conversation row it reads under the conversation's
+    lock (ConversationErased). Its own short session, so a request does not hold a pooled connection.
     """
     async with sessions() as session:
         query = select(Conversation.transcript_erased_at).where(Conversation.id == conversation_id)

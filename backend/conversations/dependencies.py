@@ -7,7 +7,8 @@ from fastapi import Depends, Request
 from backend.conversations.hub import ConversationHub
 
 
-def get_hub(request: Request) -> ConversationHub:
+async def get_hub(request: Request) -> ConversationHub:
+    # A coroutine: FastAPI runs a plain-function dependency in its thread pool, a thread hop per message.
     return request.app.state.hub
 
 

@@ -52,6 +52,10 @@ class ConversationNotFound(Exception):
     pass
 
 
+class ConversationErased(Exception):
+    """The conversation's transcript was erased: its widget token no longer posts into it."""
+
+
 @dataclass(frozen=True)
 class Timed:
     """A hand-off decision and how long the policy took to make it (the decision log keeps both)."""
@@ -153,6 +157,9 @@ class ConversationHub:
             conversation = await service.get_conversation(session, conversation_id)
             if conversation is None:
                 raise ConversationNotFound(conversation_id)
+            # The widget's revocation after an erasure (backend/auth/dependencies.py), from the row read here.
+            if conversation.transcript_erased_at is not None:
+                raise ConversationErased(conversation_id)
             message, duplicate = await lifecycle.store_customer_message(
                 session, conversation, text, client_id
             )

@@ -6,12 +6,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from backend.auth.dependencies import current_staff, widget_conversation
+from backend.auth.dependencies import (
+    CONVERSATION_ERASED,
+    current_staff,
+    widget_conversation,
+    widget_token_conversation,
+)
 from backend.auth.policy import public
 from backend.auth.tokens import issue_widget_token, verify_customer_hash
 from backend.conversations import sentiment, service
 from backend.conversations.dependencies import HubDep
-from backend.conversations.hub import ConversationNotFound
+from backend.conversations.hub import ConversationErased, ConversationNotFound
 from backend.conversations.schemas import (
     ConversationDetailOut,
     ConversationOut,
@@ -101,7 +106,7 @@ async def widget_history(
     "/conversations/{conversation_id}/messages", response_model=TurnOut, responses=RATE_LIMITED
 )
 async def widget_send(
-    conversation_id: WidgetConversation,
+    conversation_id: Annotated[str, Depends(widget_token_conversation)],
     body: MessageIn,
     hub: HubDep,
     limiter: RateLimiterDep,
@@ -117,6 +122,8 @@ async def widget_send(
         turn = await hub.customer_message(conversation_id, body.text, body.client_message_id)
     except ConversationNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found") from exc
+    except ConversationErased as exc:
+        raise HTTPException(status.HTTP_410_GONE, CONVERSATION_ERASED) from exc
     return TurnOut(
         message=MessageOut.model_validate(turn.message),
         replies=[MessageOut.model_validate(r) for r in turn.replies],

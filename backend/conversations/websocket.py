@@ -28,7 +28,7 @@ from backend.auth.dependencies import CONVERSATION_ERASED, conversation_erased
 from backend.auth.policy import audience
 from backend.auth.sockets import CLOSED, PROTOCOL, offered_token
 from backend.auth.tokens import InvalidToken, conversation_of_widget_token
-from backend.conversations.hub import ConversationHub, ConversationNotFound
+from backend.conversations.hub import ConversationErased, ConversationHub, ConversationNotFound
 from backend.conversations.models import Message
 from backend.conversations.notifier import Notifier, offer
 from backend.conversations.schemas import WidgetFrameIn
@@ -59,7 +59,7 @@ async def widget_socket(websocket: WebSocket) -> None:
     async with notifier.subscribe(conversation_id) as events:
         forwarder = asyncio.create_task(_forward(websocket, events))
         try:
-            await _receive_loop(websocket, events, hub, sessions, conversation_id, settings.max_request_bytes)
+            await _receive_loop(websocket, events, hub, conversation_id, settings.max_request_bytes)
         except CLOSED:  # the customer closed the widget or the connection dropped: a normal end
             pass
         finally:
@@ -78,7 +78,6 @@ async def _receive_loop(
     websocket: WebSocket,
     outbox: asyncio.Queue[dict[str, object]],
     hub: ConversationHub,
-    sessions: async_sessionmaker[AsyncSession],
     conversation_id: str,
     max_bytes: int,
 ) -> None:
@@ -97,16 +96,16 @@ async def _receive_loop(
         if refused is not None:  # refused before it is stored: the widget may re-send it later
             await websocket.send_json(refused)
             continue
-        # A socket opened before an erasure must not post into the erased conversation (one primary-key
-        # read per message; the token itself stays valid until it expires).
-        if await conversation_erased(sessions, conversation_id):
-            await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=CONVERSATION_ERASED)
-            return
         try:
             with new_request_id():  # one id per message: a socket carries a whole conversation
                 await hub.customer_message(conversation_id, frame.text, frame.client_message_id, ack)
         except ConversationNotFound:
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="conversation not found")
+            return
+        except ConversationErased:
+            # A socket opened before an erasure must not post into the erased conversation (the token itself
+            # stays valid until it expires): the hub refuses the message before storing it.
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=CONVERSATION_ERASED)
             return
 
 

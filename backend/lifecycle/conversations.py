@@ -9,10 +9,12 @@ turn's replies are stored only while the turn is still this worker's (store_bot_
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.analytics import publisher
 from backend.analytics.events import Event, Kind
@@ -20,7 +22,7 @@ from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.conversations.rasa_client import BotReply
 from backend.conversations.service import find_by_client_id
-from backend.core.database import utcnow
+from backend.core.database import Base, utcnow
 
 # Conversations ended per idle sweep round: one short transaction, whatever the backlog.
 IDLE_BATCH = 500
@@ -79,37 +81,65 @@ async def store_bot_replies(
 ) -> list[Message] | None:
     """Bot turn: commit a turn's replies and the message's new status. With `owned_as`, only while the
     message still has that status, in the same transaction: a turn and another worker's take-over of it
-    (claim_pending) then never both answer. None when the message was no longer ours (nothing stored)."""
+    (claim_pending) then never both answer. None when the message was no longer ours (nothing stored).
+
+    The message's status and what the caller set on it (the bot's parse) are one UPDATE, the replies one
+    INSERT: the reply rows are built here and returned, with the ids the INSERT gave them."""
     now = utcnow()
+    changes = {**_unsaved_columns(in_reply_to), "bot_status": status, "answered_at": now}
+    statement = update(Message).where(Message.id == in_reply_to.id)
     if owned_as is not None:
-        taken = await session.execute(
-            update(Message)
-            .where(Message.id == in_reply_to.id, Message.bot_status == owned_as)
-            .values(bot_status=status, answered_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount != 1:
-            # Nothing is committed: the caller's session ends without a commit, so the parse it set on
-            # the message is dropped too (no rollback: it would expire objects the caller still reads).
-            return None
-    rows = [
-        Message(
-            conversation_id=conversation.id,
-            sender="bot",
-            text=reply.text,
-            buttons=reply.buttons,
-            citations=reply.citations,
-            in_reply_to=in_reply_to.id,
-            created_at=now,
-        )
-        for reply in replies
-    ]
-    session.add_all(rows)
-    in_reply_to.bot_status = status
-    in_reply_to.answered_at = now
-    conversation.last_message_at = now
+        statement = statement.where(Message.bot_status == owned_as)
+    # No autoflush: it would write the caller's changes to the message ahead of this UPDATE, which has them.
+    options = {"synchronize_session": False, "autoflush": False}
+    taken = await session.execute(statement.values(changes).execution_options(**options))
+    if owned_as is not None and taken.rowcount != 1:
+        # Nothing is committed: the caller's session ends without a commit, so the parse it set on
+        # the message is dropped too (no rollback: it would expire objects the caller still reads).
+        return None
+    _mark_saved(in_reply_to, changes)
+    rows = await _insert_replies(session, conversation.id, in_reply_to.id, replies, now)
+    await session.execute(
+        update(Conversation).where(Conversation.id == conversation.id).values(last_message_at=now)
+    )
+    _mark_saved(conversation, {"last_message_at": now})
     await session.commit()
     return rows
+
+
+def _unsaved_columns(row: Base) -> dict[str, Any]:
+    """The column attributes set on a loaded row since it was last written or read."""
+    state = inspect(row)
+    keys = (column.key for column in state.mapper.column_attrs)
+    return {key: state.attrs[key].value for key in keys if state.attrs[key].history.added}
+
+
+def _mark_saved(row: Base, values: dict[str, Any]) -> None:
+    """Record `values`, written by a statement of our own, as the row's stored state (not pending changes)."""
+    for key, value in values.items():
+        set_committed_value(row, key, value)
+
+
+async def _insert_replies(
+    session: AsyncSession, conversation_id: str, in_reply_to: int, replies: list[BotReply], now: datetime
+) -> list[Message]:
+    if not replies:
+        return []
+    values = [
+        {
+            "conversation_id": conversation_id,
+            "sender": "bot",
+            "text": reply.text,
+            "buttons": reply.buttons,
+            "citations": reply.citations,
+            "in_reply_to": in_reply_to,
+            "created_at": now,
+        }
+        for reply in replies
+    ]
+    inserted = insert(Message).returning(Message.id, sort_by_parameter_order=True)
+    ids = (await session.execute(inserted, values)).scalars().all()
+    return [Message(id=row_id, **row) for row_id, row in zip(ids, values, strict=True)]
 
 
 async def end_idle(session: AsyncSession, now: datetime, idle: timedelta) -> int:

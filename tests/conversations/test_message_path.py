@@ -3,13 +3,16 @@
 import asyncio
 import threading
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from starlette.websockets import WebSocketDisconnect
 
 from backend.auth.sockets import subprotocols
 from backend.conversations.hub import HANDOFF_NOTICE
 from backend.risk import service as risk
 from tests.app_fixtures import ScriptedRasa, default_answer, staff_headers
-from tests.dbcheck import rows
+from tests.dbcheck import execute, rows
 
 
 def send(client: TestClient, widget: dict[str, str], text: str, client_id: str | None = None):
@@ -205,3 +208,54 @@ def test_the_widget_ack_comes_with_the_replies_and_a_hand_off_notice_follows(
     assert len(frames) == 5
     # The REST path returns the whole turn; a human owns the conversation now, so the bot stays silent.
     assert send(client, widget, "still there?").json()["replies"] == []
+
+
+def test_a_turn_writes_the_customer_message_once_after_storing_it(client, widget, database_url):
+    """The parse and the answered status are one UPDATE of the customer's message (there were three: the
+    parse autoflushed, the guarded status update, the status again from the ORM at commit), and the replies
+    come back with the ids they were stored under."""
+    engine = client.app.state.sessions.kw["bind"].sync_engine
+    updates: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.startswith("UPDATE messages") and "bot_status" in statement:
+            updates.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        turn = send(client, widget, "where is ORD-100001?").json()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(updates) == 1, updates
+    stored = rows(
+        database_url,
+        "SELECT id, text, intent, bot_status FROM messages WHERE conversation_id = :c ORDER BY id",
+        c=widget["conversation_id"],
+    )
+    assert stored[0]["intent"] == "order_status" and stored[0]["bot_status"] == "answered"
+    assert [(r["id"], r["text"]) for r in turn["replies"]] == [(r["id"], r["text"]) for r in stored[1:]]
+
+
+def test_an_erased_conversation_refuses_the_next_message_before_storing_it(client, widget, database_url):
+    """The message route no longer asks for the erased mark in a session of its own: the hub refuses the
+    message from the conversation row it reads, over REST (410) and on a socket opened before (1008)."""
+    assert send(client, widget, "hello").status_code == 200
+    with client.websocket_connect("/ws/widget", subprotocols=subprotocols(widget["token"])) as socket:
+        execute(
+            database_url,
+            "UPDATE conversations SET transcript_erased_at = CURRENT_TIMESTAMP WHERE id = :c",
+            c=widget["conversation_id"],
+        )
+        refused = send(client, widget, "hello again", client_id="after-erasure")
+        socket.send_json({"type": "message", "text": "still there?", "client_message_id": "ws-after"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                socket.receive_json()
+    assert refused.status_code == 410 and "erased" in refused.json()["detail"]
+    assert closed.value.code == 1008 and "erased" in closed.value.reason
+    texts = rows(
+        database_url,
+        "SELECT text FROM messages WHERE conversation_id = :c AND sender = 'customer'",
+        c=widget["conversation_id"],
+    )
+    assert texts == [{"text": "hello"}]
