@@ -73,9 +73,7 @@ def _tenure(value: float) -> str:
     if value < 1:
         return "new customer (under a month)"
     return (
-        f"customer for {plural(_n(value), 'month')}"
-        if value < 24
-        else f"customer for {value / 12:.0f} years"
+        f"customer for {plural(_n(value), 'month')}" if value < 24 else f"customer for {value / 12:.0f} years"
     )
 
 

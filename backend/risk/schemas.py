@@ -3,9 +3,10 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 from backend.core.text import TEXT
+from backend.risk.registry import PROMOTED_ELSEWHERE
 
 ModelKind = Literal["churn", "escalation", "churn_csv"]
 
@@ -23,6 +24,13 @@ class ModelVersionOut(BaseModel):
     replaces_id: int | None
     created_at: datetime
     promoted_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def managed_elsewhere(self) -> str | None:
+        """Why this page cannot promote, roll back or measure drift of the version (a hand-off policy has
+        no risk artifact and is promoted by its own command); None for the registry's own kinds."""
+        return PROMOTED_ELSEWHERE.get(self.kind)
 
 
 class PromotionOut(BaseModel):

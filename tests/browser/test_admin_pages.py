@@ -30,7 +30,7 @@ def test_admin_sees_model_versions_with_metrics_and_drift(stack, new_page):
 def test_an_agent_cannot_use_the_model_registry(stack, new_page):
     page = sign_in(new_page(), f"{stack.config.url(stack.config.backend_port)}/admin/models", AGENT)
     # Reading the registry is allowed to staff; promoting and rolling back are not.
-    production = page.locator("#versions tr", has_text="production").first
+    production = page.locator("#versions tr", has_text="churn").filter(has_text="production").first
     production.get_by_role("button", name="Roll back").click()
     expect(page.locator("#status")).to_contain_text("needs the admin role")
 

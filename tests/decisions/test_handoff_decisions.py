@@ -46,8 +46,6 @@ def policy_file(path: Path, threshold: float = 0.7) -> Path:
     return path
 
 
-
-
 def test_the_learnt_policy_logs_its_score_threshold_and_version(client_with, database_url, rasa, tmp_path):
     client = client_with(handoff_policy="learnt", handoff_model_path=policy_file(tmp_path / "p.json"))
     widget = anonymous_widget(client)

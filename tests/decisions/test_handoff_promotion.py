@@ -86,6 +86,15 @@ def test_the_registry_api_refuses_to_promote_a_handoff_policy(client, database_u
     refused = client.post(f"/api/v1/models/{candidate['id']}/promote", headers=staff_headers(client, ADMIN))
     assert refused.status_code == 409 and "make train-handoff" in refused.json()["detail"]
     assert handoff_versions(database_url)["v2"]["status"] == "candidate"
+    # The registry page reads why it offers no action on these rows; rollback is not one of its kinds.
+    listed = client.get("/api/v1/models?limit=100", headers=staff_headers(client, ADMIN)).json()
+    notes = {v["kind"]: v["managed_elsewhere"] for v in listed}
+    assert "make train-handoff" in notes["handoff"]
+    assert all(note is None for kind, note in notes.items() if kind != "handoff")
+    rollback = client.post(
+        "/api/v1/models/rollback", json={"kind": "handoff"}, headers=staff_headers(client, ADMIN)
+    )
+    assert rollback.status_code == 422
 
 
 def test_make_model_keeps_a_promoted_policy_until_the_dev_inputs_change(

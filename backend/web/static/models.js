@@ -20,6 +20,11 @@ async function loadVersions() {
       cell(metric(v.metrics, "pr_auc")), cell(metric(v.metrics, "brier")), fairnessCell(v.metrics.fairness),
       cell(new Date(v.created_at).toLocaleString()));
     const actions = document.createElement("td");
+    if (v.managed_elsewhere) {  // e.g. a hand-off policy: nothing here applies to it
+      actions.textContent = v.managed_elsewhere;
+      row.append(actions);
+      return row;
+    }
     actions.append(button("Drift", () => showDrift(v)));
     if (v.metrics.fairness) actions.append(button("Fairness", () => showFairness(v)));
     if (v.status === "candidate") actions.append(button("Promote", () => act(`/api/v1/models/${v.id}/promote`, {}, `${v.kind} ${v.version} promoted.`)));
