@@ -12,7 +12,9 @@ computed at search time by `KnowledgeIndex.features`):
   prefixed; a chunk's vector averages several statements, a sentence's says whether one of them is the
   answer, which is what tells a question the article answers from one on its topic that asks a detail it
   does not state (issue 14);
-- `sentence_gap`: that minus the best sentence cosine of the other articles among the top results.
+- `sentence_gap`: that minus the best sentence cosine of the other articles among the top results;
+- `rerank`, `rerank_gap`: the cross-encoder's logit for the result and that minus the best other re-ranked
+  result's (only with a re-ranker, knowledge/rerank.py).
 
 The answer is given when the *top* result's confidence reaches the threshold. Two fits are kept as JSON:
 
@@ -39,6 +41,10 @@ import numpy as np
 FEATURES = ("dense", "dense_gap", "fused", "lexical", "agree")  # the bank-FAQ fit's, and the default
 SENTENCE_FEATURES = ("sentence", "sentence_gap")
 ALL_FEATURES = FEATURES + SENTENCE_FEATURES
+# The cross-encoder's logit for the result and its margin over the best other re-ranked result; only with a
+# re-ranker (knowledge/rerank.py), so not among ALL_FEATURES, the shop decision's set.
+RERANK_FEATURES = ("rerank", "rerank_gap")
+KNOWN_FEATURES = ALL_FEATURES + RERANK_FEATURES
 CALIBRATION = "calibration.json"  # also the name of the fit kept in an adapted encoder's directory
 DEFAULT_PATH = Path(__file__).with_name(CALIBRATION)  # the demo shop's fit: what the product answers with
 BANK_FAQ_PATH = Path(__file__).with_name("calibration_bank_faq.json")
@@ -56,8 +62,8 @@ class Calibrator:
 
     def __post_init__(self) -> None:
         features = tuple(self.features)
-        if not features or set(features) - set(ALL_FEATURES) or len(set(features)) != len(features):
-            raise ValueError(f"calibration features must be distinct names from {ALL_FEATURES}")
+        if not features or set(features) - set(KNOWN_FEATURES) or len(set(features)) != len(features):
+            raise ValueError(f"calibration features must be distinct names from {KNOWN_FEATURES}")
         if len(self.coef) != len(features):
             raise ValueError("calibration needs one coefficient per feature")
         if not 0.0 <= self.threshold <= 1.0:

@@ -26,11 +26,12 @@ from typing import Any
 import faiss
 import numpy as np
 
-from knowledge.calibration import FEATURES, SENTENCE_FEATURES, Calibrator
+from knowledge.calibration import FEATURES, RERANK_FEATURES, SENTENCE_FEATURES, Calibrator
 from knowledge.chunking import Chunk, ChunkerConfig, chunk_markdown, sentences
 from knowledge.embedder import Embedder
 from knowledge.fusion import LEXICAL_WEIGHT, RRF_K, max_rrf, rrf
 from knowledge.lexical import LexicalIndex, tokenize
+from knowledge.rerank import Reranker
 from knowledge.vectors import VectorIndex, choose_kind
 
 FORMAT = 1
@@ -95,6 +96,7 @@ class Ranked:
     lexical: list[tuple[int, int, float]]  # (doc id, best chunk id, BM25)
     fused: list[tuple[int, float]]  # (doc id, RRF score)
     query: np.ndarray | None = None  # the question's unit vector (for the sentence features)
+    rerank: dict[int, float] | None = None  # doc id -> cross-encoder logit, for the re-ranked top articles
 
 
 @dataclass
@@ -128,6 +130,7 @@ class KnowledgeIndex:
         config: ChunkerConfig | None = None,
         directory: Path | None = None,
         sentence_rerank: bool | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.embedder = embedder
         self.calibrator = calibrator
@@ -136,6 +139,8 @@ class KnowledgeIndex:
         # features (the demo shop's decision), since it pays for the same vectors; the bank-FAQ benchmark's
         # five-feature calibration keeps the two-list ranking it was measured with.
         self.sentence_rerank = calibrator.uses_sentences if sentence_rerank is None else sentence_rerank
+        # A cross-encoder that re-orders the top fused articles last (knowledge/rerank.py); None: off.
+        self.reranker = reranker
         self.config = config or ChunkerConfig()
         self.directory = directory
         self.chunks: dict[int, Chunk] = {}
@@ -261,7 +266,34 @@ class KnowledgeIndex:
                 by_sentence = sorted(best, key=lambda d: -best[d])  # stable: ties keep the fused order
                 fused = rrf([*lists, by_sentence], k=RRF_K, weights=self._weights())
             out.append(Ranked(dense, lexical, fused, vector))
+        if self.reranker is not None:
+            self._cross_rerank(queries, out, self.reranker)
         return out
+
+    def _cross_rerank(self, queries: Sequence[str], ranked: list[Ranked], reranker: Reranker) -> None:
+        """Score each query's top `depth` articles with the cross-encoder (all pairs in one batch) and put
+        them in the merged order; the articles below keep their place. Runs under the index lock, so the
+        passages scored are the ones the hits quote."""
+        tops = [r.fused[: reranker.depth] for r in ranked]
+        pairs = [
+            (q, self.passage(r, d)) for q, r, top in zip(queries, ranked, tops, strict=True) for d, _ in top
+        ]
+        scores = reranker.score(pairs).tolist()
+        start = 0
+        for r, top in zip(ranked, tops, strict=True):
+            mine = scores[start : start + len(top)]
+            start += len(top)
+            fused = dict(top)
+            r.rerank = {d: s for (d, _), s in zip(top, mine, strict=True)}
+            order = reranker.order([d for d, _ in top], mine)
+            r.fused = [(d, fused[d]) for d in order] + r.fused[len(top) :]
+
+    def passage(self, ranked: Ranked, doc_id: int) -> str:
+        """The text of the chunk a hit on this article quotes (its best dense chunk, else its BM25 one)."""
+        chunk_id = next((c for d, c, _ in ranked.dense if d == doc_id), None)
+        if chunk_id is None:
+            chunk_id = next(c for d, c, _ in ranked.lexical if d == doc_id)
+        return self.chunks[chunk_id].embedding_text()
 
     def features(
         self, ranked: Ranked, position: int, names: Sequence[str] | None = None
@@ -272,6 +304,8 @@ class KnowledgeIndex:
         values = dict(zip(FEATURES, self._base_features(ranked, position), strict=True))
         if set(names) & set(SENTENCE_FEATURES):
             values.update(self._sentence_features(ranked, position))
+        if set(names) & set(RERANK_FEATURES):
+            values.update(_rerank_features(ranked, position))
         return tuple(values[name] for name in names)
 
     def sentence_vectors(self, doc_id: int) -> np.ndarray:
@@ -503,16 +537,21 @@ class KnowledgeIndex:
 
 
 def open_index(
-    directory: Path, embedder: Embedder, calibrator: Calibrator, config: ChunkerConfig | None = None
+    directory: Path,
+    embedder: Embedder,
+    calibrator: Calibrator,
+    config: ChunkerConfig | None = None,
+    reranker: Reranker | None = None,
 ) -> tuple[KnowledgeIndex, OpenReport]:
     """The index stored in `directory`, or an empty one and the reason the files could not be used."""
-    index = KnowledgeIndex(embedder, calibrator, config, directory)
+    index = KnowledgeIndex(embedder, calibrator, config, directory, reranker=reranker)
     if not (directory / MANIFEST).exists():
         return index, OpenReport(False, "missing: no index in this directory yet")
     try:
         index.load(directory)
     except IndexUnusable as exc:
-        return KnowledgeIndex(embedder, calibrator, config, directory), OpenReport(False, str(exc))
+        empty = KnowledgeIndex(embedder, calibrator, config, directory, reranker=reranker)
+        return empty, OpenReport(False, str(exc))
     return index, OpenReport(True)
 
 
@@ -554,6 +593,16 @@ def directory_lock(directory: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _rerank_features(ranked: Ranked, position: int) -> dict[str, float]:
+    if ranked.rerank is None:
+        raise ValueError("the rerank features need a ranking made with a re-ranker")
+    doc_id = ranked.fused[position][0]
+    floor = min(ranked.rerank.values()) if ranked.rerank else 0.0
+    own = ranked.rerank.get(doc_id, floor)  # below the re-ranked depth: at most the lowest scored
+    others = [s for d, s in ranked.rerank.items() if d != doc_id]
+    return {"rerank": own, "rerank_gap": own - (max(others) if others else own)}
 
 
 def _best_per_doc(scored: Any, chunks: Mapping[int, Chunk]) -> list[tuple[int, int, float]]:

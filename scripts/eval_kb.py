@@ -62,7 +62,8 @@ from knowledge.embedder import Embedder, get_embedder
 from knowledge.fusion import LEXICAL_WEIGHT, RRF_K, rrf
 from knowledge.store import Document, KnowledgeIndex, Ranked
 from ml import kb_shop
-from scripts.paths import ROOT, SHARED_DATA, VAR
+from scripts import eval_kb_rerank
+from scripts.paths import CACHE, ROOT, SHARED_DATA, VAR
 
 FAQ = SHARED_DATA / "bank_faq" / "bank_faqs.csv"
 OUT = VAR / "eval" / "kb_bank_faq.json"
@@ -72,6 +73,7 @@ CALIBRATION_TOP = 10  # results per question used as calibration examples
 MODES = ("dense", "bm25", "hybrid")
 SWEEP_K = (10, 30, 60, 100)
 SWEEP_WEIGHT = (0.25, 0.5, 0.75, 1.0)
+RERANKERS = CACHE / "kb_reranker"  # cross-encoders, one directory per epoch, named by their training inputs
 
 
 def read_faq(path: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -250,8 +252,24 @@ def main() -> None:
     parser.add_argument(
         "--save-calibration", action="store_true", help="write the bank FAQ's base and adapted calibrations"
     )
-    parser.add_argument("--base-only", action="store_true", help="bank FAQ: skip the adapted encoder")
+    parser.add_argument(
+        "--base-only", action="store_true", help="bank FAQ: skip the adapted encoder and the re-ranker"
+    )
+    parser.add_argument(
+        "--rerank-dev-only",
+        action="store_true",
+        help="bank FAQ: train and choose the re-ranker on dev, print dev-cal only (test not scored)",
+    )
+    parser.add_argument(
+        "--shop-rerank-dev",
+        type=Path,
+        metavar="DIR",
+        help="only: the shop decision with this re-ranker's score, cross-validated on the shop's dev split",
+    )
     args = parser.parse_args()
+    if args.shop_rerank_dev:
+        shop_rerank_dev(args.shop_rerank_dev)
+        return
     shop(save=args.save_shop_calibration)
     if args.shop or args.save_shop_calibration:
         return
@@ -338,6 +356,20 @@ def shop(save: bool = False) -> dict[str, Any]:
     return payload
 
 
+def shop_rerank_dev(path: Path) -> None:
+    """Issue 14 with the re-ranker: the shop decision's variants on dev only (eval_kb_rerank.shop_dev)."""
+    questions = kb_shop.load_questions()
+    with kb_shop.shop_kb() as kb:
+        rows = eval_kb_rerank.shop_dev(kb, questions, path)
+    print(f"Demo shop, dev split only (5-fold cross-validation within dev, 3 partitions), re-ranker {path}:")
+    for row in rows:
+        print(f"  {row}")
+    out = VAR / "eval" / "kb_shop_rerank_dev.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"reranker": str(path), "rows": rows}, indent=1) + "\n")
+    print(f"written {out}")
+
+
 def shop_sweep(kb: kb_shop.ShopKb, questions: list[kb_shop.KbQuestion]) -> list[dict[str, float]]:
     """Recall@1/@5 of the shop's answerable dev questions for each RRF constant and BM25 weight."""
     dev = [q for q in questions if q.split == "dev" and q.answerable]
@@ -382,6 +414,17 @@ def bank_faq(args: argparse.Namespace) -> None:
         print(f"adapted encoder: {encoder_dir} (fine-tuned on {len(pairs)} dev-train pairs only)")
         runs["adapted"] = measure(get_embedder(encoder_dir), documents, questions, gold, split, ("dev-cal",))
         runs["adapted"]["directory"] = encoder_dir
+        reranked = eval_kb_rerank.bank_faq(
+            runs["adapted"],
+            [q for q, _ in questions],
+            gold,
+            split,
+            metrics,
+            RERANKERS,
+            timings,
+            test=not args.rerank_dev_only,
+        )
+        runs["adapted"]["rerank"] = reranked
     report(runs, split, timings, len(questions))
     if args.save_calibration:
         runs["base"]["calibration"]["calibrator"].save(calibration.BANK_FAQ_PATH)
@@ -479,6 +522,8 @@ def report(
     print(table({name: run["results"] for name, run in runs.items()}))
     if "adapted" in runs:
         print("adapted = all-MiniLM-L6-v2 fine-tuned on the dev-train questions only (knowledge/adapt.py)")
+    if "rerank" in runs.get("adapted", {}):
+        eval_kb_rerank.print_bank_faq(runs["adapted"]["rerank"])
     for name, run in runs.items():
         print(f"{name} calibration (fitted on {'+'.join(run['fit_on'])}, reported on test):")
         print(json.dumps(run["calibration"]["report"], indent=1))
@@ -518,6 +563,7 @@ def _summary(run: dict[str, Any]) -> dict[str, Any]:
             "features": calibrator.features,
         },
         "rrf_sweep": {"on": run["fit_on"], "rows": run["sweep"]},
+        "rerank": run.get("rerank"),
         "timings_s": {k: round(v, 1) for k, v in run["timings"].items()},
     }
 

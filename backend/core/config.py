@@ -290,6 +290,11 @@ class KnowledgeSettings(SettingsGroup):
         default=None,
         description="An adapted encoder (python -m knowledge.adapt); empty means base all-MiniLM-L6-v2.",
     )
+    kb_reranker_dir: Path | None = Field(
+        default=None,
+        description="A cross-encoder re-ranker (knowledge/rerank.py, built by make eval-kb) that re-orders "
+        "the top fused articles; empty means off (knowledge/README.md says why it is off by default).",
+    )
     # One thread by default: requests are the unit of parallelism in the backend, and on a busy machine two
     # torch threads spin-wait on each other.
     kb_embed_threads: int = Field(

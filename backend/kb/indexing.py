@@ -32,6 +32,7 @@ from backend.kb import service
 from backend.kb.models import Article
 from knowledge.calibration import CALIBRATION, DEFAULT_PATH, Calibrator, with_threshold
 from knowledge.embedder import get_embedder
+from knowledge.rerank import configured_reranker
 from knowledge.store import Document, KnowledgeIndex, OpenReport, SearchResult, verify_and_repair
 from knowledge.store import open_index as open_files
 
@@ -74,7 +75,8 @@ class KnowledgeRuntime:
         embedder = get_embedder(self.settings.kb_encoder_dir)
         calibrator = load_calibrator(self.settings)
         directory = self.settings.kb_index_dir
-        index, report = await asyncio.to_thread(open_files, directory, embedder, calibrator)
+        reranker = configured_reranker(self.settings)  # KB_RERANKER_DIR; None (off) by default
+        index, report = await asyncio.to_thread(open_files, directory, embedder, calibrator, None, reranker)
         async with self.sessions() as session:
             expected = await service.published_versions(session)
         plan = index.plan(expected)
