@@ -26,6 +26,8 @@ from backend.core.database import Base, utcnow
 
 # Conversations ended per idle sweep round: one short transaction, whatever the backlog.
 IDLE_BATCH = 500
+MESSAGES = Message.__table__
+CONVERSATIONS = Conversation.__table__
 
 
 async def open_conversation(
@@ -87,12 +89,12 @@ async def store_bot_replies(
     INSERT: the reply rows are built here and returned, with the ids the INSERT gave them."""
     now = utcnow()
     changes = {**_unsaved_columns(in_reply_to), "bot_status": status, "answered_at": now}
-    statement = update(Message).where(Message.id == in_reply_to.id)
+    # Core statements on the tables: the ORM's bulk DML layer costs more CPU than the statement itself.
+    statement = update(MESSAGES).where(MESSAGES.c.id == in_reply_to.id)
     if owned_as is not None:
-        statement = statement.where(Message.bot_status == owned_as)
+        statement = statement.where(MESSAGES.c.bot_status == owned_as)
     # No autoflush: it would write the caller's changes to the message ahead of this UPDATE, which has them.
-    options = {"synchronize_session": False, "autoflush": False}
-    taken = await session.execute(statement.values(changes).execution_options(**options))
+    taken = await session.execute(statement.values(changes).execution_options(autoflush=False))
     if owned_as is not None and taken.rowcount != 1:
         # Nothing is committed: the caller's session ends without a commit, so the parse it set on
         # the message is dropped too (no rollback: it would expire objects the caller still reads).
@@ -100,7 +102,7 @@ async def store_bot_replies(
     _mark_saved(in_reply_to, changes)
     rows = await _insert_replies(session, conversation.id, in_reply_to.id, replies, now)
     await session.execute(
-        update(Conversation).where(Conversation.id == conversation.id).values(last_message_at=now)
+        update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation.id).values(last_message_at=now)
     )
     _mark_saved(conversation, {"last_message_at": now})
     await session.commit()
@@ -137,7 +139,7 @@ async def _insert_replies(
         }
         for reply in replies
     ]
-    inserted = insert(Message).returning(Message.id, sort_by_parameter_order=True)
+    inserted = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
     ids = (await session.execute(inserted, values)).scalars().all()
     return [Message(id=row_id, **row) for row_id, row in zip(ids, values, strict=True)]
 
