@@ -46,8 +46,24 @@ def find_spans_many(
     known_names: Sequence[Iterable[str]] | None = None,
     choice: Mapping[str, str] | None = None,
 ) -> list[list[Span]]:
-    """Every PII span of each text, each type from its chosen detector (`choice`, default the shipped one)."""
+    """Every PII span of each text, each type from its chosen detector (`choice`, default the shipped one).
+
+    The detectors run once per distinct text: a batch repeats texts (the bot's replies are its templates),
+    and what they find in a text depends on that text alone, not on the batch it came in
+    (tests/privacy/test_pii_shipped.py checks it); only the known names differ per message."""
     choice = shipped_choice() if choice is None else choice
+    distinct = list(dict.fromkeys(texts))
+    detected = dict(zip(distinct, _detect(distinct, names, choice), strict=True))
+    known_per_text = known_names if known_names is not None else [() for _ in texts]
+    return [
+        merge(text, *detected[text], known, choice) for text, known in zip(texts, known_per_text, strict=True)
+    ]
+
+
+def _detect(
+    texts: Sequence[str], names: bool, choice: Mapping[str, str]
+) -> list[tuple[list[Span], list[Span]]]:
+    """(the redactor's spans, Presidio's spans) of each text, from the detectors `choice` needs."""
     owner = {LABELS[kind]: detector for kind, detector in choice.items()}
     our_names = names and owner["NAME"] == "redactor"
     if any(detector == "presidio" and (label != "NAME" or names) for label, detector in owner.items()):
@@ -67,11 +83,7 @@ def find_spans_many(
     else:
         ours = redaction.find_spans_many(texts, names=our_names)
         theirs = [[] for _ in texts]
-    known_per_text = known_names if known_names is not None else [() for _ in texts]
-    return [
-        merge(text, mine, other, known, choice)
-        for text, mine, other, known in zip(texts, ours, theirs, known_per_text, strict=True)
-    ]
+    return list(zip(ours, theirs, strict=True))
 
 
 def merge(

@@ -73,6 +73,35 @@ def test_the_shipped_mix_scores_what_the_comparison_measured():
     assert detectors.find_spans_many(texts) == apart
 
 
+def test_a_texts_spans_do_not_depend_on_its_batch_and_repeats_are_detected_once(monkeypatch):
+    """What lets the detectors run once per distinct text: each labelled message alone, in its batch, and in
+    a shuffled batch holding every message twice gets the same spans; a repeat costs no second spaCy pass,
+    and known names still apply per message."""
+    from backend.privacy import presidio_detector
+
+    texts = [message.text for message in pii_compare.load_messages()]
+    alone = [detectors.find_spans_many([text])[0] for text in texts]
+    assert detectors.find_spans_many(texts) == alone
+    order = sorted(range(2 * len(texts)), key=lambda i: (i * 7919) % (2 * len(texts)))
+    twice = detectors.find_spans_many([texts[i % len(texts)] for i in order])
+    assert twice == [alone[i % len(texts)] for i in order]
+
+    analyzed: list[str] = []
+    analyze_many = presidio_detector.analyze_many
+
+    def recorded(batch: list[str]) -> list:
+        analyzed.extend(batch)
+        return analyze_many(batch)
+
+    monkeypatch.setattr(presidio_detector, "analyze_many", recorded)
+    reply = "Anything else, Dana?"
+    assert detectors.redact_many([reply, reply], known_names=[["Dana Demo"], []]) == [
+        "Anything else, [NAME]?",
+        detectors.redact_many([reply])[0],
+    ]
+    assert analyzed == [reply, reply]  # one pass per call of two equal texts
+
+
 def test_the_worker_child_process_redacts_with_the_shipped_mix():
     """What the privacy worker calls: the low-priority child process, the PII_PRESIDIO switch passed in."""
     import asyncio
