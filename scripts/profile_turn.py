@@ -13,11 +13,12 @@ backend CPU in the real stack too.
 
 Per repetition it prints the CPU of this process per turn after the warm-up (time.process_time around the
 turns: the event loop, aiosqlite's threads and the executors; the harness's own HTTP client is in it too),
-split into the event loop's thread and the others; then the CPU the redaction of those turns' messages costs
-(the privacy worker's round, run once after the turns instead of every REDACTION_INTERVAL_S: parent plus its
-spaCy child process); and the background loops' CPU per second while idle. Then one more pass of turns under
-the CPU-weighted sampling profiler (scripts/profile_sampler.py: every thread, asyncio-aware) and its top
-entries by cumulative (inclusive) and by own CPU, in ms per turn.
+split into the event loop's thread and the others, and the SQL statements the app sent per turn; then the
+CPU the redaction of those turns' messages costs (the privacy worker's round, run once after the turns
+instead of every REDACTION_INTERVAL_S: parent plus its spaCy child process); and the background loops' CPU
+per second while idle. Then one more pass of turns under the CPU-weighted sampling profiler
+(scripts/profile_sampler.py: every thread, asyncio-aware) and its top entries by cumulative (inclusive) and
+by own CPU, in ms per turn.
 The machine is shared: compare figures measured back to back, as ratios.
 """
 
@@ -37,14 +38,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from backend.auth.tokens import customer_hash
 from backend.core.config import Settings
@@ -121,6 +122,7 @@ def settings_for(database: Path) -> Settings:
         risk_model_dir=WORK / "risk_models",
         rasa_url="http://rasa.test",
         service_token=SERVICE_TOKEN,
+        rasa_token="profile-rasa-token",  # production settings refuse to start without one
         secret_key="profile-secret-key-of-at-least-32-bytes!",
         identity_secret=IDENTITY_SECRET,
         # The bench's limits: every simulated customer comes from one address.
@@ -283,6 +285,7 @@ class Sample:
     loop_thread_ms_per_turn: float
     redaction_ms_per_turn: float
     idle_ms_per_s: float
+    statements_per_turn: float
 
     def line(self, label: str) -> str:
         return (
@@ -290,7 +293,8 @@ class Sample:
             f"{self.loop_thread_ms_per_turn:5.2f}, other threads "
             f"{self.process_ms_per_turn - self.loop_thread_ms_per_turn:5.2f}) | redaction "
             f"{self.redaction_ms_per_turn:5.2f} ms/turn | background loops idle "
-            f"{self.idle_ms_per_s:4.1f} ms/s | {self.turns} turns"
+            f"{self.idle_ms_per_s:4.1f} ms/s | {self.statements_per_turn:4.1f} SQL statements/turn | "
+            f"{self.turns} turns"
         )
 
 
@@ -317,6 +321,23 @@ async def measured(work: Callable[[], Any]) -> tuple[float, float, float]:
     )
 
 
+@contextlib.contextmanager
+def statements_sent(app: FastAPI) -> Iterator[list[int]]:
+    """How many SQL statements the app sends to its database meanwhile (every session, background loops
+    included): a count the shared machine's load does not blur, unlike CPU time."""
+    count = [0]
+
+    def one_more(*_: object) -> None:
+        count[0] += 1
+
+    engine = app.state.sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", one_more)
+    try:
+        yield count
+    finally:
+        event.remove(engine, "before_cursor_execute", one_more)
+
+
 @contextlib.asynccontextmanager
 async def running_app(database: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     bot = ScriptedBot()
@@ -334,7 +355,8 @@ async def one_repetition(args: argparse.Namespace, index: int) -> Sample:
         customers = Customers(client, shopper_emails(database), args.identified_share, args.seed)
         await run_turns(customers, args.warmup)
         await redact_backlog(app)  # starts the redaction child and loads spaCy outside the measurement
-        process_s, loop_s, _ = await measured(lambda: run_turns(customers, args.turns))
+        with statements_sent(app) as statements:
+            process_s, loop_s, _ = await measured(lambda: run_turns(customers, args.turns))
         parent_s, _, child_s = await measured(lambda: redact_backlog(app))
         idle_s, _, _ = await measured(lambda: asyncio.sleep(args.idle_s))
     return Sample(
@@ -343,6 +365,7 @@ async def one_repetition(args: argparse.Namespace, index: int) -> Sample:
         loop_thread_ms_per_turn=loop_s * 1000 / args.turns,
         redaction_ms_per_turn=(parent_s + child_s) * 1000 / args.turns,
         idle_ms_per_s=idle_s * 1000 / args.idle_s if args.idle_s else 0.0,
+        statements_per_turn=statements[0] / args.turns,
     )
 
 
