@@ -137,6 +137,45 @@ class HandoffResult:
         return asdict(self)
 
 
+# ---- POST /api/v1/service/conversations/{conversation_id}/person-offer ------------------------------------
+# The bot is about to offer the customer a person. The backend's hand-off policy decides after every turn
+# whether a person takes over; if it would take this turn over, the backend hands over now and the bot says
+# so instead of asking a question whose answer no longer matters (issue 14).
+
+
+@dataclass(frozen=True)
+class PersonOfferRequest:
+    reason: str  # the brief for the agent, as for a hand-off
+    # This turn as the bot parsed it: the policy needs it, and the backend stores it only after the turn.
+    intent: str
+    text: str
+    sentiment_label: str | None
+    sentiment_score: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PersonOfferResult:
+    handed_over: bool  # True: the conversation is a person's now; the bot must not ask
+    case_id: int | None
+    message: str | None  # what to tell the customer when handed over
+
+    @classmethod
+    def from_json(cls, body: Any) -> PersonOfferResult:
+        what = "person offer"
+        body = _object(body, what)
+        return cls(
+            handed_over=_value(body, "handed_over", bool, what),
+            case_id=_value(body, "case_id", (int, type(None)), what),
+            message=_value(body, "message", _OPTIONAL_STR, what),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 # ---- GET /api/v1/service/orders/{order_id} (404: no such order; 422: not an order number) ------------------
 
 

@@ -2,13 +2,17 @@
 
 Both ways in end here: the bot's own hand-off action (the service API) and the hub's hand-off policy
 (backend/handoff/) deciding after a turn. Which of them decides stays with them; this module does it.
+Before the bot offers a person it asks for the policy's decision on the turn it is answering
+(`decision_with`), so the turn the policy hands over is not also offered (issue 14).
 """
 
 import logging
 from dataclasses import asdict, dataclass
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.analytics import publisher
@@ -17,6 +21,7 @@ from backend.audit import service as audit
 from backend.cases import queue, routing
 from backend.cases.models import Case
 from backend.cases.service import last_topical_intent, open_case_of
+from backend.conversations import service as conversations
 from backend.conversations.models import Conversation, Message
 from backend.conversations.notifier import Notifier
 from backend.conversations.schemas import MessageOut
@@ -24,7 +29,8 @@ from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.customers.models import Customer
 from backend.decisions import service as decisions
-from backend.handoff.policy import HandoffDecision
+from backend.handoff.features import TurnView
+from backend.handoff.policy import HandoffDecision, HandoffPolicy, decide_within, load_policy
 from contract.service_api import DEFAULT_SKILL, SKILL_BY_INTENT
 
 log = logging.getLogger(__name__)
@@ -154,6 +160,31 @@ def _overflowed(session: AsyncSession, case: Case, wanted: str, where: Destinati
     )
     session.add(note)
     return note
+
+
+@lru_cache(maxsize=4)
+def _policy(kind: str, path: Path) -> HandoffPolicy | None:
+    """The configured hand-off policy, loaded once per process as the hub loads its own."""
+    return None if kind == "off" else load_policy(kind, path)
+
+
+async def decision_with(
+    session: AsyncSession, conversation: Conversation, turn: TurnView, settings: Settings
+) -> HandoffDecision | None:
+    """What the hand-off policy will decide after the turn the bot is answering now, `turn` being its parse
+    (stored only once the bot has answered); None when no policy runs (HANDOFF_POLICY=off).
+
+    The same policy on the same turns as the hub's decision after the turn (every stored customer message
+    the bot parsed, then this one), so the bot can leave the turn to it instead of offering a person in the
+    very turn the policy hands over. No later message exists yet: a conversation answers one turn at a time.
+    """
+    policy = _policy(settings.handoff_policy, settings.handoff_model_path)
+    if policy is None:
+        return None
+    latest = select(func.max(Message.id)).where(Message.conversation_id == conversation.id)
+    up_to = (await session.execute(latest)).scalar_one_or_none() or 0
+    stored = await conversations.parsed_customer_turns(session, conversation.id, up_to)
+    return await decide_within(policy, [*stored, turn], settings.decision_deadline_ms / 1000)
 
 
 async def apply_risk(

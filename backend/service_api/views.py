@@ -22,14 +22,16 @@ from backend.customers.models import Customer
 from backend.customers.schemas import OrderOut
 from backend.decisions import service as decisions
 from backend.experiments import retention
+from backend.handoff.features import TurnView
 from backend.kb.schemas import SearchOut
 from backend.kb.views import INDEX_DOWN, K, Query_, Runtime, search_published
 from backend.leads import service as leads
 from backend.leads.schemas import LeadCaptureIn, LeadCaptureOut
-from backend.lifecycle.handoff import hand_over
+from backend.lifecycle.handoff import decision_with, hand_over
 from backend.risk.schemas import RetentionOfferOut
 from backend.risk.views import NO_MODEL
-from contract.service_api import HANDOFF_MESSAGE, SALES_HANDOFF_MESSAGE
+from backend.service_api.schemas import PersonOfferIn, PersonOfferOut
+from contract.service_api import HANDOFF_MESSAGE, MAX_HANDOFF_REASON_CHARS, SALES_HANDOFF_MESSAGE
 
 # The service dependency sits on each route rather than on the router, as it did on the routes' old
 # routers, so each operation's dependencies (and with them its OpenAPI security and audience) are unchanged.
@@ -53,6 +55,34 @@ async def handoff(
     case = await hand_over(session, conversation, body.reason, actor, state.settings, state.notifier)
     request.app.state.dispatcher.poke()
     return HandoffOut(case_id=case.id, message=HANDOFF_MESSAGE)
+
+
+@router.post(
+    "/conversations/{conversation_id}/person-offer", response_model=PersonOfferOut, dependencies=[Service]
+)
+async def person_offer(
+    conversation_id: Text, body: PersonOfferIn, session: SessionDep, request: Request
+) -> PersonOfferOut:
+    """The bot is about to offer the customer a person. One of the two owns the turn: if the hand-off policy
+    would hand this turn over (it decides after every turn), the conversation is handed over now and the bot
+    says so instead of asking; else nothing happens and the bot asks. The policy's decision is logged after
+    the turn by the hub, as every turn's is; the case is opened in the policy's name."""
+    conversation = await conversations.get_conversation(session, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    state = request.app.state
+    turn = TurnView(body.intent, body.sentiment_label, body.sentiment_score, body.text)
+    decision = await decision_with(session, conversation, turn, state.settings)
+    if decision is None or not decision.handoff:
+        return PersonOfferOut(handed_over=False, case_id=None, message=None)
+    why = "; ".join(decision.reasons[:3]) or "the hand-off policy"
+    reason = f"{why}. {body.reason}"[:MAX_HANDOFF_REASON_CHARS]
+    policy = "system:handoff-policy"  # the policy decided, as the hub's hand-off after a turn says
+    case = await hand_over(session, conversation, reason, policy, state.settings, state.notifier)
+    state.dispatcher.poke()
+    # A full queue's follow-up case has told the customer already (backend/lifecycle/handoff.py).
+    message = None if case.status == "follow_up" else HANDOFF_MESSAGE
+    return PersonOfferOut(handed_over=True, case_id=case.id, message=message)
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, dependencies=[Service])

@@ -19,11 +19,14 @@ from backend.customers.schemas import OrderOut
 from backend.kb.schemas import SearchHitOut, SearchOut
 from backend.leads.schemas import LeadCaptureIn, LeadCaptureOut
 from backend.risk.schemas import RetentionOfferOut
+from backend.service_api.schemas import PersonOfferIn, PersonOfferOut
 from contract import service_api as contract
 
 PAIRS = [
     (HandoffIn, contract.HandoffRequest),
     (HandoffOut, contract.HandoffResult),
+    (PersonOfferIn, contract.PersonOfferRequest),
+    (PersonOfferOut, contract.PersonOfferResult),
     (OrderOut, contract.Order),
     (OrderItemOut, contract.OrderItem),
     (SearchOut, contract.KnowledgeSearch),
@@ -58,6 +61,8 @@ ORDER = OrderOut(
 )  # fmt: skip
 BODIES = [
     (HandoffOut(case_id=7, message=contract.HANDOFF_MESSAGE), contract.HandoffResult),
+    (PersonOfferOut(handed_over=True, case_id=7, message="x"), contract.PersonOfferResult),
+    (PersonOfferOut(handed_over=False, case_id=None, message=None), contract.PersonOfferResult),
     (SearchOut(query="returns", threshold=0.5, answerable=True, results=[HIT]), contract.KnowledgeSearch),
     (RetentionOfferOut(offer=None, churn_risk=0.2, threshold=0.6), contract.RetentionOffer),
     (ORDER, contract.Order),
