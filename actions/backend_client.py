@@ -30,6 +30,8 @@ from contract.service_api import (
     LeadRequest,
     LeadResult,
     Order,
+    PersonOfferRequest,
+    PersonOfferResult,
     RetentionOffer,
 )
 from nlu.settings import bot_settings
@@ -131,6 +133,14 @@ async def handoff(conversation_id: str, reason: str) -> HandoffResult:
     path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/handoff"
     response = await _request("handoff", "POST", path, json=HandoffRequest(reason).to_json())
     return _read(response, "handoff", f"POST {path}", HandoffResult.from_json)
+
+
+async def person_offer(conversation_id: str, request: PersonOfferRequest) -> PersonOfferResult:
+    """The bot is about to offer a person: the backend hands the conversation over now if its hand-off
+    policy takes this turn over anyway (`handed_over`), and otherwise leaves the question to the bot."""
+    path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/person-offer"
+    response = await _request("person_offer", "POST", path, json=request.to_json())
+    return _read(response, "person_offer", f"POST {path}", PersonOfferResult.from_json)
 
 
 async def search_knowledge(question: str, k: int = 3, conversation_id: str | None = None) -> KnowledgeSearch:

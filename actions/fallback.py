@@ -17,7 +17,7 @@ Rasa's stock action_default_fallback utters utter_default and reverts the custom
 (UserUtteranceReverted). That erases the give-up from the dialogue state, so a human offer made by it would be
 invisible to the policies and the customer's "yes" to it would have no question to answer. Our override
 returns no events instead. The tracker then ends in "action_two_stage_fallback, active_loop: null", and the
-rule "the two-stage fallback gives up - offer a person" says utter_default and utter_handoff_offer, whose
+rule "the two-stage fallback gives up - offer a person" says utter_default and action_offer_person, whose
 yes/no rules hand over or ask to rephrase. That rule starts at the loop's last step (conditioned on the loop),
 not at the customer's message: starting at "nlu_fallback" it would contradict step 0's rules. A clarified
 message cannot match it: the loop reverts its own step when the customer confirms a topic.

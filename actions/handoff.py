@@ -10,7 +10,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend_client, messages
-from contract.service_api import HANDOFF_MESSAGE, MAX_HANDOFF_REASON_CHARS, NON_TOPICAL_INTENTS
+from contract.service_api import (
+    HANDOFF_MESSAGE,
+    MAX_HANDOFF_REASON_CHARS,
+    NON_TOPICAL_INTENTS,
+    PersonOfferRequest,
+    PersonOfferResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +52,76 @@ class ActionHandoff(Action):
         # The backend's words when it sends any (they may change with it), the shared default otherwise.
         dispatcher.utter_message(text=result.message if result.message.strip() else HANDOFF_MESSAGE)
         return []
+
+
+class ActionOfferPerson(Action):
+    """Offers a person (yes/no buttons), unless the backend's hand-off policy takes this turn over anyway.
+
+    The policy decides after every turn whether a person takes over; asking the customer in the very turn it
+    hands over showed both the question and "I'm connecting you", and the customer's "No, thanks" then
+    reached the agent (issue 14). So the backend is asked first (the service API's person-offer route): if
+    its policy hands over, it does so now and the customer hears that instead of the question; the hub then
+    finds the conversation handed over and adds no notice of its own. Otherwise the question is the bot's,
+    and its yes/no rules (bot/data/rules.yml) answer. The backend unreachable, the bot asks: a person stays
+    one "yes" away.
+    """
+
+    lead_in: str | None = None  # said before the question, and before the hand-over if the policy takes it
+    question: str = messages.PERSON_OFFER
+    buttons: tuple[dict[str, str], ...] = messages.PERSON_OFFER_BUTTONS
+
+    def name(self) -> str:
+        return "action_offer_person"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        taken = await _taken_over(tracker)
+        if taken is not None and taken.handed_over:
+            if self.lead_in:
+                dispatcher.utter_message(text=self.lead_in)
+            # No message: a full queue's follow-up note has told the customer already.
+            if taken.message:
+                dispatcher.utter_message(text=taken.message)
+            return []
+        question = f"{self.lead_in} {self.question}" if self.lead_in else self.question
+        dispatcher.utter_message(text=question, buttons=list(self.buttons))
+        return []
+
+
+class ActionApologizeComplaint(ActionOfferPerson):
+    """A complaint: an apology, then the offer of a person (or the policy's hand-over, as above)."""
+
+    lead_in = messages.COMPLAINT_APOLOGY
+    question = messages.COMPLAINT_OFFER
+    buttons = messages.COMPLAINT_OFFER_BUTTONS
+
+    def name(self) -> str:
+        return "action_apologize_complaint"
+
+
+async def _taken_over(tracker: Tracker) -> PersonOfferResult | None:
+    """The backend's answer to the coming offer; None when it gave none (the bot then asks)."""
+    try:
+        return await backend_client.person_offer(tracker.sender_id, person_offer_request(tracker))
+    except backend_client.BackendError:
+        logger.warning("person offer check of %s failed; asking", tracker.sender_id, exc_info=True)
+        return None
+
+
+def person_offer_request(tracker: Tracker) -> PersonOfferRequest:
+    """This turn as the hand-off policy reads it (backend/handoff/features.py: intent, sentiment, words)."""
+    message = tracker.latest_message or {}
+    sentiment = message.get("sentiment") or {}
+    score = sentiment.get("score")
+    label = sentiment.get("label")
+    return PersonOfferRequest(
+        reason=handoff_reason(tracker),
+        intent=(message.get("intent") or {}).get("name") or "nlu_fallback",
+        text=(message.get("text") or "")[:5000],
+        sentiment_label=label if isinstance(label, str) else None,
+        sentiment_score=max(-1.0, min(1.0, float(score))) if isinstance(score, int | float) else None,
+    )
 
 
 def handoff_reason(tracker: Tracker) -> str:

@@ -22,6 +22,23 @@ HANDOFF_FAILED = (
     "follow up with you right here as soon as possible."
 )
 
+# The bot's offers of a person (actions/handoff.py). Actions say them, not the domain's responses, because
+# the backend may take the turn over instead: then the lead-in stays and the question gives way to the
+# hand-over (issue 14).
+PERSON_OFFER = (
+    "Would you like me to connect you with a person from our team? They'll reply right here in this chat."
+)
+PERSON_OFFER_BUTTONS: tuple[dict[str, str], ...] = (
+    {"title": "Yes, connect me", "payload": "/affirm"},
+    {"title": "No, thanks", "payload": "/deny"},
+)
+COMPLAINT_APOLOGY = "I'm really sorry about your experience, that's not the standard we want to give you."
+COMPLAINT_OFFER = "Would you like me to pass this to a person from our team so they can put it right?"
+COMPLAINT_OFFER_BUTTONS: tuple[dict[str, str], ...] = (
+    {"title": "Yes, talk to a person", "payload": "/affirm"},
+    {"title": "No, thanks", "payload": "/deny"},
+)
+
 # "Is this about <topic>?" for the two-stage fallback. Intents without a topic (greet, affirm, inform...)
 # make no sense to confirm, so for those the customer is asked to rephrase instead.
 AFFIRMATION_TOPICS: dict[str, str] = {
@@ -37,7 +54,7 @@ AFFIRMATION_TOPICS: dict[str, str] = {
     "account_locked": "a locked account",
     "update_details": "updating your account details",
     "technical_problem": "a problem with our website or app",
-    "product_question": "a question about one of our products",
+    "product_question": "a question about our products or how we ship them",
     "pricing": "our prices and plans",
     "complaint": "a complaint about our service",
     "request_human": "talking to a person from our team",

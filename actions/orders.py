@@ -27,11 +27,34 @@ def first_order_id(slot_value: Any) -> str | None:
     return None
 
 
+SHIPPING_DELAY = "shipping_delay"
+LOOKUP_ORDER = "action_lookup_order"
+
+
 class ValidateOrderStatusForm(FormValidationAction):
     """Turns whatever the customer typed into "ORD-123456", or explains what an order number looks like."""
 
     def name(self) -> str:
         return "validate_order_status_form"
+
+    def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """At the form's start, the order just found, when the customer says it is late or missing.
+
+        "It's still not here" after the bot told them where order ORD-123456 is means that order: asking
+        for its number made them repeat what the bot had just said (issue 14). Only then: a new question
+        about an order ("and my other order?") may well be about another one, so the form asks; a number the
+        customer gives fills the slot from the entity before this runs, and wins. Slots outlive a session
+        (bot/domain.yml), so an order looked up in an earlier session is not assumed.
+        """
+        starting = tracker.get_slot("requested_slot") is None and tracker.get_slot("order_id") is None
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        found = tracker.get_slot("order_lookup") == "found" and _looked_up_this_session(tracker)
+        if not starting or intent != SHIPPING_DELAY or not found:
+            return {}
+        order_id = first_order_id(tracker.get_slot("last_order_id"))
+        return {"order_id": order_id} if order_id else {}
 
     def validate_order_id(
         self,
@@ -51,6 +74,15 @@ class ValidateOrderStatusForm(FormValidationAction):
         return {"order_id": None}
 
 
+def _looked_up_this_session(tracker: Tracker) -> bool:
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return False
+        if event.get("event") == "action" and event.get("name") == LOOKUP_ORDER:
+            return True
+    return False
+
+
 class ActionLookupOrder(Action):
     """Tells the customer where the order in slot `order_id` is; the rules branch on slot `order_lookup`.
 
@@ -59,7 +91,7 @@ class ActionLookupOrder(Action):
     """
 
     def name(self) -> str:
-        return "action_lookup_order"
+        return LOOKUP_ORDER
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
