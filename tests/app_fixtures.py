@@ -2,9 +2,13 @@
 
 A plugin (tests/conftest.py names it in `pytest_plugins`), so every domain folder gets these fixtures
 without a conftest of its own (`app_server` serves the same app over real HTTP, for a browser); the helpers
-(SERVICE_HEADERS, ScriptedRasa, default_answer, staff_headers) are imported from here."""
+(SERVICE_HEADERS, ScriptedRasa, default_answer, staff_headers) are imported from here.
+
+Each app starts on a copy of one knowledge index of the seeded articles, built once per session
+(`seeded_kb_index`), the way each database is a copy of one seeded file (tests/conftest.py)."""
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,8 +24,13 @@ from fastapi.testclient import TestClient
 from backend.auth.tokens import customer_hash
 from backend.core.config import Settings
 from backend.main import create_app
+from knowledge.store import CHUNKS, MANIFEST, VECTORS
+from tests.conftest import copy_sqlite
 
 SERVICE_HEADERS = {"X-Service-Token": "test-service-token"}
+# The knowledge index proper. Not its lock file, nor the assist index beside it (`<kb_index_dir>/assist`): the
+# assist tests build that one from their own cases and expect to start without it.
+KB_INDEX_FILES = (MANIFEST, CHUNKS, VECTORS)
 
 
 @dataclass
@@ -80,13 +89,12 @@ def rasa() -> ScriptedRasa:
     return ScriptedRasa()
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def app_settings(database_url: str, work: Path) -> Settings:
     # Index and model files in the test's own folder: tests never read or change the developer's var/.
     return Settings(
         database_url=database_url,
-        kb_index_dir=tmp_path / "kb_index",
-        risk_model_dir=tmp_path / "risk_models",
+        kb_index_dir=work / "kb_index",
+        risk_model_dir=work / "risk_models",
         rasa_url="http://rasa.test",
         service_token=SERVICE_HEADERS["X-Service-Token"],
         secret_key="test-secret-key-of-at-least-32-bytes!",
@@ -94,6 +102,37 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # policy file from var/ (tests/handoff/test_handoff_policy.py configures the learnt one itself).
         handoff_policy="rules",
     )
+
+
+@pytest.fixture(scope="session")
+def seeded_kb_index(seeded_sqlite: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The knowledge index of the seeded articles, as an app start on the seeded database builds it in an
+    empty directory. Built once per session (per xdist worker), so that the apps of the tests start by
+    loading and verifying a copy instead of encoding every article again."""
+    work = tmp_path_factory.mktemp("seeded_kb_index")
+    copy_sqlite(seeded_sqlite, work / "seeded.db")
+    settings = app_settings(f"sqlite:///{work / 'seeded.db'}", work)
+    app = create_app(settings, rasa_transport=httpx.MockTransport(ScriptedRasa().handle))
+    with TestClient(app):
+        report = app.state.kb.report
+    assert report.action == "rebuilt", report  # a fresh directory: built from the seeded articles
+    return settings.kb_index_dir
+
+
+def copy_kb_index(source: Path, target: Path) -> None:
+    target.mkdir(parents=True)
+    for name in KB_INDEX_FILES:
+        shutil.copyfile(source / name, target / name)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, seeded_kb_index: Path) -> Settings:
+    """The app's settings on `database_url`, with a copy of the seeded articles' index in `kb_index_dir`.
+    An app start checks the copy against the database's published articles and patches or rebuilds what
+    differs, as in production, so a test whose articles differ at start still gets an index of its own."""
+    settings = app_settings(database_url, tmp_path)
+    copy_kb_index(seeded_kb_index, settings.kb_index_dir)
+    return settings
 
 
 @pytest.fixture

@@ -27,7 +27,10 @@ Late parcels are now re-sent by drone within three hours, free of charge, anywhe
 
 @pytest.fixture
 def kb_settings(settings: Settings, tmp_path: Path) -> Settings:
-    return settings.model_copy(update={"kb_index_dir": tmp_path / "kb_index", "kb_sync_interval_s": 0.5})
+    # An empty directory: these tests build, restart, damage and repair the index themselves (`settings` has
+    # a copy of the session's prebuilt one, tests/app_fixtures.py).
+    fresh = tmp_path / "fresh_kb_index"
+    return settings.model_copy(update={"kb_index_dir": fresh, "kb_sync_interval_s": 0.5})
 
 
 @contextmanager
