@@ -11,5 +11,5 @@ COPY bot bot
 WORKDIR /app/bot
 EXPOSE 5005 5055
 # The HTTP API is served with RASA_TOKEN (`--auth-token`), and not at all without one: an empty token would be
-# matched by any `?token=`. The customer webhook (channels.hub) takes no token; only the backend may reach it.
+# matched by any `?token=`. The hub channel's webhook wants the same RASA_TOKEN as a bearer header.
 CMD ["sh", "-c", "exec rasa run --enable-api --auth-token \"${RASA_TOKEN:?set RASA_TOKEN: the HTTP API token}\" --model /models/current.tar.gz --credentials credentials.yml --endpoints endpoints.scaled.yml"]

@@ -60,6 +60,9 @@ def private_stack(name: str = "stack") -> Stack:
             action_port=free_port(),
             log_dir=work / "logs",
             rasa_tracker_db=work / "tracker.db",
+            # The bare-Rasa comparison (scripts/loadgen.py) sends to Rasa's `rest` channel, which the
+            # product's credentials.yml leaves out.
+            credentials="credentials.bench.yml",
             extra_env={
                 "KB_INDEX_DIR": str(work / "kb_index"),
                 "RISK_MODEL_DIR": str(work / "risk_models"),

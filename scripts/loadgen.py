@@ -20,11 +20,12 @@ could not answer: holding reply, bot_status `failed`), lost (accepted but not st
 right after the message they answer: must be 0) and double-answered (a message answered by two turns).
 
 The same texts are then sent to bare Rasa (its REST webhook, same model, no backend), paced the same way,
-for the ratio full stack / bare Rasa (`--skip-bare` leaves it out), with the same retry semantics (a failed
-or timed-out attempt is retried after the same pause, latency from the first send). `--identified-share F`
-opens that share of the customers' sessions as identified shoppers (a seeded customer's email and its
-identity hash), so CRM reads and churn scoring run as they do for a shop's logged-in visitors. Only loopback
-addresses are used; every loop is bounded in count and time.
+for the ratio full stack / bare Rasa (`--skip-bare` leaves it out; Rasa must run with the benchmarks'
+bot/credentials.bench.yml, as `make bench`'s stacks do: the product's has no `rest` channel), with the
+same retry semantics (a failed or timed-out attempt is retried after the same pause, latency from the first
+send). `--identified-share F` opens that share of the customers' sessions as identified shoppers (a seeded
+customer's email and its identity hash), so CRM reads and churn scoring run as they do for a shop's logged-in
+visitors. Only loopback addresses are used; every loop is bounded in count and time.
 
     python -m scripts.loadgen --backend http://127.0.0.1:8000 --rasa http://127.0.0.1:5005 \\
         --database-url sqlite:///var/supportdesk.db --customers 10 50 200 [--think-s 1.0] \\
@@ -296,6 +297,14 @@ async def run_bare_rasa(rasa: str, load: Load) -> RunResult:
     return result
 
 
+def has_rest_channel(rasa: str) -> bool:
+    """Whether Rasa serves its `rest` channel (whose GET / answers 200), which only the benchmarks enable."""
+    try:
+        return httpx.get(f"{rasa}/webhooks/rest/", timeout=10).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 async def _deliver_bare(
     http: httpx.AsyncClient, rasa: str, message: SentMessage, result: RunResult, rng: random.Random
 ) -> bool:
@@ -493,6 +502,11 @@ def main() -> int:
         host = httpx.URL(url).host
         if host not in ("127.0.0.1", "localhost", "::1"):
             parser.error(f"load is only sent to loopback addresses, not {host}")
+    if not args.skip_bare and not has_rest_channel(args.rasa):
+        parser.error(
+            f"{args.rasa} serves no `rest` channel for the bare-Rasa run: start Rasa with --credentials "
+            "credentials.bench.yml (the product's credentials.yml leaves it out), or pass --skip-bare"
+        )
     rows = asyncio.run(main_async(args))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

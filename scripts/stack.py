@@ -56,6 +56,9 @@ class StackConfig:
     # Rasa's HTTP API refuses calls without it (`rasa run --auth-token`); the backend gets it as RASA_TOKEN.
     # A fresh one per stack unless the caller passes one (`make run`: the install's, local_rasa_token()).
     rasa_token: str = field(default_factory=new_secret)
+    # Rasa's input channels, a file in bot/: the product's (the hub channel alone), or the benchmarks' with
+    # Rasa's unauthenticated `rest` channel beside it (credentials.bench.yml, for the bare-Rasa runs).
+    credentials: str = "credentials.yml"
     extra_env: dict[str, str] = field(default_factory=dict)
     # Weeks of seeded history (backend/seed_history.py): the demo's past for `make run`; none for the test
     # stacks, whose tests count the cases and decisions they make themselves.
@@ -185,7 +188,7 @@ class Stack:
             "--interface",
             c.host,
             "--credentials",
-            "credentials.yml",
+            c.credentials,
             "--endpoints",
             "endpoints.yml",
         ]

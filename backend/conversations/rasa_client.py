@@ -87,9 +87,11 @@ class RasaClient:
             for url in urls
         ]
         self._turns = itertools.count()
-        # Rasa's HTTP API (`rasa run --auth-token`) reads its token from the query string alone. Only the API
-        # calls carry it: the channel webhook takes none, and a URL with the token is a URL not to log.
+        # Rasa's HTTP API (`rasa run --auth-token`) reads its token from the query string alone; the hub
+        # channel's webhook wants the same secret as a bearer header (bot/channels/hub.py), which no access
+        # log writes down.
         self._api_params = {"token": token} if token else {}
+        self._webhook_headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def close(self) -> None:
         for replica in self._replicas:
@@ -107,7 +109,7 @@ class RasaClient:
         problems: list[str] = []
         for replica in self._rotation():
             try:
-                response = await _post(replica, payload)
+                response = await _post(replica, payload, self._webhook_headers)
             except NOT_SENT as exc:
                 problems.append(f"{replica.base_url}: {exc!r}")
                 continue
@@ -192,11 +194,13 @@ async def _add_request_id(request: httpx.Request) -> None:
     request.headers.update(correlation.request_id_headers())
 
 
-async def _post(replica: httpx.AsyncClient, payload: dict[str, Any]) -> httpx.Response:
+async def _post(
+    replica: httpx.AsyncClient, payload: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
     """One turn's call to one replica, counted by outcome and timed (the metrics operators alert on)."""
     started, outcome = time.perf_counter(), "error"
     try:
-        response = await replica.post(WEBHOOK, json=payload)
+        response = await replica.post(WEBHOOK, json=payload, headers=headers)
         outcome = "ok" if response.is_success else "http_error"
         return response
     except httpx.PoolTimeout:

@@ -39,6 +39,12 @@ class SettingsGroup(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
     )
 
+    def missing_secrets(self) -> list[str]:
+        """The secrets this group needs in production that are empty, by environment variable. Each group
+        that has one adds it and calls super(), so the combined Settings lists all (AuthSettings.check_secrets
+        refuses them in production)."""
+        return []
+
 
 class DatabaseSettings(SettingsGroup):
     """Where the CRM lives."""
@@ -88,27 +94,40 @@ class AuthSettings(SettingsGroup):
         return [name.upper() for name, value in DEVELOPMENT_SECRETS.items() if getattr(self, name) == value]
 
     def check_secrets(self) -> None:
-        """Raise InsecureSettings, naming each variable, if production would run on development secrets or a
-        short SECRET_KEY (development only warns). The backend calls it when it starts; scripts that sign
-        nothing do not, so `make eval-*` and the like need no secrets."""
-        published = self.development_secrets_in_use()
+        """Raise InsecureSettings, naming each variable, if production would run on development secrets, a
+        short SECRET_KEY or an empty secret another group needs (RASA_TOKEN); development only warns. The
+        backend calls it when it starts; scripts that sign nothing do not, so `make eval-*` and the like need
+        no secrets."""
+        published, missing = self.development_secrets_in_use(), self.missing_secrets()
         if self.environment != "production":
-            if published:
-                logging.getLogger(__name__).warning(
-                    "ENVIRONMENT=development: %s at the published development values; fine on this machine, "
-                    "never for a backend others can reach",
-                    ", ".join(published),
-                )
+            self._warn_development(published, missing)
             return
         problems = [f"{name} is the published development value" for name in published]
         if len(self.secret_key.encode()) < MIN_SECRET_KEY_BYTES:
             problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
+        problems += [f"{name} is empty" for name in missing]
         if problems:
             raise InsecureSettings(
                 "refusing to start in production: "
                 + "; ".join(problems)
                 + ". Set each to a long random value (e.g. `python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`), or ENVIRONMENT=development on a developer's machine."
+            )
+
+    @staticmethod
+    def _warn_development(published: list[str], missing: list[str]) -> None:
+        log = logging.getLogger(__name__)
+        if published:
+            log.warning(
+                "ENVIRONMENT=development: %s at the published development values; fine on this machine, "
+                "never for a backend others can reach",
+                ", ".join(published),
+            )
+        if missing:
+            log.warning(
+                "ENVIRONMENT=development: %s empty; fine on this machine (a Rasa started by hand without a "
+                "token), never for a backend others can reach",
+                ", ".join(missing),
             )
 
 
@@ -160,7 +179,8 @@ class ConversationSettings(SettingsGroup):
         default="",
         description="The Rasa server's HTTP API token (`rasa run --auth-token`, from the same RASA_TOKEN), "
         "sent as `?token=` on the API calls (tracker reads during failover); `make run` generates one per "
-        "install (var/rasa_token). Empty: none sent. The customer webhook does not need it.",
+        "install (var/rasa_token), and as `Authorization: Bearer` on the hub webhook's turns, which the hub "
+        "channel refuses without it. Empty: none sent (refused in production).",
     )
     rasa_urls: str = Field(
         default="",
@@ -189,6 +209,11 @@ class ConversationSettings(SettingsGroup):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    def missing_secrets(self) -> list[str]:
+        # Without it the hub channel, which runs with the same RASA_TOKEN, would refuse every turn, or, run
+        # without one, take turns from anyone who can reach Rasa.
+        return super().missing_secrets() + ([] if self.rasa_token else ["RASA_TOKEN"])
 
     @property
     def rasa_replicas(self) -> list[str]:

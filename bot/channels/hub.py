@@ -13,10 +13,17 @@ Each turn runs under the backend's correlation id (its `X-Request-ID`, or a new 
 one): every log line of the turn in this process carries it (LOG_FORMAT text or json, as the backend), and
 it goes into the message's metadata (`request_id`), which Rasa keeps on the tracker's latest message and so
 hands to the action server with every action call of the turn (contract/observability.py).
+
+Only the backend may post turns: the webhook wants `Authorization: Bearer <RASA_TOKEN>`, the secret Rasa's
+HTTP API is served with (`rasa run --auth-token`), which every stack already gives Rasa and the backend as
+RASA_TOKEN. Without it a caller that can reach Rasa's port could speak as any customer, in any conversation.
+With RASA_TOKEN unset or empty (a developer's `rasa run` by hand) the webhook stays open, with a warning.
 """
 
+import hmac
 import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -39,6 +46,9 @@ from contract.observability import (
 from nlu.settings import bot_settings
 
 logger = logging.getLogger(__name__)
+# Start-up and refusal lines of the token check on a logger of their own: they belong to no turn, and an
+# operator can route or alert on them apart from the turns' lines.
+auth_logger = logging.getLogger(f"{__name__}.auth")
 
 action_validation.install()
 turn_capture.install()
@@ -48,6 +58,23 @@ _request_id = REQUEST_ID
 install_record_factory()
 format_existing_handlers(bot_settings().log_format)  # Rasa set up its handlers before importing us
 
+TOKEN_VARIABLE = "RASA_TOKEN"
+
+
+def expected_token() -> str:
+    """The secret callers must present; empty: none is asked for."""
+    return os.environ.get(TOKEN_VARIABLE, "")
+
+
+def is_authorized(authorization: str | None, token: str) -> bool:
+    """Whether an Authorization header carries `Bearer <token>`; anything goes when no token is set."""
+    if not token:
+        return True
+    scheme, _, presented = (authorization or "").partition(" ")
+    # Bytes, so a non-ASCII header is compared (and refused) rather than raising; constant time, so the
+    # answer's timing does not tell how much of a guess was right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
+
 
 class HubInput(InputChannel):
     @classmethod
@@ -56,6 +83,14 @@ class HubInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hub_webhook = Blueprint("hub_webhook", __name__)
+        # Read once: Rasa builds the blueprint once, when the server starts, so this warns once.
+        secret = expected_token()
+        if not secret:
+            auth_logger.warning(
+                "%s is not set: the hub webhook takes turns from anyone who can reach this port; "
+                "fine for a developer's `rasa run`, never for a server others can reach",
+                TOKEN_VARIABLE,
+            )
 
         @hub_webhook.listener("before_server_start")
         async def format_sanic_logs(*_: Any) -> None:
@@ -68,6 +103,11 @@ class HubInput(InputChannel):
 
         @hub_webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not is_authorized(request.headers.get("Authorization"), secret):
+                auth_logger.warning("hub webhook: refused a call without the right token")
+                return response.json(
+                    {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"}
+                )
             body = request.json if isinstance(request.json, dict) else {}
             sender, text = body.get("sender"), body.get("message")
             if not isinstance(sender, str) or not isinstance(text, str) or not sender or not text:

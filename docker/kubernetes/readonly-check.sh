@@ -60,8 +60,9 @@ inner() {
   "${as[@]}" PYTHONPATH="$REPO:$REPO/bot" BACKEND_URL=http://127.0.0.1:18000 SERVICE_TOKEN="$token" \
     .venv-bot/bin/python -m rasa_sdk --actions actions --port 15055 >/tmp/actions.log 2>&1 &
   pids+=($!)
+  # RASA_TOKEN in Rasa's environment too, as the image has it: the hub channel reads it from there.
   (cd bot && exec "${as[@]}" PYTHONPATH="$REPO:$REPO/bot" ACTION_SERVER_URL=http://127.0.0.1:15055/webhook \
-    RASA_TRACKER_DB=/tmp/tracker.db "$REPO/.venv-bot/bin/rasa" run --enable-api --auth-token "$rasa_token" --model "$MODEL" \
+    RASA_TRACKER_DB=/tmp/tracker.db RASA_TOKEN="$rasa_token" "$REPO/.venv-bot/bin/rasa" run --enable-api --auth-token "$rasa_token" --model "$MODEL" \
     --credentials credentials.yml --endpoints endpoints.yml --port 15005 >/tmp/rasa.log 2>&1) &
   pids+=($!)
   RASA_TOKEN="$rasa_token" python3 - <<'PY'
@@ -84,12 +85,13 @@ else:
     for log in ("backend", "actions", "rasa"):
         print(f"--- {log}.log", *open(f"/tmp/{log}.log").readlines()[-15:], sep="")
     raise SystemExit("readonly-check: the processes did not all come up")
+# The backend's channel, with the token it sends (the product's credentials.yml has no other).
 request = urllib.request.Request(
-    "http://127.0.0.1:15005/webhooks/rest/webhook",
+    "http://127.0.0.1:15005/webhooks/hub/webhook",
     data=json.dumps({"sender": "readonly-check", "message": "how much does the premium plan cost?"}).encode(),
-    headers={"Content-Type": "application/json"},
+    headers={"Content-Type": "application/json", "Authorization": "Bearer " + os.environ["RASA_TOKEN"]},
 )
-replies = json.loads(urllib.request.urlopen(request, timeout=30).read())
+replies = json.loads(urllib.request.urlopen(request, timeout=30).read())["messages"]
 text = " ".join(reply.get("text", "") for reply in replies)
 # A knowledge answer quotes its article: Rasa ran the action, which searched the backend.
 assert "From our help article" in text, text

@@ -10,7 +10,7 @@ from backend.main import create_app
 from scripts.paths import ROOT
 
 # Every variable that may set a secret or the mode; the process test starts without any of them.
-SECRET_VARIABLES = {"ENVIRONMENT", "SERVICE_TOKEN", "SECRET_KEY", "IDENTITY_SECRET"}
+SECRET_VARIABLES = {"ENVIRONMENT", "SERVICE_TOKEN", "SECRET_KEY", "IDENTITY_SECRET", "RASA_TOKEN"}
 
 
 def test_database_urls_get_the_right_drivers():
@@ -35,6 +35,7 @@ REAL_SECRETS = {
     "service_token": "a-service-token-of-the-operator",
     "secret_key": "a-random-secret-key-of-48-characters-00000000000",
     "identity_secret": "an-identity-secret-shared-with-the-host",
+    "rasa_token": "a-rasa-token-shared-with-the-bot",
 }
 
 

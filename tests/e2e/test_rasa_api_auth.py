@@ -1,8 +1,10 @@
-"""The real Rasa server serves its HTTP API only with the stack's token (`rasa run --auth-token`), while the
-customer's path (backend -> the hub channel's webhook) keeps working without it, and the backend's client
-reads trackers with the token it is given."""
+"""The real Rasa server serves its HTTP API only with the stack's token (`rasa run --auth-token`), and the hub
+channel's webhook takes turns only with the same token as a bearer header (bot/channels/hub.py): a turn
+without it is refused and never reaches the tracker. The customer's path (widget -> backend -> webhook) works,
+because the backend sends the token, and the backend's client reads trackers with it."""
 
 import asyncio
+import uuid
 
 import httpx
 import pytest
@@ -45,7 +47,7 @@ def test_the_api_answers_with_the_token(stack: Stack):
     assert parse.status_code == 200 and parse.json()["intent"]["name"]
 
 
-def test_the_customer_path_needs_no_token_and_the_client_reads_the_tracker_with_it(stack: Stack):
+def test_the_customer_path_works_and_the_client_reads_the_tracker_with_the_token(stack: Stack):
     session = open_session(stack, email=None)
     replies = bot_texts(asyncio.run(say(stack, session, ["hi"])))
     assert replies, "the bot did not answer through the channel webhook"
@@ -68,3 +70,69 @@ def test_the_customer_path_needs_no_token_and_the_client_reads_the_tracker_with_
     assert asyncio.run(recover(stack.config.rasa_token)) == replies
     with pytest.raises(BotUnavailable, match="tracker"):
         asyncio.run(recover(""))
+
+
+HUB_WEBHOOK = "/webhooks/hub/webhook"
+
+
+def hub_turn(stack: Stack, sender: str, **request: object) -> httpx.Response:
+    body = {"sender": sender, "message": "hi", "message_id": "m-1", "metadata": {}}
+    return httpx.post(rasa(stack) + HUB_WEBHOOK, json=body, timeout=60, **request)  # type: ignore[arg-type]
+
+
+def user_events(stack: Stack, sender: str) -> list[dict[str, object]]:
+    tracker = httpx.get(
+        f"{rasa(stack)}/conversations/{sender}/tracker", params={"token": stack.config.rasa_token}, timeout=30
+    )
+    tracker.raise_for_status()
+    return [e for e in tracker.json()["events"] if e.get("event") == "user"]
+
+
+def with_token(value: str | bytes, token: str) -> str | bytes:
+    if isinstance(value, bytes):
+        return value.replace(b"{token}", token.encode())
+    return value.format(token=token)
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {},
+        {"headers": {"Authorization": "Bearer not-the-token"}},
+        {"headers": {"Authorization": "Bearer"}},
+        {"headers": {"Authorization": "Bearer {token}é".encode()}},  # must be a 401, not a 500
+        {"headers": {"Authorization": "Basic {token}"}},
+        {"headers": {"Authorization": "{token}"}},
+        {"params": {"token": "{token}"}},  # the API's way: the webhook wants the header, not a URL to log
+    ],
+    ids=["none", "wrong", "empty", "non-ascii", "other-scheme", "no-scheme", "query-string"],
+)
+def test_the_hub_webhook_refuses_a_turn_without_the_token(
+    stack: Stack, auth: dict[str, dict[str, str | bytes]]
+):
+    token = stack.config.rasa_token
+    request = {part: {k: with_token(v, token) for k, v in values.items()} for part, values in auth.items()}
+    sender = f"intruder-{uuid.uuid4().hex}"
+    response = hub_turn(stack, sender, **request)
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert user_events(stack, sender) == []  # the turn never reached the dialogue
+
+
+def test_the_hub_webhook_takes_a_turn_with_the_token(stack: Stack):
+    sender = f"backend-{uuid.uuid4().hex}"
+    response = hub_turn(stack, sender, headers={"Authorization": f"Bearer {stack.config.rasa_token}"})
+    assert response.status_code == 200, response.text
+    assert [m["text"] for m in response.json()["messages"] if m.get("text")], response.json()
+    [event] = user_events(stack, sender)
+    assert event["message_id"] == "m-1" and response.json()["parse"]["message_id"] == "m-1"
+
+
+def test_the_product_serves_no_unauthenticated_rest_channel(stack: Stack):
+    """Rasa's `rest` channel takes turns for any sender without a token: only the benchmarks' credentials
+    have it (bot/credentials.bench.yml), not the product's the stack runs with."""
+    sender = f"intruder-{uuid.uuid4().hex}"
+    body = {"sender": sender, "message": "hi"}
+    response = httpx.post(rasa(stack) + "/webhooks/rest/webhook", json=body, timeout=60)
+    assert response.status_code == 404, response.text
+    assert user_events(stack, sender) == []
