@@ -27,6 +27,7 @@ CACHE = "SUPPORTDESK_CACHE"
 SHARED_DATA = "SUPPORTDESK_SHARED_DATA"
 LOG_FORMAT = "LOG_FORMAT"
 ACTIONS_METRICS_PORT = "ACTIONS_METRICS_PORT"
+RASA_TOKEN = "RASA_TOKEN"
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
 # The backend's published development value (backend/core/config.py DEVELOPMENT_SECRETS), refused there in
@@ -54,6 +55,8 @@ class BotSettings:
     # The action server's Prometheus metrics on this port; None: not served (a fixed default port would
     # clash between two action servers on one machine, as tests and `make run-scaled` start them).
     actions_metrics_port: int | None
+    # The secret the hub channel asks its callers for (the Rasa HTTP API's --auth-token); empty: none asked.
+    rasa_token: str
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> BotSettings:
@@ -67,6 +70,7 @@ class BotSettings:
             shared_data_dir=_path(environ.get(SHARED_DATA), REPO_ROOT.parent / "shared" / "data"),
             log_format=environ.get(LOG_FORMAT, "text").strip().lower() or "text",
             actions_metrics_port=_port(environ.get(ACTIONS_METRICS_PORT)),
+            rasa_token=environ.get(RASA_TOKEN, ""),
         )
 
 

@@ -23,7 +23,6 @@ With RASA_TOKEN unset or empty (a developer's `rasa run` by hand) the webhook st
 import hmac
 import json
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -43,7 +42,7 @@ from contract.observability import (
     format_existing_handlers,
     install_record_factory,
 )
-from nlu.settings import bot_settings
+from nlu.settings import RASA_TOKEN, bot_settings
 
 logger = logging.getLogger(__name__)
 # Start-up and refusal lines of the token check on a logger of their own: they belong to no turn, and an
@@ -58,12 +57,12 @@ _request_id = REQUEST_ID
 install_record_factory()
 format_existing_handlers(bot_settings().log_format)  # Rasa set up its handlers before importing us
 
-TOKEN_VARIABLE = "RASA_TOKEN"
+TOKEN_VARIABLE = RASA_TOKEN
 
 
 def expected_token() -> str:
     """The secret callers must present; empty: none is asked for."""
-    return os.environ.get(TOKEN_VARIABLE, "")
+    return bot_settings().rasa_token
 
 
 def is_authorized(authorization: str | None, token: str) -> bool:
