@@ -131,7 +131,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.dependency_overrides[get_settings] = lambda: settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     if settings.metrics_enabled:  # outside the size limit, so its 413s are timed too
         app.add_middleware(HttpMetrics)

@@ -12,14 +12,12 @@ from backend.agents.models import Agent
 from backend.auth.policy import grants
 from backend.auth.tokens import InvalidToken, agent_of_staff_token, conversation_of_widget_token
 from backend.conversations.models import Conversation
-from backend.core.config import Settings, get_settings
-from backend.core.dependencies import SessionDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.text import Text
 
 bearer = HTTPBearer(auto_error=False)
 # A security scheme rather than a plain header, so the OpenAPI schema says which routes want it.
 service_key = APIKeyHeader(name="X-Service-Token", auto_error=False)
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 # Each role may do everything the roles before it may.
@@ -27,7 +25,7 @@ ROLE_RANK = {"agent": 0, "supervisor": 1, "admin": 2}
 
 
 @grants("service")
-def require_service(
+async def require_service(
     settings: SettingsDep, x_service_token: Annotated[str | None, Depends(service_key)] = None
 ) -> str:
     """Internal callers (the action server) present the shared service token."""

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from backend.agents.models import Agent
 from backend.agents.schemas import AgentOut
-from backend.auth.dependencies import SettingsDep, StaffDep
+from backend.auth.dependencies import StaffDep
 from backend.auth.passwords import verify_password
 from backend.auth.policy import public
 from backend.auth.tokens import issue_staff_token
-from backend.core.dependencies import SessionDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.errors import error_response
 from backend.core.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
 from backend.core.text import Text

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy import select
 
 from backend.agents.models import Agent
-from backend.auth.dependencies import AdminDep, SettingsDep, StaffDep, SupervisorDep
+from backend.auth.dependencies import AdminDep, StaffDep, SupervisorDep
 from backend.automation import schemas, service
 from backend.automation.engine import Engine, limits_from
 from backend.automation.evaluator import AutomationEvent, PlannedAction
@@ -25,7 +25,7 @@ from backend.automation.schemas import (
     VersionIn,
     VersionOut,
 )
-from backend.core.dependencies import SessionDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.errors import error_response
 from backend.core.params import RecordId
 from backend.core.text import Text

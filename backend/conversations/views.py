@@ -25,9 +25,8 @@ from backend.conversations.schemas import (
     SentimentTrajectoryOut,
     TurnOut,
 )
-from backend.core.config import Settings, get_settings
 from backend.core.database import utcnow
-from backend.core.dependencies import SessionDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.errors import error_response
 from backend.core.params import MAX_DB_INTEGER, Offset
 from backend.core.ratelimit import RATE_LIMITED, RateLimiterDep, client_ip, enforce
@@ -73,7 +72,7 @@ class SessionOut(BaseModel):
 async def start_session(
     body: SessionIn,
     session: SessionDep,
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: SettingsDep,
     limiter: RateLimiterDep,
     request: Request,
 ) -> SessionOut:

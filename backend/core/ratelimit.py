@@ -151,7 +151,7 @@ def rate_limiter_for(settings: Settings) -> RateLimiter:
     return RateLimiter(rates, redis, settings.rate_limits_enabled)
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     return request.app.state.rate_limiter
 
 

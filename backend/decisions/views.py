@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
 from backend.audit import service as audit
-from backend.auth.dependencies import SettingsDep, StaffDep, SupervisorDep
+from backend.auth.dependencies import StaffDep, SupervisorDep
 from backend.cases import service as cases
 from backend.cases.models import Case
 from backend.core.database import utcnow
-from backend.core.dependencies import SessionDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.errors import error_response
 from backend.core.params import RecordId
 from backend.core.text import Text

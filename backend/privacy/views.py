@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from sqlalchemy import func, select
 
 from backend.audit import service as audit
-from backend.auth.dependencies import AdminDep, SettingsDep
+from backend.auth.dependencies import AdminDep
 from backend.conversations.models import Message
-from backend.core.dependencies import SessionDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.errors import error_response
 from backend.core.text import Text
 from backend.customers.models import Customer

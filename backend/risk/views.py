@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from backend.auth.dependencies import AdminDep, SettingsDep, current_staff
+from backend.auth.dependencies import AdminDep, current_staff
 from backend.core.database import utcnow
-from backend.core.dependencies import SessionDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.errors import error_response
 from backend.core.params import Offset, RecordId
 from backend.risk import challenger, registry, service

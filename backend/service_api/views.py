@@ -11,11 +11,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
-from backend.auth.dependencies import SettingsDep, require_service
+from backend.auth.dependencies import require_service
 from backend.cases.schemas import HandoffIn, HandoffOut
 from backend.conversations import service as conversations
 from backend.core.config import Settings
-from backend.core.dependencies import SessionDep
+from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.text import Text
 from backend.customers import service as customers
 from backend.customers.models import Customer

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from backend.core.config import get_settings
 from backend.experiments import policy
 from backend.experiments.offers import OFFERS
 from ml import uplift
@@ -26,7 +25,7 @@ def policy_file(tmp_path_factory):
 
 def test_outside_the_experiment_the_saved_policy_chooses_and_logs_why(client, database_url, policy_file):
     changed = client.app.state.settings.model_copy(update={"uplift_policy_path": policy_file})
-    client.app.dependency_overrides[get_settings] = lambda: changed
+    client.app.state.settings = changed
     people = customers(database_url, 20)
     answers = {p["id"]: ask_to_cancel(client, p["email"]) for p in people}
     logged = rows(database_url, "SELECT * FROM decisions WHERE kind = 'retention_offer' ORDER BY id")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from backend.conversations.models import Conversation, Message
-from backend.core.config import get_settings, to_async_url
+from backend.core.config import to_async_url
 from backend.core.database import make_engine, make_sessionmaker, utcnow
 from backend.risk import rules, service
 from tests.app_fixtures import SERVICE_HEADERS, default_answer, staff_headers
@@ -242,7 +242,7 @@ def test_without_an_escalation_model_the_guardrails_still_apply(settings, databa
 def retention(client, conversation_id: str, threshold: float | None = None, headers=None):
     if threshold is not None:
         changed = client.app.state.settings.model_copy(update={"churn_high_threshold": threshold})
-        client.app.dependency_overrides[get_settings] = lambda: changed
+        client.app.state.settings = changed
     return client.post(
         f"/api/v1/service/conversations/{conversation_id}/retention-offer",
         headers=SERVICE_HEADERS if headers is None else headers,
