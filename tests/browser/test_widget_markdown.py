@@ -5,18 +5,14 @@ and a canned history, so the messages below reach the real render() path as they
 WebSocket cannot connect there, which the widget survives (it retries and reads the history again).
 """
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 
-STATIC = Path(__file__).resolve().parents[2] / "backend" / "web" / "static"
-BACKEND = "http://support.test"
-SHOP = "http://shop.test"
+from tests.browser.offline_widget import BACKEND, CONVERSATION_API, open_on_shop
+
 XSS = "<img src=x onerror=alert(1)><script>window.__pwned=1</script>"
-HOST_PAGE = f'<!doctype html><title>shop</title><script src="{BACKEND}/static/widget.js" defer></script>'
 PLAIN = "Hello! I can help with orders, returns and plans.\nWhat would you like to do?"
 
 MESSAGES = [
@@ -47,19 +43,6 @@ MESSAGES = [
 ]
 
 
-def serve(route: Route) -> None:
-    path = route.request.url.removeprefix(BACKEND).split("?")[0]
-    if path in ("/static/widget.js", "/static/widget.css"):
-        kind = "javascript" if path.endswith(".js") else "css"
-        route.fulfill(
-            body=(STATIC / path.rsplit("/", 1)[1]).read_text(), content_type=f"text/{kind}; charset=utf-8"
-        )
-    elif path == "/api/v1/widget/conversations/7/messages":
-        route.fulfill(body=json.dumps(MESSAGES), content_type="application/json")
-    else:
-        route.fulfill(status=404, body="{}", content_type="application/json")
-
-
 @pytest.fixture
 def widget(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
@@ -67,15 +50,7 @@ def widget(browser: Browser) -> Iterator[Page]:
     page.set_default_timeout(10_000)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.route(f"{BACKEND}/**", serve)
-    page.route(
-        f"{SHOP}/",
-        lambda r: r.fulfill(body=HOST_PAGE, content_type="text/html; charset=utf-8"),
-    )
-    session = json.dumps({"conversation_id": 7, "token": "t", "expires_at": "2099-01-01T00:00:00Z"})
-    page.add_init_script(f"localStorage.setItem('supportdesk:{BACKEND}', {json.dumps(session)})")
-    page.goto(f"{SHOP}/")
-    page.get_by_role("button", name="Open chat").click()
+    open_on_shop(page, {f"{CONVERSATION_API}/messages": MESSAGES})
     expect(page.locator(".sd-msg")).to_have_count(len(MESSAGES))
     yield page
     assert not dialogs, f"a message ran script: {dialogs}"

@@ -5,18 +5,14 @@ canned history; the WebSocket cannot connect, which the widget survives. Stale b
 of an offer of a person made in the turn the backend handed over: clicked later, "/affirm" reached the team.
 """
 
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 
-STATIC = Path(__file__).resolve().parents[2] / "backend" / "web" / "static"
-BACKEND = "http://support.test"
-SHOP = "http://shop.test"
-HOST_PAGE = f'<!doctype html><title>shop</title><script src="{BACKEND}/static/widget.js" defer></script>'
+from tests.browser.offline_widget import CONVERSATION_API, open_on_shop
+
 YES_NO = [{"title": "Yes, connect me", "payload": "/affirm"}, {"title": "No, thanks", "payload": "/deny"}]
 PERSON = [{"title": "Talk to a person", "payload": "/request_human"}]
 
@@ -31,23 +27,6 @@ NOT_QUEUED = {"position": None, "estimate_minutes": None, "team": None}
 QUEUED = {"position": 2, "estimate_minutes": 4, "team": "general"}
 
 
-def serve(queue: dict[str, Any]) -> Callable[[Route], None]:
-    def handle(route: Route) -> None:
-        path = route.request.url.removeprefix(BACKEND).split("?")[0]
-        if path in ("/static/widget.js", "/static/widget.css"):
-            kind = "javascript" if path.endswith(".js") else "css"
-            body = (STATIC / path.rsplit("/", 1)[1]).read_text()
-            route.fulfill(body=body, content_type=f"text/{kind}; charset=utf-8")
-        elif path == "/api/v1/widget/conversations/7/messages":
-            route.fulfill(body=json.dumps(HISTORY), content_type="application/json")
-        elif path == "/api/v1/widget/conversations/7/queue":
-            route.fulfill(body=json.dumps(queue), content_type="application/json")
-        else:
-            route.fulfill(status=404, body="{}", content_type="application/json")
-
-    return handle
-
-
 @pytest.fixture
 def open_widget(browser: Browser) -> Iterator[Callable[..., Page]]:
     contexts = []
@@ -57,14 +36,9 @@ def open_widget(browser: Browser) -> Iterator[Callable[..., Page]]:
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.route(f"{BACKEND}/**", serve(queue))
         if socket:  # a socket that opens (and says nothing), so the widget reads its place in the queue
             page.route_web_socket("ws://support.test/ws/widget", lambda ws: None)
-        page.route(f"{SHOP}/", lambda r: r.fulfill(body=HOST_PAGE, content_type="text/html; charset=utf-8"))
-        session = json.dumps({"conversation_id": 7, "token": "t", "expires_at": "2099-01-01T00:00:00Z"})
-        page.add_init_script(f"localStorage.setItem('supportdesk:{BACKEND}', {json.dumps(session)})")
-        page.goto(f"{SHOP}/")
-        page.get_by_role("button", name="Open chat").click()
+        open_on_shop(page, {f"{CONVERSATION_API}/messages": HISTORY, f"{CONVERSATION_API}/queue": queue})
         expect(page.locator(".sd-msg")).to_have_count(len(HISTORY))
         return page
 
