@@ -47,14 +47,14 @@ _SOURCE = Path(__file__).read_bytes()  # part of every training key: other code,
 
 @dataclass(frozen=True)
 class RerankConfig:
-    epochs: int = 3
+    epochs: int = 2
     learning_rate: float = 5e-5
     # The one-logit head starts from random weights (and the pooler was never trained for pairs): at the
     # encoder's rate it barely moves in a few hundred steps, so it learns faster.
     head_learning_rate: float = 1e-3
-    negatives: int = 7  # hard negatives per question
-    questions_per_step: int = 4  # groups per optimizer step (4 x 8 = 32 pairs)
-    max_length: int = 192  # tokens of question + passage; longer passages are cut
+    negatives: int = 3  # hard negatives per question
+    questions_per_step: int = 8  # groups per optimizer step (8 x 4 = 32 pairs)
+    max_length: int = 128  # tokens of question + passage; longer passages are cut
     warmup_share: float = 0.1
     seed: int = 0
 
