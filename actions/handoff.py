@@ -1,7 +1,7 @@
 """Handing the conversation to a person from the support team."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -59,15 +59,12 @@ class ActionOfferPerson(Action):
 
     The policy decides after every turn whether a person takes over; asking the customer in the very turn it
     hands over showed both the question and "I'm connecting you", and the customer's "No, thanks" then
-    reached the agent (issue 14). So the backend is asked first (the service API's person-offer route): if
-    its policy hands over, it does so now and the customer hears that instead of the question; the hub then
-    finds the conversation handed over and adds no notice of its own. Otherwise the question is the bot's,
-    and its yes/no rules (bot/data/rules.yml) answer. The backend unreachable, the bot asks: a person stays
-    one "yes" away.
+    reached the agent (issue 14). So the backend is asked first (offer_or_hand_over). Otherwise the question
+    is the bot's, and its yes/no rules (bot/data/rules.yml) answer.
     """
 
-    lead_in: str | None = None  # said before the question, and before the hand-over if the policy takes it
-    question: str = messages.PERSON_OFFER
+    lead_in: str | None = None  # what `question` says before it asks, said alone if the policy takes over
+    question: str = messages.PERSON_OFFER  # the whole message when the bot asks
     buttons: tuple[dict[str, str], ...] = messages.PERSON_OFFER_BUTTONS
 
     def name(self) -> str:
@@ -76,16 +73,7 @@ class ActionOfferPerson(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        taken = await _taken_over(tracker)
-        if taken is not None and taken.handed_over:
-            if self.lead_in:
-                dispatcher.utter_message(text=self.lead_in)
-            # No message: a full queue's follow-up note has told the customer already.
-            if taken.message:
-                dispatcher.utter_message(text=taken.message)
-            return []
-        question = f"{self.lead_in} {self.question}" if self.lead_in else self.question
-        dispatcher.utter_message(text=question, buttons=list(self.buttons))
+        await offer_or_hand_over(dispatcher, tracker, self.lead_in, self.question, self.buttons)
         return []
 
 
@@ -93,11 +81,59 @@ class ActionApologizeComplaint(ActionOfferPerson):
     """A complaint: an apology, then the offer of a person (or the policy's hand-over, as above)."""
 
     lead_in = messages.COMPLAINT_APOLOGY
-    question = messages.COMPLAINT_OFFER
+    question = f"{messages.COMPLAINT_APOLOGY} {messages.COMPLAINT_OFFER}"
     buttons = messages.COMPLAINT_OFFER_BUTTONS
 
     def name(self) -> str:
         return "action_apologize_complaint"
+
+
+class ActionCancelInfo(ActionOfferPerson):
+    """How to cancel, then "would you like to talk to someone?" (or the policy's hand-over)."""
+
+    lead_in = messages.CANCEL_INFO
+    question = f"{messages.CANCEL_INFO} {messages.CANCEL_OFFER}"
+    buttons = messages.CANCEL_OFFER_BUTTONS
+
+    def name(self) -> str:
+        return "action_cancel_info"
+
+
+class ActionOrderLookupFailed(ActionOfferPerson):
+    """The order system is unreachable: where to see the order, or a person (or the policy's hand-over)."""
+
+    lead_in = messages.ORDER_LOOKUP_FAILED
+    question = messages.ORDER_LOOKUP_FAILED_OFFER
+    buttons = messages.ORDER_LOOKUP_FAILED_BUTTONS
+
+    def name(self) -> str:
+        return "action_order_lookup_failed"
+
+
+async def offer_or_hand_over(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    lead_in: str | None,
+    question: str,
+    buttons: Sequence[dict[str, str]],
+) -> bool:
+    """Says `question` with its yes/no `buttons`, unless the backend's hand-off policy takes this turn over.
+
+    The backend is asked first (the service API's person-offer route): if its policy hands over, it does so
+    now and the customer hears `lead_in` (the information the question followed) and the hand-over instead;
+    the hub then finds the conversation handed over and adds no notice of its own. The backend unreachable,
+    the bot asks: a person stays one "yes" away. Returns whether the conversation was handed over.
+    """
+    taken = await _taken_over(tracker)
+    if taken is None or not taken.handed_over:
+        dispatcher.utter_message(text=question, buttons=list(buttons))
+        return False
+    if lead_in:
+        dispatcher.utter_message(text=lead_in)
+    # No message: a full queue's follow-up note has told the customer already.
+    if taken.message:
+        dispatcher.utter_message(text=taken.message)
+    return True
 
 
 async def _taken_over(tracker: Tracker) -> PersonOfferResult | None:

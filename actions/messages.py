@@ -24,7 +24,7 @@ HANDOFF_FAILED = (
 
 # The bot's offers of a person (actions/handoff.py). Actions say them, not the domain's responses, because
 # the backend may take the turn over instead: then the lead-in stays and the question gives way to the
-# hand-over (issue 14).
+# hand-over (issue 14). The cancellation info and "order system unreachable" end in such an offer too.
 PERSON_OFFER = (
     "Would you like me to connect you with a person from our team? They'll reply right here in this chat."
 )
@@ -34,10 +34,34 @@ PERSON_OFFER_BUTTONS: tuple[dict[str, str], ...] = (
 )
 COMPLAINT_APOLOGY = "I'm really sorry about your experience, that's not the standard we want to give you."
 COMPLAINT_OFFER = "Would you like me to pass this to a person from our team so they can put it right?"
-COMPLAINT_OFFER_BUTTONS: tuple[dict[str, str], ...] = (
+YES_OR_NO_THANKS: tuple[dict[str, str], ...] = (
     {"title": "Yes, talk to a person", "payload": "/affirm"},
     {"title": "No, thanks", "payload": "/deny"},
 )
+COMPLAINT_OFFER_BUTTONS = YES_OR_NO_THANKS
+CANCEL_INFO = (
+    "You can cancel any time under Account > Subscription > Cancel. Monthly plans stay active until the end "
+    "of the month you've paid for, and yearly plans can be refunded pro rata within the first 30 days. Your "
+    "order history and invoices stay available, and you can come back whenever you like."
+)
+CANCEL_OFFER = (
+    "Before you go, would you like to talk to someone from our team? They can also tell you about options "
+    "such as moving to a cheaper plan."
+)
+CANCEL_OFFER_BUTTONS = YES_OR_NO_THANKS
+# Said alone when the policy hands over: "or I can pass this to a person" is moot once one is coming.
+ORDER_LOOKUP_FAILED = (
+    "Sorry, I can't reach our order system right now. You can see your order status under Account > Orders."
+)
+ORDER_LOOKUP_FAILED_OFFER = (
+    "Sorry, I can't reach our order system right now. You can see your order status under Account > Orders, "
+    "or I can pass this to a person from our team. Would you like that?"
+)
+YES_PLEASE_OR_NO_THANKS: tuple[dict[str, str], ...] = (
+    {"title": "Yes, please", "payload": "/affirm"},
+    {"title": "No, thanks", "payload": "/deny"},
+)
+ORDER_LOOKUP_FAILED_BUTTONS = YES_PLEASE_OR_NO_THANKS
 
 # "Is this about <topic>?" for the two-stage fallback. Intents without a topic (greet, affirm, inform...)
 # make no sense to confirm, so for those the customer is asked to rephrase instead.
@@ -250,6 +274,92 @@ def _late_advice(days_late: int) -> str:
     if days_late > REFUND_AFTER_BUSINESS_DAYS:
         return _RESHIP_NOW
     return f"{_MOST_ARRIVE_SOON} {_RESHIP_IF_LATER}"
+
+
+# ---- "it's still not here" after the order's answer ------------------------------------------------------
+# Repeating the answer told the customer nothing new (issue 14). The follow-up gives the knowledge base's
+# late-delivery advice ("late-delivery" in backend/seed_articles.py) as it applies to the order's real status,
+# and offers a person who can open a trace with the carrier. Its facts come from the order fetched again, so
+# a delivered order is a "delivered but not received" case, never "on its way".
+_CHECK_TRACKING = (
+    'The tracking link under Account > Orders shows where it is; a status of "exception" usually means the '
+    "carrier needs a better address or a signature."
+)
+_NO_NEED_TO_WAIT = "you don't need to wait for the carrier's investigation"
+
+
+@dataclass(frozen=True)
+class StillMissingReply:
+    """The follow-up's facts and advice, then its offer of a person (dropped if the policy hands over)."""
+
+    facts: str
+    offer: str
+    buttons: tuple[dict[str, str], ...] = YES_PLEASE_OR_NO_THANKS
+
+    @property
+    def text(self) -> str:
+        return f"{self.facts} {self.offer}"
+
+
+def still_missing_reply(order: Order, today: date) -> StillMissingReply:
+    """The reply to "it's still not here" right after the bot answered about this order."""
+    view = _view(order, today)
+    if view.status == "delivered":
+        return _delivered_not_received(view)
+    if view.status in ("shipped", "delayed"):
+        return _still_on_its_way(view)
+    if view.status == "processing":
+        return _not_shipped_yet(view)
+    # Cancelled, returned or unknown: the status stands, and a person can look into what was expected.
+    status, advice = _BY_STATUS.get(view.status, _other_status)(view)
+    return StillMissingReply(" ".join(p for p in (status, advice) if p), _LOOK_INTO_IT)
+
+
+_LOOK_INTO_IT = "Would you like a person from our team to look into it?"
+
+
+def _delivered_not_received(o: _OrderView) -> StillMissingReply:
+    carrier = o.carrier or "our carrier"
+    when = f" on {o.eta}" if o.eta else ""
+    facts = (
+        f"I'm sorry it hasn't reached you. {carrier} recorded order {o.number} as delivered{when}"
+        f"{_tracking(o)}, so this is a parcel delivered but not received. The tracking link under "
+        "Account > Orders shows when and where it was left; it's worth checking around your door, your "
+        "mailbox and with your neighbours."
+    )
+    return StillMissingReply(facts, f"Would you like a person from our team to open a trace with {carrier}?")
+
+
+def _still_on_its_way(o: _OrderView) -> StillMissingReply:
+    carrier = o.carrier or "our carrier"
+    trace = f"open a trace with {carrier}"
+    if not o.overdue:
+        due = "it's due today" if o.due_today else (f"it isn't due until {o.eta}" if o.eta else "")
+        where = f"Order {o.number} is with {carrier}{_tracking(o)}"
+        when = f", and {due}." if due else ", and I don't have a new delivery date for it yet."
+        facts = f"I understand the wait. {where}{when} {_CHECK_TRACKING} {_RESHIP_IF_LATER}"
+        offer = f"Would you like a person from our team to check on it with {carrier}?"
+        return StillMissingReply(facts, offer)
+    late = (
+        f"I'm sorry order {o.number} still hasn't reached you: it was due on {o.eta} and is with "
+        f"{carrier}{_tracking(o)}."
+    )
+    if o.business_days_late > REFUND_AFTER_BUSINESS_DAYS:
+        policy = (
+            f"As it's now more than {REFUND_AFTER_BUSINESS_DAYS} business days late, we'll reship it for "
+            f"free or refund you in full, whichever you prefer, and {_NO_NEED_TO_WAIT}."
+        )
+        offer = f"Would you like a person from our team to arrange that and {trace}?"
+    else:
+        policy = f"{_MOST_ARRIVE_SOON} {_RESHIP_IF_LATER}"
+        offer = f"Would you like a person from our team to {trace} now?"
+    return StillMissingReply(f"{late} {_CHECK_TRACKING} {policy}", offer)
+
+
+def _not_shipped_yet(o: _OrderView) -> StillMissingReply:
+    status, advice = _processing(o)
+    facts = f"Order {o.number} hasn't shipped yet, so it can't have reached you. {status} {advice}"
+    return StillMissingReply(facts, _LOOK_INTO_IT)
 
 
 def _text(value: str | None) -> str | None:

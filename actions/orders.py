@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend_client, messages
+from actions.handoff import offer_or_hand_over
 from actions.order_ids import normalize_order_id
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ def first_order_id(slot_value: Any) -> str | None:
 
 SHIPPING_DELAY = "shipping_delay"
 LOOKUP_ORDER = "action_lookup_order"
+# Outcomes of a look-up that found the order: its answer, or the follow-up when it is still not there.
+FOUND, STILL_MISSING = "found", "still_missing"
 
 
 class ValidateOrderStatusForm(FormValidationAction):
@@ -50,7 +53,8 @@ class ValidateOrderStatusForm(FormValidationAction):
         """
         starting = tracker.get_slot("requested_slot") is None and tracker.get_slot("order_id") is None
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        found = tracker.get_slot("order_lookup") == "found" and _looked_up_this_session(tracker)
+        answered = tracker.get_slot("order_lookup") in (FOUND, STILL_MISSING)
+        found = answered and _looked_up_this_session(tracker)
         if not starting or intent != SHIPPING_DELAY or not found:
             return {}
         order_id = first_order_id(tracker.get_slot("last_order_id"))
@@ -87,7 +91,8 @@ class ActionLookupOrder(Action):
     """Tells the customer where the order in slot `order_id` is; the rules branch on slot `order_lookup`.
 
     Both order_status and shipping_delay end here, with nothing said before the look-up: the reply for a
-    found order comes from messages.order_reply, not-found and unreachable replies from the domain's rules.
+    found order comes from messages.order_reply (messages.still_missing_reply when the customer says the
+    order just answered about has still not arrived), the not-found and unreachable replies from the rules.
     """
 
     def name(self) -> str:
@@ -108,11 +113,24 @@ class ActionLookupOrder(Action):
             return _outcome("unavailable", order_id)
         if order is None:
             return _outcome("not_found", order_id)
+        if _still_missing(tracker, order_id):
+            # A question, not "anything else?": the rules branch on STILL_MISSING for its yes and no.
+            follow_up = messages.still_missing_reply(order, today=date.today())
+            await offer_or_hand_over(dispatcher, tracker, follow_up.facts, follow_up.text, follow_up.buttons)
+            return _outcome(STILL_MISSING, order_id)
         # The only message of the order flow before "anything else?": worded from the order's status, so
         # nothing said in this turn can contradict what the backend returned.
         reply = messages.order_reply(order, today=date.today())
         dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons))
-        return _outcome("found", order_id)
+        return _outcome(FOUND, order_id)
+
+
+def _still_missing(tracker: Tracker, order_id: str) -> bool:
+    """The customer says the order the bot has just answered about (this session) has still not arrived."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    answered = tracker.get_slot("order_lookup") in (FOUND, STILL_MISSING)
+    same_order = first_order_id(tracker.get_slot("last_order_id")) == order_id
+    return intent == SHIPPING_DELAY and answered and same_order and _looked_up_this_session(tracker)
 
 
 def _outcome(result: str, order_id: str) -> list[EventType]:

@@ -293,7 +293,7 @@ def test_an_unknown_status_is_reported_as_it_is(backend):
     ],
 )
 def test_an_order_not_found_or_unreachable_says_nothing_itself(backend, respond, outcome):
-    # The rules answer these with utter_order_not_found / utter_order_lookup_failed, as before.
+    # The rules answer these with utter_order_not_found / action_order_lookup_failed, as before.
     messages, slots = look_up(backend, respond)
     assert messages == []
     assert slots == {"order_lookup": outcome, "last_order_id": "ORD-100234", "order_id": None}
