@@ -160,6 +160,8 @@ class ConversationHub:
             # The widget's revocation after an erasure (backend/auth/dependencies.py), from the row read here.
             if conversation.transcript_erased_at is not None:
                 raise ConversationErased(conversation_id)
+            # Read in the transaction that stores the message, so no connection is held while Rasa answers.
+            payload = await service.quick_reply_payload(session, conversation.id, text)
             message, duplicate = await lifecycle.store_customer_message(
                 session, conversation, text, client_id
             )
@@ -167,7 +169,9 @@ class ConversationHub:
                 replies = await self._settle_duplicate(session, conversation, message, answered)
             else:
                 self._publish(conversation.id, message)
-                replies = await self._answer(session, conversation, message, answered, deadline)
+                replies = await self._answer(
+                    session, conversation, message, answered, deadline, rasa_text=payload or text
+                )
             await answered(message, duplicate)
             return Turn(message, replies, duplicate)
 
@@ -186,11 +190,16 @@ class ConversationHub:
         )
         while message.bot_status == "pending" and conversation.owner == "bot":
             if utcnow() >= abandoned_at:
+                # Read before the claim, whose commit ends this read transaction before Rasa is asked.
+                text = message.text
+                payload = await service.quick_reply_payload(session, conversation.id, text, message.id)
                 if await service.claim_pending(session, message):
                     log.warning("conversation %s: answering abandoned turn %s", conversation.id, message.id)
                     # A new attempt: the wait for the dead worker's turn does not count against it.
                     deadline = time.monotonic() + self._settings.rasa_timeout_s
-                    return await self._answer(session, conversation, message, answered, deadline, resume=True)
+                    return await self._answer(
+                        session, conversation, message, answered, deadline, payload or text, resume=True
+                    )
                 break
             # End the read transaction before waiting, so a waiting re-send holds no pooled connection:
             # under overload many customers re-send at once and would exhaust the pool, stalling every turn.
@@ -206,8 +215,10 @@ class ConversationHub:
         message: Message,
         answered: _AnsweredOnce,
         deadline: float,
+        rasa_text: str,
         resume: bool = False,
     ) -> list[Message]:
+        """Rasa's answer to `message`, sent to it as `rasa_text` (a clicked quick reply's payload)."""
         if conversation.owner != "bot":
             self._tell_the_agent(conversation, message)
             self._count(message, None, rasa_saw_it=False)
@@ -219,7 +230,7 @@ class ConversationHub:
         ask = self._rasa.recover_or_send if resume else self._rasa.send
         owned_as = "retrying" if resume else "pending"
         try:
-            turn = await _within(deadline, ask(conversation.id, message.text, message.id, metadata))
+            turn = await _within(deadline, ask(conversation.id, rasa_text, message.id, metadata))
         except BotUnavailable as exc:
             stages.lap("rasa")
             replies = [BotReply(text=self._settings.holding_reply)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -44,6 +44,35 @@ async def find_by_client_id(session: AsyncSession, conversation_id: str, client_
 async def replies_to(session: AsyncSession, message_id: int) -> list[Message]:
     query = select(Message).where(Message.in_reply_to == message_id).order_by(Message.id)
     return list((await session.execute(query)).scalars())
+
+
+# The bot's quick-reply titles are short ("No, I still want to cancel"): a longer message is typed, not
+# clicked, and costs no query.
+MAX_QUICK_REPLY_TITLE_CHARS = 64
+
+
+async def quick_reply_payload(
+    session: AsyncSession, conversation_id: str, text: str, before_id: int | None = None
+) -> str | None:
+    """The payload of the quick reply titled `text` in the bot's latest turn (before message `before_id`).
+
+    The widget sends a clicked quick reply as its title, which is what the customer, the agent inbox and the
+    transcript read; Rasa is sent its payload ("/deny"), which its rules answer whatever the NLU makes of the
+    words. Only the latest turn's buttons count: the widget retires older ones. Clients that send the payload
+    itself match no title and are sent as they are.
+    """
+    if len(text) > MAX_QUICK_REPLY_TITLE_CHARS:
+        return None
+    bot = (Message.conversation_id == conversation_id, Message.sender == "bot")
+    answered = select(func.max(Message.in_reply_to)).where(*bot)
+    if before_id is not None:
+        answered = answered.where(Message.in_reply_to < before_id)
+    query = select(Message.buttons).where(*bot, Message.in_reply_to == answered.scalar_subquery())
+    for buttons in (await session.execute(query)).scalars():
+        for button in buttons or []:
+            if isinstance(button, dict) and button.get("title") == text and button.get("payload"):
+                return str(button["payload"])
+    return None
 
 
 async def claim_pending(session: AsyncSession, message: Message) -> bool:

@@ -94,7 +94,9 @@
       b.className = "sd-quick";
       b.type = "button";
       b.textContent = button.title;
-      b.addEventListener("click", () => { retireQuickReplies(); send(button.payload, button.title); });
+      // The title is sent: it is what the customer chose, in their bubble, the inbox and the transcript. The
+      // backend sends Rasa the payload of the bot's latest button with that title (conversations/service.py).
+      b.addEventListener("click", () => { retireQuickReplies(); send(button.title || button.payload); });
       item.appendChild(b);
     }
     if (message.citations && message.citations.length) item.appendChild(renderCitations(message.citations));
@@ -336,10 +338,10 @@
   const saveOutbox = (items) => localStorage.setItem(outboxKey, JSON.stringify(items));
   const newId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).replace(/[^A-Za-z0-9-]/g, "");
 
-  function send(text, shownAs) {
+  function send(text) {
     text = text.trim();
     if (!text) return;
-    saveOutbox([...outbox(), { type: "message", text, client_message_id: newId(), shownAs }]);
+    saveOutbox([...outbox(), { type: "message", text, client_message_id: newId() }]);
     flush();
   }
 
