@@ -1,0 +1,35 @@
+"""A parcel the customer says is still not here, right after the bot answered about it, through the real stack
+(issue 14): the late-parcel advice and the offer of a trace by a person, not the same answer again."""
+
+import pytest
+
+from contract.service_api import HANDOFF_MESSAGE
+from scripts.stack import Stack
+from tests.e2e.test_coherent_dialogue import cases_of, one_voice, turn
+from tests.e2e.test_message_path import open_session
+
+pytestmark = pytest.mark.e2e
+ANYTHING_ELSE = "Is there anything else I can help you with?"
+
+
+def test_still_not_here_after_the_order_answer_gets_advice_and_a_trace_not_the_same_answer(stack: Stack):
+    session = open_session(stack)
+    answer = [r["text"] for r in turn(stack, session, "where is my order ORD-100001?")]
+    assert any("ORD-100001" in t for t in answer), answer  # the demo shopper's first order: shipped
+
+    follow_up = turn(stack, session, "it's still not here")
+    one_voice(follow_up)
+    texts = [r["text"] for r in follow_up]
+    assert not set(texts) & set(answer), texts  # not the same answer again
+    assert any("ORD-100001" in t and "tracking link" in t for t in texts), texts
+    assert not any("has been delivered" in t for t in texts), texts  # a shipped order is not delivered
+    if HANDOFF_MESSAGE in texts:  # the hand-off policy took the turn over: nothing left to decline
+        return
+    [offer] = [r for r in follow_up if r.get("buttons")]
+    assert "trace" in offer["text"] and offer["text"].endswith("?"), offer
+    assert [b["payload"] for b in offer["buttons"]] == ["/affirm", "/deny"]
+    assert ANYTHING_ELSE not in texts  # one question at a time
+
+    declined = [r["text"] for r in turn(stack, session, "/deny")]
+    assert declined == [ANYTHING_ELSE], declined
+    assert cases_of(stack, session) == []
