@@ -184,10 +184,10 @@ def main() -> int:
     print(f"Shop KB answers, test questions (ml/data/kb_questions.yml): {kb}")
     report["kb_shop_test"] = kb
     replays = {cid: [vars(t) for t in turns] for cid, turns in replay.items()}
-    (VAR / "eval" / "decisions_replay.json").write_text(json.dumps(replays, indent=1))
-    out = VAR / "eval" / "decisions.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1, default=float))
+    out = VAR / "eval"
+    out.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/eval yet
+    (out / "decisions_replay.json").write_text(json.dumps(replays, indent=1))
+    (out / "decisions.json").write_text(json.dumps(report, indent=1, default=float))
     print(f"\nwrote {out}")
     return 0
 
