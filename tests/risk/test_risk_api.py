@@ -2,17 +2,22 @@
 
 import asyncio
 import json
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from backend.conversations.models import Conversation, Message
 from backend.core.config import to_async_url
 from backend.core.database import make_engine, make_sessionmaker, utcnow
 from backend.risk import rules, service
 from tests.app_fixtures import SERVICE_HEADERS, default_answer, staff_headers
+from tests.conftest import copy_sqlite
 from tests.dbcheck import rows
-from tests.risk.helpers import WEAK_OVERRIDE, churn_models, escalation_model, install
+from tests.risk.conftest import InstalledModels, install_production_models
+from tests.risk.helpers import WEAK_OVERRIDE, churn_models, install
 
 ADMIN = "admin@northwind.example"
 
@@ -23,17 +28,27 @@ def settings(settings, tmp_path):
 
 
 @pytest.fixture
-def models(settings, database_url):
+def database_url(database_url: str, request: pytest.FixtureRequest) -> str:
+    """The seeded database; on SQLite, for a test that asks for `models`, a copy of the session's seeded file
+    with them installed (tests/risk/conftest.py), copied here so that the app starts on it."""
+    if "models" in request.fixturenames and database_url.startswith("sqlite"):
+        installed: InstalledModels = request.getfixturevalue("installed_models")
+        copy_sqlite(installed.database, Path(make_url(database_url).database or ""))
+    return database_url
+
+
+@pytest.fixture
+def models(settings, database_url: str, request: pytest.FixtureRequest) -> dict[str, int]:
     """Production models as bootstrap leaves them: churn (full) and escalation; the weak churn model as
     a spare candidate. Returns the version ids."""
-    full, weak = churn_models()
-    directory = settings.risk_model_dir
-    ids = {
-        "churn": asyncio.run(install(database_url, full, directory)),
-        "escalation": asyncio.run(install(database_url, escalation_model(), directory)),
-        "weak": asyncio.run(install(database_url, weak, directory, promote=False)),
-    }
-    return ids
+    if database_url.startswith("sqlite"):
+        # The rows are in the database already (`database_url` above); their artefacts go where the app looks.
+        installed: InstalledModels = request.getfixturevalue("installed_models")
+        shutil.copytree(installed.model_dir, settings.risk_model_dir, dirs_exist_ok=True)
+        return dict(installed.ids)
+    # PostgreSQL: each test's database is migrated and seeded afresh (tests/conftest.py), so they are
+    # installed in it here, the same way the template was.
+    return asyncio.run(install_production_models(database_url, settings.risk_model_dir))
 
 
 def admin(client):

@@ -1,5 +1,9 @@
 """One app on one migrated, seeded SQLite database per module, and a caller for each role.
 
+Each database is a copy of the session's seeded SQLite file and each app starts on a copy of the session's
+knowledge index of the seeded articles (tests/conftest.py, tests/app_fixtures.py): migrating, seeding and
+encoding every article again per module or per test took most of this folder's time and checked nothing more.
+
 Roles: nobody, the widget of conversation A, the widget of another conversation B, the action server's
 service token, and staff signed in as agent, supervisor and admin (the seeded demo accounts).
 """
@@ -14,8 +18,8 @@ from fastapi.testclient import TestClient
 
 from backend.core.config import Settings
 from backend.main import create_app
-from tests.app_fixtures import SERVICE_HEADERS, ScriptedRasa, staff_headers
-from tests.conftest import migrate, seed_demo
+from tests.app_fixtures import SERVICE_HEADERS, ScriptedRasa, copy_kb_index, staff_headers
+from tests.conftest import copy_sqlite
 
 STAFF = {
     "agent": "alex@northwind.example",
@@ -34,12 +38,17 @@ class Callers:
     token_b: str
 
 
-def security_settings(tmp: Path, **overrides: object) -> Settings:
-    url = f"sqlite:///{tmp / 'security.db'}"
-    migrate(url)
-    seed_demo(url)
+def security_settings(tmp: Path, seeded_db: Path, kb_index: Path, **overrides: object) -> Settings:
+    """Settings on a fresh copy of `seeded_db` (the `seeded_sqlite` fixture) in `tmp`, with a copy of
+    `kb_index` (`seeded_kb_index`), which the app checks against the copy's articles at start as it would
+    any index."""
+    database = tmp / "security.db"
+    # Each app gets its own database, as migrating and seeding into a fresh directory gave it before.
+    assert not database.exists(), f"{database} is another app's database; give each app its own directory"
+    copy_sqlite(seeded_db, database)
+    copy_kb_index(kb_index, tmp / "kb_index")
     return Settings(
-        database_url=url,
+        database_url=f"sqlite:///{database}",
         kb_index_dir=tmp / "kb_index",
         risk_model_dir=tmp / "risk_models",
         rasa_url="http://rasa.test",
@@ -50,8 +59,10 @@ def security_settings(tmp: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = security_settings(tmp_path_factory.mktemp("security"))
+def app_client(
+    tmp_path_factory: pytest.TempPathFactory, seeded_sqlite: Path, seeded_kb_index: Path
+) -> Iterator[TestClient]:
+    settings = security_settings(tmp_path_factory.mktemp("security"), seeded_sqlite, seeded_kb_index)
     app = create_app(settings, rasa_transport=httpx.MockTransport(ScriptedRasa().handle))
     with TestClient(app) as client:
         yield client

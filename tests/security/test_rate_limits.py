@@ -5,6 +5,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,13 +26,15 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def limited(tmp_path) -> Iterator[Callable[..., TestClient]]:
+def limited(
+    tmp_path: Path, seeded_sqlite: Path, seeded_kb_index: Path
+) -> Iterator[Callable[..., TestClient]]:
     """Starts an app with the tight limits a test names, e.g. limited(rate_limit_logins_per_ip="3/minute")."""
     with ExitStack() as running:
 
         def start(**limits: str) -> TestClient:
             app = create_app(
-                security_settings(tmp_path, **limits),
+                security_settings(tmp_path, seeded_sqlite, seeded_kb_index, **limits),
                 rasa_transport=httpx.MockTransport(ScriptedRasa().handle),
             )
             return running.enter_context(TestClient(app))

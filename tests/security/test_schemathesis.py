@@ -12,6 +12,7 @@ Bounded and seeded (derandomized Hypothesis) so CI runs the same examples each t
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,8 +34,9 @@ from tests.app_fixtures import SERVICE_HEADERS, ScriptedRasa
 from tests.risk.helpers import churn_models, escalation_model, install
 from tests.security.conftest import STAFF, security_settings
 
-# An app on a migrated database made here (security_settings), not by tests/conftest.py's fixtures; fuzzing
-# every operation is slow, so make test-fast leaves it to make test.
+# An app on a copy of the session's seeded database made here (security_settings), not through
+# `database_url`, so the kind is said here; fuzzing every operation is slow, so make test-fast leaves it to
+# make test.
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MAX_EXAMPLES = 20
@@ -54,10 +56,14 @@ def staff_token(database_url: str, email: str, secret: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def api(
+    tmp_path_factory: pytest.TempPathFactory, seeded_sqlite: Path, seeded_kb_index: Path
+) -> Iterator[dict[str, Any]]:
     # Rate limits off here: a fuzzer sends far more than a customer would; tests/security/test_rate_limits.py
     # covers the 429s.
-    settings_ = security_settings(tmp_path_factory.mktemp("fuzz"), rate_limits_enabled=False)
+    settings_ = security_settings(
+        tmp_path_factory.mktemp("fuzz"), seeded_sqlite, seeded_kb_index, rate_limits_enabled=False
+    )
     # Production risk models as bootstrap leaves them, and a spare candidate: scoring, drift, promotion
     # and rollback run for real instead of answering "no model yet" (a 503).
     full, weak = churn_models()
