@@ -198,14 +198,17 @@ def test_the_widget_ack_comes_with_the_replies_and_a_hand_off_notice_follows(
         while HANDOFF_NOTICE not in [f.get("message", {}).get("text") for f in frames]:
             frames.append(socket.receive_json())
     assert scored_after_ack == [True]
-    # The replies, their ack, then the notice scoring added.
-    ack = frames[3]
+    # The replies, their ack, then the notice scoring added. The queue's own frame (the customer's place,
+    # published when the case is queued) may come before the notice on a busy machine: it is not the turn's.
+    turn = [f for f in frames if f["type"] != "queue"]
+    assert {f["type"] for f in frames} - {"message", "ack"} <= {"queue"}
+    ack = turn[3]
     assert ack["type"] == "ack" and ack["client_message_id"] == "h-1" and ack["duplicate"] is False
-    texts = [f["message"]["text"] for f in frames if f["type"] == "message"]
+    texts = [f["message"]["text"] for f in turn if f["type"] == "message"]
     assert texts == [
         "let me talk to a person", "You said: let me talk to a person", "Anything else?", HANDOFF_NOTICE
     ]  # fmt: skip
-    assert len(frames) == 5
+    assert len(turn) == 5
     # The REST path returns the whole turn; a human owns the conversation now, so the bot stays silent.
     assert send(client, widget, "still there?").json()["replies"] == []
 
