@@ -66,9 +66,10 @@ class ActionOfferPerson(Action):
     lead_in: str | None = None  # what `question` says before it asks, said alone if the policy takes over
     question: str = messages.PERSON_OFFER  # the whole message when the bot asks
     buttons: tuple[dict[str, str], ...] = messages.PERSON_OFFER_BUTTONS
+    action_name: str = "action_offer_person"
 
     def name(self) -> str:
-        return "action_offer_person"
+        return self.action_name
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -83,9 +84,7 @@ class ActionApologizeComplaint(ActionOfferPerson):
     lead_in = messages.COMPLAINT_APOLOGY
     question = f"{messages.COMPLAINT_APOLOGY} {messages.COMPLAINT_OFFER}"
     buttons = messages.COMPLAINT_OFFER_BUTTONS
-
-    def name(self) -> str:
-        return "action_apologize_complaint"
+    action_name = "action_apologize_complaint"
 
 
 class ActionCancelInfo(ActionOfferPerson):
@@ -94,9 +93,7 @@ class ActionCancelInfo(ActionOfferPerson):
     lead_in = messages.CANCEL_INFO
     question = f"{messages.CANCEL_INFO} {messages.CANCEL_OFFER}"
     buttons = messages.CANCEL_OFFER_BUTTONS
-
-    def name(self) -> str:
-        return "action_cancel_info"
+    action_name = "action_cancel_info"
 
 
 class ActionOrderLookupFailed(ActionOfferPerson):
@@ -105,9 +102,7 @@ class ActionOrderLookupFailed(ActionOfferPerson):
     lead_in = messages.ORDER_LOOKUP_FAILED
     question = messages.ORDER_LOOKUP_FAILED_OFFER
     buttons = messages.ORDER_LOOKUP_FAILED_BUTTONS
-
-    def name(self) -> str:
-        return "action_order_lookup_failed"
+    action_name = "action_order_lookup_failed"
 
 
 async def offer_or_hand_over(
