@@ -4,12 +4,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.stack import ARTIFACTS, stack  # noqa: F401 - the fixture
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ARTIFACTS / "screenshots"
+
+# Every `expect(...)` assertion waits up to this long for its state. Playwright's own default is 5 s, which a
+# loaded CI machine overruns (a page load, a Rasa turn, a routing round): these are liveness bounds, not
+# speed targets (`make bench` measures speed). A passing check returns as soon as the state holds. Every
+# browser test imports its `browser` fixture from here, so this applies to all of them.
+EXPECT_TIMEOUT_MS = 30_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
@@ -36,7 +43,7 @@ def new_page(browser: Browser) -> Iterator:
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(EXPECT_TIMEOUT_MS)
         return page
 
     yield make

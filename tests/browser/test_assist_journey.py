@@ -84,8 +84,9 @@ def stored(stack: Stack, case_id: int) -> Stored:
     return Stored({m["id"]: m for m in messages}, case, handoffs)
 
 
-def stored_within(database_url: str, sql: str, seconds: float = 15, **params: Any) -> list[dict[str, Any]]:
-    """Rows the inbox writes after its own request returns (the suggestion outcome): polled, not slept on."""
+def stored_within(database_url: str, sql: str, seconds: float = 30, **params: Any) -> list[dict[str, Any]]:
+    """Rows the inbox writes after its own request returns (the suggestion outcome): polled, not slept on.
+    `seconds` is a liveness bound for a loaded machine, not a speed target."""
     deadline = time.monotonic() + seconds
     while not (found := rows(database_url, sql, **params)) and time.monotonic() < deadline:
         time.sleep(0.25)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.conftest import EXPECT_TIMEOUT_MS
 from tests.browser.offline_widget import BACKEND, CONVERSATION_API, open_on_shop
 
 XSS = "<img src=x onerror=alert(1)><script>window.__pwned=1</script>"
@@ -47,7 +48,7 @@ MESSAGES = [
 def widget(browser: Browser) -> Iterator[Page]:
     context = browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(EXPECT_TIMEOUT_MS)
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     open_on_shop(page, {f"{CONVERSATION_API}/messages": MESSAGES})

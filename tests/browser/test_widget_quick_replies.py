@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.conftest import EXPECT_TIMEOUT_MS
 from tests.browser.offline_widget import CONVERSATION_API, open_on_shop
 
 YES_NO = [{"title": "Yes, connect me", "payload": "/affirm"}, {"title": "No, thanks", "payload": "/deny"}]
@@ -35,7 +36,7 @@ def open_widget(browser: Browser) -> Iterator[Callable[..., Page]]:
         context = browser.new_context()
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(EXPECT_TIMEOUT_MS)
         if socket:  # a socket that opens (and says nothing), so the widget reads its place in the queue
             page.route_web_socket("ws://support.test/ws/widget", lambda ws: None)
         open_on_shop(page, {f"{CONVERSATION_API}/messages": HISTORY, f"{CONVERSATION_API}/queue": queue})

@@ -48,7 +48,7 @@ def signed_in(api: httpx.Client, email: str) -> dict[str, str]:
     return headers
 
 
-def alex_is_full(api: httpx.Client, alex: dict[str, str], deadline_s: float = 15.0) -> None:
+def alex_is_full(api: httpx.Client, alex: dict[str, str], deadline_s: float = 30.0) -> None:
     """Wait until the routing loop has given Alex his three cases: until then the shopper's case competes with
     the earlier ones for his places instead of queueing behind them (seen on a loaded machine)."""
     ends = time.monotonic() + deadline_s
