@@ -23,7 +23,8 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-def wait_for(predicate, timeout_s: float = 10.0):
+def wait_for(predicate, timeout_s: float = 30.0):
+    """`predicate`'s first truthy value; `timeout_s` is a liveness bound (background loops' own clocks)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()

@@ -33,7 +33,9 @@ def go_online(client: TestClient, email: str) -> dict[str, str]:
     return headers
 
 
-def wait_for(predicate, timeout_s: float = 5.0):
+def wait_for(predicate, timeout_s: float = 30.0):
+    """`predicate`'s first truthy value. The routing loop runs on its own clock: `timeout_s` is a liveness
+    bound for a loaded machine, not a speed target."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()

@@ -54,7 +54,8 @@ def test_each_retention_offer_decision_is_logged_offer_or_not(client, widget, da
     assert only["inputs"]["contract"] and only["reasons"] == ["no churn score: no production churn model"]
 
 
-def wait_for(predicate, timeout_s: float = 5.0):
+def wait_for(predicate, timeout_s: float = 30.0):
+    """`predicate`'s first truthy value; `timeout_s` is a liveness bound (the routing loop's own clock)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = predicate()

@@ -86,7 +86,8 @@ def test_a_plan_comparison_is_answered_from_the_plans_article(kb):
 
 
 def test_an_edit_is_searchable_as_soon_as_it_is_saved(kb, database_url):
-    # The view re-indexes the article before it answers, so the worker that saved it never serves the old text.
+    # The view re-indexes the article before it answers, so the worker that saved it never serves the old
+    # text.
     question = "will you send my late parcel by drone?"
     assert "drone" not in search(kb, question)["results"][0]["snippet"]
     edited = kb.patch("/api/v1/kb/articles/late-delivery", json={"body": NEW_BODY})
@@ -184,7 +185,8 @@ def test_an_index_behind_the_database_is_patched_at_start(kb_settings, database_
 
 def test_another_worker_picks_up_a_save_at_its_sync(kb_settings):
     # A liveness check, not a latency one: the reader's sync runs every kb_sync_interval_s (1 s), but on a
-    # loaded CI machine re-encoding the article can take seconds (CI once saw 2.05 s), so the bound is generous.
+    # loaded CI machine re-encoding the article can take seconds (CI once saw 2.05 s), so the bound is
+    # generous.
     with app_client(kb_settings) as writer, app_client(kb_settings) as reader:
         writer.patch("/api/v1/kb/articles/late-delivery", json={"body": NEW_BODY}).raise_for_status()
         started = time.monotonic()
@@ -322,9 +324,10 @@ def test_the_articles_sentences_are_encoded_off_the_request_path_at_start_and_af
             time.sleep(0.05)
         return False
 
-    assert warmed_within(30.0)  # the start-up thread encodes every article's sentences
+    # Liveness bounds (torch encodes every article on a loaded machine), not speed targets.
+    assert warmed_within(120.0)  # the start-up thread encodes every article's sentences
     assert kb.post("/api/v1/kb/index/rebuild").status_code == 200
-    assert warmed_within(30.0)  # and again after a rebuild, which drops them
+    assert warmed_within(120.0)  # and again after a rebuild, which drops them
     assert search(kb, "what's the difference between basic and plus")["answerable"] is True
 
 
