@@ -107,12 +107,15 @@ async def test_rasa_tracker_events_from_rabbitmq_become_the_windows_figures(rabb
         await until(lambda: rows(url, "SELECT SUM(count) AS n FROM analytics_buckets WHERE metric='message'")
                     [0]["n"] == 60)  # fmt: skip
         channel = await connection.channel()
-        for _ in range(100):
+
+        async def queue_length() -> int:
             declared = await channel.declare_queue(queue, durable=True, passive=True)
-            if declared.declaration_result.message_count == 0:
-                break
+            return declared.declaration_result.message_count
+
+        deadline = time.monotonic() + 30  # liveness: the acknowledgements follow the commit
+        while (left := await queue_length()) != 0:
+            assert time.monotonic() < deadline, f"{left} events still unacknowledged"
             await asyncio.sleep(0.05)
-        assert declared.declaration_result.message_count == 0
     finally:
         await consumer.stop()
 
