@@ -44,6 +44,10 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "RISK_MODEL_DIR": str(work / "risk_models"),
             # Every signed-in customer is a likely churner here, so the retention path runs deterministically.
             "CHURN_HIGH_THRESHOLD": "0.01",
+            # The learnt hand-off policy's thread has 50 ms per turn by default; on a loaded machine it can
+            # miss that and the rules decide the turn instead, so which policy decided would depend on load.
+            # The deadline's fallback is tested in process (tests/decisions/test_handoff_decisions.py).
+            "DECISION_DEADLINE_MS": "30000",
             # All test traffic comes from 127.0.0.1; the per-address limits are for the internet. The
             # per-conversation and per-account limits stay at their defaults.
             "RATE_LIMIT_SESSIONS_PER_IP": "100000/minute",
