@@ -1,6 +1,7 @@
-"""The widget in Chromium without the stack: widget.js and its CSS served from the repository under a made-up
-backend origin, on a made-up shop page, with a saved session for conversation 7 and the API answers a test
-gives by path (anything else is a 404). For what the widget draws, not what the backend does."""
+"""The widget in Chromium without the stack: widget.js, its CSS and the Markdown renderer it loads
+(markdown.js) served from the repository under a made-up backend origin, on a made-up shop page (one script
+tag, as a host site embeds it), with a saved session for conversation 7 and the API answers a test gives by
+path (anything else is a 404). For what the widget draws, not what the backend does."""
 
 import json
 from collections.abc import Callable, Mapping
@@ -22,7 +23,7 @@ def backend(answers: Mapping[str, Any]) -> Callable[[Route], None]:
 
     def handle(route: Route) -> None:
         path = route.request.url.removeprefix(BACKEND).split("?")[0]
-        if path in ("/static/widget.js", "/static/widget.css"):
+        if path in ("/static/widget.js", "/static/widget.css", "/static/markdown.js"):
             kind = "javascript" if path.endswith(".js") else "css"
             body = (STATIC / path.rsplit("/", 1)[1]).read_text()
             route.fulfill(body=body, content_type=f"text/{kind}; charset=utf-8")

@@ -4,8 +4,8 @@
 // (HMAC-SHA256 of the lower-cased email with the platform's IDENTITY_SECRET), so nobody can claim another email.
 // Every text from the customer, the bot or an agent is rendered with textContent, never as HTML. Bot and agent
 // replies get a small Markdown subset (bold, italic, code, lists, http(s)/same-site links, small pipe tables) built
-// node by node with createElement + textContent by renderMarkdown below: markup in a message is never parsed
-// as HTML, so "<img onerror=…>" shows as those characters.
+// node by node with createElement + textContent by markdown.js (loaded from the same backend; the inbox uses it
+// too): markup in a message is never parsed as HTML, so "<img onerror=…>" shows as those characters.
 (function () {
   "use strict";
   const script = document.currentScript;
@@ -129,131 +129,28 @@
     return svg;
   }
 
-  // ---- Markdown subset for bot replies -----------------------------------------------------------------
-  // Written here rather than vendored: no Markdown library is in static/vendor, and the subset is small. Every
-  // piece of message text ends up in a text node; only the element names below are ever created.
-  const TABLE_RULE = /^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/;
-  const TABLE_ROW = /^\s*\|.*\|\s*$/;
-  const BULLET = /^\s*[-*+]\s+(.*)$/;
-  const NUMBERED = /^\s*(\d{1,9})[.)]\s+(.*)$/;
-  const MAX_TABLE_ROWS = 12; // a bigger table would not fit a 360px bubble: it stays text
-  const MAX_TABLE_COLUMNS = 6;
-  // Tried in this order at each position: escape, code, bold, italic, link.
-  const INLINE = /\\([\\`*_[\]()|#+\-.!])|`([^`\n]+)`|\*\*(?=\S)([^\n]+?)(?<=\S)\*\*|\*(?=[^\s*])([^*\n]+?)(?<=\S)\*(?!\*)|\[([^[\]\n]+)\]\(\s*([^()\s]*(?:\([^()\s]*\)[^()\s]*)*)\s*\)/g;
-
-  function cells(line) {
-    return line.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => c.trim());
-  }
+  // ---- Markdown subset for bot and agent replies: markdown.js, shared with the staff inbox -------------------
+  // The host page adds one tag (widget.js); the widget loads the renderer from its own backend, beside its CSS
+  // (with the tag's nonce, for a host page whose CSP asks for one). The session, and so every message, waits for
+  // it; if it cannot load, replies are shown as plain text (the Markdown source), never as HTML.
+  const markdownReady = new Promise((resolve) => {
+    if (window.SupportdeskMarkdown) { resolve(); return; }
+    const tag = document.createElement("script");
+    tag.src = `${origin}/static/markdown.js`;
+    if (script.nonce) tag.nonce = script.nonce;
+    tag.addEventListener("load", () => resolve());
+    tag.addEventListener("error", () => resolve());
+    document.head.appendChild(tag);
+  });
 
   function renderMarkdown(source) {
+    if (window.SupportdeskMarkdown) return window.SupportdeskMarkdown.render(source, { base: origin });
     const box = document.createElement("div");
     box.className = "sd-md";
-    const lines = source.replace(/\r\n?/g, "\n").split("\n");
-    let i = 0;
-    let para = null;
-    const endPara = () => { para = null; };
-    while (i < lines.length) {
-      const line = lines[i];
-      if (!line.trim()) { endPara(); i++; continue; }
-      if (TABLE_ROW.test(line) && i + 1 < lines.length && TABLE_RULE.test(lines[i + 1])) {
-        let end = i + 2;
-        while (end < lines.length && TABLE_ROW.test(lines[end])) end++;
-        const head = cells(line);
-        const body = lines.slice(i + 2, end).map(cells);
-        if (body.length <= MAX_TABLE_ROWS && head.length <= MAX_TABLE_COLUMNS && head.length > 1) {
-          endPara();
-          box.appendChild(renderTable(head, body));
-          i = end;
-          continue;
-        }
-      }
-      const bullet = BULLET.exec(line);
-      const numbered = !bullet && NUMBERED.exec(line);
-      if (bullet || numbered) {
-        endPara();
-        const kind = bullet ? BULLET : NUMBERED;
-        const listEl = document.createElement(bullet ? "ul" : "ol");
-        if (numbered && numbered[1] !== "1") listEl.start = Number(numbered[1]);
-        let match;
-        while (i < lines.length && (match = kind.exec(lines[i]))) {
-          const li = document.createElement("li");
-          appendInline(li, bullet ? match[1] : match[2], 0);
-          listEl.appendChild(li);
-          i++;
-        }
-        box.appendChild(listEl);
-        continue;
-      }
-      // Lines of one paragraph keep their breaks (the bubble is white-space: pre-wrap, as plain bubbles are).
-      if (para) para.appendChild(document.createTextNode("\n"));
-      else { para = document.createElement("p"); box.appendChild(para); }
-      appendInline(para, line, 0);
-      i++;
-    }
-    if (!box.firstChild) box.appendChild(document.createElement("p")); // an empty reply keeps its bubble
+    const text = document.createElement("p");
+    text.textContent = source;
+    box.appendChild(text);
     return box;
-  }
-
-  function renderTable(head, body) {
-    const wrap = document.createElement("div");
-    wrap.className = "sd-table";
-    const table = document.createElement("table");
-    const thead = table.createTHead().insertRow();
-    for (const text of head) {
-      const th = document.createElement("th");
-      th.scope = "col";
-      appendInline(th, text, 0);
-      thead.appendChild(th);
-    }
-    const tbody = table.createTBody();
-    for (const row of body) {
-      const tr = tbody.insertRow();
-      // A row with fewer cells is padded, one with more is cut, as GitHub's tables do.
-      for (let c = 0; c < head.length; c++) appendInline(tr.insertCell(), row[c] || "", 0);
-    }
-    wrap.appendChild(table);
-    return wrap;
-  }
-
-  // Links go to http(s) URLs or to paths on the widget's own backend; "//host" (another site), javascript:,
-  // data: and anything else are not links, and the bracketed source stays visible as text.
-  function safeHref(raw) {
-    if (/^https?:\/\//i.test(raw)) {
-      try { return new URL(raw).href; } catch { return null; }
-    }
-    if (/^\/(?![\/\\])/.test(raw)) return new URL(raw, origin).href;
-    return null;
-  }
-
-  function appendInline(parent, text, depth) {
-    INLINE.lastIndex = 0;
-    const matches = [...text.matchAll(INLINE)];
-    let at = 0;
-    for (const m of matches) {
-      if (m.index > at) parent.appendChild(document.createTextNode(text.slice(at, m.index)));
-      at = m.index + m[0].length;
-      const [whole, escaped, code, bold, italic, label, url] = m;
-      let el = null;
-      if (escaped !== undefined) { parent.appendChild(document.createTextNode(escaped)); continue; }
-      if (code !== undefined) { el = document.createElement("code"); el.textContent = code; }
-      else if (bold !== undefined || italic !== undefined) {
-        el = document.createElement(bold !== undefined ? "strong" : "em");
-        // Nesting is bounded: "**a *b* c**" is fine, a pathological run of markers stays text.
-        if (depth < 3) appendInline(el, bold !== undefined ? bold : italic, depth + 1);
-        else el.textContent = bold !== undefined ? bold : italic;
-      } else {
-        const href = safeHref(url);
-        if (!href) { parent.appendChild(document.createTextNode(whole)); continue; }
-        el = document.createElement("a");
-        el.href = href;
-        el.target = "_blank";
-        el.rel = "noopener noreferrer";
-        if (depth < 3) appendInline(el, label, depth + 1);
-        else el.textContent = label;
-      }
-      parent.appendChild(el);
-    }
-    if (at < text.length) parent.appendChild(document.createTextNode(text.slice(at)));
   }
 
   // Knowledge articles an answer came from. Article links are relative to the backend, not the host page;
@@ -309,6 +206,7 @@
 
   // ---- session and history ---------------------------------------------------------------------------
   async function ensureSession() {
+    await markdownReady; // no message is drawn before the renderer is there
     if (state.session) return state.session;
     const saved = JSON.parse(localStorage.getItem(storageKey) || "null");
     if (saved) { state.session = saved; await loadHistory(); return saved; }
