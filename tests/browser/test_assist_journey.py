@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 
 from ml.brief_support import Stored, verify
 from scripts.stack import Stack
@@ -107,6 +107,9 @@ def test_brief_one_click_suggestion_edited_and_a_macro_filling_the_order_number(
     # The case (order status: the general team) reaches Alex live; its brief says what happened.
     case_item = agent.locator("#cases li", has_text=order)  # the bot's reason names the order
     expect(case_item.first).to_be_visible(timeout=30_000)
+    # The suggestion lists the inbox reads: it shows them rendered (Markdown); Insert gives the source.
+    listed: list[Response] = []
+    agent.on("response", lambda r: listed.append(r) if "/suggestions?" in r.url and r.ok else None)
     case_item.first.click()
     expect(agent.locator("#transcript")).to_contain_text(REFUND_QUESTION)
     brief = agent.locator("#brief-body")
@@ -132,7 +135,7 @@ def test_brief_one_click_suggestion_edited_and_a_macro_filling_the_order_number(
     insert = agent.locator("#suggestions button[data-suggestion]").first
     expect(insert).to_be_visible(timeout=30_000)
     suggestion_id = insert.get_attribute("data-suggestion")
-    suggested = agent.locator("#suggestions li.suggestion").first.locator(".text").inner_text()
+    suggested = next(x["text"] for r in listed for x in r.json()["suggestions"] if x["id"] == suggestion_id)
     insert.click()
     reply = agent.get_by_label("Reply to the customer")
     expect(reply).to_have_value(suggested)

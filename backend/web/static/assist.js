@@ -1,6 +1,7 @@
 // Agent assist in the inbox (backend/assist/): the hand-off brief, suggested replies, similar past cases,
 // macros ("/" in the reply box), and the inbox basics: search, filters, unread counts, offer notifications. Uses inbox.js's api(), el(), $() and moveFocus().
-// Every text goes in with textContent, never as HTML.
+// Every text goes in with textContent, never as HTML; suggested replies and the brief's quotations of the bot get
+// the widget's Markdown subset (markdown.js), built from DOM nodes the same way.
 "use strict";
 const Assist = (() => {
   const SECTIONS = [["wants", "What the customer wants"], ["answered", "What the bot answered"],
@@ -22,6 +23,47 @@ const Assist = (() => {
     return a;
   }
 
+  // What the bot answered and the facts it fetched quote the bot's own replies: the quotation is drawn as the
+  // widget drew the reply (bold, links, a table). The customer's words, the sentiment and the hand-off reasons
+  // stay plain text, as the customer's bubbles do.
+  const QUOTES_THE_BOT = new Set(["answered", "facts"]);
+
+  function statementParts(s) {
+    const open = s.text.indexOf("“"), close = s.text.lastIndexOf("”");
+    if (!QUOTES_THE_BOT.has(s.section) || open < 0 || close < open) return [s.text];
+    const quote = SupportdeskMarkdown.render(unflattenTables(s.text.slice(open + 1, close)));
+    quote.classList.add("quote");
+    return [s.text.slice(0, open + 1), quote, s.text.slice(close)];
+  }
+
+  // The brief quotes a message on one line (backend/assist/brief.py quote()), so a table the bot sent arrives as
+  // "Plans: | Plan | Monthly | |---|---| | Basic | $4.99 | …". Its rows go back on lines of their own: the rule
+  // says how many cells a row has, the header is that many cells just before it, and each following run of that
+  // many cells is a row (the last one may be cut short by the quotation's "…"). Anything else stays as written.
+  const FLAT_RULE = /\|(?:[ \t]*:?-{3,}:?[ \t]*\|){2,}/g;
+
+  function unflattenTables(text) {
+    let out = "", at = 0;
+    for (const rule of text.matchAll(FLAT_RULE)) {
+      if (rule.index < at) continue;
+      const columns = rule[0].split("|").length - 2;
+      const before = text.slice(at, rule.index).trimEnd();
+      const parts = before.split("|");
+      if (!before.endsWith("|") || parts.length < columns + 2) continue;
+      const prose = parts.slice(0, -(columns + 1)).join("|");
+      if (prose && !/\s$/.test(prose)) continue; // "x| a | b |": not a row of its own
+      const lines = [`|${parts.slice(-(columns + 1)).join("|")}`, rule[0]];
+      const row = new RegExp(`^[ \\t]+(\\|(?:[^|]*\\|){${columns}})`);
+      let rest = text.slice(rule.index + rule[0].length), found;
+      while ((found = row.exec(rest))) { lines.push(found[1]); rest = rest.slice(found[0].length); }
+      if (/^\s*\|.*…\s*$/.test(rest)) { lines.push(`${rest.trim()} |`); rest = ""; }
+      out += `${prose.trim() ? prose.trimEnd() + "\n" : ""}${lines.join("\n")}\n`;
+      at = text.length - rest.length;
+      while (at < text.length && /\s/.test(text[at])) at++;
+    }
+    return out + text.slice(at);
+  }
+
   async function showBrief(detail) {
     const box = $("brief-body");
     $("brief").hidden = false;
@@ -37,7 +79,8 @@ const Assist = (() => {
       if (!items.length) continue;
       const list = el("ul");
       for (const s of items) {
-        const li = el("li", `${s.text} `);
+        const li = el("li");
+        li.append(...statementParts(s), " ");
         li.dataset.section = section;
         for (const id of (s.sources && s.sources.length ? s.sources : [s.message_id])) li.append(citeLink(id), " ");
         list.append(li);
@@ -65,7 +108,11 @@ const Assist = (() => {
 
   function suggestionItem(s) {
     const li = el("li", undefined, `suggestion suggestion-${s.kind}`); // not "reply": that class is the reply form's
-    li.append(el("div", s.text, "text"));
+    // Shown as the customer would see it sent (the widget's Markdown subset); Insert puts the Markdown source in
+    // the reply box, which is what the widget renders.
+    const body = SupportdeskMarkdown.render(s.text);
+    body.classList.add("text");
+    li.append(body);
     const meta = el("div", `${sourceText(s)} · ${s.score.toFixed(2)} `, "muted");
     if (s.kind === "kb" && s.source.url) {
       const a = el("a", "open");
@@ -76,7 +123,7 @@ const Assist = (() => {
     const use = el("button", "Insert");
     use.type = "button";
     use.dataset.suggestion = s.id;
-    use.setAttribute("aria-label", `Insert suggestion: ${s.text.slice(0, 60)}`);
+    use.setAttribute("aria-label", `Insert suggestion: ${body.textContent.replace(/\s+/g, " ").trim().slice(0, 60)}`);
     use.addEventListener("click", () => insert(s));
     li.append(meta, use);
     return li;

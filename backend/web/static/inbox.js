@@ -1,6 +1,7 @@
 // Agent inbox: sign in, receive routed cases live, read the transcript and customer context, reply,
 // resolve, hand back or transfer; say whether the hand-off and the bot's knowledge answers were right, and
-// override the priority or assignee. Every text from customers or staff goes in with textContent, never as HTML.
+// override the priority or assignee. Every text from customers or staff goes in with textContent, never as HTML;
+// bot and agent messages get the widget's Markdown subset (markdown.js), built from DOM nodes the same way.
 "use strict";
 const state = { token: sessionStorage.getItem("sd-staff-token"), me: null, cases: [], current: null, socket: null, reconnectDelay: 2000,
   kbAnswers: new Map() };
@@ -182,7 +183,7 @@ function appendMessage(m) {
   const facts = [who, new Date(m.created_at).toLocaleTimeString()];
   if (m.intent) facts.push(`intent ${m.intent} (${(m.intent_confidence ?? 0).toFixed(2)})`);
   li.append(el("div", facts.join(" · "), "who"));
-  li.append(el("div", m.text, "text"));
+  li.append(messageBody(m));
   if (m.sentiment_label) li.append(el("div", `sentiment ${m.sentiment_label} (${m.sentiment_score.toFixed(2)})`, `who sentiment-${m.sentiment_label}`));
   const answer = state.kbAnswers.get(m.id);
   if (answer) {
@@ -193,6 +194,15 @@ function appendMessage(m) {
   }
   $("transcript").append(li);
   $("transcript").scrollTop = $("transcript").scrollHeight;
+}
+
+// Bot and agent messages as the customer's widget draws them: the shared Markdown subset (markdown.js), built
+// from DOM nodes and text, never HTML. The customer's own words and system notices stay plain text, as there.
+function messageBody(m) {
+  if (m.sender !== "bot" && m.sender !== "agent") return el("div", m.text, "text");
+  const body = SupportdeskMarkdown.render(m.text || "");
+  body.classList.add("text");
+  return body;
 }
 
 function showCustomer(detail) {
