@@ -8,6 +8,7 @@ SQLite has no row locks; it is the single-process setup, where one asyncio lock 
 """
 
 import asyncio
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,15 @@ from backend.cases.models import Case
 from backend.lifecycle import cases as lifecycle
 
 ACTIVE = ("assigned", "accepted")
-_sqlite_lock = asyncio.Lock()
+# One per event loop: an asyncio.Lock binds to the first loop that waits on it, and a process can run more
+# than one loop over its life (each test client runs the app on its own).
+_sqlite_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sqlite_lock() -> asyncio.Lock:
+    return _sqlite_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
 async def assign_waiting(
@@ -28,7 +37,7 @@ async def assign_waiting(
 ) -> list[Case]:
     """Assign as many queued cases as capacity allows; commits and returns the cases assigned."""
     if session.bind.dialect.name == "sqlite":
-        async with _sqlite_lock:
+        async with _sqlite_lock():
             return await _assign(session, now, weights, lock_rows=False)
     return await _assign(session, now, weights, lock_rows=True)
 
