@@ -9,11 +9,15 @@
     retention offer       accepted (the customer's next reply: affirm or deny), cancelled_within_30_days
                           (the CRM marks the customer cancelled; unknown until the window ends)
     routing / priority    the case's disposition, CSAT, first response and resolution times
+    lead                  converted_within_90_days from the lead's status: won in the window True, lost
+                          False, still new or contacted None until the window ends, then False (not
+                          converted in it); the lead's id and status as seen
 
 `join_outcomes` is the plain function the loop calls (and tests call directly). It refreshes the outcome of
 every decision whose windows are still open, and marks a decision final once they have all passed, so a
-final outcome is never read again. Batches bound each round: never-joined decisions first, then the least
-recently refreshed.
+final outcome is never read again; a lead's decision is final as soon as the lead is won or lost in its
+window (final statuses, backend/leads/service.py), as an experiment unit is once every outcome is known.
+Batches bound each round: never-joined decisions first, then the least recently refreshed.
 """
 
 from __future__ import annotations
@@ -32,11 +36,15 @@ from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.customers.models import Customer
 from backend.decisions.models import Decision
+from backend.leads.models import FINAL, Lead
 
 log = logging.getLogger(__name__)
 
 CAME_BACK_WINDOW = timedelta(days=7)
 CANCEL_WINDOW = timedelta(days=30)
+# How long a lead has to convert: beyond the demo's simulated follow-up (2-14 days, backend/leads/seeding.py)
+# and a quarter, long enough for a team purchase to go through procurement.
+LEAD_WINDOW = timedelta(days=90)
 WINDOWS = {
     "handoff": CAME_BACK_WINDOW,
     "kb_answer": CAME_BACK_WINDOW,
@@ -44,6 +52,7 @@ WINDOWS = {
     "routing": CAME_BACK_WINDOW,
     "priority": CAME_BACK_WINDOW,
     "escalation": CAME_BACK_WINDOW,
+    "lead": LEAD_WINDOW,
 }
 NEXT_TURNS = 2
 BATCH = 500
@@ -77,7 +86,7 @@ async def join_outcomes(
     for decision in pending:
         decision.outcome = await _outcome(session, decision, now)
         decision.outcome_at = now
-        decision.outcome_final = now >= decision.created_at + WINDOWS[decision.kind]
+        decision.outcome_final = now >= decision.created_at + WINDOWS[decision.kind] or _known(decision)
     await session.commit()
     return len(pending)
 
@@ -103,6 +112,8 @@ async def _outcome(session: AsyncSession, decision: Decision, now: datetime) -> 
         return {"handed_over": case is not None, "asked_for_person_later": REQUEST_HUMAN in later} | (
             _case_outcome(case)
         )
+    if decision.kind == "lead":
+        return await _lead_outcome(session, decision, now)
     if decision.kind == "retention_offer":
         return {
             "accepted": await _accepted(session, decision, now),
@@ -223,6 +234,36 @@ async def _cancelled(session: AsyncSession, decision: Decision, now: datetime) -
     if customer.status == "cancelled":
         return True if within else None
     return None if within else False
+
+
+def _known(decision: Decision) -> bool:
+    """An outcome that can no longer change before its window ends: a lead won or lost in it."""
+    return decision.kind == "lead" and (decision.outcome or {}).get("converted_within_90_days") is not None
+
+
+async def _lead_of(session: AsyncSession, decision: Decision) -> Lead | None:
+    """The lead the decision scored: the one that names it, else its conversation's (a lead re-scored by a
+    later sales message names its newest decision; backend/leads/service.py)."""
+    lead = (await session.execute(select(Lead).where(Lead.decision_id == decision.id))).scalar_one_or_none()
+    if lead is None and decision.conversation_id is not None:
+        query = select(Lead).where(Lead.conversation_id == decision.conversation_id)
+        lead = (await session.execute(query)).scalar_one_or_none()
+    return lead
+
+
+async def _lead_outcome(session: AsyncSession, decision: Decision, now: datetime) -> dict[str, Any]:
+    """Converted within LEAD_WINDOW of the score, from the lead's status (won or lost is final, set by staff
+    with its time). Unknown while the lead is open in the window, and for a lead no longer to be found."""
+    lead = await _lead_of(session, decision)
+    if lead is None:
+        return {"lead_id": None, "lead_status": None, "converted_within_90_days": None}
+    end = decision.created_at + LEAD_WINDOW
+    decided_at = lead.outcome_at if lead.status in FINAL else None
+    if decided_at is not None and decided_at <= min(end, now):
+        converted: bool | None = lead.status == "won"
+    else:
+        converted = False if now >= end else None
+    return {"lead_id": lead.id, "lead_status": lead.status, "converted_within_90_days": converted}
 
 
 class OutcomeJob:

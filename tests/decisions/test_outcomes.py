@@ -11,6 +11,7 @@ from backend.conversations.models import Conversation, Message
 from backend.core.config import to_async_url
 from backend.decisions.models import Decision
 from backend.decisions.outcomes import join_outcomes
+from backend.leads.models import Lead
 from tests.dbcheck import execute, rows
 from tests.decisions.helpers import decisions, insert
 
@@ -164,3 +165,71 @@ def test_batches_take_never_joined_decisions_first_so_none_starves(database_url)
 
     assert asyncio.run(run()) == (2, 1, 0)  # the third decision's turn came; fresh ones wait
     assert all(d["outcome"] is not None for d in decisions(database_url, "handoff") if d["id"] in ids)
+
+
+def lead_decision(conversation: str | None, customer: int | None, days: float = 0) -> Decision:
+    return Decision(
+        kind="lead", action="list", version="lead rules v1", conversation_id=conversation,
+        customer_id=customer, score=0.4, created_at=START + timedelta(days=days),
+    )  # fmt: skip
+
+
+def a_lead(decision: int, conversation: str | None, status: str, decided_days: float | None) -> Lead:
+    return Lead(
+        conversation_id=conversation, source_intent="sales_inquiry", interest="team_plan", score=0.4,
+        rules_score=0.4, model_version="lead rules v1", decision_id=decision, status=status,
+        created_at=START, outcome_at=None if decided_days is None else START + timedelta(days=decided_days),
+    )  # fmt: skip
+
+
+def test_a_lead_decision_learns_whether_the_lead_converted_from_its_status(database_url):
+    customer = customer_id(database_url)
+    insert(
+        database_url,
+        *(Conversation(id=f"conv-l{i}", customer_id=customer, started_at=START) for i in range(3)),
+    )
+    won, lost, still_open, seeded, late = insert(
+        database_url,
+        lead_decision("conv-l0", customer),
+        lead_decision("conv-l1", customer),
+        lead_decision("conv-l2", customer),
+        lead_decision(None, None),  # a seeded past lead: no conversation, found by its decision
+        lead_decision(None, customer),
+    )
+    insert(
+        database_url,
+        a_lead(won, "conv-l0", "won", 10),
+        a_lead(lost, "conv-l1", "lost", 3),
+        a_lead(still_open, "conv-l2", "contacted", None),
+        a_lead(seeded, None, "new", None),
+        a_lead(late, None, "won", 120),  # won, but after the 90 days the outcome looks at
+    )
+
+    run_job(database_url, START + timedelta(days=5))
+    by_id = {d["id"]: d for d in decisions(database_url, "lead")}
+    # Lost within the window: known, and final at once (a lost lead stays lost).
+    assert by_id[lost]["outcome"]["converted_within_90_days"] is False
+    assert by_id[lost]["outcome"]["lead_status"] == "lost" and by_id[lost]["outcome_final"] in (True, 1)
+    # The lead won on day 10 is not won yet on day 5 (its outcome time is later): unknown, still pending;
+    # so is the one won after the window.
+    assert by_id[won]["outcome"]["converted_within_90_days"] is None
+    assert by_id[won]["outcome_final"] in (False, 0) and by_id[late]["outcome_final"] in (False, 0)
+    assert by_id[seeded]["outcome"] == {"lead_id": by_id[seeded]["outcome"]["lead_id"], "lead_status": "new",
+                                        "converted_within_90_days": None}  # fmt: skip
+    assert by_id[seeded]["outcome"]["lead_id"] is not None
+
+    run_job(database_url, START + timedelta(days=30))
+    by_id = {d["id"]: d for d in decisions(database_url, "lead")}
+    assert by_id[won]["outcome"]["converted_within_90_days"] is True
+    assert by_id[won]["outcome_final"] in (True, 1)
+    assert by_id[still_open]["outcome"]["converted_within_90_days"] is None
+    assert by_id[still_open]["outcome_final"] in (False, 0)
+
+    run_job(database_url, START + timedelta(days=91))
+    by_id = {d["id"]: d for d in decisions(database_url, "lead")}
+    # Open when the window ended: not converted in it, and final like any other decision at its window's end.
+    for pending in (still_open, seeded):
+        assert by_id[pending]["outcome"]["converted_within_90_days"] is False
+        assert by_id[pending]["outcome_final"] in (True, 1)
+    assert by_id[late]["outcome"]["converted_within_90_days"] is False
+    assert by_id[late]["outcome"]["lead_status"] == "won"
