@@ -53,7 +53,8 @@ class StackConfig:
     log_dir: Path = VAR / "log"
     rasa_tracker_db: Path = VAR / "rasa_tracker.db"
     backend_workers: int = 1
-    # Rasa's HTTP API refuses calls without it (`rasa run --auth-token`); the backend gets it as RASA_TOKEN.
+    # Rasa's HTTP API refuses calls without it; Rasa (bot/rasa_run.py) and the backend get it as RASA_TOKEN,
+    # in their environment, never on a command line.
     # A fresh one per stack unless the caller passes one (`make run`: the install's, local_rasa_token()).
     rasa_token: str = field(default_factory=new_secret)
     # Rasa's input channels, a file in bot/: the product's (the hub channel alone), or the benchmarks' with
@@ -173,16 +174,15 @@ class Stack:
 
     def _rasa_command(self) -> list[str]:
         c = self.config
+        # `rasa run` through bot/rasa_run.py, which hands Rasa the API token from RASA_TOKEN (_env) in
+        # memory: Rasa reads it only from `--auth-token`, and a command line is public (`ps`) on this machine.
         return [
-            str(BOT_BIN / "rasa"),
-            "run",
+            str(BOT_BIN / "python"),
+            "-m",
+            "rasa_run",
             "--model",
             str(c.model),
             "--enable-api",
-            # Rasa takes the token on its command line only, so `ps` shows it to this machine's other users:
-            # the 0600 file keeps it from them at rest, not from a shared machine's process list.
-            "--auth-token",
-            c.rasa_token,
             "--port",
             str(c.rasa_port),
             "--interface",

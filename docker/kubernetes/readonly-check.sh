@@ -60,9 +60,10 @@ inner() {
   "${as[@]}" PYTHONPATH="$REPO:$REPO/bot" BACKEND_URL=http://127.0.0.1:18000 SERVICE_TOKEN="$token" \
     .venv-bot/bin/python -m rasa_sdk --actions actions --port 15055 >/tmp/actions.log 2>&1 &
   pids+=($!)
-  # RASA_TOKEN in Rasa's environment too, as the image has it: the hub channel reads it from there.
+  # As the image starts Rasa: bot/rasa_run.py hands it RASA_TOKEN from its environment (the API's token; the
+  # hub channel reads the same variable), not on its command line.
   (cd bot && exec "${as[@]}" PYTHONPATH="$REPO:$REPO/bot" ACTION_SERVER_URL=http://127.0.0.1:15055/webhook \
-    RASA_TRACKER_DB=/tmp/tracker.db RASA_TOKEN="$rasa_token" "$REPO/.venv-bot/bin/rasa" run --enable-api --auth-token "$rasa_token" --model "$MODEL" \
+    RASA_TRACKER_DB=/tmp/tracker.db RASA_TOKEN="$rasa_token" "$REPO/.venv-bot/bin/python" -m rasa_run --enable-api --model "$MODEL" \
     --credentials credentials.yml --endpoints endpoints.yml --port 15005 >/tmp/rasa.log 2>&1) &
   pids+=($!)
   RASA_TOKEN="$rasa_token" python3 - <<'PY'

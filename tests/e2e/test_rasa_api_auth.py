@@ -1,10 +1,13 @@
-"""The real Rasa server serves its HTTP API only with the stack's token (`rasa run --auth-token`), and the hub
-channel's webhook takes turns only with the same token as a bearer header (bot/channels/hub.py): a turn
-without it is refused and never reaches the tracker. The customer's path (widget -> backend -> webhook) works,
-because the backend sends the token, and the backend's client reads trackers with it."""
+"""The real Rasa server serves its HTTP API only with the stack's token, and the hub channel's webhook takes
+turns only with the same token as a bearer header (bot/channels/hub.py): a turn without it is refused and
+never reaches the tracker. The customer's path (widget -> backend -> webhook) works, because the backend sends
+the token, and the backend's client reads trackers with it. The token reaches Rasa through its environment
+(bot/rasa_run.py), so no process's command line, which `ps` shows every local user, carries it."""
 
 import asyncio
+import subprocess
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -37,6 +40,23 @@ def test_the_api_refuses_a_call_without_the_token(stack: Stack, method: str, pat
     params = {} if token is None else {"token": token}
     response = httpx.request(method, rasa(stack) + path, params=params, json={}, timeout=30)
     assert response.status_code == 401, response.text
+
+
+def test_the_token_is_on_no_command_line_on_this_machine(stack: Stack):
+    """What `ps` shows any local user: every process's full command line, the stack's Rasa among them."""
+    rasa_pid = stack.processes["rasa"].pid
+    launched = Path(f"/proc/{rasa_pid}/cmdline").read_bytes().split(b"\0")
+    assert launched[1:3] == [b"-m", b"rasa_run"] and b"--enable-api" in launched
+    ps = ["ps", "-e", "-ww", "-o", "pid=,args="]
+    listing = subprocess.run(ps, capture_output=True, text=True, check=True)
+    assert str(rasa_pid) in listing.stdout.split()  # ps did list the Rasa server
+    leaks = [line for line in listing.stdout.splitlines() if stack.config.rasa_token in line]
+    assert leaks == [], leaks
+    assert "--auth-token" not in Path(f"/proc/{rasa_pid}/cmdline").read_text()
+    # ... while the server does serve its API with that token (the tests below: with it 200, without 401).
+    status = httpx.get(rasa(stack) + "/status", params={"token": stack.config.rasa_token}, timeout=30)
+    assert status.status_code == 200
+    assert httpx.get(rasa(stack) + "/status", timeout=30).status_code == 401
 
 
 def test_the_api_answers_with_the_token(stack: Stack):

@@ -3,6 +3,7 @@ for the others) and the Redis password the scaled stack hands to the backend and
 latter checked against a real redis-server that requires it."""
 
 import asyncio
+import os
 import shutil
 import socket
 import subprocess
@@ -46,15 +47,45 @@ def test_a_token_file_with_a_looser_mode_is_tightened_and_an_empty_one_refused(t
         local_rasa_token(path)
 
 
-def test_rasa_serves_its_api_with_the_stack_token_and_the_backend_gets_it():
+def test_rasa_gets_the_stack_token_from_its_environment_not_its_command_line():
+    """A command line is public on the machine (`ps`): Rasa is started through bot/rasa_run.py, which hands
+    it the token from RASA_TOKEN in memory; the backend reads the same variable."""
     config = StackConfig(database_url="sqlite://")
     stack = Stack(config)
     command = stack._rasa_command()
-    assert command[command.index("--auth-token") + 1] == config.rasa_token
+    assert command[:3] == [str(BOT_BIN / "python"), "-m", "rasa_run"]
+    assert "--auth-token" not in command and not any(config.rasa_token in part for part in command)
+    assert "--enable-api" in command  # the API stays on, served with the token
     assert stack._env()["RASA_TOKEN"] == config.rasa_token
+    scaled = ScaledStack(ScaledConfig())
+    for port in scaled.config.rasa_ports:
+        replica = scaled._replica_command(port)
+        assert replica[:3] == command[:3] and replica[replica.index("--port") + 1] == str(port)
+        assert not any(scaled.config.rasa_token in part for part in replica)
     query = parse_qs(urlsplit(config.rasa_status_url(config.rasa_port)).query)
     assert query == {"token": [config.rasa_token]}
     assert StackConfig(database_url="sqlite://").rasa_token != config.rasa_token
+
+
+@pytest.mark.parametrize(
+    ("token", "options", "says"),
+    [
+        (None, [], "set RASA_TOKEN"),
+        ("  ", [], "set RASA_TOKEN"),
+        ("a-token", ["--auth-token", "a-token"], "visible to every local user"),
+        ("a-token", ["--auth-token=a-token"], "visible to every local user"),
+    ],
+    ids=["unset", "blank", "flag", "flag="],
+)
+def test_the_launcher_refuses_no_token_and_a_token_on_its_command_line(
+    token: str | None, options: list[str], says: str
+):
+    """bot/rasa_run.py, as the stack and the images run it (bot venv), stops before Rasa is even imported."""
+    env = {k: v for k, v in os.environ.items() if k != "RASA_TOKEN"}
+    env |= {"PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bot'}"} | ({"RASA_TOKEN": token} if token else {})
+    command = [str(BOT_BIN / "python"), "-m", "rasa_run", "--enable-api", *options]
+    result = subprocess.run(command, cwd=ROOT / "bot", env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and says in result.stderr, result.stderr
 
 
 # -------------------------------------------------------------------------- the Redis password, for real
