@@ -48,7 +48,7 @@ def split_of(item_id: str) -> str:
     return "test" if hashlib.sha256(item_id.encode()).digest()[0] % 2 == 0 else "dev"
 
 
-def _turn(raw: dict, where: str) -> LabelledTurn:
+def parse_turn(raw: dict, where: str) -> LabelledTurn:
     sentiment, decision, rule = raw.get("sentiment"), raw.get("decision"), raw.get("rule")
     if sentiment not in SENTIMENTS or decision not in DECISIONS:
         raise ValueError(f"{where}: sentiment {sentiment!r} / decision {decision!r} not in the vocabulary")
@@ -62,7 +62,7 @@ def _turn(raw: dict, where: str) -> LabelledTurn:
 
 def _conversation(raw: dict, source: str, split: str | None) -> LabelledConversation:
     cid = str(raw["id"])
-    turns = tuple(_turn(t, f"{source}:{cid}:{i}") for i, t in enumerate(raw["turns"]))
+    turns = tuple(parse_turn(t, f"{source}:{cid}:{i}") for i, t in enumerate(raw["turns"]))
     handoffs = [i for i, t in enumerate(turns) if t.handoff]
     if handoffs and handoffs[0] != len(turns) - 1:
         raise ValueError(f"{source}:{cid}: labels stop at the first handoff (docs/labelling.md §2)")
