@@ -5,6 +5,7 @@ import asyncio
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,9 +17,12 @@ import websockets
 from backend.auth.sockets import subprotocols
 from backend.main import create_app
 from tests.app_fixtures import ScriptedRasa
+from tests.dbcheck import rows
 
 # The log lines do not depend on the database.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# How long the test waits for a turn to end: a liveness bound for a loaded machine, not a speed target.
+LIVENESS_S = 30.0
 
 
 @pytest.fixture
@@ -41,6 +45,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+async def until_answered(database_url: str, conversation_id: str, text: str) -> None:
+    """Until the customer's message `text` has its bot replies stored; fails after a liveness bound."""
+    query = "SELECT bot_status FROM messages WHERE conversation_id = :c AND sender = 'customer' AND text = :t"
+    deadline = time.monotonic() + LIVENESS_S
+    while [
+        r["bot_status"] for r in await asyncio.to_thread(rows, database_url, query, c=conversation_id, t=text)
+    ] != ["answered"]:
+        assert time.monotonic() < deadline, f"the turn of {text!r} did not end within {LIVENESS_S} s"
+        await asyncio.sleep(0.05)
 
 
 async def turn(ws: websockets.ClientConnection, text: str, client_id: str) -> list[dict[str, Any]]:
@@ -90,7 +105,11 @@ async def test_sockets_log_no_token_and_a_closed_widget_is_no_error(settings, ra
         # A stale widget script puts the token in the URL: refused, and the log line does not show it.
         with pytest.raises(websockets.InvalidStatus):
             await websockets.connect(f"{ws_base}/ws/widget?token={widget['token']}")
-        await asyncio.sleep(1.5)  # the dropped turn's replies are pushed (and fail) meanwhile
+        # The dropped turn ends: its replies are stored, then pushed to the closed socket (and fail). Waited
+        # for by state, not a fixed 1.5 s that a loaded machine can overrun (the turn had not ended, and the
+        # Rasa call below was not made yet); then a moment for the push that follows the store.
+        await until_answered(settings.database_url, widget["conversation_id"], "bye")
+        await asyncio.sleep(0.5)
     finally:
         server.should_exit = True
         await asyncio.wait_for(serving, 30)
