@@ -4,7 +4,7 @@ SHELL := bash
 APP := .venv-app/bin/python
 BOT := .venv-bot/bin
 
-.PHONY: help setup encoder model run run-scaled test test-fast lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-oos eval-decisions train-churn train-escalation train-handoff validate-k8s
+.PHONY: help setup encoder model run run-scaled test test-fast lint bench chaos eval-nlu eval-sentiment eval-kb adapt-kb eval-risk eval-pii eval-oos eval-decisions train-churn train-escalation train-handoff validate-k8s image-models images
 
 help:
 	@echo "make run   set up, train if needed, start backend + Rasa + action server, print the URLs"
@@ -20,6 +20,8 @@ help:
 	@echo "make eval-sentiment | eval-kb | eval-risk | eval-pii | lint"
 	@echo "make eval-assist  suggested replies on hand-labelled hand-off situations (ml/data/assist_eval.yml), vs BM25 and a fixed list; hand-off briefs' support rate on the seeded history"
 	@echo "make validate-k8s  render the Kubernetes overlays, check them with kubernetes-validate and checkov"
+	@echo "make image-models  stage the models the images carry as real files in var/image-models/ (not cache links)"
+	@echo "make images      image-models, then docker build the backend, bot and Rasa images (TAG=latest; needs Docker)"
 	@echo "make adapt-kb ARGS='PAIRS.jsonl'  fine-tune the KB encoder on (question, passage) pairs; use it with KB_ENCODER_DIR"
 	@echo "make train-churn ARGS='--csv FILE --target COLUMN [--id COLUMN] [--promote]'  (or --from-db)"
 	@echo "make train-escalation ARGS=--from-decisions  hand-off policy from the decision log's labels (gated; min DECISION_MIN_LABELS)"
@@ -60,6 +62,18 @@ lint: setup
 # Needs only the tools venv (scripts/validate_k8s.sh builds it), not the app or bot venvs.
 validate-k8s:
 	@bash scripts/validate_k8s.sh
+
+# var/models holds links into the model cache, outside Docker's build context: the images COPY these files.
+image-models: model
+	@$(APP) -m scripts.image_models
+
+# The images docker-compose.yml and the Kubernetes manifests run (README "Kubernetes" pushes them).
+TAG ?= latest
+images: image-models
+	docker build -f docker/app.Dockerfile -t supportdesk-backend:$(TAG) .
+	docker build -f docker/bot.Dockerfile --target bot -t supportdesk-bot:$(TAG) .
+	docker build -f docker/kubernetes/rasa.Dockerfile --build-arg BOT_IMAGE=supportdesk-bot:$(TAG) \
+	  -t supportdesk-rasa:$(TAG) .
 
 eval-nlu: setup
 	@PYTHONPATH=. SUPPORTDESK_ENCODER_THREADS=0 SUPPORTDESK_ENCODER_DIR=$$($(APP) -m scripts.train_bot --encoder-dir | tail -n 1) $(BOT)/python scripts/eval_nlu.py
