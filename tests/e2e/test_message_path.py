@@ -28,10 +28,14 @@ def open_session(stack: Stack, email: str | None = "demo@northwind.example") -> 
     return response.json()
 
 
+# How long one turn may take before the test fails: a liveness bound for a loaded machine, not a speed target.
+TURN_LIVENESS_S = 120.0
+
+
 async def say(
     stack: Stack, session: dict[str, Any], texts: list[str], quiet_s: float = 1.5
 ) -> list[dict[str, Any]]:
-    """Send each text over the WebSocket, waiting for its ack and replies; returns every frame received."""
+    """Send each text over the WebSocket, waiting for the whole turn (below); returns every frame received."""
     url = f"ws://127.0.0.1:{stack.config.backend_port}/ws/widget"
     frames: list[dict[str, Any]] = []
     async with websockets.connect(url, subprotocols=subprotocols(session["token"])) as ws:
@@ -39,21 +43,59 @@ async def say(
             await ws.send(
                 json.dumps({"type": "message", "text": text, "client_message_id": uuid.uuid4().hex})
             )
-            frames += await _until_quiet(ws, quiet_s)
+            frames += await _whole_turn(ws, stack, session["conversation_id"], quiet_s)
     return frames
 
 
-async def _until_quiet(ws: websockets.ClientConnection, quiet_s: float) -> list[dict[str, Any]]:
-    # The ack comes after the bot's replies; then wait a little for anything pushed later (a hand-off notice).
+async def _whole_turn(
+    ws: websockets.ClientConnection, stack: Stack, conversation_id: str, quiet_s: float
+) -> list[dict[str, Any]]:
+    """A turn's frames: the bot's replies, the ack, and what the hand-off decision after the ack adds (a
+    hand-off notice). That decision runs after the ack, so the notice used to be caught by waiting quiet_s
+    after the ack, which a loaded machine overran. Now: until the backend has ended the turn, then until every
+    message the database holds in reply to it has arrived; then quiet_s more for anything pushed later."""
     frames: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        timeout = quiet_s if any(f["type"] == "ack" for f in frames) else deadline - time.monotonic()
+    deadline = time.monotonic() + TURN_LIVENESS_S
+
+    async def receive(timeout: float) -> None:
+        frames.append(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
+
+    while not (acks := [f for f in frames if f["type"] == "ack"]):
+        await _within(receive, deadline, frames, "the ack")
+    replies = await asyncio.to_thread(
+        _replies_once_ended, stack, conversation_id, acks[0]["message_id"], deadline
+    )
+    while not replies <= {f["message"]["id"] for f in frames if f["type"] == "message"}:
+        await _within(receive, deadline, frames, f"messages {sorted(replies)}")
+    while True:
         try:
-            frames.append(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
+            await receive(quiet_s)
         except TimeoutError:
+            return frames
+
+
+async def _within(receive: Any, deadline: float, frames: list[dict[str, Any]], what: str) -> None:
+    try:
+        await receive(max(deadline - time.monotonic(), 0.001))
+    except TimeoutError:
+        raise AssertionError(f"{what} not received within {TURN_LIVENESS_S} s; got {frames}") from None
+
+
+def _replies_once_ended(stack: Stack, conversation_id: str, message_id: int, deadline: float) -> set[int]:
+    """The ids of the messages stored in reply to `message_id` once its turn has ended in the backend: the
+    hub logs "... answered" as the very last step of a turn the bot answered (after the hand-off decision
+    and its notice); a turn the bot did not answer (a holding reply, a person's conversation) has no
+    decision after its ack."""
+    database = stack.config.database_url
+    ended = f"conversation {conversation_id}: message {message_id} answered"
+    log = stack.config.log_dir / "backend.log"
+    while True:
+        [message] = rows(database, "SELECT bot_status FROM messages WHERE id = :m", m=message_id)
+        if message["bot_status"] != "answered" or ended in log.read_text(errors="replace"):
             break
-    return frames
+        assert time.monotonic() < deadline, f"the backend did not end the turn of message {message_id}"
+        time.sleep(0.1)
+    return {r["id"] for r in rows(database, "SELECT id FROM messages WHERE in_reply_to = :m", m=message_id)}
 
 
 def bot_texts(frames: list[dict[str, Any]]) -> list[str]:
