@@ -365,6 +365,8 @@ SALES_HANDOFF_MESSAGE = (
 @dataclass(frozen=True)
 class LeadRequest:
     intent: str  # the intent that showed the interest (sales_inquiry); the backend reads the message itself
+    # change_plan only: the plan the bot heard asked for (its `product` entity), None when none was named.
+    plan: str | None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -372,9 +374,9 @@ class LeadRequest:
 
 @dataclass(frozen=True)
 class LeadResult:
-    lead_id: int
+    lead_id: int | None  # None: no lead (a plan change that is not an upgrade)
     created: bool  # False: the conversation already had its lead (capture is idempotent)
-    score: float  # calibrated conversion probability, or the rules' score without a served model
+    score: float | None  # calibrated conversion probability, or the rules' score without a served model
     routed: bool  # handed to the sales team now
     message: str | None  # what to tell the customer when routed
 
@@ -383,9 +385,9 @@ class LeadResult:
         what = "lead"
         body = _object(body, what)
         return cls(
-            lead_id=_value(body, "lead_id", int, what),
+            lead_id=_value(body, "lead_id", (int, type(None)), what),
             created=_value(body, "created", bool, what),
-            score=_number(body, "score", what),
+            score=_optional_number(body, "score", what),
             routed=_value(body, "routed", bool, what),
             message=_value(body, "message", _OPTIONAL_STR, what),
         )

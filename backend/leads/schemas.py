@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from backend.core.text import TEXT
 
 Intent = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$"), TEXT]
+PlanName = Annotated[str, StringConstraints(max_length=64), TEXT]
 Note = Annotated[str, StringConstraints(max_length=1000), TEXT]
 
 
@@ -20,12 +21,13 @@ class Strict(BaseModel):
 
 class LeadCaptureIn(Strict):
     intent: Intent
+    plan: PlanName | None  # change_plan: the plan the bot heard asked for (its `product` entity), else None
 
 
 class LeadCaptureOut(BaseModel):
-    lead_id: int
+    lead_id: int | None  # None: no lead (a plan change that is not an upgrade)
     created: bool
-    score: float
+    score: float | None
     routed: bool
     message: str | None
 

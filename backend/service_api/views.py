@@ -181,12 +181,15 @@ async def capture_lead(
     actor: Annotated[str, Service],
 ) -> LeadCaptureOut:
     """The customer showed sales interest: the conversation's lead (made once), its calibrated conversion
-    score (a logged `lead` decision), and at or above LEAD_ROUTE_THRESHOLD a hand-over to the sales team."""
+    score (a logged `lead` decision), and at or above LEAD_ROUTE_THRESHOLD a hand-over to the sales team.
+    A plan change (`change_plan`) is a lead only when it is an upgrade, and is never handed over."""
     conversation = await conversations.get_conversation(session, conversation_id)
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
     state = request.app.state
-    captured = await leads.capture(session, conversation, body.intent, state.settings)
+    captured = await leads.capture(session, conversation, body.intent, state.settings, body.plan)
+    if captured is None:  # a plan change that is no upgrade: no lead, nothing written
+        return LeadCaptureOut(lead_id=None, created=False, score=None, routed=False, message=None)
     lead = captured.lead
     if captured.route:
         reason = f"sales lead {lead.id}: conversion score {lead.score:.2f}"

@@ -25,10 +25,10 @@ def say(client, widget, text: str) -> None:
     assert response.status_code == 200, response.text
 
 
-def capture(client, conversation_id: str, intent: str = "sales_inquiry"):
+def capture(client, conversation_id: str, intent: str = "sales_inquiry", plan: str | None = None):
     return client.post(
         f"/api/v1/service/conversations/{conversation_id}/lead",
-        json={"intent": intent},
+        json={"intent": intent, "plan": plan},
         headers=SERVICE_HEADERS,
     )
 
@@ -129,16 +129,17 @@ def test_bad_capture_requests_are_refused_with_4xx(client, widget):
     assert capture(client, conversation, intent="Not An Intent!").status_code == 422
     assert capture(client, conversation, intent="x" * 65).status_code == 422
     extra = client.post(
-        f"/api/v1/service/conversations/{conversation}/lead", json={"intent": "sales_inquiry", "x": 1},
+        f"/api/v1/service/conversations/{conversation}/lead",
+        json={"intent": "sales_inquiry", "plan": None, "x": 1},
         headers=SERVICE_HEADERS,
     )  # fmt: skip
     assert extra.status_code == 422
     no_token = client.post(
-        f"/api/v1/service/conversations/{conversation}/lead", json={"intent": "sales_inquiry"}
+        f"/api/v1/service/conversations/{conversation}/lead", json={"intent": "sales_inquiry", "plan": None}
     )
     assert no_token.status_code in (401, 403)
     widget_token = client.post(
-        f"/api/v1/service/conversations/{conversation}/lead", json={"intent": "sales_inquiry"},
-        headers={"Authorization": widget["auth"]},
+        f"/api/v1/service/conversations/{conversation}/lead",
+        json={"intent": "sales_inquiry", "plan": None}, headers={"Authorization": widget["auth"]},
     )  # fmt: skip
     assert widget_token.status_code in (401, 403)

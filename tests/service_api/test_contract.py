@@ -68,6 +68,10 @@ BODIES = [
     (ORDER, contract.Order),
     (LeadCaptureOut(lead_id=3, created=True, score=0.62, routed=True, message="x"), contract.LeadResult),
     (LeadCaptureOut(lead_id=3, created=False, score=0.1, routed=False, message=None), contract.LeadResult),
+    (  # a plan change that is no upgrade: no lead
+        LeadCaptureOut(lead_id=None, created=False, score=None, routed=False, message=None),
+        contract.LeadResult,
+    ),
 ]
 
 
