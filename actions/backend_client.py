@@ -187,9 +187,10 @@ async def flow_variant(flow: str, conversation_id: str) -> FlowVariant:
     return _read(response, "flow_variant", f"POST {path}", FlowVariant.from_json)
 
 
-async def capture_lead(conversation_id: str, intent: str) -> LeadResult:
+async def capture_lead(conversation_id: str, intent: str, plan: str | None = None) -> LeadResult:
     """The customer showed sales interest: the backend makes the conversation's lead (once), scores it, and
-    hands the conversation to the sales team when the score is high enough (`routed`)."""
+    hands the conversation to the sales team when the score is high enough (`routed`). For a plan change
+    (`plan`: the plan asked for, if named) only an upgrade is a lead (else `lead_id` None), never routed."""
     path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/lead"
-    response = await _request("lead", "POST", path, json=LeadRequest(intent).to_json())
+    response = await _request("lead", "POST", path, json=LeadRequest(intent, plan).to_json())
     return _read(response, "lead", f"POST {path}", LeadResult.from_json)
