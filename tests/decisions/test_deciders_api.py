@@ -8,6 +8,7 @@ import pytest
 
 from actions import backend_client
 from tests.app_fixtures import SERVICE_HEADERS, staff_headers
+from tests.cases.test_routing_flow import routing_rounds
 from tests.decisions.helpers import decisions
 
 
@@ -73,7 +74,7 @@ def test_assignment_logs_which_agent_and_why_once_per_offer(client, widget, data
         "case_id"
     ]
     (routed,) = wait_for(lambda: decisions(database_url, "routing", case_id=case_id))
-    time.sleep(0.3)  # more rounds of the routing loop: still one decision, the case is offered once
+    routing_rounds(client)  # more rounds of the routing loop: still one decision, the case is offered once
     assert len(decisions(database_url, "routing", case_id=case_id)) == 1
     assigned = client.get(f"/api/v1/cases/{case_id}", headers=alex).json()["assigned_agent_id"]
     assert routed["action"] == f"agent:{assigned}" and routed["version"] == "rules"
