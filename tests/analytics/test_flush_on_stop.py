@@ -37,11 +37,11 @@ async def test_a_stop_during_a_write_keeps_the_batch_once(tmp_path: Path) -> Non
     service._sessions = sessions_held_at_the_write  # from here on, every write waits for the test
     for _ in range(3):
         service.apply(Event(Kind.MESSAGE_RECEIVED, utcnow(), "c1", intent="order_status"))
-    await asyncio.wait_for(writing.wait(), 5)
+    await asyncio.wait_for(writing.wait(), 30)  # liveness: the loop's next round (every 0.05 s)
     stopping = asyncio.create_task(service.stop())
     await asyncio.sleep(0.1)  # the loop's round is cancelled while its write waits
     may_write.set()
-    await asyncio.wait_for(stopping, 10)
+    await asyncio.wait_for(stopping, 30)
     await engine.dispose()
     [stored] = rows(url, "SELECT SUM(count) AS n FROM analytics_buckets WHERE metric = 'message'")
     assert stored["n"] == 3
