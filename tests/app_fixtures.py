@@ -173,7 +173,11 @@ def app_server(settings: Settings, rasa: ScriptedRasa) -> Iterator[str]:
     port = server.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
-    thread.join(15)
+    # The app's shutdown stops its loops and joins its knowledge warm-up threads (torch: seconds, more on a
+    # loaded machine). A thread still shutting down when the next test starts its app would set the shared
+    # metrics (supportdesk_background_task_running) and use the CPU under it: wait for it, with a bound
+    # that is liveness, not speed.
+    thread.join(120)
 
 
 @pytest.fixture
