@@ -31,9 +31,13 @@ from tests.app_fixtures import ScriptedRasa
 from tests.conftest import migrate, seed_demo
 
 CYCLES = 20
-# A stop that cooperates takes a fraction of this; a loop that ignores its cancel is given up on after
-# STOP_DEADLINE_S (core/background.py), and that is logged and fails the test too.
-STOP_BOUND_S = 5.0
+# A stop that cooperates takes a fraction of a second on an idle machine. The shutdown's own deadlines are the
+# real bound: a loop that ignores its cancel is given up on after STOP_DEADLINE_S (core/background.py), and a
+# step after its share, both logged, and that fails the test (gave_up below). This bound only catches a stop
+# that hangs in spite of them, so it is a liveness bound a loaded machine cannot overrun (it was 5 s, below
+# the shutdown's own 10 s deadline, SHUTDOWN_DEADLINE_S in backend/main.py: a slow stop on a loaded machine
+# that gave nothing up failed here).
+STOP_BOUND_S = 30.0
 # How long the requests in flight get to end before the stop (not part of the stop's bound): past SQLite's
 # 30 s busy timeout, so a request waiting on the write lock ends one way or the other.
 DRAIN_BOUND_S = 40.0
