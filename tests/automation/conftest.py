@@ -14,7 +14,9 @@ def settings(settings: Settings) -> Settings:
         update={
             "automation_webhook_attempts": 3,
             "automation_webhook_backoff_s": 0.01,
-            "automation_webhook_timeout_s": 2.0,
+            # The receiver is a thread of this process: on a loaded machine its answer can take longer than
+            # a short timeout, which then retries and records one call twice. No test here waits for it.
+            "automation_webhook_timeout_s": 30.0,
             "automation_max_actions_per_hour": ACTIONS_PER_HOUR,
             # The sweep runs when a test says so (helpers.sweep), not on its own in the middle of one.
             "automation_sweep_interval_s": 3600.0,
