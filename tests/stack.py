@@ -48,6 +48,10 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             # miss that and the rules decide the turn instead, so which policy decided would depend on load.
             # The deadline's fallback is tested in process (tests/decisions/test_handoff_decisions.py).
             "DECISION_DEADLINE_MS": "30000",
+            # A turn that overruns RASA_TIMEOUT_S (10 s by default) gets the holding reply instead of the
+            # bot's answer, and the tests check the answers: a loaded machine must not turn them into holding
+            # replies (as in tests/e2e/test_scaled.py). No test here waits for the timeout.
+            "RASA_TIMEOUT_S": "60",
             # All test traffic comes from 127.0.0.1; the per-address limits are for the internet. The
             # per-conversation and per-account limits stay at their defaults.
             "RATE_LIMIT_SESSIONS_PER_IP": "100000/minute",
