@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from backend.audit import service as audit
 from backend.core.database import utcnow
@@ -112,8 +113,13 @@ class Serving:
 
 
 async def serving(session: AsyncSession) -> Serving:
-    """One query instead of one per kind and status: a turn's scoring needs up to three of them."""
-    query = select(ModelVersion).where(ModelVersion.status.in_(("production", "challenger")))
+    """One query instead of one per kind and status: a turn's scoring needs up to three of them. Without
+    their metrics and drift bins (about 10 KB of JSON each), which scoring does not read."""
+    query = (
+        select(ModelVersion)
+        .where(ModelVersion.status.in_(("production", "challenger")))
+        .options(defer(ModelVersion.metrics), defer(ModelVersion.drift_reference))
+    )
     versions: dict[tuple[str, str], ModelVersion] = {}
     for version in (await session.execute(query.order_by(ModelVersion.id.desc()))).scalars():
         versions.setdefault((version.kind, version.status), version)
