@@ -25,7 +25,9 @@ from datetime import timedelta
 from typing import Any
 
 from prometheus_client import Histogram
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.analytics import publisher
 from backend.analytics.events import from_rasa_event
@@ -38,7 +40,7 @@ from backend.core import metrics
 from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.handoff.features import TurnView
-from backend.handoff.policy import HandoffDecision, HandoffPolicy, RulesPolicy, decide_within, load_policy
+from backend.handoff.policy import HandoffDecision, RulesPolicy
 from backend.lifecycle import conversations as lifecycle
 from backend.lifecycle import handoff
 from backend.risk import service as risk
@@ -46,6 +48,11 @@ from backend.risk.crm import turns_from
 from contract.service_api import HANDOFF_MESSAGE as HANDOFF_NOTICE
 
 log = logging.getLogger(__name__)
+CONVERSATIONS = Conversation.__table__
+_CONVERSATION_KEYS = [attr.key for attr in inspect(Conversation).column_attrs]
+_CONVERSATION_ROW = select(*(CONVERSATIONS.c[key] for key in _CONVERSATION_KEYS)).where(
+    CONVERSATIONS.c.id == bindparam("id")
+)
 
 
 class ConversationNotFound(Exception):
@@ -62,6 +69,38 @@ class Timed:
 
     decision: HandoffDecision
     latency_ms: float
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What `_judge` made of a turn: its decision and score, whether it read the conversation's row again,
+    and whether it logged the decision (one that hands nothing over)."""
+
+    timed: Timed | None
+    risk: risk.EscalationDecision | None
+    reread: bool
+    logged: bool
+
+
+async def _reread(session: AsyncSession, conversation: Conversation) -> None:
+    """What `session.refresh(conversation)` does to its column attributes, read in `session` instead."""
+    row = (await session.execute(_CONVERSATION_ROW, {"id": conversation.id})).one()
+    for key, value in zip(_CONVERSATION_KEYS, row, strict=True):
+        set_committed_value(conversation, key, value)
+
+
+async def _committed(session: AsyncSession, conversation: Conversation) -> bool:
+    """Commit what `session` holds; False if that failed (scoring failed), so the caller logs it again."""
+    try:
+        await session.commit()
+    except Exception:
+        log.info(
+            "conversation %s: decision not logged with the score; logged apart",
+            conversation.id,
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -123,11 +162,7 @@ class ConversationHub:
         self._notifier = notifier
         self._settings = settings
         self._on_handoff = on_handoff
-        self._policy: HandoffPolicy | None = (
-            None
-            if settings.handoff_policy == "off"
-            else load_policy(settings.handoff_policy, settings.handoff_model_path)
-        )
+        self._policy = handoff.configured_policy(settings.handoff_policy, settings.handoff_model_path)
         # A learnt policy that could not be loaded left the rules deciding: every decision says so.
         unloaded = settings.handoff_policy == "learnt" and isinstance(self._policy, RulesPolicy)
         self._policy_fallback = "the learnt policy file could not be loaded" if unloaded else None
@@ -160,8 +195,11 @@ class ConversationHub:
             # The widget's revocation after an erasure (backend/auth/dependencies.py), from the row read here.
             if conversation.transcript_erased_at is not None:
                 raise ConversationErased(conversation_id)
-            # Read in the transaction that stores the message, so no connection is held while Rasa answers.
-            payload = await service.quick_reply_payload(session, conversation.id, text)
+            # Read in the transaction that stores the message, so no connection is held while Rasa answers;
+            # only Rasa reads it, so not while a person owns the conversation.
+            payload = None
+            if conversation.owner == "bot":
+                payload = await service.quick_reply_payload(session, conversation.id, text)
             message, duplicate = await lifecycle.store_customer_message(
                 session, conversation, text, client_id
             )
@@ -247,19 +285,18 @@ class ConversationHub:
             return stored
         else:
             stages.lap("rasa")
-            service.apply_parse(message, turn.parse)
+            parse = service.parse_columns(turn.parse)
             stored = await lifecycle.store_bot_replies(
-                session, conversation, message, turn.replies, status="answered", owned_as=owned_as
+                session, conversation, message, turn.replies, "answered", owned_as, parse
             )
             if stored is None:
+                service.apply_parse(message, turn.parse)  # as the turn understood it, though not stored
                 return self._taken_over(conversation, message)
             self._count(message, turn, rasa_saw_it=True)
             self._publish_all(conversation.id, stored)
             stages.lap("replies")
             self._timed(deadline, "answered", metrics.WIDGET_TURN_SECONDS)
             await answered(message, resume)
-            # An action may have handed the conversation to a human during this turn.
-            await session.refresh(conversation)
             notices = await self._escalate_if_needed(session, conversation, message)
             self._publish_all(conversation.id, notices)
             stages.lap("decide")
@@ -299,11 +336,14 @@ class ConversationHub:
         # End this turn's read transaction first: a turn holding its connection while scoring waits for a
         # second one deadlocks a full pool (every turn holds one, none gets another) under load.
         await session.commit()
-        timed, risk_score = await self._judge(conversation, message)
+        judged = await self._judge(conversation, message)
+        if not judged.reread:
+            await session.refresh(conversation)  # as _judge would have: it could not read the row
+        timed, risk_score = judged.timed, judged.risk
         decision = timed.decision if timed is not None else None
         already_human = conversation.owner == "human"  # the bot's own hand-off action ran this turn
         if not already_human and not (decision is not None and decision.handoff):
-            if timed is not None:
+            if timed is not None and not judged.logged:
                 await handoff.decided(session, conversation, message, timed.decision, timed.latency_ms, None)
             return []
         reason = "; ".join(decision.reasons[:3]) if decision is not None and decision.reasons else ""
@@ -325,24 +365,45 @@ class ConversationHub:
         )
         return stored or []
 
-    async def _judge(
-        self, conversation: Conversation, message: Message
-    ) -> tuple[Timed | None, risk.EscalationDecision | None]:
+    async def _judge(self, conversation: Conversation, message: Message) -> Judged:
         """The hand-off decision and the escalation score of this turn, from one read of the conversation's
         customer turns. Its own session: whatever scoring does or fails at cannot touch this turn's stored
-        rows. Neither can break the conversation: a failure is logged and the turn goes on without it."""
+        rows. Neither can break the conversation: a failure is logged and the turn goes on without it.
+
+        It first reads the conversation's row again into `conversation` (an action may have handed it to a
+        human during this turn), in the transaction that reads the turns rather than in one of the turn's
+        session. A decision that hands nothing over is logged here too, committed with the turn's score
+        (or on its own when scoring fails), instead of in a transaction of its own."""
+        reread = logged = False
         try:
             async with self._sessions() as scoring:
+                await _reread(scoring, conversation)
+                reread = True
                 turns = await service.customer_turns(scoring, conversation.id, message.id)
                 try:
-                    timed = await self._decide(service.parsed_turns(turns))
+                    timed = await self._decide(conversation.id, service.parsed_turns(turns))
                 except Exception:
                     log.exception("conversation %s: hand-off decision failed", conversation.id)
                     timed = None
-                return timed, await self._score_risk(scoring, conversation, message, turns)
+                # The case of a hand-off is opened afterwards in the turn's session, and its decision logged
+                # there with it; the bot's own hand-off this turn made the owner `human`.
+                carry_on = timed is not None and not timed.decision.handoff and conversation.owner != "human"
+                if carry_on:
+                    assert timed is not None
+                    handoff.record_decision(
+                        scoring, conversation, message, timed.decision, timed.latency_ms, None
+                    )
+                # Not written before scoring's own rows: scoring's reads would autoflush it, and the write
+                # would hold the database's write lock (SQLite) for the whole of scoring. Scoring reads
+                # nothing it adds, so its commit writes both.
+                with scoring.no_autoflush:
+                    risk_score = await self._score_risk(scoring, conversation, message, turns)
+                if carry_on:
+                    logged = await _committed(scoring, conversation)
+                return Judged(timed, risk_score, reread, logged)
         except Exception:  # reading the turns (or ending the session) failed: neither can be made
             log.exception("conversation %s: hand-off decision and scoring failed", conversation.id)
-            return None, None
+            return Judged(None, None, reread, logged)
 
     async def _score_risk(
         self,
@@ -361,14 +422,14 @@ class ConversationHub:
             log.exception("conversation %s: escalation scoring failed", conversation.id)
             return None
 
-    async def _decide(self, turns: list[TurnView]) -> Timed | None:
+    async def _decide(self, conversation_id: str, turns: list[TurnView]) -> Timed | None:
         if self._policy is None or not turns:
             return None
-        started = time.perf_counter()
-        decision = await decide_within(self._policy, turns, self._settings.decision_deadline_ms / 1000)
+        budget_s = self._settings.decision_deadline_ms / 1000
+        decision, latency_ms = await handoff.decide(self._policy, conversation_id, turns, budget_s)
         if decision.fallback is None and self._policy_fallback is not None:
             decision = replace(decision, fallback=self._policy_fallback)
-        return Timed(decision, (time.perf_counter() - started) * 1000)
+        return Timed(decision, latency_ms)
 
     def _count(self, message: Message, turn: BotTurn | None, rasa_saw_it: bool) -> None:
         """This turn's analytics (backend/analytics/events.py says which source counts which fact).

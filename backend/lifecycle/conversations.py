@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, insert, inspect, select, update
+from sqlalchemy import bindparam, exists, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -28,6 +28,10 @@ from backend.core.database import Base, utcnow
 IDLE_BATCH = 500
 MESSAGES = Message.__table__
 CONVERSATIONS = Conversation.__table__
+_MESSAGE_UPDATE = update(MESSAGES).where(MESSAGES.c.id == bindparam("_id"))
+_OWNED_MESSAGE_UPDATE = _MESSAGE_UPDATE.where(MESSAGES.c.bot_status == bindparam("_owned_as"))
+_LAST_MESSAGE_AT = update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("_id"))
+_REPLIES_INSERT = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
 
 
 async def open_conversation(
@@ -80,30 +84,34 @@ async def store_bot_replies(
     replies: list[BotReply],
     status: str,
     owned_as: str | None = None,
+    parse: dict[str, Any] | None = None,
 ) -> list[Message] | None:
     """Bot turn: commit a turn's replies and the message's new status. With `owned_as`, only while the
     message still has that status, in the same transaction: a turn and another worker's take-over of it
     (claim_pending) then never both answer. None when the message was no longer ours (nothing stored).
 
     The message's status and what the caller set on it (the bot's parse) are one UPDATE, the replies one
-    INSERT: the reply rows are built here and returned, with the ids the INSERT gave them."""
+    INSERT: the reply rows are built here and returned, with the ids the INSERT gave them. `parse`: the
+    bot's parse as column values (conversations/service.parse_columns), written by that UPDATE and then set
+    on the message as stored, so its commit has nothing to flush; not set on it when nothing is stored."""
     now = utcnow()
-    changes = {**_unsaved_columns(in_reply_to), "bot_status": status, "answered_at": now}
-    # Core statements on the tables: the ORM's bulk DML layer costs more CPU than the statement itself.
-    statement = update(MESSAGES).where(MESSAGES.c.id == in_reply_to.id)
+    changes = {**_unsaved_columns(in_reply_to), **(parse or {}), "bot_status": status, "answered_at": now}
+    # Core statements on the tables, built once (the SET clause is the parameters' keys): the ORM's bulk DML
+    # layer, and building a statement per call, cost more CPU than the statement itself.
+    statement, where = _MESSAGE_UPDATE, {"_id": in_reply_to.id}
     if owned_as is not None:
-        statement = statement.where(MESSAGES.c.bot_status == owned_as)
+        statement, where = _OWNED_MESSAGE_UPDATE, {**where, "_owned_as": owned_as}
     # No autoflush: it would write the caller's changes to the message ahead of this UPDATE, which has them.
-    taken = await session.execute(statement.values(changes).execution_options(autoflush=False))
+    # (SQLAlchemy autoflushes before every Core statement whatever its `autoflush` execution option says.)
+    with session.no_autoflush:
+        taken = await session.execute(statement, {**changes, **where})
     if owned_as is not None and taken.rowcount != 1:
         # Nothing is committed: the caller's session ends without a commit, so the parse it set on
         # the message is dropped too (no rollback: it would expire objects the caller still reads).
         return None
     _mark_saved(in_reply_to, changes)
     rows = await _insert_replies(session, conversation.id, in_reply_to.id, replies, now)
-    await session.execute(
-        update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation.id).values(last_message_at=now)
-    )
+    await session.execute(_LAST_MESSAGE_AT, {"_id": conversation.id, "last_message_at": now})
     _mark_saved(conversation, {"last_message_at": now})
     await session.commit()
     return rows
@@ -139,8 +147,7 @@ async def _insert_replies(
         }
         for reply in replies
     ]
-    inserted = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
-    ids = (await session.execute(inserted, values)).scalars().all()
+    ids = (await session.execute(_REPLIES_INSERT, values)).scalars().all()
     return [Message(id=row_id, **row) for row_id, row in zip(ids, values, strict=True)]
 
 

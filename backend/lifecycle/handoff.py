@@ -7,6 +7,9 @@ Before the bot offers a person it asks for the policy's decision on the turn it 
 """
 
 import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -163,9 +166,43 @@ def _overflowed(session: AsyncSession, case: Case, wanted: str, where: Destinati
 
 
 @lru_cache(maxsize=4)
-def _policy(kind: str, path: Path) -> HandoffPolicy | None:
-    """The configured hand-off policy, loaded once per process as the hub loads its own."""
+def configured_policy(kind: str, path: Path) -> HandoffPolicy | None:
+    """The configured hand-off policy (None: HANDOFF_POLICY=off), loaded once per process: the hub's decision
+    after a turn and the service API's `decision_with` use this one loader, so they decide with one policy."""
     return None if kind == "off" else load_policy(kind, path)
+
+
+# Decisions `decision_with` made, for the hub's decision after the same turn: an offer turn asks the policy
+# before the bot answers and the hub asks again after it, on the same turns when the stored parse is what the
+# bot sent. A decision is a function of the policy and the turns alone, so an equal key is the same answer.
+# Only decisions the policy itself made are kept (not a missed deadline's or a failure's rules fallback), and
+# only a few: a hit is the very next decision of its conversation, in this process.
+_Key = tuple[str, HandoffPolicy, tuple[TurnView, ...]]
+_DECIDED: OrderedDict[_Key, tuple[HandoffDecision, float]] = OrderedDict()
+_DECIDED_MAX = 256
+
+
+async def decide(
+    policy: HandoffPolicy, conversation_id: str, turns: Sequence[TurnView], budget_s: float
+) -> tuple[HandoffDecision, float]:
+    """The policy's decision on `turns` and the milliseconds it took (`decide_within`), or the one
+    `decision_with` made on the same turns of this conversation moments ago, with the time that took."""
+    key = (conversation_id, policy, tuple(turns))
+    known = _DECIDED.pop(key, None)
+    if known is not None:
+        return known
+    started = time.perf_counter()
+    decision = await decide_within(policy, turns, budget_s)
+    return decision, (time.perf_counter() - started) * 1000
+
+
+def _remember(key: _Key, decided: tuple[HandoffDecision, float]) -> None:
+    if decided[0].fallback is not None:
+        return
+    _DECIDED[key] = decided
+    _DECIDED.move_to_end(key)
+    while len(_DECIDED) > _DECIDED_MAX:
+        _DECIDED.popitem(last=False)
 
 
 async def decision_with(
@@ -178,13 +215,15 @@ async def decision_with(
     the bot parsed, then this one), so the bot can leave the turn to it instead of offering a person in the
     very turn the policy hands over. No later message exists yet: a conversation answers one turn at a time.
     """
-    policy = _policy(settings.handoff_policy, settings.handoff_model_path)
+    policy = configured_policy(settings.handoff_policy, settings.handoff_model_path)
     if policy is None:
         return None
     latest = select(func.max(Message.id)).where(Message.conversation_id == conversation.id)
     up_to = (await session.execute(latest)).scalar_one_or_none() or 0
-    stored = await conversations.parsed_customer_turns(session, conversation.id, up_to)
-    return await decide_within(policy, [*stored, turn], settings.decision_deadline_ms / 1000)
+    turns = (*await conversations.parsed_customer_turns(session, conversation.id, up_to), turn)
+    decided = await decide(policy, conversation.id, turns, settings.decision_deadline_ms / 1000)
+    _remember((conversation.id, policy, turns), decided)
+    return decided[0]
 
 
 async def apply_risk(
@@ -221,6 +260,19 @@ async def decided(
 ) -> None:
     """The hand-off policy's decision on this turn, hand-off or not, logged with its evidence. `case` is the
     case it opened (or the bot's own hand-off opened this turn), None when the bot carries on."""
+    record_decision(session, conversation, message, decision, latency_ms, case)
+    await session.commit()
+
+
+def record_decision(
+    session: AsyncSession,
+    conversation: Conversation,
+    message: Message,
+    decision: HandoffDecision,
+    latency_ms: float,
+    case: Case | None,
+) -> None:
+    """`decided`'s row, added to the caller's transaction (the caller commits)."""
     scores = {"handoff_probability": decision.score} if decision.score is not None else {}
     decisions.record(
         session,
@@ -239,4 +291,3 @@ async def decided(
         customer_id=conversation.customer_id,
         message_id=message.id,
     )
-    await session.commit()
