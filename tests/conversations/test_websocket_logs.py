@@ -60,9 +60,9 @@ async def until_answered(database_url: str, conversation_id: str, text: str) -> 
 
 async def turn(ws: websockets.ClientConnection, text: str, client_id: str) -> list[dict[str, Any]]:
     await ws.send(json.dumps({"type": "message", "text": text, "client_message_id": client_id}))
-    frames = [json.loads(await asyncio.wait_for(ws.recv(), 10))]
+    frames = [json.loads(await asyncio.wait_for(ws.recv(), LIVENESS_S))]
     while frames[-1]["type"] != "ack":
-        frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+        frames.append(json.loads(await asyncio.wait_for(ws.recv(), LIVENESS_S)))
     return frames
 
 
