@@ -371,7 +371,7 @@ class ConversationHub:
         rows. Neither can break the conversation: a failure is logged and the turn goes on without it.
 
         It first reads the conversation's row again into `conversation` (an action may have handed it to a
-        human during this turn), in the transaction that reads the turns rather than in one of the turn's
+        human during this turn), in the transaction that reads the turns rather than in the turn's own
         session. A decision that hands nothing over is logged here too, committed with the turn's score
         (or on its own when scoring fails), instead of in a transaction of its own."""
         reread = logged = False
