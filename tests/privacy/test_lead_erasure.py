@@ -12,9 +12,10 @@ from tests.privacy.conftest import ADMIN, PII, resolve, staff_headers
 
 def a_lead_with_a_note(client: TestClient, conversation_id: str) -> int:
     captured = client.post(
-        f"/api/v1/service/conversations/{conversation_id}/lead", json={"intent": "sales_inquiry"},
+        f"/api/v1/service/conversations/{conversation_id}/lead",
+        json={"intent": "sales_inquiry", "plan": None},
         headers=SERVICE_HEADERS,
-    )  # fmt: skip
+    )
     assert captured.status_code == 200, captured.text
     lead_id = captured.json()["lead_id"]
     said = f"called {PII['name']}, wants 40 seats, call back on {PII['phone']}"
