@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import bcrypt
 import psycopg
 import pytest
 from alembic import command
@@ -24,6 +25,21 @@ from scripts.paths import ROOT
 # says (production refuses both: backend/core/config.py). Stacks the tests start inherit it unless they
 # say otherwise.
 os.environ["ENVIRONMENT"] = "development"
+
+# bcrypt's work factor for the hashes the tests' processes make: 4, the least bcrypt takes, instead of the
+# library's default 12 (backend/auth/passwords.py). A staff sign-in checks the seeded hash, and at cost 12 that
+# took 0.25-0.36 s of CPU each, a fifth of `make test-fast`'s CPU. bcrypt reads the cost from the stored hash,
+# so sign-in, refusal and the stand-in check for unknown emails run the same code on real bcrypt hashes; only
+# the rounds differ. Processes the tests start (stacks, apps in subprocesses) hash with the default.
+TEST_BCRYPT_ROUNDS = 4
+_bcrypt_gensalt = bcrypt.gensalt
+
+
+def _test_gensalt(rounds: int = TEST_BCRYPT_ROUNDS, prefix: bytes = b"2b") -> bytes:
+    return _bcrypt_gensalt(rounds, prefix)
+
+
+bcrypt.gensalt = _test_gensalt
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
