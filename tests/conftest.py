@@ -83,6 +83,48 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
 
 
+# `make test-fast` runs one pytest-xdist worker per core with each test file's tests on one worker
+# (`--dist loadfile`). Some files share a per-process cost that the worker pays once, whichever of them comes
+# first: the privacy redactor's child process (Presidio and spaCy loaded in a spawned interpreter, about 8 s of
+# CPU, backend/privacy/redactor.py) and spaCy in the worker itself; tests/leads' lead model, trained once per
+# session (tests/leads/conftest.py). Spread over both workers, each paid it. The files of one group below go to
+# the same worker, so it is paid once; every other file is still its own unit. Nothing else changes.
+SAME_WORKER = {
+    "privacy NLP": (
+        "tests/assist/test_gaps.py",
+        "tests/assist/test_index_store.py",
+        "tests/assist/test_similar.py",
+        "tests/assist/test_suggestions.py",
+        "tests/cases/test_csat_survey.py",
+        "tests/privacy/test_pii_shipped.py",
+        "tests/privacy/test_privacy_api.py",
+        "tests/privacy/test_redaction.py",
+        "tests/privacy/test_worker.py",
+    ),
+    "lead model": ("tests/leads/",),
+}
+
+
+def worker_group(path: str) -> str:
+    """The unit of `--dist loadfile` scheduling for a test file (its path, relative to the rootdir)."""
+    for group, members in SAME_WORKER.items():
+        if any(path == m or (m.endswith("/") and path.startswith(m)) for m in members):
+            return group
+    return path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    if config.getvalue("dist") != "loadfile":
+        return None  # xdist's own scheduler for the other modes
+    from xdist.scheduler import LoadFileScheduling
+
+    class GroupedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(super()._split_scope(nodeid))
+
+    return GroupedFileScheduling(config, log)
+
+
 def migrate(database_url: str) -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = to_sync_url(database_url)
