@@ -27,10 +27,10 @@ from scripts.paths import ROOT
 os.environ["ENVIRONMENT"] = "development"
 
 # bcrypt's work factor for the hashes the tests' processes make: 4, the least bcrypt takes, instead of the
-# library's default 12 (backend/auth/passwords.py). A staff sign-in checks the seeded hash, and at cost 12 that
-# took 0.25-0.36 s of CPU each, a fifth of `make test-fast`'s CPU. bcrypt reads the cost from the stored hash,
-# so sign-in, refusal and the stand-in check for unknown emails run the same code on real bcrypt hashes; only
-# the rounds differ. Processes the tests start (stacks, apps in subprocesses) hash with the default.
+# library's default 12 (backend/auth/passwords.py). A staff sign-in checks the seeded hash, and at cost 12
+# that took 0.25-0.36 s of CPU each, a fifth of `make test-fast`'s CPU. bcrypt reads the cost from the stored
+# hash, so sign-in, refusal and the stand-in check for unknown emails run the same code on real bcrypt
+# hashes; only the rounds differ. Processes the tests start (stacks, apps in subprocesses) hash with 12.
 TEST_BCRYPT_ROUNDS = 4
 _bcrypt_gensalt = bcrypt.gensalt
 
@@ -84,11 +84,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # `make test-fast` runs one pytest-xdist worker per core with each test file's tests on one worker
-# (`--dist loadfile`). Some files share a per-process cost that the worker pays once, whichever of them comes
-# first: the privacy redactor's child process (Presidio and spaCy loaded in a spawned interpreter, about 8 s of
-# CPU, backend/privacy/redactor.py) and spaCy in the worker itself; tests/leads' lead model, trained once per
-# session (tests/leads/conftest.py). Spread over both workers, each paid it. The files of one group below go to
-# the same worker, so it is paid once; every other file is still its own unit. Nothing else changes.
+# (`--dist loadfile`). Some files share a per-process cost that the worker pays once, whichever of them
+# comes first: the privacy redactor's child process (Presidio and spaCy loaded in a spawned interpreter,
+# about 8 s of CPU, backend/privacy/redactor.py) and spaCy in the worker itself; tests/leads' lead model,
+# trained once per session (tests/leads/conftest.py). Spread over both workers, each paid it. The files of
+# one group below go to the same worker, so it is paid once; every other file is still its own unit.
 SAME_WORKER = {
     "privacy NLP": (
         "tests/assist/test_gaps.py",
