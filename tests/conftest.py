@@ -113,6 +113,7 @@ def worker_group(path: str) -> str:
     return path
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook; `-p no:xdist` must still collect
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     if config.getvalue("dist") != "loadfile":
         return None  # xdist's own scheduler for the other modes
