@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import bcrypt
 import psycopg
 import pytest
 from alembic import command
@@ -24,6 +25,21 @@ from scripts.paths import ROOT
 # says (production refuses both: backend/core/config.py). Stacks the tests start inherit it unless they
 # say otherwise.
 os.environ["ENVIRONMENT"] = "development"
+
+# bcrypt's work factor for the hashes the tests' processes make: 4, the least bcrypt takes, instead of the
+# library's default 12 (backend/auth/passwords.py). A staff sign-in checks the seeded hash, and at cost 12
+# that took 0.25-0.36 s of CPU each, a fifth of `make test-fast`'s CPU. bcrypt reads the cost from the stored
+# hash, so sign-in, refusal and the stand-in check for unknown emails run the same code on real bcrypt
+# hashes; only the rounds differ. Processes the tests start (stacks, apps in subprocesses) hash with 12.
+TEST_BCRYPT_ROUNDS = 4
+_bcrypt_gensalt = bcrypt.gensalt
+
+
+def _test_gensalt(rounds: int = TEST_BCRYPT_ROUNDS, prefix: bytes = b"2b") -> bytes:
+    return _bcrypt_gensalt(rounds, prefix)
+
+
+bcrypt.gensalt = _test_gensalt
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -65,6 +81,49 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for marker in markers:
             if not item.get_closest_marker(marker):
                 item.add_marker(marker)
+
+
+# `make test-fast` runs one pytest-xdist worker per core with each test file's tests on one worker
+# (`--dist loadfile`). Some files share a per-process cost that the worker pays once, whichever of them
+# comes first: the privacy redactor's child process (Presidio and spaCy loaded in a spawned interpreter,
+# about 8 s of CPU, backend/privacy/redactor.py) and spaCy in the worker itself; tests/leads' lead model,
+# trained once per session (tests/leads/conftest.py). Spread over both workers, each paid it. The files of
+# one group below go to the same worker, so it is paid once; every other file is still its own unit.
+SAME_WORKER = {
+    "privacy NLP": (
+        "tests/assist/test_gaps.py",
+        "tests/assist/test_index_store.py",
+        "tests/assist/test_similar.py",
+        "tests/assist/test_suggestions.py",
+        "tests/cases/test_csat_survey.py",
+        "tests/privacy/test_pii_shipped.py",
+        "tests/privacy/test_privacy_api.py",
+        "tests/privacy/test_redaction.py",
+        "tests/privacy/test_worker.py",
+    ),
+    "lead model": ("tests/leads/",),
+}
+
+
+def worker_group(path: str) -> str:
+    """The unit of `--dist loadfile` scheduling for a test file (its path, relative to the rootdir)."""
+    for group, members in SAME_WORKER.items():
+        if any(path == m or (m.endswith("/") and path.startswith(m)) for m in members):
+            return group
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook; `-p no:xdist` must still collect
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    if config.getvalue("dist") != "loadfile":
+        return None  # xdist's own scheduler for the other modes
+    from xdist.scheduler import LoadFileScheduling
+
+    class GroupedFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(super()._split_scope(nodeid))
+
+    return GroupedFileScheduling(config, log)
 
 
 def migrate(database_url: str) -> None:
