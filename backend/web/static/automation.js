@@ -278,6 +278,7 @@ async function onSignedIn() {
   $("score").replaceChildren(...language.scores.map((s) => option(s)));
   $("days").replaceChildren(...DAYS.map((name, i) => labelled(name, element("input", { type: "checkbox", className: "day", value: i }))));
   load(null);
+  $("builder-fields").disabled = false;
   await Promise.all([loadRules(), loadExceptions()]);
 }
 
