@@ -25,7 +25,6 @@ from backend.auth.tokens import customer_hash
 from backend.core.config import Settings
 from backend.main import create_app
 from knowledge.store import CHUNKS, MANIFEST, VECTORS
-from tests import redaction_child
 from tests.conftest import copy_sqlite
 
 SERVICE_HEADERS = {"X-Service-Token": "test-service-token"}
@@ -88,13 +87,6 @@ def default_answer(body: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def rasa() -> ScriptedRasa:
     return ScriptedRasa()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def redaction_child_at_normal_priority() -> None:
-    """The redactor's child process at this process's CPU priority, not the product's niceness 10, which a
-    loaded machine starves for minutes (tests/redaction_child.py says why)."""
-    redaction_child.install()
 
 
 def app_settings(database_url: str, work: Path) -> Settings:

@@ -25,6 +25,11 @@ from scripts.paths import ROOT
 # says (production refuses both: backend/core/config.py). Stacks the tests start inherit it unless they
 # say otherwise.
 os.environ["ENVIRONMENT"] = "development"
+# The PII redaction child at the tests' own CPU priority (PII_CHILD_NICENESS): the product's niceness 10
+# lets a loaded test machine starve it for minutes while it loads spaCy, and a test waiting for a redacted
+# copy (the privacy worker, a CSAT comment) then fails its liveness bound. The tests check what redaction
+# produces, not how the kernel schedules it.
+os.environ["PII_CHILD_NICENESS"] = "0"
 
 # bcrypt's work factor for the hashes the tests' processes make: 4, the least bcrypt takes, instead of the
 # library's default 12 (backend/auth/passwords.py). A staff sign-in checks the seeded hash, and at cost 12

@@ -439,6 +439,13 @@ class PrivacySettings(SettingsGroup):
     pii_person_names: bool = Field(
         default=True, description="Redact person names with spaCy NER (the regex types are always on)."
     )
+    pii_child_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="The niceness of the PII redaction child process: above 0, the backend, Rasa and the "
+        "action server get the CPU first on a busy server; 0 for a machine where that would starve it.",
+    )
     pii_presidio: bool = Field(
         default=True,
         description="Find the PII types where Microsoft Presidio beat the redactor on dev with Presidio "

@@ -26,7 +26,6 @@ from concurrent.futures.process import BrokenProcessPool
 from backend.core.config import get_settings
 from backend.privacy import detectors
 
-NICENESS = 10
 PARENT_CHECK_S = 1.0
 
 _executor: ProcessPoolExecutor | None = None
@@ -60,7 +59,7 @@ def _pool() -> ProcessPoolExecutor:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_child_init,
-                initargs=(os.getpid(),),
+                initargs=(os.getpid(), get_settings().pii_child_niceness),
             )
         return _executor
 
@@ -73,8 +72,8 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _child_init(parent_pid: int) -> None:
-    os.nice(NICENESS)
+def _child_init(parent_pid: int, niceness: int) -> None:
+    os.nice(niceness)
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
 
 
