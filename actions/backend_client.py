@@ -39,7 +39,6 @@ from nlu.settings import bot_settings
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TIMEOUT_S = 5.0  # a customer is waiting for the reply; better a polite error than a stalled chat
 
 
 class BackendError(Exception):
@@ -48,9 +47,10 @@ class BackendError(Exception):
 
 # Below uvicorn's 5 s keep-alive timeout, so an idle connection is never reused just as the backend closes it.
 KEEPALIVE_EXPIRY_S = 2.0
-# One client per event loop and backend address: building an httpx client builds its TLS context, about 27 ms
-# of CPU (measured in the bot venv), which per request was the largest cost of an order or knowledge turn.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], httpx.AsyncClient]] = (
+# One client per event loop and backend address: building an httpx client builds its TLS context, which per
+# request was the largest cost of an order or knowledge turn (docs/benchmarks.md).
+ClientKey = tuple[str, str, float]  # backend URL, service token, timeout in seconds
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[ClientKey, httpx.AsyncClient]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -62,14 +62,15 @@ def _client() -> httpx.AsyncClient:
     a client belongs to one event loop, so each loop gets its own.
     """
     settings = bot_settings()
-    url, token = settings.backend_url, settings.service_token
+    url, token, timeout = settings.backend_url, settings.service_token, settings.backend_timeout_s
+    key: ClientKey = (url, token, timeout)
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    client = per_loop.get((url, token))
+    client = per_loop.get(key)
     if client is None or client.is_closed:
-        client = per_loop[(url, token)] = httpx.AsyncClient(
+        client = per_loop[key] = httpx.AsyncClient(
             base_url=url,
             headers={"X-Service-Token": token},
-            timeout=TIMEOUT_S,
+            timeout=timeout,
             limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S),
         )
     return client

@@ -28,11 +28,14 @@ SHARED_DATA = "SUPPORTDESK_SHARED_DATA"
 LOG_FORMAT = "LOG_FORMAT"
 ACTIONS_METRICS_PORT = "ACTIONS_METRICS_PORT"
 RASA_TOKEN = "RASA_TOKEN"
+ACTIONS_BACKEND_TIMEOUT_S = "ACTIONS_BACKEND_TIMEOUT_S"
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:8000"
 # The backend's published development value (backend/core/config.py DEVELOPMENT_SECRETS), refused there in
 # production, so an action server left on it cannot talk to a production backend.
 DEFAULT_SERVICE_TOKEN = "dev-service-token"
+# A customer is waiting for the reply: better a polite error than a stalled chat.
+DEFAULT_BACKEND_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class BotSettings:
     actions_metrics_port: int | None
     # The secret the hub channel asks its callers for (the Rasa HTTP API's --auth-token); empty: none asked.
     rasa_token: str
+    # How long the action server waits for one backend call before the action answers with its polite error.
+    backend_timeout_s: float
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> BotSettings:
@@ -71,11 +76,26 @@ class BotSettings:
             log_format=environ.get(LOG_FORMAT, "text").strip().lower() or "text",
             actions_metrics_port=_port(environ.get(ACTIONS_METRICS_PORT)),
             rasa_token=environ.get(RASA_TOKEN, ""),
+            backend_timeout_s=_seconds(ACTIONS_BACKEND_TIMEOUT_S, environ, DEFAULT_BACKEND_TIMEOUT_S),
         )
 
 
 def _port(value: str | None) -> int | None:
     return int(value) if value and value.strip() else None
+
+
+def _seconds(name: str, environ: Mapping[str, str], default: float) -> float:
+    """A positive number of seconds; anything else stops the process at start, naming the variable."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 def _path(value: str | None, default: Path) -> Path:

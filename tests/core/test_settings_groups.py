@@ -23,6 +23,7 @@ BOT_VARIABLES = {
     "SUPPORTDESK_SHARED_DATA": ("/d", "shared_data_dir", Path("/d")),
     "ACTIONS_METRICS_PORT": ("9105", "actions_metrics_port", 9105),
     "LOG_FORMAT": ("json", "log_format", "json"),
+    "ACTIONS_BACKEND_TIMEOUT_S": ("12.5", "backend_timeout_s", 12.5),
 }
 
 
@@ -106,3 +107,9 @@ def test_descriptions_and_constraints_survive_the_grouping() -> None:
     assert field.description and any(getattr(m, "gt", None) == 0 for m in field.metadata)
     with pytest.raises(ValidationError, match="accept_timeout_s"):
         Settings(accept_timeout_s=0)
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "inf", "nan"])
+def test_a_malformed_backend_timeout_stops_the_action_server_naming_the_variable(value: str) -> None:
+    with pytest.raises(ValueError, match="ACTIONS_BACKEND_TIMEOUT_S"):
+        BotSettings.from_environ({"ACTIONS_BACKEND_TIMEOUT_S": value})
