@@ -21,7 +21,10 @@ class Strict(BaseModel):
 
 class LeadCaptureIn(Strict):
     intent: Intent
-    plan: PlanName | None  # change_plan: the plan the bot heard asked for (its `product` entity), else None
+    # change_plan: the plan the bot heard asked for (its `product` entity), else None. Optional on the
+    # wire: an action server from before upgrade leads (during a rolling update) sends only the intent, and
+    # never on a plan change, so a missing plan means exactly "none named".
+    plan: PlanName | None = None
 
 
 class LeadCaptureOut(BaseModel):

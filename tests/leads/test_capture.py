@@ -143,3 +143,17 @@ def test_bad_capture_requests_are_refused_with_4xx(client, widget):
         json={"intent": "sales_inquiry", "plan": None}, headers={"Authorization": widget["auth"]},
     )  # fmt: skip
     assert widget_token.status_code in (401, 403)
+
+
+def test_an_action_server_from_before_upgrade_leads_still_captures(client, widget, database_url):
+    """In a rolling update an older action server sends only the intent: the lead is kept, no plan named."""
+    say(client, widget, BUYER)
+    response = client.post(
+        f"/api/v1/service/conversations/{widget['conversation_id']}/lead",
+        json={"intent": "sales_inquiry"},
+        headers=SERVICE_HEADERS,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] is True
+    [lead] = rows(database_url, "SELECT * FROM leads WHERE conversation_id = :c", c=widget["conversation_id"])
+    assert lead["source_intent"] == "sales_inquiry"
