@@ -196,6 +196,9 @@ def review_in_the_queue(review: Page, db: str, base: str, overridden_id: int, ha
     expect(item.locator("dl")).to_contain_text("Input: escalation_risk")
     excerpt = item.get_by_role("list", name=f"Conversation around decision #{overridden_id}")
     expect(excerpt).to_contain_text(ASK_FOR_A_PERSON)
+    # The bot's price answer as the customer saw it (markdown.js), not its Markdown source.
+    expect(excerpt.locator("li.bot .sd-md table td", has_text="$14.99")).to_have_count(1)
+    expect(excerpt).not_to_contain_text("|---")
     item.get_by_label("Note (optional)").fill(REVIEW_NOTE)
     item.get_by_role("button", name="Wrong").click()
     expect(item.get_by_role("status")).to_contain_text(f'Labelled "Wrong" by {SUPERVISOR}')

@@ -1,6 +1,7 @@
 // Review queue for supervisors: the day's sample of automated decisions, each with its evidence (inputs,
 // scores, threshold, version and the conversation around it), label buttons and a progress count.
-// Every text from the data goes in with textContent, never as HTML.
+// Every text from the data goes in with textContent, never as HTML; bot and agent messages are drawn with the
+// widget's Markdown subset (markdown.js builds DOM nodes from text, never HTML), as the customer saw them.
 "use strict";
 const $ = (id) => document.getElementById(id);
 const api = StaffSession.api;
@@ -54,8 +55,14 @@ function messageItem(m, decided) {
   if (m.intent) facts.push(`intent ${m.intent} (${(m.intent_confidence ?? 0).toFixed(2)})`);
   if (m.sentiment_label) facts.push(`sentiment ${m.sentiment_label}`);
   if (decided) { li.classList.add("decided"); facts.push("decided here"); }
-  li.append(el("span", facts.join(" · "), "who"), el("span", m.text));
+  li.append(el("span", facts.join(" · "), "who"), messageBody(m));
   return li;
+}
+
+// The customer's own words and system notices stay plain text, as in the widget and the inbox.
+function messageBody(m) {
+  if (m.sender !== "bot" && m.sender !== "agent") return el("span", m.text);
+  return SupportdeskMarkdown.render(m.text || "");
 }
 
 async function fillExcerpt(list, decision) {
