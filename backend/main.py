@@ -41,6 +41,7 @@ from backend.decisions import views as decisions
 from backend.decisions.outcomes import OutcomeJob
 from backend.experiments import views as experiments
 from backend.experiments.outcomes import ExperimentOutcomeJob
+from backend.handoff.served import ServedPolicy
 from backend.health import metrics as health_metrics
 from backend.health import views as health
 from backend.kb import views as kb
@@ -82,8 +83,17 @@ def create_app(
         app.state.notifier = make_notifier(settings)
         await app.state.notifier.start()
         app.state.dispatcher = Dispatcher(app.state.sessions, app.state.notifier, settings)
+        app.state.handoff_policy = ServedPolicy(
+            settings.handoff_policy, settings.handoff_model_path, settings.handoff_reload_interval_s
+        )
+        app.state.handoff_policy.start()
         app.state.hub = ConversationHub(
-            app.state.sessions, app.state.rasa, app.state.notifier, settings, app.state.dispatcher.poke
+            app.state.sessions,
+            app.state.rasa,
+            app.state.notifier,
+            settings,
+            app.state.dispatcher.poke,
+            app.state.handoff_policy,
         )
         app.state.rate_limiter = rate_limiter_for(settings)
         app.state.analytics = AnalyticsService(app.state.sessions, settings)
@@ -110,6 +120,7 @@ def create_app(
         steps: list[Step] = [
             ("knowledge index", lambda: close_index(app)),
             ("case dispatcher", app.state.dispatcher.stop),
+            ("hand-off policy reload", app.state.handoff_policy.stop),
             ("privacy worker", app.state.privacy.stop),
             ("decision outcomes", app.state.outcomes.stop),
             ("experiment outcomes", app.state.experiment_outcomes.stop),
@@ -183,6 +194,7 @@ def background_loops(app: FastAPI, consumer: RasaEventConsumer | None) -> list[B
         *app.state.automation.loops,
         *app.state.assist.loops,
         app.state.analytics.loop,
+        *([app.state.handoff_policy.loop] if app.state.handoff_policy.loop is not None else []),
         *(kb.loops if kb is not None else ()),
         *app.state.notifier.loops,
         *([consumer.loop] if consumer is not None else []),

@@ -40,7 +40,8 @@ from backend.core import metrics
 from backend.core.config import Settings
 from backend.core.database import utcnow
 from backend.handoff.features import TurnView
-from backend.handoff.policy import HandoffDecision, RulesPolicy
+from backend.handoff.policy import HandoffDecision
+from backend.handoff.served import ServedPolicy
 from backend.lifecycle import conversations as lifecycle
 from backend.lifecycle import handoff
 from backend.risk import service as risk
@@ -156,16 +157,15 @@ class ConversationHub:
         notifier: Notifier,
         settings: Settings,
         on_handoff: Callable[[], None] = lambda: None,
+        policy: ServedPolicy | None = None,
     ) -> None:
         self._sessions = sessions
         self._rasa = rasa
         self._notifier = notifier
         self._settings = settings
         self._on_handoff = on_handoff
-        self._policy = handoff.configured_policy(settings.handoff_policy, settings.handoff_model_path)
-        # A learnt policy that could not be loaded left the rules deciding: every decision says so.
-        unloaded = settings.handoff_policy == "learnt" and isinstance(self._policy, RulesPolicy)
-        self._policy_fallback = "the learnt policy file could not be loaded" if unloaded else None
+        # The app's, which follows its file (backend/handoff/served.py); without one, loaded once here.
+        self._served = policy or ServedPolicy(settings.handoff_policy, settings.handoff_model_path, 0)
         # One turn at a time per conversation in this process, so replies come back in the order asked.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -423,12 +423,14 @@ class ConversationHub:
             return None
 
     async def _decide(self, conversation_id: str, turns: list[TurnView]) -> Timed | None:
-        if self._policy is None or not turns:
+        serving = self._served.serving  # one read: the policy and its fallback note belong together
+        if serving.policy is None or not turns:
             return None
         budget_s = self._settings.decision_deadline_ms / 1000
-        decision, latency_ms = await handoff.decide(self._policy, conversation_id, turns, budget_s)
-        if decision.fallback is None and self._policy_fallback is not None:
-            decision = replace(decision, fallback=self._policy_fallback)
+        decision, latency_ms = await handoff.decide(serving.policy, conversation_id, turns, budget_s)
+        # A learnt policy that could not be loaded left the rules deciding: every decision says so.
+        if decision.fallback is None and serving.fallback is not None:
+            decision = replace(decision, fallback=serving.fallback)
         return Timed(decision, latency_ms)
 
     def _count(self, message: Message, turn: BotTurn | None, rasa_saw_it: bool) -> None:

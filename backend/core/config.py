@@ -407,6 +407,13 @@ class DecisionSettings(SettingsGroup):
         default=REPO_ROOT / "var" / "models" / "handoff-policy.json",
         description="The learnt hand-off policy (`make model` builds it); missing, the rules decide.",
     )
+    handoff_reload_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often a worker checks whether the file at HANDOFF_MODEL_PATH changed (a promotion "
+        "relinks it) and, if so, loads it beside the turns and swaps it in; a file that does not load "
+        "leaves the policy serving as it is. 0: loaded once at start.",
+    )
     decision_deadline_ms: float = Field(
         default=50.0,
         gt=0,

@@ -12,8 +12,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +31,8 @@ from backend.core.database import utcnow
 from backend.customers.models import Customer
 from backend.decisions import service as decisions
 from backend.handoff.features import TurnView
-from backend.handoff.policy import HandoffDecision, HandoffPolicy, decide_within, load_policy
+from backend.handoff.policy import HandoffDecision, HandoffPolicy, decide_within
+from backend.handoff.served import ServedPolicy
 from contract.service_api import DEFAULT_SKILL, SKILL_BY_INTENT
 
 log = logging.getLogger(__name__)
@@ -165,13 +164,6 @@ def _overflowed(session: AsyncSession, case: Case, wanted: str, where: Destinati
     return note
 
 
-@lru_cache(maxsize=4)
-def configured_policy(kind: str, path: Path) -> HandoffPolicy | None:
-    """The configured hand-off policy (None: HANDOFF_POLICY=off), loaded once per process: the hub's decision
-    after a turn and the service API's `decision_with` use this one loader, so they decide with one policy."""
-    return None if kind == "off" else load_policy(kind, path)
-
-
 # Decisions `decision_with` made, for the hub's decision after the same turn: an offer turn asks the policy
 # before the bot answers and the hub asks again after it, on the same turns when the stored parse is what the
 # bot sent. A decision is a function of the policy and the turns alone, so an equal key is the same answer.
@@ -206,7 +198,11 @@ def _remember(key: _Key, decided: tuple[HandoffDecision, float]) -> None:
 
 
 async def decision_with(
-    session: AsyncSession, conversation: Conversation, turn: TurnView, settings: Settings
+    session: AsyncSession,
+    conversation: Conversation,
+    turn: TurnView,
+    settings: Settings,
+    served: ServedPolicy,
 ) -> HandoffDecision | None:
     """What the hand-off policy will decide after the turn the bot is answering now, `turn` being its parse
     (stored only once the bot has answered); None when no policy runs (HANDOFF_POLICY=off).
@@ -214,8 +210,9 @@ async def decision_with(
     The same policy on the same turns as the hub's decision after the turn (every stored customer message
     the bot parsed, then this one), so the bot can leave the turn to it instead of offering a person in the
     very turn the policy hands over. No later message exists yet: a conversation answers one turn at a time.
+    `served` is the app's policy, the hub's too (backend/handoff/served.py), so both decide with one policy.
     """
-    policy = configured_policy(settings.handoff_policy, settings.handoff_model_path)
+    policy = served.serving.policy
     if policy is None:
         return None
     latest = select(func.max(Message.id)).where(Message.conversation_id == conversation.id)

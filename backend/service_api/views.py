@@ -72,7 +72,7 @@ async def person_offer(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
     state = request.app.state
     turn = TurnView(body.intent, body.sentiment_label, body.sentiment_score, body.text)
-    decision = await decision_with(session, conversation, turn, state.settings)
+    decision = await decision_with(session, conversation, turn, state.settings, state.handoff_policy)
     if decision is None or not decision.handoff:
         return PersonOfferOut(handed_over=False, case_id=None, message=None)
     why = "; ".join(decision.reasons[:3]) or "the hand-off policy"

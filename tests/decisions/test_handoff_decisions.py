@@ -11,6 +11,7 @@ import pytest
 
 from backend.handoff.features import FEATURES, TurnView
 from backend.handoff.policy import HandoffDecision, LearntPolicy, RulesPolicy, decide_within
+from backend.handoff.served import Serving
 from tests.app_fixtures import anonymous_widget
 from tests.decisions.helpers import decisions, parses, send
 
@@ -140,7 +141,8 @@ async def test_a_model_within_its_deadline_decides():
 
 
 def test_a_slow_model_in_the_hub_is_logged_as_a_rules_fallback(client, widget, database_url, rasa):
-    client.app.state.hub._policy = learnt(SlowPolicy)  # the configured policy, replaced by a slow one
+    # The configured policy, replaced by a slow one as a reload swaps it in (backend/handoff/served.py).
+    client.app.state.handoff_policy.serving = Serving(learnt(SlowPolicy), None)
     rasa.answer = parses(("order_status", "neutral"))
     send(client, widget, "where is my parcel")
     (only,) = decisions(database_url, "handoff", conversation_id=widget["conversation_id"])
