@@ -17,7 +17,8 @@ COPY contract contract
 # The knowledge code and its confidence calibration (knowledge/calibration.json, KB_CALIBRATION_PATH's default).
 COPY knowledge knowledge
 COPY nlu nlu
-# ml/: the risk models' first training (python -m ml.risk.bootstrap, in the CMD below) and the training CLIs.
+# ml/: the risk models' first training (python -m ml.risk.bootstrap, in the CMD below; on Kubernetes the Job
+# supportdesk-models, python -m ml.cluster_models) and the training CLIs (the hand-off CronJob's among them).
 COPY ml ml
 COPY scripts scripts
 # The learnt hand-off policy and the lead model where their settings' defaults point (/app/var/models/):

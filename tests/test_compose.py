@@ -228,10 +228,13 @@ def image_tree(path: Path, stage: str, into: Path) -> Path:
 
 
 def test_the_backend_image_has_the_code_its_commands_run(tmp_path: Path):
-    """Everything the CMD, the Kubernetes command and the migration Job import comes from what the image
-    copies (with this checkout's app venv standing in for the image's pip install)."""
+    """Everything the CMD, the Kubernetes command, the migration and model Jobs and the CronJob import comes
+    from what the image copies (with this checkout's app venv standing in for the image's pip install)."""
     workdir = image_tree(APP_DOCKERFILE, "final", tmp_path)
-    modules = "backend.main, backend.seed, ml.risk.bootstrap, ml.leads, scripts.wait_for_migrations"
+    modules = (
+        "backend.main, backend.seed, ml.risk.bootstrap, ml.leads, scripts.wait_for_migrations, "
+        "ml.cluster_models, ml.decision_labels"  # the Kubernetes model Job's and hand-off CronJob's commands
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     check = [str(APP_PYTHON), "-c", f"import {modules}; import alembic.config"]
     result = subprocess.run(check, cwd=workdir, env=env, capture_output=True, text=True, timeout=300)

@@ -11,7 +11,7 @@ whole.
 import copy
 import re
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -25,13 +25,15 @@ BASE = K8S / "base"
 OVERLAYS = sorted(path.parent for path in (K8S / "overlays").glob("*/kustomization.yaml"))
 KUBECTL = ROOT / ".venv-tools" / "bin" / "kubectl"
 
-WORKLOADS = {"Deployment", "Job"}
+WORKLOADS = {"Deployment", "Job", "CronJob"}
 SECRET_NAME = "supportdesk-secrets"
 # The images docker-compose.yml builds from docker/*.Dockerfile, plus the Rasa image with the model inside
 # (docker/kubernetes/rasa.Dockerfile, built on the bot image).
 IMAGE_OF = {
     "supportdesk-backend": "supportdesk-backend",
     "supportdesk-migrate": "supportdesk-backend",
+    "supportdesk-models": "supportdesk-backend",
+    "supportdesk-train-handoff": "supportdesk-backend",
     "supportdesk-rasa": "supportdesk-rasa",
     "supportdesk-action-server": "supportdesk-bot",
 }
@@ -56,6 +58,12 @@ def named(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     return found[0]
 
 
+def pod_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """A workload's pod spec (a CronJob's is inside its Job template)."""
+    spec = doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
+    return spec["template"]["spec"]
+
+
 def backend_routes() -> set[str]:
     static = {f"/static/{p.name}" for p in (ROOT / "backend" / "web" / "static").iterdir() if p.is_file()}
     return {route.path for route in health_router.routes} | static
@@ -66,7 +74,7 @@ def workload_problems(docs: list[dict[str, Any]]) -> list[str]:
     problems: list[str] = []
     for doc in (d for d in docs if d["kind"] in WORKLOADS):
         name = doc["metadata"]["name"]
-        pod = doc["spec"]["template"]["spec"]
+        pod = pod_of(doc)
         where = f"{doc['kind']} {name}"
         security = pod.get("securityContext") or {}
         if security.get("runAsNonRoot") is not True:
@@ -190,7 +198,7 @@ def test_images_are_the_ones_the_dockerfiles_build():
     assert compose["action-server"]["image"].split(":")[0] == "supportdesk-bot"
     assert re.search(r"^FROM \$\{BOT_IMAGE\}", (K8S / "rasa.Dockerfile").read_text(), re.M)
     for doc in (d for d in base_docs() if d["kind"] in WORKLOADS):
-        pod = doc["spec"]["template"]["spec"]
+        pod = pod_of(doc)
         for container in pod.get("initContainers", []) + pod["containers"]:
             assert container["image"].split(":")[0] == IMAGE_OF[doc["metadata"]["name"]], container["name"]
 
@@ -205,6 +213,66 @@ def test_the_backend_does_not_migrate_or_seed_in_its_pods():
     assert job["command"] == ["python", "-m", "alembic", "upgrade", "head"]
 
 
+# ------------------------------------------------------------------------------- the learning loop
+
+
+def mount_of(pod: dict[str, Any], container: dict[str, Any], claim: str) -> dict[str, Any] | None:
+    """The container's mount of the volume that is PersistentVolumeClaim `claim`, if any."""
+    names = {
+        v["name"] for v in pod["volumes"] if (v.get("persistentVolumeClaim") or {}).get("claimName") == claim
+    }
+    found = [m for m in container.get("volumeMounts", []) if m["name"] in names]
+    return found[0] if found else None
+
+
+def test_the_served_handoff_policy_is_on_a_volume_the_promotion_writes_and_the_backend_reads():
+    """HANDOFF_MODEL_PATH is on the shared volume: the model Job installs the image's fit there, the weekly
+    CronJob (one run at a time) promotes into it, and the backend pods read it at the same path, where
+    each reloads a promoted policy (HANDOFF_RELOAD_INTERVAL_S > 0) instead of reading the read-only image."""
+    docs = base_docs()
+    config = settings(BASE / "config.env")
+    served = PurePosixPath(config["HANDOFF_MODEL_PATH"])
+    assert float(config["HANDOFF_RELOAD_INTERVAL_S"]) > 0
+    claim = "supportdesk-handoff-policy"
+    assert named(docs, "PersistentVolumeClaim", claim)["spec"]["accessModes"] == ["ReadWriteMany"]
+    cron = named(docs, "CronJob", "supportdesk-train-handoff")
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    readers = {
+        "backend": named(docs, "Deployment", "supportdesk-backend"),
+        "models": named(docs, "Job", "supportdesk-models"),
+        "train-handoff": cron,
+    }
+    for name, doc in readers.items():
+        pod = pod_of(doc)
+        mount = mount_of(pod, pod["containers"][0], claim)
+        assert mount is not None and served.parent == PurePosixPath(mount["mountPath"]), name
+        assert mount.get("readOnly", False) is (name == "backend"), name
+    command = pod_of(cron)["containers"][0]["command"]
+    assert command[:4] == ["python", "-m", "ml.decision_labels", "--from-decisions"]
+    assert "--dry-run" not in command
+
+
+def test_the_first_risk_models_come_from_one_job_not_from_every_backend_pod():
+    docs = base_docs()
+    risk_dir = PurePosixPath(settings(BASE / "config.env")["RISK_MODEL_DIR"])
+    job = pod_of(named(docs, "Job", "supportdesk-models"))
+    assert job["containers"][0]["command"] == ["python", "-m", "ml.cluster_models"]
+    mount = mount_of(job, job["containers"][0], "supportdesk-risk-models")
+    assert mount is not None and PurePosixPath(mount["mountPath"]) == risk_dir
+    assert [c["command"][2] for c in job["initContainers"]] == ["scripts.wait_for_migrations"]
+    backend = pod_of(named(docs, "Deployment", "supportdesk-backend"))
+    assert "bootstrap" not in " ".join(backend["containers"][0]["command"])
+
+
+def test_the_check_covers_the_cronjobs_pod():
+    docs = copy.deepcopy(base_docs())
+    pod = pod_of(named(docs, "CronJob", "supportdesk-train-handoff"))
+    pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] = False
+    assert workload_problems(docs) == [
+        "CronJob supportdesk-train-handoff/train-handoff: the root filesystem is writable"
+    ]
+
+
 # --------------------------------------------------------------------------- settings and secrets
 
 
@@ -217,7 +285,7 @@ def settings(path: Path) -> dict[str, str]:
 def secret_refs(docs: list[dict[str, Any]]) -> set[str]:
     keys = set()
     for doc in (d for d in docs if d["kind"] in WORKLOADS):
-        pod = doc["spec"]["template"]["spec"]
+        pod = pod_of(doc)
         for container in pod.get("initContainers", []) + pod["containers"]:
             for variable in container.get("env", []):
                 ref = (variable.get("valueFrom") or {}).get("secretKeyRef")
@@ -296,8 +364,15 @@ def test_network_policies_deny_by_default_and_keep_the_datastores_to_backend_and
     datastores = {5432, 6379, 5672}
     reaching = {name for name, p in policies.items() if egress_ports(p) & datastores}
     # Rasa keeps trackers in PostgreSQL, locks in Redis, events in RabbitMQ (bot/endpoints.scaled.yml).
-    assert reaching == {"supportdesk-backend", "supportdesk-rasa", "supportdesk-migrate"}
+    assert reaching == {
+        "supportdesk-backend",
+        "supportdesk-rasa",
+        "supportdesk-migrate",
+        "supportdesk-training",
+    }
     assert egress_ports(policies["supportdesk-migrate"]) == {5432}
+    assert egress_ports(policies["supportdesk-training"]) == {5432}
+    assert "ingress" not in policies["supportdesk-training"]["spec"]
     assert egress_ports(policies["supportdesk-action-server"]) == {8000}
     # Only Rasa calls the actions; Prometheus reaches the metrics port alone.
     assert ingress_from(policies["supportdesk-action-server"]) == ["rasa", "namespace:monitoring"]
@@ -406,11 +481,11 @@ def test_rendered_overlay_keeps_every_setting(overlay):
     assert named(docs, "Namespace", namespace)["metadata"]["labels"][
         "pod-security.kubernetes.io/enforce"
     ] == ("restricted")
+    if overlay.name == "dev":  # one node: ReadWriteOnce is enough, and all a local cluster offers
+        claims = [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
+        assert len(claims) == 2 and all(c["spec"]["accessModes"] == ["ReadWriteOnce"] for c in claims)
     assert all(
-        ":latest" not in c["image"]
-        for d in docs
-        if d["kind"] in WORKLOADS
-        for c in d["spec"]["template"]["spec"]["containers"]
+        ":latest" not in c["image"] for d in docs if d["kind"] in WORKLOADS for c in pod_of(d)["containers"]
     )
 
 
