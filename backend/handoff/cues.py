@@ -22,6 +22,26 @@ _PERSON = (
     r"(?:person|human|agent|manager|supervisor|representative|rep|operator|staff|someone|somebody|team)"
 )
 
+# The bot speaks English, but a customer who asks for a person in their own language has asked all the same
+# (docs/labelling.md H1): the usual ways of asking in the languages the shop's customers most often write
+# besides English, from general usage rather than from any labelled set.
+_OTHER_LANGUAGES = [
+    # Spanish: "hablar con una persona", "un agente humano", "una persona real por favor"
+    r"\bhablar\s+con\s+(?:una?\s+|el\s+|la\s+)?(?:persona|humano|agente|asesor|alguien|encargado|supervisor)\b",
+    r"\b(?:agente|persona)\s+(?:human[oa]|real)\b",
+    r"\bpersona\s+por\s+favor\b",
+    # French: "parler à un conseiller", "une vraie personne", "un humain svp"
+    r"\bparler\s+(?:à|a|avec)\s+(?:un|une|quelqu['’]un|le|la)\b",
+    r"\b(?:vraie\s+personne|personne\s+r[ée]elle|un\s+humain|un\s+conseiller)\b",
+    # Portuguese: "falar com uma pessoa / um atendente"
+    r"\bfalar\s+com\s+(?:uma?\s+|o\s+|a\s+)?(?:pessoa|atendente|humano|algu[ée]m|gerente)\b",
+    # Italian: "parlare con un operatore / una persona"
+    r"\bparlare\s+con\s+(?:una?\s+|un['’]\s*)?(?:persona|operatore|operatrice|qualcuno|umano)\b",
+    # German: "mit einem Mitarbeiter sprechen", "einen echten Menschen"
+    r"\b(?:mit\s+)?(?:einem|einer)\s+(?:menschen|mitarbeiter(?:in)?|berater(?:in)?)\s+sprechen\b",
+    r"\becht(?:en|er|e)\s+mensch(?:en)?\b",
+]
+
 ASKS_FOR_PERSON = re.compile(
     "|".join(
         [
@@ -39,6 +59,13 @@ ASKS_FOR_PERSON = re.compile(
             r"\bput\s+me\s+through\b",
             r"\b(?:get|want|need|like)\s+(?:someone|somebody)\s+(?:to|from|who)\b",
             r"\bwho\s+(?:do|can|should)\s+i\s+(?:talk|speak)\s+to\b",
+            r"\bmember\s+of\s+(?:staff|(?:the|your)\s+team)\b",
+            r"\b(?:pass|transfer|hand)\s+me\s+(?:on|over|along|to)\b",
+            r"\btransfer\s+me\b",
+            r"\b(?:what|which)\s+(?:number|phone\s+number)\s+(?:can|do|should|could)\s+i\s+(?:call|ring|phone|dial)\b",
+            r"\b(?:can|could|would|will|please)\s+(?:you\s+)?have\s+(?:someone|somebody)\s+"
+            r"(?:call|ring|phone|contact|email|look|check|arrange|sort|fix|help)\b",
+            *_OTHER_LANGUAGES,
         ]
     ),
     re.IGNORECASE,

@@ -18,6 +18,17 @@ from backend.handoff.policy import RulesPolicy
         "can somebody call me back tomorrow",
         "I want to speak to a manager",
         "si, please a person",
+        "could a member of staff look at this",
+        "can you pass me on to whoever deals with refunds",
+        "what number can I ring to sort this out?",
+        "could you have someone call me about the invoice",
+        "quiero hablar con una persona",
+        "necesito un agente humano por favor",
+        "je voudrais parler à un conseiller",
+        "un humain svp",
+        "posso falar com um atendente?",
+        "vorrei parlare con un operatore",
+        "ich möchte mit einem Mitarbeiter sprechen",
     ],
 )
 def test_a_request_for_a_person_is_seen_whatever_else_the_message_says(text: str) -> None:
@@ -32,6 +43,10 @@ def test_a_request_for_a_person_is_seen_whatever_else_the_message_says(text: str
         "my parcel hasn't arrived, this is really annoying",
         "someone else used my card",
         "the courier said he would call",
+        "I have someone else's parcel here",
+        "what number is the tracking code on the label?",
+        "my sister says the hoodie runs small, is that right",
+        "una persona me dijo que el pedido llegaría hoy",
     ],
 )
 def test_no_request_for_a_person_where_none_is_made(text: str) -> None:
