@@ -1,5 +1,7 @@
 """The knowledge base through the API: edits are searchable at once, deletes are final, the index survives
-restarts and repairs itself, and bad input gets a clear 4xx. Each test has its own index directory."""
+restarts and repairs itself, and bad input gets a clear 4xx. Each test has its own index directory: empty
+where building, restarting, repairing or syncing the index is the test (`kb_settings`), else a copy of the
+session's prebuilt one (`kb`)."""
 
 import time
 from collections.abc import Iterator
@@ -42,8 +44,11 @@ def app_client(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def kb(kb_settings: Settings) -> Iterator[TestClient]:
-    with app_client(kb_settings) as client:
+def kb(settings: Settings) -> Iterator[TestClient]:
+    # A copy of the session's index of the seeded articles (`settings`), which the app checks against its
+    # database at start: these tests are about what the API does with an index, and building one from an
+    # empty directory is checked by the tests on `kb_settings` (and by `seeded_kb_index` itself).
+    with app_client(settings.model_copy(update={"kb_sync_interval_s": 0.5})) as client:
         yield client
 
 
