@@ -8,6 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 APP=.venv-app/bin/python
 export PYTHONPATH="$PWD" HF_HUB_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2
+# Compiled bytecode and pytest's assertion-rewritten test modules, kept between runs in the cache directory
+# (not in the tree): otherwise each run and each xdist worker compiles the project and rewrites every test
+# module again, as PYTHONDONTWRITEBYTECODE (set in some environments) asks. Python checks each cached file
+# against its source's modification time and size. Copies of the tree that tests make under /tmp would only
+# pile up there, so they are dropped.
+export PYTHONPYCACHEPREFIX="${SUPPORTDESK_CACHE:-$HOME/.cache/supportdesk}/pycache"
+unset PYTHONDONTWRITEBYTECODE
+rm -rf "$PYTHONPYCACHEPREFIX/tmp"
 
 $APP -m ruff check .
 exec $APP -m pytest -q -p no:cacheprovider --ignore=tests/bot --ignore=tests/e2e --ignore=tests/browser \
