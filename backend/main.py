@@ -145,7 +145,7 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     if settings.metrics_enabled:  # outside the size limit, so its 413s are timed too
         app.add_middleware(HttpMetrics)
-        app.include_router(health_metrics.router)
+        app.router.routes.extend(health_metrics.router.routes)
         health_metrics.count_lifecycle_events()
     app.add_middleware(RequestLog)  # one line per request, under its id
     app.add_middleware(CorrelationId)  # outermost: everything below logs under the request's id
@@ -176,7 +176,10 @@ def create_app(
         leads.router,
         web.router,
     ):
-        app.include_router(router)
+        # The router's routes themselves rather than an inclusion of it: FastAPI (0.137 on) builds the routes
+        # of an included router again for each app, on the first request through it, while these were built
+        # once at import, with their router's prefix and dependencies. Every worker and test app shares them.
+        app.router.routes.extend(router.routes)
     web.mount_static(app)
     # Who may call each route, from the dependency that enforces it, in the docs (tests/security checks it).
     install_route_policy(app)
