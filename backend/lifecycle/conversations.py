@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, insert, inspect, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, bindparam, exists, insert, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.analytics import publisher
@@ -32,6 +33,13 @@ _MESSAGE_UPDATE = update(MESSAGES).where(MESSAGES.c.id == bindparam("_id"))
 _OWNED_MESSAGE_UPDATE = _MESSAGE_UPDATE.where(MESSAGES.c.bot_status == bindparam("_owned_as"))
 _LAST_MESSAGE_AT = update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("_id"))
 _REPLIES_INSERT = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
+_MESSAGE_KEYS = [attr.key for attr in inspect(Message).column_attrs]
+_NEW_MESSAGE: dict[str, Insert] = {
+    name: dialect.insert(MESSAGES)
+    .on_conflict_do_nothing(index_elements=[MESSAGES.c.conversation_id, MESSAGES.c.client_message_id])
+    .returning(MESSAGES.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
 async def open_conversation(
@@ -49,32 +57,49 @@ async def store_customer_message(
     session: AsyncSession, conversation: Conversation, text: str, client_id: str | None
 ) -> tuple[Message, bool]:
     """Customer turn (and reopened): commit the customer's message before anything else happens; returns
-    (message, was_duplicate). A conversation the idle sweep ended is open again from this message on."""
-    if client_id is not None:
-        existing = await find_by_client_id(session, conversation.id, client_id)
-        if existing is not None:
-            return existing, True
+    (message, was_duplicate). A conversation the idle sweep ended is open again from this message on.
+
+    The idempotency key's unique constraint tells a re-sent message: the INSERT does nothing on a conflict
+    (no SELECT before it), and then the stored one is read. The conversation's UPDATE comes first, as the
+    ORM's flush ordered them (parent row, then child), so row locks are taken in the same order as before."""
+    now = utcnow()
     status = "pending" if conversation.owner == "bot" else "skipped"
-    message = Message(
-        conversation_id=conversation.id,
-        sender="customer",
-        text=text,
-        client_message_id=client_id,
-        bot_status=status,
-    )
+    values = {"conversation_id": conversation.id, "sender": "customer", "text": text,
+              "client_message_id": client_id, "bot_status": status, "created_at": now}  # fmt: skip
+    opened = {"last_message_at": now, "status": "open"}
+    await session.execute(_LAST_MESSAGE_AT, {"_id": conversation.id, **opened})
+    new_id = (await session.execute(_insert_new_message(session), values)).scalar_one_or_none()
+    if new_id is None:
+        return await _stored_before(session, conversation, client_id or ""), True
+    await session.commit()
+    _mark_saved(conversation, opened)
+    return _persistent(session, Message(id=new_id, **values)), False
+
+
+def _insert_new_message(session: AsyncSession) -> Insert:
+    """INSERT ... ON CONFLICT (the idempotency key) DO NOTHING RETURNING id, in the session's dialect."""
+    return _NEW_MESSAGE[session.bind.dialect.name]
+
+
+async def _stored_before(session: AsyncSession, conversation: Conversation, client_id: str) -> Message:
+    """The message stored earlier under this idempotency key; this turn's conversation UPDATE is undone."""
+    await session.rollback()
+    await session.refresh(conversation)  # the rollback expired it
+    existing = await find_by_client_id(session, conversation.id, client_id)
+    if existing is None:  # the conflicting row is gone again (an erasure in between): nothing to answer
+        raise LookupError(f"message {client_id!r} of conversation {conversation.id} conflicted but is gone")
+    return existing
+
+
+def _persistent(session: AsyncSession, message: Message) -> Message:
+    """The row just inserted as a clean persistent object of the session, as the ORM's flush leaves it:
+    every column loaded (None where the INSERT left SQL NULL), no pending changes."""
+    for key in _MESSAGE_KEYS:
+        if key not in message.__dict__:
+            set_committed_value(message, key, None)
+    make_transient_to_detached(message)
     session.add(message)
-    conversation.last_message_at = message.created_at = utcnow()
-    conversation.status = "open"
-    try:
-        await session.commit()
-    except IntegrityError:
-        # Two connections raced with the same idempotency key: the other one stored it.
-        await session.rollback()
-        existing = await find_by_client_id(session, conversation.id, client_id or "")
-        if existing is None:
-            raise
-        return existing, True
-    return message, False
+    return message
 
 
 async def store_bot_replies(
