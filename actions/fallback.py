@@ -6,7 +6,10 @@ How a misunderstanding plays out:
    gift wrap?" matches none of the intents yet the knowledge base may answer it, so action_try_knowledge
    (below) asks the knowledge search first and answers, citing the article, when it is confident. Silent
    otherwise, so the customer hears no "I'm not sure" before the question that follows.
-1. Not answered from the knowledge base: the rule "an unclear message the knowledge base does not answer
+1. Not answered from the knowledge base, the backend's hand-off policy is asked (the person-offer route, as
+   before any offer of a person): if it takes the turn (a request for a person the NLU could not read, in
+   another language, say), the customer hears the hand-over alone (kb_answer handed_over) and nothing follows.
+   Otherwise the rule "an unclear message the knowledge base does not answer
    starts the two-stage fallback" runs action_two_stage_fallback, which asks action_default_ask_affirmation
    (below) for a friendly "Just to make sure I understood: is this about ...?" with Yes/No buttons.
 2. "No" (payload /out_of_scope) makes it ask utter_ask_rephrase; a clear answer ends the fallback as if the
@@ -38,6 +41,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend_client, messages
+from actions.handoff import hand_over_if_the_policy_takes_it
 from actions.knowledge import citations
 
 logger = logging.getLogger(__name__)
@@ -81,12 +85,18 @@ class ActionTryKnowledge(Action):
             logger.warning("knowledge search (unclear message) failed in %s: %s", tracker.sender_id, error)
             return [SlotSet("kb_answer", "not_sure")]
         if not found.answerable or not found.results:
-            return [SlotSet("kb_answer", "not_sure")]
+            return [SlotSet("kb_answer", await self._not_answered(dispatcher, tracker))]
         hits = found.results
         dispatcher.utter_message(
             text=messages.knowledge_answer(hits[0]), json_message={"citations": citations(hits)}
         )
         return [SlotSet("kb_answer", "answered")]
+
+    @staticmethod
+    async def _not_answered(dispatcher: CollectingDispatcher, tracker: Tracker) -> str:
+        """"handed_over" when the hand-off policy takes the turn (a request for a person the NLU could not
+        read, say, in another language), so the two-stage fallback's question does not follow the notice."""
+        return "handed_over" if await hand_over_if_the_policy_takes_it(dispatcher, tracker) else "not_sure"
 
 
 class ActionDefaultAskAffirmation(Action):

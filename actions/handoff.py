@@ -131,6 +131,20 @@ async def offer_or_hand_over(
     return True
 
 
+async def hand_over_if_the_policy_takes_it(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Hands over now, and says so, if the backend's hand-off policy takes this turn; else says nothing.
+
+    For a turn the bot would otherwise answer with a question of its own (an unclear message's "could you
+    tell me in a few words...?"), so the customer does not hear it beside "I'm connecting you".
+    """
+    taken = await _taken_over(tracker)
+    if taken is None or not taken.handed_over:
+        return False
+    if taken.message:
+        dispatcher.utter_message(text=taken.message)
+    return True
+
+
 async def _taken_over(tracker: Tracker) -> PersonOfferResult | None:
     """The backend's answer to the coming offer; None when it gave none (the bot then asks)."""
     try:

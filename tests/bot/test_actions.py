@@ -360,3 +360,30 @@ def test_the_new_intents_are_in_the_domain_and_the_fallback_can_confirm_security
     assert "security_concern" in messages_module.AFFIRMATION_TOPICS
     # "Did you mean: that didn't help?" confirms nothing useful: the fallback asks to rephrase instead.
     assert "not_helpful" not in messages_module.AFFIRMATION_TOPICS
+
+
+@pytest.mark.parametrize(
+    ("offer_body", "outcome"),
+    [
+        ({"handed_over": True, "case_id": 7, "message": "I'm connecting you with our team."}, "handed_over"),
+        ({"handed_over": False, "case_id": None, "message": None}, "not_sure"),
+        (None, "not_sure"),  # the person-offer check failed: the two-stage fallback asks, as before
+    ],
+)
+def test_an_unclear_message_the_policy_takes_over_gets_the_hand_over_alone(backend, offer_body, outcome):
+    calls = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if request.url.path.endswith("/person-offer"):
+            return httpx.Response(200, json=offer_body) if offer_body else httpx.Response(503, text="down")
+        return httpx.Response(200, json=search(answerable=False))
+
+    backend(respond)
+    messages, events = run(ActionTryKnowledge(), "quiero hablar con una persona por favor")
+    assert slot_values(events) == {"kb_answer": outcome}
+    assert any(path.endswith("/conv-1/person-offer") for path in calls)
+    if outcome == "handed_over":
+        assert [m["text"] for m in messages] == [offer_body["message"]]
+    else:
+        assert messages == []  # the two-stage fallback's question follows, alone
