@@ -38,6 +38,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,10 +82,8 @@ def load_average() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
-def group_cpu_s(leader: int) -> float:
-    """CPU seconds used so far by the live processes of the group `leader` leads (the backend and its
-    children: a process's own utime+stime, fields 14-15 of /proc/<pid>/stat)."""
-    ticks = 0
+def group_processes(leader: int) -> Iterator[tuple[int, list[str]]]:
+    """(pid, its /proc/<pid>/stat fields from field 3 on) of each live process in the group `leader` leads."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -95,7 +94,15 @@ def group_cpu_s(leader: int) -> float:
         # The command name (field 2) may hold spaces: split after its closing parenthesis.
         fields = stat[stat.rindex(")") + 2 :].split()
         if int(fields[2]) == leader:  # fields[0] is the state (field 3), so pgrp (field 5) is fields[2]
-            ticks += int(fields[11]) + int(fields[12])
+            yield int(entry.name), fields
+
+
+def group_cpu_s(leader: int, reaped_children: bool = False) -> float:
+    """CPU seconds used so far by the live processes of the group `leader` leads (the backend and its
+    children: a process's own utime+stime, fields 14-15 of /proc/<pid>/stat), with `reaped_children` also
+    what their waited-for children used (cutime+cstime, fields 16-17)."""
+    last = 15 if reaped_children else 13
+    ticks = sum(int(v) for _, fields in group_processes(leader) for v in fields[11:last])
     return ticks / CLK_TCK
 
 

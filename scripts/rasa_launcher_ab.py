@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
-import os
 import statistics
 import sys
 import time
@@ -37,12 +36,12 @@ from typing import Any
 import httpx
 
 from scripts.bench import private_stack
+from scripts.bench_steady import group_cpu_s, group_processes
 from scripts.loadgen import SCRIPTS
 from scripts.paths import BOT_BIN, ROOT
 from scripts.stack import Stack, _ok, stop_groups, stop_on_signals
 
 LOCK = Path("/tmp/supportdesk-bench.lock")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 WEBHOOK = "/webhooks/hub/webhook"
 # Environment variables that set thread pools or logging in Rasa's libraries.
 ENV_PREFIXES = ("OMP_", "ONNX", "MKL_", "OPENBLAS_", "TF_", "SANIC", "LOG", "SUPPORTDESK_ENCODER", "PYTHON")
@@ -68,33 +67,6 @@ def rasa_command(stack: Stack, arm: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ process facts
-
-
-def _stat_fields(pid: str) -> list[str] | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2 :].split()
-
-
-def group_cpu_s(leader: int) -> float:
-    """utime+stime+cutime+cstime of every live process in `leader`'s group, in seconds."""
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        fields = _stat_fields(entry.name) if entry.name.isdigit() else None
-        if fields is not None and int(fields[2]) == leader:
-            ticks += sum(int(v) for v in fields[11:15])
-    return ticks / CLK_TCK
-
-
-def group_members(leader: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        fields = _stat_fields(entry.name) if entry.name.isdigit() else None
-        if fields is not None and int(fields[2]) == leader:
-            members.append(int(entry.name))
-    return members
 
 
 def process_facts(pid: int) -> dict[str, Any]:
@@ -185,11 +157,11 @@ def run_arm(stack: Stack, arm: str, args: argparse.Namespace) -> Arm:
         wait_for_rasa(stack)
         with httpx.Client(base_url=c.url(c.rasa_port), headers=headers, timeout=30) as rasa:
             send_turns(rasa, warmup)
-            cpu, logged = group_cpu_s(leader), log.stat().st_size
+            cpu, logged = group_cpu_s(leader, reaped_children=True), log.stat().st_size
             latencies, errors = send_turns(rasa, measured)
-            cpu, logged = group_cpu_s(leader) - cpu, log.stat().st_size - logged
+            cpu, logged = group_cpu_s(leader, reaped_children=True) - cpu, log.stat().st_size - logged
         facts = process_facts(leader)
-        facts["group"] = len(group_members(leader))
+        facts["group"] = sum(1 for _ in group_processes(leader))
     finally:
         stop_groups([stack.processes.pop("rasa")])
     quantiles = statistics.quantiles(latencies, n=20)
