@@ -179,6 +179,8 @@ def create_app(
         # The router's routes themselves rather than an inclusion of it: FastAPI (0.137 on) builds the routes
         # of an included router again for each app, on the first request through it, while these were built
         # once at import, with their router's prefix and dependencies. Every worker and test app shares them.
+        # So `app.dependency_overrides` does not reach them (routes not built by the app carry no override
+        # provider): tests configure an app through its Settings instead (backend/core/dependencies.py).
         app.router.routes.extend(router.routes)
     web.mount_static(app)
     # Who may call each route, from the dependency that enforces it, in the docs (tests/security checks it).

@@ -15,8 +15,8 @@ other load blurs much less than wall time; the turns' latency p50/p95 as seconda
 process set up (threads, RSS, the thread-related environment, bytes logged per turn). Ratios are B/A per
 adjacent pair of arms; the median over pairs is the figure.
 
-Each arm holds /tmp/supportdesk-bench.lock (flock, shared with the other benchmarks on this machine) while
-Rasa starts and is measured, and releases it between arms.
+Each arm holds /tmp/supportdesk-bench.lock (flock) while Rasa starts and is measured, and releases it between
+arms; other benchmark runs stay apart from it only when started as `flock /tmp/supportdesk-bench.lock ...`.
 """
 
 from __future__ import annotations
