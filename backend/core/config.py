@@ -1,6 +1,7 @@
 """Runtime configuration, read from the environment (and an optional `.env` file) by pydantic-settings."""
 
 import logging
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,13 @@ DEVELOPMENT_SECRETS = {
 }
 # HS256 wants a key at least as long as its hash output (RFC 7518, section 3.2).
 MIN_SECRET_KEY_BYTES = 32
+
+
+def shared_data_dir() -> Path:
+    """The public data sets' folder, as the Rasa side finds it (nlu/settings.py): SUPPORTDESK_SHARED_DATA, else
+    ../shared/data beside the checkout. Read from the environment only, so one variable moves both sides."""
+    configured = os.environ.get("SUPPORTDESK_SHARED_DATA", "").strip()
+    return Path(configured).expanduser() if configured else REPO_ROOT.parent / "shared" / "data"
 
 
 class InsecureSettings(RuntimeError):
@@ -348,7 +356,7 @@ class RiskSettings(SettingsGroup):
         default=500, gt=0, description="Labelled CRM rows needed before bootstrap trains from the database."
     )
     risk_telco_csv: Path = Field(
-        default=REPO_ROOT.parent / "shared" / "data" / "telco_churn" / "telco_customer_churn.csv",
+        default_factory=lambda: shared_data_dir() / "telco_churn" / "telco_customer_churn.csv",
         description="IBM Telco churn CSV; its contract/tenure/price effects inform the first churn model.",
     )
     fairness_max_gap: float = Field(

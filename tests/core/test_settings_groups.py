@@ -113,3 +113,16 @@ def test_descriptions_and_constraints_survive_the_grouping() -> None:
 def test_a_malformed_backend_timeout_stops_the_action_server_naming_the_variable(value: str) -> None:
     with pytest.raises(ValueError, match="ACTIONS_BACKEND_TIMEOUT_S"):
         BotSettings.from_environ({"ACTIONS_BACKEND_TIMEOUT_S": value})
+
+
+def test_the_telco_csv_follows_the_shared_data_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """One variable moves both sides to the public data (a clone outside /work failed the churn tests when
+    only the Rasa side followed it); RISK_TELCO_CSV, when given, still wins."""
+    monkeypatch.delenv("RISK_TELCO_CSV", raising=False)
+    monkeypatch.setenv("SUPPORTDESK_SHARED_DATA", str(tmp_path / "data"))
+    assert Settings().risk_telco_csv == tmp_path / "data" / "telco_churn" / "telco_customer_churn.csv"
+    monkeypatch.setenv("RISK_TELCO_CSV", str(tmp_path / "mine.csv"))
+    assert Settings().risk_telco_csv == tmp_path / "mine.csv"
+    monkeypatch.delenv("SUPPORTDESK_SHARED_DATA")
+    monkeypatch.delenv("RISK_TELCO_CSV")
+    assert Settings().risk_telco_csv == ROOT.parent / "shared" / "data" / "telco_churn" / "telco_customer_churn.csv"
