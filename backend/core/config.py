@@ -27,8 +27,8 @@ MIN_SECRET_KEY_BYTES = 32
 
 
 def shared_data_dir() -> Path:
-    """The public data sets' folder, as the Rasa side finds it (nlu/settings.py): SUPPORTDESK_SHARED_DATA, else
-    ../shared/data beside the checkout. Read from the environment only, so one variable moves both sides."""
+    """The public data sets' folder, as the Rasa side finds it (nlu/settings.py): SUPPORTDESK_SHARED_DATA,
+    else ../shared/data beside the checkout. Read from the environment only, so one variable moves both."""
     configured = os.environ.get("SUPPORTDESK_SHARED_DATA", "").strip()
     return Path(configured).expanduser() if configured else REPO_ROOT.parent / "shared" / "data"
 

@@ -115,7 +115,9 @@ def test_a_malformed_backend_timeout_stops_the_action_server_naming_the_variable
         BotSettings.from_environ({"ACTIONS_BACKEND_TIMEOUT_S": value})
 
 
-def test_the_telco_csv_follows_the_shared_data_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_telco_csv_follows_the_shared_data_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """One variable moves both sides to the public data (a clone outside /work failed the churn tests when
     only the Rasa side followed it); RISK_TELCO_CSV, when given, still wins."""
     monkeypatch.delenv("RISK_TELCO_CSV", raising=False)
@@ -125,4 +127,5 @@ def test_the_telco_csv_follows_the_shared_data_folder(monkeypatch: pytest.Monkey
     assert Settings().risk_telco_csv == tmp_path / "mine.csv"
     monkeypatch.delenv("SUPPORTDESK_SHARED_DATA")
     monkeypatch.delenv("RISK_TELCO_CSV")
-    assert Settings().risk_telco_csv == ROOT.parent / "shared" / "data" / "telco_churn" / "telco_customer_churn.csv"
+    default = ROOT.parent / "shared" / "data" / "telco_churn" / "telco_customer_churn.csv"
+    assert Settings().risk_telco_csv == default
