@@ -100,8 +100,7 @@ def create_app(
         await app.state.analytics.start()
         consumer = None
         if settings.rabbitmq_url:  # scaled-out: Rasa's tracker events come through RabbitMQ
-            queue, commit = settings.rabbitmq_queue, app.state.analytics.flush
-            consumer = RasaEventConsumer(settings.rabbitmq_url, queue, commit)
+            consumer = RasaEventConsumer(settings.rabbitmq_url, settings.rabbitmq_queue, app.state.analytics)
             consumer.start()
         app.state.dispatcher.start()
         app.state.privacy = PrivacyWorker(app.state.sessions, settings)

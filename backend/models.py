@@ -1,7 +1,7 @@
 """Imports every domain's models so that Base.metadata is complete (for Alembic and table creation)."""
 
 from backend.agents.models import Agent
-from backend.analytics.models import AnalyticsBucket
+from backend.analytics.models import AnalyticsAppliedEvent, AnalyticsBucket
 from backend.assist.models import GapCluster, Macro
 from backend.audit.models import AuditEvent
 from backend.automation.models import AutomationException, ConversationTag, Firing, Rule, RuleVersion
@@ -18,6 +18,7 @@ from backend.risk.models import ModelVersion
 
 __all__ = [
     "Agent",
+    "AnalyticsAppliedEvent",
     "AnalyticsBucket",
     "Article",
     "ArticleVersion",

@@ -7,7 +7,11 @@ function the hub runs in process when RabbitMQ is not configured.
 
 Delivery is at least once: messages are acknowledged (in one multiple-ack) only after the events they carried
 are applied and the analytics buckets holding them are committed, so a worker that dies loses nothing; the
-broker redelivers what it had not acknowledged. A message that is not JSON is rejected without requeueing.
+broker redelivers what it had not acknowledged. Counting is once: each message that carries figures is
+recorded (a digest of its body) in the same commit as its buckets, and a redelivered message already recorded
+is acknowledged without being counted again. One window is left: a redelivery that reaches another worker
+while the first worker's commit is still in flight is counted by both. A message that is not JSON is rejected
+without requeueing.
 aio-pika's robust connection reconnects after a broker restart; a failed first connection is retried with
 backoff, and the backend serves requests meanwhile.
 """
@@ -16,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
@@ -35,16 +40,25 @@ BATCH = 200  # messages applied before a commit and one acknowledgement
 RETRY_S = (1, 2, 5, 10, 30)
 
 
+class Ledger(Protocol):
+    """Where applied events are committed (backend/analytics/service.py's AnalyticsService)."""
+
+    async def flush(self) -> None: ...  # commits the applied events' buckets and the remembered keys
+
+    def remember(self, key: str) -> None: ...
+
+    async def applied_before(self, key: str) -> bool: ...
+
+
 class RasaEventConsumer:
-    def __init__(
-        self, url: str, queue: str, commit: Callable[[], Awaitable[None]], idle_commit_s: float = 0.5
-    ) -> None:
+    def __init__(self, url: str, queue: str, ledger: Ledger, idle_commit_s: float = 0.5) -> None:
         self._url = url
         self._queue = queue
-        self._commit = commit  # writes the applied events' buckets (AnalyticsService.flush)
+        self._ledger = ledger
         self._idle_commit_s = idle_commit_s
         self.loop = Background("rasa-event-consumer", self._run)
-        self.consumed = 0
+        self.consumed = 0  # messages applied
+        self.duplicates = 0  # redelivered messages already counted, acknowledged without applying
         self.connected = asyncio.Event()
         self._last: AbstractIncomingMessage | None = None  # the latest applied, unacknowledged message
         self._applied = 0
@@ -124,14 +138,21 @@ class RasaEventConsumer:
             log.warning("analytics consumer: dropping a message that is not a Rasa event: %s", exc)
             await message.reject(requeue=False)
             return False
-        publisher.publish(*from_rasa_event(body))
+        events = from_rasa_event(body)
+        if events:
+            key = hashlib.sha256(message.body).hexdigest()
+            if message.redelivered and await self._ledger.applied_before(key):
+                self.duplicates += 1
+                return True  # acknowledged with the others, not counted again
+            publisher.publish(*events)
+            self._ledger.remember(key)
         self.consumed += 1
         return True
 
     async def _committed(self) -> bool:
         started = time.perf_counter()
         try:
-            await self._commit()
+            await self._ledger.flush()
         except Exception:
             log.exception("analytics consumer: could not commit; acknowledging later")
             return False

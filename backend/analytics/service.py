@@ -27,13 +27,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.analytics import anomalies, publisher
 from backend.analytics.events import Event, contributions
-from backend.analytics.models import AnalyticsBucket
+from backend.analytics.models import AnalyticsAppliedEvent, AnalyticsBucket
 from backend.analytics.windows import RETENTION_MINUTES, Key, SlidingWindows, Stats, figures, minute_of
 from backend.core.background import Periodic
 from backend.core.config import Settings
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_OVERLAP = timedelta(seconds=30)  # re-read a little before the last look: commits land late
 SWEEP_EVERY = 15  # flush rounds between idle sweeps
+APPLIED_KEPT = timedelta(days=1)  # how long a consumed event's key is kept against redelivery
 BucketId = tuple[int, str, str]  # minute, metric, key
 # Chart points per window: (minutes per point, points)
 SERIES = {"1h": (5, 12), "24h": (60, 24), "7d": (360, 28)}
@@ -55,6 +56,8 @@ class AnalyticsService:
         self._settings = settings
         self.windows = SlidingWindows(minute_of(utcnow()))
         self._pending: dict[BucketId, Stats] = {}
+        # Keys of consumed broker messages whose deltas are in `_pending`: written in the same commit.
+        self._pending_keys: set[str] = set()
         self._last_look: datetime | None = None
         # Writing and re-reading the buckets take turns (the consumer flushes too): a refresh that ran while
         # a batch was being written would see neither the batch in the database nor in `pending`.
@@ -75,6 +78,18 @@ class AnalyticsService:
             delta = Stats.of(c.value)
             self.windows.add(minute, (c.metric, c.key), delta)
             self._pending.setdefault((minute, c.metric, c.key), Stats()).add(delta)
+
+    def remember(self, key: str) -> None:
+        """The events of the broker message `key` were just applied: record it with their buckets."""
+        self._pending_keys.add(key)
+
+    async def applied_before(self, key: str) -> bool:
+        """Whether a broker message's events are already counted, here or (committed) by any worker."""
+        if key in self._pending_keys:
+            return True
+        async with self._sessions() as session:
+            query = select(exists().where(AnalyticsAppliedEvent.key == key))
+            return bool(await session.scalar(query))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -100,6 +115,7 @@ class AnalyticsService:
         await self.sync()
         if rounds % SWEEP_EVERY == 0:
             await self.sweep_idle(utcnow())
+            await self.forget_applied(utcnow() - APPLIED_KEPT)
 
     async def sync(self) -> None:
         await self.flush()
@@ -121,24 +137,38 @@ class AnalyticsService:
             await self._flush()
 
     async def _flush(self) -> None:
-        if not self._pending:
+        if not self._pending and not self._pending_keys:
             return
         batch, self._pending = self._pending, {}
+        keys, self._pending_keys = self._pending_keys, set()
         # Shielded: a stop that cancels the round mid-write must neither lose the batch nor, by putting it
         # back after a commit it could not see, count it twice. The write finishes (or fails and restores
         # it), and stop() waits for it before its own last flush.
-        self._writing = asyncio.ensure_future(self._write(batch))
+        self._writing = asyncio.ensure_future(self._write(batch, keys))
         await asyncio.shield(self._writing)
 
-    async def _write(self, batch: dict[BucketId, Stats]) -> None:
+    async def _write(self, batch: dict[BucketId, Stats], keys: set[str]) -> None:
         try:
             async with self._sessions() as session:
-                await session.execute(_upsert(session, batch, utcnow()))
+                now = utcnow()
+                if batch:
+                    await session.execute(_upsert(session, batch, now))
+                if keys:
+                    await session.execute(_record_applied(session, keys, now))
                 await session.commit()
         except Exception:
             for bucket, stats in batch.items():  # keep them for the next round
                 self._pending.setdefault(bucket, Stats()).add(stats)
+            self._pending_keys |= keys
             raise
+
+    async def forget_applied(self, before: datetime) -> None:
+        """Drop the keys of events consumed before `before`: no broker redelivers that late."""
+        async with self._sessions() as session:
+            await session.execute(
+                delete(AnalyticsAppliedEvent).where(AnalyticsAppliedEvent.applied_at < before)
+            )
+            await session.commit()
 
     async def refresh(self) -> None:
         """Take over what other workers wrote since the last look (this worker's own rows come back too)."""
@@ -220,3 +250,10 @@ def _upsert(session: AsyncSession, batch: dict[BucketId, Stats], now: datetime) 
             "updated_at": statement.excluded.updated_at,
         },
     )
+
+
+def _record_applied(session: AsyncSession, keys: set[str], now: datetime) -> Any:
+    """The consumed messages' keys; one already there (another worker's commit) is left as it is."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    rows = [{"key": key, "applied_at": now} for key in sorted(keys)]
+    return dialect.insert(AnalyticsAppliedEvent).values(rows).on_conflict_do_nothing(index_elements=["key"])
