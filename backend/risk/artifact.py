@@ -8,6 +8,8 @@ stays here, at this path, because every saved artifact is pickled under it.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,9 +132,14 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 def save(model: RiskModel, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    joblib.dump(model, temporary)
-    temporary.replace(path)  # atomic: a reader never sees half a file
+    # A temporary name of this writer's own: concurrent savers (pods of the model Job, threads) must not
+    # write into one file or move it from under each other.
+    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        joblib.dump(model, temporary)
+        temporary.replace(path)  # atomic: a reader never sees half a file
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def load(path: Path) -> RiskModel:
