@@ -129,3 +129,169 @@ def test_orders_or_charges_the_customer_did_not_make_are_a_security_concern(text
 )
 def test_ordinary_order_questions_are_not_disowned_orders(text: str) -> None:
     assert not cues_of(text).disowns
+
+
+# The cues widened from general support language (2026-12-05, issue 14): each list pairs the usual ways of
+# saying it with near misses that must stay unread, since a request for a person always hands over.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is there anyone I can talk to?",
+        "can I get an agent",
+        "customer service please",
+        "please escalate this to a supervisor",
+        "have someone look into it please",
+        "get somebody to check it",
+        "let a person handle it",
+        "please hand this over to a person",
+        "pass this on to your team",
+        "how can I reach a human",
+        "is there a phone number I can call?",
+        "put me on to someone who can help",
+        "can i tlak to a real persn",
+        "i want to speak to a huamn",
+        "agent",
+        "customer service representative",
+        "quiero hablar with someone real",
+        "can I talk to an atendente please",
+    ],
+)
+def test_a_request_for_a_person_in_its_usual_forms(text: str) -> None:
+    assert cues_of(text).asks_for_person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no, I don't need a person",
+        "I never asked for an agent",
+        "hey there, hope someone can help",
+        "is this an actual human?",
+        "are you a real person",
+        "real person or bot?",
+        "is there a human reading this",
+        "can a human read this chat later?",
+        "can someone else collect the parcel for me?",
+        "please escalate the delivery priority if that's possible on pro",
+        "is there a human size chart",
+        "is there anyone home needed for delivery",
+        "the delivery person left it at the door",
+        "please hand the parcel to my neighbour",
+        "what's the phone number on my account",
+        "I need to change the phone number on my account",
+        "can I get express shipping?",
+        "my manager asked me for an invoice",
+        "I want to peak at the tracking",
+        "how do I manage my plan",
+    ],
+)
+def test_near_misses_are_not_a_request_for_a_person(text: str) -> None:
+    assert not cues_of(text).asks_for_person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I already told you, it's not there",
+        "you told me that already",
+        "you keep saying the same thing",
+        "we're going round in circles",
+        "that's not my question",
+        "you don't understand",
+        "no, that's wrong",
+        "I already tried that",
+        "that made no difference",
+        "still doesn't tell me when it will arrive",
+    ],
+)
+def test_an_answer_rejected_in_its_usual_forms(text: str) -> None:
+    assert cues_of(text).not_helped
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "still waiting for my parcel",
+        "the tracking says the same thing as yesterday",
+        "that answered my question, thanks",
+        "I told my wife it would come today",
+        "it didn't arrive",
+    ],
+)
+def test_a_problem_report_or_thanks_is_not_an_answer_rejected(text: str) -> None:
+    assert not cues_of(text).not_helped
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "terrible customer service",
+        "this is unacceptable",
+        "what a waste of my time",
+        "fed up with you lot",
+        "is this how you treat your customers?",
+        "sorry isn't good enough",
+        "your promises mean nothing",
+        "do you even know what you're doing?",
+        "oh great, late again. fantastic service",
+        "let me guess, still not shipped?",
+    ],
+)
+def test_blame_in_its_usual_forms_and_sarcasm(text: str) -> None:
+    assert cues_of(text).blames
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "great service, thank you!",
+        "oh great, it arrived, thanks!",
+        "the courier was terrible",
+        "this damn zip won't close",
+        "how hard is it to set up the tent?",
+    ],
+)
+def test_praise_or_a_reported_problem_is_not_blame(text: str) -> None:
+    assert not cues_of(text).blames
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("I'll ask my bank to reverse the payment", "threatens"),
+        ("I'll file a formal complaint", "threatens"),
+        ("I'll take my business elsewhere", "threatens"),
+        ("this is the last time I order from you", "threatens"),
+        ("my account was hacked", "disowns"),
+        ("there's an unauthorised charge on my card", "disowns"),
+        ("somebody placed an order on my account", "disowns"),
+        ("the email was changed to one I've never seen", "disowns"),
+        ("an unknown device signed in", "disowns"),
+    ],
+)
+def test_threats_and_someone_else_in_the_account_in_their_usual_forms(text: str, cue: str) -> None:
+    assert getattr(cues_of(text), cue)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my bank says the payment went through",
+        "the last time I ordered it came in two days",
+        "how do I stop my account getting hacked?",
+        "someone made a mistake with my order",
+        "I changed my email last week",
+        "can I see which devices are logged in?",
+    ],
+)
+def test_near_misses_are_neither_threats_nor_someone_else_in_the_account(text: str) -> None:
+    cues = cues_of(text)
+    assert not cues.threatens and not cues.disowns
+
+
+def test_keeping_the_problem_oneself_declines_a_person() -> None:
+    assert cues_of("no, I'd rather fix it myself if possible").declines_person
+    assert cues_of("thanks, I'll sort it out myself").declines_person
+    assert not cues_of("can you fix it for me").declines_person

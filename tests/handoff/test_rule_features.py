@@ -199,3 +199,21 @@ def test_dissatisfied_twice_needs_two_in_a_row() -> None:
     assert handoff_features([angry, calm])["dissatisfied_twice"] == 0
     assert handoff_features([angry, calm, angry])["dissatisfied_twice"] == 0
     assert handoff_features([calm, angry, angry])["dissatisfied_twice"] == 1
+
+
+@pytest.mark.slow  # fits the policy on the dev conversations (once, cached)
+def test_a_polite_report_that_hopes_someone_can_help_answered_and_thanked_is_never_handed_over() -> None:
+    assert decisions(
+        turn("hey there, hope someone can help, the app keeps crashing when I open my orders"),
+        turn("ok, updating it now, I'd rather fix it myself than wait"),
+        turn("that did the trick, thanks a lot!", sentiment="positive"),
+    ) == [False, False, False]
+
+
+@pytest.mark.slow  # fits the policy on the dev conversations (once, cached)
+def test_an_answer_rejected_twice_in_other_words_is_handed_over() -> None:
+    assert decisions(
+        turn("the reset email never arrives"),
+        turn("I already tried that, checked spam as well"),
+        turn("you keep saying the same thing and it still doesn't tell me what to do"),
+    ) == [False, False, True]
