@@ -86,6 +86,11 @@ def _f1(y: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * tp / (predicted.sum() + y.sum()) if tp else 0.0
 
 
+def _precision_recall(y: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
+    tp = int((predicted & (y == 1)).sum())
+    return (tp / predicted.sum() if predicted.sum() else 0.0), (tp / y.sum() if y.sum() else 0.0)
+
+
 def _standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
@@ -150,6 +155,9 @@ def fit(
         raise ValueError(f"too few hand-off labels on dev to fit ({int(y.sum())})")
     policy, (c, loss, threshold, oof_f1) = fit_rows(X, y, groups, version)
     losses = {c: loss}
+    # The same out-of-fold scores the threshold was chosen on (GroupKFold is deterministic), split into the
+    # two figures the issue's targets name.
+    oof_precision, oof_recall = _precision_recall(y, _decided(X, _out_of_fold(X, y, groups, c), threshold))
     keep = np.array(_policy_rows(dev, parses))
     rules = np.array([RulesPolicy().decide(v).handoff for v in views_per_row(dev, parses)])[keep]
     report = {
@@ -161,6 +169,8 @@ def fit(
             "cv_log_loss": round(losses[c], 4),
             "threshold": threshold,
             "cv_f1_at_threshold": round(oof_f1, 4),
+            "cv_precision_at_threshold": round(oof_precision, 4),
+            "cv_recall_at_threshold": round(oof_recall, 4),
         },
     }
     return policy, report
@@ -247,15 +257,17 @@ def build() -> Path | None:
     return target
 
 
-def _decided_f1(
+def _decided_scores(
     policy: LearntPolicy | RulesPolicy, items: Sequence[LabelledConversation], parses: Parses
-) -> float:
-    """F1 of `policy.decide()` on the turns that are the policy's to decide (every labelled turn, not only
-    up to a first hand-off: the same rows the fit and its out-of-fold F1 use)."""
+) -> dict[str, float]:
+    """Precision, recall and F1 of `policy.decide()` on the turns that are the policy's to decide (every
+    labelled turn, not only up to a first hand-off: the same rows the fit and its out-of-fold F1 use)."""
     keep = _policy_rows(items, parses)
     views = [v for v, k in zip(views_per_row(items, parses), keep, strict=True) if k]
     y = np.array([int(t.handoff) for c in items for t in c.turns])[np.array(keep)]
-    return _f1(y, np.array([policy.decide(v).handoff for v in views]))
+    predicted = np.array([policy.decide(v).handoff for v in views], dtype=bool)
+    precision, recall = _precision_recall(y, predicted)
+    return {"precision": precision, "recall": recall, "f1": _f1(y, predicted)}
 
 
 def writers(dev: Sequence[LabelledConversation], parses: Parses) -> list[dict[str, Any]]:
@@ -267,9 +279,12 @@ def writers(dev: Sequence[LabelledConversation], parses: Parses) -> list[dict[st
         train = [c for c in dev if c.id[0] != held]
         scored = [c for c in dev if c.id[0] == held]
         policy, _ = fit_rows(*rows(train, parses), version="writers")
-        learnt, rules_f1 = _decided_f1(policy, scored, parses), _decided_f1(RulesPolicy(), scored, parses)
+        learnt = _decided_scores(policy, scored, parses)
+        rules = _decided_scores(RulesPolicy(), scored, parses)
         rows_out.append(
-            {"held_out": held, "learnt_f1": round(float(learnt), 3), "rules_f1": round(float(rules_f1), 3)}
+            {"held_out": held}
+            | {f"learnt_{name}": round(float(value), 3) for name, value in learnt.items()}
+            | {f"rules_{name}": round(float(value), 3) for name, value in rules.items()}
         )
     return rows_out
 
@@ -290,7 +305,8 @@ def main() -> int:
     if args.command == "writers":
         table = writers(dev, json.loads(args.parses.read_text())["conversations"])
         for row in table:
-            print(f"fitted without set {row['held_out']}, scored on it: learnt F1 {row['learnt_f1']:.3f}, "
+            print(f"fitted without set {row['held_out']}, scored on it: learnt F1 {row['learnt_f1']:.3f} "
+                  f"(precision {row['learnt_precision']:.3f}, recall {row['learnt_recall']:.3f}), "
                   f"rules F1 {row['rules_f1']:.3f}")  # fmt: skip
         print(f"mean learnt F1 {np.mean([r['learnt_f1'] for r in table]):.3f}")
         return 0

@@ -17,3 +17,6 @@ def test_every_dev_writer_is_held_out_once_and_scored_by_a_policy_fitted_without
     assert [row["held_out"] for row in table] == sorted({c.id[0] for c in dev})
     for row in table:
         assert 0.0 <= row["rules_f1"] <= 1.0 and 0.0 < row["learnt_f1"] <= 1.0
+        # F1 is the harmonic mean of the precision and recall printed beside it
+        p, r = row["learnt_precision"], row["learnt_recall"]
+        assert abs(row["learnt_f1"] - 2 * p * r / (p + r)) < 0.002
