@@ -42,27 +42,43 @@ class AdaptConfig:
     scale: float = 20.0  # cosine similarities times this are the logits (sentence-transformers' default)
     warmup_share: float = 0.1
     seed: int = 0
+    # Also the passage -> question direction of the in-batch loss (each passage picks its question).
+    symmetric: bool = False
 
 
-def training_key(pairs: Sequence[tuple[str, str]], config: AdaptConfig, base: Path) -> str:
+# A training example: (question, passage), or (question, passage, a wrong passage) with a hard negative that
+# joins the batch's other passages as one more column of the question's softmax.
+Example = tuple[str, str] | tuple[str, str, str]
+
+
+def _config_fields(config: AdaptConfig) -> dict[str, Any]:
+    """The settings in the training key; `symmetric` only when on, so models trained before it existed keep
+    their key (and their cache entry)."""
+    fields = asdict(config)
+    if not config.symmetric:
+        del fields["symmetric"]
+    return fields
+
+
+def training_key(pairs: Sequence[Example], config: AdaptConfig, base: Path) -> str:
     """A digest of everything training depends on: the same key means the same model can be reused."""
     digest = hashlib.sha256(json.dumps([list(p) for p in pairs]).encode())
-    digest.update(json.dumps(asdict(config), sort_keys=True).encode())
+    digest.update(json.dumps(_config_fields(config), sort_keys=True).encode())
     digest.update(directory_digest(base).encode())
     return digest.hexdigest()
 
 
-def _batches(pairs: Sequence[tuple[str, str]], size: int, rng: random.Random) -> list[list[tuple[str, str]]]:
+def _batches(pairs: Sequence[Example], size: int, rng: random.Random) -> list[list[Example]]:
     """Shuffled batches in which no passage repeats (it would be its own false negative) and passages are of
     similar length: a batch is padded to its longest passage, so mixing lengths wastes most of the time."""
     order = list(pairs)
     rng.shuffle(order)
     window = size * 8
     order = [p for w in range(0, len(order), window) for p in sorted(order[w : w + window], key=_length)]
-    batches: list[list[tuple[str, str]]] = []
-    filling: list[list[tuple[str, str]]] = []
+    batches: list[list[Example]] = []
+    filling: list[list[Example]] = []
     for pair in order:
-        home = next((b for b in filling if all(p != pair[1] for _, p in b)), None)
+        home = next((b for b in filling if all(p[1] != pair[1] for p in b)), None)
         if home is None:
             home = []
             batches.append(home)
@@ -74,17 +90,32 @@ def _batches(pairs: Sequence[tuple[str, str]], size: int, rng: random.Random) ->
     return batches
 
 
-def _length(pair: tuple[str, str]) -> int:
+def _length(pair: Example) -> int:
     return len(pair[1])
 
 
-def train(pairs: Sequence[tuple[str, str]], base: Path, config: AdaptConfig) -> Any:
+def _loss(torch: Any, queries: Any, passages: Any, batch: list[Example], config: AdaptConfig) -> Any:
+    """In-batch softmax of each question over the batch's passages and hard negatives. A column holding the
+    question's own passage text (a hard negative that is another question's positive) is masked out: it is
+    not a negative."""
+    texts = [p[1] for p in batch] + [p[2] for p in batch if len(p) == 3]
+    logits = queries @ passages.T * config.scale
+    own = torch.tensor([[t == p[1] and j != i for j, t in enumerate(texts)] for i, p in enumerate(batch)])
+    logits = logits.masked_fill(own, float("-inf"))
+    target = torch.arange(len(batch))
+    loss = torch.nn.functional.cross_entropy(logits, target)
+    if config.symmetric:
+        loss = (loss + torch.nn.functional.cross_entropy(logits[:, : len(batch)].T, target)) / 2
+    return loss
+
+
+def train(pairs: Sequence[Example], base: Path, config: AdaptConfig) -> Any:
     """Fine-tune the model in `base` on the pairs; returns the SentenceTransformer (in eval mode)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # for the Hugging Face libraries: the model is on disk
     import torch
     from sentence_transformers import SentenceTransformer
 
-    if len({p for _, p in pairs}) < 2:
+    if len({p[1] for p in pairs}) < 2:
         raise ValueError("adaptation needs pairs with at least two different passages")
     torch.manual_seed(config.seed)
     # KB_EMBED_THREADS, as for encoding (knowledge/embedder.py): on a busy machine two threads spin-wait.
@@ -109,8 +140,8 @@ def train(pairs: Sequence[tuple[str, str]], base: Path, config: AdaptConfig) -> 
         for batch in _batches(pairs, config.batch_size, rng):
             if len(batch) < 2:
                 continue  # no negative to learn from
-            logits = embed([q for q, _ in batch]) @ embed([p for _, p in batch]).T * config.scale
-            loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
+            texts = [p[1] for p in batch] + [p[2] for p in batch if len(p) == 3]
+            loss = _loss(torch, embed([p[0] for p in batch]), embed(texts), batch, config)
             loss.backward()
             optimizer.step()
             schedule.step()
@@ -120,7 +151,7 @@ def train(pairs: Sequence[tuple[str, str]], base: Path, config: AdaptConfig) -> 
 
 
 def adapt(
-    pairs: Sequence[tuple[str, str]],
+    pairs: Sequence[Example],
     root: Path = DEFAULT_ROOT,
     config: AdaptConfig | None = None,
     base: Path | None = None,
@@ -149,7 +180,8 @@ def adapt(
             "files_sha256": digest,
             "training_key": key,
             "pairs": len(pairs),
-            "passages": len({p for _, p in pairs}),
+            "passages": len({p[1] for p in pairs}),
+            "hard_negatives": sum(len(p) == 3 for p in pairs),
             "trained_on": trained_on,
             "config": asdict(config),
         }

@@ -110,3 +110,31 @@ def test_the_backend_loads_the_calibration_kept_with_an_adapted_encoder(tmp_path
     shipped = Calibrator.load().fitted_on
     assert load_calibrator(Settings()).fitted_on == shipped  # the base encoder: knowledge/calibration.json
     assert load_calibrator(Settings(kb_encoder_dir=tmp_path / "none")).fitted_on == shipped
+
+
+def test_a_hard_negative_joins_the_softmax_and_another_questions_passage_is_not_its_negative():
+    import torch
+
+    from knowledge.adapt import _loss
+
+    config = AdaptConfig(scale=1.0)
+    batch = [("q0", "p0", "p1"), ("q1", "p1", "n1")]  # q0's hard negative is q1's own passage
+    queries = torch.eye(2, 3)
+    passages = torch.tensor([[1.0, 0, 0], [0, 1.0, 0], [1.0, 0, 0], [0, 0, 1.0]])  # p0, p1, p1 again, n1
+    logits = torch.tensor([[1.0, 0, 1.0, 0], [0, 1.0, float("-inf"), 0]])  # column 2 masked for q1 only
+    expected = torch.nn.functional.cross_entropy(logits, torch.arange(2))
+    assert torch.isclose(_loss(torch, queries, passages, batch, config), expected)
+    symmetric = _loss(torch, queries, passages, batch, AdaptConfig(scale=1.0, symmetric=True))
+    back = torch.nn.functional.cross_entropy(logits[:, :2].T, torch.arange(2))
+    assert torch.isclose(symmetric, (expected + back) / 2)
+
+
+def test_the_training_key_follows_hard_negatives_and_the_symmetric_loss(tmp_path):
+    from knowledge.adapt import training_key
+
+    (tmp_path / "weights").write_bytes(b"x")
+    pairs = [("q0", "p0"), ("q1", "p1")]
+    key = training_key(pairs, AdaptConfig(), tmp_path)
+    assert key == training_key(list(pairs), AdaptConfig(), tmp_path)
+    assert key != training_key([("q0", "p0", "p1"), ("q1", "p1")], AdaptConfig(), tmp_path)
+    assert key != training_key(pairs, AdaptConfig(symmetric=True), tmp_path)
