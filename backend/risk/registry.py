@@ -112,16 +112,20 @@ class Serving:
         return self.versions.get((kind, "challenger"))
 
 
+# Built once: every scored turn runs it, and building it cost more CPU than SQLAlchemy's cached compilation.
+_SERVING = (
+    select(ModelVersion)
+    .where(ModelVersion.status.in_(("production", "challenger")))
+    .options(defer(ModelVersion.metrics), defer(ModelVersion.drift_reference))
+    .order_by(ModelVersion.id.desc())
+)
+
+
 async def serving(session: AsyncSession) -> Serving:
     """One query instead of one per kind and status: a turn's scoring needs up to three of them. Without
     their metrics and drift bins (about 10 KB of JSON each), which scoring does not read."""
-    query = (
-        select(ModelVersion)
-        .where(ModelVersion.status.in_(("production", "challenger")))
-        .options(defer(ModelVersion.metrics), defer(ModelVersion.drift_reference))
-    )
     versions: dict[tuple[str, str], ModelVersion] = {}
-    for version in (await session.execute(query.order_by(ModelVersion.id.desc()))).scalars():
+    for version in (await session.execute(_SERVING)).scalars():
         versions.setdefault((version.kind, version.status), version)
     return Serving(versions)
 
