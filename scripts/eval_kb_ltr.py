@@ -13,9 +13,12 @@ features, model, depth) is judged on dev-cal. `--test` scores the settings writt
 3. **Re-ranker** (`knowledge.ltr`): the first stage's top `depth` articles, cheap features per (question,
    article) and a pointwise model. The features read the adapted encoder, which trained on the dev-train
    questions, so the re-ranker is fitted on dev-cal questions only (the adapter never saw them) and chosen by
-   5-fold cross-validation within dev-cal (grouped by question, 3 partitions).
+   5-fold cross-validation within dev-cal (grouped by question, 3 partitions). `--crossfit` instead fits
+   it on dev-train, each half's questions described by an encoder trained on the other half, and scores it
+   on dev-cal.
 
-Writes var/eval/kb_ltr.json.
+`--first-stage-only` compares the encoders' rankings alone. Writes var/eval/kb_ltr.json (dev) or
+var/eval/kb_ltr_test.json (`--test`). docs/benchmarks.md has the figures.
 """
 
 import argparse
