@@ -39,7 +39,9 @@ def rasa_argv(options: Sequence[str], token: str) -> list[str]:
         raise LaunchError(f"set {RASA_TOKEN}: the Rasa HTTP API token (an API without one serves anyone)")
     if options and options[0] == "run":
         options = options[1:]  # `python -m rasa_run run ...` means the same
-    return ["rasa", "run", *options, TOKEN_FLAG, token.strip()]
+    # One argument, `--auth-token=...`: a random token that starts with "-" (1 in 64 of token_urlsafe's)
+    # would otherwise be read by Rasa's parser as an option, and the server would not start.
+    return ["rasa", "run", *options, f"{TOKEN_FLAG}={token.strip()}"]
 
 
 def main() -> None:

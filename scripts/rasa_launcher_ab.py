@@ -63,7 +63,7 @@ def rasa_command(stack: Stack, arm: str) -> list[str]:
     if arm == "A":
         return command
     options = command[3:]  # after: python -m rasa_run
-    return [str(BOT_BIN / "rasa"), "run", *options, "--auth-token", stack.config.rasa_token]
+    return [str(BOT_BIN / "rasa"), "run", *options, f"--auth-token={stack.config.rasa_token}"]
 
 
 # ------------------------------------------------------------------------------------------ process facts
