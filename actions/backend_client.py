@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from actions.observability import BACKEND_ERRORS, request_id_headers
+from contract.imports import remember_missing_sniffio
 from contract.service_api import (
     ContractError,
     HandoffRequest,
@@ -37,6 +38,8 @@ from contract.service_api import (
 from nlu.settings import bot_settings
 
 logger = logging.getLogger(__name__)
+
+remember_missing_sniffio()  # every call to the backend goes through httpcore's locks (contract/imports.py)
 
 T = TypeVar("T")
 

@@ -17,10 +17,8 @@ request was sent is the hard case, because Rasa may have processed the turn; it 
 """
 
 import asyncio
-import importlib.util
 import itertools
 import logging
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,23 +27,11 @@ from typing import Any
 import httpx
 
 from backend.core import correlation, metrics
+from contract.imports import remember_missing_sniffio
 
 log = logging.getLogger(__name__)
 
-
-def remember_missing_sniffio() -> None:
-    """Make `import sniffio` fail at once when sniffio is not installed, as it fails now but slowly.
-
-    httpcore 1.0 imports sniffio inside every lock, event and semaphore it sets up (several per request) and
-    takes asyncio when the import fails. sniffio is not installed (anyio 4.16 no longer requires it), and
-    Python does not remember a failed import: each one searches every directory of sys.path again, the
-    largest item of a call to Rasa. A None in sys.modules makes the import raise ModuleNotFoundError without
-    that search, so httpcore, and anything else, takes the same branch as before."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]  # Python's own marker for "not importable"
-
-
-remember_missing_sniffio()
+remember_missing_sniffio()  # every call to Rasa goes through httpcore's locks (contract/imports.py)
 
 WEBHOOK = "/webhooks/hub/webhook"
 # The request certainly never reached Rasa: safe to give it to another replica.

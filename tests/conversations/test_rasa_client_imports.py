@@ -12,8 +12,9 @@ from types import ModuleType
 import httpcore._synchronization
 import pytest
 
-from backend.conversations import rasa_client
-from backend.conversations.rasa_client import RasaClient, remember_missing_sniffio
+import contract.imports
+from backend.conversations.rasa_client import RasaClient
+from contract.imports import remember_missing_sniffio
 
 
 class ImportsSeen:
@@ -77,6 +78,6 @@ def test_without_the_record_each_lookup_searches_again(
 def test_an_installed_sniffio_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "sniffio", raising=False)
     spec = ModuleSpec("sniffio", loader=None)
-    monkeypatch.setattr(rasa_client.importlib.util, "find_spec", lambda name: spec)
+    monkeypatch.setattr(contract.imports.importlib.util, "find_spec", lambda name: spec)
     remember_missing_sniffio()
     assert "sniffio" not in sys.modules  # imported the ordinary way when first used
