@@ -72,10 +72,10 @@ def _asks_for_person(intent: str | None, cues: Cues) -> bool:
     return read_as_request or cues.asks_for_person
 
 
-def _dissatisfied(turn: TurnView) -> bool:
+def _dissatisfied(turn: TurnView, cues: Cues) -> bool:
     """Dissatisfied with the service (labelling rules §1 `negative`): the sentiment label says so, or the
-    words blame the company, its service or the bot."""
-    return turn.sentiment_label == NEGATIVE or cues_of(turn.text).blames
+    words (`cues`, the turn's own) blame the company, its service or the bot."""
+    return turn.sentiment_label == NEGATIVE or cues.blames
 
 
 def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
@@ -84,10 +84,13 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         raise ValueError("a hand-off decision needs at least one customer turn")
     now = turns[-1]
     intents = [t.intent for t in turns]
-    not_helped = [t.intent == NOT_HELPFUL or cues_of(t.text).not_helped for t in turns]
+    # Each turn's words read once: the cues are the dearest part of a decision, and several features look
+    # at the same turn.
+    turn_cues = [cues_of(t.text) for t in turns]
+    not_helped = [t.intent == NOT_HELPFUL or c.not_helped for t, c in zip(turns, turn_cues, strict=True)]
     negative = [t.sentiment_label == NEGATIVE for t in turns]
     fallback = [i == FALLBACK for i in intents]
-    cues = cues_of(now.text)
+    cues = turn_cues[-1]
     return {
         # Asked for a person, whichever need the intent names (a long message parses as one intent).
         "explicit_request": float(_asks_for_person(now.intent, cues)),
@@ -105,7 +108,7 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         # H2's other half: a second message in a row no one could map to a need, the first being garbled or
         # not understood by the bot either.
         "garbled_after_unclear": float(
-            cues.garbled and len(turns) > 1 and (fallback[-2] or cues_of(turns[-2].text).garbled)
+            cues.garbled and len(turns) > 1 and (fallback[-2] or turn_cues[-2].garbled)
         ),
         "negative_now": float(negative[-1]),
         "negative_previous": float(len(negative) > 1 and negative[-2]),
@@ -119,7 +122,9 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         # from the sentiment label or from blame in the words. The adapted sentiment model keeps problem
         # reports neutral and with them some plain blame ("this is ridiculous" at -0.42), so the label alone
         # misses the first of the two more often than it did.
-        "dissatisfied_twice": float(len(turns) > 1 and _dissatisfied(turns[-1]) and _dissatisfied(turns[-2])),
+        "dissatisfied_twice": float(
+            len(turns) > 1 and _dissatisfied(turns[-1], cues) and _dissatisfied(turns[-2], turn_cues[-2])
+        ),
         "declines_person": float(cues.declines_person),
         "turn_number": float(len(turns)),
     }
