@@ -121,6 +121,39 @@ def _policies() -> dict[str, Any]:
     return policies
 
 
+def split_report(
+    split: str, part: Sequence[LabelledConversation], replay: Replay, policies: dict[str, Any]
+) -> dict[str, Any]:
+    """Print one split's decision rows and in-domain sentiment, and return them for the report."""
+    needing = sum(c.needs_handoff for c in part)
+    turns = sum(len(c.turns) for c in part)
+    print(f"\n{split} split: {len(part)} conversations, {turns} customer turns, {needing} needing a person")
+    scores = {name: score(part, replay, with_policy(p)) for name, p in policies.items()}
+    scores["escalation model (before)"] = score(part, replay, escalation_model)
+    for name, s in scores.items():
+        print(_row(name, s))
+    sentiment = sentiment_figures(part, replay)
+    print(f"  sentiment in-domain ({split}, stored labels of {sentiment['turns']} replayed turns): "
+          f"macro-F1 {sentiment['macro_f1']:.3f}; confusion (rows gold, cols predicted; "
+          f"{'/'.join(SENTIMENTS)}): {sentiment['confusion']}")  # fmt: skip
+    return {
+        "decisions": {
+            name: vars(s) | {"precision": s.precision, "recall": s.recall} for name, s in scores.items()
+        },
+        "sentiment": sentiment,
+    }
+
+
+def write(replay: Replay, report: dict[str, Any], stem: str) -> None:
+    """var/eval/<stem>.json (the report) and <stem>_replay.json (every replayed turn)."""
+    out = VAR / "eval"
+    out.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/eval yet
+    replays = {cid: [vars(t) for t in turns] for cid, turns in replay.items()}
+    (out / f"{stem}_replay.json").write_text(json.dumps(replays, indent=1))
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=1, default=float))
+    print(f"\nwrote {out}/{stem}.json")
+
+
 def dev_only() -> int:
     """The dev split alone: the test conversations are neither replayed nor scored. The learnt policy's row
     is in-sample here (it was fitted on these turns); the bot alone and the rules-only rows are not."""
@@ -128,30 +161,8 @@ def dev_only() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         replay = replay_all(items, Path(tmp))
-    turns = sum(len(c.turns) for c in items)
-    print(
-        f"\nReplayed {len(items)} dev conversations ({turns} customer turns, "
-        f"{sum(c.needs_handoff for c in items)} needing a person) in {time.monotonic() - started:.0f} s"
-    )
-    scores = {name: score(items, replay, with_policy(p)) for name, p in _policies().items()}
-    scores["escalation model (before)"] = score(items, replay, escalation_model)
-    for name, s in scores.items():
-        print(_row(name, s))
-    sentiment = sentiment_figures(items, replay)
-    print(f"  sentiment in-domain (dev): macro-F1 {sentiment['macro_f1']:.3f}")
-    report = {
-        "split": "dev",
-        "decisions": {
-            name: vars(s) | {"precision": s.precision, "recall": s.recall} for name, s in scores.items()
-        },
-        "sentiment": sentiment,
-    }
-    out = VAR / "eval"
-    out.mkdir(parents=True, exist_ok=True)
-    replays = {cid: [vars(t) for t in turns] for cid, turns in replay.items()}
-    (out / "decisions_dev_replay.json").write_text(json.dumps(replays, indent=1))
-    (out / "decisions_dev.json").write_text(json.dumps(report, indent=1, default=float))
-    print(f"\nwrote {out}/decisions_dev.json")
+    print(f"\nReplayed {len(items)} dev conversations in {time.monotonic() - started:.0f} s")
+    write(replay, {"split": "dev"} | split_report("dev", items, replay, _policies()), "decisions_dev")
     return 0
 
 
@@ -180,26 +191,7 @@ def main() -> int:
     )
     report: dict[str, Any] = {"splits": {}}
     for split in ("dev", "test"):
-        part = conversations.of_split(items, split)
-        needing = sum(c.needs_handoff for c in part)
-        turns = sum(len(c.turns) for c in part)
-        print(
-            f"\n{split} split: {len(part)} conversations, {turns} customer turns, {needing} needing a person"
-        )
-        scores = {name: score(part, replay, with_policy(p)) for name, p in policies.items()}
-        scores["escalation model (before)"] = score(part, replay, escalation_model)
-        for name, s in scores.items():
-            print(_row(name, s))
-        sentiment = sentiment_figures(part, replay)
-        print(f"  sentiment in-domain ({split}, stored labels of {sentiment['turns']} replayed turns): "
-              f"macro-F1 {sentiment['macro_f1']:.3f}; confusion (rows gold, cols predicted; "
-              f"{'/'.join(SENTIMENTS)}): {sentiment['confusion']}")  # fmt: skip
-        report["splits"][split] = {
-            "decisions": {
-                name: vars(s) | {"precision": s.precision, "recall": s.recall} for name, s in scores.items()
-            },
-            "sentiment": sentiment,
-        }
+        report["splits"][split] = split_report(split, conversations.of_split(items, split), replay, policies)
     # The choice is made on dev, by figures neither policy was fitted on: the rules' F1 and the learnt
     # policy's out-of-fold F1 on the same labelled dev turns (ml/handoff.py). The replayed dev figure of the
     # learnt policy above is in-sample (it was fitted on those turns) and is not a basis for the choice.
@@ -230,12 +222,7 @@ def main() -> int:
     kb = kb_figures()
     print(f"Shop KB answers, test questions (ml/data/kb_questions.yml): {kb}")
     report["kb_shop_test"] = kb
-    replays = {cid: [vars(t) for t in turns] for cid, turns in replay.items()}
-    out = VAR / "eval"
-    out.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/eval yet
-    (out / "decisions_replay.json").write_text(json.dumps(replays, indent=1))
-    (out / "decisions.json").write_text(json.dumps(report, indent=1, default=float))
-    print(f"\nwrote {out}")
+    write(replay, report, "decisions")
     return 0
 
 
