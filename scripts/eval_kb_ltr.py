@@ -10,7 +10,7 @@ features, model, depth) is judged on dev-cal. `--test` scores the settings writt
    variants of it (`VARIANTS`): hard negatives mined from the base encoder's first stage, the symmetric loss,
    more epochs. Each is cached by its training inputs (knowledge/adapt.py).
 2. **First stage.** The adapted encoder's hybrid ranking (dense + BM25, RRF), as `scripts.eval_kb`.
-3. **Re-ranker** (`knowledge.ltr`): the first stage's top `depth` articles, cheap features per (question,
+3. **Re-ranker** (`ml/kb_ltr.py`): the first stage's top `depth` articles, cheap features per (question,
    article) and a pointwise model. The features read the adapted encoder, which trained on the dev-train
    questions, so the re-ranker is fitted on dev-cal questions only (the adapter never saw them) and chosen by
    5-fold cross-validation within dev-cal (grouped by question, 3 partitions). `--crossfit` instead fits
@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from knowledge import ltr
 from knowledge.adapt import AdaptConfig, adapt
 from knowledge.calibration import Calibrator
 from knowledge.embedder import get_embedder
 from knowledge.store import Document, KnowledgeIndex, Ranked
+from ml import kb_ltr as ltr
 from scripts import eval_kb
 from scripts.paths import VAR
 

@@ -1,9 +1,9 @@
-"""The learning-to-rank re-ranker (knowledge/ltr.py) on hand-made features: no encoder is loaded."""
+"""The learning-to-rank re-ranker (ml/kb_ltr.py) on hand-made features: no encoder is loaded."""
 
 import numpy as np
 
-from knowledge import ltr
 from knowledge.store import Ranked
+from ml import kb_ltr as ltr
 
 
 def test_max_per_doc_takes_each_articles_best_column():
