@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.analytics import anomalies, publisher
@@ -37,7 +36,7 @@ from backend.analytics.models import AnalyticsAppliedEvent, AnalyticsBucket
 from backend.analytics.windows import RETENTION_MINUTES, Key, SlidingWindows, Stats, figures, minute_of
 from backend.core.background import Periodic
 from backend.core.config import Settings
-from backend.core.database import utcnow
+from backend.core.database import conflict_insert, utcnow
 from backend.lifecycle import conversations as lifecycle
 
 log = logging.getLogger(__name__)
@@ -233,13 +232,12 @@ def _minute_time(minute: int) -> datetime:
 
 def _upsert(session: AsyncSession, batch: dict[BucketId, Stats], now: datetime) -> Any:
     """One statement adding the batch to the shared rows; sorted so concurrent workers lock rows in order."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [
         {"minute": m, "metric": metric, "key": key, "count": s.count, "total": s.total, "squares": s.squares,
          "updated_at": now}
         for (m, metric, key), s in sorted(batch.items())
     ]  # fmt: skip
-    statement = dialect.insert(AnalyticsBucket).values(rows)
+    statement = conflict_insert(session.get_bind().dialect.name, AnalyticsBucket).values(rows)
     table = AnalyticsBucket.__table__.c
     return statement.on_conflict_do_update(
         index_elements=["minute", "metric", "key"],
@@ -254,6 +252,6 @@ def _upsert(session: AsyncSession, batch: dict[BucketId, Stats], now: datetime) 
 
 def _record_applied(session: AsyncSession, keys: set[str], now: datetime) -> Any:
     """The consumed messages' keys; one already there (another worker's commit) is left as it is."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [{"key": key, "applied_at": now} for key in sorted(keys)]
-    return dialect.insert(AnalyticsAppliedEvent).values(rows).on_conflict_do_nothing(index_elements=["key"])
+    statement = conflict_insert(session.get_bind().dialect.name, AnalyticsAppliedEvent).values(rows)
+    return statement.on_conflict_do_nothing(index_elements=["key"])

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -26,6 +27,12 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def conflict_insert(dialect: str, table: Any) -> Any:
+    """An INSERT of `table` that takes ON CONFLICT clauses: PostgreSQL's, or SQLite's for the embedded default
+    (`dialect` is the engine's dialect name; `table` a Table or a mapped class). Core's insert has none."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def utcnow() -> datetime:

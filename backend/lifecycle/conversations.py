@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Insert, bindparam, exists, insert, inspect, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -23,7 +22,7 @@ from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.conversations.rasa_client import BotReply
 from backend.conversations.service import find_by_client_id
-from backend.core.database import Base, utcnow
+from backend.core.database import Base, conflict_insert, utcnow
 
 # Conversations ended per idle sweep round: one short transaction, whatever the backlog.
 IDLE_BATCH = 500
@@ -35,10 +34,10 @@ _LAST_MESSAGE_AT = update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("
 _REPLIES_INSERT = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
 _MESSAGE_KEYS = [attr.key for attr in inspect(Message).column_attrs]
 _NEW_MESSAGE: dict[str, Insert] = {
-    name: dialect.insert(MESSAGES)
+    name: conflict_insert(name, MESSAGES)
     .on_conflict_do_nothing(index_elements=[MESSAGES.c.conversation_id, MESSAGES.c.client_message_id])
     .returning(MESSAGES.c.id)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+    for name in ("sqlite", "postgresql")
 }
 
 
