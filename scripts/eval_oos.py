@@ -20,7 +20,9 @@ Protocol (every number below is fixed here and printed into the result):
 
 Metrics: in-scope accuracy (correct intent and not rejected, over in-scope test rows), closed-set accuracy
 (ignoring rejection), out-of-scope recall (rejected, over out-of-scope rows), AUROC of the score separating
-the two. The classifier is the bot's (logistic regression, C=30, over the unit MiniLM embedding); embeddings
+the two; and the open-intent literature's figures (rejected and unseen rows as one "open" class: accuracy
+over all rows, macro-F1, open-class F1, known-class macro-F1), to set beside Zhang et al.'s published table.
+The classifier is the bot's (logistic regression, C=30, over the unit MiniLM embedding); embeddings
 come from the pipeline's ONNX encoder ($SUPPORTDESK_ENCODER_DIR), cached under $SUPPORTDESK_CACHE.
 
 **The bot's own data** (bot/data/nlu, the setting in bot/config.yml): the same dev procedure over its intents
@@ -79,6 +81,7 @@ BOT_OUT_OF_SCOPE_INTENT = "out_of_scope"
 SHIPPED_MSP_THRESHOLD = 0.5
 SHIPPED_AMBIGUITY = 0.1
 VARIANTS = ("alone", "fallback")
+OPEN_CLASS = "<open>"
 
 
 def read_csv(path: Path) -> tuple[list[str], np.ndarray]:
@@ -249,6 +252,26 @@ def held_out_scores(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     return held_out
 
 
+def open_set_scores(
+    predicted: np.ndarray, accepted: np.ndarray, y_test: np.ndarray, inside: np.ndarray
+) -> dict[str, float]:
+    """The open intent classification literature's figures (Zhang et al. 2021, ADB): rejected rows and the
+    unseen classes' rows become one extra "open" class; accuracy over all test rows, macro-F1 over the known
+    classes plus open, and the open and known parts apart, so ours sit beside its published BANKING table."""
+    from sklearn.metrics import f1_score
+
+    truth = np.where(inside, y_test, OPEN_CLASS)
+    guess = np.where(accepted, predicted, OPEN_CLASS)
+    known = sorted(set(y_test[inside]))
+    per_class = f1_score(truth, guess, labels=[*known, OPEN_CLASS], average=None, zero_division=0)
+    return {
+        "open_set_accuracy": round(float((truth == guess).mean()), 4),
+        "open_set_macro_f1": round(float(per_class.mean()), 4),
+        "open_f1": round(float(per_class[-1]), 4),
+        "known_macro_f1": round(float(per_class[:-1].mean()), 4),
+    }
+
+
 def test_stage(
     x: np.ndarray,
     y: np.ndarray,
@@ -270,6 +293,7 @@ def test_stage(
             "in_scope_accuracy": round(float((correct & accepted)[inside].mean()), 4),
             "in_scope_rejected": round(float((~accepted)[inside].mean()), 4),
             "oos_recall": round(float((~accepted)[~inside].mean()), 4),
+            **open_set_scores(predicted, accepted, y_test, inside),
         }
 
     falls_back = fallback_rule(logits)
@@ -440,6 +464,14 @@ def main() -> int:
         ]
         print(f"  {name:<12} {row['auroc']:>6.4f}  " + "  ".join(f"{c:>22}" for c in cells))
     print(f"  today's FallbackClassifier (0.5, ambiguity 0.1) alone: {test['todays_fallback_classifier']}")
+    print("  as the open-intent literature reports it (ADB's BANKING table): accuracy / macro-F1 / open F1 / known F1")
+    for name, row in test["methods"].items():
+        cells = [
+            f"{row[c]['open_set_accuracy']:.3f}/{row[c]['open_set_macro_f1']:.3f}/{row[c]['open_f1']:.3f}/"
+            f"{row[c]['known_macro_f1']:.3f}"
+            for c in ("fixed_5pct", "balanced", "bot_rule")
+        ]
+        print(f"  {name:<12} {'':>6}  " + "  ".join(f"{c:>22}" for c in cells))
     if not args.skip_bot:
         result["bot"] = run_bot(args)
     usage = resource.getrusage(resource.RUSAGE_SELF)
