@@ -464,7 +464,7 @@ def main() -> int:
         ]
         print(f"  {name:<12} {row['auroc']:>6.4f}  " + "  ".join(f"{c:>22}" for c in cells))
     print(f"  today's FallbackClassifier (0.5, ambiguity 0.1) alone: {test['todays_fallback_classifier']}")
-    print("  as the open-intent literature reports it (ADB's BANKING table): accuracy / macro-F1 / open F1 / known F1")
+    print("  as the open-intent literature reports it (ADB): accuracy / macro-F1 / open F1 / known F1")
     for name, row in test["methods"].items():
         cells = [
             f"{row[c]['open_set_accuracy']:.3f}/{row[c]['open_set_macro_f1']:.3f}/{row[c]['open_f1']:.3f}/"
