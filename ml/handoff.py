@@ -7,10 +7,12 @@
 
 Rows are the labelled customer turns of the **dev** split (docs/labelling.md §4); the test split is never read
 here. Features are what the product sees per turn (backend/handoff/features.py) from the Rasa model's parse
-of each turn, FallbackClassifier included. Choices made by grouped 5-fold cross-validation on dev (a
-conversation's turns stay in one fold): the regularisation C (out-of-fold log loss), then the threshold
-(out-of-fold F1; ties go to the higher threshold, which hands over less). The labels come from the written
-rules, never from these features.
+of each turn, FallbackClassifier included. Choices made by leave-one-writer-out cross-validation on dev
+(each dev set is one writer's; fit on the others, score it): the regularisation C (pooled held-out log loss),
+then the threshold (pooled held-out F1; ties go to the higher threshold, which hands over less). The test
+set is a writer none of the dev sets share, so a choice read on a held-out writer's turns is read in the
+condition it will meet; within-writer folds put a writer's style on both sides and scored kinder. The final
+fit is on all dev rows. The labels come from the written rules, never from these features.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import BaseCrossValidator, GroupKFold, LeaveOneGroupOut
 
 from backend.handoff.features import FEATURES, TurnView, handoff_features, vector
 from backend.handoff.policy import LearntPolicy, RulesPolicy
@@ -81,6 +83,17 @@ def rows(items: Sequence[LabelledConversation], parses: Parses) -> tuple[np.ndar
     return X[keep], y[keep], groups[keep]
 
 
+def writer_of(conversation_id: str) -> str:
+    """Each dev set is one writer's (docs/labelling.md §4), and an id starts with its set's letter."""
+    return conversation_id[0]
+
+
+def writer_groups(items: Sequence[LabelledConversation], parses: Parses) -> np.ndarray:
+    """Per row of `rows(items, parses)`: its conversation's writer (the folds the choices are made on)."""
+    keep = np.array(_policy_rows(items, parses))
+    return np.array([writer_of(c.id) for c in items for _ in c.turns])[keep]
+
+
 def _f1(y: np.ndarray, predicted: np.ndarray) -> float:
     tp = int((predicted & (y == 1)).sum())
     return 2 * tp / (predicted.sum() + y.sum()) if tp else 0.0
@@ -98,9 +111,12 @@ def _standardize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
-def _out_of_fold(X: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> np.ndarray:
+def _out_of_fold(
+    X: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, folds: BaseCrossValidator | None = None
+) -> np.ndarray:
+    """Each row's score from a fit without its group (`folds`; grouped 5-fold unless given)."""
     oof = np.zeros(len(y))
-    for train, held in GroupKFold(n_splits=FOLDS).split(X, y, groups):
+    for train, held in (folds or GroupKFold(n_splits=FOLDS)).split(X, y, groups):
         mean, scale = _standardize(X[train])
         model = LogisticRegression(C=c, max_iter=2000).fit((X[train] - mean) / scale, y[train])
         oof[held] = model.predict_proba((X[held] - mean) / scale)[:, 1]
@@ -125,13 +141,15 @@ def _best_threshold(X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> tuple[f
 
 
 def fit_rows(
-    X: np.ndarray, y: np.ndarray, groups: np.ndarray, version: str
+    X: np.ndarray, y: np.ndarray, groups: np.ndarray, version: str, folds: BaseCrossValidator | None = None
 ) -> tuple[LearntPolicy, tuple[float, float, float, float]]:
-    """C by grouped out-of-fold log loss, then the threshold by out-of-fold F1, then the fit on all rows.
+    """C by out-of-fold log loss, then the threshold by out-of-fold F1, then the fit on all rows. The folds
+    hold out whole `groups` (`folds`: grouped 5-fold unless given; dev passes its writers, one out at a time).
     Returns the policy and (C, its log loss, threshold, out-of-fold F1 there)."""
-    losses = {c: log_loss(y, np.clip(_out_of_fold(X, y, groups, c), 1e-6, 1 - 1e-6)) for c in C_GRID}
+    scores = {c: _out_of_fold(X, y, groups, c, folds) for c in C_GRID}
+    losses = {c: log_loss(y, np.clip(s, 1e-6, 1 - 1e-6)) for c, s in scores.items()}
     c = min(losses, key=losses.__getitem__)
-    threshold, oof_f1 = _best_threshold(X, y, _out_of_fold(X, y, groups, c))
+    threshold, oof_f1 = _best_threshold(X, y, scores[c])
     mean, scale = _standardize(X)
     model = LogisticRegression(C=c, max_iter=2000).fit((X - mean) / scale, y)
     policy = LearntPolicy(
@@ -150,14 +168,19 @@ def fit(
 ) -> tuple[LearntPolicy, dict[str, Any]]:
     if any(c.split != "dev" for c in dev):
         raise ValueError("the hand-off policy is fitted on the dev split only")
-    X, y, groups = rows(dev, parses)
+    X, y, _ = rows(dev, parses)
     if y.sum() < FOLDS:
         raise ValueError(f"too few hand-off labels on dev to fit ({int(y.sum())})")
-    policy, (c, loss, threshold, oof_f1) = fit_rows(X, y, groups, version)
+    writers_of_rows = writer_groups(dev, parses)
+    if len(set(writers_of_rows)) < 2:
+        raise ValueError("the hand-off policy's choices need at least two dev writers to hold one out")
+    folds = LeaveOneGroupOut()
+    policy, (c, loss, threshold, oof_f1) = fit_rows(X, y, writers_of_rows, version, folds)
     losses = {c: loss}
-    # The same out-of-fold scores the threshold was chosen on (GroupKFold is deterministic), split into the
-    # two figures the issue's targets name.
-    oof_precision, oof_recall = _precision_recall(y, _decided(X, _out_of_fold(X, y, groups, c), threshold))
+    # The same held-out scores the threshold was chosen on (the fits are deterministic), split into the two
+    # figures the issue's targets name.
+    scores = _out_of_fold(X, y, writers_of_rows, c, folds)
+    oof_precision, oof_recall = _precision_recall(y, _decided(X, scores, threshold))
     keep = np.array(_policy_rows(dev, parses))
     rules = np.array([RulesPolicy().decide(v).handoff for v in views_per_row(dev, parses)])[keep]
     report = {
@@ -165,6 +188,7 @@ def fit(
         # What the shipped policy is chosen by: both on the same dev rows, the learnt one out of fold.
         "rules_f1_on_dev": round(_f1(y, rules), 4),
         "chosen_on_dev": {
+            "folds": "leave-one-writer-out: " + ", ".join(sorted(set(writers_of_rows))),
             "C": c,
             "cv_log_loss": round(losses[c], 4),
             "threshold": threshold,
@@ -267,18 +291,31 @@ def _decided_scores(
     y = np.array([int(t.handoff) for c in items for t in c.turns])[np.array(keep)]
     predicted = np.array([policy.decide(v).handoff for v in views], dtype=bool)
     precision, recall = _precision_recall(y, predicted)
-    return {"precision": precision, "recall": recall, "f1": _f1(y, predicted)}
+    tp = int((predicted & (y == 1)).sum())
+    counts = {"tp": tp, "fp": int(predicted.sum()) - tp, "fn": int(y.sum()) - tp}
+    return {"precision": precision, "recall": recall, "f1": _f1(y, predicted)} | counts
+
+
+def _pooled(table: list[dict[str, Any]]) -> str:
+    """The held-out writers' turns as one set: what a policy chosen this way gets on a new writer's."""
+    tp, fp, fn = (int(sum(row[f"learnt_{name}"] for row in table)) for name in ("tp", "fp", "fn"))
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    f1 = 2 * tp / max(2 * tp + fp + fn, 1)
+    return f"pooled: precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f} (TP {tp}, FP {fp}, FN {fn})"
 
 
 def writers(dev: Sequence[LabelledConversation], parses: Parses) -> list[dict[str, Any]]:
     """Each dev set (one writer each: the id's letter) scored by the policy fitted on the others. Within one
-    writer, out-of-fold F1 overstates what customers who write differently get; this is the check."""
-    sets = sorted({c.id[0] for c in dev})
+    writer, out-of-fold F1 overstates what customers who write differently get; this is the check. The fit
+    makes its choices as `fit` does, on the other writers alone (each of them held out in turn), so the
+    held-out writer is scored by the whole procedure, blind to it."""
+    sets = sorted({writer_of(c.id) for c in dev})
     rows_out = []
     for held in sets:
-        train = [c for c in dev if c.id[0] != held]
-        scored = [c for c in dev if c.id[0] == held]
-        policy, _ = fit_rows(*rows(train, parses), version="writers")
+        train = [c for c in dev if writer_of(c.id) != held]
+        scored = [c for c in dev if writer_of(c.id) == held]
+        X, y, _ = rows(train, parses)
+        policy, _ = fit_rows(X, y, writer_groups(train, parses), "writers", LeaveOneGroupOut())
         learnt = _decided_scores(policy, scored, parses)
         rules = _decided_scores(RulesPolicy(), scored, parses)
         rows_out.append(
@@ -308,7 +345,7 @@ def main() -> int:
             print(f"fitted without set {row['held_out']}, scored on it: learnt F1 {row['learnt_f1']:.3f} "
                   f"(precision {row['learnt_precision']:.3f}, recall {row['learnt_recall']:.3f}), "
                   f"rules F1 {row['rules_f1']:.3f}")  # fmt: skip
-        print(f"mean learnt F1 {np.mean([r['learnt_f1'] for r in table]):.3f}")
+        print(f"mean learnt F1 {np.mean([r['learnt_f1'] for r in table]):.3f}; {_pooled(table)}")
         return 0
     policy, report = fit(dev, json.loads(args.parses.read_text())["conversations"], version="adhoc")
     print(json.dumps(policy.to_json(report), indent=1))
