@@ -18,15 +18,19 @@ Candidates, computed for each result from the question and the article's own tex
 - `soft_cover_mean`, `soft_cover_min`: synonyms from a general resource, the encoder itself: each question
   content word's best cosine (MiniLM, the word alone) to a word of the article; their mean and minimum;
 - `price_unstated`, `duration_unstated`: the question asks a price (or how long) and the article states no
-  amount (no duration): an answer type the article cannot give.
+  amount (no duration): an answer type the article cannot give (cue lists written after reading dev's
+  false answers: not blind);
+- a per-article offset: the one-hot of the result's article (does it generalise across writers?).
 
 Three cross-validations of dev (model and threshold refitted on the training folds as `ml.kb_shop.fit` does):
 `hash` (scripts/kb_decision_dev.py's: 5 folds by id bytes 1-3, 3 partitions), `grouped` (5 folds of
 writer x labelled article groups, 3 seeds: one writer's paraphrases of a need never straddle train and held
 out), `writer` (leave one writer out). Printed per variant: precision at 80% of answerable answered
-(threshold-free, the brief's figure), AUC of the top result's confidence, the shipped rule's precision and
-answered share, and the fold-paired difference from today's decision (mean +- sd). No test question is
-ranked, scored or printed. Writes var/eval/kb_detail_dev.json.
+(threshold-free), AUC of the top result's confidence, the shipped rule's precision and answered share, and
+the fold-paired difference from today's decision (mean +- sd); then each variant refitted on all of dev and
+its confidence on issue 14's plans example (which the knowledge tests keep answered). Result on 2026-12-05:
+no candidate beats today's beyond the fold spread and every refit refuses the example, so none ships.
+No test question is ranked, scored or printed. Writes var/eval/kb_detail_dev.json.
 """
 
 import csv
