@@ -90,9 +90,12 @@ async def _reread(session: AsyncSession, conversation: Conversation) -> None:
         set_committed_value(conversation, key, value)
 
 
-async def _committed(session: AsyncSession, conversation: Conversation) -> bool:
-    """Commit what `session` holds; False if that failed (scoring failed), so the caller logs it again."""
+async def _logged(session: AsyncSession, conversation: Conversation, message: Message, timed: Timed) -> bool:
+    """Write a decision that hands nothing over after scoring, then commit it with scoring's row (or alone,
+    when scoring failed); False if that failed, so the caller logs it again. Not written before scoring's
+    reads: the write would hold the database's write lock (SQLite) for the whole of scoring."""
     try:
+        await handoff.insert_decision(session, conversation, message, timed.decision, timed.latency_ms)
         await session.commit()
     except Exception:
         log.info(
@@ -388,18 +391,12 @@ class ConversationHub:
                 # The case of a hand-off is opened afterwards in the turn's session, and its decision logged
                 # there with it; the bot's own hand-off this turn made the owner `human`.
                 carry_on = timed is not None and not timed.decision.handoff and conversation.owner != "human"
+                # Scoring leaves the commit of its row to the decision's: one commit for both.
+                commit = not carry_on
+                risk_score = await self._score_risk(scoring, conversation, message, turns, commit)
                 if carry_on:
                     assert timed is not None
-                    handoff.record_decision(
-                        scoring, conversation, message, timed.decision, timed.latency_ms, None
-                    )
-                # Not written before scoring's own rows: scoring's reads would autoflush it, and the write
-                # would hold the database's write lock (SQLite) for the whole of scoring. Scoring reads
-                # nothing it adds, so its commit writes both.
-                with scoring.no_autoflush:
-                    risk_score = await self._score_risk(scoring, conversation, message, turns)
-                if carry_on:
-                    logged = await _committed(scoring, conversation)
+                    logged = await _logged(scoring, conversation, message, timed)
                 return Judged(timed, risk_score, reread, logged)
         except Exception:  # reading the turns (or ending the session) failed: neither can be made
             log.exception("conversation %s: hand-off decision and scoring failed", conversation.id)
@@ -411,12 +408,13 @@ class ConversationHub:
         conversation: Conversation,
         message: Message,
         turns: list[service.CustomerTurn],
+        commit: bool,
     ) -> risk.EscalationDecision | None:
         """The turn's escalation risk, for the case's priority and the agent's panel (not the decision)."""
         rows = [(t.created_at, t.intent, t.sentiment_label, t.sentiment_score) for t in turns]
         try:
             return await risk.score_turn(
-                scoring, conversation, message, self._settings, turns=turns_from(rows)
+                scoring, conversation, message, self._settings, turns=turns_from(rows), commit=commit
             )
         except Exception:  # scoring must never break the conversation
             log.exception("conversation %s: escalation scoring failed", conversation.id)

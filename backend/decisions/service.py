@@ -3,6 +3,7 @@
 `record` is the one call every decider makes (the hub's hand-off policy, the knowledge answer, routing,
 priority, the retention offer, a person's override). Like the audit trail, it adds its row to the caller's
 transaction, so the decision and the change it made commit together or not at all; one call, one row.
+`insert_row` writes the same row at once, for the message path (no ORM object).
 
 Inputs are features and identifiers, never message text: the transcript (and its PII-redacted copy) stays
 where erasure and retention can reach it, and the decision row stays an anonymous aggregate after them.
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from typing_extensions import Required, TypedDict, Unpack
 
 from backend.core.database import utcnow
 from backend.core.metrics import observe_decision
@@ -27,50 +29,73 @@ class LabelDoesNotFit(ValueError):
     wrong)."""
 
 
-def record(
-    session: AsyncSession,
-    kind: str,
-    *,
-    action: str,
-    version: str,
-    inputs: dict[str, Any] | None = None,
-    scores: dict[str, Any] | None = None,
-    score: float | None = None,
-    threshold: float | None = None,
-    reasons: list[str] | None = None,
-    fallback: str | None = None,
-    latency_ms: float | None = None,
-    conversation_id: str | None = None,
-    case_id: int | None = None,
-    customer_id: int | None = None,
-    message_id: int | None = None,
-    overrides_decision_id: int | None = None,
-    at: datetime | None = None,
-) -> Decision:
+class Fields(TypedDict, total=False):
+    """What a decider says about one decision (`record`'s and `insert_row`'s keywords)."""
+
+    action: Required[str]
+    version: Required[str]
+    inputs: dict[str, Any] | None
+    scores: dict[str, Any] | None
+    score: float | None
+    threshold: float | None
+    reasons: list[str] | None
+    fallback: str | None
+    latency_ms: float | None
+    conversation_id: str | None
+    case_id: int | None
+    customer_id: int | None
+    message_id: int | None
+    overrides_decision_id: int | None
+    at: datetime | None
+
+
+def record(session: AsyncSession, kind: str, **fields: Unpack[Fields]) -> Decision:
     """One decision, added to the caller's transaction (the caller commits)."""
+    row = _row(kind, fields)
+    decision = Decision(**row)
+    session.add(decision)
+    _observe(row)
+    return decision
+
+
+# Built once: the message path writes a decision every turn.
+_INSERT = insert(Decision.__table__)
+
+
+async def insert_row(session: AsyncSession, kind: str, **fields: Unpack[Fields]) -> None:
+    """`record` as one INSERT executed now in the caller's transaction, no ORM object: on the message path
+    the unit of work's flush of the row cost more CPU than the statement. The same column values."""
+    row = _row(kind, fields)
+    await session.execute(_INSERT, row)
+    _observe(row)
+
+
+def _row(kind: str, fields: Fields) -> dict[str, Any]:
+    """The decision's column values."""
     if kind not in KINDS:
         raise ValueError(f"unknown decision kind {kind!r}; one of {', '.join(KINDS)}")
-    decision = Decision(
-        kind=kind,
-        action=action,
-        version=version,
-        inputs=inputs or {},
-        scores=scores or {},
-        score=score,
-        threshold=threshold,
-        reasons=list(reasons or []),
-        fallback=fallback,
-        latency_ms=None if latency_ms is None else round(latency_ms, 3),
-        conversation_id=conversation_id,
-        case_id=case_id,
-        customer_id=customer_id,
-        message_id=message_id,
-        overrides_decision_id=overrides_decision_id,
-        created_at=at or utcnow(),
-    )
-    session.add(decision)
-    observe_decision(kind, action, version, score, fallback)  # decisions by decider and version, scores
-    return decision
+    latency_ms = fields.get("latency_ms")
+    row = {
+        "kind": kind,
+        "action": fields["action"],
+        "version": fields["version"],
+        "inputs": fields.get("inputs") or {},
+        "scores": fields.get("scores") or {},
+        "score": fields.get("score"),
+        "threshold": fields.get("threshold"),
+        "reasons": list(fields.get("reasons") or []),
+        "fallback": fields.get("fallback"),
+        "latency_ms": None if latency_ms is None else round(latency_ms, 3),
+        "created_at": fields.get("at") or utcnow(),
+    }
+    for key in ("conversation_id", "case_id", "customer_id", "message_id", "overrides_decision_id"):
+        row[key] = fields.get(key)
+    return row
+
+
+def _observe(row: dict[str, Any]) -> None:
+    """Decisions by decider and version, and their scores, counted as they are recorded."""
+    observe_decision(row["kind"], row["action"], row["version"], row["score"], row["fallback"])
 
 
 @dataclass(frozen=True)

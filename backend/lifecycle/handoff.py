@@ -270,10 +270,30 @@ def record_decision(
     case: Case | None,
 ) -> None:
     """`decided`'s row, added to the caller's transaction (the caller commits)."""
+    decisions.record(session, "handoff", **_fields(conversation, message, decision, latency_ms, case))
+
+
+async def insert_decision(
+    session: AsyncSession,
+    conversation: Conversation,
+    message: Message,
+    decision: HandoffDecision,
+    latency_ms: float,
+) -> None:
+    """The row of a decision that carries on (no case), written now in the caller's transaction."""
+    fields = _fields(conversation, message, decision, latency_ms, None)
+    await decisions.insert_row(session, "handoff", **fields)
+
+
+def _fields(
+    conversation: Conversation,
+    message: Message,
+    decision: HandoffDecision,
+    latency_ms: float,
+    case: Case | None,
+) -> decisions.Fields:
     scores = {"handoff_probability": decision.score} if decision.score is not None else {}
-    decisions.record(
-        session,
-        "handoff",
+    return decisions.Fields(
         action="handoff" if decision.handoff else "continue",
         version=decision.policy,
         inputs={"features": decision.features, "bot_handed_over": case is not None and not decision.handoff},
