@@ -25,9 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from prometheus_client import Histogram
-from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.analytics import publisher
 from backend.analytics.events import from_rasa_event
@@ -49,11 +47,6 @@ from backend.risk.crm import turns_from
 from contract.service_api import HANDOFF_MESSAGE as HANDOFF_NOTICE
 
 log = logging.getLogger(__name__)
-CONVERSATIONS = Conversation.__table__
-_CONVERSATION_KEYS = [attr.key for attr in inspect(Conversation).column_attrs]
-_CONVERSATION_ROW = select(*(CONVERSATIONS.c[key] for key in _CONVERSATION_KEYS)).where(
-    CONVERSATIONS.c.id == bindparam("id")
-)
 
 
 class ConversationNotFound(Exception):
@@ -81,13 +74,6 @@ class Judged:
     risk: risk.EscalationDecision | None
     reread: bool
     logged: bool
-
-
-async def _reread(session: AsyncSession, conversation: Conversation) -> None:
-    """What `session.refresh(conversation)` does to its column attributes, read in `session` instead."""
-    row = (await session.execute(_CONVERSATION_ROW, {"id": conversation.id})).one()
-    for key, value in zip(_CONVERSATION_KEYS, row, strict=True):
-        set_committed_value(conversation, key, value)
 
 
 async def _logged(session: AsyncSession, conversation: Conversation, message: Message, timed: Timed) -> bool:
@@ -192,17 +178,16 @@ class ConversationHub:
         answered = _AnsweredOnce(on_answered)
         deadline = time.monotonic() + self._settings.rasa_timeout_s
         async with self._lock(conversation_id), self._sessions() as session:
-            conversation = await service.get_conversation(session, conversation_id)
+            # The quick reply's payload is read with the row, in the transaction that stores the message, so
+            # no connection is held while Rasa answers; only Rasa reads it, so not while a person owns it.
+            conversation, payload = await service.conversation_for_turn(session, conversation_id, text)
             if conversation is None:
                 raise ConversationNotFound(conversation_id)
             # The widget's revocation after an erasure (backend/auth/dependencies.py), from the row read here.
             if conversation.transcript_erased_at is not None:
                 raise ConversationErased(conversation_id)
-            # Read in the transaction that stores the message, so no connection is held while Rasa answers;
-            # only Rasa reads it, so not while a person owns the conversation.
-            payload = None
-            if conversation.owner == "bot":
-                payload = await service.quick_reply_payload(session, conversation.id, text)
+            if conversation.owner != "bot":
+                payload = None
             message, duplicate = await lifecycle.store_customer_message(
                 session, conversation, text, client_id
             )
@@ -380,9 +365,8 @@ class ConversationHub:
         reread = logged = False
         try:
             async with self._sessions() as scoring:
-                await _reread(scoring, conversation)
+                turns = await service.reread_with_turns(scoring, conversation, message.id)
                 reread = True
-                turns = await service.customer_turns(scoring, conversation.id, message.id)
                 try:
                     timed = await self._decide(conversation.id, service.parsed_turns(turns))
                 except Exception:

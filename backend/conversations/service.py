@@ -3,14 +3,16 @@
 A conversation's transitions (opened, a customer or bot turn, hand-off, ended, erased) are in
 backend/lifecycle/. Every function takes the session it works in."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Row, Select, and_, bindparam, func, inspect, select, update
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.conversations.models import Conversation, Message
 from backend.handoff.features import TurnView
@@ -84,11 +86,74 @@ async def quick_reply_payload(
     query, params = _LATEST_BUTTONS, {"conversation_id": conversation_id}
     if before_id is not None:
         query, params = _latest_buttons(before_id=True), {**params, "before_id": before_id}
-    for buttons in (await session.execute(query, params)).scalars():
+    return _payload_titled(text, (await session.execute(query, params)).scalars())
+
+
+def _payload_titled(text: str, replies_buttons: Iterable[list | None]) -> str | None:
+    for buttons in replies_buttons:
         for button in buttons or []:
             if isinstance(button, dict) and button.get("title") == text and button.get("payload"):
                 return str(button["payload"])
     return None
+
+
+# The message path's first read, in one SELECT: the conversation's row and, for a short message, the buttons
+# of each reply of the bot's latest turn (a LEFT JOIN: one row with no buttons when there are none). One
+# statement instead of two: each costs SQLAlchemy's execution and a crossing to the database's thread.
+CONVERSATIONS, MESSAGES = Conversation.__table__, Message.__table__
+CONVERSATION_KEYS = [attr.key for attr in inspect(Conversation).column_attrs]
+_CONVERSATION_COLUMNS = [CONVERSATIONS.c[key] for key in CONVERSATION_KEYS]
+CONVERSATION_ROW = select(*_CONVERSATION_COLUMNS).where(CONVERSATIONS.c.id == bindparam("id"))
+_LATEST_REPLIES = MESSAGES.alias("latest_replies")
+_LATEST_TURN = (
+    select(func.max(MESSAGES.c.in_reply_to))
+    .where(MESSAGES.c.conversation_id == bindparam("id"), MESSAGES.c.sender == "bot")
+    .scalar_subquery()
+)
+_CONVERSATION_AND_BUTTONS = (
+    select(*_CONVERSATION_COLUMNS, _LATEST_REPLIES.c.buttons)
+    .select_from(
+        CONVERSATIONS.outerjoin(
+            _LATEST_REPLIES,
+            and_(
+                _LATEST_REPLIES.c.conversation_id == CONVERSATIONS.c.id,
+                _LATEST_REPLIES.c.sender == "bot",
+                _LATEST_REPLIES.c.in_reply_to == _LATEST_TURN,
+            ),
+        )
+    )
+    .where(CONVERSATIONS.c.id == bindparam("id"))
+)
+
+
+async def conversation_for_turn(
+    session: AsyncSession, conversation_id: str, text: str
+) -> tuple[Conversation | None, str | None]:
+    """The conversation (as `session.get` would load it, for a session that has not loaded it yet) and what
+    `quick_reply_payload` says of `text`, from one SELECT; (None, None) when there is no such conversation."""
+    short = len(text) <= MAX_QUICK_REPLY_TITLE_CHARS
+    query = _CONVERSATION_AND_BUTTONS if short else CONVERSATION_ROW
+    rows = (await session.execute(query, {"id": conversation_id})).all()
+    if not rows:
+        return None, None
+    payload = _payload_titled(text, (row.buttons for row in rows)) if short else None
+    return _attached(session, rows[0]), payload
+
+
+def _attached(session: AsyncSession, row: Row[Any]) -> Conversation:
+    """The conversation's row as a clean persistent object of `session`, as its loading would leave it."""
+    conversation: Conversation = inspect(Conversation).class_manager.new_instance()
+    reread(conversation, row)
+    make_transient_to_detached(conversation)
+    session.add(conversation)
+    return conversation
+
+
+def reread(conversation: Conversation, row: Row[Any]) -> None:
+    """Set the conversation's column attributes from `row` (its columns first, in CONVERSATION_KEYS' order),
+    as loaded values: what `session.refresh` does to them."""
+    for key, value in zip(CONVERSATION_KEYS, row, strict=False):
+        set_committed_value(conversation, key, value)
 
 
 async def claim_pending(session: AsyncSession, message: Message) -> bool:
@@ -131,6 +196,43 @@ _CUSTOMER_TURNS = (
     )
     .order_by(Message.id)
 )
+
+
+# The scoring session's read, in one SELECT: the conversation's row again (an action may have handed it over
+# during the turn) and its customer turns, each row carrying the conversation's columns (a LEFT JOIN, so a
+# conversation with no turn still comes back).
+_CONVERSATION_AND_TURNS = (
+    select(
+        *_CONVERSATION_COLUMNS,
+        *(MESSAGES.c[key] for key in ("created_at", "intent", "sentiment_label", "sentiment_score", "text")),
+    )
+    .select_from(
+        CONVERSATIONS.outerjoin(
+            MESSAGES,
+            and_(
+                MESSAGES.c.conversation_id == CONVERSATIONS.c.id,
+                MESSAGES.c.sender == "customer",
+                MESSAGES.c.id <= bindparam("up_to"),
+            ),
+        )
+    )
+    .where(CONVERSATIONS.c.id == bindparam("id"))
+    .order_by(MESSAGES.c.id)
+)
+
+
+async def reread_with_turns(
+    session: AsyncSession, conversation: Conversation, up_to: int
+) -> list[CustomerTurn]:
+    """Read `conversation`'s row again into it (`reread`) and return `customer_turns` up to message `up_to`,
+    from one SELECT. NoResultFound when the conversation is gone."""
+    params = {"id": conversation.id, "up_to": up_to}
+    rows = (await session.execute(_CONVERSATION_AND_TURNS, params)).all()
+    if not rows:
+        raise NoResultFound(f"conversation {conversation.id} is gone")
+    reread(conversation, rows[0])
+    width = len(CONVERSATION_KEYS)
+    return [CustomerTurn(*row[width:]) for row in rows if row[width] is not None]
 
 
 def parsed_turns(turns: Sequence[CustomerTurn]) -> list[TurnView]:
