@@ -19,9 +19,10 @@ computed at search time by `KnowledgeIndex.features`):
 The answer is given when the *top* result's confidence reaches the threshold. Two fits are kept as JSON:
 
 - `calibration.json` (`DEFAULT_PATH`, what the backend loads): the answer-or-not-sure decision of the demo
-  shop, fitted on the *dev* split of its labelled questions (ml/data/kb_questions.yml) by
-  `python -m scripts.eval_kb --save-shop-calibration` (ml/kb_shop.py `fit_calibration`: one example per
-  question, its top result, labelled 1 when that is the right article, 0 when it is another one or the
+  shop, fitted on the *dev* split of its labelled questions (ml/data/kb_questions.yml; today the first two
+  writers' 259, by `python -m scripts.kb_table_dev --save-calibration`, which prints dev only; or on all of
+  dev by `python -m scripts.eval_kb --save-shop-calibration`) (ml/kb_shop.py `fit_calibration`: examples
+  per question, its top results, labelled 1 when that is the right article, 0 when it is another one or the
   question is unanswerable; threshold chosen on out-of-fold dev predictions);
 - `calibration_bank_faq.json` (`BANK_FAQ_PATH`): fitted on the bank-FAQ *dev* split by
   `python -m scripts.eval_kb --save-calibration` on the first five features and every top-10 result, for

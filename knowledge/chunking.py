@@ -41,9 +41,11 @@ class Chunk:
     title: str = ""
 
     def embedding_text(self) -> str:
-        """What the encoder and BM25 see: the title and headings give a short paragraph its topic."""
+        """What the encoder and BM25 see: the title and headings give a short paragraph its topic, and a
+        table's rows name their columns (`search_text`); `text` itself stays what the reader is shown."""
         context = " > ".join(part for part in (self.title, *self.heading_path) if part)
-        return f"{context}\n{self.text}" if context else self.text
+        text = search_text(self.text)
+        return f"{context}\n{text}" if context else text
 
 
 @dataclass
@@ -169,10 +171,11 @@ def _pack(blocks: list[str], config: ChunkerConfig) -> list[str]:
     chunks: list[str] = []
     current, current_block = "", -1
     for block, piece in pieces:
-        joint = " " if block == current_block else "\n"
+        joint = " " if block == current_block and not _is_text_row(piece) else "\n"
         if current and len(current) + 1 + len(piece) > config.max_chars:
             chunks.append(current)
-            tail = _tail(current, config.overlap_chars)
+            # No overlap after a table: its rows run together in a tail would read as one mangled row.
+            tail = "" if _is_text_row(current.rsplit("\n", 1)[-1]) else _tail(current, config.overlap_chars)
             fits = tail and len(tail) + 1 + len(piece) <= config.max_chars
             current = f"{tail}{joint}{piece}" if fits else piece
         else:
@@ -191,15 +194,32 @@ def _pack(blocks: list[str], config: ChunkerConfig) -> list[str]:
 
 
 def _split_block(block: str, max_chars: int) -> list[str]:
-    """A block that fits stays whole; a longer one becomes sentences (words for an endless sentence)."""
+    """A block that fits stays whole; a longer table becomes runs of rows under its header line, other
+    text sentences (words for an endless sentence)."""
     if len(block) <= max_chars:
         return [block]
+    lines = block.split("\n")
+    if len(lines) > 2 and all(_is_text_row(line) for line in lines):
+        return _split_table(lines, max_chars)
     pieces: list[str] = []
     for sentence in SENTENCE_END.split(block):
         if len(sentence) <= max_chars:
             pieces.append(sentence)
         else:
             pieces.extend(_split_words(sentence, max_chars))
+    return pieces
+
+
+def _split_table(lines: list[str], max_chars: int) -> list[str]:
+    """Rows packed up to `max_chars`, each piece starting with the header line, so that every chunk of a
+    long table still says what its columns are (a row longer than the limit is kept whole)."""
+    header, pieces, current = lines[0], [], [lines[0]]
+    for row in lines[1:]:
+        if len(current) > 1 and sum(len(line) + 1 for line in current) + len(row) > max_chars:
+            pieces.append("\n".join(current))
+            current = [header]
+        current.append(row)
+    pieces.append("\n".join(current))
     return pieces
 
 
@@ -246,6 +266,62 @@ def _tail(text: str, limit: int) -> str:
     return tail
 
 
+def _is_text_row(line: str) -> bool:
+    """A table row once markup is out (`markdown_to_text` turns cell borders into " | ")."""
+    return " | " in line
+
+
+def _table_runs(text: str) -> list[tuple[bool, list[str]]]:
+    """The text's lines grouped into (is a table, lines): a table is two or more consecutive rows with as
+    many cells as the first, its header (blocks are joined by a newline, so a line with a "|" in the next
+    paragraph would otherwise join the table); a lone row stays text."""
+    runs: list[tuple[bool, list[str]]] = []
+    for line in text.split("\n"):
+        row = _is_text_row(line)
+        cells = line.count(" | ")
+        if runs and runs[-1][0] == row and (not row or runs[-1][1][0].count(" | ") == cells):
+            runs[-1][1].append(line)
+        else:
+            runs.append((row, [line]))
+    return [(row and len(lines) > 1, lines) for row, lines in runs]
+
+
+def table_rows(lines: list[str]) -> list[str]:
+    """Each row of a table (header line first) as a statement that names its columns, e.g. "Plan Plus —
+    Monthly: $14.99; Yearly: $149": on its own a row ("Plus | $14.99 | $149") does not say what its
+    numbers are, so neither its vector nor BM25 could match a question that names the columns."""
+    header = [cell.strip() for cell in lines[0].split(" | ")]
+    out = []
+    for line in lines[1:]:
+        cells = [cell.strip() for cell in line.split(" | ")]
+        named = [f"{h}: {c}" if h else c for h, c in zip(header[1:], cells[1:], strict=False) if c]
+        lead = f"{header[0]} {cells[0]}".strip() if header else cells[0]
+        out.append(f"{lead} — {'; '.join(named)}" if named else lead)
+    return out
+
+
+def table_columns(lines: list[str]) -> list[str]:
+    """Each column after the first as a statement across the rows, e.g. "Monthly — Plan Basic: $4.99; Plan
+    Plus: $14.99": which row has what, for a question that compares the rows on one column."""
+    header = [cell.strip() for cell in lines[0].split(" | ")]
+    rows = [[cell.strip() for cell in line.split(" | ")] for line in lines[1:]]
+    out = []
+    for j, name in enumerate(header[1:], 1):
+        cells = [f"{header[0]} {row[0]}: {row[j]}".strip() for row in rows if len(row) > j and row[j]]
+        if cells:
+            out.append(f"{name} — {'; '.join(cells)}")
+    return out
+
+
+def search_text(text: str) -> str:
+    """The chunk's text with each table's rows written as `table_rows` statements (the header line, now
+    in every row, is dropped): what the chunk's vector and BM25 are made from."""
+    out: list[str] = []
+    for table, lines in _table_runs(text):
+        out.extend(table_rows(lines) if table else lines)
+    return "\n".join(out)
+
+
 MIN_SENTENCE_CHARS = 10  # shorter pieces ("Yes.", a lone price) say nothing without their neighbours
 # A long sentence also yields windows of WINDOW_WORDS words every WINDOW_STRIDE words: a short question
 # matches the clause that answers it better than the whole sentence (on the shop's dev questions the
@@ -258,21 +334,17 @@ def sentences(chunk: Chunk) -> list[str]:
     """The chunk's sentences and table rows (and windows of its long sentences), each prefixed with the
     article's title so that a sentence like "It costs $4.99." keeps its topic: what `KnowledgeIndex` embeds
     for the sentence features. Prose lines are hard-wrapped in the articles, so they are joined before the
-    text is cut at sentence ends; a table row ("Plus | $14.99 | $149 | ...") is one statement of its own."""
+    text is cut at sentence ends. A table gives each row as a statement naming its columns (`table_rows`)
+    under the section's headings, and the whole table as one more: a question comparing two rows ("the
+    difference between basic and plus") is answered by the table, not by either row."""
     pieces: list[str] = []
-    prose: list[str] = []
-
-    def flush() -> None:
-        pieces.extend(SENTENCE_END.split(" ".join(prose)))
-        prose.clear()
-
-    for line in chunk.text.splitlines():
-        if " | " in line:
-            flush()
-            pieces.append(line)
-        else:
-            prose.append(line.strip())
-    flush()
+    heading = " > ".join(chunk.heading_path)
+    for table, lines in _table_runs(chunk.text):
+        if not table:
+            pieces.extend(_prose_pieces(lines))
+            continue
+        rows = [f"{heading}: {row}" if heading else row for row in table_rows(lines)]
+        pieces.extend([*rows, ". ".join(rows), *table_columns(lines)] if len(rows) > 1 else rows)
     kept: list[str] = []
     for piece in (p.strip() for p in pieces):
         if len(piece) < MIN_SENTENCE_CHARS:
@@ -283,3 +355,17 @@ def sentences(chunk: Chunk) -> list[str]:
             starts = range(0, len(words) - WINDOW_STRIDE, WINDOW_STRIDE)
             kept.extend(" ".join(words[i : i + WINDOW_WORDS]) for i in starts)
     return [f"{chunk.title}: {p}" if chunk.title else p for p in kept]
+
+
+def _prose_pieces(lines: list[str]) -> list[str]:
+    """Hard-wrapped lines joined, then cut at sentence ends; a lone row ("a | b") is a statement alone."""
+    pieces: list[str] = []
+    prose: list[str] = []
+    for line in [*lines, ""]:
+        if _is_text_row(line) or not line:
+            pieces.extend(SENTENCE_END.split(" ".join(prose)) if prose else [])
+            prose.clear()
+            pieces.extend([line] if line else [])
+        else:
+            prose.append(line.strip())
+    return pieces

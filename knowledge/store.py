@@ -34,7 +34,9 @@ from knowledge.lexical import LexicalIndex, tokenize
 from knowledge.rerank import Reranker
 from knowledge.vectors import VectorIndex, choose_kind
 
-FORMAT = 1
+# 2: a chunk's vector and BM25 tokens are made from its table rows written with their column headers
+# (chunking.search_text); an index saved in format 1 holds the old ones and is rebuilt on open.
+FORMAT = 2
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 CHUNKS = "chunks.json"

@@ -78,10 +78,14 @@ def test_search_returns_published_chunks_with_links_scores_and_confidence(kb):
     assert served.status_code == 200 and served.json() == found
 
 
-def test_a_plan_comparison_is_answered_from_the_plans_article(kb):
-    """Issue 14: with the bank-FAQ calibration the bot said it was not sure. Not a phrasing of
-    ml/data/kb_questions.yml, so the shop calibration (fitted on that file's dev split) never saw it."""
-    question = {"q": "what's the difference between basic and plus"}
+@pytest.mark.parametrize(
+    "text", ["what's the difference between basic and plus", "what is the difference between basic and plus"]
+)
+def test_a_plan_comparison_is_answered_from_the_plans_article(kb, text):
+    """Issue 14: with the bank-FAQ calibration the bot said it was not sure, and before the table's rows
+    named their columns the second spelling was refused. Not phrasings of ml/data/kb_questions.yml, so the
+    shop calibration (fitted on that file's dev split) never saw them."""
+    question = {"q": text}
     served = kb.get("/api/v1/service/kb/search", params=question, headers=SERVICE_HEADERS)
     assert served.status_code == 200, served.text
     found = served.json()

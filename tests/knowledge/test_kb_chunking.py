@@ -3,7 +3,7 @@
 import itertools
 
 from backend.seed_articles import ARTICLES
-from knowledge.chunking import ChunkerConfig, chunk_markdown, markdown_to_text
+from knowledge.chunking import ChunkerConfig, chunk_markdown, markdown_to_text, search_text, sentences
 
 ARTICLE = """# Returns and refunds
 
@@ -67,6 +67,55 @@ def test_a_table_stays_in_one_chunk_as_text():
     body = "| Plan | Price |\n|---|---|\n| Basic | $4.99 |\n| Plus | $14.99 |"
     (chunk,) = chunk_markdown(1, "Plans", body)
     assert chunk.text == "Plan | Price\nBasic | $4.99\nPlus | $14.99"
+
+
+PLANS = (
+    "## Prices\n| Plan | Monthly | What you get |\n|---|---|---|\n| Basic | $4.99 | Member prices |\n"
+    "| Plus | $14.99 | Free returns |\n\nPrices include tax | where it applies."
+)
+
+
+def test_table_rows_name_their_columns_for_search_but_are_shown_as_written():
+    (chunk,) = chunk_markdown(1, "Plans", PLANS)
+    assert chunk.text.splitlines()[:3] == [
+        "Plan | Monthly | What you get",
+        "Basic | $4.99 | Member prices",
+        "Plus | $14.99 | Free returns",
+    ]
+    assert chunk.embedding_text().splitlines() == [
+        "Plans > Prices",
+        "Plan Basic — Monthly: $4.99; What you get: Member prices",
+        "Plan Plus — Monthly: $14.99; What you get: Free returns",
+        "Prices include tax | where it applies.",  # one row alone is not a table: left as it is
+    ]
+    found = sentences(chunk)
+    assert "Plans: Prices: Plan Plus — Monthly: $14.99; What you get: Free returns" in found  # heading, row
+    assert "Plans: Monthly — Plan Basic: $4.99; Plan Plus: $14.99" in found  # a column across the rows
+    whole = "Plans: Prices: Plan Basic — Monthly: $4.99; What you get: Member prices. Prices: Plan Plus"
+    assert any(s.startswith(whole) for s in found)  # the whole table, for a question comparing rows
+    assert "Plans: Plan | Monthly | What you get" not in found  # the header line says nothing alone
+
+
+def test_the_seeded_plans_table_says_which_plan_each_price_is():
+    body = next(body for slug, _, _, body in ARTICLES if slug == "plans-and-pricing")
+    text = search_text(chunk_markdown(1, "Subscription plans and pricing", body)[0].text)
+    assert (
+        "Plan Plus — Monthly: $14.99; Yearly: $149; What you get: Free express shipping, free returns" in text
+    )
+    assert "Plus | $14.99" not in text
+
+
+def test_an_oversized_table_is_cut_between_rows_each_piece_under_its_header():
+    rows = "\n".join(f"| Item {n} | {n} days | Sent from warehouse number {n} |" for n in range(40))
+    body = f"| Item | Time | Where |\n|---|---|---|\n{rows}\n\nAfter the table, prose."
+    chunks = chunk_markdown(1, "Times", body, ChunkerConfig(max_chars=300, overlap_chars=50))
+    tables = [c for c in chunks if " | " in c.text]
+    assert len(tables) > 3 and all(c.text.startswith("Item | Time | Where\n") for c in tables)
+    lines = [line for c in tables for line in c.text.splitlines() if line != "Item | Time | Where"]
+    assert [line for line in lines if " | " in line] == [
+        f"Item {n} | {n} days | Sent from warehouse number {n}" for n in range(40)
+    ]  # every row once, whole, in order: no overlap of rows run together
+    assert "Time: 39 days" in search_text(tables[-1].text)
 
 
 def test_an_empty_body_still_yields_the_title_and_a_giant_word_is_cut():

@@ -21,7 +21,8 @@ from ml.kb_shop import (
 )
 
 SLUGS = {slug for slug, _, _, _ in ARTICLES}
-REGRESSION = "what's the difference between basic and plus"  # issue 14; test_kb_api.py asks it too
+# Issue 14's example in two spellings; test_kb_api.py asks both.
+REGRESSION = ("what's the difference between basic and plus", "what is the difference between basic and plus")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_every_label_names_a_seeded_article_and_every_article_is_asked_about(que
 
 
 def test_the_regression_question_is_not_in_the_file_verbatim(questions):
-    assert all(q.text.lower().strip(" ?") != REGRESSION for q in questions)
+    assert all(q.text.lower().strip(" ?") not in REGRESSION for q in questions)
 
 
 def test_splits_are_disjoint_stable_and_follow_the_labelling_rule(questions):
