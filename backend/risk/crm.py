@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cases.models import Case
@@ -100,31 +100,41 @@ def turns_from(rows: Iterable[tuple[datetime, str | None, str | None, float | No
     return [Turn(at, intent, signed_sentiment(label, score)) for at, intent, label, score in rows]
 
 
-async def repeat_contacts(session: AsyncSession, conversation: Conversation) -> int:
-    """The customer's other conversations started in the 7 days before this one."""
-    if conversation.customer_id is None:
-        return 0
-    query = select(func.count(Conversation.id)).where(
-        Conversation.customer_id == conversation.customer_id,
-        Conversation.id != conversation.id,
-        Conversation.started_at >= conversation.started_at - timedelta(days=7),
-        Conversation.started_at <= conversation.started_at,
+# The turn's customer context, both reads in one SELECT (two scalar subqueries, so the count comes back for a
+# customer row that is gone), built once: every scored turn of a known customer runs it.
+_CONVERSATIONS, _CUSTOMERS = Conversation.__table__, Customer.__table__
+_REPEAT_CONTACTS = (
+    select(func.count(_CONVERSATIONS.c.id))
+    .where(
+        _CONVERSATIONS.c.customer_id == bindparam("customer_id"),
+        _CONVERSATIONS.c.id != bindparam("conversation_id"),
+        _CONVERSATIONS.c.started_at >= bindparam("since"),
+        _CONVERSATIONS.c.started_at <= bindparam("started_at"),
     )
-    return int(await session.scalar(query) or 0)
+    .scalar_subquery()
+)
+_LIFETIME_VALUE = (
+    select(_CUSTOMERS.c.lifetime_value).where(_CUSTOMERS.c.id == bindparam("customer_id")).scalar_subquery()
+)
+_CUSTOMER_CONTEXT = select(_LIFETIME_VALUE, _REPEAT_CONTACTS)
+REPEAT_WINDOW = timedelta(days=7)
 
 
 async def turn_context(
     session: AsyncSession, conversation: Conversation, churn_risk: float | None
 ) -> TurnContext:
-    value = None
+    """The conversation's context for its turns' features: the customer's lifetime value and their other
+    conversations started in the 7 days before this one (none for an anonymous visitor)."""
+    value, repeats = None, 0
     if conversation.customer_id is not None:
-        lifetime = await session.scalar(
-            select(Customer.lifetime_value).where(Customer.id == conversation.customer_id)
-        )
+        started = conversation.started_at
+        params = {"customer_id": conversation.customer_id, "conversation_id": conversation.id,
+                  "since": started - REPEAT_WINDOW, "started_at": started}  # fmt: skip
+        lifetime, repeats = (await session.execute(_CUSTOMER_CONTEXT, params)).one()
         value = float(lifetime) if lifetime is not None else None
     return TurnContext(
         started_at=conversation.started_at,
-        repeat_contacts_7d=await repeat_contacts(session, conversation),
+        repeat_contacts_7d=int(repeats or 0),
         churn_risk=churn_risk,
         customer_value=value,
     )

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.conversations.models import Conversation, Message
@@ -159,6 +159,22 @@ async def latest_score(
     return (await session.execute(query.order_by(RiskScore.id.desc()).limit(1))).scalars().first()
 
 
+# `latest_score` of a customer's churn, only the two columns a turn reads (not its reasons and features),
+# built once: every scored turn of a known customer runs it.
+_SCORES = RiskScore.__table__
+_LATEST_CHURN = (
+    select(_SCORES.c.model_version_id, _SCORES.c.score)
+    .where(
+        _SCORES.c.subject_type == "customer",
+        _SCORES.c.subject_id == bindparam("subject_id"),
+        _SCORES.c.kind == "churn",
+        _SCORES.c.created_at >= bindparam("since"),
+    )
+    .order_by(_SCORES.c.id.desc())
+    .limit(1)
+)
+
+
 async def churn_for_turn(
     session: AsyncSession,
     conversation: Conversation,
@@ -174,9 +190,8 @@ async def churn_for_turn(
     )
     if current is None:
         return None
-    recent = await latest_score(
-        session, "customer", str(conversation.customer_id), "churn", now - CHURN_SCORE_MAX_AGE
-    )
+    params = {"subject_id": str(conversation.customer_id), "since": now - CHURN_SCORE_MAX_AGE}
+    recent = (await session.execute(_LATEST_CHURN, params)).first()
     if recent is not None and recent.model_version_id == current.id:
         return recent.score
     try:
