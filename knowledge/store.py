@@ -34,8 +34,8 @@ from knowledge.lexical import LexicalIndex, tokenize
 from knowledge.rerank import Reranker
 from knowledge.vectors import VectorIndex, choose_kind
 
-# 2: a chunk's vector and BM25 tokens are made from its table rows written with their column headers
-# (chunking.search_text); an index saved in format 1 holds the old ones and is rebuilt on open.
+# 2: a table longer than the chunk limit is cut between rows, each piece under its header line
+# (chunking._split_table); an index saved in format 1 may hold such a table cut elsewhere: rebuilt on open.
 FORMAT = 2
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
