@@ -88,12 +88,29 @@ class ActionApologizeComplaint(ActionOfferPerson):
 
 
 class ActionCancelInfo(ActionOfferPerson):
-    """How to cancel, then "would you like to talk to someone?" (or the policy's hand-over)."""
+    """How to cancel, then "would you like to talk to someone?" (or the policy's hand-over). Asked again in
+    the same conversation, the steps in one line and a person offered to do it: repeating the whole text to a
+    customer who insists reads as a loop."""
 
     lead_in = messages.CANCEL_INFO
     question = f"{messages.CANCEL_INFO} {messages.CANCEL_OFFER}"
     buttons = messages.CANCEL_OFFER_BUTTONS
     action_name = "action_cancel_info"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if not _said_before(tracker, self.action_name):
+            return await super().run(dispatcher, tracker, domain)
+        again = messages.CANCEL_INFO_AGAIN
+        await offer_or_hand_over(
+            dispatcher, tracker, again, f"{again} {messages.CANCEL_OFFER_AGAIN}", self.buttons
+        )
+        return []
+
+
+def _said_before(tracker: Tracker, action_name: str) -> bool:
+    return any(e.get("event") == "action" and e.get("name") == action_name for e in tracker.events)
 
 
 class ActionOrderLookupFailed(ActionOfferPerson):

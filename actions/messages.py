@@ -49,6 +49,14 @@ CANCEL_OFFER = (
     "such as moving to a cheaper plan."
 )
 CANCEL_OFFER_BUTTONS = YES_OR_NO_THANKS
+# A second request to cancel after the information: the customer has read it, so it is not said again in full.
+CANCEL_INFO_AGAIN = (
+    "To cancel, open Account > Subscription > Cancel: it takes a minute, and your plan stays active until "
+    "the end of the period you've paid for."
+)
+CANCEL_OFFER_AGAIN = (
+    "If you'd rather someone from our team did it for you, I can pass you to a person. Would you like that?"
+)
 # Said alone when the policy hands over: "or I can pass this to a person" is moot once one is coming.
 ORDER_LOOKUP_FAILED = (
     "Sorry, I can't reach our order system right now. You can see your order status under Account > Orders."

@@ -107,6 +107,29 @@ def test_the_two_replies_are_actions_of_the_domain_and_no_longer_responses():
     assert not {"utter_cancel_info", "utter_order_lookup_failed"} & set(DOMAIN["responses"])
 
 
+# ---- 2. asked again to cancel after the information: the steps in a line, not the whole text again -------
+CANCEL_INFO_GIVEN = [{"event": "action", "name": "action_cancel_info"}]
+CANCEL_AGAIN = (
+    "To cancel, open Account > Subscription > Cancel: it takes a minute, and your plan stays active until "
+    "the end of the period you've paid for. If you'd rather someone from our team did it for you, I can pass "
+    "you to a person. Would you like that?"
+)
+
+
+def test_a_second_request_to_cancel_gets_the_steps_in_a_line_and_a_person_offered_to_do_it(backend):
+    [message], _ = run(ActionCancelInfo(), "cancel_subscription", {}, CANCEL_INFO_GIVEN)
+    assert message["text"] == CANCEL_AGAIN
+    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
+    assert any(path.endswith("/conv-1/person-offer") for path in backend.calls)
+
+
+def test_a_second_request_the_backend_takes_over_keeps_the_steps_and_drops_the_question(backend):
+    backend.offer = HANDED_OVER
+    (steps, handed), _ = run(ActionCancelInfo(), "cancel_subscription", {}, CANCEL_INFO_GIVEN)
+    assert CANCEL_AGAIN.startswith(steps["text"]) and "?" not in steps["text"] and not steps["buttons"]
+    assert handed["text"] == HANDOFF_MESSAGE
+
+
 # ---- 3. "it's still not here" after an order answer ------------------------------------------------------
 LOOKED_UP = [
     {"event": "session_started"},
