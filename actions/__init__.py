@@ -8,8 +8,8 @@ rasa_sdk imports every module of this package and registers each Action subclass
 - leads.py       action_capture_lead, action_note_upgrade_interest (a plan upgrade noted as a lead, silently)
 - knowledge.py   action_answer_from_knowledge
 - retention.py   action_retention_offer
-- fallback.py    action_try_knowledge (the knowledge base before the fallback), action_default_fallback,
-                 action_default_ask_affirmation (overrides of Rasa's defaults)
+- fallback.py    action_try_knowledge (the knowledge base before the fallback), action_out_of_scope,
+                 action_default_fallback, action_default_ask_affirmation (overrides of Rasa's defaults)
 
 The actions reach customer data only through the backend's HTTP service API (backend_client.py); the texts
 they send are in messages.py and the order-number rules in order_ids.py.

@@ -99,6 +99,22 @@ class ActionTryKnowledge(Action):
         return "handed_over" if await hand_over_if_the_policy_takes_it(dispatcher, tracker) else "not_sure"
 
 
+class ActionOutOfScope(Action):
+    """A request outside the assistant's topics: what it can help with, unless the backend's hand-off policy
+    takes the turn (a request for a person the NLU read as out of scope, say, in another language): then the
+    hand-over alone, not "What can I do for you?" beside "I'm connecting you"."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if not await hand_over_if_the_policy_takes_it(dispatcher, tracker):
+            dispatcher.utter_message(text=messages.OUT_OF_SCOPE)
+        return []
+
+
 class ActionDefaultAskAffirmation(Action):
     """Asks "is this about <topic>?" in words instead of Rasa's "Did you mean 'intent_name'?"."""
 

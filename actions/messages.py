@@ -49,6 +49,11 @@ CANCEL_OFFER = (
     "such as moving to a cheaper plan."
 )
 CANCEL_OFFER_BUTTONS = YES_OR_NO_THANKS
+# Said by action_out_of_scope, unless the hand-off policy takes the turn.
+OUT_OF_SCOPE = (
+    "Sorry, that's outside what I can help with. I can help with orders and deliveries, returns and refunds, "
+    "billing and invoices, your subscription plan and your Northwind account. What can I do for you?"
+)
 # A second request to cancel after the information: the customer has read it, so it is not said again in full.
 CANCEL_INFO_AGAIN = (
     "To cancel, open Account > Subscription > Cancel: it takes a minute, and your plan stays active until "

@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 # The parse key of the out-of-scope verdict.
 SCOPE = "scope"
 # The bot's own intent for requests it cannot serve (bot/data/nlu/conversation.yml): when the classifier
-# already says so, the rules answer it (utter_out_of_scope), which is better than asking to rephrase.
+# already says so, the rules answer it (action_out_of_scope), which is better than asking to rephrase.
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 
 

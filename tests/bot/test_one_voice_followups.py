@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from actions import backend_client
+from actions.fallback import ActionOutOfScope
 from actions.handoff import ActionCancelInfo, ActionOrderLookupFailed
 from actions.orders import ActionLookupOrder
 from contract.service_api import HANDOFF_MESSAGE
@@ -102,9 +103,10 @@ def test_a_turn_the_backend_takes_over_keeps_the_information_and_drops_the_quest
     assert handed == {**handed, "text": HANDOFF_MESSAGE, "buttons": []}
 
 
-def test_the_two_replies_are_actions_of_the_domain_and_no_longer_responses():
-    assert {"action_cancel_info", "action_order_lookup_failed"} <= set(DOMAIN["actions"])
-    assert not {"utter_cancel_info", "utter_order_lookup_failed"} & set(DOMAIN["responses"])
+def test_the_replies_are_actions_of_the_domain_and_no_longer_responses():
+    replies = ("cancel_info", "order_lookup_failed", "out_of_scope")
+    assert {f"action_{name}" for name in replies} <= set(DOMAIN["actions"])
+    assert not {f"utter_{name}" for name in replies} & set(DOMAIN["responses"])
 
 
 # ---- 2. asked again to cancel after the information: the steps in a line, not the whole text again -------
@@ -128,6 +130,21 @@ def test_a_second_request_the_backend_takes_over_keeps_the_steps_and_drops_the_q
     (steps, handed), _ = run(ActionCancelInfo(), "cancel_subscription", {}, CANCEL_INFO_GIVEN)
     assert CANCEL_AGAIN.startswith(steps["text"]) and "?" not in steps["text"] and not steps["buttons"]
     assert handed["text"] == HANDOFF_MESSAGE
+
+
+# ---- 2b. out of scope: what the bot can help with, or the hand-over alone ----------------------------------
+@pytest.mark.parametrize("answer", [LEFT_TO_THE_BOT, None], ids=["left to the bot", "backend down"])
+def test_out_of_scope_says_what_the_bot_can_help_with_when_the_bot_keeps_the_turn(backend, answer):
+    backend.offer = answer
+    [message], _ = run(ActionOutOfScope(), "out_of_scope", {}, [])
+    assert message["text"].startswith("Sorry, that's outside what I can help with.")
+    assert any(path.endswith("/conv-1/person-offer") for path in backend.calls)
+
+
+def test_out_of_scope_the_backend_takes_over_is_the_hand_over_alone(backend):
+    backend.offer = HANDED_OVER
+    [message], _ = run(ActionOutOfScope(), "out_of_scope", {}, [])
+    assert message["text"] == HANDOFF_MESSAGE
 
 
 # ---- 3. "it's still not here" after an order answer ------------------------------------------------------
