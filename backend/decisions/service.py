@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from typing_extensions import Required, TypedDict, Unpack
 
 from backend.core.database import utcnow
 from backend.core.metrics import observe_decision
