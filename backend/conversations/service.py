@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import Row, Select, and_, bindparam, func, inspect, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import selectinload
 
 from backend.conversations.models import Conversation, Message
+from backend.core.database import attach_as_stored, mark_saved
 from backend.handoff.features import TurnView
 
 
@@ -144,16 +144,13 @@ def _attached(session: AsyncSession, row: Row[Any]) -> Conversation:
     """The conversation's row as a clean persistent object of `session`, as its loading would leave it."""
     conversation: Conversation = inspect(Conversation).class_manager.new_instance()
     reread(conversation, row)
-    make_transient_to_detached(conversation)
-    session.add(conversation)
-    return conversation
+    return attach_as_stored(session, conversation)
 
 
 def reread(conversation: Conversation, row: Row[Any]) -> None:
     """Set the conversation's column attributes from `row` (its columns first, in CONVERSATION_KEYS' order),
     as loaded values: what `session.refresh` does to them."""
-    for key, value in zip(CONVERSATION_KEYS, row, strict=False):
-        set_committed_value(conversation, key, value)
+    mark_saved(conversation, dict(zip(CONVERSATION_KEYS, row, strict=False)))
 
 
 async def claim_pending(session: AsyncSession, message: Message) -> bool:

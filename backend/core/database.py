@@ -1,9 +1,9 @@
 """Engine, session factory and the declarative base shared by every domain's models."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import JSON, TypeDecorator
 
 from backend.core.sqlite_driver import OneHopConnection, connector
@@ -33,6 +34,24 @@ def conflict_insert(dialect: str, table: Any) -> Any:
     """An INSERT of `table` that takes ON CONFLICT clauses: PostgreSQL's, or SQLite's for the embedded default
     (`dialect` is the engine's dialect name; `table` a Table or a mapped class). Core's insert has none."""
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+Row = TypeVar("Row")
+
+
+def mark_saved(row: Any, values: Mapping[str, Any]) -> None:
+    """Record `values` (column key to value), written or read by a statement of our own, as the mapped row's
+    stored state: loaded values, not pending changes (what a flush or a refresh leaves)."""
+    for key, value in values.items():
+        set_committed_value(row, key, value)
+
+
+def attach_as_stored(session: AsyncSession, row: Row) -> Row:
+    """`row`, every column of which is marked saved, as a clean persistent object of `session` (what loading
+    or flushing it leaves), without a statement: the hot path reads and writes rows with Core statements."""
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 def utcnow() -> datetime:

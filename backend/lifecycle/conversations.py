@@ -13,8 +13,6 @@ from typing import Any
 
 from sqlalchemy import Insert, bindparam, exists, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.analytics import publisher
 from backend.analytics.events import Event, Kind
@@ -22,7 +20,7 @@ from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.conversations.rasa_client import BotReply
 from backend.conversations.service import find_by_client_id
-from backend.core.database import Base, conflict_insert, utcnow
+from backend.core.database import Base, attach_as_stored, conflict_insert, mark_saved, utcnow
 
 # Conversations ended per idle sweep round: one short transaction, whatever the backlog.
 IDLE_BATCH = 500
@@ -71,7 +69,7 @@ async def store_customer_message(
     if new_id is None:
         return await _stored_before(session, conversation, client_id or ""), True
     await session.commit()
-    _mark_saved(conversation, opened)
+    mark_saved(conversation, opened)
     return _persistent(session, Message(id=new_id, **values)), False
 
 
@@ -93,12 +91,8 @@ async def _stored_before(session: AsyncSession, conversation: Conversation, clie
 def _persistent(session: AsyncSession, message: Message) -> Message:
     """The row just inserted as a clean persistent object of the session, as the ORM's flush leaves it:
     every column loaded (None where the INSERT left SQL NULL), no pending changes."""
-    for key in _MESSAGE_KEYS:
-        if key not in message.__dict__:
-            set_committed_value(message, key, None)
-    make_transient_to_detached(message)
-    session.add(message)
-    return message
+    mark_saved(message, {key: None for key in _MESSAGE_KEYS if key not in message.__dict__})
+    return attach_as_stored(session, message)
 
 
 async def store_bot_replies(
@@ -133,10 +127,10 @@ async def store_bot_replies(
         # Nothing is committed: the caller's session ends without a commit, so the parse it set on
         # the message is dropped too (no rollback: it would expire objects the caller still reads).
         return None
-    _mark_saved(in_reply_to, changes)
+    mark_saved(in_reply_to, changes)
     rows = await _insert_replies(session, conversation.id, in_reply_to.id, replies, now)
     await session.execute(_LAST_MESSAGE_AT, {"_id": conversation.id, "last_message_at": now})
-    _mark_saved(conversation, {"last_message_at": now})
+    mark_saved(conversation, {"last_message_at": now})
     await session.commit()
     return rows
 
@@ -146,12 +140,6 @@ def _unsaved_columns(row: Base) -> dict[str, Any]:
     state = inspect(row)
     keys = (column.key for column in state.mapper.column_attrs)
     return {key: state.attrs[key].value for key in keys if state.attrs[key].history.added}
-
-
-def _mark_saved(row: Base, values: dict[str, Any]) -> None:
-    """Record `values`, written by a statement of our own, as the row's stored state (not pending changes)."""
-    for key, value in values.items():
-        set_committed_value(row, key, value)
 
 
 async def _insert_replies(

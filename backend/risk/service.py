@@ -147,20 +147,8 @@ def _values(
 _INSERT_SCORE = insert(RiskScore.__table__).returning(RiskScore.__table__.c.id)
 
 
-async def latest_score(
-    session: AsyncSession, subject_type: str, subject_id: str, kind: str, since: datetime | None = None
-) -> RiskScore | None:
-    """The most recent stored score of a subject (for routing priority, the inbox, a turn's churn input)."""
-    query = select(RiskScore).where(
-        RiskScore.subject_type == subject_type, RiskScore.subject_id == subject_id, RiskScore.kind == kind
-    )
-    if since is not None:
-        query = query.where(RiskScore.created_at >= since)
-    return (await session.execute(query.order_by(RiskScore.id.desc()).limit(1))).scalars().first()
-
-
-# `latest_score` of a customer's churn, only the two columns a turn reads (not its reasons and features),
-# built once: every scored turn of a known customer runs it.
+# A customer's latest stored churn score since a time, only the two columns a turn compares (not its reasons
+# and features), built once: every scored turn of a known customer runs it.
 _SCORES = RiskScore.__table__
 _LATEST_CHURN = (
     select(_SCORES.c.model_version_id, _SCORES.c.score)
