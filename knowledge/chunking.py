@@ -42,8 +42,8 @@ class Chunk:
 
     def embedding_text(self) -> str:
         """What the encoder and BM25 see: the title and headings give a short paragraph its topic. A table
-        stays as shown here (its rows name their columns in `sentences` only: written so in the chunk's text
-        too, the shop's dev precision at 80% answered fell 0.850 -> 0.839, scripts/kb_table_dev.py)."""
+        stays as shown here: its rows name their columns in `sentences` only, since written so in the chunk's
+        text too they made the shop's answer decision worse on its dev questions (docs/benchmarks.md)."""
         context = " > ".join(part for part in (self.title, *self.heading_path) if part)
         return f"{context}\n{self.text}" if context else self.text
 
@@ -286,14 +286,18 @@ def _table_runs(text: str) -> list[tuple[bool, list[str]]]:
     return [(row and len(lines) > 1, lines) for row, lines in runs]
 
 
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.split(" | ")]
+
+
 def table_rows(lines: list[str]) -> list[str]:
     """Each row of a table (header line first) as a statement that names its columns, e.g. "Plan Plus —
     Monthly: $14.99; Yearly: $149": on its own a row ("Plus | $14.99 | $149") does not say what its
     numbers are, so its sentence vector could not match a question that names the columns."""
-    header = [cell.strip() for cell in lines[0].split(" | ")]
+    header = _cells(lines[0])
     out = []
     for line in lines[1:]:
-        cells = [cell.strip() for cell in line.split(" | ")]
+        cells = _cells(line)
         named = [f"{h}: {c}" if h else c for h, c in zip(header[1:], cells[1:], strict=False) if c]
         lead = f"{header[0]} {cells[0]}".strip() if header else cells[0]
         out.append(f"{lead} — {'; '.join(named)}" if named else lead)
@@ -303,8 +307,8 @@ def table_rows(lines: list[str]) -> list[str]:
 def table_columns(lines: list[str]) -> list[str]:
     """Each column after the first as a statement across the rows, e.g. "Monthly — Plan Basic: $4.99; Plan
     Plus: $14.99": which row has what, for a question that compares the rows on one column."""
-    header = [cell.strip() for cell in lines[0].split(" | ")]
-    rows = [[cell.strip() for cell in line.split(" | ")] for line in lines[1:]]
+    header = _cells(lines[0])
+    rows = [_cells(line) for line in lines[1:]]
     out = []
     for j, name in enumerate(header[1:], 1):
         cells = [f"{header[0]} {row[0]}: {row[j]}".strip() for row in rows if len(row) > j and row[j]]
