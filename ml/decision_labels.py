@@ -128,13 +128,13 @@ def fit(rows: Sequence[LabelledDecision], version: str) -> tuple[LearntPolicy, d
         raise TooFewLabels(
             f"too few of each label (or conversations) to cross-validate: {int(y.sum())} needed"
         )
-    policy, (c, _, threshold, oof_f1) = fit_rows(X, y, groups, version)
+    policy, choice = fit_rows(X, y, groups, version)
     report = {
         "rows": len(y),
         "needed": int(y.sum()),
-        "C": c,
-        "threshold": threshold,
-        "cv_f1": round(oof_f1, 4),
+        "C": choice.c,
+        "threshold": choice.threshold,
+        "cv_f1": round(choice.f1, 4),
     }
     return policy, report
 

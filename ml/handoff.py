@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -140,12 +141,23 @@ def _best_threshold(X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> tuple[f
     return best
 
 
+@dataclass(frozen=True)
+class Choice:
+    """What `fit_rows` chose on out-of-fold predictions, and those predictions at the chosen C."""
+
+    c: float
+    log_loss: float
+    threshold: float
+    f1: float  # out of fold, at the threshold
+    scores: np.ndarray
+
+
 def fit_rows(
     X: np.ndarray, y: np.ndarray, groups: np.ndarray, version: str, folds: BaseCrossValidator | None = None
-) -> tuple[LearntPolicy, tuple[float, float, float, float]]:
+) -> tuple[LearntPolicy, Choice]:
     """C by out-of-fold log loss, then the threshold by out-of-fold F1, then the fit on all rows. The folds
-    hold out whole `groups` (`folds`: grouped 5-fold unless given; dev passes its writers, one out at a time).
-    Returns the policy and (C, its log loss, threshold, out-of-fold F1 there)."""
+    hold out whole `groups` (`folds`: grouped 5-fold unless given; dev passes its writers, one out at a
+    time)."""
     scores = {c: _out_of_fold(X, y, groups, c, folds) for c in C_GRID}
     losses = {c: log_loss(y, np.clip(s, 1e-6, 1 - 1e-6)) for c, s in scores.items()}
     c = min(losses, key=losses.__getitem__)
@@ -160,7 +172,7 @@ def fit_rows(
         intercept=float(model.intercept_[0]),
         threshold=threshold,
     )
-    return policy, (c, losses[c], threshold, oof_f1)
+    return policy, Choice(c, losses[c], threshold, oof_f1, scores[c])
 
 
 def fit(
@@ -174,13 +186,9 @@ def fit(
     writers_of_rows = writer_groups(dev, parses)
     if len(set(writers_of_rows)) < 2:
         raise ValueError("the hand-off policy's choices need at least two dev writers to hold one out")
-    folds = LeaveOneGroupOut()
-    policy, (c, loss, threshold, oof_f1) = fit_rows(X, y, writers_of_rows, version, folds)
-    losses = {c: loss}
-    # The same held-out scores the threshold was chosen on (the fits are deterministic), split into the two
-    # figures the issue's targets name.
-    scores = _out_of_fold(X, y, writers_of_rows, c, folds)
-    oof_precision, oof_recall = _precision_recall(y, _decided(X, scores, threshold))
+    policy, choice = fit_rows(X, y, writers_of_rows, version, LeaveOneGroupOut())
+    # The held-out scores the threshold was chosen on, split into the two figures the issue's targets name.
+    oof_precision, oof_recall = _precision_recall(y, _decided(X, choice.scores, choice.threshold))
     keep = np.array(_policy_rows(dev, parses))
     rules = np.array([RulesPolicy().decide(v).handoff for v in views_per_row(dev, parses)])[keep]
     report = {
@@ -189,10 +197,10 @@ def fit(
         "rules_f1_on_dev": round(_f1(y, rules), 4),
         "chosen_on_dev": {
             "folds": "leave-one-writer-out: " + ", ".join(sorted(set(writers_of_rows))),
-            "C": c,
-            "cv_log_loss": round(losses[c], 4),
-            "threshold": threshold,
-            "cv_f1_at_threshold": round(oof_f1, 4),
+            "C": choice.c,
+            "cv_log_loss": round(choice.log_loss, 4),
+            "threshold": choice.threshold,
+            "cv_f1_at_threshold": round(choice.f1, 4),
             "cv_precision_at_threshold": round(oof_precision, 4),
             "cv_recall_at_threshold": round(oof_recall, 4),
         },
