@@ -17,8 +17,9 @@ import math
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.agents.models import Agent
@@ -65,11 +66,18 @@ async def is_full(session: AsyncSession, settings: Settings, team: str) -> bool:
     return limit > 0 and await queue_length(session, team) >= limit
 
 
+# The columns a place is computed from, not whole Case objects: the routing loop reads every queued case
+# after each round, and loading each row as an ORM object cost about 30 us of CPU per case per round.
+QUEUED = select(Case.id, Case.conversation_id, Case.skill, Case.priority, Case.created_at).where(
+    Case.status == "queued"
+)
+
+
 async def places(session: AsyncSession, settings: Settings, now: datetime) -> dict[str, Place]:
     """Every queued case's place, by conversation id."""
-    cases = list((await session.execute(select(Case).where(Case.status == "queued"))).scalars())
+    cases = (await session.execute(QUEUED)).all()
     weights = routing.PriorityWeights.from_settings(settings)
-    by_team: dict[str, list[Case]] = {}
+    by_team: dict[str, list[Row[Any]]] = {}
     for case in cases:
         by_team.setdefault(case.skill, []).append(case)
     result = {}
@@ -90,7 +98,7 @@ async def place_of(
 
 
 def _serving_order(
-    case: Case, now: datetime, weights: routing.PriorityWeights
+    case: Row[Any], now: datetime, weights: routing.PriorityWeights
 ) -> tuple[float, datetime, int]:
     priority = routing.effective_priority(case.priority, case.created_at, now, weights)
     return (-priority, case.created_at, case.id)  # routing.plan's order
