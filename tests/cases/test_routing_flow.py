@@ -173,15 +173,20 @@ def test_transfer_and_state_errors_are_clear(client, widget, database_url):
 def test_sla_breach_is_flagged_once_for_supervisors(client, widget, database_url):
     jordan = staff_headers(client, "jordan@northwind.example")
     case_id = hand_off(client, widget)
-    execute(
-        database_url,
-        "UPDATE cases SET sla_due_at = :t WHERE id = :i",
-        t=utcnow() - timedelta(minutes=1),
-        i=case_id,
-    )
     jordan_token = jordan["Authorization"].split()[1]
+    # The deadline passes only once the supervisor is connected: the breach is pushed once, when a routing round
+    # flags it, and a round between the UPDATE and the connect would push it to nobody (the test then waited
+    # forever on the socket).
     with client.websocket_connect("/ws/agent", subprotocols=subprotocols(jordan_token)) as supervisor:
+        execute(
+            database_url,
+            "UPDATE cases SET sla_due_at = :t WHERE id = :i",
+            t=utcnow() - timedelta(minutes=1),
+            i=case_id,
+        )
         alert = supervisor.receive_json()
+        while alert["type"] != "sla_breach":
+            alert = supervisor.receive_json()
     assert alert["type"] == "sla_breach" and alert["case"]["id"] == case_id
     wait_for(lambda: case_row(database_url, case_id)["sla_breached_at"] is not None)
     breaches = rows(database_url, "SELECT count(*) AS n FROM audit_events WHERE action = 'case.sla_breach'")
