@@ -174,9 +174,9 @@ def test_sla_breach_is_flagged_once_for_supervisors(client, widget, database_url
     jordan = staff_headers(client, "jordan@northwind.example")
     case_id = hand_off(client, widget)
     jordan_token = jordan["Authorization"].split()[1]
-    # The deadline passes only once the supervisor is connected: the breach is pushed once, when a routing round
-    # flags it, and a round between the UPDATE and the connect would push it to nobody (the test then waited
-    # forever on the socket).
+    # The deadline passes only once the supervisor is connected: the breach is pushed once, when a routing
+    # round flags it, and a round between the UPDATE and the connect would push it to nobody (the test then
+    # waited forever on the socket).
     with client.websocket_connect("/ws/agent", subprotocols=subprotocols(jordan_token)) as supervisor:
         execute(
             database_url,
