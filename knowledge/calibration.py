@@ -13,17 +13,22 @@ computed at search time by `KnowledgeIndex.features`):
   answer, which is what tells a question the article answers from one on its topic that asks a detail it
   does not state (issue 14);
 - `sentence_gap`: that minus the best sentence cosine of the other articles among the top results;
+- `sentence_product`: a learned weighting of the cosine between the question and that best sentence,
+  sum_i u_i q_i s_i over the encoder's dimensions (q the question's unit vector, s the sentence's, u the fit's
+  `product_weights`): which parts of the meaning must match, where a cosine weighs every dimension alike
+  (a question on an article's topic asking a detail its best sentence does not state matches it on the topic's
+  dimensions only). One dot product of the encoder's width per result;
 - `rerank`, `rerank_gap`: the cross-encoder's logit for the result and that minus the best other re-ranked
   result's (only with a re-ranker, knowledge/rerank.py).
 
 The answer is given when the *top* result's confidence reaches the threshold. Two fits are kept as JSON:
 
 - `calibration.json` (`DEFAULT_PATH`, what the backend loads): the answer-or-not-sure decision of the demo
-  shop, fitted on the *dev* split of its labelled questions (ml/data/kb_questions.yml; today the first two
-  writers' 259, by `python -m scripts.kb_table_dev --save-calibration`, which prints dev only; or on all of
-  dev by `python -m scripts.eval_kb --save-shop-calibration`) (ml/kb_shop.py `fit_calibration`: examples
-  per question, its top results, labelled 1 when that is the right article, 0 when it is another one or the
-  question is unanswerable; threshold chosen on out-of-fold dev predictions);
+  shop, fitted on the *dev* split of its labelled questions (ml/data/kb_questions.yml, every writer's dev
+  questions) by `python -m scripts.kb_writer_dev --save-calibration`, which prints dev only (ml/kb_shop.py
+  `fit_calibration` -> `fit_product`: examples per question, its top results, labelled 1 when that is the
+  right article, 0 when it is another one or the question is unanswerable; the seven features above and
+  `sentence_product`; threshold chosen on leave-one-writer-out dev predictions);
 - `calibration_bank_faq.json` (`BANK_FAQ_PATH`): fitted on the bank-FAQ *dev* split by
   `python -m scripts.eval_kb --save-calibration` on the first five features and every top-10 result, for
   that benchmark only (another domain's score distribution: on the shop it refused answerable plan questions,
@@ -45,7 +50,9 @@ ALL_FEATURES = FEATURES + SENTENCE_FEATURES
 # The cross-encoder's logit for the result and its margin over the best other re-ranked result; only with a
 # re-ranker (knowledge/rerank.py), so not among ALL_FEATURES, the shop decision's set.
 RERANK_FEATURES = ("rerank", "rerank_gap")
-KNOWN_FEATURES = ALL_FEATURES + RERANK_FEATURES
+# The learned weighting of the question-to-best-sentence match; its weights are the fit's `product_weights`.
+PRODUCT = "sentence_product"
+KNOWN_FEATURES = (*ALL_FEATURES, PRODUCT, *RERANK_FEATURES)
 CALIBRATION = "calibration.json"  # also the name of the fit kept in an adapted encoder's directory
 DEFAULT_PATH = Path(__file__).with_name(CALIBRATION)  # the demo shop's fit: what the product answers with
 BANK_FAQ_PATH = Path(__file__).with_name("calibration_bank_faq.json")
@@ -60,6 +67,8 @@ class Calibrator:
     features: tuple[str, ...] = FEATURES
     fitted_on: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    # With the PRODUCT feature: one weight per encoder dimension (the feature is sum_i w_i q_i s_i).
+    product_weights: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         features = tuple(self.features)
@@ -69,6 +78,8 @@ class Calibrator:
             raise ValueError("calibration needs one coefficient per feature")
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError("threshold must be in [0, 1]")
+        if (PRODUCT in features) != bool(self.product_weights):
+            raise ValueError(f"product_weights are given exactly when {PRODUCT!r} is a feature")
 
     def confidence(self, features: Sequence[float]) -> float:
         z = self.intercept + sum(w * x for w, x in zip(self.coef, features, strict=True))
@@ -77,7 +88,7 @@ class Calibrator:
     @property
     def uses_sentences(self) -> bool:
         """Whether search must compare the question with the articles' sentences (costs their vectors)."""
-        return bool(set(self.features) & set(SENTENCE_FEATURES))
+        return bool(set(self.features) & {*SENTENCE_FEATURES, PRODUCT})
 
     def answerable(self, confidence: float) -> bool:
         return confidence >= self.threshold
@@ -85,6 +96,10 @@ class Calibrator:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = asdict(self) | {"coef": list(self.coef), "features": list(self.features)}
+        if self.product_weights:
+            data["product_weights"] = list(self.product_weights)
+        else:
+            data.pop("product_weights")
         path.write_text(json.dumps(data, indent=2) + "\n")
 
     @classmethod
@@ -97,6 +112,7 @@ class Calibrator:
             features=tuple(data["features"]),
             fitted_on=str(data.get("fitted_on", "")),
             metrics={k: float(v) for k, v in data.get("metrics", {}).items()},
+            product_weights=tuple(float(w) for w in data.get("product_weights", ())),
         )
 
 
@@ -127,6 +143,39 @@ def fit(
     return Calibrator(tuple(float(c) for c in coef), intercept, 0.5, tuple(names), fitted_on=fitted_on)
 
 
+def fit_product(
+    features: np.ndarray,
+    products: np.ndarray,
+    labels: np.ndarray,
+    fitted_on: str,
+    names: Sequence[str],
+    c: float,
+) -> Calibrator:
+    """L2 logistic regression (inverse strength `c`) on the standardized `features` and the elementwise
+    products q * s of the question's and the best sentence's vectors (`products`, one row per example), the
+    scaling folded back: the stored fit reads the raw `names` features plus PRODUCT, whose coefficient is 1
+    and whose per-dimension weights are `product_weights`. Threshold 0.5 until one is chosen."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.hstack([np.asarray(features, dtype=float), np.asarray(products, dtype=float)])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    # A constant column (or one constant up to rounding: a product dimension can be) carries nothing.
+    scale[scale < 1e-8] = 1.0
+    model = LogisticRegression(C=c, max_iter=5000)
+    model.fit((x - mean) / scale, labels)
+    coef = model.coef_[0] / scale
+    intercept = float(model.intercept_[0] - np.dot(coef, mean))
+    width = len(names)
+    return Calibrator(
+        (*(float(v) for v in coef[:width]), 1.0),
+        intercept,
+        0.5,
+        (*names, PRODUCT),
+        fitted_on=fitted_on,
+        product_weights=tuple(float(v) for v in coef[width:]),
+    )
+
+
 def choose_threshold(
     confidences: np.ndarray, correct: np.ndarray, target_precision: float = TARGET_PRECISION, z: float = 0.0
 ) -> float:
@@ -155,9 +204,25 @@ def wilson_lower(hits: np.ndarray, n: np.ndarray, z: float) -> np.ndarray:
     return (centre - spread) / (1 + z * z / n)
 
 
+def choose_threshold_answered(confidences: np.ndarray, answerable: np.ndarray, share: float) -> float:
+    """The highest threshold at which at least `share` of the answerable questions are answered (their top
+    result's confidence reaches it), whatever the rest."""
+    scores = np.sort(np.asarray(confidences, dtype=float)[np.asarray(answerable, dtype=bool)])[::-1]
+    if not len(scores):
+        return 1.0
+    needed = max(1, math.ceil(share * len(scores) - 1e-9))
+    return float(scores[needed - 1])
+
+
 def with_threshold(calibrator: Calibrator, threshold: float, metrics: dict[str, float]) -> Calibrator:
     return Calibrator(
-        calibrator.coef, calibrator.intercept, threshold, calibrator.features, calibrator.fitted_on, metrics
+        calibrator.coef,
+        calibrator.intercept,
+        threshold,
+        calibrator.features,
+        calibrator.fitted_on,
+        metrics,
+        calibrator.product_weights,
     )
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from knowledge.calibration import FEATURES, RERANK_FEATURES, SENTENCE_FEATURES, Calibrator
+from knowledge.calibration import FEATURES, PRODUCT, RERANK_FEATURES, SENTENCE_FEATURES, Calibrator
 from knowledge.chunking import Chunk, ChunkerConfig, chunk_markdown, sentences
 from knowledge.embedder import Embedder
 from knowledge.fusion import LEXICAL_WEIGHT, RRF_K, max_rrf, rrf
@@ -306,9 +306,26 @@ class KnowledgeIndex:
         values = dict(zip(FEATURES, self._base_features(ranked, position), strict=True))
         if set(names) & set(SENTENCE_FEATURES):
             values.update(self._sentence_features(ranked, position))
+        if PRODUCT in names:
+            weights = self.calibrator.product_weights
+            if not weights:
+                raise ValueError(f"{PRODUCT!r} needs a calibration with product_weights")
+            values[PRODUCT] = float(np.dot(np.asarray(weights), self.sentence_product(ranked, position)))
         if set(names) & set(RERANK_FEATURES):
             values.update(_rerank_features(ranked, position))
         return tuple(values[name] for name in names)
+
+    def sentence_product(self, ranked: Ranked, position: int) -> np.ndarray:
+        """The elementwise product of the question's vector and the vector of the result's best-matching
+        sentence (the one `sentence` reads): the PRODUCT feature is its dot product with the fit's weights,
+        and the fit reads it whole (ml/kb_shop.py)."""
+        if ranked.query is None:
+            raise ValueError("the sentence product needs the ranking's query vector")
+        vectors = self.sentence_vectors(ranked.fused[position][0])
+        if not len(vectors):
+            return np.zeros(len(ranked.query), dtype=np.float64)
+        best = vectors[int(np.argmax(vectors @ ranked.query))]
+        return np.asarray(ranked.query, dtype=np.float64) * best
 
     def sentence_vectors(self, doc_id: int) -> np.ndarray:
         """Unit vectors of the article's sentences (chunking.sentences), encoded on first use."""

@@ -7,7 +7,7 @@ shop's search fuses a third list (the sentence ranking, knowledge/store.py) and 
 decision, whose features move with the ranking. So here each setting is applied to the real
 `KnowledgeIndex.search` path (the module constants `RRF_K`, `LEXICAL_WEIGHT`, `SENTENCE_WEIGHT` that
 knowledge/store.py reads at search time), and the decision is refitted on dev by `fit_calibration`, the same
-procedure as `--save-shop-calibration` (cross-validated figures included). Dev only: no test question is
+procedure as `--save-shop-calibration` (leave-one-writer-out figures included). Dev only: no test question is
 read. Nothing is written to knowledge/; the issue 14 example questions are asked of each refit.
 """
 
@@ -40,11 +40,11 @@ SETTINGS: tuple[tuple[int, float, float], ...] = (
 EXAMPLES = ("what's the difference between basic and plus", "what is the difference between basic and plus")
 FIGURES = (
     "dev_recall_at_1",
-    "dev_cv_precision",
-    "dev_cv_precision_mix",
-    "dev_cv_answered_share",
-    "dev_cv_refusal_rate",
-    "dev_cv_auc",
+    "dev_lowo_precision",
+    "dev_lowo_precision_mix",
+    "dev_lowo_answered_share",
+    "dev_lowo_refusal_rate",
+    "dev_lowo_auc",
 )
 
 
@@ -58,8 +58,8 @@ def main() -> None:
     questions = kb_shop.load_questions()
     rows: list[dict[str, object]] = []
     print(
-        f"{'k':>3} {'bm25':>5} {'sent':>5} {'thr':>6} {'R@1':>6} {'cvP':>6} {'cvP30%':>7} {'cvAns':>6} "
-        f"{'cvRef':>6} {'cvAUC':>6}  examples answered"
+        f"{'k':>3} {'bm25':>5} {'sent':>5} {'thr':>6} {'R@1':>6} {'lowoP':>6} {'P30%':>7} {'lowoA':>6} "
+        f"{'lowoR':>6} {'AUC':>6}  examples answered"
     )
     with kb_shop.shop_kb() as kb:
         loaded = kb.index.calibrator
@@ -82,7 +82,7 @@ def main() -> None:
                 print(
                     f"{k:>3} {weight:>5} {sentence:>5} {fitted.threshold:>6.3f} "
                     + " ".join(f"{fitted.metrics[f]:>6.3f}" for f in FIGURES[:2])
-                    + f" {fitted.metrics['dev_cv_precision_mix']:>7.3f} "
+                    + f" {fitted.metrics['dev_lowo_precision_mix']:>7.3f} "
                     + " ".join(f"{fitted.metrics[f]:>6.3f}" for f in FIGURES[3:])
                     + f"  {sum(answered)}/{len(answered)}",
                     flush=True,

@@ -10,7 +10,7 @@ import pytest
 
 from backend.core.config import Settings
 from backend.kb.indexing import load_calibrator
-from knowledge.calibration import ALL_FEATURES, DEFAULT_PATH, Calibrator, with_threshold
+from knowledge.calibration import ALL_FEATURES, DEFAULT_PATH, PRODUCT, Calibrator, with_threshold
 from knowledge.store import KnowledgeIndex
 from ml import kb_shop
 from tests.knowledge.kb_fixtures import embedder, seed_documents
@@ -28,9 +28,12 @@ def index() -> KnowledgeIndex:
 def test_the_backend_loads_the_shipped_fit_and_threshold():
     stored = json.loads(DEFAULT_PATH.read_text())
     loaded = load_calibrator(Settings(kb_calibration_path=None, kb_answer_threshold=None))
-    assert loaded.features == tuple(stored["features"]) == kb_shop.DECISION_FEATURES
+    assert loaded.features == tuple(stored["features"]) == kb_shop.SHIPPED_FEATURES
     assert loaded.threshold == stored["threshold"] and list(loaded.coef) == stored["coef"]
-    assert loaded.metrics["threshold_precision"] == kb_shop.THRESHOLD_PRECISION
+    assert list(loaded.product_weights) == stored["product_weights"]
+    assert len(loaded.product_weights) == embedder().dim  # one weight per dimension of the encoder
+    assert loaded.metrics["answered_share_target"] == kb_shop.ANSWERED_SHARE
+    assert loaded.metrics["c"] == kb_shop.PRODUCT_C
     overridden = load_calibrator(Settings(kb_calibration_path=None, kb_answer_threshold=0.97))
     assert overridden.threshold == 0.97 and overridden.coef == loaded.coef
 
@@ -39,6 +42,11 @@ def test_the_hit_reads_the_decisions_features_and_scores_them_with_its_weights(i
     ranked = index.rank([QUESTION])[0]
     every = dict(zip(ALL_FEATURES, index.features(ranked, 0, ALL_FEATURES), strict=True))
     calibrator = index.calibrator
+    # The learned sentence match: the weights times the question's and its best sentence's vectors.
+    sentences = index.sentence_vectors(ranked.fused[0][0])
+    best = sentences[int(np.argmax(sentences @ ranked.query))]
+    every[PRODUCT] = float(np.dot(calibrator.product_weights, ranked.query * best))
+    assert index.features(ranked, 0, (PRODUCT,))[0] == pytest.approx(every[PRODUCT])
     hit = index.search(QUESTION, 5).hits[0]
     assert hit.features == pytest.approx(tuple(every[name] for name in calibrator.features))
     weights = zip(calibrator.coef, calibrator.features, strict=True)

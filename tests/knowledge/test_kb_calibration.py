@@ -9,6 +9,7 @@ from sklearn.preprocessing import StandardScaler
 from knowledge.calibration import (
     ALL_FEATURES,
     FEATURES,
+    PRODUCT,
     SENTENCE_FEATURES,
     Calibrator,
     choose_threshold,
@@ -70,5 +71,5 @@ def test_standardized_fit_folds_the_scaling_back_into_the_raw_coefficients():
 
 def test_the_shipped_calibration_loads():
     shipped = Calibrator.load()
-    assert set(shipped.features) <= set(ALL_FEATURES) and 0.0 < shipped.threshold < 1.0
+    assert set(shipped.features) <= {*ALL_FEATURES, PRODUCT} and 0.0 < shipped.threshold < 1.0
     assert "dev" in shipped.fitted_on and shipped.uses_sentences

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from knowledge.calibration import ALL_FEATURES, FEATURES, Calibrator
+from knowledge.calibration import ALL_FEATURES, FEATURES, PRODUCT, Calibrator
 from knowledge.chunking import WINDOW_WORDS, Chunk, sentences
 from knowledge.store import Document, KnowledgeIndex
 from ml import kb_shop
@@ -51,7 +51,11 @@ def test_the_shipped_calibration_turns_on_sentence_features_and_re_ranking(index
     second = dict(zip(calibrator().features, index.features(ranked, 1), strict=True))
     assert second["sentence_gap"] < 0  # a result below the top one is not the clear winner
     every = dict(zip(ALL_FEATURES, index.features(ranked, 0, ALL_FEATURES), strict=True))
-    assert all(every[name] == values[name] for name in values)
+    assert all(every[name] == values[name] for name in values if name != PRODUCT)
+    # The learned sentence match is read off the same best sentence as `sentence`.
+    product = index.sentence_product(ranked, 0)
+    assert values[PRODUCT] == pytest.approx(float(np.dot(calibrator().product_weights, product)))
+    assert product.sum() == pytest.approx(values["sentence"], abs=1e-5)  # q . s: the best sentence's cosine
     assert index.features(ranked, 0, FEATURES) == tuple(every[name] for name in FEATURES)
 
 
@@ -109,7 +113,8 @@ def test_the_fit_reads_the_dev_split_only(shop, monkeypatch):
         fitted.intercept,
         fitted.threshold,
     )
-    assert fitted.features == kb_shop.DECISION_FEATURES and "dev split" in fitted.fitted_on
+    assert fitted.features == kb_shop.SHIPPED_FEATURES and "dev split" in fitted.fitted_on
+    assert fitted.product_weights == refitted.product_weights
 
 
 @pytest.mark.slow  # scores every dev question through the real search
@@ -120,9 +125,10 @@ def test_the_decision_is_monotone_in_its_score(shop):
     refused = [o.confidence for o in outcomes if not o.answered]
     assert answered and refused and max(refused) < min(answered)
     assert min(answered) >= shop.calibrator.threshold > max(refused)
-    # More of the evidence the decision reads never lowers the confidence: every feature the shipped
+    # More of the evidence the decision reads never lowers the confidence: every ranking feature the shipped
     # decision reads is a similarity, a margin or an agreement, and each has a non-negative weight (a
-    # negative one would refuse a closer match than one it answers).
+    # negative one would refuse a closer match than one it answers). The learned sentence match enters with
+    # weight 1; its per-dimension weights are a learned metric and take either sign.
     assert all(weight >= 0 for weight in shop.calibrator.coef)
 
 

@@ -11,9 +11,10 @@ from backend.kb.indexing import load_calibrator
 from backend.seed_articles import ARTICLES
 from knowledge.calibration import BANK_FAQ_PATH, DEFAULT_PATH, Calibrator
 from ml.kb_shop import (
-    DECISION_FEATURES,
     QUESTIONS,
+    SHIPPED_FEATURES,
     SPLITS,
+    TARGET_ANSWERED,
     TARGET_PRECISION,
     KbQuestion,
     load_questions,
@@ -88,11 +89,16 @@ def test_bad_files_are_refused(tmp_path):
 
 def test_the_shipped_default_calibration_is_the_shops_fitted_on_its_dev_split():
     shipped = Calibrator.load()
-    assert DEFAULT_PATH.name == "calibration.json" and shipped.features == DECISION_FEATURES
+    assert DEFAULT_PATH.name == "calibration.json" and shipped.features == SHIPPED_FEATURES
     assert shipped.fitted_on.startswith("demo shop dev split") and QUESTIONS.name in shipped.fitted_on
     assert "all-MiniLM-L6-v2" in shipped.fitted_on and "test" not in shipped.fitted_on
+    assert "writers 1, 2, 3" in shipped.fitted_on  # every dev writer's questions
     assert shipped.metrics["target_precision"] == TARGET_PRECISION
-    assert shipped.metrics["dev_precision_lower_bound"] >= TARGET_PRECISION
+    # Judged leaving one writer out (a fit on two writers' dev questions, scored on the third's): issue 14's
+    # targets at its own threshold, and precision above the target when 80% of the answerable are answered.
+    assert shipped.metrics["dev_lowo_answered_share"] >= TARGET_ANSWERED
+    assert shipped.metrics["dev_lowo_precision"] >= TARGET_PRECISION
+    assert shipped.metrics["dev_lowo_precision_at_80"] >= TARGET_PRECISION + 0.02
     assert 0.0 < shipped.threshold < 1.0 and shipped.threshold == pytest.approx(
         shipped.metrics["threshold"], abs=1e-4
     )
