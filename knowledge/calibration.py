@@ -35,6 +35,7 @@ The answer is given when the *top* result's confidence reaches the threshold. Tw
   issue 14).
 """
 
+import functools
 import itertools
 import json
 import math
@@ -84,6 +85,11 @@ class Calibrator:
     def confidence(self, features: Sequence[float]) -> float:
         z = self.intercept + sum(w * x for w, x in zip(self.coef, features, strict=True))
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    @functools.cached_property
+    def product_vector(self) -> np.ndarray:
+        """`product_weights` as an array, made once (the search reads it for every result)."""
+        return np.asarray(self.product_weights, dtype=np.float64)
 
     @property
     def uses_sentences(self) -> bool:

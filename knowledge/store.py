@@ -307,10 +307,9 @@ class KnowledgeIndex:
         if set(names) & set(SENTENCE_FEATURES):
             values.update(self._sentence_features(ranked, position))
         if PRODUCT in names:
-            weights = self.calibrator.product_weights
-            if not weights:
+            if not self.calibrator.product_weights:
                 raise ValueError(f"{PRODUCT!r} needs a calibration with product_weights")
-            values[PRODUCT] = float(np.dot(np.asarray(weights), self.sentence_product(ranked, position)))
+            values[PRODUCT] = float(self.calibrator.product_vector @ self.sentence_product(ranked, position))
         if set(names) & set(RERANK_FEATURES):
             values.update(_rerank_features(ranked, position))
         return tuple(values[name] for name in names)
