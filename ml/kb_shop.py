@@ -14,7 +14,8 @@ Another evaluation imports it:
     from ml.kb_shop import shop_figures
     figures = shop_figures("test")  # ShopFigures: precision, answered_share, refusal_rate, recall@1/@5
 
-Split (docs/labelling.md section 4): sha256(question id) first byte even -> test, odd -> dev. The calibration
+Split (docs/labelling.md section 4): sha256(question id) first byte even -> test, odd -> dev, in
+kb_questions.yml; a later writer's file (kb_questions_w4.yml) declares its split, dev. The calibration
 and every retrieval choice are made on dev; test is reported only.
 """
 
@@ -49,9 +50,12 @@ from knowledge.store import KnowledgeIndex
 from scripts.paths import ROOT
 
 QUESTIONS = Path(__file__).resolve().parent / "data" / "kb_questions.yml"
+# Later writers' questions, each writer's in its own file with its ids prefixed `w<writer>` and its split
+# declared for the whole file (written as dev, so the test split stays the first three writers' hash half).
+LATER_WRITERS = (QUESTIONS.with_name("kb_questions_w4.yml"),)
 SPLITS = ("dev", "test")
 NONE = "none"
-ID = re.compile(r"^q\d{3,}$")
+ID = re.compile(r"^(?:w(?P<writer>\d+))?q\d{3,}$")
 # The operating point of the decision shipped until 2026-12-06 (`fit`, still what `cross_validate` and the
 # comparisons of scripts/eval_kb.py run; the shipped one is `fit_product`, below): the lowest threshold
 # whose out-of-fold answers on dev are right at least
@@ -107,7 +111,11 @@ WRITERS = ((1, 279), (280, 514), (515, 775))
 
 
 def writer_of(question_id: str) -> int:
-    """The writer (0, 1, 2, ...) of a question id; an id past the last range is a later writer's."""
+    """The writer (0, 1, 2, ...) of a question id; an id past the last range is a later writer's, and a
+    `w<n>q...` id is writer n's (counted from 1, so index n - 1)."""
+    match = ID.match(question_id)
+    if match and match["writer"]:
+        return int(match["writer"]) - 1
     number = int(question_id[1:])
     return next((w for w, (low, high) in enumerate(WRITERS) if low <= number <= high), len(WRITERS))
 
@@ -118,6 +126,7 @@ class KbQuestion:
     text: str
     article: str | None  # None: no published article answers it
     also: tuple[str, ...] = ()
+    declared_split: str | None = None  # the file's `split:`, else the id's hash decides
 
     @property
     def answerable(self) -> bool:
@@ -125,7 +134,7 @@ class KbQuestion:
 
     @property
     def split(self) -> str:
-        return split_of(self.id)
+        return self.declared_split or split_of(self.id)
 
     def accepts(self, slug: str) -> bool:
         return self.article is not None and (slug == self.article or slug in self.also)
@@ -135,13 +144,29 @@ def split_of(question_id: str) -> str:
     return "test" if hashlib.sha256(question_id.encode()).digest()[0] % 2 == 0 else "dev"
 
 
-def load_questions(path: Path = QUESTIONS) -> list[KbQuestion]:
-    """The labelled questions, checked for shape (ids unique, every field present); slugs are not checked
-    against the articles here (the tests do), so the file loads without the backend."""
+def _words(text: str) -> str:
+    return " ".join(text.lower().strip(" ?!.").split())
+
+
+def load_questions(path: Path | None = None) -> list[KbQuestion]:
+    """The labelled questions of `path`, or of every writer's file when None, checked for shape (ids unique,
+    every field present); slugs are not checked against the articles here (the tests do), so the files load
+    without the backend."""
+    if path is None:
+        questions = [q for file in (QUESTIONS, *LATER_WRITERS) for q in load_questions(file)]
+        if len({q.id for q in questions}) != len(questions):
+            raise ValueError("a question id is repeated across the question files")
+        # A later writer's dev question that repeats a test question's words would put test into the fit.
+        if len({_words(q.text) for q in questions}) != len(questions):
+            raise ValueError("a question's text is repeated across the question files")
+        return questions
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     rows = data.get("questions") if isinstance(data, dict) else None
     if not isinstance(rows, list) or not rows:
         raise ValueError(f"{path}: expected a non-empty `questions:` list")
+    declared = data.get("split")
+    if declared is not None and declared not in SPLITS:
+        raise ValueError(f"{path}: split must be one of {SPLITS}")
     questions: list[KbQuestion] = []
     seen: set[str] = set()
     for row in rows:
@@ -156,7 +181,8 @@ def load_questions(path: Path = QUESTIONS) -> list[KbQuestion]:
         if not isinstance(also, list) or (also and article == NONE) or article in also:
             raise ValueError(f"{path}: {qid}: `also` lists other articles of an answerable question")
         seen.add(qid)
-        questions.append(KbQuestion(qid, text.strip(), None if article == NONE else article, tuple(also)))
+        answer = None if article == NONE else article
+        questions.append(KbQuestion(qid, text.strip(), answer, tuple(also), declared))
     return questions
 
 
@@ -334,8 +360,8 @@ class ShopKb:
         examples = self.decisions(dev, products=True)
         writers = sorted({writer_of(q.id) for q in dev})
         fitted_on = (
-            f"demo shop dev split ({len(dev)} questions of ml/data/kb_questions.yml, sha256(id) first byte "
-            f"odd; {sum(q.answerable for q in dev)} answerable; writers "
+            f"demo shop dev split ({len(dev)} questions: ml/data/kb_questions.yml's with sha256(id) first "
+            f"byte odd, later writers' dev files; {sum(q.answerable for q in dev)} answerable; writers "
             f"{', '.join(str(w + 1) for w in writers)}), top {EXAMPLES_PER_QUESTION} result(s) each, "
             f"{len(self.slugs)} seeded articles, encoder {self.index.embedder.name}"
         )
@@ -593,7 +619,7 @@ def shop_kb(settings: Settings | None = None) -> Iterator[ShopKb]:
 
 
 def shop_figures(
-    split: str = "test", settings: Settings | None = None, path: Path = QUESTIONS
+    split: str = "test", settings: Settings | None = None, path: Path | None = None
 ) -> ShopFigures:
     """The shipped (or configured) calibration's figures on one split: what `make eval-decisions` prints."""
     if split not in SPLITS:

@@ -1,12 +1,13 @@
 """Issue 14, DEV split only: the shop's answer-or-not-sure decision judged the way that predicts a new writer,
 leaving one writer out. Run: python -m scripts.kb_writer_dev [--save-calibration]
 
-Reads only the dev questions of ml/data/kb_questions.yml (sha256(id) first byte odd); no test question is
-ranked, scored or printed. The dev questions come from three writers (id ranges in `ml.kb_shop.WRITERS`, from
-the file's comment blocks); each variant's whole procedure (model and threshold) is fitted on two writers'
-dev questions and judged on the third's. Printed per held-out writer and pooled: precision and answered share
-at the procedure's own threshold, refusal rate, AUC of the top result's confidence, and precision at 80% of
-the answerable questions answered (threshold-free); then each variant refitted on all of dev and its
+Reads only dev questions: ml/data/kb_questions.yml's with sha256(id) first byte odd, and the fourth writer's
+file (ml/data/kb_questions_w4.yml, dev whole); no test question is ranked, scored or printed. The dev
+questions come from four writers (id ranges in `ml.kb_shop.WRITERS`, from the file's comment blocks, and the
+`w4` prefix); each variant's whole procedure (model and threshold) is fitted on the other writers' dev
+questions and judged on the held-out one's. Printed per held-out writer and pooled: precision and answered
+share at the procedure's own threshold, refusal rate, AUC of the top result's confidence, and precision at
+80% of the answerable questions answered (threshold-free); then each variant refitted on all of dev and its
 confidence on issue 14's plans example (which the knowledge tests keep answered).
 
 Variants:
