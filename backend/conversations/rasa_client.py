@@ -89,11 +89,6 @@ class RasaClient:
             )
             for url in urls
         ]
-        # Each turn's POST goes straight to the transport the client would use for it (its pool, or an
-        # environment proxy's), built with the client's headers and timeouts: the same request without
-        # the client's per-request layers (URL and header merging, cookies, auth and redirect handling,
-        # event hooks), which cost about a third of the call's CPU (docs/benchmarks.md, issue 20).
-        self._webhooks = {replica: _Webhook.of(replica) for replica in self._replicas}
         self._turns = itertools.count()
         # Rasa's HTTP API (`rasa run --auth-token`) reads its token from the query string alone; the hub
         # channel's webhook wants the same secret as a bearer header (bot/channels/hub.py), which no access
@@ -117,7 +112,7 @@ class RasaClient:
         problems: list[str] = []
         for replica in self._rotation():
             try:
-                response = await _post(replica, self._webhooks[replica], payload, self._webhook_headers)
+                response = await _post(replica, payload, self._webhook_headers)
             except NOT_SENT as exc:
                 problems.append(f"{replica.base_url}: {exc!r}")
                 continue
@@ -202,54 +197,13 @@ async def _add_request_id(request: httpx.Request) -> None:
     request.headers.update(correlation.request_id_headers())
 
 
-@dataclass(frozen=True)
-class _Webhook:
-    """What `replica.post(WEBHOOK, ...)` would resolve on every call, resolved once."""
-
-    url: httpx.URL
-    transport: httpx.AsyncBaseTransport
-    headers: httpx.Headers  # the client's defaults (Accept, User-Agent, ...)
-    timeout: dict[str, float | None]
-
-    @classmethod
-    def of(cls, replica: httpx.AsyncClient) -> "_Webhook":
-        url = replica.base_url.join(WEBHOOK)
-        return cls(
-            url=url,
-            transport=replica._transport_for_url(url),  # the client's own choice: mounts, env proxies
-            headers=httpx.Headers(replica.headers),
-            timeout=replica.timeout.as_dict(),
-        )
-
-    def request(self, payload: dict[str, Any], headers: dict[str, str]) -> httpx.Request:
-        """The request replica.post(WEBHOOK, json=payload, headers=headers) sends, request id included."""
-        merged = httpx.Headers(self.headers)  # in the client's order: its own, the call's, then the hook's
-        merged.update(headers)
-        request = httpx.Request(
-            "POST", self.url, json=payload, headers=merged, extensions={"timeout": self.timeout}
-        )
-        request.headers.update(correlation.request_id_headers())  # as _add_request_id does
-        return request
-
-    async def send(self, payload: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
-        request = self.request(payload, headers)
-        response = await self.transport.handle_async_request(request)
-        response.request = request
-        try:
-            await response.aread()  # returns the connection to the pool
-        except BaseException:
-            await response.aclose()
-            raise
-        return response
-
-
 async def _post(
-    replica: httpx.AsyncClient, webhook: _Webhook, payload: dict[str, Any], headers: dict[str, str]
+    replica: httpx.AsyncClient, payload: dict[str, Any], headers: dict[str, str]
 ) -> httpx.Response:
     """One turn's call to one replica, counted by outcome and timed (the metrics operators alert on)."""
     started, outcome = time.perf_counter(), "error"
     try:
-        response = await webhook.send(payload, headers)
+        response = await replica.post(WEBHOOK, json=payload, headers=headers)
         outcome = "ok" if response.is_success else "http_error"
         return response
     except httpx.PoolTimeout:
