@@ -40,7 +40,7 @@ import itertools
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -135,18 +135,29 @@ def fit(
     cosine and a 0/1 flag alike) and the scaling is folded back into `coef` and `intercept`, so the stored
     fit is still one dot product on the raw features.
     """
+    x = np.asarray(features, dtype=float)
+    # Below the smallest positive float: only an exactly constant column is left unscaled.
+    coef, intercept = _raw_logistic(x, labels, 1.0, 1000, standardize, np.finfo(float).smallest_subnormal)
+    return Calibrator(tuple(float(c) for c in coef), intercept, 0.5, tuple(names), fitted_on=fitted_on)
+
+
+def _raw_logistic(
+    x: np.ndarray, labels: np.ndarray, c: float, max_iter: int, standardize: bool, min_scale: float
+) -> tuple[np.ndarray, float]:
+    """An L2 logistic regression's coefficients and intercept on the raw columns of `x`. With `standardize`
+    the columns are scaled to unit variance for the fit (so the penalty treats a cosine and a 0/1 flag alike)
+    and the scaling is folded back; a column whose spread is below `min_scale` carries no information and is
+    left unscaled, to keep it finite."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.asarray(features, dtype=float)
     mean, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
     if standardize:
         mean, scale = x.mean(axis=0), x.std(axis=0)
-        scale[scale == 0] = 1.0  # a constant column carries no information; keep it finite
-    model = LogisticRegression(C=1.0, max_iter=1000)
+        scale[scale < min_scale] = 1.0
+    model = LogisticRegression(C=c, max_iter=max_iter)
     model.fit((x - mean) / scale, labels)
     coef = model.coef_[0] / scale
-    intercept = float(model.intercept_[0] - np.dot(coef, mean))
-    return Calibrator(tuple(float(c) for c in coef), intercept, 0.5, tuple(names), fitted_on=fitted_on)
+    return coef, float(model.intercept_[0] - np.dot(coef, mean))
 
 
 def fit_product(
@@ -161,16 +172,9 @@ def fit_product(
     products q * s of the question's and the best sentence's vectors (`products`, one row per example), the
     scaling folded back: the stored fit reads the raw `names` features plus PRODUCT, whose coefficient is 1
     and whose per-dimension weights are `product_weights`. Threshold 0.5 until one is chosen."""
-    from sklearn.linear_model import LogisticRegression
-
     x = np.hstack([np.asarray(features, dtype=float), np.asarray(products, dtype=float)])
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    # A constant column (or one constant up to rounding: a product dimension can be) carries nothing.
-    scale[scale < 1e-8] = 1.0
-    model = LogisticRegression(C=c, max_iter=5000)
-    model.fit((x - mean) / scale, labels)
-    coef = model.coef_[0] / scale
-    intercept = float(model.intercept_[0] - np.dot(coef, mean))
+    # A product dimension can be constant up to rounding, not only exactly.
+    coef, intercept = _raw_logistic(x, labels, c, 5000, standardize=True, min_scale=1e-8)
     width = len(names)
     return Calibrator(
         (*(float(v) for v in coef[:width]), 1.0),
@@ -221,15 +225,7 @@ def choose_threshold_answered(confidences: np.ndarray, answerable: np.ndarray, s
 
 
 def with_threshold(calibrator: Calibrator, threshold: float, metrics: dict[str, float]) -> Calibrator:
-    return Calibrator(
-        calibrator.coef,
-        calibrator.intercept,
-        threshold,
-        calibrator.features,
-        calibrator.fitted_on,
-        metrics,
-        calibrator.product_weights,
-    )
+    return replace(calibrator, threshold=threshold, metrics=metrics)
 
 
 def reliability(confidences: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict[str, float]:

@@ -26,7 +26,7 @@ import hashlib
 import random
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -367,7 +367,7 @@ class ShopKb:
         )
         chosen = fit_product(examples, fitted_on)
         dev_figures = self.measure(questions, "dev", chosen)  # through search: what the endpoint would do
-        scores = product_scores(chosen, examples, examples.top)
+        scores = scores_of(chosen, examples, examples.top)
         held_out = leave_one_writer_out(examples)
         metrics = {
             "threshold": chosen.threshold,
@@ -473,16 +473,11 @@ def fit(
     by byte THRESHOLD_BYTE of the id's SHA-256), since a threshold read off a model's confidences on its own
     training questions lets through more than it should elsewhere."""
     fitted = calibration.fit(examples.x, examples.labels, fitted_on, examples.names, STANDARDIZE)
-    fold = np.array([hashlib.sha256(i.encode()).digest()[THRESHOLD_BYTE] % FOLDS for i in examples.ids])
-    top = examples.top
-    held_out = np.zeros(len(examples.ids))
-    for held in range(FOLDS):
-        inside = fold == held
-        train = examples.take(~inside)
-        if not inside.any() or len(set(train.labels)) < 2:
-            continue  # nothing to score, or too little to fit on: those questions count as refused (0)
-        part = calibration.fit(train.x, train.labels, "", examples.names, STANDARDIZE)
-        held_out[inside] = [part.confidence(examples.x[row]) for row in top[inside]]
+    held_out = held_out_scores(
+        examples,
+        hash_folds(examples.ids),
+        lambda train: calibration.fit(train.x, train.labels, "", examples.names, STANDARDIZE),
+    )
     threshold = calibration.choose_threshold(held_out, examples.right, target, z)
     return calibration.with_threshold(fitted, threshold, {})
 
@@ -505,38 +500,54 @@ def fit_product(
     return calibration.with_threshold(fitted, threshold, {})
 
 
-def threshold_folds(ids: Sequence[str]) -> np.ndarray:
-    """The folds `fit_product` chooses its threshold on: by writer when there are two or more."""
-    writers = np.array([writer_of(i) for i in ids])
-    if len(set(writers.tolist())) >= 2:
-        return writers
+def hash_folds(ids: Sequence[str]) -> np.ndarray:
+    """FOLDS folds of questions by byte THRESHOLD_BYTE of the id's SHA-256 (not the split's byte)."""
     return np.array([hashlib.sha256(i.encode()).digest()[THRESHOLD_BYTE] % FOLDS for i in ids])
 
 
-def inner_scores(examples: Decisions, c: float = PRODUCT_C) -> np.ndarray:
-    """Each question's top result's confidence from a `calibration.fit_product` on the other folds of
-    `threshold_folds` (0 where there was too little to fit on: counted as refused)."""
-    assert examples.products is not None
-    fold = threshold_folds(examples.ids)
+def threshold_folds(ids: Sequence[str]) -> np.ndarray:
+    """The folds `fit_product` chooses its threshold on: by writer when there are two or more."""
+    writers = np.array([writer_of(i) for i in ids])
+    return writers if len(set(writers.tolist())) >= 2 else hash_folds(ids)
+
+
+def held_out_scores(
+    examples: Decisions, fold: np.ndarray, fit_part: Callable[[Decisions], Calibrator]
+) -> np.ndarray:
+    """Each question's top result's confidence under `fit_part` fitted on the other folds' questions (0 where
+    there was too little to fit on: those questions count as refused)."""
     held_out = np.zeros(len(examples.ids))
     for held in np.unique(fold):
         inside = fold == held
         train = examples.take(~inside)
-        if not len(train.ids) or len(set(train.labels)) < 2:
+        if len(set(train.labels)) < 2:
             continue
-        assert train.products is not None
-        part = calibration.fit_product(train.x, train.products, train.labels, "", examples.names, c)
-        held_out[inside] = product_scores(part, examples, examples.top[inside])
+        held_out[inside] = scores_of(fit_part(train), examples, examples.top[inside])
     return held_out
 
 
-def product_scores(fitted: Calibrator, examples: Decisions, rows: np.ndarray) -> np.ndarray:
-    """The confidence of these example rows under a `fit_product` decision (as the search computes it)."""
+def inner_scores(examples: Decisions, c: float = PRODUCT_C) -> np.ndarray:
+    """`held_out_scores` of `calibration.fit_product` over the folds of `threshold_folds`."""
+
+    def fit_part(train: Decisions) -> Calibrator:
+        assert train.products is not None
+        return calibration.fit_product(train.x, train.products, train.labels, "", examples.names, c)
+
+    return held_out_scores(examples, threshold_folds(examples.ids), fit_part)
+
+
+def scores_of(fitted: Calibrator, examples: Decisions, rows: np.ndarray) -> np.ndarray:
+    """The confidence of these example rows under `fitted`, by `Calibrator.confidence` as the search computes
+    it (with PRODUCT, the rows' question x sentence products weighted by the fit's `product_vector`)."""
+    if calibration.PRODUCT not in fitted.features:
+        return np.array([fitted.confidence(examples.x[row]) for row in rows])
     assert examples.products is not None
-    weights = np.asarray(fitted.product_weights)
-    features = np.column_stack([examples.x[rows], examples.products[rows] @ weights])
-    z = fitted.intercept + features @ np.asarray(fitted.coef)
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+    return np.array(
+        [
+            fitted.confidence((*examples.x[row], float(fitted.product_vector @ examples.products[row])))
+            for row in rows
+        ]
+    )
 
 
 def leave_one_writer_out(
@@ -551,7 +562,7 @@ def leave_one_writer_out(
     for writer in sorted(set(writers.tolist())):
         inside = writers == writer
         fitted = fit_product(examples.take(~inside), "leave one writer out", c, share)
-        scores[inside] = product_scores(fitted, examples, examples.top[inside])
+        scores[inside] = scores_of(fitted, examples, examples.top[inside])
         answered[inside] = scores[inside] >= fitted.threshold
         out[f"writer {writer + 1}"] = held_out_figures(
             examples.right[inside], examples.answerable[inside], scores[inside], answered[inside]

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from knowledge import calibration
-from knowledge.calibration import DEFAULT_PATH, Calibrator
+from knowledge.calibration import DEFAULT_PATH
 from ml import kb_shop
 from scripts.paths import VAR
 
@@ -55,16 +55,13 @@ def before(answered_rule: bool = False) -> Procedure:
     def run(train: kb_shop.Decisions) -> tuple[Callable[[kb_shop.Decisions, np.ndarray], np.ndarray], float]:
         fitted = kb_shop.fit(train, "leave one writer out")
 
-        def score(data: kb_shop.Decisions, rows: np.ndarray, fitted: Calibrator = fitted) -> np.ndarray:
-            return np.array([fitted.confidence(r) for r in data.x[rows]])
+        def score(data: kb_shop.Decisions, rows: np.ndarray) -> np.ndarray:
+            return kb_shop.scores_of(fitted, data, rows)
 
         if not answered_rule:
             return score, fitted.threshold
         fold = kb_shop.threshold_folds(train.ids)
-        held = np.zeros(len(train.ids))
-        for f in np.unique(fold):
-            part = kb_shop.fit(train.take(fold != f), "inner")
-            held[fold == f] = score(train, train.top[fold == f], part)
+        held = kb_shop.held_out_scores(train, fold, lambda part: kb_shop.fit(part, "inner"))
         return score, calibration.choose_threshold_answered(held, train.answerable, kb_shop.ANSWERED_SHARE)
 
     return run
@@ -73,7 +70,7 @@ def before(answered_rule: bool = False) -> Procedure:
 def product(c: float = kb_shop.PRODUCT_C, share: float = kb_shop.ANSWERED_SHARE) -> Procedure:
     def run(train: kb_shop.Decisions) -> tuple[Callable[[kb_shop.Decisions, np.ndarray], np.ndarray], float]:
         fitted = kb_shop.fit_product(train, "leave one writer out", c, share)
-        return (lambda data, rows: kb_shop.product_scores(fitted, data, rows)), fitted.threshold
+        return (lambda data, rows: kb_shop.scores_of(fitted, data, rows)), fitted.threshold
 
     return run
 

@@ -60,7 +60,7 @@ def test_the_product_fit_is_a_standardized_logistic_regression_read_on_raw_value
     # What the search computes: the raw features and the weighted product as one more feature.
     raw = [(*x, float(np.dot(fitted.product_weights, p))) for x, p in zip(data.x, data.products, strict=True)]
     assert np.allclose([fitted.confidence(r) for r in raw], expected, atol=1e-6)
-    assert np.allclose(kb_shop.product_scores(fitted, data, np.arange(len(data.labels))), expected, atol=1e-6)
+    assert np.allclose(kb_shop.scores_of(fitted, data, np.arange(len(data.labels))), expected, atol=1e-6)
     # The dimensions that carry the label get the largest weights.
     assert min(fitted.product_weights[:3]) > max(abs(w) for w in fitted.product_weights[3:])
     fitted.save(tmp_path / "c.json")
@@ -126,7 +126,7 @@ def test_the_threshold_is_chosen_on_writers_the_fit_did_not_see():
     first = np.array([kb_shop.writer_of(i) == 0 for i in data.ids])
     others = data.take(~first)
     alone = fit_product(others.x, others.products, others.labels, "", data.names, 0.03)
-    assert np.allclose(held[first], kb_shop.product_scores(alone, data, data.top[first]))
+    assert np.allclose(held[first], kb_shop.scores_of(alone, data, data.top[first]))
 
 
 def test_leaving_one_writer_out_never_reads_the_held_out_writers_labels():
