@@ -87,10 +87,22 @@ class ActionApologizeComplaint(ActionOfferPerson):
     action_name = "action_apologize_complaint"
 
 
+class ActionSecurityConcern(ActionOfferPerson):
+    """Account security: a person at once when the policy takes the turn (someone else in the account, orders
+    or charges the customer did not make: labelling rule H4 a), else how to secure the account and the offer
+    of a person. The intent alone handed over before, and on dev conversations it also fired on questions a
+    person need not take ("how can I see which devices are signed in?")."""
+
+    lead_in = messages.SECURITY_HANDOFF
+    question = f"{messages.SECURITY_ADVICE} {messages.SECURITY_OFFER}"
+    buttons = messages.SECURITY_OFFER_BUTTONS
+    action_name = "action_security_concern"
+
+
 class ActionCancelInfo(ActionOfferPerson):
     """How to cancel, then "would you like to talk to someone?" (or the policy's hand-over). Asked again in
-    the same conversation, the steps in one line and a person offered to do it: repeating the whole text to a
-    customer who insists reads as a loop."""
+    the same conversation, the policy usually takes the turn (a person cancels it: labelling rule H4 b); if
+    not, the steps in one line and a person offered to do it: repeating the whole text reads as a loop."""
 
     lead_in = messages.CANCEL_INFO
     question = f"{messages.CANCEL_INFO} {messages.CANCEL_OFFER}"
@@ -102,10 +114,8 @@ class ActionCancelInfo(ActionOfferPerson):
     ) -> list[EventType]:
         if not _said_before(tracker, self.action_name):
             return await super().run(dispatcher, tracker, domain)
-        again = messages.CANCEL_INFO_AGAIN
-        await offer_or_hand_over(
-            dispatcher, tracker, again, f"{again} {messages.CANCEL_OFFER_AGAIN}", self.buttons
-        )
+        again = f"{messages.CANCEL_INFO_AGAIN} {messages.CANCEL_OFFER_AGAIN}"
+        await offer_or_hand_over(dispatcher, tracker, messages.CANCEL_BY_PERSON, again, self.buttons)
         return []
 
 

@@ -49,6 +49,21 @@ CANCEL_OFFER = (
     "such as moving to a cheaper plan."
 )
 CANCEL_OFFER_BUTTONS = YES_OR_NO_THANKS
+# Account security (action_security_concern): the intent also reads worries a person need not handle
+# ("which devices are signed in?"), so the policy decides; when it takes the turn, the lead-in stays.
+SECURITY_HANDOFF = (
+    "I'm sorry, that sounds worrying. Account security problems are always handled by a person from our team."
+)
+SECURITY_ADVICE = (
+    "To keep your account safe: if you didn't make a change you were told about, reset your password "
+    "straight away with Sign in > Forgot password, and check Account > Orders for orders you didn't place. "
+    "We never ask for your password in chat or by email."
+)
+SECURITY_OFFER = (
+    "If someone else has been in your account, a person from our team will check its recent activity. "
+    "Would you like me to connect you?"
+)
+SECURITY_OFFER_BUTTONS = YES_OR_NO_THANKS
 # Said by action_out_of_scope, unless the hand-off policy takes the turn.
 OUT_OF_SCOPE = (
     "Sorry, that's outside what I can help with. I can help with orders and deliveries, returns and refunds, "
@@ -59,6 +74,8 @@ CANCEL_INFO_AGAIN = (
     "To cancel, open Account > Subscription > Cancel: it takes a minute, and your plan stays active until "
     "the end of the period you've paid for."
 )
+# Said before the hand-over when the policy takes a cancellation asked for again (a person cancels it).
+CANCEL_BY_PERSON = "Of course. A person from our team will cancel it for you."
 CANCEL_OFFER_AGAIN = (
     "If you'd rather someone from our team did it for you, I can pass you to a person. Would you like that?"
 )

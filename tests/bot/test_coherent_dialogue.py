@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from actions import backend_client
-from actions.handoff import ActionApologizeComplaint, ActionOfferPerson
+from actions.handoff import ActionApologizeComplaint, ActionOfferPerson, ActionSecurityConcern
 from actions.orders import ValidateOrderStatusForm
 from contract.service_api import HANDOFF_MESSAGE
 from tests.bot.test_actions import DOMAIN
@@ -99,14 +99,48 @@ def test_a_complaint_left_to_the_bot_is_one_apology_with_the_offer(backend):
     assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
 
 
+SOMEONE_ELSE = {
+    "text": "there's an order in my account I never placed, someone got in",
+    "intent": {"name": "security_concern", "confidence": 0.97},
+    "sentiment": {"label": "neutral", "score": -0.2, "confidence": 0.8},
+}
+A_WORRY = {
+    "text": "how can I see which devices are signed in to my account?",
+    "intent": {"name": "security_concern", "confidence": 0.71},
+    "sentiment": {"label": "neutral", "score": 0.0, "confidence": 0.9},
+}
+
+
+def test_a_security_problem_the_backend_takes_over_is_handed_over_with_no_question(backend):
+    seen: list[dict[str, Any]] = []
+    backend(HANDED_OVER, seen)
+    lead_in, handed = offer_person(ActionSecurityConcern(), SOMEONE_ELSE)
+    assert seen[0]["body"]["intent"] == "security_concern"
+    assert lead_in["text"].startswith("I'm sorry, that sounds worrying") and "?" not in lead_in["text"]
+    assert handed["text"] == HANDOFF_MESSAGE and not handed["buttons"]
+
+
+@pytest.mark.parametrize("answer", [LEFT_TO_THE_BOT, None], ids=["left to the bot", "backend down"])
+def test_a_security_worry_left_to_the_bot_says_how_to_secure_the_account_and_offers_a_person(backend, answer):
+    backend(answer, [])
+    [message] = offer_person(ActionSecurityConcern(), A_WORRY)
+    assert "Forgot password" in message["text"] and "Account > Orders" in message["text"]
+    assert message["text"].endswith("Would you like me to connect you?")
+    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
+
+
 def test_a_full_queue_told_the_customer_already_so_the_bot_adds_nothing(backend):
     backend({"handed_over": True, "case_id": 7, "message": None}, [])
     assert offer_person(ActionOfferPerson()) == []
 
 
 def test_the_offers_are_actions_of_the_domain_and_no_longer_responses():
-    assert {"action_offer_person", "action_apologize_complaint"} <= set(DOMAIN["actions"])
-    assert not {"utter_handoff_offer", "utter_apologize_complaint"} & set(DOMAIN["responses"])
+    assert {"action_offer_person", "action_apologize_complaint", "action_security_concern"} <= set(
+        DOMAIN["actions"]
+    )
+    assert not {"utter_handoff_offer", "utter_apologize_complaint", "utter_security_handoff"} & set(
+        DOMAIN["responses"]
+    )
 
 
 # ---- the order form: a late parcel after an order answer ------------------------------------------------
