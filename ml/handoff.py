@@ -59,10 +59,11 @@ def views_per_row(items: Sequence[LabelledConversation], parses: Parses) -> list
     return [v[: t + 1] for c, v in zip(items, views, strict=True) for t in range(len(c.turns))]
 
 
-# Hand-offs the bot's own dialogue takes (bot/data/rules.yml): a yes to its offer of a person (H1) and the
-# confirmed cancellation after its retention offer (H4 b). They follow the bot's question, which the policy
-# does not see, so as training rows they would only teach it that a plain "yes" or "cancel" means a person.
-DIALOGUE_HANDOFFS = {("H1", "affirm"), ("H4", "cancel_subscription"), ("H4", "deny")}
+# Hand-offs the bot's own dialogue takes (bot/data/rules.yml): a yes to its offer of a person (H1) and a no to
+# its retention offer (H4 b). They follow the bot's question, which the policy does not see, so as training
+# rows they would only teach it that a plain "yes" or "no" means a person. A cancellation asked for again
+# (H4 b) is the policy's: the bot answers the first request itself, so `cancel_again` tells the two apart.
+DIALOGUE_HANDOFFS = {("H1", "affirm"), ("H4", "deny")}
 
 
 def _policy_rows(items: Sequence[LabelledConversation], parses: Parses) -> list[bool]:

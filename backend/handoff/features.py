@@ -17,6 +17,7 @@ REQUEST_HUMAN = "request_human"
 NOT_HELPFUL = "not_helpful"
 SECURITY = "security_concern"
 COMPLAINT = "complaint"
+CANCEL = "cancel_subscription"
 NEGATIVE = "negative"
 
 
@@ -51,6 +52,7 @@ FEATURES: tuple[str, ...] = (
     "dissatisfied_with_cause",
     "dissatisfied_twice",
     "declines_person",
+    "cancel_again",
     "turn_number",
 )
 
@@ -126,6 +128,9 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
             len(turns) > 1 and _dissatisfied(turns[-1], cues) and _dissatisfied(turns[-2], turn_cues[-2])
         ),
         "declines_person": float(cues.declines_person),
+        # H4 (b): asking again to cancel after the bot has answered the first request (its cancellation
+        # steps, or a retention offer) is a request only a person fulfils: the bot cannot cancel a plan.
+        "cancel_again": float(now.intent == CANCEL and CANCEL in intents[:-1]),
         "turn_number": float(len(turns)),
     }
 

@@ -62,7 +62,9 @@ def _declined(features: dict[str, float]) -> bool:
 
 
 class RulesPolicy:
-    """Explicit request, two dissatisfied turns in a row, or two fallbacks in the conversation."""
+    """Explicit request, two dissatisfied turns in a row, or two fallbacks in the conversation; and the two
+    hand-offs the dialogue asks the policy about instead of taking them itself: account security (the dialogue
+    handed every `security_concern` over before) and a cancellation asked for again."""
 
     name = "rules"
 
@@ -76,6 +78,10 @@ class RulesPolicy:
             reasons.append("two dissatisfied messages in a row")
         if features["fallbacks_total"] >= 2:
             reasons.append("the bot did not understand two messages")
+        if features["security_intent"]:
+            reasons.append("account security")
+        if features["cancel_again"]:
+            reasons.append("asked again to cancel")
         if _declined(features):
             reasons = []
         return HandoffDecision(bool(reasons), self.name, reasons, features=features)

@@ -24,6 +24,15 @@ def test_features_count_runs_and_totals():
     assert list(f) == list(FEATURES)
 
 
+def test_a_cancellation_asked_for_again_is_told_apart_from_the_first():
+    first = handoff_features(turns(("greet", "neutral"), ("cancel_subscription", "neutral")))
+    again = handoff_features(
+        turns(("cancel_subscription", "neutral"), ("deny", "neutral"), ("cancel_subscription", "neutral"))
+    )
+    after_other = handoff_features(turns(("cancel_subscription", "neutral"), ("order_status", "neutral")))
+    assert (first["cancel_again"], again["cancel_again"], after_other["cancel_again"]) == (0, 1, 0)
+
+
 def test_features_need_a_turn():
     with pytest.raises(ValueError):
         handoff_features([])
@@ -38,6 +47,9 @@ def test_features_need_a_turn():
         ((("complaint", "negative"), ("not_helpful", "negative")), True),
         ((("request_human", "neutral"),), True),
         ((("nlu_fallback", "neutral"), ("greet", "neutral"), ("nlu_fallback", "neutral")), True),
+        ((("security_concern", "neutral"),), True),
+        ((("cancel_subscription", "neutral"),), False),
+        ((("cancel_subscription", "neutral"), ("deny", "neutral"), ("cancel_subscription", "neutral")), True),
     ],
 )
 def test_rules_policy(spec, handoff):
