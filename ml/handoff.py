@@ -313,6 +313,14 @@ def _pooled(table: list[dict[str, Any]]) -> str:
     return f"pooled: precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f} (TP {tp}, FP {fp}, FN {fn})"
 
 
+def fitted_without(dev: Sequence[LabelledConversation], parses: Parses, held: str) -> LearntPolicy:
+    """The policy the whole procedure (C and threshold included) fits on every dev writer but `held`."""
+    train = [c for c in dev if writer_of(c.id) != held]
+    X, y, _ = rows(train, parses)
+    policy, _ = fit_rows(X, y, writer_groups(train, parses), f"without {held}", LeaveOneGroupOut())
+    return policy
+
+
 def writers(dev: Sequence[LabelledConversation], parses: Parses) -> list[dict[str, Any]]:
     """Each dev set (one writer each: the id's letter) scored by the policy fitted on the others. Within one
     writer, out-of-fold F1 overstates what customers who write differently get; this is the check. The fit
@@ -321,11 +329,8 @@ def writers(dev: Sequence[LabelledConversation], parses: Parses) -> list[dict[st
     sets = sorted({writer_of(c.id) for c in dev})
     rows_out = []
     for held in sets:
-        train = [c for c in dev if writer_of(c.id) != held]
         scored = [c for c in dev if writer_of(c.id) == held]
-        X, y, _ = rows(train, parses)
-        policy, _ = fit_rows(X, y, writer_groups(train, parses), "writers", LeaveOneGroupOut())
-        learnt = _decided_scores(policy, scored, parses)
+        learnt = _decided_scores(fitted_without(dev, parses, held), scored, parses)
         rules = _decided_scores(RulesPolicy(), scored, parses)
         rows_out.append(
             {"held_out": held}

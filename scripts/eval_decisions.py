@@ -29,9 +29,9 @@ from sklearn.metrics import confusion_matrix, f1_score
 from backend.handoff.policy import LearntPolicy, RulesPolicy
 from ml import conversations
 from ml.conversations import SENTIMENTS, LabelledConversation
-from ml.handoff import CURRENT_POLICY, parse_turns
+from ml.handoff import CURRENT_POLICY, dev_key, fitted_without, parse_turns, writer_of
 from ml.replay import DecisionScore, Replay, Replayer, escalation_model, score, with_policy
-from scripts.paths import CURRENT_MODEL, SHARED_DATA, VAR
+from scripts.paths import CACHE, CURRENT_MODEL, SHARED_DATA, VAR
 from scripts.stack import Stack, StackConfig
 
 IDENTITY_SECRET = "eval-identity-secret"
@@ -156,14 +156,42 @@ def write(replay: Replay, report: dict[str, Any], stem: str) -> None:
 
 def dev_only() -> int:
     """The dev split alone: the test conversations are neither replayed nor scored. The learnt policy's row
-    is in-sample here (it was fitted on these turns); the bot alone and the rules-only rows are not."""
+    is in-sample here (it was fitted on these turns); the bot alone and the rules-only rows are not, nor is
+    the held-out row: each writer's conversations decided by the policy fitted on the other writers."""
     items = conversations.of_split(conversations.load(), "dev")
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         replay = replay_all(items, Path(tmp))
     print(f"\nReplayed {len(items)} dev conversations in {time.monotonic() - started:.0f} s")
-    write(replay, {"split": "dev"} | split_report("dev", items, replay, _policies()), "decisions_dev")
+    report = {"split": "dev"} | split_report("dev", items, replay, _policies())
+    report["held_out_writers"] = held_out_writers(items, replay)
+    write(replay, report, "decisions_dev")
     return 0
+
+
+def held_out_writers(items: Sequence[LabelledConversation], replay: Replay) -> dict[str, Any]:
+    """Each dev writer's replayed conversations with the bot's own hand-offs and the policy fitted without
+    that writer: what the whole system gets on a new writer's words, short of the test set."""
+    key = dev_key()
+    parses_file = CACHE / "handoff" / f"parses-{key}.json"
+    if key is None or not parses_file.exists():
+        print("  learnt, each writer held out: no dev parse cached (make model writes it); skipped")
+        return {}
+    parses = json.loads(parses_file.read_text())["conversations"]
+    figures: dict[str, Any] = {}
+    pooled = [0, 0, 0]
+    for held in sorted({writer_of(c.id) for c in items}):
+        part = [c for c in items if writer_of(c.id) == held]
+        s = score(part, replay, with_policy(fitted_without(items, parses, held)))
+        figures[held] = vars(s) | {"precision": s.precision, "recall": s.recall}
+        pooled = [pooled[0] + s.true_positive, pooled[1] + s.false_positive, pooled[2] + s.false_negative]
+        print(f"  learnt, writer {held} held out: precision {s.precision:.3f} recall {s.recall:.3f} "
+              f"(TP {s.true_positive}, FP {s.false_positive}, FN {s.false_negative})")  # fmt: skip
+    tp, fp, fn = pooled
+    figures["pooled"] = {"precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1), "tp": tp}
+    print(f"  learnt, each writer held out, pooled: precision {figures['pooled']['precision']:.3f} "
+          f"recall {figures['pooled']['recall']:.3f} (TP {tp}, FP {fp}, FN {fn})")  # fmt: skip
+    return figures
 
 
 def main() -> int:
