@@ -48,8 +48,8 @@ above it by this rule.
 
 Result (2026-12-06, the choice applied as written): `pooled 0.85` (2 of 4 held-out writers meet both targets,
 pooled precision 0.869) over `per-writer min` (2, 0.861); `pooled 0.88` (2, 0.855) and `new-writer 80% bound`
-(2, 0.843) refused; today's `pooled 0.80` met both for 1 writer. It ships (`kb_shop.ANSWERED_SHARE` 0.85,
-`kb_shop.answered_threshold`). No rule meets both for writers 3 and 4: writer 4's precision is below 0.85 at
+(2, 0.843) refused; today's `pooled 0.80` met both for 1 writer. It ships (`kb_shop.ANSWERED_SHARE` 0.85).
+No rule meets both for writers 3 and 4: writer 4's precision is below 0.85 at
 every threshold compared, and writer 3's falls below 0.85 before its answered share reaches 0.80.
 
 `--save-calibration` refits the product's decision on all dev questions (`ShopKb.fit_calibration`, which
@@ -156,7 +156,7 @@ REFUSE_BELOW = 0.86  # the choice refuses a variant whose pooled precision is be
 
 def pooled_rule(share: float) -> ThresholdRule:
     def rule(scores: np.ndarray, answerable: np.ndarray, writers: np.ndarray) -> float:
-        return kb_shop.answered_threshold(scores, answerable, share)
+        return calibration.choose_threshold_answered(scores, answerable, share)
 
     return rule
 
