@@ -129,7 +129,8 @@ def _decided(X: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     """What LearntPolicy.decide does at this threshold: the explicit-request guardrail hands over, a declined
     person is respected, the score decides the rest."""
     explicit = X[:, FEATURES.index("explicit_request")] > 0
-    declined = (X[:, FEATURES.index("declines_person")] > 0) & ~explicit
+    cancel_again = X[:, FEATURES.index("cancel_again")] > 0
+    declined = (X[:, FEATURES.index("declines_person")] > 0) & ~explicit & ~cancel_again
     return explicit | ((scores >= threshold) & ~declined)
 
 

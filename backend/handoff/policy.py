@@ -57,8 +57,11 @@ def _explicit_request(features: dict[str, float]) -> list[str]:
 
 
 def _declined(features: dict[str, float]) -> bool:
-    """The customer said no to a person ("no, let's keep trying here") and did not ask for one: respected."""
-    return bool(features["declines_person"]) and not features["explicit_request"]
+    """The customer said no to a person ("no, let's keep trying here") and did not ask for one: respected.
+    Not when they ask again to cancel: "no thanks, I just want it cancelled" turns down the offer, not the
+    person who alone can cancel the plan."""
+    asked = features["explicit_request"] or features["cancel_again"]
+    return bool(features["declines_person"]) and not asked
 
 
 class RulesPolicy:

@@ -69,6 +69,18 @@ def test_learnt_policy_keeps_the_explicit_request_guardrail():
     assert not never.decide(turns(("complaint", "negative"), ("complaint", "negative"))).handoff
 
 
+def test_a_declined_person_is_respected_unless_the_customer_asks_again_to_cancel():
+    p = policy(0.5, {"cancel_again": 3.0, "negative_now": 3.0})
+    cancel, offer_declined = (
+        TurnView("cancel_subscription", "neutral", 0.0, "I want to cancel"),
+        TurnView("cancel_subscription", "neutral", 0.0, "no thanks, I just want it cancelled"),
+    )
+    assert handoff_features([cancel, offer_declined])["declines_person"] == 1
+    assert p.decide([cancel, offer_declined]).handoff  # a person alone can cancel the plan
+    angry_but_declines = TurnView("complaint", "negative", -0.8, "no thanks, I don't need a person")
+    assert not p.decide([angry_but_declines]).handoff
+
+
 def test_learnt_policy_scores_and_explains():
     p = policy(0.5, {"not_helpful_total": 1.5})
     assert not p.decide(turns(("not_helpful", "neutral"))).handoff  # sigmoid(-0.5)
