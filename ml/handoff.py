@@ -33,7 +33,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import BaseCrossValidator, GroupKFold, LeaveOneGroupOut
 
 from backend.handoff.features import FEATURES, TurnView, handoff_features, vector
-from backend.handoff.policy import LearntPolicy, RulesPolicy
+from backend.handoff.policy import LearntPolicy, RulesPolicy, declined
 from ml import conversations
 from ml.conversations import LabelledConversation
 from scripts.paths import BOT_BIN, CACHE, CURRENT_MODEL, ROOT, VAR, content_hash
@@ -129,9 +129,7 @@ def _decided(X: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     """What LearntPolicy.decide does at this threshold: the explicit-request guardrail hands over, a declined
     person is respected, the score decides the rest."""
     explicit = X[:, FEATURES.index("explicit_request")] > 0
-    cancel_again = X[:, FEATURES.index("cancel_again")] > 0
-    declined = (X[:, FEATURES.index("declines_person")] > 0) & ~explicit & ~cancel_again
-    return explicit | ((scores >= threshold) & ~declined)
+    return explicit | ((scores >= threshold) & ~declined(dict(zip(FEATURES, X.T, strict=True))))
 
 
 def _best_threshold(X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:

@@ -21,11 +21,13 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from backend.handoff.features import FEATURES, TurnView, handoff_features, vector
 
@@ -56,12 +58,19 @@ def _explicit_request(features: dict[str, float]) -> list[str]:
     return ["the customer asked for a person"] if features["explicit_request"] else []
 
 
-def _declined(features: dict[str, float]) -> bool:
+def declined(features: Mapping[str, Any]) -> Any:
     """The customer said no to a person ("no, let's keep trying here") and did not ask for one: respected.
     Not when they ask again to cancel: "no thanks, I just want it cancelled" turns down the offer, not the
-    person who alone can cancel the plan."""
-    asked = features["explicit_request"] or features["cancel_again"]
-    return bool(features["declines_person"]) and not asked
+    person who alone can cancel the plan. On one turn's features, or on feature columns (training's
+    threshold search, ml/handoff.py), alike."""
+    asked = np.logical_or(
+        np.greater(features["explicit_request"], 0), np.greater(features["cancel_again"], 0)
+    )
+    return np.logical_and(np.greater(features["declines_person"], 0), np.logical_not(asked))
+
+
+def _declined(features: dict[str, float]) -> bool:
+    return bool(declined(features))
 
 
 class RulesPolicy:
