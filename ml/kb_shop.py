@@ -494,14 +494,22 @@ def fit_product(
     top result's confidence from fits that did not see their writer (one fold per writer, the procedure a new
     writer's questions meet); with fewer than two writers, FOLDS folds by byte THRESHOLD_BYTE of the id's
     SHA-256."""
+    fitted, held_out = fit_product_held_out(examples, fitted_on, c)
+    threshold = calibration.choose_threshold_answered(held_out, examples.answerable, share)
+    return calibration.with_threshold(fitted, threshold, {})
+
+
+def fit_product_held_out(
+    examples: Decisions, fitted_on: str, c: float = PRODUCT_C
+) -> tuple[Calibrator, np.ndarray]:
+    """`fit_product` before its threshold: the fit on every example, and the held-out confidences a threshold
+    rule reads (`inner_scores`); scripts/kb_writer_dev.py compares rules on them."""
     if examples.products is None:
         raise ValueError("fit_product needs decisions made with products=True")
     fitted = calibration.fit_product(
         examples.x, examples.products, examples.labels, fitted_on, examples.names, c
     )
-    held_out = inner_scores(examples, c)
-    threshold = calibration.choose_threshold_answered(held_out, examples.answerable, share)
-    return calibration.with_threshold(fitted, threshold, {})
+    return fitted, inner_scores(examples, c)
 
 
 def hash_folds(ids: Sequence[str]) -> np.ndarray:
