@@ -10,6 +10,8 @@ rasa_sdk imports every module of this package and registers each Action subclass
 - retention.py   action_retention_offer
 - fallback.py    action_try_knowledge (the knowledge base before the fallback), action_out_of_scope,
                  action_default_fallback, action_default_ask_affirmation (overrides of Rasa's defaults)
+- bare_answers.py action_answer_yes, action_answer_no (a bare yes / no, answered as the question on screen:
+                 a typed answer to the fallback's topic question counts as its button)
 
 The actions reach customer data only through the backend's HTTP service API (backend_client.py); the texts
 they send are in messages.py and the order-number rules in order_ids.py.

@@ -13,7 +13,8 @@ How a misunderstanding plays out:
    starts the two-stage fallback" runs action_two_stage_fallback, which asks action_default_ask_affirmation
    (below) for a friendly "Just to make sure I understood: is this about ...?" with Yes/No buttons.
 2. "No" (payload /out_of_scope) makes it ask utter_ask_rephrase; a clear answer ends the fallback as if the
-   customer had said that in the first place.
+   customer had said that in the first place. A typed "yes" or "no" is such an answer to Rasa (`affirm`,
+   `deny`); actions/bare_answers.py reads it as the button the customer meant.
 3. A second unclear message, or "no" twice, makes the fallback give up: it runs action_default_fallback.
 
 Rasa's stock action_default_fallback utters utter_default and reverts the customer's message

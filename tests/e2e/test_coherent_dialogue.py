@@ -88,3 +88,34 @@ def test_a_late_parcel_after_an_order_answer_is_looked_up_without_asking_again(s
     texts = [r["text"] for r in replies]
     assert any("ORD-100001" in t for t in texts), texts
     assert not any("order number" in t.lower() for t in texts), texts
+
+
+# Neither the knowledge base nor the NLU is sure of it, so the bot asks "is this about ...?" (dev set B).
+UNCLEAR_COMPLAINT = (
+    "your delivery guy literally threw my box over the gate and the bottle inside is dented. not great"
+)
+
+
+def topic_question(stack: Stack) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new conversation whose first message got the fallback's topic question: (session, the question)."""
+    session = open_session(stack, email=None)
+    asked = turn(stack, session, UNCLEAR_COMPLAINT)
+    questions = [r for r in asked if r["text"].startswith("Just to make sure I understood")]
+    assert questions and questions[0].get("buttons"), f"no topic question for the unclear complaint: {asked}"
+    return session, questions[0]
+
+
+def test_a_typed_yes_to_the_topic_question_gets_what_its_yes_button_gets(stack: Stack):
+    clicked_session, question = topic_question(stack)
+    yes_payload = question["buttons"][0]["payload"]
+    clicked = [r["text"] for r in turn(stack, clicked_session, yes_payload)]
+    typed_session, _ = topic_question(stack)
+    typed = [r["text"] for r in turn(stack, typed_session, "yes pls")]
+    assert typed == clicked, (typed, clicked)
+    assert "Sure! What can I help you with?" not in typed
+
+
+def test_a_typed_no_to_the_topic_question_asks_to_rephrase(stack: Stack):
+    session, _ = topic_question(stack)
+    replies = [r["text"] for r in turn(stack, session, "no, ill try once more")]
+    assert replies and replies[0].startswith("Let's try once more"), replies
