@@ -81,7 +81,9 @@ ASKS_FOR_PERSON = re.compile(
             r"\b(?:someone|somebody)\s+(?:from|at|on)\s+(?:your|the)\s+(?:team|staff|side)\b",
             r"\b(?:an?\s+)?(?:human|agent|person|manager)\s+(?:please|pls|plz|asap|now)\b",
             r"\b(?:please|pls|plz)\s+(?:a|an|some)\s+(?:real\s+)?(?:person|human|agent)\b",
-            r"\b(?:want|need|like)\s+(?:to\s+(?:talk|speak)\s+to\s+)?(?:a|an)\s+(?:human|agent|person|manager)\b",
+            # every noun for a person the other patterns know: "I want a supervisor", "need a representative"
+            r"\b(?:want|need|like)\s+(?:to\s+(?:talk|speak)\s+to\s+)?(?:a|an)\s+"
+            r"(?:human|agent|person|manager|supervisor|representative)\b(?!['’]s)",
             r"\bcall\s+me(?:\s+back)?\b",
             r"\b(?:want|need|get|request|arrange|book)\s+(?:a\s+)?call[\s-]?back\b",
             r"\bconnect\s+me\b",
@@ -103,6 +105,9 @@ ASKS_FOR_PERSON = re.compile(
             rf"(?:on|over|along|up)?\s*(?:to|on\s+to|onto)\s+{_PERSON}\b",
             r"\bescalat(?:e|ing)\s+(?:this|it|that|to|my\s+(?:case|issue|complaint|problem|ticket)|the\s+(?:case|issue"
             r"|complaint|matter|ticket))\b|\bescalate\W*(?:please|pls|now)?\W*$",
+            # the same wish in the passive: "I'd like this escalated", "get my complaint escalated"
+            r"\b(?:want|like|need|get|have)\s+(?:this|it|that|my\s+(?:case|issue|complaint|problem|ticket))\s+"
+            r"escalated\b",
             # Asking how to reach one: "is there anyone I can talk to?", "how can I reach a human", "can I get
             # an agent", "a number I can call", a person named as the option the customer picks.
             r"\b(?:is|isn'?t)\s+there\s+(?:anyone|anybody|someone|somebody|a\s+(?:real\s+)?(?:person|human))\s*"
