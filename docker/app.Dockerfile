@@ -17,6 +17,10 @@ COPY contract contract
 # The knowledge code and its confidence calibration (knowledge/calibration.json, KB_CALIBRATION_PATH's default).
 COPY knowledge knowledge
 COPY nlu nlu
+# The ONNX export of the base encoder (the bot's, nlu/encoder_export.py): the backend encodes knowledge queries
+# on onnxruntime instead of torch (KB_ENCODER_ONNX_DIR, backend/core/config.py).
+RUN python -m nlu.encoder_export --out /app/encoder
+ENV KB_ENCODER_ONNX_DIR=/app/encoder
 # ml/: the risk models' first training (python -m ml.risk.bootstrap, in the CMD below; on Kubernetes the Job
 # supportdesk-models, python -m ml.cluster_models) and the training CLIs (the hand-off CronJob's among them).
 COPY ml ml

@@ -9,7 +9,13 @@ An adapted encoder (knowledge/adapt.py) is a sentence-transformers directory wit
 name is the base model's plus the SHA-256 of its files, so an index records exactly which encoder built it.
 `get_embedder(path)` keeps one instance per model directory.
 
-Torch runs single-threaded by default (`KB_EMBED_THREADS`, backend/core/config.py): requests are the unit of
+The base model runs on onnxruntime when `KB_ENCODER_ONNX_DIR` names the ONNX export the bot's NLU uses
+(nlu/encoder_export.py, nlu/sentence_encoder.py): the same vectors as torch's for less CPU a query
+(docs/benchmarks.md), and the backend never imports torch for it. The export must be of these very model files
+(its manifest's source hash), or loading fails. Without it, and for an adapted encoder, sentence-transformers
+runs on torch.
+
+Either runs single-threaded by default (`KB_EMBED_THREADS`, backend/core/config.py): requests are the unit of
 parallelism in the server, and on a busy machine two threads spin-wait on each other.
 """
 
@@ -70,12 +76,20 @@ def _pooled_dim(path: Path) -> int:
 
 
 class SentenceEmbedder:
-    def __init__(self, path: Path | None = None, batch_size: int = 32, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        batch_size: int = 32,
+        threads: int | None = None,
+        onnx_dir: Path | None = None,
+    ) -> None:
         self.path = path or model_dir()
         self.name = encoder_name(self.path)
         self.dim = _pooled_dim(self.path)
         self.batch_size = batch_size
         self.threads = threads if threads is not None else get_settings().kb_embed_threads
+        # The export serves the base model only: an adapted model's weights are not in it.
+        self.onnx_dir = onnx_dir if self.name == MODEL_NAME else None
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -86,6 +100,9 @@ class SentenceEmbedder:
     def load(self) -> None:
         with self._lock:
             if self._model is not None:
+                return
+            if self.onnx_dir is not None:
+                self._model = self._load_onnx(self.onnx_dir)
                 return
             # Set before sentence-transformers/transformers are imported, so nothing tries the network: these
             # are read by the Hugging Face libraries, not settings of ours, and a value given stays.
@@ -104,6 +121,18 @@ class SentenceEmbedder:
                 )
             self._model = model
 
+    def _load_onnx(self, directory: Path) -> Any:
+        from nlu.sentence_encoder import SentenceEncoder, file_sha256, read_manifest
+
+        # nlu/encoder_export.py records the hash of the weights it exported.
+        exported_from = read_manifest(directory).get("source_sha256")
+        if exported_from != file_sha256(self.path / "model.safetensors"):
+            raise RuntimeError(f"{directory} is not an export of {self.path} (source hash differs)")
+        model = SentenceEncoder.from_dir(directory, threads=self.threads, batch_size=self.batch_size)
+        if model.dim != self.dim:
+            raise RuntimeError(f"{directory} gives {model.dim} dims, not {self.dim}")
+        return model
+
     def _check_files(self) -> None:
         """An adapted model whose files no longer match the hash in its name is refused, not used."""
         meta = self.path / ADAPTATION
@@ -116,6 +145,8 @@ class SentenceEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.load()
+        if self.onnx_dir is not None:  # nlu.sentence_encoder: mean-pooled and normalised as below
+            return np.ascontiguousarray(self._model.encode(texts), dtype=np.float32)
         vectors = self._model.encode(
             texts,
             batch_size=self.batch_size,
@@ -131,9 +162,10 @@ _shared: dict[Path, SentenceEmbedder] = {}
 
 
 def get_embedder(path: Path | None = None) -> SentenceEmbedder:
-    """The process-wide embedder of a model directory, the base model by default (loaded on first use)."""
+    """The process-wide embedder of a model directory, the base model by default (loaded on first use),
+    on onnxruntime when the settings name the base model's export."""
     key = (path or model_dir()).resolve()
     with _lock:
         if key not in _shared:
-            _shared[key] = SentenceEmbedder(key)
+            _shared[key] = SentenceEmbedder(key, onnx_dir=get_settings().kb_encoder_onnx_dir)
         return _shared[key]

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import httpx
 
 from scripts.paths import APP_PYTHON, BOT_BIN, CURRENT_MODEL, ROOT, VAR
+from scripts.train_bot import encoder_dir
 
 # What an interrupted caller leaves to the processes it started before it kills them.
 STOP_GRACE_S = 15.0
@@ -147,6 +148,8 @@ class Stack:
             # secrets, which it refuses in production (backend/core/config.py). tests/stack.py runs
             # production with its own.
             "ENVIRONMENT": "development",
+            # The backend encodes knowledge queries with the bot's ONNX export of the base model.
+            "KB_ENCODER_ONNX_DIR": str(encoder_dir()),
             **os.environ,
             "DATABASE_URL": c.database_url,
             "RASA_URL": c.url(c.rasa_port),

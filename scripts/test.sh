@@ -86,6 +86,6 @@ run test_nlu
 run $APP -m scripts.check_nlu_report "$REPORTS/nlu" --min-macro-f1 0.90
 
 step "backend, knowledge, risk, end-to-end and browser tests (app venv; SQLite and PostgreSQL)"
-run $APP -m pytest -q tests --ignore=tests/bot
+run env KB_ENCODER_ONNX_DIR="$ENCODER_DIR" $APP -m pytest -q tests --ignore=tests/bot
 
 step "done"

@@ -323,6 +323,13 @@ class KnowledgeSettings(SettingsGroup):
         default=None,
         description="An adapted encoder (python -m knowledge.adapt); empty means base all-MiniLM-L6-v2.",
     )
+    kb_encoder_onnx_dir: Path | None = Field(
+        default=None,
+        description="The ONNX export of base all-MiniLM-L6-v2 the bot's NLU uses (nlu/encoder_export.py; "
+        "the stacks of make run, make test and the benchmarks point here): the base model then runs on "
+        "onnxruntime, the same vectors as torch's for less CPU. Empty means torch. An adapted "
+        "encoder (KB_ENCODER_DIR) always runs on torch.",
+    )
     kb_reranker_dir: Path | None = Field(
         default=None,
         description="A cross-encoder re-ranker (knowledge/rerank.py, built by make eval-kb) that re-orders "
