@@ -14,7 +14,6 @@ rules said before (bot/data/rules.yml, "yes without a question", "anything else 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +22,7 @@ from rasa_sdk.events import ActionExecuted, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.fallback import REJECT_PAYLOAD
+from actions.fallback import REJECT_PAYLOAD, parse_payload
 
 ANYTHING_ELSE = "utter_anything_else"
 
@@ -49,13 +48,6 @@ def topic_payload(bot_message: dict[str, Any] | None) -> str | None:
     if len(payloads) == 2 and payloads[1] == REJECT_PAYLOAD and str(payloads[0]).startswith("/"):
         return str(payloads[0])
     return None
-
-
-def parse_payload(payload: str) -> tuple[str, list[dict[str, Any]]]:
-    """'/order_status{"order_id": "ORD-1"}' -> ("order_status", [{"entity": "order_id", "value": "ORD-1"}])"""
-    intent, brace, rest = payload.removeprefix("/").partition("{")
-    values = json.loads(brace + rest) if brace else {}
-    return intent, [{"entity": name, "value": value} for name, value in values.items()]
 
 
 def said_as(tracker: Tracker, payload: str) -> list[EventType]:

@@ -161,3 +161,11 @@ def confirm_payload(intent: str, latest_message: dict[str, Any]) -> str:
         if isinstance(entity.get("entity"), str) and isinstance(entity.get("value"), str)
     }
     return f"/{intent}{json.dumps(entities)}" if entities else f"/{intent}"
+
+
+def parse_payload(payload: str) -> tuple[str, list[dict[str, Any]]]:
+    """`confirm_payload` read back: '/order_status{"order_id": "ORD-1"}' -> ("order_status",
+    [{"entity": "order_id", "value": "ORD-1"}])."""
+    intent, brace, rest = payload.removeprefix("/").partition("{")
+    values = json.loads(brace + rest) if brace else {}
+    return intent, [{"entity": name, "value": value} for name, value in values.items()]

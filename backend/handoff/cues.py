@@ -81,7 +81,7 @@ ASKS_FOR_PERSON = re.compile(
             r"\b(?:someone|somebody)\s+(?:from|at|on)\s+(?:your|the)\s+(?:team|staff|side)\b",
             r"\b(?:an?\s+)?(?:human|agent|person|manager)\s+(?:please|pls|plz|asap|now)\b",
             r"\b(?:please|pls|plz)\s+(?:a|an|some)\s+(?:real\s+)?(?:person|human|agent)\b",
-            # every noun for a person the other patterns know: "I want a supervisor", "need a representative"
+            # a person named by role: "I want a supervisor", "need a representative"
             r"\b(?:want|need|like)\s+(?:to\s+(?:talk|speak)\s+to\s+)?(?:a|an)\s+"
             r"(?:human|agent|person|manager|supervisor|representative)\b(?!['’]s)",
             r"\bcall\s+me(?:\s+back)?\b",

@@ -16,7 +16,8 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.bare_answers import ActionAnswerNo, ActionAnswerYes, parse_payload
+from actions.bare_answers import ActionAnswerNo, ActionAnswerYes
+from actions.fallback import confirm_payload, parse_payload
 
 DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "bot" / "domain.yml").read_text())
 METADATA = {"channel": "web", "request_id": "req-1"}
@@ -109,6 +110,11 @@ def test_a_yes_or_no_to_anything_else_says_what_the_rules_said_before(
 
 def test_a_payload_without_entities_has_none():
     assert parse_payload("/complaint") == ("complaint", [])
+
+
+def test_the_yes_buttons_payload_reads_back_as_it_was_made():
+    latest = {"entities": [{"entity": "order_id", "value": "ORD-100066"}]}
+    assert parse_payload(confirm_payload("order_status", latest)) == ("order_status", latest["entities"])
 
 
 def test_the_actions_and_what_they_say_are_in_the_domain():
