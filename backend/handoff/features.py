@@ -7,7 +7,7 @@ acts on in the product: the intent after Rasa's FallbackClassifier and the senti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from backend.handoff.cues import Cues, cues_of
@@ -55,6 +55,50 @@ FEATURES: tuple[str, ...] = (
     "cancel_again",
     "turn_number",
 )
+
+
+def _times(count: float, one: str, many: str) -> str:
+    n = int(count)
+    return one if n == 1 else many.format(n=n)
+
+
+# What each feature says in words an agent reads: the case card and the hand-off brief show the learnt
+# policy's strongest reasons with these, not as feature names. Called with the feature's value.
+REASON_PHRASES: dict[str, Callable[[float], str]] = {
+    "explicit_request": lambda _: "the customer asked for a person",
+    "asks_for_person_in_text": lambda _: "asked for a person in their own words",
+    "security_intent": lambda _: "account security",
+    "disowns_in_text": lambda _: "says an order, a charge or a sign-in was not theirs",
+    "not_helpful_now": lambda _: "said the last answer did not help",
+    "not_helpful_total": lambda n: _times(
+        n, "said an answer did not help", "said {n} times that an answer did not help"
+    ),
+    "not_helped_again": lambda _: "said a second time that an answer did not help",
+    "fallbacks_in_a_row": lambda n: _times(
+        n, "the bot did not understand the last message", "the bot did not understand {n} messages in a row"
+    ),
+    "fallbacks_total": lambda n: _times(
+        n, "the bot did not understand one message", "the bot did not understand {n} messages"
+    ),
+    "garbled_after_unclear": lambda _: "a second unclear message in a row",
+    "negative_now": lambda _: "dissatisfied in this message",
+    "negative_previous": lambda _: "dissatisfied in the message before",
+    "negatives_in_a_row": lambda n: _times(
+        n, "dissatisfied in this message", "{n} dissatisfied messages in a row"
+    ),
+    "complaint_now": lambda _: "a complaint",
+    "earlier_contacts_now": lambda _: "says earlier contacts did not sort it out",
+    "threatens_now": lambda _: "threatens to leave or to take it further",
+    "dissatisfied_with_cause": lambda _: "dissatisfied, after earlier contacts or with a threat",
+    "dissatisfied_twice": lambda _: "dissatisfied in this message and the one before",
+    "declines_person": lambda _: "turned down a person",
+    "cancel_again": lambda _: "asked again to cancel",
+    "turn_number": lambda n: f"a long conversation ({int(n)} messages)",
+}
+
+
+def reason_phrase(name: str, value: float) -> str:
+    return REASON_PHRASES[name](value)
 
 
 def _run_length(flags: Sequence[bool]) -> int:

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from backend.handoff.features import FEATURES, TurnView, handoff_features, vector
+from backend.handoff.features import FEATURES, TurnView, handoff_features, reason_phrase, vector
 
 log = logging.getLogger(__name__)
 
@@ -122,14 +122,15 @@ class LearntPolicy:
         return 1.0 / (1.0 + math.exp(-z))
 
     def reasons(self, features: dict[str, float]) -> list[str]:
-        """The three features that pushed the score up most, by name (the inbox shows why)."""
+        """The three features that pushed the score up most, in words (the inbox shows why)."""
         pushes = [
             (c * (x - m) / s, name)
             for name, x, m, s, c in zip(
                 FEATURES, vector(features), self.mean, self.scale, self.coef, strict=True
             )
         ]
-        return [f"{name} = {features[name]:g}" for push, name in sorted(pushes, reverse=True)[:3] if push > 0]
+        strongest = [name for push, name in sorted(pushes, reverse=True)[:3] if push > 0]
+        return [reason_phrase(name, features[name]) for name in strongest]
 
     def decide(self, turns: Sequence[TurnView]) -> HandoffDecision:
         return self.decide_features(handoff_features(turns))
@@ -139,7 +140,8 @@ class LearntPolicy:
         guardrail = _explicit_request(features)
         over = score >= self.threshold and not _declined(features)
         handoff = bool(guardrail) or over
-        reasons = guardrail + (self.reasons(features) if over else [])
+        learnt = [reason for reason in self.reasons(features) if reason not in guardrail] if over else []
+        reasons = guardrail + learnt
         return HandoffDecision(handoff, self.name, reasons, score, self.threshold, features)
 
     def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:

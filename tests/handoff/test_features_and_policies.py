@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from backend.handoff.features import FEATURES, TurnView, handoff_features
+from backend.handoff.features import FEATURES, REASON_PHRASES, TurnView, handoff_features, reason_phrase
 from backend.handoff.policy import LearntPolicy, RulesPolicy, load_policy
 from ml.conversations import LabelledConversation, LabelledTurn
 from ml.replay import ReplayedTurn, score, with_policy
@@ -85,8 +85,22 @@ def test_learnt_policy_scores_and_explains():
     p = policy(0.5, {"not_helpful_total": 1.5})
     assert not p.decide(turns(("not_helpful", "neutral"))).handoff  # sigmoid(-0.5)
     decision = p.decide(turns(("not_helpful", "neutral"), ("not_helpful", "neutral")))  # sigmoid(1)
-    assert decision.handoff and decision.reasons == ["not_helpful_total = 2"]
+    assert decision.handoff and decision.reasons == ["said 2 times that an answer did not help"]
     assert decision.score == pytest.approx(0.731, abs=1e-3)
+
+
+def test_every_feature_has_words_for_the_inbox():
+    assert set(REASON_PHRASES) == set(FEATURES)
+    for name in FEATURES:
+        for value in (1.0, 3.0):
+            words = reason_phrase(name, value)
+            assert name not in words and "_" not in words and "=" not in words
+
+
+def test_a_request_for_a_person_is_given_once_as_a_reason():
+    p = policy(0.5, {"explicit_request": 3.0})
+    decision = p.decide(turns(("request_human", "neutral")))
+    assert decision.reasons == ["the customer asked for a person"]
 
 
 def test_learnt_policy_file_round_trip_and_refusals(tmp_path):

@@ -103,7 +103,7 @@ def test_the_learnt_policy_decides_when_configured(client_with, database_url, ra
     rasa.answer = parses(("order_status", "neutral"), ("complaint", "negative"))
     assert HANDOFF_NOTICE not in bot_texts(send(client, widget, "where is my parcel").json())
     assert bot_texts(send(client, widget, "you lost it, great").json())[-1] == HANDOFF_NOTICE
-    assert cases_of(database_url, widget["conversation_id"])[0]["reason"] == "negative_now = 1"
+    assert cases_of(database_url, widget["conversation_id"])[0]["reason"] == "dissatisfied in this message"
 
 
 def test_a_missing_learnt_policy_leaves_the_rules_deciding(client_with, database_url, rasa, tmp_path):
