@@ -30,10 +30,12 @@ HANDOFF_MESSAGE = "I'm connecting you with a member of our team. They'll reply r
 DEFAULT_SKILL = "general"
 SKILL_BY_INTENT: Mapping[str, str] = MappingProxyType({
     "billing_question": "billing", "invoice_copy": "billing", "failed_payment": "billing",
-    "return_refund": "billing", "pricing": "sales", "change_plan": "sales", "product_question": "sales",
+    "return_refund": "billing", "pricing": "sales", "change_plan": "sales", "product_question": "general",
     "cancel_subscription": "retention", "technical_problem": "technical", "reset_password": "technical",
     "account_locked": "technical", "update_details": "general", "order_status": "general",
     "shipping_delay": "general", "complaint": "general",
+    # Product questions are asked by customers who already own the product (a broken zip, sizes, care, how
+    # we ship) as often as by buyers, so they go to the general team; buying in bulk or for a team is sales.
     # Account security (someone else in the account, charges or orders not made) goes with the other
     # account cases (locked, password) to the technical team.
     "security_concern": "technical",
