@@ -118,6 +118,11 @@ ASKS_FOR_PERSON = re.compile(
             r"\b(?:phone|telephone)?\s*number\s+(?:i|we)\s+can\s+(?:call|ring|phone|dial)\b",
             r"\b(?:person|human|agent)\s+option\b",
             rf"\b(?:{_PERSON}|customer\s+service|operator|representative)\s+(?:please|pls|plz|asap|now)\b",
+            # a person wished for: "a person would be good", "an agent would be great"
+            r"\b(?:a|an)\s+(?:real\s+|actual\s+|live\s+)?(?:person|human|agent|representative)\s+"
+            r"(?:would\s+be|sounds|is)\s+(?:\w+\s+)?(?:good|great|better|best|nice|helpful|ideal|preferable|fine)\b",
+            # the team asked to act: "can your team check what's going on", "could your staff look into it"
+            rf"\b(?:can|could|would|will)\s+(?:your|the)\s+(?:support\s+)?(?:team|staff|people|agents?)\s+(?:be\s+able\s+to\s+)?{_STAFF_VERB}\b",
             # the task done by a person for the customer: "have someone do it for me", "can a person do this
             # for us"
             rf"\b{_SOMEONE}\s+(?:to\s+)?do\s+(?:it|this|that|the\s+\w+)\s+for\s+(?:me|us)\b",
@@ -130,6 +135,8 @@ ASKS_FOR_PERSON = re.compile(
             r"(?<!how\sdo\si\s)(?<!can\si\s)(?<!should\si\s)(?<!to\s)(?<!than\s)(?<!before\s)(?<!until\s)"
             r"\b(?:start|open|begin|raise|lodge|launch)\s+"
             r"(?:a|an|the)\s+(?:parcel\s+|delivery\s+)?(?:trace|investigation)\b",
+            # or agreed to: "go ahead and trace it", "please trace the parcel"
+            r"\b(?:go\s+ahead\s+and|please|pls)\s+trace\s+(?:it|the\s+(?:parcel|package|order)|my\s+(?:parcel|package|order))\b",
             # "I'd prefer a real person", "I'd rather have a human", and "a real one" after "are you a bot?"
             r"\b(?:prefer|rather\s+(?:have|talk\s+to|speak\s+to|speak\s+with|deal\s+with))\s+(?:a|an)\s+"
             r"(?:(?:real|actual|live)\s+(?:one|person|human|agent)|human|person|agent)\b",
@@ -506,6 +513,10 @@ THREATENS = re.compile(
             r"\bif\s+(?:this|it|that)\s+(?:isn'?t|is\s+not|doesn'?t\s+get|does\s+not\s+get|isn'?t\s+getting|gets\s+no)\s+"
             r"(?:sorted|fixed|resolved|refunded|solved)\b[^.?!]{0,40}\bi(?:'?ll|'?m|\s+will|\s+am)\s+(?:be\s+)?"
             r"(?:cancel|leav|go|clos|tak|report|disput|complain|switch|never|done)",
+            # the same ultimatum put the other way round: "sort it out or I'm cancelling", "fix this or else
+            # I'll go elsewhere"
+            r"\b(?:sort|fix|resolve|refund|deal\s+with)\s+(?:it|this|that|me)\s*(?:out\s*)?,?\s*(?:or|otherwise|or\s+else)"
+            r"\s+i(?:'?ll|'?m|m|\s+will|\s+am)\s+(?:be\s+)?(?:cancel|leav|go|clos|tak|report|disput|complain|switch|done)",
         ]
     ),
     re.IGNORECASE,
@@ -527,7 +538,7 @@ BLAMES = re.compile(
             r"\byou(?:'re|\s+are)\s+not\s+listening\b",
             r"\b(?:you|you\s+people)\s+clearly\b",
             r"\bmore\s+helpful\s+than\s+you\b",
-            r"\bthanks\s+for\s+nothing\b",
+            r"\bthanks\s+for\s+(?:absolutely\s+|exactly\s+|precisely\s+)?nothing\b",
             # paying for it, and the same wrong answers: "can't believe I pay for this", "for this level of
             # service", "you keep giving me wrong info", "your warehouse is a mess"
             r"\bcan'?t\s+believe\s+(?:i|we)\s+(?:pay|paid|am\s+paying|'?m\s+paying)\b|\bfor\s+this\s+(?:level|quality|kind)\s+of\s+"

@@ -162,8 +162,11 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         "complaint_now": float(now.intent == COMPLAINT),
         "earlier_contacts_now": float(cues.earlier_contacts),
         "threatens_now": float(cues.threatens),
-        # A dissatisfied message with a cause a lead acts on: earlier failed contacts or a threat.
-        "dissatisfied_with_cause": float(negative[-1] and (cues.earlier_contacts or cues.threatens)),
+        # A dissatisfied message (the label, or blame in the words, as for H3 (a) below) with a cause a lead
+        # acts on: earlier failed contacts or a threat.
+        "dissatisfied_with_cause": float(
+            _dissatisfied(now, cues) and (cues.earlier_contacts or cues.threatens)
+        ),
         # H3 (a) as the rule words it: this message and the previous one dissatisfied with the service, read
         # from the sentiment label or from blame in the words. The adapted sentiment model keeps problem
         # reports neutral and with them some plain blame ("this is ridiculous" at -0.42), so the label alone
