@@ -130,7 +130,6 @@ def affirmation_question(topic: str) -> str:
 # Northwind's late-delivery policy (knowledge base "late-delivery"): most late parcels arrive within two
 # business days of the estimated date; past 5 business days we reship or refund, as the customer prefers.
 REFUND_AFTER_BUSINESS_DAYS = 5
-_SAY_TALK_TO_A_PERSON = 'say "talk to a person" and our team will arrange it'
 _MOST_ARRIVE_SOON = "Most late parcels arrive within two business days of the estimated date."
 _RESHIP_IF_LATER = (
     f"If it ends up more than {REFUND_AFTER_BUSINESS_DAYS} business days late, we'll reship it for free or "
@@ -138,17 +137,23 @@ _RESHIP_IF_LATER = (
 )
 _RESHIP_NOW = (
     f"As it's now more than {REFUND_AFTER_BUSINESS_DAYS} business days late, we'll reship it for free or "
-    f"refund you in full, whichever you prefer: {_SAY_TALK_TO_A_PERSON}."
+    "refund you in full, whichever you prefer."
 )
+# Past that point a person arranges it, and the reply asks whether to, with Yes and No: as prose followed by
+# "anything else?", a customer's "yes please" answered the wrong question (issue 14).
+_ARRANGE_RESHIP = "Would you like a person from our team to arrange the reship or the refund?"
+_ARRANGE_REFUND = "Would you like a person from our team to arrange the refund?"
 
 
 @dataclass(frozen=True)
 class OrderReply:
     """What action_lookup_order says: one message, with a "Talk to a person" button when its advice is to
-    ask for one (a delivered parcel that is missing, a parcel late enough to be reshipped or refunded)."""
+    ask for one if need be (a delivered parcel that cannot be found). A parcel late enough to be reshipped or
+    refunded gets `offer`, a yes/no question the rules branch on, instead of "anything else?"."""
 
     text: str
     buttons: tuple[dict[str, str], ...] = ()
+    offer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,8 +180,20 @@ def order_reply(order: Order, today: date) -> OrderReply:
     status, advice = _BY_STATUS.get(view.status, _other_status)(view)
     items = f"Items: {view.items}." if view.items else ""
     text = " ".join(part for part in (status, items, advice) if part)
+    offer = _offer_now(view)
+    if offer:
+        return OrderReply(text, YES_PLEASE_OR_NO_THANKS, offer)
     # Whenever the advice is to ask for a person, the button saves typing it.
     return OrderReply(text, (TALK_TO_A_PERSON,) if '"talk to a person"' in advice else ())
+
+
+def _offer_now(o: _OrderView) -> str | None:
+    """The person the late-delivery policy calls for now: a reship or refund past the limit."""
+    if not o.overdue or o.business_days_late <= REFUND_AFTER_BUSINESS_DAYS:
+        return None
+    if o.status == "processing":  # not shipped, so nothing to reship
+        return _ARRANGE_REFUND
+    return _ARRANGE_RESHIP if o.status in ("shipped", "delayed") else None
 
 
 def _view(order: Order, today: date) -> _OrderView:
@@ -213,7 +230,7 @@ def _processing(o: _OrderView) -> tuple[str, str]:
         # Not shipped yet, so there is nothing to reship: the policy's other half, a full refund, applies.
         refund = (
             f" As it's now more than {REFUND_AFTER_BUSINESS_DAYS} business days late, we can refund you in "
-            f"full if you'd rather not wait: {_SAY_TALK_TO_A_PERSON}."
+            "full if you'd rather not wait."
             if o.business_days_late > REFUND_AFTER_BUSINESS_DAYS
             else ""
         )

@@ -31,7 +31,9 @@ def first_order_id(slot_value: Any) -> str | None:
 SHIPPING_DELAY = "shipping_delay"
 LOOKUP_ORDER = "action_lookup_order"
 # Outcomes of a look-up that found the order: its answer, or the follow-up when it is still not there.
-FOUND, STILL_MISSING = "found", "still_missing"
+# PERSON_OFFERED: the reply ended on a yes/no offer of a person (a parcel still missing, or late enough for a
+# reship or refund), so the rules wait for the answer instead of asking "anything else?".
+FOUND, PERSON_OFFERED = "found", "person_offered"
 
 
 class ValidateOrderStatusForm(FormValidationAction):
@@ -53,7 +55,7 @@ class ValidateOrderStatusForm(FormValidationAction):
         """
         starting = tracker.get_slot("requested_slot") is None and tracker.get_slot("order_id") is None
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        answered = tracker.get_slot("order_lookup") in (FOUND, STILL_MISSING)
+        answered = tracker.get_slot("order_lookup") in (FOUND, PERSON_OFFERED)
         found = answered and _looked_up_this_session(tracker)
         if not starting or intent != SHIPPING_DELAY or not found:
             return {}
@@ -114,13 +116,17 @@ class ActionLookupOrder(Action):
         if order is None:
             return _outcome("not_found", order_id)
         if _still_missing(tracker, order_id):
-            # A question, not "anything else?": the rules branch on STILL_MISSING for its yes and no.
+            # A question, not "anything else?": the rules branch on PERSON_OFFERED for its yes and no.
             follow_up = messages.still_missing_reply(order, today=date.today())
             await offer_or_hand_over(dispatcher, tracker, follow_up.facts, follow_up.text, follow_up.buttons)
-            return _outcome(STILL_MISSING, order_id)
-        # The only message of the order flow before "anything else?": worded from the order's status, so
-        # nothing said in this turn can contradict what the backend returned.
+            return _outcome(PERSON_OFFERED, order_id)
+        # The only message of the order flow before "anything else?" or its offer: worded from the order's
+        # status, so nothing said in this turn can contradict what the backend returned.
         reply = messages.order_reply(order, today=date.today())
+        if reply.offer:
+            question = f"{reply.text} {reply.offer}"
+            await offer_or_hand_over(dispatcher, tracker, reply.text, question, reply.buttons)
+            return _outcome(PERSON_OFFERED, order_id)
         dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons))
         return _outcome(FOUND, order_id)
 
@@ -128,7 +134,7 @@ class ActionLookupOrder(Action):
 def _still_missing(tracker: Tracker, order_id: str) -> bool:
     """The customer says the order the bot has just answered about (this session) has still not arrived."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    answered = tracker.get_slot("order_lookup") in (FOUND, STILL_MISSING)
+    answered = tracker.get_slot("order_lookup") in (FOUND, PERSON_OFFERED)
     same_order = first_order_id(tracker.get_slot("last_order_id")) == order_id
     return intent == SHIPPING_DELAY and answered and same_order and _looked_up_this_session(tracker)
 

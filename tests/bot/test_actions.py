@@ -245,19 +245,37 @@ def test_a_parcel_past_its_date_is_called_late_not_on_time(backend, status):
     assert not reply["buttons"]
 
 
+def late_order(backend, status: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ten days late; the person-offer check is refused by the backend, so the bot asks (its fallback)."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/person-offer"):
+            return httpx.Response(503, text="down")
+        return httpx.Response(200, json=order(status, eta_days=-10))
+
+    [reply], slots = look_up(backend, respond)
+    return reply, slots
+
+
 @pytest.mark.parametrize("status", ["shipped", "delayed"])
 def test_a_parcel_more_than_5_business_days_late_is_offered_a_reship_or_refund_now(backend, status):
-    [reply], _ = look_up(backend, lambda r: httpx.Response(200, json=order(status, eta_days=-10)))
+    reply, slots = late_order(backend, status)
     now = "As it's now more than 5 business days late, we'll reship it for free or refund you in full"
     assert now in reply["text"]
-    assert reply["buttons"] == [messages_module.TALK_TO_A_PERSON]
+    # a question the rules wait on, with Yes and No, not prose followed by "anything else?"
+    offer = "Would you like a person from our team to arrange the reship or the refund?"
+    assert reply["text"].endswith(offer)
+    assert reply["buttons"] == list(messages_module.YES_PLEASE_OR_NO_THANKS)
+    assert slots["order_lookup"] == "person_offered"
 
 
 def test_an_unshipped_order_past_its_date_is_late_and_can_be_refunded(backend):
-    [reply], _ = look_up(backend, lambda r: httpx.Response(200, json=order("processing", eta_days=-10)))
+    reply, slots = late_order(backend, "processing")
     assert f"running late: it was due by {friendly(-10)} and is still being packed" in reply["text"]
     assert "refund you in full" in reply["text"] and "reship" not in reply["text"]
-    assert reply["buttons"] == [messages_module.TALK_TO_A_PERSON]
+    assert reply["text"].endswith("Would you like a person from our team to arrange the refund?")
+    assert reply["buttons"] == list(messages_module.YES_PLEASE_OR_NO_THANKS)
+    assert slots["order_lookup"] == "person_offered"
 
 
 def test_a_delayed_order_without_a_new_date_says_so(backend):

@@ -172,7 +172,7 @@ def test_a_delivered_order_still_not_here_is_delivered_but_not_received(backend)
     assert "delivered but not received" in text and "UPS" in text
     assert "on its way" not in text and "running late" not in text  # the facts say delivered
     assert "trace" in text and text.endswith("?") and _yes_no(message) == ["/affirm", "/deny"]
-    assert slots["order_lookup"] == "still_missing"
+    assert slots["order_lookup"] == "person_offered"
 
 
 @pytest.mark.parametrize("status", ["shipped", "delayed"])
@@ -183,7 +183,7 @@ def test_a_late_parcel_still_not_here_gets_the_late_parcel_advice_and_a_trace(ba
     assert "exception" in text  # the KB's advice on the tracking status
     assert "more than 5 business days" in text and "trace" in text
     assert "has been delivered" not in text and _yes_no(message) == ["/affirm", "/deny"]
-    assert slots["order_lookup"] == "still_missing"
+    assert slots["order_lookup"] == "person_offered"
 
 
 def test_a_parcel_not_yet_due_is_said_to_be_not_yet_late(backend):
@@ -206,12 +206,28 @@ def test_the_follow_up_is_not_the_same_answer_again(backend):
     assert first["text"] != again["text"]
 
 
+def test_a_parcel_late_enough_for_a_reship_asks_whether_a_person_should_arrange_it(backend):
+    backend.order = order("shipped", -10)
+    [message], slots = run(ActionLookupOrder(), "order_status", {"order_id": "ORD-100234"}, [])
+    assert "reship it for free or refund you in full" in message["text"]
+    assert message["text"].endswith("?") and _yes_no(message) == ["/affirm", "/deny"]
+    assert slots["order_lookup"] == "person_offered"
+
+
+def test_a_late_parcel_the_backend_takes_over_keeps_the_facts_and_drops_the_question(backend):
+    backend.offer = HANDED_OVER
+    backend.order = order("shipped", -10)
+    (facts, handed), slots = run(ActionLookupOrder(), "shipping_delay", {"order_id": "ORD-100234"}, [])
+    assert "reship it for free" in facts["text"] and "?" not in facts["text"] and not facts["buttons"]
+    assert handed["text"] == HANDOFF_MESSAGE and slots["order_lookup"] == "person_offered"
+
+
 def test_a_follow_up_the_backend_takes_over_keeps_the_facts_and_drops_the_question(backend):
     backend.offer = HANDED_OVER
     (facts, handed), slots = still_missing(backend, "delivered", -2)
     assert "delivered but not received" in facts["text"] and "?" not in facts["text"]
     assert not facts["buttons"] and handed["text"] == HANDOFF_MESSAGE
-    assert slots["order_lookup"] == "still_missing"
+    assert slots["order_lookup"] == "person_offered"
 
 
 @pytest.mark.parametrize(
