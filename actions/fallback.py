@@ -43,7 +43,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import backend_client, messages
 from actions.handoff import hand_over_if_the_policy_takes_it
-from actions.knowledge import citations
+from actions.knowledge import answer
 
 logger = logging.getLogger(__name__)
 
@@ -87,11 +87,7 @@ class ActionTryKnowledge(Action):
             return [SlotSet("kb_answer", "not_sure")]
         if not found.answerable or not found.results:
             return [SlotSet("kb_answer", await self._not_answered(dispatcher, tracker))]
-        hits = found.results
-        dispatcher.utter_message(
-            text=messages.knowledge_answer(hits[0]), json_message={"citations": citations(hits)}
-        )
-        return [SlotSet("kb_answer", "answered")]
+        return [SlotSet("kb_answer", answer(dispatcher, tracker, found.results))]
 
     @staticmethod
     async def _not_answered(dispatcher: CollectingDispatcher, tracker: Tracker) -> str:

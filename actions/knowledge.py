@@ -6,7 +6,8 @@ guess. How it says so is a bot-flow experiment (backend/experiments/flows.py, fl
 (the default) only says it is not sure; `suggest_closest` also shows the closest article's passage, as
 possibly not the answer, with its link. Either way the slot is `not_sure` and the rules offer a person, so
 the variant needs no retraining. The outcome goes into the `kb_answer` slot (answered, not_sure,
-unavailable), which the rules in bot/data/rules.yml branch on.
+unavailable, or repeated when the answer would be the bot's last reply again), which the rules in
+bot/data/rules.yml branch on.
 """
 
 import logging
@@ -51,10 +52,32 @@ class ActionAnswerFromKnowledge(Action):
             else:
                 dispatcher.utter_message(text=messages.KB_NOT_SURE)
             return [SlotSet("kb_answer", "not_sure")]
-        dispatcher.utter_message(
-            text=messages.knowledge_answer(hits[0]), json_message={"citations": citations(hits)}
-        )
-        return [SlotSet("kb_answer", "answered")]
+        return [SlotSet("kb_answer", answer(dispatcher, tracker, hits))]
+
+
+def answer(dispatcher: CollectingDispatcher, tracker: Tracker, hits: Sequence[KnowledgeHit]) -> str:
+    """Answers with the top article and returns `answered`; or, when that answer is what the bot said in its
+    last reply, says so instead and returns `repeated` (the rules then offer a person)."""
+    text = messages.knowledge_answer(hits[0])
+    if text in last_reply(tracker):
+        dispatcher.utter_message(text=messages.KB_REPEATED)
+        return "repeated"
+    dispatcher.utter_message(text=text, json_message={"citations": citations(hits)})
+    return "answered"
+
+
+def last_reply(tracker: Tracker) -> list[str]:
+    """What the bot said after the customer's previous message (before the one this turn answers)."""
+    said: list[str] = []
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users == 2:
+                break
+        elif event.get("event") == "bot" and users == 1 and event.get("text"):
+            said.append(event["text"])
+    return said
 
 
 async def not_sure_variant(conversation_id: str) -> str:

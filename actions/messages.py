@@ -433,6 +433,9 @@ def _items(items: Sequence[OrderItem]) -> str | None:
 
 KB_NOT_SURE = "I'm not sure I have the right answer to that, and I'd rather not guess."
 KB_UNAVAILABLE = "I can't reach our help articles just now, sorry about that."
+# The article the bot would answer with is the one it gave in its last reply: saying it again tells the
+# customer nothing new, so the bot says so and offers a person instead (the rules, kb_answer `repeated`).
+KB_REPEATED = "I'm sorry, that's all our help article says about it, so I won't repeat it."
 
 
 def knowledge_closest(hit: KnowledgeHit) -> str:

@@ -130,6 +130,40 @@ def test_an_unclear_message_is_answered_from_knowledge_only_when_confident_and_e
         assert messages == []  # the two-stage fallback's question follows; no "not sure" before it
 
 
+def run_after(action: Any, text: str, before: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """`action` on the customer's `text`, the conversation so far being `before` (Rasa's stored events)."""
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    latest = {"text": text, "intent": {}}
+    events = [*before, {"event": "user", "text": text}, {"event": "action", "name": "action_listen"}]
+    tracker = Tracker("conv-1", {}, latest, events, False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    return dispatcher.messages, asyncio.run(action.run(dispatcher, tracker, DOMAIN))
+
+
+def answered_before(bot_text: str) -> list[dict[str, Any]]:
+    return [{"event": "user", "text": "how much is plus?"}, {"event": "bot", "text": bot_text}]
+
+
+@pytest.mark.parametrize("action", [ActionAnswerFromKnowledge(), ActionTryKnowledge()])
+def test_an_answer_the_bot_gave_in_its_last_reply_is_not_given_again(backend, action):
+    backend(lambda r: httpx.Response(200, json=search(answerable=True)))
+    [first], _ = run(action)
+    messages, events = run_after(action, "that's not it, the plus plan", answered_before(first["text"]))
+    assert slot_values(events) == {"kb_answer": "repeated"}  # the rules offer a person after it
+    assert [m["text"] for m in messages] == [messages_module.KB_REPEATED]
+
+
+def test_an_answer_given_earlier_than_the_last_reply_may_be_given_again(backend):
+    backend(lambda r: httpx.Response(200, json=search(answerable=True)))
+    [first], _ = run(ActionAnswerFromKnowledge())
+    thanks = [{"event": "user", "text": "thanks"}, {"event": "bot", "text": "ok"}]
+    earlier = [*answered_before(first["text"]), *thanks]
+    messages, events = run_after(ActionAnswerFromKnowledge(), "and how much is plus again?", earlier)
+    assert slot_values(events) == {"kb_answer": "answered"} and messages[0]["text"] == first["text"]
+
+
 @pytest.mark.parametrize(
     ("respond", "outcome"),
     [
