@@ -30,7 +30,7 @@ def first_order_id(slot_value: Any) -> str | None:
 
 SHIPPING_DELAY = "shipping_delay"
 LOOKUP_ORDER = "action_lookup_order"
-# Outcomes of a look-up that found the order: its answer, or the follow-up when it is still not there.
+# Outcomes of a look-up that found the order: its answer (FOUND), or one that ends on an offer of a person.
 # PERSON_OFFERED: the reply ended on a yes/no offer of a person (a parcel still missing, or late enough for a
 # reship or refund), so the rules wait for the answer instead of asking "anything else?".
 FOUND, PERSON_OFFERED = "found", "person_offered"
