@@ -147,13 +147,25 @@ _ARRANGE_REFUND = "Would you like a person from our team to arrange the refund?"
 
 @dataclass(frozen=True)
 class OrderReply:
-    """What action_lookup_order says: one message, with a "Talk to a person" button when its advice is to
-    ask for one if need be (a delivered parcel that cannot be found). A parcel late enough to be reshipped or
-    refunded gets `offer`, a yes/no question the rules branch on, instead of "anything else?"."""
+    """What action_lookup_order says before "anything else?": one message, with a "Talk to a person" button
+    when its advice is to ask for one if need be (a delivered parcel that cannot be found)."""
 
     text: str
     buttons: tuple[dict[str, str], ...] = ()
-    offer: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonOffer:
+    """A look-up's reply that ends on a yes/no offer of a person, which the rules branch on instead of
+    "anything else?": the facts and advice, then the offer (dropped if the policy hands over)."""
+
+    facts: str
+    offer: str
+    buttons: tuple[dict[str, str], ...] = YES_PLEASE_OR_NO_THANKS
+
+    @property
+    def text(self) -> str:
+        return f"{self.facts} {self.offer}"
 
 
 @dataclass(frozen=True)
@@ -173,8 +185,13 @@ class _OrderView:
     business_days_late: int
     due_today: bool
 
+    @property
+    def past_refund_limit(self) -> bool:
+        """Late enough that the policy reships or refunds now, without waiting for the parcel."""
+        return self.overdue and self.business_days_late > REFUND_AFTER_BUSINESS_DAYS
 
-def order_reply(order: Order, today: date) -> OrderReply:
+
+def order_reply(order: Order, today: date) -> OrderReply | PersonOffer:
     """The reply to "where is my order" / "my order hasn't arrived", from the backend's order."""
     view = _view(order, today)
     status, advice = _BY_STATUS.get(view.status, _other_status)(view)
@@ -182,14 +199,14 @@ def order_reply(order: Order, today: date) -> OrderReply:
     text = " ".join(part for part in (status, items, advice) if part)
     offer = _offer_now(view)
     if offer:
-        return OrderReply(text, YES_PLEASE_OR_NO_THANKS, offer)
+        return PersonOffer(text, offer)
     # Whenever the advice is to ask for a person, the button saves typing it.
     return OrderReply(text, (TALK_TO_A_PERSON,) if '"talk to a person"' in advice else ())
 
 
 def _offer_now(o: _OrderView) -> str | None:
     """The person the late-delivery policy calls for now: a reship or refund past the limit."""
-    if not o.overdue or o.business_days_late <= REFUND_AFTER_BUSINESS_DAYS:
+    if not o.past_refund_limit:
         return None
     if o.status == "processing":  # not shipped, so nothing to reship
         return _ARRANGE_REFUND
@@ -231,7 +248,7 @@ def _processing(o: _OrderView) -> tuple[str, str]:
         refund = (
             f" As it's now more than {REFUND_AFTER_BUSINESS_DAYS} business days late, we can refund you in "
             "full if you'd rather not wait."
-            if o.business_days_late > REFUND_AFTER_BUSINESS_DAYS
+            if o.past_refund_limit
             else ""
         )
         return (
@@ -248,7 +265,7 @@ def _shipped(o: _OrderView) -> tuple[str, str]:
     if o.overdue:
         return (
             f"I'm sorry, order {o.number} is running late. It's {where}; it was due on {o.eta}.",
-            _late_advice(o.business_days_late),
+            _late_advice(o),
         )
     arrival = f" It should arrive {_by(o)}." if o.eta else ""
     return f"Good news: order {o.number} is {where}.{arrival}", ""
@@ -260,7 +277,7 @@ def _delayed(o: _OrderView) -> tuple[str, str]:
     if o.eta is None:
         return f"{sorry}, and I don't have a new delivery date for it yet.", _RESHIP_IF_LATER
     if o.overdue:
-        return f"{sorry}; it was due on {o.eta}.", _late_advice(o.business_days_late)
+        return f"{sorry}; it was due on {o.eta}.", _late_advice(o)
     new_date = "today" if o.due_today else o.eta
     return f"{sorry}, and the new estimated delivery date is {new_date}.", _RESHIP_IF_LATER
 
@@ -317,8 +334,8 @@ def _tracking(o: _OrderView) -> str:
     return f" (tracking number {o.tracking})" if o.tracking else ""
 
 
-def _late_advice(days_late: int) -> str:
-    if days_late > REFUND_AFTER_BUSINESS_DAYS:
+def _late_advice(o: _OrderView) -> str:
+    if o.past_refund_limit:
         return _RESHIP_NOW
     return f"{_MOST_ARRIVE_SOON} {_RESHIP_IF_LATER}"
 
@@ -335,20 +352,7 @@ _CHECK_TRACKING = (
 _NO_NEED_TO_WAIT = "you don't need to wait for the carrier's investigation"
 
 
-@dataclass(frozen=True)
-class StillMissingReply:
-    """The follow-up's facts and advice, then its offer of a person (dropped if the policy hands over)."""
-
-    facts: str
-    offer: str
-    buttons: tuple[dict[str, str], ...] = YES_PLEASE_OR_NO_THANKS
-
-    @property
-    def text(self) -> str:
-        return f"{self.facts} {self.offer}"
-
-
-def still_missing_reply(order: Order, today: date) -> StillMissingReply:
+def still_missing_reply(order: Order, today: date) -> PersonOffer:
     """The reply to "it's still not here" right after the bot answered about this order."""
     view = _view(order, today)
     if view.status == "delivered":
@@ -359,13 +363,13 @@ def still_missing_reply(order: Order, today: date) -> StillMissingReply:
         return _not_shipped_yet(view)
     # Cancelled, returned or unknown: the status stands, and a person can look into what was expected.
     status, advice = _BY_STATUS.get(view.status, _other_status)(view)
-    return StillMissingReply(" ".join(p for p in (status, advice) if p), _LOOK_INTO_IT)
+    return PersonOffer(" ".join(p for p in (status, advice) if p), _LOOK_INTO_IT)
 
 
 _LOOK_INTO_IT = "Would you like a person from our team to look into it?"
 
 
-def _delivered_not_received(o: _OrderView) -> StillMissingReply:
+def _delivered_not_received(o: _OrderView) -> PersonOffer:
     carrier = o.carrier or "our carrier"
     when = f" on {o.eta}" if o.eta else ""
     facts = (
@@ -374,10 +378,10 @@ def _delivered_not_received(o: _OrderView) -> StillMissingReply:
         "Account > Orders shows when and where it was left; it's worth checking around your door, your "
         "mailbox and with your neighbours."
     )
-    return StillMissingReply(facts, f"Would you like a person from our team to open a trace with {carrier}?")
+    return PersonOffer(facts, f"Would you like a person from our team to open a trace with {carrier}?")
 
 
-def _still_on_its_way(o: _OrderView) -> StillMissingReply:
+def _still_on_its_way(o: _OrderView) -> PersonOffer:
     carrier = o.carrier or "our carrier"
     trace = f"open a trace with {carrier}"
     if not o.overdue:
@@ -386,12 +390,12 @@ def _still_on_its_way(o: _OrderView) -> StillMissingReply:
         when = f", and {due}." if due else ", and I don't have a new delivery date for it yet."
         facts = f"I understand the wait. {where}{when} {_CHECK_TRACKING} {_RESHIP_IF_LATER}"
         offer = f"Would you like a person from our team to check on it with {carrier}?"
-        return StillMissingReply(facts, offer)
+        return PersonOffer(facts, offer)
     late = (
         f"I'm sorry order {o.number} still hasn't reached you: it was due on {o.eta} and is with "
         f"{carrier}{_tracking(o)}."
     )
-    if o.business_days_late > REFUND_AFTER_BUSINESS_DAYS:
+    if o.past_refund_limit:
         policy = (
             f"As it's now more than {REFUND_AFTER_BUSINESS_DAYS} business days late, we'll reship it for "
             f"free or refund you in full, whichever you prefer, and {_NO_NEED_TO_WAIT}."
@@ -400,13 +404,13 @@ def _still_on_its_way(o: _OrderView) -> StillMissingReply:
     else:
         policy = f"{_MOST_ARRIVE_SOON} {_RESHIP_IF_LATER}"
         offer = f"Would you like a person from our team to {trace} now?"
-    return StillMissingReply(f"{late} {_CHECK_TRACKING} {policy}", offer)
+    return PersonOffer(f"{late} {_CHECK_TRACKING} {policy}", offer)
 
 
-def _not_shipped_yet(o: _OrderView) -> StillMissingReply:
+def _not_shipped_yet(o: _OrderView) -> PersonOffer:
     status, advice = _processing(o)
     facts = f"Order {o.number} hasn't shipped yet, so it can't have reached you. {status} {advice}"
-    return StillMissingReply(facts, _LOOK_INTO_IT)
+    return PersonOffer(facts, _LOOK_INTO_IT)
 
 
 def _text(value: str | None) -> str | None:

@@ -115,17 +115,16 @@ class ActionLookupOrder(Action):
             return _outcome("unavailable", order_id)
         if order is None:
             return _outcome("not_found", order_id)
-        if _still_missing(tracker, order_id):
-            # A question, not "anything else?": the rules branch on PERSON_OFFERED for its yes and no.
-            follow_up = messages.still_missing_reply(order, today=date.today())
-            await offer_or_hand_over(dispatcher, tracker, follow_up.facts, follow_up.text, follow_up.buttons)
-            return _outcome(PERSON_OFFERED, order_id)
         # The only message of the order flow before "anything else?" or its offer: worded from the order's
         # status, so nothing said in this turn can contradict what the backend returned.
-        reply = messages.order_reply(order, today=date.today())
-        if reply.offer:
-            question = f"{reply.text} {reply.offer}"
-            await offer_or_hand_over(dispatcher, tracker, reply.text, question, reply.buttons)
+        today = date.today()
+        if _still_missing(tracker, order_id):
+            reply: messages.OrderReply | messages.PersonOffer = messages.still_missing_reply(order, today)
+        else:
+            reply = messages.order_reply(order, today)
+        if isinstance(reply, messages.PersonOffer):
+            # A question, not "anything else?": the rules branch on PERSON_OFFERED for its yes and no.
+            await offer_or_hand_over(dispatcher, tracker, reply.facts, reply.text, reply.buttons)
             return _outcome(PERSON_OFFERED, order_id)
         dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons))
         return _outcome(FOUND, order_id)
