@@ -14,5 +14,6 @@ rasa_sdk imports every module of this package and registers each Action subclass
                  a typed answer to the fallback's topic question counts as its button)
 
 The actions reach customer data only through the backend's HTTP service API (backend_client.py); the texts
-they send are in messages.py and the order-number rules in order_ids.py.
+they send are in messages.py, the order-number rules in order_ids.py, and what the bot said before the
+latest message, read from the stored events, in conversation_events.py.
 """

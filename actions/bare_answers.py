@@ -14,7 +14,6 @@ rules said before (bot/data/rules.yml, "yes without a question", "anything else 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -22,22 +21,10 @@ from rasa_sdk.events import ActionExecuted, EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.conversation_events import last_seen_bot_message
 from actions.fallback import REJECT_PAYLOAD, parse_payload
 
 ANYTHING_ELSE = "utter_anything_else"
-
-
-def last_seen_bot_message(events: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The last bot message before the customer's latest message (rewound events count: the customer saw
-    them)."""
-    before_latest_user = False
-    for event in reversed(events):
-        kind = event.get("event")
-        if kind == "user":
-            before_latest_user = True
-        elif kind == "bot" and before_latest_user:
-            return event
-    return None
 
 
 def topic_payload(bot_message: dict[str, Any] | None) -> str | None:

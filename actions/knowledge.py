@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend_client, messages
+from actions.conversation_events import last_reply
 from contract.service_api import KnowledgeHit
 
 logger = logging.getLogger(__name__)
@@ -59,25 +60,11 @@ def answer(dispatcher: CollectingDispatcher, tracker: Tracker, hits: Sequence[Kn
     """Answers with the top article and returns `answered`; or, when that answer is what the bot said in its
     last reply, says so instead and returns `repeated` (the rules then offer a person)."""
     text = messages.knowledge_answer(hits[0])
-    if text in last_reply(tracker):
+    if text in last_reply(tracker.events):
         dispatcher.utter_message(text=messages.KB_REPEATED)
         return "repeated"
     dispatcher.utter_message(text=text, json_message={"citations": citations(hits)})
     return "answered"
-
-
-def last_reply(tracker: Tracker) -> list[str]:
-    """What the bot said after the customer's previous message (before the one this turn answers)."""
-    said: list[str] = []
-    users = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users += 1
-            if users == 2:
-                break
-        elif event.get("event") == "bot" and users == 1 and event.get("text"):
-            said.append(event["text"])
-    return said
 
 
 async def not_sure_variant(conversation_id: str) -> str:

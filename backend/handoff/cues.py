@@ -516,7 +516,7 @@ THREATENS = re.compile(
             # the same ultimatum put the other way round: "sort it out or I'm cancelling", "fix this or else
             # I'll go elsewhere"
             r"\b(?:sort|fix|resolve|refund|deal\s+with)\s+(?:it|this|that|me)\s*(?:out\s*)?,?\s*(?:or|otherwise|or\s+else)"
-            r"\s+i(?:'?ll|'?m|m|\s+will|\s+am)\s+(?:be\s+)?(?:cancel|leav|go|clos|tak|report|disput|complain|switch|done)",
+            r"\s+i(?:'?ll|'?m|\s+will|\s+am)\s+(?:be\s+)?(?:cancel|leav|go|clos|tak|report|disput|complain|switch|done)",
         ]
     ),
     re.IGNORECASE,
