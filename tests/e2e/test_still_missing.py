@@ -33,3 +33,24 @@ def test_still_not_here_after_the_order_answer_gets_advice_and_a_trace_not_the_s
     declined = [r["text"] for r in turn(stack, session, "/deny")]
     assert declined == [ANYTHING_ELSE], declined
     assert cases_of(stack, session) == []
+
+
+def test_a_refund_asked_for_after_that_offer_is_offered_by_a_person_not_the_returns_article(stack: Stack):
+    session = open_session(stack)
+    turn(stack, session, "where is my order ORD-100001?")
+    if HANDOFF_MESSAGE in [r["text"] for r in turn(stack, session, "it's still not here")]:
+        return  # the hand-off policy took the turn over: no offer left to follow up
+
+    asked = turn(stack, session, "can i just get my money back for it instead?")
+    one_voice(asked)
+    texts = [r["text"] for r in asked]
+    assert not any("Return items" in t for t in texts), texts  # not the returns article: nothing to send back
+    if HANDOFF_MESSAGE in texts:
+        return
+    [offer] = [r for r in asked if r.get("buttons")]
+    assert "nothing to send back" in offer["text"] and "ORD-100001" in offer["text"], offer
+    assert [b["payload"] for b in offer["buttons"]] == ["/affirm", "/deny"]
+
+    accepted = [r["text"] for r in turn(stack, session, "/affirm")]
+    assert HANDOFF_MESSAGE in accepted, accepted
+    assert len(cases_of(stack, session)) == 1
