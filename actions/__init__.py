@@ -8,6 +8,7 @@ rasa_sdk imports every module of this package and registers each Action subclass
 - leads.py       action_capture_lead, action_note_upgrade_interest (a plan upgrade noted as a lead, silently)
 - knowledge.py   action_answer_from_knowledge
 - retention.py   action_retention_offer
+- billing.py     action_answer_billing (a person offered when the customer reports a wrong charge)
 - fallback.py    action_try_knowledge (the knowledge base before the fallback), action_out_of_scope,
                  action_default_fallback, action_default_ask_affirmation (overrides of Rasa's defaults)
 - bare_answers.py action_answer_yes, action_answer_no (a bare yes / no, answered as the question on screen:

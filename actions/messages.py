@@ -39,6 +39,21 @@ YES_OR_NO_THANKS: tuple[dict[str, str], ...] = (
     {"title": "No, thanks", "payload": "/deny"},
 )
 COMPLAINT_OFFER_BUTTONS = YES_OR_NO_THANKS
+BILLING_ANSWER = (
+    "You can see every charge, with its invoice, under Account > Billing > Invoices. Subscriptions renew on "
+    "the same day each month (or year), and you can change your card under Account > Billing > Payment "
+    "methods."
+)
+# Said after the answer when the customer did not report a wrong charge (the answer is then "anything else?").
+BILLING_PERSON_IF_WRONG = (
+    "If you see a charge you don't recognise or you were charged twice, just ask for a person and our "
+    "billing team will look into it straight away."
+)
+# Asked instead when they did: only the billing team can refund or correct a charge.
+BILLING_WRONG_CHARGE_OFFER = (
+    "Only our billing team can check and correct a charge. Would you like me to connect you with them? "
+    "They'll reply right here in this chat."
+)
 CANCEL_INFO = (
     "You can cancel any time under Account > Subscription > Cancel. Monthly plans stay active until the end "
     "of the month you've paid for, and yearly plans can be refunded pro rata within the first 30 days. Your "
