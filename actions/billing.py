@@ -25,7 +25,9 @@ _WRONG_CHARGE = re.compile(
     r"\b((charged|billed|paid|taken|charges?)\b[^.?!]{0,40}\btwice|double[- ]?charged"
     r"|charged (me )?(two|2) times|two (payments|charges)|charged 2x"
     r"|duplicate (charge|payment)|over-?charged|wrong amount|too much|charged .*after (i )?cancel"
-    r"|(don'?t|do not|didn'?t) (recogni[sz]e|understand)|unknown charge|charged .*for nothing"
+    r"|(charge|payment)[^.?!]{0,30}\b(don'?t|do not|didn'?t) (recogni[sz]e|understand)"
+    r"|\b(don'?t|do not|didn'?t) (recogni[sz]e|understand)[^.?!]{0,30}\b(charge|payment)"
+    r"|unknown charge|charged .*for nothing"
     r"|extra charge|charged .*extra|without (asking|my permission))",
     re.IGNORECASE,
 )

@@ -25,6 +25,7 @@ WRONG_CHARGES = [
     "I was charged after I cancelled",
     "there's a $4.99 charge I don't recognise",
     "a charge I do not understand",
+    "I don't recognise a payment to Northwind on my statement",
     "you took money from my account without asking",
 ]
 QUESTIONS = [
@@ -34,6 +35,7 @@ QUESTIONS = [
     "how much will I be charged next month",
     "do you charge sales tax",
     "where can i see my payment history",
+    "I don't understand how the yearly billing works",  # not understood, but no charge said to be wrong
 ]
 
 
