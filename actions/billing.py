@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import messages
-from actions.handoff import ActionOfferPerson, offer_or_hand_over
+from actions.handoff import ActionOfferPerson
 
 ANSWERED, PERSON_OFFERED = "answered", "person_offered"
 
@@ -38,6 +38,8 @@ def reports_a_wrong_charge(text: str) -> bool:
 
 
 class ActionAnswerBilling(ActionOfferPerson):
+    """The billing answer; for a wrong charge, with the offer of the billing team (ActionOfferPerson's)."""
+
     lead_in = messages.BILLING_ANSWER
     question = f"{messages.BILLING_ANSWER} {messages.BILLING_WRONG_CHARGE_OFFER}"
     buttons = messages.YES_PLEASE_OR_NO_THANKS
@@ -47,7 +49,7 @@ class ActionAnswerBilling(ActionOfferPerson):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if reports_a_wrong_charge(tracker.latest_message.get("text") or ""):
-            await offer_or_hand_over(dispatcher, tracker, self.lead_in, self.question, self.buttons)
+            await super().run(dispatcher, tracker, domain)
             return [SlotSet("billing_answer", PERSON_OFFERED)]
         dispatcher.utter_message(text=f"{messages.BILLING_ANSWER} {messages.BILLING_PERSON_IF_WRONG}")
         return [SlotSet("billing_answer", ANSWERED)]
