@@ -5,6 +5,11 @@ already has customers is left alone. Run: python -m backend.seed [--customers 20
 [--history-weeks 6] (weeks of past conversations, cases, feedback and outcomes: backend/seed_history.py).
 
 The demo shopper is demo@northwind.example; their first order is ORD-100001 (shipped).
+
+Dates: by default the company's "today" is fixed (2026-11-01), so tests and evaluations see the same orders
+whatever day they run. `--dates today` (what `make run` seeds) dates it from the day it is seeded, orders by
+their status as in a live shop (processing since today, shipped within the week, delayed past their date),
+drawing the same random values, so only dates differ from the fixed data.
 Staff sign in with their email (alex@, priya@, ... jordan@ supervisor, admin@northwind.example) and the demo
 password below; change it (or remove the demo staff) before real use.
 """
@@ -13,6 +18,7 @@ import argparse
 import asyncio
 import random
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -91,17 +97,29 @@ DEMO_PASSWORD = "northwind-demo"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # fixed "today" of the demo data, so runs are reproducible
 
 
-def seed(session: Session, customers: int, rng: random.Random) -> bool:
+@dataclass(frozen=True)
+class SeedDates:
+    """The day the company is seeded as of, and whether orders are dated by their status (see above)."""
+
+    today: datetime = NOW
+    by_status: bool = False
+
+    @classmethod
+    def of_today(cls) -> "SeedDates":
+        return cls(datetime.now(UTC).replace(second=0, microsecond=0), by_status=True)
+
+
+def seed(session: Session, customers: int, rng: random.Random, dates: SeedDates = SeedDates()) -> bool:
     if session.scalar(select(func.count(Customer.id))):
         return False
     session.add_all(_agents())
-    people = [_demo_customer()] + [_customer(i, rng) for i in range(1, customers)]
+    people = [_demo_customer()] + [_customer(i, rng, dates.today) for i in range(1, customers)]
     session.add_all(people)
     session.flush()
     number = 100001
     for person in people:
         for _ in range(3 if person.email.startswith("demo@") else rng.randint(0, 4)):
-            session.add(_order(number, person, rng, first=number == 100001))
+            session.add(_order(number, person, rng, dates, first=number == 100001))
             number += 1
     articles = [
         Article(slug=slug, title=title, body=body, tags=tags, status="published", author="seed")
@@ -150,11 +168,11 @@ def _demo_customer() -> Customer:
     )
 
 
-def _customer(index: int, rng: random.Random) -> Customer:
+def _customer(index: int, rng: random.Random, today: datetime) -> Customer:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     plan = rng.choices(list(PLANS), weights=[5, 3, 2])[0]
-    signup = (NOW - timedelta(days=rng.randint(10, 1500))).date()
-    months = max(1, (NOW.date() - signup).days // 30)
+    signup = (today - timedelta(days=rng.randint(10, 1500))).date()
+    months = max(1, (today.date() - signup).days // 30)
     return Customer(
         external_ref=f"CUST-{index:05d}",
         name=f"{first} {last}",
@@ -166,7 +184,7 @@ def _customer(index: int, rng: random.Random) -> Customer:
         signup_date=signup,
         lifetime_value=PLANS[plan] * months + Decimal(rng.randint(0, 900)),
         payment_failures_90d=rng.choices([0, 1, 2, 3], weights=[80, 12, 5, 3])[0],
-        last_activity_at=NOW - timedelta(days=rng.randint(0, 120)),
+        last_activity_at=today - timedelta(days=rng.randint(0, 120)),
         status="active",
         # Consent from the index, not the generator: drawing from rng would change every later seeded value.
         marketing_consent=index % 10 < 7,
@@ -174,8 +192,8 @@ def _customer(index: int, rng: random.Random) -> Customer:
     )
 
 
-def _order(number: int, customer: Customer, rng: random.Random, first: bool) -> Order:
-    placed = NOW - timedelta(days=rng.randint(1, 60), hours=rng.randint(0, 23))
+def _order(number: int, customer: Customer, rng: random.Random, dates: SeedDates, first: bool) -> Order:
+    days, hours = rng.randint(1, 60), rng.randint(0, 23)
     status = (
         "shipped"
         if first
@@ -184,6 +202,7 @@ def _order(number: int, customer: Customer, rng: random.Random, first: bool) -> 
             weights=[2, 3, 1, 8, 1, 1],
         )[0]
     )
+    placed = dates.today - _age(status, days, hours, dates.by_status)
     items = [
         {"product": p, "quantity": rng.randint(1, 2)} for p, _ in rng.sample(PRODUCTS, rng.randint(1, 3))
     ]
@@ -202,6 +221,19 @@ def _order(number: int, customer: Customer, rng: random.Random, first: bool) -> 
         if status != "cancelled"
         else None,
     )
+
+
+def _age(status: str, days: int, hours: int, by_status: bool) -> timedelta:
+    """How long ago an order was placed, from the same two draws either way. Dated by status, the estimated
+    delivery (3-9 days after placing) is mostly still ahead for a shipped order and passed for a delayed one;
+    otherwise any order may be up to 60 days old, whatever its status."""
+    if by_status and status == "processing":
+        return timedelta(hours=hours)
+    if by_status and status == "shipped":
+        return timedelta(days=1 + days % 6, hours=hours)
+    if by_status and status == "delayed":
+        return timedelta(days=10 + days % 15, hours=hours)
+    return timedelta(days=days, hours=hours)
 
 
 def _first_version(article: Article) -> ArticleVersion:
@@ -228,10 +260,17 @@ def main() -> None:
         default=6,
         help="weeks of past conversations, cases, feedback and outcomes ending now (0: none)",
     )
+    parser.add_argument(
+        "--dates",
+        choices=("fixed", "today"),
+        default="fixed",
+        help="the company's dates: fixed (2026-11-01, reproducible) or from today, orders dated by status",
+    )
     args = parser.parse_args()
     engine = create_engine(get_settings().sync_database_url)
     with Session(engine) as session:
-        created = seed(session, args.customers, random.Random(args.seed))
+        dates = SeedDates.of_today() if args.dates == "today" else SeedDates()
+        created = seed(session, args.customers, random.Random(args.seed), dates)
     print("seeded the demo company" if created else "database already has data: seed skipped")
     if created and args.history_weeks > 0:
         # Its own generator: the company's seeded values stay what they were before there was a history.

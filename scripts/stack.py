@@ -65,6 +65,9 @@ class StackConfig:
     # Weeks of seeded history (backend/seed_history.py): the demo's past for `make run`; none for the test
     # stacks, whose tests count the cases and decisions they make themselves.
     history_weeks: int = 0
+    # The company's dates (backend/seed.py): fixed for the test and evaluation stacks, whose orders must be
+    # the same whatever day they run; from today for `make run`, so the demo's orders read as a live shop's.
+    seed_dates: str = "fixed"
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
@@ -88,6 +91,7 @@ class Stack:
         # its past leads with it): without it the rules' uncalibrated points would score leads.
         subprocess.run([*run, "ml.leads", "--save", "--if-missing", "--quiet"], cwd=ROOT, env=env, check=True)
         seed = [*run, "backend.seed", "--history-weeks", str(self.config.history_weeks)]
+        seed += ["--dates", self.config.seed_dates]
         subprocess.run(seed, cwd=ROOT, env=env, check=True)
         # First churn and escalation models (idempotent: nothing to do once production versions exist).
         subprocess.run([*run, "ml.risk.bootstrap"], cwd=ROOT, env=env, check=True)
@@ -373,6 +377,7 @@ def main() -> None:
             rasa_port=args.rasa_port,
             action_port=args.action_port,
             history_weeks=6,
+            seed_dates="today",
             rasa_token=local_rasa_token(),
         )
     )
