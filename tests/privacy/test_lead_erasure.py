@@ -40,4 +40,7 @@ def test_export_holds_the_leads_and_erasure_replaces_their_notes(client: TestCli
     assert lead["status_note"] == "[erased]" and lead["status"] == "contacted" and lead["score"] is not None
     [event] = rows(database_url, "SELECT * FROM audit_events WHERE action = 'lead.status'")
     trail = json.dumps([event["before"], event["after"]])
-    assert PII["name"] not in trail and "555" not in trail
+    # The phone number as the note had it, or its last digits with their space: a bare "555" also turns up in
+    # the trail's own timestamps (".555372Z"), which made this check fail a few times in a thousand runs.
+    for said in (PII["name"], PII["phone"], "555 0134"):
+        assert said not in trail
