@@ -2,7 +2,8 @@
 
 Deterministic for a given --seed, so tests and screenshots see the same data. Idempotent: a database that
 already has customers is left alone. Run: python -m backend.seed [--customers 200] [--seed 7]
-[--history-weeks 6] (weeks of past conversations, cases, feedback and outcomes: backend/seed_history.py).
+[--history-weeks 6] (weeks of past conversations, cases, feedback and outcomes: backend/seed_history.py)
+[--dates fixed|today].
 
 The demo shopper is demo@northwind.example; their first order is ORD-100001 (shipped).
 
@@ -10,6 +11,7 @@ Dates: by default the company's "today" is fixed (2026-11-01), so tests and eval
 whatever day they run. `--dates today` (what `make run` seeds) dates it from the day it is seeded, orders by
 their status as in a live shop (processing since today, shipped within the week, delayed past their date),
 drawing the same random values, so only dates differ from the fixed data.
+
 Staff sign in with their email (alex@, priya@, ... jordan@ supervisor, admin@northwind.example) and the demo
 password below; change it (or remove the demo staff) before real use.
 """
@@ -103,10 +105,6 @@ class SeedDates:
 
     today: datetime = NOW
     by_status: bool = False
-
-    @classmethod
-    def of_today(cls) -> "SeedDates":
-        return cls(datetime.now(UTC).replace(second=0, microsecond=0), by_status=True)
 
 
 def seed(session: Session, customers: int, rng: random.Random, dates: SeedDates = SeedDates()) -> bool:
@@ -227,11 +225,13 @@ def _age(status: str, days: int, hours: int, by_status: bool) -> timedelta:
     """How long ago an order was placed, from the same two draws either way. Dated by status, the estimated
     delivery (3-9 days after placing) is mostly still ahead for a shipped order and passed for a delayed one;
     otherwise any order may be up to 60 days old, whatever its status."""
-    if by_status and status == "processing":
+    if not by_status:
+        return timedelta(days=days, hours=hours)
+    if status == "processing":
         return timedelta(hours=hours)
-    if by_status and status == "shipped":
+    if status == "shipped":
         return timedelta(days=1 + days % 6, hours=hours)
-    if by_status and status == "delayed":
+    if status == "delayed":
         return timedelta(days=10 + days % 15, hours=hours)
     return timedelta(days=days, hours=hours)
 
@@ -267,25 +267,26 @@ def main() -> None:
         help="the company's dates: fixed (2026-11-01, reproducible) or from today, orders dated by status",
     )
     args = parser.parse_args()
+    # Now, to the minute: where the history ends (the dashboard's windows, the review queue's day and the
+    # segments' 30 and 90 days are counted back from the present, so a history ending at the fixed date would
+    # look empty), and the company's "today" when it is dated from today.
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     engine = create_engine(get_settings().sync_database_url)
     with Session(engine) as session:
-        dates = SeedDates.of_today() if args.dates == "today" else SeedDates()
+        dates = SeedDates(now, by_status=True) if args.dates == "today" else SeedDates()
         created = seed(session, args.customers, random.Random(args.seed), dates)
     print("seeded the demo company" if created else "database already has data: seed skipped")
     if created and args.history_weeks > 0:
         # Its own generator: the company's seeded values stay what they were before there was a history.
         started = time.perf_counter()
-        report = asyncio.run(_history(args.history_weeks, random.Random(args.seed)))
+        report = asyncio.run(_history(args.history_weeks, random.Random(args.seed), now))
         seconds = time.perf_counter() - started
         print(f"seeded {args.history_weeks} weeks of history in {seconds:.1f} s: {report}")
 
 
-async def _history(weeks: int, rng: random.Random) -> HistoryReport:
+async def _history(weeks: int, rng: random.Random, end: datetime) -> HistoryReport:
     settings = get_settings()
     engine = create_async_engine(settings.async_database_url)
-    # Ends now, to the minute: the dashboard's windows, the review queue's day and the segments' 30 and 90
-    # days are counted back from the present, so a history ending at the seed's fixed date would look empty.
-    end = datetime.now(UTC).replace(second=0, microsecond=0)
     try:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
             return await seed_history(session, rng, end, settings, weeks=weeks)
