@@ -31,10 +31,6 @@ def seeded(tmp_path: Path, name: str, dates: SeedDates) -> tuple[list[Order], li
     return orders, customers
 
 
-def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def undated(order: Order) -> dict[str, Any]:
     return {
         "number": order.order_number,
@@ -43,7 +39,7 @@ def undated(order: Order) -> dict[str, Any]:
         "tracking": order.tracking_number,
         "total": order.total,
         "items": order.items,
-        "delivery_days": (order.estimated_delivery - aware(order.placed_at).date()).days
+        "delivery_days": (order.estimated_delivery - order.placed_at.date()).days
         if order.estimated_delivery
         else None,
     }
@@ -55,9 +51,9 @@ def test_dated_from_today_only_the_dates_differ_from_the_fixed_data(tmp_path: Pa
     assert [undated(o) for o in live] == [undated(o) for o in fixed]
     people = [(c.name, c.plan, c.email) for c in fixed_people]
     assert [(c.name, c.plan, c.email) for c in live_people] == people
-    assert all(aware(o.placed_at) <= TODAY for o in live)
+    assert all(o.placed_at <= TODAY for o in live)
     in_flight = [o for o in live if o.status in ("processing", "shipped", "delayed")]
-    assert in_flight and all(aware(o.placed_at) > NOW for o in in_flight)
+    assert in_flight and all(o.placed_at > NOW for o in in_flight)
 
 
 def test_from_today_a_shipped_order_is_recent_and_a_delayed_one_past_its_date(tmp_path: Path):
@@ -66,8 +62,8 @@ def test_from_today_a_shipped_order_is_recent_and_a_delayed_one_past_its_date(tm
     for order in orders:
         by_status.setdefault(order.status, []).append(order)
     assert {"processing", "shipped", "delayed", "delivered"} <= set(by_status)
-    assert all(TODAY - aware(o.placed_at) < timedelta(days=1) for o in by_status["processing"])
-    assert all(TODAY - aware(o.placed_at) < timedelta(days=7) for o in by_status["shipped"])
+    assert all(TODAY - o.placed_at < timedelta(days=1) for o in by_status["processing"])
+    assert all(TODAY - o.placed_at < timedelta(days=7) for o in by_status["shipped"])
     assert all(o.estimated_delivery < TODAY.date() for o in by_status["delayed"])
     # Some shipped orders are still due (the point of dating by status: not every order reads as late).
     assert any(o.estimated_delivery >= TODAY.date() for o in by_status["shipped"])
@@ -75,6 +71,6 @@ def test_from_today_a_shipped_order_is_recent_and_a_delayed_one_past_its_date(tm
 
 def test_the_fixed_dates_are_what_tests_and_evaluations_have_always_seen(tmp_path: Path):
     orders, _ = seeded(tmp_path, "fixed", SeedDates())
-    assert all(NOW - timedelta(days=61) <= aware(o.placed_at) <= NOW for o in orders)
+    assert all(NOW - timedelta(days=61) <= o.placed_at <= NOW for o in orders)
     [first] = [o for o in orders if o.order_number == "ORD-100001"]
-    assert first.status == "shipped" and aware(first.placed_at) < NOW - timedelta(days=5)
+    assert first.status == "shipped" and first.placed_at < NOW - timedelta(days=5)
