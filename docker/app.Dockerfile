@@ -32,4 +32,4 @@ EXPOSE 8000
 # As `make run` prepares its database (scripts/stack.py): migrate, seed the demo company (once), make sure a
 # production churn and escalation model exist (once; their files in the var/models/risk volume, their registry
 # rows in the database), then serve. Kubernetes runs its own command and a migration Job instead.
-CMD ["sh", "-c", "python -m alembic upgrade head && python -m backend.seed && python -m ml.risk.bootstrap && exec python -m uvicorn backend.main:create_app --factory --host 0.0.0.0 --port 8000 --workers ${BACKEND_WORKERS:-4}"]
+CMD ["sh", "-c", "python -m alembic upgrade head && python -m backend.seed --dates today && python -m ml.risk.bootstrap && exec python -m uvicorn backend.main:create_app --factory --host 0.0.0.0 --port 8000 --workers ${BACKEND_WORKERS:-4}"]

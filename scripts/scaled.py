@@ -256,6 +256,7 @@ def main() -> None:
             rasa_ports=tuple(args.rasa_ports),
             action_port=args.action_port,
             redis_password=args.redis_password,
+            seed_dates="today",  # a demo, as `make run`: its orders dated from the day it is seeded
         )
     )
 
