@@ -122,12 +122,15 @@ class LearntPolicy:
         return 1.0 / (1.0 + math.exp(-z))
 
     def reasons(self, features: dict[str, float]) -> list[str]:
-        """The three features that pushed the score up most, in words (the inbox shows why)."""
+        """The three features that pushed the score up most, in words (the inbox shows why). Only features
+        above their average count: the phrases say what the conversation holds, and a feature with a negative
+        weight pushes the score up by being absent ("dissatisfied in the message before" when it was not)."""
         pushes = [
             (c * (x - m) / s, name)
             for name, x, m, s, c in zip(
                 FEATURES, vector(features), self.mean, self.scale, self.coef, strict=True
             )
+            if x > m
         ]
         strongest = [name for push, name in sorted(pushes, reverse=True)[:3] if push > 0]
         return [reason_phrase(name, features[name]) for name in strongest]

@@ -89,6 +89,18 @@ def test_learnt_policy_scores_and_explains():
     assert decision.score == pytest.approx(0.731, abs=1e-3)
 
 
+def test_a_reason_is_never_a_feature_the_conversation_lacks():
+    # The shipped policy weighs "dissatisfied in the message before" negatively: its absence pushes the
+    # score up, and the case card once said the customer had been dissatisfied when they had not.
+    n = len(FEATURES)
+    weights = {"cancel_again": 3.0, "negative_previous": -2.0, "complaint_now": -1.0}
+    coef = tuple(weights.get(name, 0.0) for name in FEATURES)
+    p = LearntPolicy("t", (0.2,) * n, (1.0,) * n, coef, 0.0, 0.5)
+    calm = turns(("cancel_subscription", "neutral"), ("deny", "neutral"), ("cancel_subscription", "neutral"))
+    decision = p.decide(calm)
+    assert decision.handoff and decision.reasons == ["asked again to cancel"]
+
+
 def test_every_feature_has_words_for_the_inbox():
     assert set(REASON_PHRASES) == set(FEATURES)
     for name in FEATURES:
