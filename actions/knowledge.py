@@ -61,7 +61,7 @@ def answer(dispatcher: CollectingDispatcher, tracker: Tracker, hits: Sequence[Kn
     last reply, says so instead and returns `repeated` (the rules then offer a person)."""
     text = messages.knowledge_answer(hits[0])
     if text in last_reply(tracker.events):
-        dispatcher.utter_message(text=messages.KB_REPEATED)
+        dispatcher.utter_message(text=messages.knowledge_repeated(hits[0]))
         return "repeated"
     dispatcher.utter_message(text=text, json_message={"citations": citations(hits)})
     return "answered"

@@ -452,9 +452,13 @@ def _items(items: Sequence[OrderItem]) -> str | None:
 
 KB_NOT_SURE = "I'm not sure I have the right answer to that, and I'd rather not guess."
 KB_UNAVAILABLE = "I can't reach our help articles just now, sorry about that."
-# The article the bot would answer with is the one it gave in its last reply: saying it again tells the
-# customer nothing new, so the bot says so and offers a person instead (the rules, kb_answer `repeated`).
-KB_REPEATED = "I'm sorry, that's all our help article says about it, so I won't repeat it."
+
+
+def knowledge_repeated(hit: KnowledgeHit) -> str:
+    """The article the bot would answer with is the one it gave in its last reply: saying it again tells the
+    customer nothing new, so the bot points at it and offers a person instead (the rules, kb_answer
+    `repeated`). Pointing at it also serves a follow-up question the same passage already answered."""
+    return f'The answer just above, from our help article "{hit.title}", is all it says about that.'
 
 
 def knowledge_closest(hit: KnowledgeHit) -> str:
