@@ -28,13 +28,26 @@ _WRONG_CHARGE = re.compile(
     r"|(charge|payment)[^.?!]{0,30}\b(don'?t|do not|didn'?t) (recogni[sz]e|understand)"
     r"|\b(don'?t|do not|didn'?t) (recogni[sz]e|understand)[^.?!]{0,30}\b(charge|payment)"
     r"|unknown charge|charged .*for nothing"
-    r"|extra charge|charged .*extra|without (asking|my permission))",
+    r"|extra charge|charged .*extra|without (asking|my permission)"
+    # a charge for what the customer does not have: another plan, an order cancelled or returned, something
+    # never received ("charged for Plus but I'm on Basic", "billed for the jacket I returned")
+    r"|(charged|billed) (me )?for (the )?(wrong|another|a different) (plan|subscription|item|order|product)"
+    r"|\b(charged|billed)\b[^.?!]{0,40}\b(but|though|yet) (i'?m|i am|i was|i'?ve been) (only |still )?on\b"
+    r"|\b(charged|billed)\b[^.?!]{0,40}\b(but|though|yet) i (downgraded|switched|cancell?ed|returned|never)\b"
+    r"|\b(charged|billed)\b[^.?!]{0,40}\b(i|we) "
+    r"(cancell?ed|returned|never (received|got|ordered|signed up))\b)",
+    re.IGNORECASE,
+)
+# "will I be charged for the items I returned?": a question about what a charge would be, not a report of
+# one; "why do I get charged twice?" stays a report.
+_ASKS_WHAT_WOULD_BE_CHARGED = re.compile(
+    r"^(?!.*\bwhy\b).*\b(will|would|do|does|am|if) (i|we|you|it) (still )?(be |get )?(charged|billed)\b",
     re.IGNORECASE,
 )
 
 
 def reports_a_wrong_charge(text: str) -> bool:
-    return bool(_WRONG_CHARGE.search(text))
+    return bool(_WRONG_CHARGE.search(text)) and not _ASKS_WHAT_WOULD_BE_CHARGED.search(text)
 
 
 class ActionAnswerBilling(ActionOfferPerson):

@@ -27,6 +27,14 @@ WRONG_CHARGES = [
     "a charge I do not understand",
     "I don't recognise a payment to Northwind on my statement",
     "you took money from my account without asking",
+    "I was charged for Plus but I'm on Basic",
+    "you billed me for Pro though I'm still on Plus",
+    "charged for the yearly plan but I downgraded last month",
+    "you charged me for the wrong plan",
+    "I got charged for an order I cancelled",
+    "I was billed for the jacket I returned",
+    "charged for something I never received",
+    "why do I keep getting charged twice?",  # a question in form, a wrong charge all the same
 ]
 QUESTIONS = [
     "when is my next charge?",
@@ -36,6 +44,12 @@ QUESTIONS = [
     "do you charge sales tax",
     "where can i see my payment history",
     "I don't understand how the yearly billing works",  # not understood, but no charge said to be wrong
+    "will I be charged for the items I returned?",  # what a charge would be, not a wrong one (near miss)
+    "if I cancel, will I still be charged for this month?",
+    "am I billed for Plus but only on the next renewal?",
+    "I'm on Basic, how much is Plus?",
+    "I returned an order last week, when do I get my money?",
+    "do I get charged for orders I cancelled?",
 ]
 
 
