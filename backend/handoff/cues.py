@@ -19,6 +19,7 @@ far, and the rules policy uses only the request for a person, as its explicit-re
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from itertools import chain
@@ -656,9 +657,29 @@ class Cues:
     blames: bool = False
 
 
+# Each text's cues once: a decision reads every customer turn of the conversation so far, so without this a
+# conversation's n-th turn read all n texts again. Keyed by a digest, not the text: the customer's words are
+# not kept past their turn (the privacy worker redacts the stored ones). Emptied when full rather than kept in
+# LRU order: plain dict reads and writes are safe from the policy's threads without a lock, and a text that
+# is computed twice gives the same cues.
+_SEEN: dict[bytes, Cues] = {}
+_SEEN_MAX = 4096
+
+
 def cues_of(text: str | None) -> Cues:
     if not text:
         return Cues(False, False, False)
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    known = _SEEN.get(key)
+    if known is None:
+        known = _read_cues(text)
+        if len(_SEEN) >= _SEEN_MAX:
+            _SEEN.clear()
+        _SEEN[key] = known
+    return known
+
+
+def _read_cues(text: str) -> Cues:
     mended = _mend(text)
     return Cues(
         asks_for_person=_asks_for_person_mended(mended),
