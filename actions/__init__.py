@@ -2,7 +2,8 @@
 
 rasa_sdk imports every module of this package and registers each Action subclass it finds:
 
-- orders.py      validate_order_status_form, action_lookup_order
+- orders.py      validate_order_status_form, action_ask_order_id (a signed-in shopper's latest orders as
+                 buttons), action_lookup_order
 - handoff.py     action_handoff, action_offer_person, action_apologize_complaint, action_security_concern
                  (offers of a person that give way when the backend's hand-off policy takes the turn over)
 - leads.py       action_capture_lead, action_note_upgrade_interest (a plan upgrade noted as a lead, silently)

@@ -33,6 +33,7 @@ from contract.service_api import (
     Order,
     PersonOfferRequest,
     PersonOfferResult,
+    RecentOrders,
     RetentionOffer,
 )
 from nlu.settings import bot_settings
@@ -126,6 +127,13 @@ async def get_order(order_id: str) -> Order | None:
     if response.status_code in (404, 422):
         return None
     return _read(response, "orders", f"GET {path}", Order.from_json)
+
+
+async def recent_orders(conversation_id: str, limit: int = 3) -> RecentOrders:
+    """The latest orders of the conversation's customer, newest first (none for an anonymous visitor)."""
+    path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/orders"
+    response = await _request("recent_orders", "GET", path, params={"limit": limit})
+    return _read(response, "recent_orders", f"GET {path}", RecentOrders.from_json)
 
 
 async def handoff(conversation_id: str, reason: str) -> HandoffResult:

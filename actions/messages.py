@@ -4,9 +4,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from contract.service_api import KnowledgeHit, Order, OrderItem
+from contract.service_api import KnowledgeHit, Order, OrderItem, RecentOrder
 
 TALK_TO_A_PERSON: dict[str, str] = {"title": "Talk to a person", "payload": "/request_human"}
+
+# The order form's question to a signed-in shopper, whose latest orders follow as buttons (actions/orders.py
+# ActionAskOrderId); a visitor gets utter_ask_order_id, the number alone.
+ASK_ORDER_ID_OR_PICK = (
+    "Which order is it about? Pick one of your latest orders below, or type its number (it looks like "
+    "ORD-123456)."
+)
+
+
+def recent_order_button(order: RecentOrder) -> dict[str, str]:
+    """A latest order as a button whose payload gives the form its number, as a typed "ORD-..." would."""
+    placed = order.placed_at
+    return {
+        "title": f"{order.order_id} ({order.status}, placed {placed:%b} {placed.day})",
+        "payload": f'/inform{{"order_id": "{order.order_id}"}}',
+    }
+
 
 INVALID_ORDER_ID = (
     "Hmm, that doesn't look like an order number: they start with ORD- followed by 6 digits. "

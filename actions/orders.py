@@ -34,6 +34,30 @@ LOOKUP_ORDER = "action_lookup_order"
 # PERSON_OFFERED: the reply ended on a yes/no offer of a person (a parcel still missing, or late enough for a
 # reship or refund), so the rules wait for the answer instead of asking "anything else?".
 FOUND, PERSON_OFFERED = "found", "person_offered"
+RECENT_ORDERS_SHOWN = 3
+
+
+class ActionAskOrderId(Action):
+    """The order form's question for the number. A signed-in shopper also gets their latest orders as buttons,
+    since the shop knows them; a visitor, or a backend that cannot say, gets the question alone."""
+
+    def name(self) -> str:
+        return "action_ask_order_id"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            recent = (await backend_client.recent_orders(tracker.sender_id, RECENT_ORDERS_SHOWN)).orders
+        except backend_client.BackendError as error:
+            logger.warning("latest orders for %s failed: %s", tracker.sender_id, error)
+            recent = ()
+        if recent:
+            buttons = [messages.recent_order_button(order) for order in recent]
+            dispatcher.utter_message(text=messages.ASK_ORDER_ID_OR_PICK, buttons=buttons)
+        else:
+            dispatcher.utter_message(response="utter_ask_order_id")
+        return []
 
 
 class ValidateOrderStatusForm(FormValidationAction):

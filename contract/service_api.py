@@ -240,6 +240,45 @@ class Order:
         }
 
 
+# ---- GET /api/v1/service/conversations/{conversation_id}/orders?limit=... (404: no such conversation) ---
+# A signed-in shopper's latest orders, newest first, for the bot to offer when asked about "my order" without
+# its number; an anonymous visitor has none.
+
+
+@dataclass(frozen=True)
+class RecentOrder:
+    order_id: str
+    status: str
+    placed_at: datetime
+
+    @classmethod
+    def from_json(cls, body: Any) -> RecentOrder:
+        what = "recent order"
+        body = _object(body, what)
+        return cls(
+            order_id=_value(body, "order_id", str, what),
+            status=_value(body, "status", str, what),
+            placed_at=_parsed(body, "placed_at", what, _datetime),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "status": self.status, "placed_at": self.placed_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class RecentOrders:
+    orders: tuple[RecentOrder, ...]
+
+    @classmethod
+    def from_json(cls, body: Any) -> RecentOrders:
+        what = "recent orders"
+        body = _object(body, what)
+        return cls(orders=tuple(RecentOrder.from_json(order) for order in _value(body, "orders", list, what)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"orders": [order.to_json() for order in self.orders]}
+
+
 # ---- GET /api/v1/service/kb/search?q=...&k=...&conversation_id=... -----------------------------------------
 
 

@@ -25,6 +25,18 @@ class OrderOut(BaseModel):
     items: list[OrderItem]
 
 
+class RecentOrderOut(BaseModel):
+    order_id: str
+    status: str
+    placed_at: datetime
+
+
+class RecentOrdersOut(BaseModel):
+    """The conversation's customer's latest orders, newest first; none for an anonymous visitor."""
+
+    orders: list[RecentOrderOut]
+
+
 class CustomerIdentityOut(BaseModel):
     """Who the customer is, without the account's figures: what a conversation export names."""
 

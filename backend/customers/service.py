@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.customers.models import Customer, Order
-from backend.customers.schemas import OrderOut
+from backend.customers.schemas import OrderOut, RecentOrderOut
 
 ORDER_ID = re.compile(r"^(?:ORD-?)?(\d{6})$", re.IGNORECASE)
 
@@ -34,6 +34,19 @@ async def list_customers(session: AsyncSession, limit: int, offset: int) -> list
 async def get_order(session: AsyncSession, order_number: str) -> Order | None:
     query = select(Order).where(Order.order_number == order_number)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def recent_orders(session: AsyncSession, customer_id: int, limit: int) -> list[RecentOrderOut]:
+    """The customer's `limit` latest orders, newest first: what the bot offers to pick from when a signed-in
+    shopper asks about "my order" without its number."""
+    query = (
+        select(Order.order_number, Order.status, Order.placed_at)
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(limit)
+    )
+    rows = (await session.execute(query)).all()
+    return [RecentOrderOut(order_id=number, status=state, placed_at=placed) for number, state, placed in rows]
 
 
 def order_out(order: Order) -> OrderOut:

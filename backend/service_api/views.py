@@ -19,7 +19,7 @@ from backend.core.dependencies import SessionDep, SettingsDep
 from backend.core.text import Text
 from backend.customers import service as customers
 from backend.customers.models import Customer
-from backend.customers.schemas import OrderOut
+from backend.customers.schemas import OrderOut, RecentOrdersOut
 from backend.decisions import service as decisions
 from backend.experiments import retention
 from backend.handoff.features import TurnView
@@ -37,6 +37,7 @@ from contract.service_api import HANDOFF_MESSAGE, MAX_HANDOFF_REASON_CHARS, SALE
 # routers, so each operation's dependencies (and with them its OpenAPI security and audience) are unchanged.
 Service = Depends(require_service)
 router = APIRouter(prefix="/api/v1/service", tags=["service"])
+RECENT_ORDERS_MAX = 10
 
 
 @router.post("/conversations/{conversation_id}/handoff", response_model=HandoffOut)
@@ -95,6 +96,24 @@ async def lookup_order(order_id: Text, session: SessionDep) -> OrderOut:
     if order is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {number}")
     return customers.order_out(order)
+
+
+@router.get(
+    "/conversations/{conversation_id}/orders", response_model=RecentOrdersOut, dependencies=[Service]
+)
+async def recent_orders(
+    conversation_id: Text,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=RECENT_ORDERS_MAX)] = 3,
+) -> RecentOrdersOut:
+    """The latest orders of the conversation's customer (a signed-in shopper), newest first, for the bot to
+    offer when the customer asks about an order without its number; none for an anonymous visitor."""
+    conversation = await conversations.get_conversation(session, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    if conversation.customer_id is None:
+        return RecentOrdersOut(orders=[])
+    return RecentOrdersOut(orders=await customers.recent_orders(session, conversation.customer_id, limit))
 
 
 ConversationQuery = Annotated[

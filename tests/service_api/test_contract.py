@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from backend.cases.schemas import HandoffIn, HandoffOut
 from backend.customers.schemas import OrderItem as OrderItemOut
-from backend.customers.schemas import OrderOut
+from backend.customers.schemas import OrderOut, RecentOrderOut, RecentOrdersOut
 from backend.kb.schemas import SearchHitOut, SearchOut
 from backend.leads.schemas import LeadCaptureIn, LeadCaptureOut
 from backend.risk.schemas import RetentionOfferOut
@@ -29,6 +29,8 @@ PAIRS = [
     (PersonOfferOut, contract.PersonOfferResult),
     (OrderOut, contract.Order),
     (OrderItemOut, contract.OrderItem),
+    (RecentOrdersOut, contract.RecentOrders),
+    (RecentOrderOut, contract.RecentOrder),
     (SearchOut, contract.KnowledgeSearch),
     (SearchHitOut, contract.KnowledgeHit),
     (RetentionOfferOut, contract.RetentionOffer),
@@ -67,6 +69,7 @@ ORDER = OrderOut(
     estimated_delivery=date(2026, 11, 6), placed_at=datetime(2026, 11, 1, 9, 30, tzinfo=UTC),
     total=Decimal("89.90"), currency="USD", items=[OrderItemOut(product="Headlamp 400", quantity=2)],
 )  # fmt: skip
+RECENT = RecentOrderOut(order_id="ORD-100001", status="shipped", placed_at=ORDER.placed_at)
 BODIES = [
     (HandoffOut(case_id=7, message=contract.HANDOFF_MESSAGE), contract.HandoffResult),
     (PersonOfferOut(handed_over=True, case_id=7, message="x"), contract.PersonOfferResult),
@@ -74,6 +77,8 @@ BODIES = [
     (SearchOut(query="returns", threshold=0.5, answerable=True, results=[HIT]), contract.KnowledgeSearch),
     (RetentionOfferOut(offer=None, churn_risk=0.2, threshold=0.6), contract.RetentionOffer),
     (ORDER, contract.Order),
+    (RecentOrdersOut(orders=[RECENT]), contract.RecentOrders),
+    (RecentOrdersOut(orders=[]), contract.RecentOrders),
     (LeadCaptureOut(lead_id=3, created=True, score=0.62, routed=True, message="x"), contract.LeadResult),
     (LeadCaptureOut(lead_id=3, created=False, score=0.1, routed=False, message=None), contract.LeadResult),
     (  # a plan change that is no upgrade: no lead

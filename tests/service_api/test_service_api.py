@@ -1,6 +1,6 @@
 """The action server's API: order look-up and handoff."""
 
-from tests.app_fixtures import SERVICE_HEADERS
+from tests.app_fixtures import SERVICE_HEADERS, anonymous_widget
 from tests.dbcheck import rows
 
 
@@ -46,3 +46,29 @@ def test_health_reports_a_degraded_service_when_rasa_is_down(client, rasa):
     rasa.down = True
     response = client.get("/health")
     assert response.status_code == 200 and response.json()["status"] == "degraded"
+
+
+def test_a_signed_in_shoppers_latest_orders_newest_first(client, widget, database_url):
+    url = f"/api/v1/service/conversations/{widget['conversation_id']}/orders"
+    response = client.get(url, headers=SERVICE_HEADERS)
+    assert response.status_code == 200
+    orders = response.json()["orders"]
+    expected = rows(
+        database_url,
+        "SELECT o.order_number FROM orders o JOIN customers c ON c.id = o.customer_id "
+        "WHERE c.email = 'demo@northwind.example' ORDER BY o.placed_at DESC, o.id DESC LIMIT 3",
+    )
+    assert [o["order_id"] for o in orders] == [r["order_number"] for r in expected] and len(orders) >= 2
+    assert all(set(o) == {"order_id", "status", "placed_at"} for o in orders)
+    assert len(client.get(url, params={"limit": 1}, headers=SERVICE_HEADERS).json()["orders"]) == 1
+
+
+def test_latest_orders_of_a_visitor_unknown_conversations_and_bad_limits(client):
+    visitor = anonymous_widget(client)
+    url = f"/api/v1/service/conversations/{visitor['conversation_id']}/orders"
+    assert client.get(url, headers=SERVICE_HEADERS).json() == {"orders": []}
+    missing = client.get("/api/v1/service/conversations/nope/orders", headers=SERVICE_HEADERS)
+    assert missing.status_code == 404
+    for limit in ("0", "11", "many"):
+        assert client.get(url, params={"limit": limit}, headers=SERVICE_HEADERS).status_code == 422, limit
+    assert client.get(url).status_code in (401, 403)  # the action server's token only

@@ -1,0 +1,75 @@
+"""The order form's question for the number (actions/orders.py ActionAskOrderId): a signed-in shopper also
+gets their latest orders as buttons whose payload fills the form as a typed number would; a visitor, or a
+backend that cannot say, gets the question alone. The backend is scripted at the HTTP boundary."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from actions import backend_client, messages
+from actions.orders import ActionAskOrderId
+from tests.bot.test_actions import DOMAIN
+
+LATEST = [
+    {"order_id": "ORD-100003", "status": "processing", "placed_at": "2026-12-05T10:00:00Z"},
+    {"order_id": "ORD-100002", "status": "delayed", "placed_at": "2026-11-20T09:30:00Z"},
+]
+
+
+def scripted(monkeypatch: pytest.MonkeyPatch, respond: Callable[[httpx.Request], httpx.Response]) -> list:
+    asked: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return respond(request)
+
+    transport = httpx.MockTransport(record)
+    client = lambda: httpx.AsyncClient(base_url="http://backend", transport=transport)  # noqa: E731
+    monkeypatch.setattr(backend_client, "_client", client)
+    return asked
+
+
+def ask() -> list[dict[str, Any]]:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    latest = {"text": "where is my order?", "intent": {"name": "order_status"}}
+    user = {"event": "user", "text": latest["text"], "parse_data": latest}
+    tracker = Tracker("conv-1", {}, latest, [user], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    assert asyncio.run(ActionAskOrderId().run(dispatcher, tracker, DOMAIN)) == []
+    return dispatcher.messages
+
+
+def test_a_signed_in_shopper_picks_from_their_latest_orders(monkeypatch: pytest.MonkeyPatch):
+    asked = scripted(monkeypatch, lambda r: httpx.Response(200, json={"orders": LATEST}))
+    [question] = ask()
+    assert question["text"] == messages.ASK_ORDER_ID_OR_PICK
+    assert [b["title"] for b in question["buttons"]] == [
+        "ORD-100003 (processing, placed Dec 5)",
+        "ORD-100002 (delayed, placed Nov 20)",
+    ]
+    assert question["buttons"][0]["payload"] == '/inform{"order_id": "ORD-100003"}'
+    [request] = asked
+    assert request.url.path == "/api/v1/service/conversations/conv-1/orders"
+    assert request.url.params["limit"] == "3"
+
+
+@pytest.mark.parametrize(
+    "respond",
+    [
+        lambda r: httpx.Response(200, json={"orders": []}),  # a visitor: no orders known
+        lambda r: httpx.Response(503, text="down"),
+        lambda r: httpx.Response(200, json={"orders": [{"order_id": "ORD-1"}]}),  # breaks the contract
+    ],
+    ids=["visitor", "backend down", "bad body"],
+)
+def test_otherwise_the_question_alone(monkeypatch: pytest.MonkeyPatch, respond):
+    scripted(monkeypatch, respond)
+    [question] = ask()
+    assert question["response"] == "utter_ask_order_id" and not question["buttons"]
