@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from nlu.settings import bot_settings
@@ -90,3 +91,24 @@ def messages() -> Callable[..., list[Any]]:
         return [Message(data={"text": text}) for text in texts]
 
     return build
+
+
+@pytest.fixture
+def seen(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[httpx.Request], httpx.Response]], list]:
+    """Scripts the backend at the action server's HTTP boundary: `seen(handler)` answers every service API
+    call with `handler` and returns the list of requests asked."""
+    from actions import backend_client
+
+    def use(handler: Callable[[httpx.Request], httpx.Response]) -> list[httpx.Request]:
+        requests: list[httpx.Request] = []
+
+        def record(request: httpx.Request) -> httpx.Response:
+            requests.append(request)
+            return handler(request)
+
+        transport = httpx.MockTransport(record)
+        client = lambda: httpx.AsyncClient(base_url="http://backend", transport=transport)  # noqa: E731
+        monkeypatch.setattr(backend_client, "_client", client)
+        return requests
+
+    return use

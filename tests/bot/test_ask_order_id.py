@@ -5,13 +5,12 @@ backend that cannot say, gets the question alone. The backend is scripted at the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from actions import backend_client, messages
+from actions import messages
 from actions.orders import ActionAskOrderId
 from tests.bot.test_actions import DOMAIN
 
@@ -19,19 +18,6 @@ LATEST = [
     {"order_id": "ORD-100003", "status": "processing", "placed_at": "2026-12-05T10:00:00Z"},
     {"order_id": "ORD-100002", "status": "delayed", "placed_at": "2026-11-20T09:30:00Z"},
 ]
-
-
-def scripted(monkeypatch: pytest.MonkeyPatch, respond: Callable[[httpx.Request], httpx.Response]) -> list:
-    asked: list[httpx.Request] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        asked.append(request)
-        return respond(request)
-
-    transport = httpx.MockTransport(record)
-    client = lambda: httpx.AsyncClient(base_url="http://backend", transport=transport)  # noqa: E731
-    monkeypatch.setattr(backend_client, "_client", client)
-    return asked
 
 
 def ask() -> list[dict[str, Any]]:
@@ -46,8 +32,8 @@ def ask() -> list[dict[str, Any]]:
     return dispatcher.messages
 
 
-def test_a_signed_in_shopper_picks_from_their_latest_orders(monkeypatch: pytest.MonkeyPatch):
-    asked = scripted(monkeypatch, lambda r: httpx.Response(200, json={"orders": LATEST}))
+def test_a_signed_in_shopper_picks_from_their_latest_orders(seen):
+    asked = seen(lambda r: httpx.Response(200, json={"orders": LATEST}))
     [question] = ask()
     assert question["text"] == messages.ASK_ORDER_ID_OR_PICK
     assert [b["title"] for b in question["buttons"]] == [
@@ -69,7 +55,7 @@ def test_a_signed_in_shopper_picks_from_their_latest_orders(monkeypatch: pytest.
     ],
     ids=["visitor", "backend down", "bad body"],
 )
-def test_otherwise_the_question_alone(monkeypatch: pytest.MonkeyPatch, respond):
-    scripted(monkeypatch, respond)
+def test_otherwise_the_question_alone(seen, respond):
+    seen(respond)
     [question] = ask()
     assert question["response"] == "utter_ask_order_id" and not question["buttons"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from actions import backend_client, messages
+from actions import messages
 from actions.leads import ActionCaptureLead, ActionNoteUpgradeInterest
 from contract.service_api import SALES_HANDOFF_MESSAGE, SKILL_BY_INTENT
 
@@ -30,23 +29,6 @@ def lead(routed: bool, message: str | None) -> dict[str, Any]:
         "routed": routed,
         "message": message,
     }
-
-
-@pytest.fixture
-def seen(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[httpx.Request], httpx.Response]], list]:
-    def use(handler: Callable[[httpx.Request], httpx.Response]) -> list[httpx.Request]:
-        requests: list[httpx.Request] = []
-
-        def record(request: httpx.Request) -> httpx.Response:
-            requests.append(request)
-            return handler(request)
-
-        transport = httpx.MockTransport(record)
-        client = lambda: httpx.AsyncClient(base_url="http://backend", transport=transport)  # noqa: E731
-        monkeypatch.setattr(backend_client, "_client", client)
-        return requests
-
-    return use
 
 
 def run() -> list[dict[str, Any]]:
