@@ -156,7 +156,7 @@ def confirm_payload(intent: str, latest_message: dict[str, Any]) -> str:
         for entity in latest_message.get("entities") or []
         if isinstance(entity.get("entity"), str) and isinstance(entity.get("value"), str)
     }
-    return f"/{intent}{json.dumps(entities)}" if entities else f"/{intent}"
+    return messages.intent_payload(intent, entities)
 
 
 def parse_payload(payload: str) -> tuple[str, list[dict[str, Any]]]:

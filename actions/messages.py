@@ -1,6 +1,7 @@
 """What the actions say to customers. Texts that do not depend on backend data live in bot/domain.yml."""
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,12 +17,17 @@ ASK_ORDER_ID_OR_PICK = (
 )
 
 
+def intent_payload(intent: str, entities: Mapping[str, str] | None = None) -> str:
+    """A button's payload as Rasa reads it: '/intent', or '/intent{"entity": "value"}' with entities."""
+    return f"/{intent}{json.dumps(dict(entities))}" if entities else f"/{intent}"
+
+
 def recent_order_button(order: RecentOrder) -> dict[str, str]:
     """A latest order as a button whose payload gives the form its number, as a typed "ORD-..." would."""
     placed = order.placed_at
     return {
         "title": f"{order.order_id} ({order.status}, placed {placed:%b} {placed.day})",
-        "payload": f'/inform{{"order_id": "{order.order_id}"}}',
+        "payload": intent_payload("inform", {"order_id": order.order_id}),
     }
 
 
