@@ -129,7 +129,7 @@ async def get_order(order_id: str) -> Order | None:
     return _read(response, "orders", f"GET {path}", Order.from_json)
 
 
-async def recent_orders(conversation_id: str, limit: int = 3) -> RecentOrders:
+async def recent_orders(conversation_id: str, limit: int) -> RecentOrders:
     """The latest orders of the conversation's customer, newest first (none for an anonymous visitor)."""
     path = f"/api/v1/service/conversations/{quote(conversation_id, safe='')}/orders"
     response = await _request("recent_orders", "GET", path, params={"limit": limit})
