@@ -482,6 +482,13 @@ DISOWNS = re.compile(
             r"(?<!nobody\s)(?<!no\sone\s)(?<!only\si\s)\b(?:still\s+)?knows\s+(?:my|our)\s+(?:password|login|pin|log-?in\s+details)\b",
             r"\b(?:account|acc|login|e-?mail)\s+(?:has\s+been\s+|was\s+|got\s+|is\s+)?hacked\b|^\W*hacked\W*$",
             r"\bfraud\s+on\s+my\b|\bidentity\s+theft\b",
+            # an order or charge the customer's own records show, disowned by what it bought ("an order in my
+            # history for two tents. I never bought tents"); not a wrong item or size put right in the same
+            # breath ("I didn't order the large, I ordered medium"), nor a way of ordering ("never ordered
+            # from the app")
+            r"\b(?:history|account|statement|card|bill|invoice|bank)\b[^?!]{0,80}\bi\s+(?:never|didn'?t|did\s+not)\s+"
+            r"(?:buy|bought|order|ordered|purchase|purchased)\b(?!\s+(?:from|online|on|through|via|with|before|here|in|at"
+            r"|using|yet)\b)(?![^.?!]{0,40}\b(?:i|we)\s+(?:ordered|bought|wanted|asked\s+for)\b)",
         ]
     ),
     re.IGNORECASE,

@@ -58,6 +58,9 @@ def test_near_misses_are_not_an_answer_rejected(text: str) -> None:
         "there's an order on my account I don't remember placing",
         "it wasn't me",
         "that's not me, I've never bought a kayak",
+        "an order for a camping stove showed up in my history. I never bought a stove",
+        "my bank statement has a purchase of two jackets from you, I didn't buy any jackets",
+        "my bill says two plans, I never ordered a second plan",
     ],
 )
 def test_an_order_or_charge_not_made_is_disowned(text: str) -> None:
@@ -71,6 +74,9 @@ def test_an_order_or_charge_not_made_is_disowned(text: str) -> None:
         "the gift is for my dad, so the return would be him, not me",
         "I definitely didn't get the confirmation email",
         "I don't remember my order number",
+        "in my account I didn't order the large, I ordered the medium",
+        "my account is new, I never ordered from the app before",
+        "my card statement is fine, I never bought online before so I was unsure",
     ],
 )
 def test_near_misses_disown_nothing(text: str) -> None:
