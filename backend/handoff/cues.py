@@ -494,6 +494,32 @@ DISOWNS = re.compile(
     re.IGNORECASE,
 )
 
+# A message read as a cancellation that does not ask for one (labelling rules, H4 b): the customer keeps the
+# plan ("no no, I'm not cancelling, I only wanted to know"), asks about cancelling later ("could I still
+# cancel later on?"), cancels it themselves ("found the cancel button"), or means an order, not the plan
+# ("so you just cancel orders without telling people?"). A refusal of the offer that insists ("I don't want
+# the discount, cancel it"), a cancellation that fails ("it won't let me cancel") and "not the order, the
+# plan" stay requests.
+KEEPS_PLAN = re.compile(
+    "|".join(
+        [
+            r"\bi(?:'?m|\s+am)\s+not\s+(?:going\s+to\s+|gonna\s+|actually\s+|really\s+)?cancell?ing\b",
+            r"\bi\s+(?:don'?t|do\s+not|won'?t|will\s+not)\s+(?:really\s+|actually\s+)?(?:want\s+to\s+|wish\s+to\s+"
+            r"|plan\s+to\s+|need\s+to\s+|intend\s+to\s+)?cancel\b(?!\s+(?:the|my|an?|this|that)\s+orders?\b)",
+            r"\bnot\s+(?:looking|trying|wanting|planning|going)\s+to\s+cancel\b",
+            r"\b(?:i'?ll|i\s+will|i'?d\s+rather|i'?m\s+going\s+to)\s+(?:stay|keep\s+(?:it|my\s+(?:plan|subscription|account"
+            r"|membership)))\b",
+            r"\b(?:can|could|would|will)\s+i\s+(?:still\s+)?(?:be\s+able\s+to\s+)?cancel\b[^.!?]{0,40}\b(?:later"
+            r"|afterwards|after\s+that|any\s*time|whenever)\b",
+            r"\bfound\s+(?:the\s+)?(?:cancel(?:lation)?\s+)?(?:button|option|link|page|setting)\b",
+            r"\b(?:i'?ll|i\s+will|let\s+me|i\s+can)\s+(?:just\s+)?(?:do|cancel)\s+it\s+myself\b|\bcancell?ed\s+it\s+myself\b",
+            r"^(?!.*\b(?:subscription|plan|membership|account)\b).*\bcancel\w*\s+(?:my\s+|the\s+|an?\s+|their\s+"
+            r"|people'?s\s+|your\s+|customers'?\s+)?orders?\b",
+        ]
+    ),
+    re.IGNORECASE | re.DOTALL,
+)
+
 THREATENS = re.compile(
     "|".join(
         [
@@ -662,6 +688,7 @@ class Cues:
     not_a_request_now: bool = False
     garbled: bool = False
     blames: bool = False
+    keeps_plan: bool = False
 
 
 # Each text's cues once: a decision reads every customer turn of the conversation so far, so without this a
@@ -698,4 +725,5 @@ def _read_cues(text: str) -> Cues:
         not_a_request_now=bool(NOT_A_REQUEST_NOW.search(text)),
         garbled=is_garbled(text),
         blames=blames(text),
+        keeps_plan=bool(KEEPS_PLAN.search(mended)),
     )
