@@ -512,12 +512,21 @@ KEEPS_PLAN = re.compile(
             r"\b(?:can|could|would|will)\s+i\s+(?:still\s+)?(?:be\s+able\s+to\s+)?cancel\b[^.!?]{0,40}\b(?:later"
             r"|afterwards|after\s+that|any\s*time|whenever)\b",
             r"\bfound\s+(?:the\s+)?(?:cancel(?:lation)?\s+)?(?:button|option|link|page|setting)\b",
-            r"\b(?:i'?ll|i\s+will|let\s+me|i\s+can)\s+(?:just\s+)?(?:do|cancel)\s+it\s+myself\b|\bcancell?ed\s+it\s+myself\b",
+            r"\b(?:how\s+(?:do|can)\s+i|i'?ll|i\s+will|let\s+me|i\s+can)\s+(?:just\s+)?(?:do|cancel)\s+it\s+myself\b"
+            r"|\bcancell?ed\s+it\s+myself\b",
             r"^(?!.*\b(?:subscription|plan|membership|account)\b).*\bcancel\w*\s+(?:my\s+|the\s+|an?\s+|their\s+"
             r"|people'?s\s+|your\s+|customers'?\s+)?orders?\b",
         ]
     ),
     re.IGNORECASE | re.DOTALL,
+)
+
+# A cancellation asked for in words the intent may not read when the message goes on ("no thanks, a discount
+# doesn't help if you can't deliver to Portugal. please go ahead and cancel"); not an order's cancellation.
+ASKS_TO_CANCEL = re.compile(
+    r"\b(?:go\s+ahead\s+and|please|pls|plz|just)\s+cancel\b(?!\s+(?:the|my|an?|this|that)\s+orders?\b)"
+    r"|\bcancel\s+(?:it|my\s+(?:plan|subscription|account|membership)|the\s+(?:plan|subscription|membership))\b",
+    re.IGNORECASE,
 )
 
 THREATENS = re.compile(
@@ -689,6 +698,7 @@ class Cues:
     garbled: bool = False
     blames: bool = False
     keeps_plan: bool = False
+    asks_to_cancel: bool = False
 
 
 # Each text's cues once: a decision reads every customer turn of the conversation so far, so without this a
@@ -726,4 +736,5 @@ def _read_cues(text: str) -> Cues:
         garbled=is_garbled(text),
         blames=blames(text),
         keeps_plan=bool(KEEPS_PLAN.search(mended)),
+        asks_to_cancel=bool(ASKS_TO_CANCEL.search(mended)),
     )

@@ -177,8 +177,11 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         "declines_person": float(cues.declines_person),
         # H4 (b): asking again to cancel after the bot has answered the first request (its cancellation
         # steps, or a retention offer) is a request only a person fulfils: the bot cannot cancel a plan. Not
-        # when the words keep the plan, ask about later or mean an order, whatever the intent read.
-        "cancel_again": float(now.intent == CANCEL and CANCEL in intents[:-1] and not cues.keeps_plan),
+        # when the words keep the plan, ask about later or mean an order, whatever the intent read; and when
+        # the words ask to cancel though the intent read the message otherwise.
+        "cancel_again": float(
+            (now.intent == CANCEL or cues.asks_to_cancel) and CANCEL in intents[:-1] and not cues.keeps_plan
+        ),
         "turn_number": float(len(turns)),
     }
 

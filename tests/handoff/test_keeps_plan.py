@@ -16,6 +16,7 @@ from backend.handoff.features import TurnView, handoff_features
         "will I be able to cancel any time if I switch to yearly?",
         "ok, found the cancellation page, I can take it from here",
         "never mind, I'll do it myself",
+        "how do I cancel it myself?",
         "I'll stay then, thanks",
         "so you cancel people's orders without asking them?",
     ],
@@ -37,6 +38,7 @@ def test_the_plan_kept_a_later_cancellation_or_an_order_is_read(text: str) -> No
         "please cancel my subscription and my open order",
         "I don't want to cancel the order, I want to cancel the plan",
         "yes I'm sure, cancel it",
+        "I can't cancel it myself, the button is greyed out",
     ],
 )
 def test_a_cancellation_insisted_on_is_not_read_as_kept(text: str) -> None:
@@ -54,3 +56,29 @@ def _again(text: str) -> float:
 def test_asking_again_counts_only_when_the_words_ask_to_cancel() -> None:
     assert _again("yes, please just cancel it") == 1
     assert _again("no no, I'm not cancelling, I only wanted to know") == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no thanks, the discount doesn't change anything. please go ahead and cancel",
+        "just cancel it already",
+        "can you cancel my subscription today?",
+    ],
+)
+def test_a_cancellation_asked_for_in_words_the_intent_missed_counts_again(text: str) -> None:
+    turns = [
+        TurnView("cancel_subscription", "neutral", 0.0, "how do I cancel my plan?"),
+        TurnView("nlu_fallback", "neutral", 0.0, text),
+    ]
+    assert cues_of(text).asks_to_cancel
+    assert handoff_features(turns)["cancel_again"] == 1
+
+
+@pytest.mark.parametrize("text", ["please cancel my order", "please don't cancel", "can I cancel later?"])
+def test_an_order_or_no_cancellation_is_not_asked_again(text: str) -> None:
+    turns = [
+        TurnView("cancel_subscription", "neutral", 0.0, "how do I cancel my plan?"),
+        TurnView("nlu_fallback", "neutral", 0.0, text),
+    ]
+    assert handoff_features(turns)["cancel_again"] == 0
