@@ -13,6 +13,7 @@ then NER names: a span overlapping one already kept is dropped, so an e-mail tha
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -26,6 +27,14 @@ TYPES = ("PERSON", "EMAIL", "PHONE", "CARD", "IBAN")
 LABELS = {"PERSON": "NAME", "EMAIL": "EMAIL", "PHONE": "PHONE", "CARD": "CARD", "IBAN": "IBAN"}
 REDACTOR_ONLY: Mapping[str, str] = dict.fromkeys(TYPES, "redactor")
 PATTERN_ORDER = ("EMAIL", "IBAN", "CARD", "PHONE")
+
+# The detectors' spans of texts the caller marked as worth remembering (the bot's replies: its templates come
+# back in every round of the privacy loop, and each costs a spaCy pass). Keyed by (names, choice, a digest of
+# the text), so the process holds offsets and labels, never a text; emptied when full rather than evicting one
+# by one, which keeps the bookkeeping off the hot path.
+MEMO_SIZE = 4096
+DetectedSpans = tuple[list[Span], list[Span]]
+_memo: dict[tuple[bool, tuple[tuple[str, str], ...], bytes], DetectedSpans] = {}
 
 
 def read_choice(path: Path = CHOICE_FILE) -> dict[str, str]:
@@ -45,19 +54,36 @@ def find_spans_many(
     names: bool = True,
     known_names: Sequence[Iterable[str]] | None = None,
     choice: Mapping[str, str] | None = None,
+    remember: Sequence[bool] | None = None,
 ) -> list[list[Span]]:
     """Every PII span of each text, each type from its chosen detector (`choice`, default the shipped one).
 
     The detectors run once per distinct text: a batch repeats texts (the bot's replies are its templates),
     and what they find in a text depends on that text alone, not on the batch it came in
-    (tests/privacy/test_pii_shipped.py checks it); only the known names differ per message."""
+    (tests/privacy/test_pii_shipped.py checks it); only the known names differ per message. For the same
+    reason a text marked in `remember` is detected once per process, not once per call: the privacy loop
+    meets the same templates again every round."""
     choice = shipped_choice() if choice is None else choice
-    distinct = list(dict.fromkeys(texts))
-    detected = dict(zip(distinct, _detect(distinct, names, choice), strict=True))
+    choice_key = tuple(sorted(choice.items()))
+    marks = remember if remember is not None else [False] * len(texts)
+    kept = {text for text, keep in zip(texts, marks, strict=True) if keep}
+    keys = {text: (names, choice_key, _digest(text)) for text in kept}
+    detected = {text: _memo[keys[text]] for text in kept if keys[text] in _memo}
+    distinct = [text for text in dict.fromkeys(texts) if text not in detected]
+    detected.update(zip(distinct, _detect(distinct, names, choice), strict=True))
+    for text in kept:
+        if keys[text] not in _memo:
+            if len(_memo) >= MEMO_SIZE:
+                _memo.clear()
+            _memo[keys[text]] = detected[text]
     known_per_text = known_names if known_names is not None else [() for _ in texts]
     return [
         merge(text, *detected[text], known, choice) for text, known in zip(texts, known_per_text, strict=True)
     ]
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _detect(
@@ -116,7 +142,9 @@ def redact_many(
     names: bool = True,
     known_names: Sequence[Iterable[str]] | None = None,
     use_presidio: bool = True,
+    remember: Sequence[bool] | None = None,
 ) -> list[str]:
-    """Each text with its PII replaced by placeholders ([NAME], [EMAIL], [PHONE], [CARD], [IBAN])."""
-    found = find_spans_many(texts, names, known_names, None if use_presidio else REDACTOR_ONLY)
+    """Each text with its PII replaced by placeholders ([NAME], [EMAIL], [PHONE], [CARD], [IBAN]);
+    `remember` marks the texts whose detections may be kept for later calls (find_spans_many)."""
+    found = find_spans_many(texts, names, known_names, None if use_presidio else REDACTOR_ONLY, remember)
     return [redaction.apply(text, spans) for text, spans in zip(texts, found, strict=True)]

@@ -37,11 +37,14 @@ async def redact_many(
     names: bool,
     known_names: Sequence[Iterable[str]] | None = None,
     use_presidio: bool | None = None,
+    remember: Sequence[bool] | None = None,
 ) -> list[str]:
     """`detectors.redact_many` (each PII type from the detector chosen on dev; PII_PRESIDIO unless
-    `use_presidio` says) in the child process; a child that died meanwhile is replaced once."""
+    `use_presidio` says) in the child process; a child that died meanwhile is replaced once. `remember`
+    marks the texts whose detections the child may keep for later calls (the bot's templates)."""
     presidio = get_settings().pii_presidio if use_presidio is None else use_presidio
-    args = (list(texts), names, None if known_names is None else [list(k) for k in known_names], presidio)
+    known = None if known_names is None else [list(k) for k in known_names]
+    args = (list(texts), names, known, presidio, None if remember is None else list(remember))
     loop = asyncio.get_running_loop()
     pool = _pool()
     try:

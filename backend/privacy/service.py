@@ -335,6 +335,8 @@ class Unredacted:
     id: int
     text: str
     customer_name: str | None
+    # The bot's replies are its templates: the redactor may keep what it found in them for the next round.
+    bot_reply: bool = False
 
 
 async def staff_names(session: AsyncSession) -> list[str]:
@@ -352,7 +354,8 @@ async def redact_rows(
     staff = await staff_names(session)
     known = [[*staff, *([row.customer_name] if row.customer_name else [])] for row in rows]
     texts = [row.text for row in rows]
-    redacted = await redactor.redact_many(texts, settings.pii_person_names, known)
+    bot_replies = [row.bot_reply for row in rows]
+    redacted = await redactor.redact_many(texts, settings.pii_person_names, known, remember=bot_replies)
     table = Message.__table__
     statement = (
         update(table)
@@ -368,7 +371,7 @@ async def redact_rows(
 
 def _unredacted_query() -> Select[Any]:
     return (
-        select(Message.id, Message.text, Customer.name)
+        select(Message.id, Message.text, Customer.name, Message.sender == "bot")
         .join(Conversation, Conversation.id == Message.conversation_id)
         .outerjoin(Customer, Customer.id == Conversation.customer_id)
         .where(Message.text_redacted.is_(None))
