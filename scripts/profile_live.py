@@ -78,9 +78,9 @@ def routes(backend: str) -> Routes:
     return counts, seconds
 
 
-def sampled_worker(port: int) -> None:
+def sampled_worker(port: int, samples: str) -> None:
     """The backend as scripts/stack.py starts it (one worker, no access log), under the CPU sampler:
-    SIGUSR1 empties its counters, SIGUSR2 writes them to $PROFILE_LIVE_SAMPLES."""
+    SIGUSR1 empties its counters, SIGUSR2 writes them to the file `samples`."""
     import uvicorn
 
     from scripts.profile_sampler import Sampler
@@ -93,7 +93,7 @@ def sampled_worker(port: int) -> None:
         sampler.total_s = 0.0
 
     def dump(_signum: int, _frame: object) -> None:
-        with Path(os.environ["PROFILE_LIVE_SAMPLES"]).open("wb") as out:
+        with Path(samples).open("wb") as out:
             counters = {"own": dict(sampler.own), "inclusive": dict(sampler.inclusive)}
             pickle.dump({**counters, "total_s": sampler.total_s}, out)
 
@@ -131,9 +131,8 @@ async def profile(args: argparse.Namespace) -> None:
     out = Path(args.out)
     stack = private_stack("profile-live")
     if args.sampled:
-        stack.config.extra_env["PROFILE_LIVE_SAMPLES"] = str(out / "sampler.pkl")
-        port = str(stack.config.backend_port)
-        launch = f"from scripts.profile_live import sampled_worker; sampled_worker({port})"
+        port, samples = stack.config.backend_port, str((out / "sampler.pkl").resolve())
+        launch = f"from scripts.profile_live import sampled_worker; sampled_worker({port}, {samples!r})"
         command = [sys.executable, "-c", launch]
         stack._backend_command = lambda: command  # type: ignore[method-assign]
     stack.prepare_database()
