@@ -19,10 +19,11 @@ far, and the rules policy uses only the request for a person, as its explicit-re
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from itertools import chain
+
+from backend.core.digest_memo import DigestMemo
 
 # "someone" is a person of the shop's unless the words make it a third party: "someone else", "someone I gave
 # it to", "someone in my family", "someone who isn't the account holder".
@@ -494,6 +495,9 @@ DISOWNS = re.compile(
     re.IGNORECASE,
 )
 
+# "cancel" followed by an order is an order's cancellation, not the plan's.
+_NOT_AN_ORDER = r"(?!\s+(?:the|my|an?|this|that)\s+orders?\b)"
+
 # A message read as a cancellation that does not ask for one (labelling rules, H4 b): the customer keeps the
 # plan ("no no, I'm not cancelling, I only wanted to know"), asks about cancelling later ("could I still
 # cancel later on?"), cancels it themselves ("found the cancel button"), or means an order, not the plan
@@ -505,7 +509,7 @@ KEEPS_PLAN = re.compile(
         [
             r"\bi(?:'?m|\s+am)\s+not\s+(?:going\s+to\s+|gonna\s+|actually\s+|really\s+)?cancell?ing\b",
             r"\bi\s+(?:don'?t|do\s+not|won'?t|will\s+not)\s+(?:really\s+|actually\s+)?(?:want\s+to\s+|wish\s+to\s+"
-            r"|plan\s+to\s+|need\s+to\s+|intend\s+to\s+)?cancel\b(?!\s+(?:the|my|an?|this|that)\s+orders?\b)",
+            r"|plan\s+to\s+|need\s+to\s+|intend\s+to\s+)?cancel\b" + _NOT_AN_ORDER,
             r"\bnot\s+(?:looking|trying|wanting|planning|going)\s+to\s+cancel\b",
             r"\b(?:i'?ll|i\s+will|i'?d\s+rather|i'?m\s+going\s+to)\s+(?:stay|keep\s+(?:it|my\s+(?:plan|subscription|account"
             r"|membership)))\b",
@@ -524,8 +528,10 @@ KEEPS_PLAN = re.compile(
 # A cancellation asked for in words the intent may not read when the message goes on ("no thanks, a discount
 # doesn't help if you can't deliver to Portugal. please go ahead and cancel"); not an order's cancellation.
 ASKS_TO_CANCEL = re.compile(
-    r"\b(?:go\s+ahead\s+and|please|pls|plz|just)\s+cancel\b(?!\s+(?:the|my|an?|this|that)\s+orders?\b)"
-    r"|\bcancel\s+(?:it|my\s+(?:plan|subscription|account|membership)|the\s+(?:plan|subscription|membership))\b",
+    r"\b(?:go\s+ahead\s+and|please|pls|plz|just)\s+cancel\b"
+    + _NOT_AN_ORDER
+    + r"|\bcancel\s+(?:it|my\s+(?:plan|subscription|account|membership)"
+    r"|the\s+(?:plan|subscription|membership))\b",
     re.IGNORECASE,
 )
 
@@ -702,24 +708,17 @@ class Cues:
 
 
 # Each text's cues once: a decision reads every customer turn of the conversation so far, so without this a
-# conversation's n-th turn read all n texts again. Keyed by a digest, not the text: the customer's words are
-# not kept past their turn (the privacy worker redacts the stored ones). Emptied when full rather than kept in
-# LRU order: plain dict reads and writes are safe from the policy's threads without a lock, and a text that
-# is computed twice gives the same cues.
-_SEEN: dict[bytes, Cues] = {}
-_SEEN_MAX = 4096
+# conversation's n-th turn read all n texts again (backend/core/digest_memo.py: keyed by a digest, not words).
+_SEEN: DigestMemo[Cues] = DigestMemo(4096)
 
 
 def cues_of(text: str | None) -> Cues:
     if not text:
         return Cues(False, False, False)
-    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    known = _SEEN.get(key)
+    known = _SEEN.get(text)
     if known is None:
         known = _read_cues(text)
-        if len(_SEEN) >= _SEEN_MAX:
-            _SEEN.clear()
-        _SEEN[key] = known
+        _SEEN.put(text, known)
     return known
 
 

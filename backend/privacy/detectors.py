@@ -13,12 +13,12 @@ then NER names: a span overlapping one already kept is dropped, so an e-mail tha
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from backend.core.digest_memo import DigestMemo
 from backend.privacy import redaction
 from backend.privacy.redaction import Span
 
@@ -29,13 +29,10 @@ REDACTOR_ONLY: Mapping[str, str] = dict.fromkeys(TYPES, "redactor")
 PATTERN_ORDER = ("EMAIL", "IBAN", "CARD", "PHONE")
 
 # The detectors' spans of texts the caller marked as worth remembering (the bot's replies: its templates come
-# back in every round of the privacy loop, and each costs a spaCy pass). Keyed by (names, choice, a digest of
-# the text), so the process holds offsets and labels, never a text; emptied when full rather than evicting one
-# by one, which keeps the bookkeeping off the hot path.
-MEMO_SIZE = 4096
+# back in every round of the privacy loop, and each costs a spaCy pass). Scoped by (names, choice); the memo
+# holds digests, offsets and labels, never a text.
 DetectedSpans = tuple[list[Span], list[Span]]
-_memo: dict[tuple[bool, tuple[tuple[str, str], ...], bytes], DetectedSpans] = {}
-
+_memo: DigestMemo[DetectedSpans] = DigestMemo(4096)
 
 def read_choice(path: Path = CHOICE_FILE) -> dict[str, str]:
     types = json.loads(path.read_text(encoding="utf-8"))["types"]
@@ -67,23 +64,18 @@ def find_spans_many(
     choice_key = tuple(sorted(choice.items()))
     marks = remember if remember is not None else [False] * len(texts)
     kept = {text for text, keep in zip(texts, marks, strict=True) if keep}
-    keys = {text: (names, choice_key, _digest(text)) for text in kept}
-    detected = {text: _memo[keys[text]] for text in kept if keys[text] in _memo}
+    scope = (names, choice_key)
+    remembered = {text: _memo.get(text, scope) for text in kept}
+    detected = {text: spans for text, spans in remembered.items() if spans is not None}
     distinct = [text for text in dict.fromkeys(texts) if text not in detected]
     detected.update(zip(distinct, _detect(distinct, names, choice), strict=True))
     for text in kept:
-        if keys[text] not in _memo:
-            if len(_memo) >= MEMO_SIZE:
-                _memo.clear()
-            _memo[keys[text]] = detected[text]
+        if remembered[text] is None:
+            _memo.put(text, detected[text], scope)
     known_per_text = known_names if known_names is not None else [() for _ in texts]
     return [
         merge(text, *detected[text], known, choice) for text, known in zip(texts, known_per_text, strict=True)
     ]
-
-
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _detect(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from backend.core.digest_memo import DigestMemo
 from backend.privacy import detectors, service
 from backend.privacy.redaction import Span
 from tests.dbcheck import rows
@@ -26,7 +27,7 @@ def detected(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return [([Span(i, i + 4, "NAME") for i in found], []) for found in names_at]
 
     monkeypatch.setattr(detectors, "_detect", fake)
-    monkeypatch.setattr(detectors, "_memo", {})
+    monkeypatch.setattr(detectors, "_memo", DigestMemo(4096))
     return seen
 
 
@@ -43,16 +44,16 @@ def test_nothing_is_remembered_unless_asked(detected: list[str]) -> None:
     for _ in range(2):
         detectors.redact_many(["Anything else, Dana?"])
     assert detected == ["Anything else, Dana?"] * 2
-    assert detectors._memo == {}
+    assert len(detectors._memo) == 0
 
 
 def test_the_memo_holds_no_text_and_is_bounded(detected: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(detectors, "MEMO_SIZE", 3)
+    monkeypatch.setattr(detectors._memo, "size", 3)
     texts = [f"reply {i} for Dana" for i in range(5)]
     detectors.redact_many(texts, remember=[True] * 5)
     assert 0 < len(detectors._memo) <= 3
-    for key, value in detectors._memo.items():
-        assert not any(isinstance(part, str) and "Dana" in part for part in key)
+    for (scope, key), value in detectors._memo.entries.items():
+        assert len(key) == 16 and "Dana" not in repr(scope)
         assert all(isinstance(span, Span) for spans in value for span in spans)
 
 
