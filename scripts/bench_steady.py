@@ -82,18 +82,28 @@ def load_average() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
+def stat_fields(stat: Path) -> list[str] | None:
+    """A /proc/<pid>/stat (or task/<tid>/stat) file's fields from field 3 on; None if it has gone."""
+    try:
+        text = stat.read_text()
+    except OSError:
+        return None  # exited meanwhile
+    # The command name (field 2) may hold spaces: split after its closing parenthesis.
+    return text[text.rindex(")") + 2 :].split()
+
+
+def own_cpu_s(fields: list[str]) -> float:
+    """utime + stime (fields 14-15) of stat_fields, in seconds."""
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def group_processes(leader: int) -> Iterator[tuple[int, list[str]]]:
-    """(pid, its /proc/<pid>/stat fields from field 3 on) of each live process in the group `leader` leads."""
+    """(pid, its stat_fields) of each live process in the group `leader` leads."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # exited meanwhile
-        # The command name (field 2) may hold spaces: split after its closing parenthesis.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == leader:  # fields[0] is the state (field 3), so pgrp (field 5) is fields[2]
+        fields = stat_fields(entry / "stat")
+        if fields is not None and int(fields[2]) == leader:  # fields[2] is pgrp (field 5)
             yield int(entry.name), fields
 
 

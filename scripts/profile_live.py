@@ -32,7 +32,7 @@ import httpx
 from backend.core.config import get_settings
 from scripts import loadgen
 from scripts.bench import OUT, TYPING_THINK_S, private_stack
-from scripts.bench_steady import CLK_TCK, CONVERSATIONS_PER_CUSTOMER, group_processes
+from scripts.bench_steady import CONVERSATIONS_PER_CUSTOMER, group_processes, own_cpu_s, stat_fields
 from scripts.paths import ROOT
 
 ProcessCpu = dict[int, tuple[str, float]]
@@ -48,7 +48,7 @@ def process_cpu_s(leader: int) -> ProcessCpu:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:70].decode()
         except OSError:
             continue
-        found[pid] = (command, (int(fields[11]) + int(fields[12])) / CLK_TCK)
+        found[pid] = (command, own_cpu_s(fields))
     return found
 
 
@@ -56,12 +56,9 @@ def thread_cpu_s(pid: int) -> Counter[str]:
     """CPU seconds so far of the process's main thread ("main") and of all its other threads ("others")."""
     found: Counter[str] = Counter()
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            stat = (task / "stat").read_text()
-        except OSError:
-            continue  # the thread ended meanwhile
-        fields = stat[stat.rindex(")") + 2 :].split()
-        found["main" if task.name == str(pid) else "others"] += (int(fields[11]) + int(fields[12])) / CLK_TCK
+        fields = stat_fields(task / "stat")
+        if fields is not None:  # else the thread ended meanwhile
+            found["main" if task.name == str(pid) else "others"] += own_cpu_s(fields)
     return found
 
 
@@ -133,8 +130,7 @@ async def profile(args: argparse.Namespace) -> None:
     if args.sampled:
         port, samples = stack.config.backend_port, str((out / "sampler.pkl").resolve())
         launch = f"from scripts.profile_live import sampled_worker; sampled_worker({port}, {samples!r})"
-        command = [sys.executable, "-c", launch]
-        stack._backend_command = lambda: command  # type: ignore[method-assign]
+        stack.config.backend_command = [sys.executable, "-c", launch]
     stack.prepare_database()
     stack.start()
     try:

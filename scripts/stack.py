@@ -68,6 +68,9 @@ class StackConfig:
     # The company's dates (backend/seed.py): fixed for the test and evaluation stacks, whose orders must be
     # the same whatever day they run; from today for `make run`, so the demo's orders read as a live shop's.
     seed_dates: str = "fixed"
+    # The backend's command line, when not uvicorn's as _backend_command builds it (scripts/profile_live.py
+    # runs the worker under its CPU sampler).
+    backend_command: list[str] | None = None
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
@@ -202,6 +205,8 @@ class Stack:
 
     def _backend_command(self) -> list[str]:
         c = self.config
+        if c.backend_command is not None:
+            return c.backend_command
         return [
             str(APP_PYTHON),
             "-m",
