@@ -19,10 +19,17 @@ SHARED_DATA = bot_settings().shared_data_dir
 def content_hash(paths: Iterable[Path], extra: str = "") -> str:
     """A hash of file names and contents (directories are walked), stable across machines and checkouts."""
     digest = hashlib.sha256(extra.encode())
-    for path in sorted(_files(paths)):
-        digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name).encode())
+    # In the order of the names hashed, not of the absolute paths: a file outside the checkout (the shared
+    # data) sorted before the checkout's files in /work/main and after them in /work/wtbase.
+    for name, path in sorted((_hashed_name(p), p) for p in _files(paths)):
+        digest.update(name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _hashed_name(path: Path) -> str:
+    """A file's path in the checkout, or for a file outside it its name alone."""
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name)
 
 
 def _files(paths: Iterable[Path]) -> Iterable[Path]:
