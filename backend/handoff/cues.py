@@ -38,7 +38,9 @@ _PERSON = (
     r"|customer\s+(?:service|support|care)|support\s+(?:staff|team|agent)|(?:someone|somebody)"
     + _NOT_THIRD_PARTY
     # the same nouns in the other languages below: a request that switches language mid-sentence
-    + r"|persona|humano|agente|atendente|conseill[eè]re?|operatore|mitarbeiter(?:in)?)"
+    + r"|persona|humano|agente|atendente|conseill[eè]re?|operatore|mitarbeiter(?:in)?"
+    # one of the shop's own: "chat with one of your people", "one of your staff"
+    + r"|one\s+of\s+(?:your|the)\s+(?:people|staff|team|agents|colleagues|humans|advis[eo]rs))"
 )
 
 _SOMEONE = (
@@ -95,6 +97,21 @@ ASKS_FOR_PERSON = re.compile(
             r"\bmember\s+of\s+(?:staff|(?:the|your)\s+team)\b",
             r"\b(?:pass|transfer|hand)\s+me\s+(?:on|over|along|to)\b",
             r"\btransfer\s+me\b",
+            rf"\b(?:complain|complaint)\s+to\s+{_PERSON}\b",
+            # the same asked in the passive: "can I be transferred to someone in returns", "get put through to
+            # the billing team", "be connected with an agent"
+            r"\b(?:be|get|being|getting)\s+(?:put\s+through|transferred|connected|passed\s+(?:on|over))\s+"
+            r"(?:to|with)\s+(?:(?:a|an|the|your|some|one\s+of\s+your)\s+)?(?:\w+\s+)?(?:someone|somebody|person"
+            r"|human|agent|team|department|staff|manager|supervisor|representative|operator|people)\b",
+            # a person named alone as a sentence: "bot is useless. operator!", "human?"
+            r"(?:^|[.!?]\s+)(?:an?\s+|the\s+)?(?:real\s+)?(?:human|agent|operator|person|representative"
+            r"|supervisor|manager)\s*[!.?]*\s*$",
+            # asking whether a person is there for the need: "is anyone from customer support available to
+            # look at this?"; not "is anyone there?" alone, which greets the bot
+            r"\bis\s+(?:there\s+)?(?:anyone|anybody|someone|somebody)\s+(?:from|at|in|on)\s+(?:your\s+|the\s+)?"
+            r"(?:\w+\s+)?(?:team|support|staff|service|department)\b",
+            r"\b(?:anyone|anybody|someone|somebody)\s+(?:\w+\s+){0,4}?available\s+to\s+(?:help|talk|look|check"
+            r"|chat|speak|deal)\b",
             r"\b(?:what|which)\s+(?:number|phone\s+number)\s+(?:can|do|should|could)\s+i\s+(?:call|ring|phone|dial)\b",
             r"\b(?:can|could|would|will|please)\s+(?:you\s+)?have\s+(?:someone|somebody)\s+"
             r"(?:call|ring|phone|contact|email|look|check|arrange|sort|fix|help)\b",
@@ -251,6 +268,10 @@ NOT_HELPED = re.compile(
             r"\b(?:already\s+tried|tried\s+(?:that|this|it|those)\s+already)\b",
             r"\b(?:made|makes)\s+no\s+difference\b|\b(?:didn'?t|did\s+not|doesn'?t)\s+change\s+anything\b",
             r"\bstill\s+(?:the\s+same|happening)\b",
+            r"\bsame\s+thing\s+(?:again|still|happens|happened)\b",
+            r"\b(?:did|done|entered|typed|tried|followed|set|put|changed|cleared|reset)\s+(?:it\s+|that\s+|them\s+)?"
+            r"(?:exactly\s+)?(?:like|as)\s+(?:that|this|you\s+(?:showed|described|explained|wrote))\b"
+            r"(?:(?!\bwork(?:s|ed)?\b|\bfixed\b)[^?!]){0,40}\bstill\b",
             # the steps followed, the fault unchanged ("still crashing", "still stuck on the same screen");
             # and an answer to half the question ("you told me about the warranty but not whether ...")
             r"\bstill\s+(?:crashing|freezing|failing|erroring|spinning|stuck|broken|loading"
@@ -282,6 +303,13 @@ NOT_HELPED = re.compile(
             r"\btried\s+(?:it|that|this|those|them)\b[^.?!]{0,20}\bno\s+luck\b",
             r"(?:\b(?:like|as)\s+you\s+(?:said|suggested|told\s+me|asked)|\bas\s+suggested|\bfollowed\s+(?:the|your|those|these)\s+"
             r"(?:steps|instructions|advice))\b[^?!]{0,60}\b(?:still|nothing|same|no\s+luck)\b",
+            # everything suggested failed ("nothing you suggest works", "none of your suggestions helped"),
+            # and the question said in the past ("that wasn't my question")
+            r"\bnothing\s+(?:you(?:'?ve|\s+have)?\s+)?(?:suggest(?:ed)?|said|sent|recommend(?:ed)?|told\s+me)\s+"
+            r"(?:works|worked|helps|helped|fixes|fixed)\b|\bnone\s+of\s+(?:your|the)\s+(?:suggestions|steps|tips"
+            r"|advice|answers)\s+(?:work|worked|help|helped)\b",
+            r"\b(?:that|this|it)\s+(?:wasn'?t|was\s+not|isn'?t|is\s+not)\s+(?:my\s+question|what\s+i\s+(?:asked"
+            r"|meant))\b",
         ]
     ),
     re.IGNORECASE,
@@ -412,6 +440,13 @@ EARLIER_CONTACTS = re.compile(
             r"[,\s]+(?:you|your\s+(?:chat|agent|colleague|team|support|staff|rep|bot|assistant)|someone|they)\s+"
             r"(?:said|told|promised|assured)\b",
             r"\byour\s+(?:chat|agent|colleague|team|support|staff|rep|bot|assistant)\s+(?:said|told\s+me|promised|assured)\b",
+            # the same said the other way round or dated by the customer's own call: "I was told by your
+            # colleague on the phone", "I rang yesterday"; not "told by the tracking page"
+            r"\b(?:told|promised|assured)\s+by\s+(?:your|a|an|the|one\s+of\s+your)\s+(?:\w+\s+)?(?:colleague|agent|team"
+            r"|staff|support|rep|representative|advis[eo]r|manager|person|chat|bot|assistant|customer\s+service)\b",
+            r"\b(?:i|we)\s+(?:rang|phoned|called|chatted\s+with\s+you|spoke\s+to\s+(?:you|someone|your\s+\w+))\s+"
+            r"(?:you\s+|up\s+)?(?:yesterday|last\s+(?:week|month|time|night)|earlier|this\s+morning"
+            r"|on\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b",
             # the same in the bot's `complaint` examples' words: "nobody ever answers my emails", "you never
             # reply", "waiting for a reply for days", "I keep being ignored"
             r"\b(?:nobody|no\s+one)\s+(?:ever\s+)?(?:answers|replies|responds|gets\s+back|calls\s+back)\b",
@@ -542,9 +577,12 @@ THREATENS = re.compile(
             r"\b(?:report|reporting|take|taking)\s+(?:it|this|you)\s+(?:to|with)\s+my\s+bank\b",
             r"\b(?:lawyer|solicitor|court|sue|suing|legal\s+action|regulator|ombudsman|trading\s+standards)\b",
             r"\b(?:bad|terrible|awful|negative|1[\s-]star|one[\s-]star)\s+review\b",
-            r"\b(?:trustpilot|twitter|reddit|social\s+media|tell\s+everyone)\b",
+            r"\b(?:trustpilot|twitter|reddit|social\s+media)\b",
+            r"\b(?:tell|telling|warn|warning)\s+(?:everyone|everybody|all\s+my\s+friends)\b",
             r"\b(?:done|finished|through)\s+with\s+(?:you|northwind|this\s+shop|your)\b",
-            r"\bnever\s+(?:order|ordering|buy|buying|shop|shopping)\b",
+            # a last order: "never shopping here again", "never to order from you"; not "I never shop online"
+            r"\bnever\s+(?:to\s+)?(?:order|ordering|buy|buying|shop|shopping)\b(?=[^.?!,]{0,25}\b(?:again|from\s+you"
+            r"|with\s+you|here|from\s+northwind|at\s+northwind|with\s+northwind)\b)",
             r"\b(?:i'?m|i\s+am)\s+(?:leaving|switching|going\s+elsewhere)\b",
             # The same threats in other common words: the bank asked to reverse a payment, a formal complaint
             # or a report to a consumer body, custom taken elsewhere, a last order.

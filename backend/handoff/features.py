@@ -134,6 +134,11 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
     # at the same turn.
     turn_cues = [cues_of(t.text) for t in turns]
     not_helped = [t.intent == NOT_HELPFUL or c.not_helped for t, c in zip(turns, turn_cues, strict=True)]
+    # A cancellation asked for earlier: of the plan, not of an order ("how do I cancel an order I just
+    # placed?" reads as the plan's intent).
+    asked_to_cancel_plan = any(
+        t.intent == CANCEL and not c.keeps_plan for t, c in zip(turns[:-1], turn_cues[:-1], strict=True)
+    )
     negative = [t.sentiment_label == NEGATIVE for t in turns]
     fallback = [i == FALLBACK for i in intents]
     cues = turn_cues[-1]
@@ -180,7 +185,7 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
         # when the words keep the plan, ask about later or mean an order, whatever the intent read; and when
         # the words ask to cancel though the intent read the message otherwise.
         "cancel_again": float(
-            (now.intent == CANCEL or cues.asks_to_cancel) and CANCEL in intents[:-1] and not cues.keeps_plan
+            (now.intent == CANCEL or cues.asks_to_cancel) and asked_to_cancel_plan and not cues.keeps_plan
         ),
         "turn_number": float(len(turns)),
     }
