@@ -40,7 +40,8 @@ _PERSON = (
     # the same nouns in the other languages below: a request that switches language mid-sentence
     + r"|persona|humano|agente|atendente|conseill[eè]re?|operatore|mitarbeiter(?:in)?"
     # one of the shop's own: "chat with one of your people", "one of your staff"
-    + r"|one\s+of\s+(?:your|the)\s+(?:people|staff|team|agents|colleagues|humans|advis[eo]rs))"
+    + r"|one\s+of\s+(?:your|the)\s+(?:people|staff|team|agents|colleagues|humans|advis[eo]rs)"
+    + r"|colleague(?:\s+of\s+yours)?)"
 )
 
 _SOMEONE = (
@@ -98,6 +99,17 @@ ASKS_FOR_PERSON = re.compile(
             r"\b(?:pass|transfer|hand)\s+me\s+(?:on|over|along|to)\b",
             r"\btransfer\s+me\b",
             rf"\b(?:complain|complaint)\s+to\s+{_PERSON}\b",
+            # the need discussed with a person rather than the bot: "I would prefer to discuss with a
+            # colleague of yours rather than the chatbot"; a call asked for ("can I have a call from your
+            # team"); the service's phone number asked for; someone asked to act ("ask someone in the
+            # warehouse to check it")
+            rf"\b(?:discuss|sort|go\s+through)\s+(?:it\s+|this\s+|that\s+)?with\s+{_PERSON}\b",
+            r"\b(?:can|could|may)\s+(?:i|we)\s+(?:get|have|arrange|book)\s+(?:a\s+)?(?:phone\s+)?call(?:\s*back)?\b"
+            r"(?!\s*(?:option|feature|button|function|setting)s?\b)",
+            r"\b(?:phone|telephone|contact)\s+number\s+(?:of|for)\s+(?:your\s+|the\s+)?(?:customer\s+(?:service|support"
+            r"|care)|support|team|an?\s+agent|someone)\b|\b(?:customer\s+(?:service|support|care)|support)(?:'s)?\s+"
+            r"(?:phone\s+|telephone\s+)?number\b",
+            rf"\bask\s+{_SOMEONE}\s+(?:(?:in|at|from)\s+(?:the\s+|your\s+)?\w+\s+)?to\s+{_STAFF_VERB}\b",
             # the same asked in the passive: "can I be transferred to someone in returns", "get put through to
             # the billing team", "be connected with an agent"
             r"\b(?:be|get|being|getting)\s+(?:put\s+through|transferred|connected|passed\s+(?:on|over))\s+"
@@ -269,6 +281,9 @@ NOT_HELPED = re.compile(
             r"\b(?:made|makes)\s+no\s+difference\b|\b(?:didn'?t|did\s+not|doesn'?t)\s+change\s+anything\b",
             r"\bstill\s+(?:the\s+same|happening)\b",
             r"\bsame\s+thing\s+(?:again|still|happens|happened)\b",
+            # not read or heard: "you're not listening", "you didn't read my question"
+            r"\byou(?:'re|\s+are)\s+not\s+(?:listening|reading)\b|\byou\s+(?:don'?t|do\s+not|didn'?t|did\s+not|never)\s+"
+            r"(?:listen|read)\b",
             r"\b(?:did|done|entered|typed|tried|followed|set|put|changed|cleared|reset)\s+(?:it\s+|that\s+|them\s+)?"
             r"(?:exactly\s+)?(?:like|as)\s+(?:that|this|you\s+(?:showed|described|explained|wrote))\b"
             r"(?:(?!\bwork(?:s|ed)?\b|\bfixed\b)[^?!]){0,40}\bstill\b",
@@ -518,6 +533,18 @@ DISOWNS = re.compile(
             r"(?<!nobody\s)(?<!no\sone\s)(?<!only\si\s)\b(?:still\s+)?knows\s+(?:my|our)\s+(?:password|login|pin|log-?in\s+details)\b",
             r"\b(?:account|acc|login|e-?mail)\s+(?:has\s+been\s+|was\s+|got\s+|is\s+)?hacked\b|^\W*hacked\W*$",
             r"\bfraud\s+on\s+my\b|\bidentity\s+theft\b",
+            # a charge for something the customer never ordered ("charged for something I never ordered"),
+            # a change the customer did not ask for ("my password was reset and I didn't request it"), the
+            # customer hacked, details in the account that are not theirs ("an address in my account that
+            # isn't mine"); not a return refunded late ("billed for a jacket I returned")
+            r"\b(?:charged|billed|debited|paid)\b[^.?!]{0,40}\bfor\s+(?:something|things?|items?|stuff|an?\s+\w+"
+            r"|orders?|products?)\s+(?:that\s+)?(?:i|we)\s+(?:never|didn'?t|did\s+not|haven'?t|have\s+not)\s+"
+            r"(?:order|ordered|buy|bought|purchase|purchased|authori[sz]ed?)\b",
+            r"\b(?:password|e-?mail|address|phone\s+number|details|pin)\s+(?:was|were|has\s+been|got)\s+(?:reset|changed"
+            r"|updated)\b[^.?!]{0,30}\b(?:i|we)\s+(?:didn'?t|did\s+not|never)\s+(?:request|ask\s+for|do|change)\b",
+            r"\b(?:i'?m|i\s+am|i'?ve\s+been|i\s+have\s+been|i\s+got|we'?ve\s+been)\s+hacked\b",
+            r"\b(?:address|e-?mail|card|phone\s+number|payment\s+method|device)\s+(?:in|on|to)\s+my\s+account\s+"
+            r"(?:that\s+|which\s+)?(?:isn'?t|is\s+not|wasn'?t|was\s+not|i\s+(?:didn'?t|did\s+not|never)\s+add)",
             # an order or charge the customer's own records show, disowned by what it bought ("an order in my
             # history for two tents. I never bought tents"); not a wrong item or size put right in the same
             # breath ("I didn't order the large, I ordered medium"), nor a way of ordering ("never ordered
@@ -579,6 +606,10 @@ THREATENS = re.compile(
             r"\b(?:bad|terrible|awful|negative|1[\s-]star|one[\s-]star)\s+review\b",
             r"\b(?:trustpilot|twitter|reddit|social\s+media)\b",
             r"\b(?:tell|telling|warn|warning)\s+(?:everyone|everybody|all\s+my\s+friends)\b",
+            # the police, and custom taken to a named rival: "or I go to the police", "going to amazon"
+            r"\b(?:go(?:ing)?\s+to|report(?:ing)?\s+(?:you|this|it)\s+to|call(?:ing)?|contact(?:ing)?)\s+the\s+police\b",
+            r"\b(?:going|switching|moving|go|switch|move)\s+(?:over\s+)?to\s+(?:amazon|ebay|zalando|asos|another\s+(?:shop"
+            r"|store|retailer|company|site))\b(?!\s+(?:pay|payments?|gift\s+cards?|account))",
             r"\b(?:done|finished|through)\s+with\s+(?:you|northwind|this\s+shop|your)\b",
             # a last order: "never shopping here again", "never to order from you"; not "I never shop online"
             r"\bnever\s+(?:to\s+)?(?:order|ordering|buy|buying|shop|shopping)\b(?=[^.?!,]{0,25}\b(?:again|from\s+you"

@@ -3,8 +3,11 @@
 transferred to someone in returns?"), one of the shop's people named ("chat with one of your people"), a
 person named alone as a sentence ("bot is useless. operator!"), whether someone from the team is available,
 a complaint to a manager; an earlier contact told by whom or when; the same fault after the bot's steps; a
-warning to everyone the customer knows; and an order's cancellation asked earlier is not the plan's. Each
-family beside near misses that must stay unread."""
+warning to everyone the customer knows; and an order's cancellation asked earlier is not the plan's. A
+second round: the need discussed with a colleague rather than the bot, a call or the service's number asked
+for, someone asked to act; a charge for something never ordered, a change not asked for, "I'm hacked",
+details in the account not the customer's; the police or a named rival; "you're not listening". Each family
+beside near misses that must stay unread."""
 
 import pytest
 
@@ -138,3 +141,79 @@ def test_an_earlier_contact_told_by_whom_or_when(text: str) -> None:
 )
 def test_near_misses_are_no_earlier_contact(text: str) -> None:
     assert not cues_of(text).earlier_contacts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I would prefer to discuss with a colleague of yours rather than the chatbot",
+        "can i have a call from your team tomorrow morning",
+        "could we arrange a phone call",
+        "give me the phone number of customer service",
+        "what's the customer service number?",
+        "can you ask someone in the warehouse to check it",
+    ],
+)
+def test_a_person_a_call_or_someone_to_act_asked_for(text: str) -> None:
+    assert cues_of(text).asks_for_person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I bought it as a gift for a colleague",
+        "my colleague recommended you",
+        "can I have a call option in the app",
+        "what is the phone number on my account",
+        "I asked someone at home to check the parcel",
+    ],
+)
+def test_near_misses_ask_for_no_person_either(text: str) -> None:
+    assert not cues_of(text).asks_for_person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i've been charged for something i never ordered!!",
+        "my password was reset and i didn't request it",
+        "i think i'm hacked",
+        "there's an address in my account that isn't mine and orders going there",
+    ],
+)
+def test_a_charge_a_change_or_details_the_customer_disowns(text: str) -> None:
+    assert cues_of(text).disowns
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "billed for a jacket I returned",
+        "I was charged for an item I returned",
+        "can I pay for something I ordered yesterday with paypal?",
+        "my email was updated yesterday, I did it myself",
+    ],
+)
+def test_near_misses_disown_nothing(text: str) -> None:
+    assert not cues_of(text).disowns
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this company is a scam, I want my money back or I go to the police",
+        "I'm cancelling everything and going to amazon instead",
+    ],
+)
+def test_the_police_or_a_rival_threatens(text: str) -> None:
+    assert cues_of(text).threatens
+
+
+@pytest.mark.parametrize("text", ["the police found my stolen bike", "I paid with amazon pay"])
+def test_near_misses_threaten_nothing_either(text: str) -> None:
+    assert not cues_of(text).threatens
+
+
+def test_not_listening_rejects_the_answer() -> None:
+    assert cues_of("you're not listening, women's sizes please").not_helped
+    assert not cues_of("I'm listening to your podcast").not_helped
