@@ -99,6 +99,12 @@ ASKS_FOR_PERSON = re.compile(
             r"\b(?:pass|transfer|hand)\s+me\s+(?:on|over|along|to)\b",
             r"\btransfer\s+me\b",
             rf"\b(?:complain|complaint)\s+to\s+{_PERSON}\b",
+            # a team named to act ("sure, have billing look at it"), and a manager asked to decide ("could a
+            # manager make an exception")
+            rf"\b(?:have|get|let)\s+(?:the\s+|your\s+)?(?:billing|returns|accounts|support|customer\s+service)"
+            rf"(?:\s+team|\s+department|\s+people)?\s+(?:to\s+)?{_STAFF_VERB}\b",
+            rf"\b(?:can|could|would|will)\s+(?:a|the|your)\s+(?:manager|supervisor)\s+(?:{_STAFF_VERB}|make|approve"
+            r"|authori[sz]e|decide|override|grant|sign\s+off)\b",
             # the need discussed with a person rather than the bot: "I would prefer to discuss with a
             # colleague of yours rather than the chatbot"; a call asked for ("can I have a call from your
             # team"); the service's phone number asked for; someone asked to act ("ask someone in the
@@ -281,6 +287,12 @@ NOT_HELPED = re.compile(
             r"\b(?:made|makes)\s+no\s+difference\b|\b(?:didn'?t|did\s+not|doesn'?t)\s+change\s+anything\b",
             r"\bstill\s+(?:the\s+same|happening)\b",
             r"\bsame\s+thing\s+(?:again|still|happens|happened)\b",
+            # "thats not an answer", and another way tried to the same end ("tried another browser and
+            # cleared cache, still 502")
+            r"\b(?:that'?s|thats|that\s+is|this\s+is|it'?s)\s+not\s+an\s+answer\b",
+            r"\btried\s+(?:(?:another|a\s+different|a\s+new|other)\s+(?:browser|device|phone|card|computer|laptop"
+            r"|network|wi-?fi|app|link|e-?mail|code|way|method|payment\s+method)s?|again|both|everything)\b[^?!]{0,60}"
+            r"\bstill\b",
             # not read or heard: "you're not listening", "you didn't read my question"
             r"\byou(?:'re|\s+are)\s+not\s+(?:listening|reading)\b|\byou\s+(?:don'?t|do\s+not|didn'?t|did\s+not|never)\s+"
             r"(?:listen|read)\b",
@@ -375,8 +387,8 @@ DECLINES_PERSON = re.compile(
 
 # "Am I talking to a real person?" asks what the bot is; it does not ask for a person.
 IDENTITY_QUESTION = re.compile(
-    r"\b(?:am\s+i|is\s+this|are\s+you)\b[^?.!]*\b(?:bot|robot|machine|ai|automated)\b"
-    r"|\b(?:am\s+i\s+(?:talking|speaking|chatting)\s+(?:to|with)|is\s+this|are\s+you)\s+"
+    r"\b(?:am\s+i|is\s+this|are\s+(?:you|u)|r\s+u)\b[^?.!]*\b(?:bot|robot|machine|ai|automated)\b"
+    r"|\b(?:am\s+i\s+(?:talking|speaking|chatting)\s+(?:to|with)|is\s+this|are\s+(?:you|u)|r\s+u)\s+"
     r"(?:an?\s+)?(?:real|actual|live)\s+(?:person|human(?:\s+being)?|agent)\s*(?:\?|$|or\b)"
     r"|^\W*(?:an?\s+)?(?:real\s+)?(?:person|human)\s+or\s+(?:an?\s+)?(?:bot|robot|machine|ai|computer)\b"
     r"|\bis\s+there\s+(?:a\s+)?(?:real\s+)?(?:human|person|someone|anyone)\s+(?:reading|behind|on\s+the\s+other)\b"
@@ -442,7 +454,11 @@ EARLIER_CONTACTS = re.compile(
             r"\b(?:already|keep)\s+(?:asked|told|wrote|written|contacted|called|emailed|messaged|asking|telling)\b",
             # a promise, not a missed delivery date ("the promised date has passed" is a failed order, §5)
             r"\b(?:promised|you\s+said\s+you\s+would|was\s+told)\b(?!\s+(?:a\s+|the\s+)?(?:delivery|date|dispatch|arrival|by\b))",
-            r"\b(?:nobody|no\s+one|noone)\s+(?:called|answered|replied|got\s+back|came\s+back|has\s+replied)\b",
+            r"\b(?:nobody|no\s+one|noone)\s+(?:ever\s+)?(?:called|answered|replied|got\s+back|came\s+back"
+            r"|has\s+(?:ever\s+)?replied)\b",
+            # the contact repeated: "I emailed you about this on the 15th and again on the 22nd"
+            r"\b(?:e-?mailed|wrote\s+to|called|rang|messaged|contacted)\s+(?:you|your\s+\w+|support)\b[^.?!]{0,40}"
+            r"\band\s+again\b",
             r"\b(?:still|yet)\s+no\s+(?:reply|answer|response|call|word)\b",
             # the contacts counted or dated: "the fourth chat I've opened", "every time I call", "yesterday
             # your chat told me", "your colleague said"; not "my second email address", "your site says"
@@ -481,7 +497,11 @@ DISOWNS = re.compile(
             r"|authori[sz]e|authori[sz]ed|sign\s+up\s+for|signed\s+up\s+for)\s+(?:anything|this|that|these|those|it|them"
             r"|either|any\s+of)\b",
             r"\b(?:someone|somebody)\s+(?:else\s+)?(?:has|knows|got)\s+(?:my|our)\s+(?:login|password|account|card|details)\b",
-            r"\bwho\s+(?:placed|made|ordered|bought|changed|used)\b",
+            r"\bwho\s+(?:placed|made|ordered|bought|changed|used)\b"
+            r"|\bwho(?:\s+is|'s|\s+has\s+been)\s+(?:ordering|buying|using|logging|shopping)\b[^.?!]{0,20}\b(?:my|our)\b",
+            # the order named, then disowned: "ORD-100368 I never placed"
+            r"\b(?:ord-?\d+|order|this\s+one|that\s+one)\s+(?:i|we)\s+(?:never|didn'?t|did\s+not)\s+(?:place|placed"
+            r"|make|made|order|ordered)\b(?!\s+(?:from|online|on|through|via|with|before|here|in|at|using|yet)\b)",
             r"(?:\b(?:wasn'?t|was\s+not|isn'?t|is\s+not|weren'?t|were\s+not)|['’]s\s+not)\s+me\b|^\W*(?:\w+\W+)?not\s+me\b",
             r"\b(?:changed|used|accessed)\b[^.?!]{0,30}\b(?:i\s+)?(?:didn'?t|did\s+not|never)\s+(?:do|change|make)\s+"
             r"(?:that|this|it)\b",
