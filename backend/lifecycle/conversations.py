@@ -168,6 +168,8 @@ def _claimed(session: Session, message: Message, changes: dict[str, Any], owned_
 def _unsaved_columns(row: Base) -> dict[str, Any]:
     """The column attributes set on a loaded row since it was last written or read."""
     state = inspect(row)
+    if not state.modified:  # nothing set since it was loaded or flushed: no attribute's history to read
+        return {}
     keys = (column.key for column in state.mapper.column_attrs)
     return {key: state.attrs[key].value for key in keys if state.attrs[key].history.added}
 
