@@ -322,8 +322,10 @@ class ConversationHub:
         costs the customer nothing: the turn stands and the next one is decided again.
         """
         # End this turn's read transaction first: a turn holding its connection while scoring waits for a
-        # second one deadlocks a full pool (every turn holds one, none gets another) under load.
-        await session.commit()
+        # second one deadlocks a full pool (every turn holds one, none gets another) under load. The replies'
+        # commit has usually ended it already: committing none would begin and end an empty one.
+        if session.in_transaction():
+            await session.commit()
         judged = await self._judge(conversation, message)
         if not judged.reread:
             await session.refresh(conversation)  # as _judge would have: it could not read the row

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Insert, bindparam, exists, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.analytics import publisher
 from backend.analytics.events import Event, Kind
@@ -64,16 +65,26 @@ async def store_customer_message(
     values = {"conversation_id": conversation.id, "sender": "customer", "text": text,
               "client_message_id": client_id, "bot_status": status, "created_at": now}  # fmt: skip
     opened = {"last_message_at": now, "status": "open"}
-    await session.execute(_LAST_MESSAGE_AT, {"_id": conversation.id, **opened})
-    new_id = (await session.execute(_insert_new_message(session), values)).scalar_one_or_none()
+    new_id = await session.run_sync(_write_customer_message, conversation.id, values, opened)
     if new_id is None:
         return await _stored_before(session, conversation, client_id or ""), True
-    await session.commit()
     mark_saved(conversation, opened)
     return _persistent(session, Message(id=new_id, **values)), False
 
 
-def _insert_new_message(session: AsyncSession) -> Insert:
+def _write_customer_message(
+    session: Session, conversation_id: str, values: dict[str, Any], opened: dict[str, Any]
+) -> int | None:
+    """The conversation's UPDATE, the message's INSERT and, unless the INSERT conflicted (None), the commit.
+    Run by `run_sync`, so the three share one greenlet: the async session starts one per call."""
+    session.execute(_LAST_MESSAGE_AT, {"_id": conversation_id, **opened})
+    new_id: int | None = session.execute(_insert_new_message(session), values).scalar_one_or_none()
+    if new_id is not None:
+        session.commit()
+    return new_id
+
+
+def _insert_new_message(session: Session) -> Insert:
     """INSERT ... ON CONFLICT (the idempotency key) DO NOTHING RETURNING id, in the session's dialect."""
     return _NEW_MESSAGE[session.bind.dialect.name]
 
@@ -114,36 +125,57 @@ async def store_bot_replies(
     on the message as stored, so its commit has nothing to flush; not set on it when nothing is stored."""
     now = utcnow()
     changes = {**_unsaved_columns(in_reply_to), **(parse or {}), "bot_status": status, "answered_at": now}
+    # One greenlet for the turn's statements and commit (`run_sync`): the async session starts one per call.
+    return await session.run_sync(_write_bot_turn, conversation, in_reply_to, replies, changes, owned_as)
+
+
+def _write_bot_turn(
+    session: Session,
+    conversation: Conversation,
+    in_reply_to: Message,
+    replies: list[BotReply],
+    changes: dict[str, Any],
+    owned_as: str | None,
+) -> list[Message] | None:
+    """`store_bot_replies`' statements and commit; None, with nothing written, when the turn was not ours."""
+    if not _claimed(session, in_reply_to, changes, owned_as):
+        # Nothing is committed: the caller's session ends without a commit, so the parse it set on
+        # the message is dropped too (no rollback: it would expire objects the caller still reads).
+        return None
+    mark_saved(in_reply_to, changes)
+    now = changes["answered_at"]
+    rows = _insert_replies(session, conversation.id, in_reply_to.id, replies, now)
+    session.execute(_LAST_MESSAGE_AT, {"_id": conversation.id, "last_message_at": now})
+    mark_saved(conversation, {"last_message_at": now})
+    session.commit()
+    return rows
+
+
+def _claimed(session: Session, message: Message, changes: dict[str, Any], owned_as: str | None) -> bool:
+    """Write `changes` to the message (only while its status is `owned_as`, if given); False if it was not."""
     # Core statements on the tables, built once (the SET clause is the parameters' keys): the ORM's bulk DML
     # layer, and building a statement per call, cost more CPU than the statement itself.
-    statement, where = _MESSAGE_UPDATE, {"_id": in_reply_to.id}
+    statement, where = _MESSAGE_UPDATE, {"_id": message.id}
     if owned_as is not None:
         statement, where = _OWNED_MESSAGE_UPDATE, {**where, "_owned_as": owned_as}
     # No autoflush: it would write the caller's changes to the message ahead of this UPDATE, which has them.
     # (SQLAlchemy autoflushes before every Core statement whatever its `autoflush` execution option says.)
     with session.no_autoflush:
-        taken = await session.execute(statement, {**changes, **where})
-    if owned_as is not None and taken.rowcount != 1:
-        # Nothing is committed: the caller's session ends without a commit, so the parse it set on
-        # the message is dropped too (no rollback: it would expire objects the caller still reads).
-        return None
-    mark_saved(in_reply_to, changes)
-    rows = await _insert_replies(session, conversation.id, in_reply_to.id, replies, now)
-    await session.execute(_LAST_MESSAGE_AT, {"_id": conversation.id, "last_message_at": now})
-    mark_saved(conversation, {"last_message_at": now})
-    await session.commit()
-    return rows
+        taken = session.execute(statement, {**changes, **where})
+    return owned_as is None or taken.rowcount == 1
 
 
 def _unsaved_columns(row: Base) -> dict[str, Any]:
     """The column attributes set on a loaded row since it was last written or read."""
     state = inspect(row)
+    if not state.modified:  # nothing set since it was loaded or flushed: no attribute's history to read
+        return {}
     keys = (column.key for column in state.mapper.column_attrs)
     return {key: state.attrs[key].value for key in keys if state.attrs[key].history.added}
 
 
-async def _insert_replies(
-    session: AsyncSession, conversation_id: str, in_reply_to: int, replies: list[BotReply], now: datetime
+def _insert_replies(
+    session: Session, conversation_id: str, in_reply_to: int, replies: list[BotReply], now: datetime
 ) -> list[Message]:
     if not replies:
         return []
@@ -159,7 +191,7 @@ async def _insert_replies(
         }
         for reply in replies
     ]
-    ids = (await session.execute(_REPLIES_INSERT, values)).scalars().all()
+    ids = session.execute(_REPLIES_INSERT, values).scalars().all()
     return [Message(id=row_id, **row) for row_id, row in zip(ids, values, strict=True)]
 
 

@@ -99,7 +99,7 @@ async def stop(session: AsyncSession, kind: str, actor: str) -> ModelVersion:
 
 @dataclass(frozen=True)
 class Scored:
-    version: ModelVersion
+    version: registry.Version
     score: float
     reasons: list[dict[str, Any]]
 

@@ -22,13 +22,12 @@ of evidence: a lift on held-out logged labels whose 95 % bootstrap interval lies
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defer
 
 from backend.audit import service as audit
 from backend.core.database import utcnow
@@ -68,7 +67,7 @@ class ArtifactMissing(RegistryError):
 _loaded: dict[tuple[str, int], RiskModel] = {}  # artifacts are immutable once written: cache by path
 
 
-def load(model_dir: Path, version: ModelVersion) -> RiskModel:
+def load(model_dir: Path, version: Version) -> RiskModel:
     if not version.artifact_path:
         raise ArtifactMissing(f"model version {version.id} has no artifact")
     path = model_dir / version.artifact_path
@@ -98,35 +97,51 @@ async def production(session: AsyncSession, kind: str) -> ModelVersion | None:
 
 
 @dataclass(frozen=True)
+class ServedVersion:
+    """The columns of a serving `ModelVersion` that scoring reads, as a plain value: every scored turn reads
+    them, and loading ORM objects (identity map, instance state) cost more CPU than the query."""
+
+    id: int
+    kind: str
+    version: str
+    status: str
+    artifact_path: str | None
+
+
+# What scoring takes: a version as the registry's queries load it, or as `serving` reads it.
+Version = ModelVersion | ServedVersion
+
+
+@dataclass(frozen=True)
 class Serving:
     """The versions that score live traffic, read in one query: each kind's production version and its
     challenger (backend/risk/challenger.py), the newest of each, as `production` and `challenger.current`
     pick them."""
 
-    versions: dict[tuple[str, str], ModelVersion]
+    versions: dict[tuple[str, str], ServedVersion]
 
-    def production(self, kind: str) -> ModelVersion | None:
+    def production(self, kind: str) -> ServedVersion | None:
         return self.versions.get((kind, "production"))
 
-    def challenger(self, kind: str) -> ModelVersion | None:
+    def challenger(self, kind: str) -> ServedVersion | None:
         return self.versions.get((kind, "challenger"))
 
 
 # Built once: every scored turn runs it, and building it cost more CPU than SQLAlchemy's cached compilation.
+# Not the metrics and drift bins (about 10 KB of JSON each), which scoring does not read.
+_VERSIONS = ModelVersion.__table__
 _SERVING = (
-    select(ModelVersion)
-    .where(ModelVersion.status.in_(("production", "challenger")))
-    .options(defer(ModelVersion.metrics), defer(ModelVersion.drift_reference))
-    .order_by(ModelVersion.id.desc())
+    select(*(_VERSIONS.c[field.name] for field in fields(ServedVersion)))
+    .where(_VERSIONS.c.status.in_(("production", "challenger")))
+    .order_by(_VERSIONS.c.id.desc())
 )
 
 
 async def serving(session: AsyncSession) -> Serving:
-    """One query instead of one per kind and status: a turn's scoring needs up to three of them. Without
-    their metrics and drift bins (about 10 KB of JSON each), which scoring does not read."""
-    versions: dict[tuple[str, str], ModelVersion] = {}
-    for version in (await session.execute(_SERVING)).scalars():
-        versions.setdefault((version.kind, version.status), version)
+    """One query instead of one per kind and status: a turn's scoring needs up to three of them."""
+    versions: dict[tuple[str, str], ServedVersion] = {}
+    for row in await session.execute(_SERVING):
+        versions.setdefault((row.kind, row.status), ServedVersion(*row))
     return Serving(versions)
 
 

@@ -77,7 +77,7 @@ class ChurnRisk:
 
 async def production_model(
     session: AsyncSession, kind: str, settings: Settings, serving: registry.Serving | None = None
-) -> tuple[ModelVersion, RiskModel]:
+) -> tuple[registry.Version, RiskModel]:
     """The production version of `kind` and its model (from `serving` when the caller read it already)."""
     version = serving.production(kind) if serving is not None else await registry.production(session, kind)
     if version is None:
@@ -124,7 +124,7 @@ def _values(
     score: float,
     reasons: list[dict[str, Any]],
     features: dict[str, Any],
-    version: ModelVersion,
+    version: registry.Version,
     now: datetime,
     message_id: int | None = None,
     decision: str | None = None,
@@ -253,11 +253,11 @@ async def _with_challenger(
     conversation: Conversation,
     message: Message,
     features: dict[str, Any],
-    version: ModelVersion,
+    version: registry.Version,
     scored: Any,
     reasons: list[dict[str, Any]],
     serving: registry.Serving,
-) -> tuple[ModelVersion, Any, list[dict[str, Any]]]:
+) -> tuple[registry.Version, Any, list[dict[str, Any]]]:
     """With an escalation challenger: score it too, log both (backend/risk/challenger.py) and return the
     acting model's version, score and reasons; without one, the champion's unchanged."""
     rival = serving.challenger("escalation")
