@@ -119,10 +119,11 @@ def _read(response: httpx.Response, call: str, what: str, contract_type: Callabl
         raise BackendError(f"{what}: {error}") from error
 
 
-async def get_order(order_id: str) -> Order | None:
-    """The order as the backend describes it, or None if there is no such order."""
+async def get_order(order_id: str, conversation_id: str) -> Order | None:
+    """The order as the backend describes it to this conversation, or None if there is no such order (or it
+    is another signed-in customer's)."""
     path = f"/api/v1/service/orders/{quote(order_id, safe='')}"
-    response = await _request("orders", "GET", path)
+    response = await _request("orders", "GET", path, params={"conversation_id": conversation_id})
     # 404: no such order. 422: the backend cannot read it as an order number, so no order can match it.
     if response.status_code in (404, 422):
         return None

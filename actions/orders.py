@@ -133,7 +133,7 @@ class ActionLookupOrder(Action):
             logger.warning("action_lookup_order without an order number in %s", tracker.sender_id)
             return _outcome("not_found", "that number")
         try:
-            order = await backend_client.get_order(order_id)
+            order = await backend_client.get_order(order_id, tracker.sender_id)
         except backend_client.BackendError:
             logger.warning("order look-up of %s failed", order_id, exc_info=True)
             return _outcome("unavailable", order_id)

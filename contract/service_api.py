@@ -178,7 +178,8 @@ class PersonOfferResult:
         return asdict(self)
 
 
-# ---- GET /api/v1/service/orders/{order_id} (404: no such order; 422: not an order number) ------------------
+# ---- GET /api/v1/service/orders/{order_id}?conversation_id=... (404: no such order, or another signed-in
+# customer's when asked for a conversation; 422: not an order number) ----------------------------------------
 
 
 @dataclass(frozen=True)

@@ -87,15 +87,30 @@ async def person_offer(
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, dependencies=[Service])
-async def lookup_order(order_id: Text, session: SessionDep) -> OrderOut:
-    """Order status for the bot. Accepts 'ORD-100234', 'ord100234' or '100234'."""
+async def lookup_order(
+    order_id: Text, session: SessionDep, conversation_id: Annotated[Text | None, Query()] = None
+) -> OrderOut:
+    """Order status for the bot. Accepts 'ORD-100234', 'ord100234' or '100234'. Asked for a conversation
+    (`conversation_id`) whose customer is signed in, another customer's order is answered as no order: a
+    shopper typing someone else's number learns nothing about it, not even that it exists."""
     number = customers.normalize_order_id(order_id)
     if number is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "order ids look like ORD-123456")
     order = await customers.get_order(session, number)
-    if order is None:
+    if order is None or not await _theirs(session, order.customer_id, conversation_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {number}")
     return customers.order_out(order)
+
+
+async def _theirs(session: SessionDep, owner: int, conversation_id: str | None) -> bool:
+    """Whether the conversation may see an order of `owner`'s: unscoped calls and anonymous visitors may
+    (docs: README "Security"); a signed-in shopper only their own."""
+    if conversation_id is None:
+        return True
+    conversation = await conversations.get_conversation(session, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    return conversation.customer_id is None or conversation.customer_id == owner
 
 
 @router.get(

@@ -37,9 +37,9 @@ from contract import service_api
 
 async def calls(conversation_id, question):
     results = {
-        "order": await backend_client.get_order("ord100001"),
-        "unknown_order": await backend_client.get_order("ORD-999999"),
-        "not_an_order": await backend_client.get_order("banana"),
+        "order": await backend_client.get_order("ord100001", conversation_id),
+        "unknown_order": await backend_client.get_order("ORD-999999", conversation_id),
+        "not_an_order": await backend_client.get_order("banana", conversation_id),
         "search": await backend_client.search_knowledge(question),
         "retention": await backend_client.retention_offer(conversation_id),
         "handoff": await backend_client.handoff(conversation_id, "Topic: cancel subscription"),

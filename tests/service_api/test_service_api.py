@@ -20,6 +20,29 @@ def test_unknown_and_malformed_orders(client):
     assert malformed.status_code == 422
 
 
+def test_a_signed_in_shopper_sees_only_their_own_orders(client, widget, database_url):
+    """Asked for a conversation, another signed-in customer's order is answered as no order at all; the
+    shopper's own order, and any order for an anonymous visitor's conversation, as before."""
+    others = rows(
+        database_url,
+        "SELECT order_number FROM orders WHERE customer_id != "
+        "(SELECT id FROM customers WHERE email = 'demo@northwind.example') ORDER BY id LIMIT 1",
+    )
+    theirs = others[0]["order_number"]
+
+    def lookup(number: str, conversation_id: str) -> int:
+        url = f"/api/v1/service/orders/{number}"
+        response = client.get(url, params={"conversation_id": conversation_id}, headers=SERVICE_HEADERS)
+        return response.status_code
+
+    shopper = widget["conversation_id"]
+    assert lookup("ORD-100001", shopper) == 200
+    assert lookup(theirs, shopper) == 404
+    assert client.get(f"/api/v1/service/orders/{theirs}", headers=SERVICE_HEADERS).status_code == 200
+    assert lookup(theirs, anonymous_widget(client)["conversation_id"]) == 200
+    assert lookup("ORD-100001", "no-such-conversation") == 404
+
+
 def test_handoff_opens_one_case_and_hands_the_conversation_to_humans(client, widget, database_url):
     url = f"/api/v1/service/conversations/{widget['conversation_id']}/handoff"
     first = client.post(url, json={"reason": "asked for a human"}, headers=SERVICE_HEADERS)
