@@ -499,8 +499,9 @@ DISOWNS = re.compile(
             r"\b(?:someone|somebody)\s+(?:else\s+)?(?:has|knows|got)\s+(?:my|our)\s+(?:login|password|account|card|details)\b",
             r"\bwho\s+(?:placed|made|ordered|bought|changed|used)\b"
             r"|\bwho(?:\s+is|'s|\s+has\s+been)\s+(?:ordering|buying|using|logging|shopping)\b[^.?!]{0,20}\b(?:my|our)\b",
-            # the order named, then disowned: "ORD-100368 I never placed"
-            r"\b(?:ord-?\d+|order|this\s+one|that\s+one)\s+(?:i|we)\s+(?:never|didn'?t|did\s+not)\s+(?:place|placed"
+            # the order named by its number, then disowned: "ORD-100368 I never placed" ("an order I never
+            # placed" is the pattern above, with the customer's emphasis or memory)
+            r"\b(?:ord-?\d+|this\s+one|that\s+one)\s+(?:i|we)\s+(?:never|didn'?t|did\s+not)\s+(?:place|placed"
             r"|make|made|order|ordered)\b(?!\s+(?:from|online|on|through|via|with|before|here|in|at|using|yet)\b)",
             r"(?:\b(?:wasn'?t|was\s+not|isn'?t|is\s+not|weren'?t|were\s+not)|['’]s\s+not)\s+me\b|^\W*(?:\w+\W+)?not\s+me\b",
             r"\b(?:changed|used|accessed)\b[^.?!]{0,30}\b(?:i\s+)?(?:didn'?t|did\s+not|never)\s+(?:do|change|make)\s+"

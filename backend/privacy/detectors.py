@@ -34,6 +34,7 @@ PATTERN_ORDER = ("EMAIL", "IBAN", "CARD", "PHONE")
 DetectedSpans = tuple[list[Span], list[Span]]
 _memo: DigestMemo[DetectedSpans] = DigestMemo(4096)
 
+
 def read_choice(path: Path = CHOICE_FILE) -> dict[str, str]:
     types = json.loads(path.read_text(encoding="utf-8"))["types"]
     if set(types) != set(TYPES) or not set(types.values()) <= {"redactor", "presidio"}:

@@ -10,12 +10,14 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.dependencies import require_service
 from backend.cases.schemas import HandoffIn, HandoffOut
 from backend.conversations import service as conversations
 from backend.core.config import Settings
 from backend.core.dependencies import SessionDep, SettingsDep
+from backend.core.errors import found_or_404
 from backend.core.text import Text
 from backend.customers import service as customers
 from backend.customers.models import Customer
@@ -102,14 +104,13 @@ async def lookup_order(
     return customers.order_out(order)
 
 
-async def _theirs(session: SessionDep, owner: int, conversation_id: str | None) -> bool:
+async def _theirs(session: AsyncSession, owner: int, conversation_id: str | None) -> bool:
     """Whether the conversation may see an order of `owner`'s: unscoped calls and anonymous visitors may
-    (docs: README "Security"); a signed-in shopper only their own."""
+    (README "Security"); a signed-in shopper only their own."""
     if conversation_id is None:
         return True
-    conversation = await conversations.get_conversation(session, conversation_id)
-    if conversation is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
+    found = await conversations.get_conversation(session, conversation_id)
+    conversation = found_or_404(found, "conversation not found")
     return conversation.customer_id is None or conversation.customer_id == owner
 
 
