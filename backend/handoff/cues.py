@@ -95,7 +95,7 @@ ASKS_FOR_PERSON = re.compile(
             r"\bput\s+me\s+through\b",
             r"\b(?:get|want|need|like)\s+(?:someone|somebody)\s+(?:to|from|who)\b",
             r"\bwho\s+(?:do|can|should)\s+i\s+(?:talk|speak)\s+to\b",
-            r"\bmember\s+of\s+(?:staff|(?:the|your)\s+team)\b",
+            r"\bmember\s+of\s+(?:(?:the|your)\s+)?(?:staff|team)\b",
             r"\b(?:pass|transfer|hand)\s+me\s+(?:on|over|along|to)\b",
             r"\btransfer\s+me\b",
             rf"\b(?:complain|complaint)\s+to\s+{_PERSON}\b",
@@ -109,7 +109,7 @@ ASKS_FOR_PERSON = re.compile(
             # colleague of yours rather than the chatbot"; a call asked for ("can I have a call from your
             # team"); the service's phone number asked for; someone asked to act ("ask someone in the
             # warehouse to check it")
-            rf"\b(?:discuss|sort|go\s+through)\s+(?:it\s+|this\s+|that\s+)?with\s+{_PERSON}\b",
+            rf"\b(?:discuss|sort|go\s+through)\s+(?:[\w']+\s+){{0,6}}?with\s+{_PERSON}\b",
             r"\b(?:can|could|may)\s+(?:i|we)\s+(?:get|have|arrange|book)\s+(?:a\s+)?(?:phone\s+)?call(?:\s*back)?\b"
             r"(?!\s*(?:option|feature|button|function|setting)s?\b)",
             r"\b(?:phone|telephone|contact)\s+number\s+(?:of|for)\s+(?:your\s+|the\s+)?(?:customer\s+(?:service|support"
@@ -162,7 +162,7 @@ ASKS_FOR_PERSON = re.compile(
             rf"\b(?:can|could|would|will)\s+(?:your|the)\s+(?:support\s+)?(?:team|staff|people|agents?)\s+(?:be\s+able\s+to\s+)?{_STAFF_VERB}\b",
             # the task done by a person for the customer: "have someone do it for me", "can a person do this
             # for us"
-            rf"\b{_SOMEONE}\s+(?:to\s+)?do\s+(?:it|this|that|the\s+\w+)\s+for\s+(?:me|us)\b",
+            rf"\b{_SOMEONE}\s+(?:to\s+)?do(?:es)?\s+(?:it|this|that|the\s+\w+)\s+for\s+(?:me|us)\b",
             # the request in a word or two: "agent", "human agent", "customer service representative"
             r"^\W*(?:an?\s+)?(?:human\s+|live\s+|real\s+)?(?:agent|human|operator|representative|person"
             r"|customer\s+service(?:\s+representative)?)\W*$",
@@ -264,7 +264,7 @@ NOT_HELPED = re.compile(
             # "that's not helpful", and the bot's steps followed to the same result ("logged out and back in,
             # same error"): the first "did not help" H2 counts, said without the verb
             r"\bnot\s+(?:helpful|useful)\b",
-            r"\bsame\s+(?:error|problem|message|result)\b",
+            r"\bsame\s+(?:\w+\s+)?(?:error|problem|message|result|crash|issue|screen|page)\b",
             # The answer rejected as a repeat or as beside the point, in the usual words of a support chat:
             # "I already told you", "you said that already", "you keep saying the same thing", "going round in
             # circles", "that's not my question", "you don't understand", "tried that already", "made no
@@ -301,7 +301,7 @@ NOT_HELPED = re.compile(
             r"(?:(?!\bwork(?:s|ed)?\b|\bfixed\b)[^?!]){0,40}\bstill\b",
             # the steps followed, the fault unchanged ("still crashing", "still stuck on the same screen");
             # and an answer to half the question ("you told me about the warranty but not whether ...")
-            r"\bstill\s+(?:crashing|freezing|failing|erroring|spinning|stuck|broken|loading"
+            r"\bstill\s+(?:crash(?:es|ing)|freez(?:es|ing)|fail(?:s|ing)|erroring|spinning|stuck|broken|loading"
             r"|not\s+(?:loading|letting|opening))\b",
             r"\byou\s+(?:told|said|answered|explained|mentioned|covered)\b[^.?!]{0,60}\bbut\s+not\s+(?:whether|if|how|when"
             r"|why|what|which|where|the|about)\b",
@@ -358,7 +358,7 @@ _NOT_HELPED_NAMED = re.compile(
             r"|whether|if|how|when|why)\b",
             r"\bi\s+(?:asked|was\s+asking)\s+about\s+[^.?!,]{1,40},?\s+not\s+(?:about\s+)?(?:the|my|a|how|what|your|this|that)\b",
             r"\b(?:tried|did|done|downloaded|refreshed|reloaded|restarted|reinstalled|updated|changed|cleared|logged\s+(?:out|in)"
-            r"|re-?entered|re-?sent|saved)\b[^.?!]{0,40}\bstill\s+(?:shows?|showing|says|saying|has|have|displays?|lists?|gives?"
+            r"|re-?entered|re-?sent|saved|requested|clicked|tapped|followed)\b[^.?!]{0,40}\bstill\s+(?:shows?|showing|says|saying|has|have|displays?|lists?|gives?"
             r"|giving|comes?\s+up|getting|get|the\s+same|same)\b(?![^?]*\?)",
         ]
     ),
@@ -447,7 +447,7 @@ EARLIER_CONTACTS = re.compile(
             # "third time I write", not "payment failed, third time this quarter": failures are not contacts
             r"\b(?:second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th)\s+time\s+(?:that\s+)?(?:i'?m\s+|i\s+am\s+|i'?ve\s+|i\s+)?"
             r"(?:ask|contact|writ|wrote|messag|e-?mail|call|chat|reach|tell|told|rais)",
-            r"\b(?:e-?mailed|written\s+to|wrote\s+to|called|messaged|contacted)\s+(?:you|your\s+\w+|support)\s+"
+            r"\b(?:e-?mailed|written\s+to|wrote\s+to|called|messaged|contacted)\s+(?:(?:you|your\s+\w+|support)\s+)?"
             r"(?:twice|three\s+times|\d+\s+times|several\s+times|multiple\s+times|again)\b",
             r"\b(?:never\s+(?:got|had|received)|not\s+one|without\s+(?:a|any))\s+(?:a\s+|any\s+)?"
             r"(?:reply|replies|answer|response|call\s*back)\b",
@@ -503,7 +503,7 @@ DISOWNS = re.compile(
             # placed" is the pattern above, with the customer's emphasis or memory)
             r"\b(?:ord-?\d+|this\s+one|that\s+one)\s+(?:i|we)\s+(?:never|didn'?t|did\s+not)\s+(?:place|placed"
             r"|make|made|order|ordered)\b(?!\s+(?:from|online|on|through|via|with|before|here|in|at|using|yet)\b)",
-            r"(?:\b(?:wasn'?t|was\s+not|isn'?t|is\s+not|weren'?t|were\s+not)|['’]s\s+not)\s+me\b|^\W*(?:\w+\W+)?not\s+me\b",
+            r"(?:\b(?:wasn'?t|was\s+not|isn'?t|is\s+not|weren'?t|were\s+not)|(?:['’]s|\b(?:thats|its))\s+not)\s+me\b|^\W*(?:\w+\W+)?not\s+me\b",
             r"\b(?:changed|used|accessed)\b[^.?!]{0,30}\b(?:i\s+)?(?:didn'?t|did\s+not|never)\s+(?:do|change|make)\s+"
             r"(?:that|this|it)\b",
             r"\b(?:someone|somebody)\s+(?:else\s+)?(?:has\s+|is\s+|got\s+)?(?:ordered|used|using|logged|accessed|changed|into|bought"
@@ -614,7 +614,12 @@ ASKS_TO_CANCEL = re.compile(
     r"\b(?:go\s+ahead\s+and|please|pls|plz|just)\s+cancel\b"
     + _NOT_AN_ORDER
     + r"|\bcancel\s+(?:it|my\s+(?:plan|subscription|account|membership)"
-    r"|the\s+(?:plan|subscription|membership))\b",
+    r"|the\s+(?:plan|subscription|membership))\b"
+    # the decision said as going on with it ("please proceed with the cancellation"), and the question that
+    # asks for it ("can I cancel and get the money back?")
+    r"|\b(?:proceed|go\s+ahead)\s+with\s+(?:the\s+|my\s+)?cancell?ation\b"
+    r"|\b(?:can|could|may)\s+i\s+(?:please\s+)?cancel(?=\s+and\b|\s*\?|\s+(?:it|my\s+(?:plan|subscription"
+    r"|membership|account))\b)",
     re.IGNORECASE,
 )
 
@@ -761,6 +766,7 @@ _BREAKS_OFF = re.compile(
     r"\b(?:the|a|an|with|about|to|of|and|my|your|from|at|but|or)\s*[.,;:]*\s*$", re.IGNORECASE
 )
 
+_CUT_AFTER_ARTICLE = re.compile(r"\b(?:the|a|an)\s*[.,;:]*\s*$", re.IGNORECASE)
 
 _APPROVING = re.compile(
     "[\U0001f44d\U0001f44c\U0001f64f\u2705\u2714\u2764\U0001f642\U0001f60a\U0001f600\U0001f601"
@@ -778,7 +784,11 @@ def is_garbled(text: str | None) -> bool:
         return bool(stripped) and not any(ch.isdigit() for ch in stripped) and not _APPROVING.search(stripped)
     content = [w for w in words if w not in _FILLER] or words
     mashed = sum(bool(_MASHED.search(w)) for w in content)
-    breaks_off = len(words) <= 8 and "?" not in text and bool(_BREAKS_OFF.search(text))
+    breaks_off = "?" not in text and (
+        (len(words) <= 8 and bool(_BREAKS_OFF.search(text)))
+        # a dictated message cut off: longer, but ending on an article no sentence ends with
+        or (len(words) <= 14 and bool(_CUT_AFTER_ARTICLE.search(text)))
+    )
     return 2 * mashed >= len(content) or breaks_off
 
 

@@ -134,10 +134,12 @@ def handoff_features(turns: Sequence[TurnView]) -> dict[str, float]:
     # at the same turn.
     turn_cues = [cues_of(t.text) for t in turns]
     not_helped = [t.intent == NOT_HELPFUL or c.not_helped for t, c in zip(turns, turn_cues, strict=True)]
-    # A cancellation asked for earlier: of the plan, not of an order ("how do I cancel an order I just
-    # placed?" reads as the plan's intent).
+    # A cancellation asked for earlier, by the intent or in words it read otherwise ("can I cancel and get
+    # the money back?"): of the plan, not of an order ("how do I cancel an order I just placed?" reads as the
+    # plan's intent).
     asked_to_cancel_plan = any(
-        t.intent == CANCEL and not c.keeps_plan for t, c in zip(turns[:-1], turn_cues[:-1], strict=True)
+        (t.intent == CANCEL or c.asks_to_cancel) and not c.keeps_plan
+        for t, c in zip(turns[:-1], turn_cues[:-1], strict=True)
     )
     negative = [t.sentiment_label == NEGATIVE for t in turns]
     fallback = [i == FALLBACK for i in intents]
