@@ -174,6 +174,8 @@ ASKS_FOR_PERSON = re.compile(
             r"(?:a|an|the)\s+(?:parcel\s+|delivery\s+)?(?:trace|investigation)\b",
             # or agreed to: "go ahead and trace it", "please trace the parcel"
             r"\b(?:go\s+ahead\s+and|please|pls)\s+trace\s+(?:it|the\s+(?:parcel|package|order)|my\s+(?:parcel|package|order))\b",
+            # "a real one" asked for after "are you a bot?": "ok get me a real one then"
+            r"\b(?:get|give|want|need|find)\s+(?:me\s+|us\s+)?a\s+real\s+one\b",
             # "I'd prefer a real person", "I'd rather have a human", and "a real one" after "are you a bot?"
             r"\b(?:prefer|rather\s+(?:have|talk\s+to|speak\s+to|speak\s+with|deal\s+with))\s+(?:a|an)\s+"
             r"(?:(?:real|actual|live)\s+(?:one|person|human|agent)|human|person|agent)\b",
@@ -254,6 +256,15 @@ NOT_HELPED = re.compile(
             r"(?:help|helped|work|worked|answer|answered|fix|fixed|solve|solved)\b",
             r"\b(?:this|that)\s+(?:isn'?t|is\s+not)\s+(?:working|helping|helpful)\b",
             r"\b(?:doesn'?t|does\s+not|didn'?t|did\s+not)\s+say\s+anything\s+about\b",
+            # the answer read and found empty: "that tells me nothing", "that doesn't say. purchase or
+            # delivery?"; not "it doesn't say so on the site"
+            r"\b(?:that|this|it)\s+(?:tells|told)\s+me\s+nothing\b"
+            r"|\b(?:that|this)\s+(?:doesn'?t|does\s+not|didn'?t|did\s+not)\s+say\b(?!\s+(?:so|that)\b)",
+            # a step done, the fault as it was: "updated it, signed out and back in, same thing", "did the
+            # reinstall too. crashes exactly like before"
+            r"\b(?:tried|did|done|updated|reinstalled|re-?installed|restarted|rebooted|cleared|signed\s+(?:out|in)"
+            r"|logged\s+(?:out|in)|deleted|reset)\b[^?]{0,60}\b(?:(?<!did\sthe\s)same\s+thing|(?:exactly\s+)?(?:like|as)\s+before"
+            r"|still\s+the\s+same)\b",
             r"\bstill\s+(?:not\s+working|doesn'?t\s+work|does\s+not\s+work|doesn'?t\s+answer|no\s+luck)\b",
             r"\bsame\s+(?:steps|answer|thing|reply)\s+as\s+before\b",
             # "did all of that, still spinning": the bot's steps were followed and the problem stays
@@ -392,6 +403,9 @@ IDENTITY_QUESTION = re.compile(
     r"(?:an?\s+)?(?:real|actual|live)\s+(?:person|human(?:\s+being)?|agent)\s*(?:\?|$|or\b)"
     r"|^\W*(?:an?\s+)?(?:real\s+)?(?:person|human)\s+or\s+(?:an?\s+)?(?:bot|robot|machine|ai|computer)\b"
     r"|\bis\s+there\s+(?:a\s+)?(?:real\s+)?(?:human|person|someone|anyone)\s+(?:reading|behind|on\s+the\s+other)\b"
+    r"|\b(?:does|do|will)\s+(?:a\s+)?(?:real\s+)?(?:person|human|people|anyone|someone)\s+(?:actually\s+)?(?:read|see"
+    r"|look\s+at)\s+(?:this|these|my\s+messages?|the\s+(?:chat|messages?))\b"
+    r"|\bis\s+(?:this|it)\s+(?:all\s+)?(?:automatic|automated)\b"
     # "is there a human here or just you", "are there real people or is it all bots"
     r"|\b(?:is|are)\s+there\s+(?:a\s+|any\s+)?(?:real\s+)?(?:humans?|persons?|people|someone|anyone|agents?)\b[^.!?]{0,30}"
     r"\bor\s+(?:is\s+it\s+|are\s+you\s+)?(?:just|only|all)\s+(?:you|a\s+bot|the\s+bot|bots?|this\s+bot|machines?|ai)\b",
@@ -506,6 +520,13 @@ DISOWNS = re.compile(
             r"(?:\b(?:wasn'?t|was\s+not|isn'?t|is\s+not|weren'?t|were\s+not)|(?:['’]s|\b(?:thats|its))\s+not)\s+me\b|^\W*(?:\w+\W+)?not\s+me\b",
             r"\b(?:changed|used|accessed)\b[^.?!]{0,30}\b(?:i\s+)?(?:didn'?t|did\s+not|never)\s+(?:do|change|make)\s+"
             r"(?:that|this|it)\b",
+            # told of a change to the account and denying it: "an email that my password was changed ... I
+            # haven't changed anything"; a detail found in the profile "that I never added"
+            r"\b(?:password|e-?mail(?:\s+address)?|address|details|phone\s+number)\s+(?:was|were|has\s+been|got)\s+"
+            r"changed\b[^?]{0,60}\b(?:didn'?t|did\s+not|never|haven'?t|have\s+not|hasn'?t)\s+(?:change|changed|do"
+            r"|did|done|touch|touched|request|requested)\b",
+            r"\b(?:address|card|device|phone(?:\s+number)?|e-?mail|payment\s+method)\b[^.?!]{0,50}\b(?:that|which)?\s*"
+            r"i\s+(?:never|didn'?t|did\s+not)\s+(?:add|added|enter|entered|set\s+up|create|created|save|saved)\b",
             r"\b(?:someone|somebody)\s+(?:else\s+)?(?:has\s+|is\s+|got\s+)?(?:ordered|used|using|logged|accessed|changed|into|bought"
             r"|purchased)\b",
             # with the customer's emphasis or memory: "an order I definitely didn't place", "a charge I don't
@@ -613,6 +634,9 @@ KEEPS_PLAN = re.compile(
 ASKS_TO_CANCEL = re.compile(
     r"\b(?:go\s+ahead\s+and|please|pls|plz|just)\s+cancel\b"
     + _NOT_AN_ORDER
+    # the same with the other verbs, said of the plan: "go ahead and close it", "please stop it now"
+    + r"|\b(?:go\s+ahead\s+and|please|pls|plz|just)\s+(?:close|end|stop|terminate)\s+"
+    r"(?:it|my\s+(?:plan|subscription|account|membership)|the\s+(?:plan|subscription|membership))\b"
     + r"|\bcancel\s+(?:it|my\s+(?:plan|subscription|account|membership)"
     r"|the\s+(?:plan|subscription|membership))\b"
     # the decision said as going on with it ("please proceed with the cancellation"), and the question that
@@ -678,7 +702,8 @@ BLAMES = re.compile(
             r"\b(?:useless|pathetic|ridiculous|rubbish|garbage|worst(?!\s+case)|incompetent|unbelievable|disgraceful|shambles"
             r"|hopeless)\b",
             r"\b(?:is|are|what)\s+a\s+joke\b",
-            r"\b(?:are|do)\s+you\s+even\s+(?:read|reading|listen|listening|check)\b",
+            r"\b(?:are|do)\s+(?:you|u)\s+(?:people\s+|guys\s+|lot\s+)?even\s+(?:read|reading|listen|listening|check"
+            r"|care|know|try)\b",
             r"\byou(?:'re|\s+are)\s+not\s+listening\b",
             r"\b(?:you|you\s+people)\s+clearly\b",
             r"\bmore\s+helpful\s+than\s+you\b",
