@@ -12,6 +12,7 @@ counted by call and kind (`supportdesk_action_backend_errors_total`).
 
 import asyncio
 import logging
+import re
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,9 +131,13 @@ async def get_order(order_id: str, conversation_id: str, email: str | None = Non
     is another signed-in customer's, or an anonymous visitor's `email` is not the one on it). Withheld: an
     anonymous visitor's conversation must give the email address on the order first (EMAIL_NEEDED), or may
     look no order up any more (REFUSED). The address goes in a header, never in the URL that access logs
-    keep; an ASCII one (the order form takes no other)."""
+    keep: trimmed, and printable ASCII (the order form takes no other; anything else is a ValueError)."""
     path = f"/api/v1/service/orders/{quote(order_id, safe='')}"
     params = {"conversation_id": conversation_id}
+    email = email.strip() if email else None
+    if email and not _HEADER_SAFE.fullmatch(email):
+        # h11 would refuse it and quote it in its error, which the action logs.
+        raise ValueError("the email address holds characters a header cannot carry")
     headers = {ORDER_EMAIL_HEADER: email} if email else None
     response = await _request("orders", "GET", path, params=params, headers=headers)
     # 404: no such order. 422: the backend cannot read it as an order number, so no order can match it.
@@ -142,6 +147,8 @@ async def get_order(order_id: str, conversation_id: str, email: str | None = Non
     return withheld if withheld is not None else _read(response, "orders", f"GET {path}", Order.from_json)
 
 
+# Printable ASCII without spaces: what the order form takes as an address, and a header carries as it is.
+_HEADER_SAFE = re.compile(r"[!-~]+")
 # Each answer that withholds the order, by status and the exact detail the backend gives with it; any other
 # 403 or 429 is a failure like a 500.
 _WITHHELD = {403: (ORDER_EMAIL_NEEDED, Withheld.EMAIL_NEEDED), 429: (ORDER_LOOKUPS_REFUSED, Withheld.REFUSED)}

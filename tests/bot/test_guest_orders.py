@@ -64,6 +64,17 @@ def test_the_email_goes_in_a_header_never_in_the_url(seen):
     assert "example.com" not in str(request.url) and "Jane" not in str(request.url)
     asyncio.run(backend_client.get_order("ORD-100234", "conv-1"))
     assert ORDER_EMAIL_HEADER not in requests[-1].headers  # none given, none sent
+    asyncio.run(backend_client.get_order("ORD-100234", "conv-1", " jane@example.com\t"))
+    assert requests[-1].headers[ORDER_EMAIL_HEADER] == "jane@example.com"  # h11 refuses spaces around it
+
+
+def test_an_address_no_header_can_carry_is_refused_without_quoting_it(seen):
+    requests = seen(lambda r: httpx.Response(200, json=order("shipped")))
+    for bad in ("jöhn@exämple.de", "jane doe@example.com", "jane@example.com\r\nX-Other: 1"):
+        with pytest.raises(ValueError) as refused:
+            asyncio.run(backend_client.get_order("ORD-100234", "conv-1", bad))
+        assert "example" not in str(refused.value)
+    assert requests == []
 
 
 @pytest.mark.parametrize(
