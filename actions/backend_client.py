@@ -12,6 +12,7 @@ counted by call and kind (`supportdesk_action_backend_errors_total`).
 
 import asyncio
 import logging
+import re
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ import httpx
 from actions.observability import BACKEND_ERRORS, request_id_headers
 from contract.imports import remember_missing_sniffio
 from contract.service_api import (
+    ORDER_EMAIL_HEADER,
+    ORDER_EMAIL_NEEDED,
+    ORDER_LOOKUPS_REFUSED,
     ContractError,
     HandoffRequest,
     HandoffResult,
@@ -35,6 +39,7 @@ from contract.service_api import (
     PersonOfferResult,
     RecentOrders,
     RetentionOffer,
+    Withheld,
 )
 from nlu.settings import bot_settings
 
@@ -86,9 +91,11 @@ async def _request(
     path: str,
     json: dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
+    headers = {**request_id_headers(), **(headers or {})}
     try:
-        return await _client().request(method, path, json=json, params=params, headers=request_id_headers())
+        return await _client().request(method, path, json=json, params=params, headers=headers)
     except httpx.HTTPError as error:
         BACKEND_ERRORS.labels(call, "unreachable").inc()
         raise BackendError(f"{method} {path} failed: {error!r}") from error
@@ -119,15 +126,43 @@ def _read(response: httpx.Response, call: str, what: str, contract_type: Callabl
         raise BackendError(f"{what}: {error}") from error
 
 
-async def get_order(order_id: str, conversation_id: str) -> Order | None:
+async def get_order(order_id: str, conversation_id: str, email: str | None = None) -> Order | Withheld | None:
     """The order as the backend describes it to this conversation, or None if there is no such order (or it
-    is another signed-in customer's)."""
+    is another signed-in customer's, or an anonymous visitor's `email` is not the one on it). Withheld: an
+    anonymous visitor's conversation must give the email address on the order first (EMAIL_NEEDED), or may
+    look no order up any more (REFUSED). The address goes in a header, never in the URL that access logs
+    keep: trimmed, and printable ASCII (the order form takes no other; anything else is a ValueError)."""
     path = f"/api/v1/service/orders/{quote(order_id, safe='')}"
-    response = await _request("orders", "GET", path, params={"conversation_id": conversation_id})
+    params = {"conversation_id": conversation_id}
+    email = email.strip() if email else None
+    if email and not _HEADER_SAFE.fullmatch(email):
+        # h11 would refuse it and quote it in its error, which the action logs.
+        raise ValueError("the email address holds characters a header cannot carry")
+    headers = {ORDER_EMAIL_HEADER: email} if email else None
+    response = await _request("orders", "GET", path, params=params, headers=headers)
     # 404: no such order. 422: the backend cannot read it as an order number, so no order can match it.
     if response.status_code in (404, 422):
         return None
-    return _read(response, "orders", f"GET {path}", Order.from_json)
+    withheld = _withheld(response)
+    return withheld if withheld is not None else _read(response, "orders", f"GET {path}", Order.from_json)
+
+
+# Printable ASCII without spaces: what the order form takes as an address, and a header carries as it is.
+_HEADER_SAFE = re.compile(r"[!-~]+")
+# Each answer that withholds the order, by status and the exact detail the backend gives with it; any other
+# 403 or 429 is a failure like a 500.
+_WITHHELD = {403: (ORDER_EMAIL_NEEDED, Withheld.EMAIL_NEEDED), 429: (ORDER_LOOKUPS_REFUSED, Withheld.REFUSED)}
+
+
+def _withheld(response: httpx.Response) -> Withheld | None:
+    detail, withheld = _WITHHELD.get(response.status_code, (None, None))
+    if withheld is None:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return withheld if isinstance(body, dict) and body.get("detail") == detail else None
 
 
 async def recent_orders(conversation_id: str, limit: int) -> RecentOrders:

@@ -40,6 +40,39 @@ INVALID_ORDER_ID_EMAIL = (
     "It starts with ORD- followed by 6 digits."
 )
 
+
+# An anonymous visitor's look-up (README "Security"): the backend tells nothing about an order until the
+# visitor gives the email address it was placed with. Each is followed by the form's question for it
+# (utter_ask_order_email), as the number's explanations are by utter_ask_order_id.
+def order_email_needed(order_id: str) -> str:
+    return (
+        f"Happy to check {order_id} for you. As you're not signed in, I first need to confirm it's your "
+        "order, so that order details stay private."
+    )
+
+
+def order_email_mismatch(order_id: str) -> str:
+    # Says nothing of which was wrong: the backend answers a wrong email as it answers a missing order.
+    return (
+        f"Sorry, I couldn't find order {order_id} with that email address. Please check both in your order "
+        "confirmation email: you can type the email address again, or the right order number."
+    )
+
+
+INVALID_ORDER_EMAIL = (
+    "Hmm, that doesn't look like an email address (like name@example.com). If you don't have it to hand, "
+    "just say \"no\", or talk to a person."
+)
+# Too many addresses matched no order in this conversation: the backend looks up none here any more.
+ORDER_LOOKUPS_REFUSED = (
+    "I'm sorry, I can't look up orders in this chat any more: too many of the email addresses given didn't "
+    "match."
+)
+ORDER_LOOKUPS_REFUSED_OFFER = (
+    f"{ORDER_LOOKUPS_REFUSED} A person from our team can help you with your order. Would you like me to "
+    "connect you?"
+)
+
 HANDOFF_FAILED = (
     "I couldn't hand this chat over automatically just now, but don't worry: a member of our team will "
     "follow up with you right here as soon as possible."

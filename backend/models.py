@@ -8,7 +8,7 @@ from backend.automation.models import AutomationException, ConversationTag, Firi
 from backend.cases.models import Case
 from backend.conversations.models import Conversation, Message
 from backend.core.database import Base
-from backend.customers.models import Customer, Order
+from backend.customers.models import Customer, GuestOrderCheck, Order
 from backend.decisions.models import Decision
 from backend.experiments.models import Assignment, CustomerValue, Experiment
 from backend.kb.models import Article, ArticleVersion
@@ -36,6 +36,7 @@ __all__ = [
     "Experiment",
     "Firing",
     "GapCluster",
+    "GuestOrderCheck",
     "Lead",
     "Macro",
     "Message",

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
@@ -180,6 +181,21 @@ class PersonOfferResult:
 
 # ---- GET /api/v1/service/orders/{order_id}?conversation_id=... (404: no such order, or another signed-in
 # customer's when asked for a conversation; 422: not an order number) ----------------------------------------
+# An anonymous visitor's conversation sees an order only with the e-mail address it was placed with, sent in
+# the ORDER_EMAIL_HEADER header (never in the URL, which access logs keep). Without it: 403 ORDER_EMAIL_NEEDED
+# for every well-formed number, whether or not the order exists; with a wrong one: the 404 of a missing
+# order; after the backend's GUEST_ORDER_WRONG_EMAILS wrong ones: 429 ORDER_LOOKUPS_REFUSED for any number.
+
+ORDER_EMAIL_HEADER = "X-Order-Email"
+ORDER_EMAIL_NEEDED = "the e-mail address the order was placed with is needed: the visitor is not signed in"
+ORDER_LOOKUPS_REFUSED = "too many e-mail addresses that matched no order: this conversation looks up no more"
+
+
+class Withheld(str, Enum):
+    """Why the backend tells an anonymous visitor's conversation nothing about the order it asked for."""
+
+    EMAIL_NEEDED = "email_needed"  # 403 ORDER_EMAIL_NEEDED: ask the visitor for the e-mail on the order
+    REFUSED = "refused"  # 429 ORDER_LOOKUPS_REFUSED: no more look-ups in this conversation
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,13 @@ class AuthSettings(SettingsGroup):
     )
     widget_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
     staff_token_ttl_s: int = Field(default=12 * 3600, gt=0, description="How long a staff sign-in lasts.")
+    # Not a rate: RATE_LIMITS_ENABLED=false (the test stacks, the fuzzer) must not open orders to guessing.
+    guest_order_wrong_emails: int = Field(
+        default=3,
+        ge=1,
+        description="Wrong e-mail addresses an anonymous visitor's conversation may give on the order "
+        "look-up; after that the conversation looks up no order at all (backend/customers/guest.py).",
+    )
 
     def development_secrets_in_use(self) -> list[str]:
         """The secret settings still at their published development values, by environment variable."""

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Numeric, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.core.database import Base, TimestampMixin
+from backend.core.database import Base, TimestampMixin, utcnow
 
 
 class Customer(TimestampMixin, Base):
@@ -53,3 +53,20 @@ class Order(TimestampMixin, Base):
     estimated_delivery: Mapped[date | None]
 
     customer: Mapped[Customer] = relationship(back_populates="orders")
+
+
+class GuestOrderCheck(Base):
+    """An anonymous visitor's e-mail address checked against an order's (backend/customers/guest.py): whether
+    it matched, never the address itself. A match lets the conversation see that order again; the misses
+    count towards GUEST_ORDER_WRONG_EMAILS, after which the conversation looks no order up."""
+
+    __tablename__ = "guest_order_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    # The number asked about, as normalised; it may name no order (a miss all the same).
+    order_number: Mapped[str] = mapped_column(String(32))
+    matched: Mapped[bool]
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)

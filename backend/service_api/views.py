@@ -9,18 +9,20 @@ same field names; tests/service_api/test_contract.py checks these pydantic model
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.dependencies import require_service
 from backend.cases.schemas import HandoffIn, HandoffOut
 from backend.conversations import service as conversations
+from backend.conversations.models import Conversation
 from backend.core.config import Settings
 from backend.core.dependencies import SessionDep, SettingsDep
-from backend.core.errors import found_or_404
+from backend.core.errors import error_response, found_or_404
 from backend.core.text import Text
+from backend.customers import guest
 from backend.customers import service as customers
-from backend.customers.models import Customer
+from backend.customers.models import Customer, Order
 from backend.customers.schemas import OrderOut, RecentOrdersOut
 from backend.decisions import service as decisions
 from backend.experiments import retention
@@ -33,7 +35,14 @@ from backend.lifecycle.handoff import decision_with, hand_over
 from backend.risk.schemas import RetentionOfferOut
 from backend.risk.views import NO_MODEL
 from backend.service_api.schemas import PersonOfferIn, PersonOfferOut
-from contract.service_api import HANDOFF_MESSAGE, MAX_HANDOFF_REASON_CHARS, SALES_HANDOFF_MESSAGE
+from contract.service_api import (
+    HANDOFF_MESSAGE,
+    MAX_HANDOFF_REASON_CHARS,
+    ORDER_EMAIL_HEADER,
+    ORDER_EMAIL_NEEDED,
+    ORDER_LOOKUPS_REFUSED,
+    SALES_HANDOFF_MESSAGE,
+)
 
 # The service dependency sits on each route rather than on the router, as it did on the routes' old
 # routers, so each operation's dependencies (and with them its OpenAPI security and audience) are unchanged.
@@ -88,30 +97,64 @@ async def person_offer(
     return PersonOfferOut(handed_over=True, case_id=case.id, message=message)
 
 
-@router.get("/orders/{order_id}", response_model=OrderOut, dependencies=[Service])
+GUEST_ANSWERS = {
+    **error_response(403, f"{ORDER_EMAIL_NEEDED} (anonymous visitor, no {ORDER_EMAIL_HEADER} header)."),
+    **error_response(429, f"{ORDER_LOOKUPS_REFUSED} (anonymous visitor)."),
+}
+OrderEmail = Annotated[
+    Text | None,
+    Header(
+        alias=ORDER_EMAIL_HEADER,
+        description="The e-mail address an anonymous visitor gave for the order; a header, so that no access "
+        "log keeps it. Ignored for a signed-in shopper and for calls without conversation_id.",
+    ),
+]
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut, responses=GUEST_ANSWERS, dependencies=[Service])
 async def lookup_order(
-    order_id: Text, session: SessionDep, conversation_id: Annotated[Text | None, Query()] = None
+    order_id: Text,
+    session: SessionDep,
+    settings: SettingsDep,
+    conversation_id: Annotated[Text | None, Query()] = None,
+    order_email: OrderEmail = None,
 ) -> OrderOut:
     """Order status for the bot. Accepts 'ORD-100234', 'ord100234' or '100234'. Asked for a conversation
-    (`conversation_id`) whose customer is signed in, another customer's order is answered as no order: a
-    shopper typing someone else's number learns nothing about it, not even that it exists."""
+    (`conversation_id`), it tells only what that conversation may know: a signed-in shopper typing someone
+    else's number hears of no order, not even that it exists; an anonymous visitor must give the e-mail
+    address the order was placed with (backend/customers/guest.py)."""
     number = customers.normalize_order_id(order_id)
     if number is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "order ids look like ORD-123456")
+    conversation = await _conversation(session, conversation_id)
+    if conversation is not None and conversation.customer_id is None:
+        max_wrong = settings.guest_order_wrong_emails
+        found = await guest.guest_order(session, conversation.id, number, order_email, max_wrong)
+        await session.commit()  # a wrong e-mail counts even though the answer is an error
+        return _guest_answer(found, number)
     order = await customers.get_order(session, number)
-    if order is None or not await _theirs(session, order.customer_id, conversation_id):
+    if order is None or (conversation is not None and conversation.customer_id != order.customer_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {number}")
     return customers.order_out(order)
 
 
-async def _theirs(session: AsyncSession, owner: int, conversation_id: str | None) -> bool:
-    """Whether the conversation may see an order of `owner`'s: unscoped calls and anonymous visitors may
-    (README "Security"); a signed-in shopper only their own."""
+async def _conversation(session: AsyncSession, conversation_id: str | None) -> Conversation | None:
+    """The conversation the look-up is for; None for an unscoped call (the service's own, not a visitor's)."""
     if conversation_id is None:
-        return True
+        return None
     found = await conversations.get_conversation(session, conversation_id)
-    conversation = found_or_404(found, "conversation not found")
-    return conversation.customer_id is None or conversation.customer_id == owner
+    return found_or_404(found, "conversation not found")
+
+
+def _guest_answer(found: Order | guest.Withheld, number: str) -> OrderOut:
+    if isinstance(found, Order):
+        return customers.order_out(found)
+    code, detail = {
+        guest.Withheld.EMAIL_NEEDED: (status.HTTP_403_FORBIDDEN, ORDER_EMAIL_NEEDED),
+        guest.Withheld.REFUSED: (status.HTTP_429_TOO_MANY_REQUESTS, ORDER_LOOKUPS_REFUSED),
+        guest.Withheld.NO_MATCH: (status.HTTP_404_NOT_FOUND, f"no order {number}"),  # as a missing order's
+    }[found]
+    raise HTTPException(code, detail)
 
 
 @router.get(

@@ -35,9 +35,14 @@ import asyncio, json, sys
 from actions import backend_client
 from contract import service_api
 
+DEMO_EMAIL = " Demo@Northwind.example"
+
 async def calls(conversation_id, question):
     results = {
         "order": await backend_client.get_order("ord100001", conversation_id),
+        # The demo shopper's order with their address (case and spaces as a visitor might type them): the
+        # order for an anonymous visitor's conversation; a signed-in shopper's ignores the address.
+        "order_with_email": await backend_client.get_order("ord100001", conversation_id, DEMO_EMAIL),
         "unknown_order": await backend_client.get_order("ORD-999999", conversation_id),
         "not_an_order": await backend_client.get_order("banana", conversation_id),
         "search": await backend_client.search_knowledge(question),
@@ -55,7 +60,8 @@ async def calls(conversation_id, question):
 out = {}
 for name, value in asyncio.run(calls(sys.argv[1], sys.argv[2])).items():
     typed = value is None or isinstance(value, str) or type(value).__module__ == service_api.__name__
-    out[name] = [type(value).__name__, value.to_json() if hasattr(value, "to_json") else value, typed]
+    as_json = value.to_json() if hasattr(value, "to_json") else getattr(value, "value", value)
+    out[name] = [type(value).__name__, as_json, typed]
 print(json.dumps(out))
 """
 
@@ -135,6 +141,7 @@ def test_every_backend_client_call_returns_the_contract_types_from_the_real_back
     kind, order, _ = results["order"]
     assert kind == "Order" and order["order_id"] == "ORD-100001" and order["items"]
     OrderOut.model_validate(order)  # what the bot read is what the backend's model describes
+    assert results["order_with_email"][1] == order
     assert results["unknown_order"][0] == results["not_an_order"][0] == "NoneType"
 
     kind, search, _ = results["search"]
@@ -159,5 +166,7 @@ def test_the_bot_reads_what_the_backend_sends_field_for_field(backend: Stack) ->
     assert set(raw) == set(contract.Order.__dataclass_fields__)
     conversation_id = open_session(backend, email=None)["conversation_id"]  # anonymous: no offer
     results = _client_results(backend, conversation_id)
-    assert contract.Order.from_json(raw) == contract.Order.from_json(results["order"][1])
+    # A visitor's order only with the address it was placed with; without it, nothing, not even existence.
+    assert results["order"][:2] == results["unknown_order"][:2] == ["Withheld", "email_needed"]
+    assert contract.Order.from_json(raw) == contract.Order.from_json(results["order_with_email"][1])
     assert results["retention"][1]["offer"] is None and results["retention"][1]["churn_risk"] is None

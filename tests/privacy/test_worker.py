@@ -6,6 +6,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.app_fixtures import anonymous_widget
 from tests.dbcheck import execute, rows
 from tests.privacy.conftest import PII, say, widget_for
 
@@ -31,3 +32,22 @@ def test_new_messages_get_their_redacted_copy_in_the_background(client: TestClie
     assert stored[0]["text"].startswith("zebulon quixworth")  # the original is untouched
     assert stored[0]["text_redacted"] == "[NAME] again, card [CARD], where is ORD-100001"
     assert stored[1]["sender"] == "bot" and "[CARD]" in stored[1]["text_redacted"]
+
+
+def test_a_visitors_reply_with_the_email_on_an_order_is_redacted_like_any_message(client: TestClient):
+    """The address an anonymous visitor gives for an order's look-up (README "Security") is a customer
+    message like any other: stored as typed (the agent may need it), and redacted in the copy that analytics
+    and training read, whatever the words around it."""
+    widget = anonymous_widget(client)
+    replies = ["Jane.Doe@Example.com", "it's jane.doe+orders@mail.example.co.uk I think", "ORD-100001 a@b.ie"]
+    for text in replies:
+        say(client, widget, text)
+    database_url = client.app.state.settings.database_url
+    query = "SELECT text, text_redacted FROM messages WHERE conversation_id = :c AND sender = 'customer'"
+    deadline = time.monotonic() + 120  # the first round loads spaCy (seconds; more on a loaded machine)
+    while any(r["text_redacted"] is None for r in rows(database_url, query, c=widget["conversation_id"])):
+        assert time.monotonic() < deadline, "the worker did not redact the new messages"
+        time.sleep(0.1)
+    stored = rows(database_url, query, c=widget["conversation_id"])
+    assert [r["text"] for r in stored] == replies
+    assert [r["text_redacted"] for r in stored] == ["[EMAIL]", "it's [EMAIL] I think", "ORD-100001 [EMAIL]"]

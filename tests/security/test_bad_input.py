@@ -223,12 +223,12 @@ def test_websocket_refuses_a_binary_frame_and_stays_open(client, widget):
 
 @dataclass(frozen=True)
 class TextInput:
-    """One string a request carries: a path or query parameter, or a field of a JSON or form body."""
+    """One string a request carries: a path, query or header parameter, or a field of a JSON or form body."""
 
     method: str
     path: str
     audience: str
-    where: str  # path, query, json, form
+    where: str  # path, query, header, json, form
     loc: tuple[str | int, ...]  # where FastAPI reports its validation error
     free: bool  # free text (no enum, no format): the Text validator's own error is expected
 
@@ -279,6 +279,8 @@ def poisoned_request(client: TestClient, field: TextInput, bad: str, ids: dict[s
     elif field.where == "query":
         query[str(field.loc[1])] = bad
     kwargs: dict[str, Any] = {"params": query, "headers": ids["headers"]}
+    if field.where == "header":  # no server would pass a NUL on (h11 refuses it); the test client does
+        kwargs["headers"] = {**ids["headers"], str(field.loc[1]): bad}
     if field.where == "json":
         body: Any = bad
         for key in reversed(field.loc[1:]):
@@ -295,7 +297,7 @@ def test_every_text_input_refuses_nul_and_lone_surrogates(client, widget, databa
     SQLite and PostgreSQL (NUL would be stored by one and refused by the other); nothing is stored."""
     schema = client.get("/openapi.json").json()
     fields = text_inputs(schema)
-    assert len(fields) >= 30 and {f.where for f in fields} == {"path", "query", "json", "form"}
+    assert len(fields) >= 30 and {f.where for f in fields} == {"path", "query", "header", "json", "form"}
     headers = {
         "public": {},
         "widget": {"Authorization": widget["auth"]},
