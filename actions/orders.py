@@ -37,9 +37,6 @@ ORDER_FORM = "order_status_form"
 # PERSON_OFFERED: the reply ended on a yes/no offer of a person (a parcel still missing, or late enough for a
 # reship or refund), so the rules wait for the answer instead of asking "anything else?".
 FOUND, PERSON_OFFERED = "found", "person_offered"
-# REFUND_OFFERED: after that offer the customer asked for the refund, and the reply asked whether a person
-# should arrange it; the refund named again then is the answer (rules.yml), not a new question.
-REFUND_OFFERED = "refund_offered"
 # Outcomes of an anonymous visitor's look-up (README "Security"). EMAIL_NEEDED and EMAIL_MISMATCH: the rules
 # start the form again, which then asks for the email on the order (ORDER_EMAIL); REFUSED: too many wrong
 # addresses in this conversation, the reply ends on the offer of a person.
@@ -106,7 +103,7 @@ class ValidateOrderStatusForm(FormValidationAction):
         """
         starting = tracker.get_slot("requested_slot") is None and tracker.get_slot("order_id") is None
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        answered = tracker.get_slot("order_lookup") in (FOUND, PERSON_OFFERED, REFUND_OFFERED)
+        answered = tracker.get_slot("order_lookup") in (FOUND, PERSON_OFFERED)
         found = answered and _looked_up_this_session(tracker)
         if not starting or intent != SHIPPING_DELAY or not found:
             return {}
@@ -264,7 +261,7 @@ async def _not_shown(
 def _still_missing(tracker: Tracker, order_id: str) -> bool:
     """The customer says the order the bot has just answered about (this session) has still not arrived."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
-    answered = tracker.get_slot("order_lookup") in (FOUND, PERSON_OFFERED, REFUND_OFFERED)
+    answered = tracker.get_slot("order_lookup") in (FOUND, PERSON_OFFERED)
     same_order = first_order_id(tracker.get_slot("last_order_id")) == order_id
     return intent == SHIPPING_DELAY and answered and same_order and _looked_up_this_session(tracker)
 
@@ -282,18 +279,3 @@ def _outcome(result: str, order_id: str, email: str | None = None) -> list[Event
         # from the same message). A conversation that showed it sees the order again without it (backend).
         events += [SlotSet(ORDER_EMAIL, None), SlotSet("email", None)]
     return events
-
-
-class ActionOfferRefundByPerson(Action):
-    """A refund asked for after the offer of a person for a late parcel: nothing is to be sent back, so a
-    person arranges it, and the reply asks whether to connect them. The slot says the question was asked, so
-    the refund named again answers it instead of asking it twice."""
-
-    def name(self) -> str:
-        return "action_offer_refund_by_person"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_refund_by_person")
-        return [SlotSet("order_lookup", REFUND_OFFERED)]

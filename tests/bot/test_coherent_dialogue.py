@@ -187,24 +187,3 @@ def test_a_late_parcel_after_an_order_was_found_is_that_order():
 )
 def test_otherwise_the_form_asks_for_the_number(intent, slots, events):
     assert extract(intent, slots, events) == {}
-
-
-def test_a_late_parcel_after_the_refund_offer_is_still_that_order():
-    after_refund_offer = {**FOUND, "order_lookup": "refund_offered"}
-    assert extract("shipping_delay", after_refund_offer, LOOKED_UP) == {"order_id": "ORD-100234"}
-
-
-def test_the_refund_offer_says_it_was_asked_so_the_refund_named_again_answers_it():
-    from rasa_sdk import Tracker
-    from rasa_sdk.executor import CollectingDispatcher
-
-    from actions.orders import ActionOfferRefundByPerson
-
-    assert "refund_offered" in DOMAIN["slots"]["order_lookup"]["values"]
-    assert "action_offer_refund_by_person" in DOMAIN["actions"]
-    dispatcher = CollectingDispatcher()
-    latest = {"text": "can I get my money back instead", "intent": {"name": "return_refund"}}
-    tracker = Tracker("conv-1", FOUND, latest, LOOKED_UP, False, None, {}, "action_listen")
-    events = asyncio.run(ActionOfferRefundByPerson().run(dispatcher, tracker, DOMAIN))
-    assert [m["response"] for m in dispatcher.messages] == ["utter_refund_by_person"]
-    assert events == [{"event": "slot", "timestamp": None, "name": "order_lookup", "value": "refund_offered"}]
