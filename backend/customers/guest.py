@@ -4,35 +4,29 @@ about an order (README "Security").
 Order numbers are sequential, so a number proves nothing. As in a shop's guest order tracking, the visitor
 shows the e-mail address the order was placed with. Until then nothing is said about the order, not even
 whether it exists: without an e-mail every well-formed number gets EMAIL_NEEDED, and a wrong e-mail the same
-NO_MATCH as a number nobody ordered. Each check is a row of guest_order_checks (never the address). After
+None as a number nobody ordered. Each check is a row of guest_order_checks (never the address). After
 GUEST_ORDER_WRONG_EMAILS misses the conversation looks up no order at all (REFUSED), so the pairs of number
 and e-mail cannot be tried there one after another; an order whose e-mail the conversation has shown may be
 asked about again without it.
 """
 
 import hmac
-from enum import StrEnum
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.customers.models import Customer, GuestOrderCheck, Order
-
-
-class Withheld(StrEnum):
-    """Why a guest is told nothing about the order (yet)."""
-
-    EMAIL_NEEDED = "email_needed"  # ask the visitor for the e-mail on the order
-    NO_MATCH = "no_match"  # no such order, or not with this e-mail: the same answer for both
-    REFUSED = "refused"  # too many wrong e-mails in this conversation: no more look-ups here
+from contract.service_api import Withheld
 
 
 async def guest_order(
     session: AsyncSession, conversation_id: str, number: str, email: str | None, max_wrong: int
-) -> Order | Withheld:
-    """Order `number` for the anonymous visitor of `conversation_id`, if they may see it. Adds the check's
-    row to the session when an e-mail was compared; the caller commits."""
-    if await wrong_emails(session, conversation_id) >= max_wrong:
+) -> Order | Withheld | None:
+    """Order `number` for the anonymous visitor of `conversation_id`, if they may see it; None when there is
+    no such order or not with this e-mail (the same answer for both), Withheld when the visitor is told
+    nothing yet. Adds the check's row to the session when an e-mail was compared; the caller commits."""
+    wrong_before = await wrong_emails(session, conversation_id)
+    if wrong_before >= max_wrong:
         return Withheld.REFUSED
     found = (await session.execute(_order_and_email(number))).first()
     order, owner_email = found if found is not None else (None, None)
@@ -45,8 +39,8 @@ async def guest_order(
     await session.flush()
     if order is not None and matched:
         return order
-    refused = await wrong_emails(session, conversation_id) >= max_wrong
-    return Withheld.REFUSED if refused else Withheld.NO_MATCH
+    # This miss is the row just added: counted without reading them all again.
+    return Withheld.REFUSED if wrong_before + 1 >= max_wrong else None
 
 
 def same_email(on_file: str, given: str) -> bool:

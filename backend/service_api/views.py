@@ -42,6 +42,7 @@ from contract.service_api import (
     ORDER_EMAIL_NEEDED,
     ORDER_LOOKUPS_REFUSED,
     SALES_HANDOFF_MESSAGE,
+    Withheld,
 )
 
 # The service dependency sits on each route rather than on the router, as it did on the routes' old
@@ -146,13 +147,13 @@ async def _conversation(session: AsyncSession, conversation_id: str | None) -> C
     return found_or_404(found, "conversation not found")
 
 
-def _guest_answer(found: Order | guest.Withheld, number: str) -> OrderOut:
+def _guest_answer(found: Order | Withheld | None, number: str) -> OrderOut:
     if isinstance(found, Order):
         return customers.order_out(found)
     code, detail = {
-        guest.Withheld.EMAIL_NEEDED: (status.HTTP_403_FORBIDDEN, ORDER_EMAIL_NEEDED),
-        guest.Withheld.REFUSED: (status.HTTP_429_TOO_MANY_REQUESTS, ORDER_LOOKUPS_REFUSED),
-        guest.Withheld.NO_MATCH: (status.HTTP_404_NOT_FOUND, f"no order {number}"),  # as a missing order's
+        Withheld.EMAIL_NEEDED: (status.HTTP_403_FORBIDDEN, ORDER_EMAIL_NEEDED),
+        Withheld.REFUSED: (status.HTTP_429_TOO_MANY_REQUESTS, ORDER_LOOKUPS_REFUSED),
+        None: (status.HTTP_404_NOT_FOUND, f"no order {number}"),  # a wrong e-mail: as a missing order's
     }[found]
     raise HTTPException(code, detail)
 
