@@ -56,10 +56,10 @@ def main() -> int:
         )  # the backend's start-up work (knowledge index, model loads) stays out of the figures
         c = stack.config
         backend = c.url(c.backend_port)
-        emails = loadgen.shopper_emails(c.database_url, args.customers)
+        shoppers = loadgen.shoppers(c.database_url, args.customers)
         secret = os.environ.get("IDENTITY_SECRET", loadgen.DEVELOPMENT_SECRETS["identity_secret"])
         target = bench_steady.Target(
-            backend, c.url(c.rasa_port), c.database_url, stack.processes["backend"].pid, emails, secret
+            backend, c.url(c.rasa_port), c.database_url, stack.processes["backend"].pid, shoppers, secret
         )
         steady = argparse.Namespace(
             customers=args.customers, think_s=args.think_s, identified_share=0.3,
@@ -81,7 +81,7 @@ def main() -> int:
                 **os.environ,
                 "SUPPORTDESK_THINK_S": str(args.think_s),
                 "SUPPORTDESK_IDENTITY_SECRET": secret,
-                "SUPPORTDESK_SHOPPER_EMAILS": ",".join(emails),
+                "SUPPORTDESK_SHOPPERS": ",".join(f"{s.email}={s.order}" for s in shoppers),
             },
             check=False,  # locust exits 1 when any request failed: the figures are still printed
         )  # fmt: skip

@@ -179,7 +179,7 @@ class Target:
     rasa: str
     database_url: str
     backend_pid: int | None
-    emails: tuple[str, ...]
+    shoppers: tuple[loadgen.Shopper, ...]
     identity_secret: str
 
 
@@ -187,7 +187,8 @@ async def run_block(system: str, seed: int, target: Target, args: argparse.Names
     stop = asyncio.Event()
     load = loadgen.Load(
         target.backend, args.customers, seed, args.think_s, CONVERSATIONS_PER_CUSTOMER, stop,
-        identified_share=args.identified_share, emails=target.emails, identity_secret=target.identity_secret,
+        identified_share=args.identified_share, shoppers=target.shoppers,
+        identity_secret=target.identity_secret,
     )  # fmt: skip
     running = asyncio.create_task(
         loadgen.run_full_stack(load) if system == "full" else loadgen.run_bare_rasa(target.rasa, load)
@@ -393,7 +394,7 @@ async def bench(args: argparse.Namespace) -> list[dict[str, Any]]:
             rasa=c.url(c.rasa_port),
             database_url=c.database_url,
             backend_pid=stack.processes["backend"].pid,
-            emails=loadgen.shopper_emails(c.database_url, args.customers),
+            shoppers=loadgen.shoppers(c.database_url, args.customers),
             identity_secret=get_settings().identity_secret,
         )
         # The backend's start-up work (knowledge index, model loads) must not land in the first block's CPU;

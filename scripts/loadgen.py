@@ -25,7 +25,8 @@ bot/credentials.bench.yml, as `make bench`'s stacks do: the product's has no `re
 same retry semantics (a failed or timed-out attempt is retried after the same pause, latency from the first
 send). `--identified-share F` opens that share of the customers' sessions as identified shoppers (a seeded
 customer's email and its identity hash), so CRM reads and churn scoring run as they do for a shop's logged-in
-visitors. Only loopback addresses are used; every loop is bounded in count and time.
+visitors; they ask about an order of their own, and an anonymous visitor gives the order's e-mail address when
+the bot asks for it. Only loopback addresses are used; every loop is bounded in count and time.
 
     python -m scripts.loadgen --backend http://127.0.0.1:8000 --rasa http://127.0.0.1:5005 \\
         --database-url sqlite:///var/supportdesk.db --customers 10 50 200 [--think-s 1.0] \\
@@ -38,13 +39,15 @@ import contextlib
 import json
 import os
 import random
+import re
 import statistics
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import websockets
@@ -55,15 +58,21 @@ from backend.auth.tokens import customer_hash
 from backend.conversations.hub import HANDOFF_NOTICE
 from backend.core.config import DEVELOPMENT_SECRETS, to_sync_url
 
-# Conversations a support bot really sees; each customer picks one (seeded) and sends it turn by turn.
+# The reply to the bot's "What's the email address on the order?", which it asks an anonymous visitor only.
+GUEST_EMAIL_TURN = "{order_email}"
+# Conversations a support bot really sees; each customer picks one (seeded) and sends it turn by turn
+# (`customer_script` makes each one that customer's own). Every order number here is the seed's demo shopper's
+# (backend/seed.py), so an anonymous visitor answers the e-mail question with that shopper's address.
 SCRIPTS = [
-    ["hi", "where is my order ORD-100002?", "thanks", "bye"],
+    ["hi", "where is my order ORD-100002?", GUEST_EMAIL_TURN, "thanks", "bye"],
     ["hello", "how do I reset my password?", "ok thank you"],
     ["I need a copy of my invoice", "thanks a lot"],
     ["my payment failed", "what should I do?", "great, thanks"],
     ["hey there", "what plans do you have?", "how much is the pro plan?", "bye"],
-    ["my parcel is late", "ORD-100003", "thank you"],
+    ["my parcel is late", "ORD-100003", GUEST_EMAIL_TURN, "thank you"],
 ]
+GUEST_ORDER_EMAIL = "demo@northwind.example"
+_ORDER_NUMBER = re.compile(r"ORD-\d+")
 TURN_TIMEOUT_S = 30.0  # no ack by then: reconnect and re-send (the same client_message_id)
 MESSAGE_GIVE_UP_S = 120.0  # a message not accepted after this long is given up (counted as an error)
 RECONNECT_PAUSE_S = (0.5, 1.5)  # uniform, so customers do not reconnect in lock step
@@ -96,6 +105,21 @@ class RunResult:
         return len(self.messages)
 
 
+class Shopper(NamedTuple):
+    """A seeded customer who can open identified sessions, and an order of their own to ask about."""
+
+    email: str
+    order: str
+
+
+def customer_script(script: Sequence[str], own_order: str | None) -> list[str]:
+    """What one customer types: an identified shopper asks about their own order and is not asked for an
+    e-mail (another customer's order would be refused); an anonymous visitor answers the e-mail question."""
+    if own_order is None:
+        return [GUEST_ORDER_EMAIL if line == GUEST_EMAIL_TURN else line for line in script]
+    return [_ORDER_NUMBER.sub(own_order, line) for line in script if line != GUEST_EMAIL_TURN]
+
+
 @dataclass(frozen=True)
 class Load:
     """What to send: how many customers, their think time, and when to stop starting new turns."""
@@ -108,18 +132,30 @@ class Load:
     stop: asyncio.Event | None = None
     # Identified shoppers: this share of customers opens its sessions with a seeded customer's email and the
     # host site's hash of it, so the backend reads the CRM and scores churn for them as it does for a shop's
-    # logged-in visitors. Empty `emails` (or share 0): every customer is anonymous.
+    # logged-in visitors. No `shoppers` (or share 0): every customer is anonymous.
     identified_share: float = 0.0
-    emails: tuple[str, ...] = ()
+    shoppers: tuple[Shopper, ...] = ()
     identity_secret: str = ""
 
+    def shopper(self, index: int) -> Shopper | None:
+        """Who customer `index` is signed in as, if anyone: decided by its own generator (not the customer's),
+        so the texts and think times stay those of the same seed in the full and the bare run."""
+        if not self.shoppers or random.Random(self.seed * 7_919 + index).random() >= self.identified_share:
+            return None
+        return self.shoppers[index % len(self.shoppers)]
+
     def identity(self, index: int) -> dict[str, str]:
-        """The session body of customer `index`: decided by its own generator (not the customer's), so the
-        texts and think times stay those of the same seed in the full and the bare run."""
-        if not self.emails or random.Random(self.seed * 7_919 + index).random() >= self.identified_share:
+        """The session body of customer `index`."""
+        shopper = self.shopper(index)
+        if shopper is None:
             return {}
-        email = self.emails[index % len(self.emails)]
+        email = shopper.email
         return {"customer_email": email, "customer_hash": customer_hash(email, self.identity_secret)}
+
+    def script(self, index: int, rng: random.Random) -> list[str]:
+        """The next conversation of customer `index`, the same in the full and the bare run."""
+        shopper = self.shopper(index)
+        return customer_script(rng.choice(SCRIPTS), shopper.order if shopper else None)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -214,7 +250,7 @@ async def customer(load: Load, index: int, result: RunResult, http: httpx.AsyncC
         url = load.backend.replace("http", "ws", 1) + "/ws/widget"
         link = WidgetLink(url, session["token"], result, rng)
         try:
-            await _converse(load, session["conversation_id"], rng.choice(SCRIPTS), link, result, rng)
+            await _converse(load, session["conversation_id"], load.script(index, rng), link, result, rng)
         finally:
             await link.close()
 
@@ -276,7 +312,7 @@ async def run_bare_rasa(rasa: str, load: Load) -> RunResult:
             if _stopped(load):
                 return
             sender = f"bare-{uuid.uuid4().hex}"
-            for turn, line in enumerate(rng.choice(SCRIPTS)):
+            for turn, line in enumerate(load.script(index, rng)):
                 if turn and load.think_s > 0:
                     await _think(load, min(rng.expovariate(1 / load.think_s), THINK_CAP * load.think_s))
                 if _stopped(load):
@@ -407,13 +443,17 @@ def double_answered(rows: list[Any]) -> set[int]:
     return {message_id for message_id, times in batches.items() if len(times) > 1}
 
 
-def shopper_emails(database_url: str, n: int) -> tuple[str, ...]:
-    """Up to n seeded customers' emails, in id order (deterministic for a seeded database)."""
+def shoppers(database_url: str, n: int) -> tuple[Shopper, ...]:
+    """Up to n seeded customers with their first order, in id order (deterministic for a seeded database;
+    the seed gives every customer an order)."""
+    query = text(
+        "SELECT c.email, MIN(o.order_number) AS order_number FROM customers c "
+        "JOIN orders o ON o.customer_id = c.id GROUP BY c.id, c.email ORDER BY c.id LIMIT :n"
+    )
     engine = create_engine(to_sync_url(database_url))
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT email FROM customers ORDER BY id LIMIT :n"), {"n": n})
-            return tuple(str(r.email) for r in rows)
+            return tuple(Shopper(str(r.email), str(r.order_number)) for r in conn.execute(query, {"n": n}))
     finally:
         engine.dispose()
 
@@ -434,10 +474,10 @@ def summary(result: RunResult) -> dict[str, float | int]:
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
     for n in args.customers:
-        emails = shopper_emails(args.database_url, n) if args.identified_share > 0 else ()
+        signed_in = shoppers(args.database_url, n) if args.identified_share > 0 else ()
         load = Load(
             args.backend, n, args.seed, args.think_s, args.conversations,
-            identified_share=args.identified_share, emails=emails, identity_secret=args.identity_secret,
+            identified_share=args.identified_share, shoppers=signed_in, identity_secret=args.identity_secret,
         )  # fmt: skip
         full = await run_full_stack(load)
         counts = account(full.messages, stored_rows(args.database_url, full.conversations))

@@ -11,8 +11,11 @@ opens a new session when the script ends. Two kinds, by weight:
   - RestCustomer (1 of 5): POST /api/v1/widget/conversations/{id}/messages, which returns after the whole
     turn (replies, hand-off decision and any hand-off notice): the whole-turn latency of the REST path.
 Identified shoppers (CRM reads, churn scoring) need the deployment's identity secret: set
-SUPPORTDESK_IDENTITY_SECRET and SUPPORTDESK_SHOPPER_EMAILS (comma-separated) and SUPPORTDESK_IDENTIFIED_SHARE
-(default 0.3) of the customers open identified sessions; without them every customer is anonymous.
+SUPPORTDESK_IDENTITY_SECRET and SUPPORTDESK_SHOPPERS (comma-separated `email=ORD-number` pairs: a customer and
+an order of theirs, which they ask about) and SUPPORTDESK_IDENTIFIED_SHARE (default 0.3) of the customers open
+identified sessions; without them every customer is anonymous. An anonymous visitor asks about the seed's demo
+shopper's orders and gives that shopper's address (SUPPORTDESK_GUEST_ORDER_EMAIL) when the bot asks for the
+order's e-mail.
 
     locust -f scripts/locustfile.py --host http://127.0.0.1:8000 --headless -u 50 -r 5 -t 2m \\
         --csv var/bench/locust
@@ -30,6 +33,7 @@ import itertools
 import json
 import os
 import random
+import re
 import time
 import uuid
 from typing import Any
@@ -39,24 +43,37 @@ from locust import HttpUser, events, task
 
 # The same conversations as scripts/loadgen.py's SCRIPTS (kept in step by hand: this file must not import the
 # backend, and loadgen imports it).
+GUEST_EMAIL_TURN = "{order_email}"
 SCRIPTS = [
-    ["hi", "where is my order ORD-100002?", "thanks", "bye"],
+    ["hi", "where is my order ORD-100002?", GUEST_EMAIL_TURN, "thanks", "bye"],
     ["hello", "how do I reset my password?", "ok thank you"],
     ["I need a copy of my invoice", "thanks a lot"],
     ["my payment failed", "what should I do?", "great, thanks"],
     ["hey there", "what plans do you have?", "how much is the pro plan?", "bye"],
-    ["my parcel is late", "ORD-100003", "thank you"],
+    ["my parcel is late", "ORD-100003", GUEST_EMAIL_TURN, "thank you"],
 ]
+GUEST_ORDER_EMAIL = os.environ.get("SUPPORTDESK_GUEST_ORDER_EMAIL", "demo@northwind.example")
 THINK_S = float(os.environ.get("SUPPORTDESK_THINK_S", "5.0"))
 THINK_CAP = 5.0
 TURN_TIMEOUT_S = 30.0
 MESSAGE_GIVE_UP_S = 120.0
 PROTOCOL, BEARER_PREFIX = "supportdesk", "bearer."  # backend/auth/sockets.py
 IDENTITY_SECRET = os.environ.get("SUPPORTDESK_IDENTITY_SECRET", "")
-EMAILS = [e.strip() for e in os.environ.get("SUPPORTDESK_SHOPPER_EMAILS", "").split(",") if e.strip()]
+SHOPPERS = [
+    tuple(pair.strip().split("=", 1))
+    for pair in os.environ.get("SUPPORTDESK_SHOPPERS", "").split(",")
+    if "=" in pair
+]
 IDENTIFIED_SHARE = float(os.environ.get("SUPPORTDESK_IDENTIFIED_SHARE", "0.3"))
 SEED = int(os.environ.get("SUPPORTDESK_SEED", "11"))
 _numbers = itertools.count()  # each simulated customer's index, for its own seeded generator
+
+
+def customer_script(script: list[str], own_order: str | None) -> list[str]:
+    """As scripts/loadgen.py's: a shopper's own order, or a visitor's answer to the e-mail question."""
+    if own_order is None:
+        return [GUEST_ORDER_EMAIL if line == GUEST_EMAIL_TURN else line for line in script]
+    return [re.sub(r"ORD-\d+", own_order, line) for line in script if line != GUEST_EMAIL_TURN]
 
 
 def customer_hash(email: str, secret: str) -> str:
@@ -73,12 +90,13 @@ class _Customer(HttpUser):
         self.script: list[str] = []
         self.session: dict[str, Any] | None = None
         body: dict[str, str] = {}
+        self.own_order: str | None = None
         if (
-            EMAILS
+            SHOPPERS
             and IDENTITY_SECRET
             and random.Random(SEED * 7_919 + self.index).random() < IDENTIFIED_SHARE
         ):
-            email = EMAILS[self.index % len(EMAILS)]
+            email, self.own_order = SHOPPERS[self.index % len(SHOPPERS)]
             body = {"customer_email": email, "customer_hash": customer_hash(email, IDENTITY_SECRET)}
         self.session_body = body
         # Customers do not all arrive at once (loadgen does the same).
@@ -94,7 +112,7 @@ class _Customer(HttpUser):
     def _next_line(self) -> str:
         if not self.script:
             self._end_conversation()
-            self.script = list(self.rng.choice(SCRIPTS))
+            self.script = customer_script(self.rng.choice(SCRIPTS), self.own_order)
             response = self.client.post(
                 "/api/v1/widget/sessions", json=self.session_body, name="open session (REST)"
             )

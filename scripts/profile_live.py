@@ -137,7 +137,7 @@ async def profile(args: argparse.Namespace) -> None:
         stack.wait_healthy()
         c = stack.config
         backend, pid = c.url(c.backend_port), stack.processes["backend"].pid
-        emails = loadgen.shopper_emails(c.database_url, args.customers)
+        shoppers = loadgen.shoppers(c.database_url, args.customers)
         await asyncio.sleep(10)
         before = sum(s for _, s in process_cpu_s(pid).values())
         await asyncio.sleep(10)
@@ -147,7 +147,7 @@ async def profile(args: argparse.Namespace) -> None:
             stop = asyncio.Event()
             load = loadgen.Load(
                 backend, args.customers, args.seed + window, TYPING_THINK_S, CONVERSATIONS_PER_CUSTOMER, stop,
-                identified_share=0.3, emails=emails, identity_secret=get_settings().identity_secret,
+                identified_share=0.3, shoppers=shoppers, identity_secret=get_settings().identity_secret,
             )  # fmt: skip
             running = asyncio.create_task(loadgen.run_full_stack(load))
             await asyncio.sleep(args.warmup_s)
