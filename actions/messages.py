@@ -5,6 +5,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from contract.quick_replies import PERSON_OFFER_BUTTONS as PERSON_OFFER_BUTTONS
+from contract.quick_replies import RETENTION_BUTTONS as RETENTION_BUTTONS
+from contract.quick_replies import YES_OR_NO_THANKS, YES_PLEASE_OR_NO_THANKS
 from contract.service_api import KnowledgeHit, Order, OrderItem, RecentOrder
 
 TALK_TO_A_PERSON: dict[str, str] = {"title": "Talk to a person", "payload": "/request_human"}
@@ -81,19 +84,12 @@ HANDOFF_FAILED = (
 # The bot's offers of a person (actions/handoff.py). Actions say them, not the domain's responses, because
 # the backend may take the turn over instead: then the lead-in stays and the question gives way to the
 # hand-over (issue 14). The cancellation info and "order system unreachable" end in such an offer too.
+# Their yes/no buttons are contract/quick_replies.py's, so the backend can read a yes typed in words to them.
 PERSON_OFFER = (
     "Would you like me to connect you with a person from our team? They'll reply right here in this chat."
 )
-PERSON_OFFER_BUTTONS: tuple[dict[str, str], ...] = (
-    {"title": "Yes, connect me", "payload": "/affirm"},
-    {"title": "No, thanks", "payload": "/deny"},
-)
 COMPLAINT_APOLOGY = "I'm really sorry about your experience, that's not the standard we want to give you."
 COMPLAINT_OFFER = "Would you like me to pass this to a person from our team so they can put it right?"
-YES_OR_NO_THANKS: tuple[dict[str, str], ...] = (
-    {"title": "Yes, talk to a person", "payload": "/affirm"},
-    {"title": "No, thanks", "payload": "/deny"},
-)
 COMPLAINT_OFFER_BUTTONS = YES_OR_NO_THANKS
 BILLING_ANSWER = (
     "You can see every charge, with its invoice, under Account > Billing > Invoices. Subscriptions renew on "
@@ -157,10 +153,6 @@ ORDER_LOOKUP_FAILED = (
 ORDER_LOOKUP_FAILED_OFFER = (
     "Sorry, I can't reach our order system right now. You can see your order status under Account > Orders, "
     "or I can pass this to a person from our team. Would you like that?"
-)
-YES_PLEASE_OR_NO_THANKS: tuple[dict[str, str], ...] = (
-    {"title": "Yes, please", "payload": "/affirm"},
-    {"title": "No, thanks", "payload": "/deny"},
 )
 ORDER_LOOKUP_FAILED_BUTTONS = YES_PLEASE_OR_NO_THANKS
 
@@ -536,10 +528,6 @@ def _passage(snippet: str) -> str:
     return f"\n{snippet}" if snippet.startswith("|") else f" {snippet}"
 
 
-RETENTION_BUTTONS = [
-    {"title": "Yes, I'd like that", "payload": "/affirm"},
-    {"title": "No, I still want to cancel", "payload": "/deny"},
-]
 
 
 def retention_offer(offer: str) -> str:

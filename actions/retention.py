@@ -34,6 +34,6 @@ class ActionRetentionOffer(Action):
         if decision.offer is None or not decision.offer.strip():
             return [SlotSet("retention", "none")]
         dispatcher.utter_message(
-            text=messages.retention_offer(decision.offer), buttons=messages.RETENTION_BUTTONS
+            text=messages.retention_offer(decision.offer), buttons=list(messages.RETENTION_BUTTONS)
         )
         return [SlotSet("retention", "offered")]

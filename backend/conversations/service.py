@@ -3,7 +3,7 @@
 A conversation's transitions (opened, a customer or bot turn, hand-off, ended, erased) are in
 backend/lifecycle/. Every function takes the session it works in."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from backend.conversations.models import Conversation, Message
+from backend.conversations.worded_answers import says_yes, still_cancels
 from backend.core.database import attach_as_stored, mark_saved
 from backend.handoff.features import TurnView
+from contract.quick_replies import AFFIRM, DENY, offers_a_person, offers_to_stay
 
 
 async def get_conversation(session: AsyncSession, conversation_id: str) -> Conversation | None:
@@ -54,9 +56,10 @@ async def replies_to(session: AsyncSession, message_id: int) -> list[Message]:
     return list((await session.execute(query)).scalars())
 
 
-# The bot's quick-reply titles are short ("No, I still want to cancel"): a longer message is typed, not
-# clicked, and costs no query.
+# The bot's quick-reply titles are short ("No, I still want to cancel"), and so is a yes typed to an offer
+# (worded_answers.py): a longer message is neither, and costs no read of the buttons.
 MAX_QUICK_REPLY_TITLE_CHARS = 64
+MAX_WORDED_YES_CHARS = 160
 
 
 def _latest_buttons(before_id: bool) -> Select[tuple[list | None]]:
@@ -81,19 +84,26 @@ async def quick_reply_payload(
     words. Only the latest turn's buttons count: the widget retires older ones. Clients that send the payload
     itself match no title and are sent as they are.
     """
-    if len(text) > MAX_QUICK_REPLY_TITLE_CHARS:
+    if len(text) > MAX_WORDED_YES_CHARS:
         return None
     query, params = _LATEST_BUTTONS, {"conversation_id": conversation_id}
     if before_id is not None:
         query, params = _latest_buttons(before_id=True), {**params, "before_id": before_id}
-    return _payload_titled(text, (await session.execute(query, params)).scalars())
+    return reply_payload(text, list((await session.execute(query, params)).scalars()))
 
 
-def _payload_titled(text: str, replies_buttons: Iterable[list | None]) -> str | None:
+def reply_payload(text: str, replies_buttons: Sequence[list | None]) -> str | None:
+    """The payload `text` stands for, given the buttons of the bot's latest turn: a clicked quick reply's, the
+    Yes button's for a yes typed in words to an offer of a person, the No button's for the cancellation asked
+    again while the retention offer is on screen (worded_answers.py); None for other text."""
     for buttons in replies_buttons:
         for button in buttons or []:
             if isinstance(button, dict) and button.get("title") == text and button.get("payload"):
                 return str(button["payload"])
+    if any(offers_a_person(buttons) for buttons in replies_buttons) and says_yes(text):
+        return AFFIRM
+    if any(offers_to_stay(buttons) for buttons in replies_buttons) and still_cancels(text):
+        return DENY
     return None
 
 
@@ -131,12 +141,12 @@ async def conversation_for_turn(
 ) -> tuple[Conversation | None, str | None]:
     """The conversation (as `session.get` would load it, for a session that has not loaded it yet) and what
     `quick_reply_payload` says of `text`, from one SELECT; (None, None) when there is no such conversation."""
-    short = len(text) <= MAX_QUICK_REPLY_TITLE_CHARS
+    short = len(text) <= MAX_WORDED_YES_CHARS
     query = _CONVERSATION_AND_BUTTONS if short else CONVERSATION_ROW
     rows = (await session.execute(query, {"id": conversation_id})).all()
     if not rows:
         return None, None
-    payload = _payload_titled(text, (row.buttons for row in rows)) if short else None
+    payload = reply_payload(text, [row.buttons for row in rows]) if short else None
     return _attached(session, rows[0]), payload
 
 

@@ -4,6 +4,7 @@ only (the hub reads the buttons with the conversation's row, backend/conversatio
 from collections.abc import Callable
 from typing import Any
 
+from contract.quick_replies import PERSON_OFFER_BUTTONS, RETENTION_BUTTONS
 from tests.app_fixtures import ScriptedRasa, default_answer
 from tests.conversations.test_message_path import send
 from tests.dbcheck import rows
@@ -50,3 +51,50 @@ def test_buttons_of_an_earlier_turn_and_other_text_go_as_typed(client, widget, r
 def test_a_conversation_with_no_bot_turn_yet_is_answered(client, widget, rasa: ScriptedRasa):
     assert send(client, widget, "No").status_code == 200
     assert rasa.calls[-1]["message"] == "No"
+
+
+PERSON_OFFER = [dict(b) for b in PERSON_OFFER_BUTTONS]
+RETENTION = [dict(b) for b in RETENTION_BUTTONS]
+
+
+def test_a_yes_typed_in_words_to_an_offer_of_a_person_goes_to_rasa_as_the_yes(
+    client, widget, rasa: ScriptedRasa, database_url
+):
+    rasa.answer = offering(None, PERSON_OFFER)
+    send(client, widget, "my parcel is two weeks late")
+    typed = "ok then yes please, send a new one and get someone to chase the carrier"
+    assert send(client, widget, typed).status_code == 200
+    assert rasa.calls[-1]["message"] == "/affirm"
+    customers = "SELECT text FROM messages WHERE conversation_id = :c AND sender = 'customer' ORDER BY id"
+    assert rows(database_url, customers, c=widget["conversation_id"])[-1]["text"] == typed
+
+
+def test_a_worded_yes_to_the_retention_offer_or_to_no_offer_goes_as_typed(client, widget, rasa: ScriptedRasa):
+    for buttons, typed in (
+        (RETENTION, "yes please, go ahead"),
+        (None, "yes please do"),
+        (YES_NO, "yeah pls"),
+    ):
+        rasa.answer = offering(buttons)
+        send(client, widget, f"a question about {typed}")
+        assert send(client, widget, typed).status_code == 200
+        assert rasa.calls[-1]["message"] == typed
+
+
+def test_a_yes_taken_back_or_answering_something_else_goes_as_typed(client, widget, rasa: ScriptedRasa):
+    rasa.answer = offering(None, PERSON_OFFER)
+    for n, typed in enumerate(
+        ("yes but not today", "yes it turned up this morning", "yes please " + "x" * 160)
+    ):
+        send(client, widget, f"where is my parcel? ({n})")
+        assert send(client, widget, typed).status_code == 200
+        assert rasa.calls[-1]["message"] == typed
+
+
+def test_the_cancellation_asked_again_in_words_turns_the_retention_offer_down(
+    client, widget, rasa: ScriptedRasa
+):
+    rasa.answer = offering(RETENTION)
+    send(client, widget, "please cancel my subscription")
+    assert send(client, widget, "appreciated, but my mind's made up: cancel it").status_code == 200
+    assert rasa.calls[-1]["message"] == "/deny"
