@@ -180,6 +180,10 @@ ASKS_FOR_PERSON = re.compile(
             r"\b(?:prefer|rather\s+(?:have|talk\s+to|speak\s+to|speak\s+with|deal\s+with))\s+(?:a|an)\s+"
             r"(?:(?:real|actual|live)\s+(?:one|person|human|agent)|human|person|agent)\b",
             rf"\b(?:hablar|parler|falar|parlare)\s+(?:con|com|with|to|avec|à|a)\s+{_PERSON}\b",
+            # after the bot's answer: "a human then please"; the need told to a person rather than the bot:
+            # "I'd rather explain it to a person"
+            r"\b(?:an?\s+)?(?:human|agent|person|operator|manager)\s+then\b(?=\s*(?:please|pls|plz|[.!,]|$))",
+            rf"\b(?:explain|describe|tell|show)\s+(?:it|this|that|everything|the\s+\w+)\s+to\s+{_PERSON}\b",
             *_OTHER_LANGUAGES,
         ]
     ),
@@ -575,6 +579,17 @@ DISOWNS = re.compile(
             r"(?<!nobody\s)(?<!no\sone\s)(?<!only\si\s)\b(?:still\s+)?knows\s+(?:my|our)\s+(?:password|login|pin|log-?in\s+details)\b",
             r"\b(?:account|acc|login|e-?mail)\s+(?:has\s+been\s+|was\s+|got\s+|is\s+)?hacked\b|^\W*hacked\W*$",
             r"\bfraud\s+on\s+my\b|\bidentity\s+theft\b",
+            # the same asked as a question ("has someone been using my account?"), signed "into" it, and a
+            # detail in the profile the customer "didn't add" told in a sentence after it
+            r"\b(?:has|have|is)\s+(?:someone|somebody|anyone|anybody)\s+(?:else\s+)?(?:been\s+)?(?:using|accessing"
+            r"|logging|logged|ordering|shopping)\b[^.?!]{0,20}\b(?:my|our)\s+account\b",
+            r"\b(?:someone|somebody)\s+(?:else\s+)?(?:has\s+|had\s+)?(?:signed|logged)\s+into\s+(?:my|our)\b",
+            r"\b(?:address|card|device|phone(?:\s+number)?|payment\s+method)\b[^?!]{0,90}\bi\s+(?:didn'?t|did\s+not"
+            r"|never)\s+(?:add|added|enter|entered|save|saved|put)\s+(?:it|that|this|them)\b",
+            # an order disowned at the end of its own description: "an order ... for a backpack that I
+            # definitely did not place"
+            r"\border\b[^.?!]{0,80}\b(?:that|which)\s+(?:i|we)\s+(?:(?:definitely|certainly|absolutely|really"
+            r"|honestly|sure(?:ly)?)\s+)?(?:never|didn'?t|did\s+not)\s+(?:place|placed|make|made|order|ordered)\b",
             # a charge for something the customer never ordered ("charged for something I never ordered"),
             # a change the customer did not ask for ("my password was reset and I didn't request it"), the
             # customer hacked, details in the account that are not theirs ("an address in my account that
@@ -672,7 +687,11 @@ THREATENS = re.compile(
             r"\b(?:formal|official)\s+complaint\b|\bconsumer\s+(?:protection|rights|authority|agency|council)\b",
             r"\b(?:better\s+business\s+bureau|bbb|small\s+claims)\b",
             r"\breport(?:ing)?\s+(?:you|this|northwind|your\s+(?:company|shop|store))\s+to\b",
-            r"\b(?:take|taking)\s+my\s+(?:business|money|custom)\s+(?:elsewhere|somewhere\s+else)\b",
+            r"\b(?:take|taking)\s+my\s+(?:business|money|custom)\s+(?:elsewhere|somewhere\s+else|to)\b",
+            # a complaint with a consumer body, the bank rung: "a complaint with the FTC", "calling my bank"
+            r"\b(?:ftc|cfpb|attorney\s+general)\b",
+            r"\b(?:call|calling|ring|ringing|phone|phoning|contact|contacting)\s+my\s+(?:bank|card\s+(?:company"
+            r"|issuer|provider))\b",
             r"\b(?:shop|shopping|buy|buying|order|ordering)\s+(?:elsewhere|somewhere\s+else|from\s+(?:a\s+)?competitor)\b",
             r"\b(?:this\s+is|that'?s|that\s+was)\s+(?:the|my)\s+last\s+(?:time|order)\b",
             r"\b(?:go|going|switch|switching|move|moving)\s+(?:over\s+)?to\s+(?:a\s+|your\s+)?competitors?\b",
