@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend_client, messages
+from contract.quick_replies import CUSTOMER_TEXT_KEY
 from contract.service_api import (
     HANDOFF_MESSAGE,
     MAX_HANDOFF_REASON_CHARS,
@@ -222,7 +223,21 @@ def handoff_reason(tracker: Tracker) -> str:
     words = _typed_text(words_event) if words_event else None
     if words:
         parts.append(f'Customer wrote: "{words}"')
+    answer = _answer_in_words(user_events)
+    if answer and answer != words:
+        parts.append(f'Then answered: "{answer}"')
     return ". ".join(parts)[:MAX_HANDOFF_REASON_CHARS]
+
+
+def _answer_in_words(user_events: list[dict[str, Any]]) -> str | None:
+    """The latest message's words when the backend sent it as a button's payload: a yes typed to the offer of
+    a person says which option the customer chose ("yes, reship it please"); a click says only its title."""
+    if not user_events or not (user_events[-1].get("text") or "").startswith("/"):
+        return None
+    typed = (user_events[-1].get("metadata") or {}).get(CUSTOMER_TEXT_KEY)
+    if not isinstance(typed, str) or not typed.strip():
+        return None
+    return typed.strip()[:300]
 
 
 def _topic_name(intent: str) -> str:

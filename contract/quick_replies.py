@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 AFFIRM, DENY = "/affirm", "/deny"
+# In the metadata of a message the backend sent Rasa as a button's payload: what the customer typed or
+# clicked, so the agent's brief can quote a typed answer's words ("yes, reship it, express please").
+CUSTOMER_TEXT_KEY = "customer_text"
 NO_THANKS = {"title": "No, thanks", "payload": DENY}
 PERSON_OFFER_BUTTONS: tuple[dict[str, str], ...] = (
     {"title": "Yes, connect me", "payload": AFFIRM},

@@ -44,6 +44,7 @@ from backend.lifecycle import conversations as lifecycle
 from backend.lifecycle import handoff
 from backend.risk import service as risk
 from backend.risk.crm import turns_from
+from contract.quick_replies import CUSTOMER_TEXT_KEY
 from contract.service_api import HANDOFF_MESSAGE as HANDOFF_NOTICE
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,8 @@ class ConversationHub:
         stages = metrics.Stopwatch(metrics.TURN_STAGE_SECONDS, deadline - self._settings.rasa_timeout_s)
         stages.lap("store")
         metadata = {"customer_id": conversation.customer_id, "channel": conversation.channel}
+        if rasa_text != message.text:
+            metadata[CUSTOMER_TEXT_KEY] = message.text
         # A resumed turn may have reached Rasa before its worker died: replies are read back, not re-asked.
         ask = self._rasa.recover_or_send if resume else self._rasa.send
         owned_as = "retrying" if resume else "pending"

@@ -384,6 +384,17 @@ def brief(*events: dict[str, Any], slots: dict[str, Any] | None = None) -> str:
     return handoff_reason(Tracker("conv-1", slots or {}, {}, list(events), False, None, {}, "action_listen"))
 
 
+def test_a_typed_answer_sent_as_a_button_is_quoted_after_the_words_that_carried_the_topic():
+    typed = {**user("/affirm", "affirm"), "metadata": {"customer_text": "yes please, reship them express"}}
+    reason = brief(user("my order is three weeks late", "shipping_delay"), typed)
+    assert reason.endswith(
+        'Customer wrote: "my order is three weeks late". Then answered: "yes please, reship them express"'
+    )
+    assert "Then answered" not in brief(
+        user("my order is three weeks late", "shipping_delay"), user("/affirm", "affirm")
+    )
+
+
 def test_a_security_concern_is_named_as_account_security():
     reason = brief(user("someone ordered things on my account, it wasn't me", "security_concern"))
     assert reason.startswith("Topic: account security (someone else in the account, or orders or charges")

@@ -4,7 +4,7 @@ only (the hub reads the buttons with the conversation's row, backend/conversatio
 from collections.abc import Callable
 from typing import Any
 
-from contract.quick_replies import PERSON_OFFER_BUTTONS, RETENTION_BUTTONS
+from contract.quick_replies import CUSTOMER_TEXT_KEY, PERSON_OFFER_BUTTONS, RETENTION_BUTTONS
 from tests.app_fixtures import ScriptedRasa, default_answer
 from tests.conversations.test_message_path import send
 from tests.dbcheck import rows
@@ -65,6 +65,8 @@ def test_a_yes_typed_in_words_to_an_offer_of_a_person_goes_to_rasa_as_the_yes(
     typed = "ok then yes please, send a new one and get someone to chase the carrier"
     assert send(client, widget, typed).status_code == 200
     assert rasa.calls[-1]["message"] == "/affirm"
+    assert rasa.calls[-1]["metadata"][CUSTOMER_TEXT_KEY] == typed  # the agent's brief quotes it
+    assert CUSTOMER_TEXT_KEY not in rasa.calls[-2]["metadata"]
     customers = "SELECT text FROM messages WHERE conversation_id = :c AND sender = 'customer' ORDER BY id"
     assert rows(database_url, customers, c=widget["conversation_id"])[-1]["text"] == typed
 
