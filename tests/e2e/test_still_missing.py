@@ -54,3 +54,18 @@ def test_a_refund_asked_for_after_that_offer_is_offered_by_a_person_not_the_retu
     accepted = [r["text"] for r in turn(stack, session, "/affirm")]
     assert HANDOFF_MESSAGE in accepted, accepted
     assert len(cases_of(stack, session)) == 1
+
+
+def test_a_yes_typed_in_words_to_that_offer_hands_over_and_the_brief_quotes_it(stack: Stack):
+    """The NLU reads "yes please, reship it by express if you can" as no intent; the backend sends it as the
+    offer's Yes (backend/conversations/worded_answers.py) and the agent's brief keeps the words."""
+    session = open_session(stack)
+    turn(stack, session, "where is my order ORD-100001?")
+    if HANDOFF_MESSAGE in [r["text"] for r in turn(stack, session, "it's still not here")]:
+        return  # the hand-off policy took the turn over: no offer left to answer
+
+    typed = "ok then yes please, get someone to trace it and reship by express if you can"
+    accepted = [r["text"] for r in turn(stack, session, typed)]
+    assert accepted == [HANDOFF_MESSAGE], accepted
+    [case] = cases_of(stack, session)
+    assert f'Then answered: "{typed}"' in case["reason"], case
