@@ -235,9 +235,7 @@ def _answer_in_words(user_events: list[dict[str, Any]]) -> str | None:
     if not user_events or not (user_events[-1].get("text") or "").startswith("/"):
         return None
     typed = (user_events[-1].get("metadata") or {}).get(CUSTOMER_TEXT_KEY)
-    if not isinstance(typed, str) or not typed.strip():
-        return None
-    return typed.strip()[:300]
+    return _quoted(typed) if isinstance(typed, str) else None
 
 
 def _topic_name(intent: str) -> str:
@@ -264,4 +262,9 @@ def _latest(user_events: list[dict[str, Any]], wanted: Callable[[str], bool]) ->
 def _typed_text(event: dict[str, Any]) -> str | None:
     # Button clicks arrive as "/affirm"-style payloads; the agent needs what the customer actually wrote.
     text = (event.get("text") or "").strip()
-    return text[:300] if text and not text.startswith("/") else None
+    return None if text.startswith("/") else _quoted(text)
+
+
+def _quoted(text: str) -> str | None:
+    """The customer's words as the brief quotes them: trimmed, at most 300 characters; None when empty."""
+    return text.strip()[:300] or None

@@ -528,8 +528,6 @@ def _passage(snippet: str) -> str:
     return f"\n{snippet}" if snippet.startswith("|") else f" {snippet}"
 
 
-
-
 def retention_offer(offer: str) -> str:
     """The offer the backend chose for this customer, before the cancellation goes ahead."""
     return (

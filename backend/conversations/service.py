@@ -56,10 +56,9 @@ async def replies_to(session: AsyncSession, message_id: int) -> list[Message]:
     return list((await session.execute(query)).scalars())
 
 
-# The bot's quick-reply titles are short ("No, I still want to cancel"), and so is a yes typed to an offer
-# (worded_answers.py): a longer message is neither, and costs no read of the buttons.
-MAX_QUICK_REPLY_TITLE_CHARS = 64
-MAX_WORDED_YES_CHARS = 160
+# The bot's quick-reply titles are short ("No, I still want to cancel"), and so is an answer typed to its
+# yes/no question (worded_answers.py): a longer message is neither, and costs no read of the buttons.
+MAX_BUTTON_ANSWER_CHARS = 160
 
 
 def _latest_buttons(before_id: bool) -> Select[tuple[list | None]]:
@@ -84,7 +83,7 @@ async def quick_reply_payload(
     words. Only the latest turn's buttons count: the widget retires older ones. Clients that send the payload
     itself match no title and are sent as they are.
     """
-    if len(text) > MAX_WORDED_YES_CHARS:
+    if len(text) > MAX_BUTTON_ANSWER_CHARS:
         return None
     query, params = _LATEST_BUTTONS, {"conversation_id": conversation_id}
     if before_id is not None:
@@ -141,7 +140,7 @@ async def conversation_for_turn(
 ) -> tuple[Conversation | None, str | None]:
     """The conversation (as `session.get` would load it, for a session that has not loaded it yet) and what
     `quick_reply_payload` says of `text`, from one SELECT; (None, None) when there is no such conversation."""
-    short = len(text) <= MAX_WORDED_YES_CHARS
+    short = len(text) <= MAX_BUTTON_ANSWER_CHARS
     query = _CONVERSATION_AND_BUTTONS if short else CONVERSATION_ROW
     rows = (await session.execute(query, {"id": conversation_id})).all()
     if not rows:
