@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from itertools import chain
 
 from backend.core.digest_memo import DigestMemo
+from contract.sarcasm import is_sarcastic
 
 # "someone" is a person of the shop's unless the words make it a third party: "someone else", "someone I gave
 # it to", "someone in my family", "someone who isn't the account holder".
@@ -778,25 +779,10 @@ BLAMES = re.compile(
     re.IGNORECASE,
 )
 
-# Sarcasm, which tie-break 1 counts as blame: praise of the service in a message that reports it failing
-# ("oh great, logged out AGAIN", "brilliant service, still not shipped"). Praise alone is thanks.
-_PRAISE = re.compile(
-    r"\b(?:great|fantastic|brilliant|wonderful|excellent|amazing|stellar|superb|lovely|outstanding|top[\s-]notch)\s+"
-    r"(?:customer\s+)?(?:service|job|work|support|answer|reply|response|logistics|delivery|shipping|tracking)\b|\bso\s+helpful\b"
-    r"|\b(?:wow|oh)\W+(?:impressive|great|brilliant|amazing|fantastic|stellar|superb|excellent)\b"
-    r"|\boh\s+(?:great|fantastic|brilliant|wonderful|perfect|lovely|joy|good)\b|\blet\s+me\s+guess\b",
-    re.IGNORECASE,
-)
-_FAILING = re.compile(
-    r"\b(?:still|again|AGAIN|never|not|no|nothing|since|late|lost|broken|wrong|yet)\b|n't\b|🙄"
-    # help the customer already had: "thanks for the tracking link I already have"
-    r"|\bi\s+(?:already|had\s+already)\s+(?:have|had|knew|know|tried|checked|did|sent)\b",
-    re.IGNORECASE,
-)
-
 
 def blames(text: str) -> bool:
-    return bool(BLAMES.search(text)) or bool(_PRAISE.search(text) and _FAILING.search(text))
+    """Section 1's blame in words, or sarcasm (contract/sarcasm.py), which tie-break 1 counts as blame."""
+    return bool(BLAMES.search(text)) or is_sarcastic(text)
 
 
 # H2's second case: a message a person could not map to any support need. Keyboard mashing ("sdfgsdfg",
