@@ -127,9 +127,11 @@ def _out_of_fold(
 
 def _decided(X: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     """What LearntPolicy.decide does at this threshold: the explicit-request guardrail hands over, a declined
-    person is respected, the score decides the rest."""
-    explicit = X[:, FEATURES.index("explicit_request")] > 0
-    return explicit | ((scores >= threshold) & ~declined(dict(zip(FEATURES, X.T, strict=True))))
+    person is respected, the score decides the rest. Read on the policy's own columns: a study's rows carry
+    more after them (scripts/handoff_text_dev.py, ml/handoff_probes.py)."""
+    own = X[:, : len(FEATURES)]
+    explicit = own[:, FEATURES.index("explicit_request")] > 0
+    return explicit | ((scores >= threshold) & ~declined(dict(zip(FEATURES, own.T, strict=True))))
 
 
 def _best_threshold(X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:

@@ -1,15 +1,15 @@
-"""Probes of what one more input would add to the hand-off policy on a writer it has not seen (issue 14).
+"""Probes of the hand-off policy on writers it has not seen: one more input, other threshold rules (issue 14).
 
-    python -m ml.handoff_probes text-score PARSES   # a text score from the MiniLM sentence embedding
     python -m ml.handoff_probes after-offer REPLAY  # whether the bot's last message offered a person
     python -m ml.handoff_probes thresholds PARSES   # other rules for choosing the threshold
 
 PARSES is a dev parse file (ml/parse_turns.py; `make model` caches one), REPLAY the dev replay that
 `make eval-decisions ARGS=--dev-only` writes (var/eval/decisions_dev_replay.json). Each probe prints, per dev
 writer held out and pooled, the learnt policy's precision and recall with and without the change, every
-choice (C, threshold, the text model) made on the other writers alone, as `python -m ml.handoff writers` does.
-Dev only; the test split is never read. None of them is shipped (docs/benchmarks.md, "Three more inputs
-tried"): they are kept so the finding can be checked again as dev grows.
+choice (C, threshold) made on the other writers alone, as `python -m ml.handoff writers` does.
+Dev only; the test split is never read. Neither is shipped (docs/benchmarks.md, "Three more inputs
+tried"): they are kept so the finding can be checked again as dev grows. A text model over the customer's
+words is scripts/handoff_text_dev.py's study.
 """
 
 from __future__ import annotations
@@ -22,14 +22,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import LeaveOneGroupOut
 
 from backend.handoff.features import FEATURES, handoff_features, vector
-from backend.handoff.policy import LearntPolicy, declined
+from backend.handoff.policy import LearntPolicy
 from ml import conversations
 from ml import handoff as trainer
-from ml.conversations import LabelledConversation
 from ml.replay import ReplayedTurn
 
 # The bot's offers of a person (actions/messages.py) name one and ask; a reply that only mentions one
@@ -37,7 +35,6 @@ from ml.replay import ReplayedTurn
 PERSON_WORDS = re.compile(
     r"\b(?:person|someone|somebody|member of our team|billing team|connect you)\b", re.IGNORECASE
 )
-TEXT_MODEL_C = 1.0
 # Threshold rules: F-beta (beta 1 is what ml/handoff.py ships), or the highest recall at an out-of-fold
 # precision floor.
 THRESHOLD_RULES = ("f1", "f2", "precision>=0.93", "precision>=0.90")
@@ -47,13 +44,6 @@ Counts = tuple[int, int, int]  # true positives, false positives, false negative
 
 def offers_a_person(reply: str) -> bool:
     return "?" in reply and PERSON_WORDS.search(reply) is not None
-
-
-def decided(X: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
-    """What LearntPolicy.decide does, read on the policy's own columns (a probe's extra ones come after)."""
-    own = X[:, : len(FEATURES)]
-    explicit = own[:, FEATURES.index("explicit_request")] > 0
-    return explicit | ((scores >= threshold) & ~declined(dict(zip(FEATURES, own.T, strict=True))))
 
 
 def scores_of(policy: LearntPolicy, X: np.ndarray) -> np.ndarray:
@@ -73,12 +63,7 @@ def figures(c: Counts) -> str:
 
 def fitted_on(X: np.ndarray, y: np.ndarray, writers: np.ndarray) -> tuple[LearntPolicy, np.ndarray]:
     """ml/handoff.py's whole procedure on these rows (its threshold rule: F1), and its out-of-fold scores."""
-    original = trainer._decided
-    trainer._decided = decided  # the procedure's threshold search, on rows that may carry extra columns
-    try:
-        policy, choice = trainer.fit_rows(X, y, writers, "probe", LeaveOneGroupOut())
-    finally:
-        trainer._decided = original
+    policy, choice = trainer.fit_rows(X, y, writers, "probe", LeaveOneGroupOut())
     return policy, choice.scores
 
 
@@ -94,48 +79,18 @@ def held_out(
         for name, features_for in variants.items():
             X = features_for(test)
             policy, _ = fitted_on(X[train], y[train], writers[train])
-            c = counts(y[test], decided(X[test], scores_of(policy, X[test]), policy.threshold))
+            c = counts(y[test], trainer._decided(X[test], scores_of(policy, X[test]), policy.threshold))
             pooled[name] = tuple(a + b for a, b in zip(pooled[name], c, strict=True))  # type: ignore[assignment]
             row.append(f"{name} {figures(c)}")
         print(f"writer {held} held out: " + "; ".join(row), flush=True)
     return pooled
 
 
-def _parse_rows(parses_file: Path) -> tuple[list[LabelledConversation], np.ndarray, np.ndarray, np.ndarray]:
+def _parse_rows(parses_file: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     dev = conversations.of_split(conversations.load(), "dev")
     parses = json.loads(parses_file.read_text())["conversations"]
     X, y, _ = trainer.rows(dev, parses)
-    return dev, X, y, trainer.writer_groups(dev, parses)
-
-
-def text_score(parses_file: Path) -> dict[str, Counts]:
-    """One more feature: a logistic regression over the customer message's MiniLM embedding, trained on the
-    other writers' policy rows to the hand-off label (nested: a training row's score comes from a text model
-    that did not see its writer). Its value now and its largest value earlier in the conversation."""
-    from knowledge.embedder import get_embedder  # torch or onnxruntime: only when this probe runs
-
-    dev, X, y, writers = _parse_rows(parses_file)
-    parses = json.loads(parses_file.read_text())["conversations"]
-    keep = np.array(trainer._policy_rows(dev, parses))
-    texts = [t.text for c in dev for t in c.turns]
-    first = np.array([i == 0 for c in dev for i in range(len(c.turns))])[keep]
-    embedded = np.asarray(get_embedder().encode(texts), dtype=float)[keep]
-
-    def text_model(rows: np.ndarray) -> LogisticRegression:
-        return LogisticRegression(C=TEXT_MODEL_C, max_iter=3000).fit(embedded[rows], y[rows])
-
-    def with_text(test: np.ndarray) -> np.ndarray:
-        score = np.zeros(len(y))
-        score[test] = text_model(~test).predict_proba(embedded[test])[:, 1]
-        for inner in sorted(set(writers[~test])):
-            rows = writers == inner
-            score[rows] = text_model(~test & ~rows).predict_proba(embedded[rows])[:, 1]
-        earlier = np.zeros(len(y))
-        for i in range(1, len(y)):
-            earlier[i] = 0.0 if first[i] else max(score[i - 1], earlier[i - 1])
-        return np.c_[X, score, earlier]
-
-    return held_out({"policy": lambda _: X, "+ text score": with_text}, y, writers)
+    return X, y, trainer.writer_groups(dev, parses)
 
 
 def _replay_rows(replay_file: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -167,7 +122,7 @@ def after_offer(replay_file: Path) -> dict[str, Counts]:
 def _threshold_by(rule: str, X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> float:
     best, best_value = 0.5, -1.0
     for threshold in sorted(set(np.round(scores, 4)), reverse=True):
-        tp, fp, fn = counts(y, decided(X, scores, threshold))
+        tp, fp, fn = counts(y, trainer._decided(X, scores, threshold))
         precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
         if rule.startswith("precision>="):
             value = recall + 1e-6 * precision if precision >= float(rule.split(">=")[1]) else -1.0
@@ -181,7 +136,7 @@ def _threshold_by(rule: str, X: np.ndarray, y: np.ndarray, scores: np.ndarray) -
 
 def thresholds(parses_file: Path) -> dict[str, Counts]:
     """The same fit, the threshold chosen on the other writers' out-of-fold scores by each rule."""
-    _, X, y, writers = _parse_rows(parses_file)
+    X, y, writers = _parse_rows(parses_file)
     pooled = {rule: (0, 0, 0) for rule in THRESHOLD_RULES}
     for held in sorted(set(writers)):
         test, train = writers == held, writers != held
@@ -189,7 +144,7 @@ def thresholds(parses_file: Path) -> dict[str, Counts]:
         row = []
         for rule in THRESHOLD_RULES:
             threshold = _threshold_by(rule, X[train], y[train], oof)
-            c = counts(y[test], decided(X[test], scores_of(policy, X[test]), threshold))
+            c = counts(y[test], trainer._decided(X[test], scores_of(policy, X[test]), threshold))
             pooled[rule] = tuple(a + b for a, b in zip(pooled[rule], c, strict=True))  # type: ignore[assignment]
             row.append(f"{rule} at {threshold:.3f}: {figures(c)}")
         print(f"writer {held} held out: " + "; ".join(row), flush=True)
@@ -197,7 +152,6 @@ def thresholds(parses_file: Path) -> dict[str, Counts]:
 
 
 PROBES: dict[str, Callable[[Path], dict[str, Counts]]] = {
-    "text-score": text_score,
     "after-offer": after_offer,
     "thresholds": thresholds,
 }

@@ -7,7 +7,8 @@ import pytest
 
 from actions import messages
 from backend.handoff.features import FEATURES
-from ml.handoff_probes import THRESHOLD_RULES, _threshold_by, counts, decided, offers_a_person
+from ml.handoff import _decided as decided
+from ml.handoff_probes import THRESHOLD_RULES, _threshold_by, counts, offers_a_person
 
 
 @pytest.mark.parametrize(
@@ -39,7 +40,7 @@ def _rows(explicit: list[int]) -> np.ndarray:
     return X
 
 
-def test_an_explicit_request_hands_over_whatever_the_score() -> None:
+def test_an_explicit_request_hands_over_whatever_the_score_and_extra_columns_are_not_read() -> None:
     X = _rows([1, 0, 0])
     assert decided(X, np.array([0.0, 0.9, 0.1]), 0.5).tolist() == [True, True, False]
 
