@@ -134,6 +134,13 @@ def _decided(X: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     return explicit | ((scores >= threshold) & ~declined(dict(zip(FEATURES, own.T, strict=True))))
 
 
+def scores(policy: LearntPolicy, X: np.ndarray) -> np.ndarray:
+    """LearntPolicy.probability for every row of X at once, on the columns the policy was fitted on (a
+    study's policy is fitted on its extra columns too)."""
+    z = policy.intercept + ((X - np.array(policy.mean)) / np.array(policy.scale)) @ np.array(policy.coef)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 def _best_threshold(X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     best = (0.5, -1.0)
     for threshold in sorted(set(np.round(scores, 4)), reverse=True):

@@ -28,7 +28,7 @@ from backend.handoff.features import FEATURES, handoff_features, vector
 from backend.handoff.policy import LearntPolicy
 from ml import conversations
 from ml import handoff as trainer
-from ml.replay import ReplayedTurn
+from ml.agreement import read_replay
 
 # The bot's offers of a person (actions/messages.py) name one and ask; a reply that only mentions one
 # ("just ask for a person") does not ask. The replay keeps the replies' texts, not their buttons.
@@ -44,11 +44,6 @@ Counts = tuple[int, int, int]  # true positives, false positives, false negative
 
 def offers_a_person(reply: str) -> bool:
     return "?" in reply and PERSON_WORDS.search(reply) is not None
-
-
-def scores_of(policy: LearntPolicy, X: np.ndarray) -> np.ndarray:
-    z = (X - np.array(policy.mean)) / np.array(policy.scale) @ np.array(policy.coef) + policy.intercept
-    return 1 / (1 + np.exp(-z))
 
 
 def counts(y: np.ndarray, predicted: np.ndarray) -> Counts:
@@ -67,19 +62,16 @@ def fitted_on(X: np.ndarray, y: np.ndarray, writers: np.ndarray) -> tuple[Learnt
     return policy, choice.scores
 
 
-def held_out(
-    variants: dict[str, Callable[[np.ndarray], np.ndarray]], y: np.ndarray, writers: np.ndarray
-) -> dict[str, Counts]:
-    """Per variant (held-out mask -> its rows' features, every row), each writer scored by the procedure
-    fitted on the others; prints each writer's row and returns the pooled counts."""
+def held_out(variants: dict[str, np.ndarray], y: np.ndarray, writers: np.ndarray) -> dict[str, Counts]:
+    """Per variant (its rows' features), each writer scored by the procedure fitted on the others; prints each
+    writer's row and returns the pooled counts."""
     pooled = {name: (0, 0, 0) for name in variants}
     for held in sorted(set(writers)):
         test, train = writers == held, writers != held
         row = []
-        for name, features_for in variants.items():
-            X = features_for(test)
+        for name, X in variants.items():
             policy, _ = fitted_on(X[train], y[train], writers[train])
-            c = counts(y[test], trainer._decided(X[test], scores_of(policy, X[test]), policy.threshold))
+            c = counts(y[test], trainer._decided(X[test], trainer.scores(policy, X[test]), policy.threshold))
             pooled[name] = tuple(a + b for a, b in zip(pooled[name], c, strict=True))  # type: ignore[assignment]
             row.append(f"{name} {figures(c)}")
         print(f"writer {held} held out: " + "; ".join(row), flush=True)
@@ -97,10 +89,10 @@ def _replay_rows(replay_file: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """Policy rows from a dev replay made with the policy off: every replayed turn up to the bot's own
     hand-off (that turn is the dialogue's), with the policy's features and whether the bot's reply before
     it offered a person (the last column)."""
-    replay = json.loads(replay_file.read_text())
+    replay = read_replay(replay_file)
     X, y, writers = [], [], []
     for c in conversations.of_split(conversations.load(), "dev"):
-        turns = [ReplayedTurn(**{**t, "replies": tuple(t["replies"])}) for t in replay[c.id]]
+        turns = replay[c.id]
         for index, turn in enumerate(turns):
             if turn.handed_over:
                 break
@@ -115,8 +107,7 @@ def _replay_rows(replay_file: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def after_offer(replay_file: Path) -> dict[str, Counts]:
     X, y, writers = _replay_rows(replay_file)
     print(f"{len(y)} replayed policy rows, {int(y.sum())} hand-offs, {int(X[:, -1].sum())} after an offer")
-    own = X[:, : len(FEATURES)]
-    return held_out({"policy": lambda _: own, "+ after an offer": lambda _: X}, y, writers)
+    return held_out({"policy": X[:, : len(FEATURES)], "+ after an offer": X}, y, writers)
 
 
 def _threshold_by(rule: str, X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> float:
@@ -144,7 +135,7 @@ def thresholds(parses_file: Path) -> dict[str, Counts]:
         row = []
         for rule in THRESHOLD_RULES:
             threshold = _threshold_by(rule, X[train], y[train], oof)
-            c = counts(y[test], trainer._decided(X[test], scores_of(policy, X[test]), threshold))
+            c = counts(y[test], trainer._decided(X[test], trainer.scores(policy, X[test]), threshold))
             pooled[rule] = tuple(a + b for a, b in zip(pooled[rule], c, strict=True))  # type: ignore[assignment]
             row.append(f"{rule} at {threshold:.3f}: {figures(c)}")
         print(f"writer {held} held out: " + "; ".join(row), flush=True)

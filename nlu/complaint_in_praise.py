@@ -22,9 +22,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 from contract.sarcasm import is_sarcastic
+from nlu.sentiment import SENTIMENT
 
 COMPLIMENT, COMPLAINT = "compliment", "complaint"
-SENTIMENT = "sentiment"  # nlu/sentiment.py's output key
 READ_FROM = "intent_read_from"
 
 

@@ -246,8 +246,7 @@ def augment(
 def decide(X_train: np.ndarray, train: Rows, X_held: np.ndarray) -> np.ndarray:
     """`fit_rows` on the training rows (as `ml.handoff writers`), then its decisions on the held-out rows."""
     policy, _ = handoff.fit_rows(X_train, train.y, train.writers, "study", handoff.LeaveOneGroupOut())
-    z = policy.intercept + ((X_held - np.array(policy.mean)) / np.array(policy.scale)) @ np.array(policy.coef)
-    return handoff._decided(X_held, 1.0 / (1.0 + np.exp(-z)), policy.threshold)
+    return handoff._decided(X_held, handoff.scores(policy, X_held), policy.threshold)
 
 
 def held_out_decisions(everything: Rows, variant: str | None, memo: dict[str, dict]) -> dict[str, np.ndarray]:

@@ -8,7 +8,8 @@ import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.complaint_in_praise import READ_FROM, SENTIMENT, ComplaintInPraise
+from nlu.complaint_in_praise import READ_FROM, ComplaintInPraise
+from nlu.sentiment import SENTIMENT
 
 
 def parsed(text: str, intent: str, sentiment: str) -> Message:

@@ -39,7 +39,7 @@ def test_a_refund_asked_for_after_that_offer_is_offered_by_a_person_not_the_retu
     session = open_session(stack)
     turn(stack, session, "where is my order ORD-100001?")
     if HANDOFF_MESSAGE in [r["text"] for r in turn(stack, session, "it's still not here")]:
-        return  # the hand-off policy took the turn over: no offer left to follow up
+        pytest.skip("the hand-off policy took the turn over: no offer left to follow up")
 
     asked = turn(stack, session, "can i just get my money back for it instead?")
     one_voice(asked)
@@ -62,7 +62,7 @@ def test_a_yes_typed_in_words_to_that_offer_hands_over_and_the_brief_quotes_it(s
     session = open_session(stack)
     turn(stack, session, "where is my order ORD-100001?")
     if HANDOFF_MESSAGE in [r["text"] for r in turn(stack, session, "it's still not here")]:
-        return  # the hand-off policy took the turn over: no offer left to answer
+        pytest.skip("the hand-off policy took the turn over: no offer left to answer")
 
     typed = "ok then yes please, get someone to trace it and reship by express if you can"
     accepted = [r["text"] for r in turn(stack, session, typed)]

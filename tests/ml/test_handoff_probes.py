@@ -7,7 +7,9 @@ import pytest
 
 from actions import messages
 from backend.handoff.features import FEATURES
+from backend.handoff.policy import LearntPolicy
 from ml.handoff import _decided as decided
+from ml.handoff import scores
 from ml.handoff_probes import THRESHOLD_RULES, _threshold_by, counts, offers_a_person
 
 
@@ -56,3 +58,19 @@ def test_a_precision_floor_trades_precision_for_recall_and_f1_does_not() -> None
     floor = _threshold_by("precision>=0.65", X, y, scores)
     assert counts(y, decided(X, scores, f1)) == (3, 0, 1)
     assert counts(y, decided(X, scores, floor)) == (4, 2, 0)
+
+
+def test_the_vectorised_scores_are_the_policys_own_probability() -> None:
+    rng = np.random.default_rng(3)
+    width = len(FEATURES)
+    policy = LearntPolicy(
+        version="t",
+        mean=tuple(rng.normal(size=width)),
+        scale=tuple(rng.uniform(0.5, 2, size=width)),
+        coef=tuple(rng.normal(size=width)),
+        intercept=-0.4,
+        threshold=0.5,
+    )
+    X = rng.normal(size=(5, width))
+    expected = [policy.probability(dict(zip(FEATURES, row, strict=True))) for row in X]
+    assert np.allclose(scores(policy, X), expected)
