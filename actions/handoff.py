@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend_client, messages
+from contract.embedding import PARSE_KEY as EMBEDDING_KEY
 from contract.quick_replies import CUSTOMER_TEXT_KEY
 from contract.service_api import (
     HANDOFF_MESSAGE,
@@ -194,6 +195,7 @@ def person_offer_request(tracker: Tracker) -> PersonOfferRequest:
         text=(message.get("text") or "")[:5000],
         sentiment_label=label if isinstance(label, str) else None,
         sentiment_score=max(-1.0, min(1.0, float(score))) if isinstance(score, int | float) else None,
+        embedding=embedding if isinstance(embedding := message.get(EMBEDDING_KEY), str) else None,
     )
 
 

@@ -154,6 +154,8 @@ class PersonOfferRequest:
     text: str
     sentiment_label: str | None
     sentiment_score: float | None
+    # The parse's sentence embedding (contract/embedding.py), for the policy's text models; None without.
+    embedding: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

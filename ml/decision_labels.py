@@ -48,6 +48,7 @@ from backend.core.database import utcnow
 from backend.decisions.models import Decision
 from backend.handoff.features import FEATURES, vector
 from backend.handoff.policy import HandoffPolicy, LearntPolicy, RulesPolicy
+from backend.handoff.text import TEXT_FEATURES
 from ml import handoff_promotion as promotion
 from ml.handoff import FOLDS, _f1, fit_rows
 
@@ -98,7 +99,9 @@ async def export_counted(session: AsyncSession) -> tuple[list[LabelledDecision],
         if labelled is None:
             continue
         features = (decision.inputs or {}).get("features") or {}
-        if set(features) != set(FEATURES):
+        # The cue features are what a policy fitted here reads; the served policy's text features may sit
+        # beside them (backend/handoff/text.py), from text models a fit here does not refit.
+        if not set(FEATURES) <= set(features) <= set(FEATURES + TEXT_FEATURES):
             other_features += 1
             continue
         group = decision.conversation_id or f"decision-{decision.id}"

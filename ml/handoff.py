@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,9 @@ from sklearn.model_selection import BaseCrossValidator, GroupKFold, LeaveOneGrou
 
 from backend.handoff.features import FEATURES, TurnView, handoff_features, vector
 from backend.handoff.policy import LearntPolicy, RulesPolicy, declined
-from ml import conversations
+from backend.handoff.text import vector_of
+from contract.embedding import as_bytes
+from ml import conversations, handoff_text
 from ml.conversations import LabelledConversation
 from scripts.paths import BOT_BIN, CACHE, CURRENT_MODEL, ROOT, VAR, content_hash
 
@@ -48,7 +50,9 @@ SEED = 7
 def turn_views(conversation: LabelledConversation, parses: list[dict[str, Any]]) -> list[TurnView]:
     """Each customer turn as the product sees it: the model's parse and the text the customer wrote."""
     return [
-        TurnView(p["intent"], p["sentiment_label"], p["sentiment_score"], turn.text)
+        TurnView(
+            p["intent"], p["sentiment_label"], p["sentiment_score"], turn.text, as_bytes(p.get("embedding"))
+        )
         for p, turn in zip(parses, conversation.turns, strict=True)
     ]
 
@@ -83,6 +87,24 @@ def rows(items: Sequence[LabelledConversation], parses: Parses) -> tuple[np.ndar
     y = np.array([int(turn.handoff) for c in items for turn in c.turns], dtype=int)
     groups = np.array([index for index, c in enumerate(items) for _ in c.turns])
     return X[keep], y[keep], groups[keep]
+
+
+def text_rows(items: Sequence[LabelledConversation], parses: Parses) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `rows(items, parses)`: the message's embedding (`now`) and it beside the previous customer
+    message's (`pair`, zeros on a first turn), as the parse carried them (backend/handoff/text.py)."""
+    keep = np.array(_policy_rows(items, parses))
+    now, pair = [], []
+    for c in items:
+        vectors = []
+        for index, p in enumerate(parses[c.id]):
+            raw = as_bytes(p.get("embedding"))
+            if raw is None:
+                raise ValueError(f"{c.id} turn {index}: no embedding in its parse (retrain the Rasa model)")
+            vectors.append(vector_of(raw))
+        for index, current in enumerate(vectors):
+            now.append(current)
+            pair.append(np.concatenate([current, vectors[index - 1] if index else np.zeros_like(current)]))
+    return np.array(now)[keep], np.array(pair)[keep]
 
 
 def writer_of(conversation_id: str) -> str:
@@ -184,18 +206,50 @@ def fit_rows(
     return policy, Choice(c, losses[c], threshold, oof_f1, scores[c])
 
 
+@dataclass(frozen=True)
+class TextChoice:
+    """The text models' Cs, chosen as ml/handoff_text.py says."""
+
+    now_c: float
+    pair_c: float
+
+
+def has_embeddings(items: Sequence[LabelledConversation], parses: Parses) -> bool:
+    return all(as_bytes(p.get("embedding")) is not None for c in items for p in parses[c.id])
+
+
+def fit_procedure(
+    items: Sequence[LabelledConversation], parses: Parses, version: str
+) -> tuple[LearntPolicy, Choice, TextChoice | None, np.ndarray]:
+    """The whole procedure on `items`' writers: the text models (ml/handoff_text.py), then `fit_rows` on the
+    features with the text models' out-of-fold logits, leave-one-writer-out. Returns the policy (text models
+    inside), what was chosen, and the rows it chose on (the text columns out of fold). Parses without
+    embeddings (a Rasa model without nlu/embedding_in_parse.py; tests' stand-in parses) fit the cue
+    features alone; `build` refuses them."""
+    X, y, _ = rows(items, parses)
+    writers_of_rows = writer_groups(items, parses)
+    if not has_embeddings(items, parses):
+        policy, choice = fit_rows(X, y, writers_of_rows, version, LeaveOneGroupOut())
+        return policy, choice, None, X
+    now, pair = text_rows(items, parses)
+    models, text_columns, cs = handoff_text.fit_text_models(now, pair, y, writers_of_rows)
+    X_text = np.column_stack([X, text_columns])
+    policy, choice = fit_rows(X_text, y, writers_of_rows, version, LeaveOneGroupOut())
+    return replace(policy, text=models), choice, TextChoice(cs["now"], cs["pair"]), X_text
+
+
 def fit(
     dev: Sequence[LabelledConversation], parses: Parses, version: str
 ) -> tuple[LearntPolicy, dict[str, Any]]:
     if any(c.split != "dev" for c in dev):
         raise ValueError("the hand-off policy is fitted on the dev split only")
-    X, y, _ = rows(dev, parses)
+    _, y, _ = rows(dev, parses)
     if y.sum() < FOLDS:
         raise ValueError(f"too few hand-off labels on dev to fit ({int(y.sum())})")
     writers_of_rows = writer_groups(dev, parses)
     if len(set(writers_of_rows)) < 2:
         raise ValueError("the hand-off policy's choices need at least two dev writers to hold one out")
-    policy, choice = fit_rows(X, y, writers_of_rows, version, LeaveOneGroupOut())
+    policy, choice, text_choice, X = fit_procedure(dev, parses, version)
     # The held-out scores the threshold was chosen on, split into the two figures the issue's targets name.
     oof_precision, oof_recall = _precision_recall(y, _decided(X, choice.scores, choice.threshold))
     keep = np.array(_policy_rows(dev, parses))
@@ -212,6 +266,7 @@ def fit(
             "cv_f1_at_threshold": round(choice.f1, 4),
             "cv_precision_at_threshold": round(oof_precision, 4),
             "cv_recall_at_threshold": round(oof_recall, 4),
+            "text_models_C": vars(text_choice) if text_choice is not None else None,
         },
     }
     return policy, report
@@ -243,7 +298,12 @@ def dev_key() -> str | None:
     model's name); None without labelled data or a Rasa model."""
     if not conversations.data_files() or not CURRENT_MODEL.exists():
         return None
-    inputs = [*conversations.data_files(), ROOT / "ml" / "handoff.py", ROOT / "backend" / "handoff"]
+    inputs = [
+        *conversations.data_files(),
+        ROOT / "ml" / "handoff.py",
+        ROOT / "ml" / "handoff_text.py",
+        ROOT / "backend" / "handoff",
+    ]
     return content_hash(inputs, extra=CURRENT_MODEL.resolve().name)
 
 
@@ -291,6 +351,9 @@ def build() -> Path | None:
         target.parent.mkdir(parents=True, exist_ok=True)
         parses = parse_turns(model, CACHE / "handoff" / f"parses-{key}.json")["conversations"]
         dev = conversations.of_split(conversations.load(), "dev")
+        if not has_embeddings(dev, parses):
+            raise SystemExit(f"handoff: {model.name} puts no embedding in its parses (bot/config.yml needs "
+                             "nlu.embedding_in_parse.EmbeddingInParse); the policy's text models read it")
         policy, report = fit(dev, parses, version=key)
         target.write_text(json.dumps(policy.to_json(report | {"rasa_model": model.name}), indent=1))
         print(f"handoff: fitted {target.name}: {json.dumps(report)}")
@@ -324,9 +387,7 @@ def _pooled(table: list[dict[str, Any]]) -> str:
 def fitted_without(dev: Sequence[LabelledConversation], parses: Parses, held: str) -> LearntPolicy:
     """The policy the whole procedure (C and threshold included) fits on every dev writer but `held`."""
     train = [c for c in dev if writer_of(c.id) != held]
-    X, y, _ = rows(train, parses)
-    policy, _ = fit_rows(X, y, writer_groups(train, parses), f"without {held}", LeaveOneGroupOut())
-    return policy
+    return fit_procedure(train, parses, f"without {held}")[0]
 
 
 def writers(dev: Sequence[LabelledConversation], parses: Parses) -> list[dict[str, Any]]:

@@ -5,7 +5,8 @@ The parse is Rasa's whole NLU pipeline, FallbackClassifier included, so an uncle
 `nlu_fallback` exactly as the dialogue sees it; the sentiment is the pipeline's own component.
 
 Output: JSON {"conversations": {conversation id: [{"intent", "confidence", "sentiment_label",
-"sentiment_score"}, ...]}, "airline_test": {"labels": [...], "predicted": [...]}} (the second only with
+"sentiment_score", "embedding"}, ...]},
+"airline_test": {"labels": [...], "predicted": [...]}} (the second only with
 --airline-test: the shipped model's sentiment on the public airline test split, so a change shows there).
 """
 
@@ -19,6 +20,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from contract.embedding import PARSE_KEY
 from ml import conversations
 
 
@@ -30,6 +32,9 @@ def _turn_parse(parse: dict[str, Any]) -> dict[str, Any]:
         "confidence": intent.get("confidence"),
         "sentiment_label": sentiment.get("label"),
         "sentiment_score": sentiment.get("score"),
+        # The sentence embedding the backend stores and the hand-off policy's text models read
+        # (contract/embedding.py), as the server's parse carries it.
+        "embedding": parse.get(PARSE_KEY),
     }
 
 

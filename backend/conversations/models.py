@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.database import Base, utcnow
@@ -71,6 +71,9 @@ class Message(Base):
     entities: Mapped[list | None]
     sentiment_label: Mapped[str | None] = mapped_column(String(8))
     sentiment_score: Mapped[float | None] = mapped_column(Float)
+    # The sentence embedding the NLU computed (contract/embedding.py, 768 bytes): the hand-off policy's text
+    # models read it for this message and the next. Erased with the text (GDPR erase).
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     # pending -> answered | failed (bot unreachable) | skipped (a human owns the conversation);
     # retrying: a re-sent message whose first worker died mid-turn is being answered by another one.
     bot_status: Mapped[str | None] = mapped_column(String(12))

@@ -17,6 +17,8 @@ from backend.conversations.models import Conversation, Message
 from backend.conversations.worded_answers import says_yes, still_cancels
 from backend.core.database import attach_as_stored, mark_saved
 from backend.handoff.features import TurnView
+from contract.embedding import PARSE_KEY as EMBEDDING_KEY
+from contract.embedding import as_bytes
 from contract.quick_replies import AFFIRM, DENY, offers_a_person, offers_to_stay
 
 
@@ -184,6 +186,7 @@ class CustomerTurn:
     sentiment_label: str | None
     sentiment_score: float | None
     text: str
+    embedding: bytes | None
 
 
 async def customer_turns(session: AsyncSession, conversation_id: str, up_to: int) -> list[CustomerTurn]:
@@ -194,7 +197,14 @@ async def customer_turns(session: AsyncSession, conversation_id: str, up_to: int
 
 
 _CUSTOMER_TURNS = (
-    select(Message.created_at, Message.intent, Message.sentiment_label, Message.sentiment_score, Message.text)
+    select(
+        Message.created_at,
+        Message.intent,
+        Message.sentiment_label,
+        Message.sentiment_score,
+        Message.text,
+        Message.embedding,
+    )
     .where(
         Message.conversation_id == bindparam("conversation_id"),
         Message.sender == "customer",
@@ -204,13 +214,15 @@ _CUSTOMER_TURNS = (
 )
 
 
+_TURN_KEYS = ("created_at", "intent", "sentiment_label", "sentiment_score", "text", "embedding")
+
 # The scoring session's read, in one SELECT: the conversation's row again (an action may have handed it over
 # during the turn) and its customer turns, each row carrying the conversation's columns (a LEFT JOIN, so a
 # conversation with no turn still comes back).
 _CONVERSATION_AND_TURNS = (
     select(
         *_CONVERSATION_COLUMNS,
-        *(MESSAGES.c[key] for key in ("created_at", "intent", "sentiment_label", "sentiment_score", "text")),
+        *(MESSAGES.c[key] for key in _TURN_KEYS),
     )
     .select_from(
         CONVERSATIONS.outerjoin(
@@ -245,7 +257,7 @@ def parsed_turns(turns: Sequence[CustomerTurn]) -> list[TurnView]:
     """The hand-off decision's input. Messages the bot never parsed (Rasa was down, a person owned the
     conversation) say nothing about it."""
     return [
-        TurnView(t.intent, t.sentiment_label, t.sentiment_score, t.text)
+        TurnView(t.intent, t.sentiment_label, t.sentiment_score, t.text, t.embedding)
         for t in turns
         if t.intent is not None
     ]
@@ -272,6 +284,7 @@ def parse_columns(parse: dict[str, Any]) -> dict[str, Any]:
         "entities": [_entity(e) for e in parse.get("entities") or []],
         "sentiment_label": sentiment.get("label"),
         "sentiment_score": _as_float(sentiment.get("score")),
+        "embedding": as_bytes(parse.get(EMBEDDING_KEY)),
     }
 
 

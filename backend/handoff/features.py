@@ -29,6 +29,9 @@ class TurnView:
     sentiment_label: str | None
     sentiment_score: float | None = None  # P(positive) - P(negative)
     text: str | None = None  # what the customer wrote: the cues an intent does not carry (cues.py)
+    # The message's sentence embedding as stored (contract/embedding.py: 384 half floats), read by the
+    # learnt policy's text models (backend/handoff/text.py); None when the parse carried none.
+    embedding: bytes | None = None
 
 
 # The order is the learnt policy's input vector; a saved policy names it, and a mismatch refuses to load.
@@ -94,6 +97,9 @@ REASON_PHRASES: dict[str, Callable[[float], str]] = {
     "declines_person": lambda _: "turned down a person",
     "cancel_again": lambda _: "asked again to cancel",
     "turn_number": lambda n: f"a long conversation ({int(n)} messages)",
+    # The learnt policy's text models (backend/handoff/text.py), when it has them.
+    "text_now": lambda _: "worded like messages a person had to take over",
+    "text_pair": lambda _: "this message and the one before read like ones a person had to take over",
 }
 
 

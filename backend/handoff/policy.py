@@ -29,7 +29,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from backend.handoff.features import FEATURES, TurnView, handoff_features, reason_phrase, vector
+from backend.handoff.features import FEATURES, TurnView, handoff_features, reason_phrase
+from backend.handoff.text import TEXT_FEATURES, TextModels
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ class RulesPolicy:
 
 @dataclass(frozen=True)
 class LearntPolicy:
-    """Standardized features, one logistic layer, a threshold chosen on dev data; see ml/handoff.py."""
+    """Standardized features, one logistic layer, a threshold chosen on dev data; see ml/handoff.py. With
+    `text`, two more features read the customer's words (backend/handoff/text.py)."""
 
     version: str
     mean: tuple[float, ...]
@@ -109,15 +111,34 @@ class LearntPolicy:
     coef: tuple[float, ...]
     intercept: float
     threshold: float
+    text: TextModels | None = None
 
     @property
     def name(self) -> str:
         return f"learnt@{self.version}"
 
-    def probability(self, features: dict[str, float]) -> float:
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The input vector's order: the features of features.py, then the text models' if any."""
+        return FEATURES + (TEXT_FEATURES if self.text is not None else ())
+
+    def features(self, turns: Sequence[TurnView]) -> dict[str, float]:
+        """What the policy reads after the last of `turns`."""
+        features = handoff_features(turns)
+        return features | self.text.features(turns) if self.text is not None else features
+
+    def _vector(self, features: Mapping[str, float]) -> list[float]:
+        """The input vector; a feature the turn lacks (a text feature without an embedding) at its training
+        mean, so it moves the score neither way."""
+        return [
+            features[name] if features.get(name) is not None else mean
+            for name, mean in zip(self.feature_names, self.mean, strict=True)
+        ]
+
+    def probability(self, features: Mapping[str, float]) -> float:
         z = self.intercept + sum(
             c * (x - m) / s
-            for x, m, s, c in zip(vector(features), self.mean, self.scale, self.coef, strict=True)
+            for x, m, s, c in zip(self._vector(features), self.mean, self.scale, self.coef, strict=True)
         )
         return 1.0 / (1.0 + math.exp(-z))
 
@@ -128,7 +149,7 @@ class LearntPolicy:
         pushes = [
             (c * (x - m) / s, name)
             for name, x, m, s, c in zip(
-                FEATURES, vector(features), self.mean, self.scale, self.coef, strict=True
+                self.feature_names, self._vector(features), self.mean, self.scale, self.coef, strict=True
             )
             if x > m
         ]
@@ -136,7 +157,7 @@ class LearntPolicy:
         return [reason_phrase(name, features[name]) for name in strongest]
 
     def decide(self, turns: Sequence[TurnView]) -> HandoffDecision:
-        return self.decide_features(handoff_features(turns))
+        return self.decide_features(self.features(turns))
 
     def decide_features(self, features: dict[str, float]) -> HandoffDecision:
         score = self.probability(features)
@@ -151,21 +172,27 @@ class LearntPolicy:
         body = {
             "format": ARTIFACT_FORMAT,
             "version": self.version,
-            "features": list(FEATURES),
+            "features": list(self.feature_names),
             "mean": list(self.mean),
             "scale": list(self.scale),
             "coef": list(self.coef),
             "intercept": self.intercept,
             "threshold": self.threshold,
         }
+        if self.text is not None:
+            body["text_models"] = self.text.to_json()
         return body | (extra or {})
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> LearntPolicy:
         if body.get("format") != ARTIFACT_FORMAT:
             raise ValueError(f"not a hand-off policy file (format {body.get('format')!r})")
-        if tuple(body["features"]) != FEATURES:
+        text = TextModels.from_json(body["text_models"]) if "text_models" in body else None
+        expected = FEATURES + (TEXT_FEATURES if text is not None else ())
+        if tuple(body["features"]) != expected:
             raise ValueError("the policy was trained on other features than this code computes")
+        if not len(body["mean"]) == len(body["scale"]) == len(body["coef"]) == len(expected):
+            raise ValueError("the policy's means, scales and coefficients do not match its features")
         return cls(
             version=str(body["version"]),
             mean=tuple(float(v) for v in body["mean"]),
@@ -173,6 +200,7 @@ class LearntPolicy:
             coef=tuple(float(v) for v in body["coef"]),
             intercept=float(body["intercept"]),
             threshold=float(body["threshold"]),
+            text=text,
         )
 
 

@@ -52,6 +52,7 @@ from backend.lifecycle import conversations as lifecycle
 from backend.privacy import redactor, tracker
 from backend.privacy.models import CustomerErasure
 from backend.risk.models import RiskScore
+from contract.embedding import from_bytes
 
 ERASED_TEXT = "[erased]"
 ERASED_NAME = "Erased customer"
@@ -160,6 +161,8 @@ async def export_customer(session: AsyncSession, customer: Customer) -> dict[str
 def _message_export(message: Message) -> dict[str, Any]:
     row = row_dict(message)
     row.pop("text_redacted")  # our working copy of the same words; the person gets what they wrote
+    if row.get("embedding") is not None:  # derived from their words: given as the bot's parse carried it
+        row["embedding"] = from_bytes(row["embedding"])
     return row
 
 
@@ -299,7 +302,8 @@ async def erase_transcripts(session: AsyncSession, conversation_ids: Sequence[st
     result = await session.execute(
         update(Message)
         .where(Message.conversation_id.in_(conversation_ids))
-        .values(text=marker, text_redacted=marker, entities=null())  # SQL NULL, not JSON 'null'
+        # SQL NULL, not JSON 'null'
+        .values(text=marker, text_redacted=marker, entities=null(), embedding=None)
     )
     await lifecycle.mark_erased(session, conversation_ids)
     return int(result.rowcount or 0)

@@ -1,9 +1,10 @@
 """Bodies of the service API's own routes (the ones whose domain has no schemas module of its own); their
 fields are contract/service_api.py's, checked by tests/service_api/test_contract.py."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.core.text import Text
+from contract.embedding import ENCODED_CHARS, as_bytes
 
 
 class PersonOfferIn(BaseModel):
@@ -17,6 +18,15 @@ class PersonOfferIn(BaseModel):
     # The labels and score of nlu/sentiment.py; None when the message was a button's payload (no NLU ran).
     sentiment_label: Text | None = Field(max_length=8)
     sentiment_score: float | None = Field(ge=-1.0, le=1.0)
+    # The parse's sentence embedding (contract/embedding.py); absent when the parse carried none.
+    embedding: str | None = Field(default=None, min_length=ENCODED_CHARS, max_length=ENCODED_CHARS)
+
+    @field_validator("embedding")
+    @classmethod
+    def _is_an_embedding(cls, value: str | None) -> str | None:
+        if value is not None and as_bytes(value) is None:
+            raise ValueError("not base64 of 384 little-endian half floats (contract/embedding.py)")
+        return value
 
 
 class PersonOfferOut(BaseModel):

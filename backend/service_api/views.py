@@ -35,6 +35,7 @@ from backend.lifecycle.handoff import decision_with, hand_over
 from backend.risk.schemas import RetentionOfferOut
 from backend.risk.views import NO_MODEL
 from backend.service_api.schemas import PersonOfferIn, PersonOfferOut
+from contract.embedding import as_bytes
 from contract.service_api import (
     HANDOFF_MESSAGE,
     MAX_HANDOFF_REASON_CHARS,
@@ -84,7 +85,8 @@ async def person_offer(
     if conversation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "conversation not found")
     state = request.app.state
-    turn = TurnView(body.intent, body.sentiment_label, body.sentiment_score, body.text)
+    embedding = as_bytes(body.embedding)
+    turn = TurnView(body.intent, body.sentiment_label, body.sentiment_score, body.text, embedding)
     decision = await decision_with(session, conversation, turn, state.settings, state.handoff_policy)
     if decision is None or not decision.handoff:
         return PersonOfferOut(handed_over=False, case_id=None, message=None)

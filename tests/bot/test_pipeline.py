@@ -7,8 +7,11 @@ test stays quick (the full-data figures are in scripts/eval_nlu.py and scripts/e
 import asyncio
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
+
+from contract.embedding import PARSE_KEY, as_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 NLU_DATA = """
@@ -69,6 +72,21 @@ def test_parse_has_intent_entities_and_sentiment(model: Path) -> None:
     # The parse carries the sentiment contract; what it judges is tests/bot/test_sentiment.py's subject.
     assert parse["sentiment"]["label"] in {"negative", "neutral", "positive"}
     assert -1.0 <= parse["sentiment"]["score"] <= 1.0
+
+
+def test_the_trained_models_parse_carries_the_embedding_of_what_was_typed(model: Path) -> None:
+    """For the hand-off policy's text models (nlu/embedding_in_parse.py, contract/embedding.py)."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    first = asyncio.run(agent.parse_message("my parcel never arrived"))
+    again = asyncio.run(agent.parse_message("my parcel never arrived"))
+    other = asyncio.run(agent.parse_message("how do I change my password"))
+    raws = [as_bytes(p.get(PARSE_KEY)) for p in (first, again, other)]
+    assert all(raw is not None for raw in raws)
+    vectors = [np.frombuffer(raw, dtype="<f2").astype(np.float64) for raw in raws if raw is not None]
+    assert abs(np.linalg.norm(vectors[0]) - 1.0) < 0.01  # MiniLM's embedding, normalised
+    assert np.array_equal(vectors[0], vectors[1]) and not np.allclose(vectors[0], vectors[2], atol=0.05)
 
 
 def test_sentiment_survives_into_the_stored_tracker(model: Path, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from backend.handoff.features import FEATURES, REASON_PHRASES, TurnView, handoff_features, reason_phrase
 from backend.handoff.policy import LearntPolicy, RulesPolicy, load_policy
+from backend.handoff.text import TEXT_FEATURES
 from ml.conversations import LabelledConversation, LabelledTurn
 from ml.replay import ReplayedTurn, score, with_policy
 
@@ -102,7 +103,7 @@ def test_a_reason_is_never_a_feature_the_conversation_lacks():
 
 
 def test_every_feature_has_words_for_the_inbox():
-    assert set(REASON_PHRASES) == set(FEATURES)
+    assert set(REASON_PHRASES) == set(FEATURES + TEXT_FEATURES)
     for name in FEATURES:
         for value in (1.0, 3.0):
             words = reason_phrase(name, value)

@@ -11,6 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from backend.auth.sockets import subprotocols
 from backend.core.config import to_sync_url
+from tests.app_fixtures import TEST_EMBEDDING
 from tests.dbcheck import execute, rows
 from tests.privacy.conftest import (
     ADMIN,
@@ -78,6 +79,8 @@ def test_export_returns_everything_held_and_is_audited(client: TestClient, histo
     [conversation] = export["conversations"]
     texts = [m["text"] for m in conversation["messages"]]
     assert SAID[0] in texts and SAID[1] in texts and any(t.startswith("You said:") for t in texts)
+    customer_said = [m for m in conversation["messages"] if m["sender"] == "customer"]
+    assert customer_said and all(m["embedding"] == TEST_EMBEDDING for m in customer_said)
     assert [c["id"] for c in export["cases"]] == [history["case_id"]]
     assert [s["subject_type"] for s in export["risk_scores"]].count("customer") == 1
     assert "case.handoff" in [e["action"] for e in export["audit_events"]]
@@ -148,6 +151,7 @@ def test_erasure_waits_for_open_cases_then_leaves_no_pii_anywhere(client: TestCl
         database_url, "SELECT * FROM messages WHERE conversation_id = :c", c=history["conversation_id"]
     )
     assert {m["text"] for m in messages} == {"[erased]"}
+    assert {m["embedding"] for m in messages} == {None}  # derived from the words: erased with them
     assert "order_status" in {m["intent"] for m in messages}
     [customer] = rows(database_url, "SELECT * FROM customers WHERE id = :i", i=history["customer_id"])
     assert customer["status"] == "erased" and customer["phone"] is None

@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from contract.embedding import encode
 from contract.service_api import HANDOFF_MESSAGE, PersonOfferResult
-from tests.app_fixtures import SERVICE_HEADERS, ScriptedRasa, default_answer
+from tests.app_fixtures import SERVICE_HEADERS, TEST_EMBEDDING, ScriptedRasa, default_answer
 from tests.dbcheck import rows
 
 
@@ -85,3 +86,22 @@ def test_the_offer_of_an_unknown_conversation_is_404_and_needs_the_service_token
     assert offer(client, "nope", None, None).status_code == 404
     response = client.post("/api/v1/service/conversations/nope/person-offer", json={})
     assert response.status_code in (401, 403)
+
+
+def test_the_turns_embedding_is_read_and_a_malformed_one_is_refused(client, rasa, widget, database_url):
+    complain_once(client, rasa, widget, database_url)
+    url = f"/api/v1/service/conversations/{widget['conversation_id']}/person-offer"
+    body = {
+        "reason": "Topic: complaint",
+        "intent": "complaint",
+        "text": "still nothing",
+        "sentiment_label": "neutral",
+        "sentiment_score": 0.0,
+    }
+    good = client.post(url, json=body | {"embedding": TEST_EMBEDDING}, headers=SERVICE_HEADERS)
+    assert good.status_code == 200, good.text
+    not_finite = encode([float("nan")] + [0.0] * 383)
+    for bad in ("!" * len(TEST_EMBEDDING), TEST_EMBEDDING[:-8], not_finite, 12):
+        refused = client.post(url, json=body | {"embedding": bad}, headers=SERVICE_HEADERS)
+        assert refused.status_code == 422, refused.text
+    assert owner(database_url, widget) == "bot"
