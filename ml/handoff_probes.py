@@ -8,8 +8,9 @@ PARSES is a dev parse file (ml/parse_turns.py; `make model` caches one), REPLAY 
 writer held out and pooled, the learnt policy's precision and recall with and without the change, every
 choice (C, threshold) made on the other writers alone, as `python -m ml.handoff writers` does.
 Dev only; the test split is never read. Neither is shipped (docs/benchmarks.md, "Three more inputs
-tried"): they are kept so the finding can be checked again as dev grows. A text model over the customer's
-words is scripts/handoff_text_dev.py's study.
+tried"): they are kept so the finding can be checked again as dev grows. Both probe the cue features alone
+(backend/handoff/features.py), as they were run before the policy gained its text models; those are
+scripts/handoff_text_dev.py's study.
 """
 
 from __future__ import annotations

@@ -165,19 +165,30 @@ def dev_only() -> int:
     print(f"\nReplayed {len(items)} dev conversations in {time.monotonic() - started:.0f} s")
     report = {"split": "dev"} | split_report("dev", items, replay, _policies())
     report["held_out_writers"] = held_out_writers(items, replay)
+    # The same procedure without the text models (backend/handoff/text.py), on the same replay: what they add.
+    report["held_out_writers_cues_only"] = held_out_writers(items, replay, text=False)
     write(replay, report, "decisions_dev")
     return 0
 
 
-def held_out_writers(items: Sequence[LabelledConversation], replay: Replay) -> dict[str, Any]:
+def held_out_writers(
+    items: Sequence[LabelledConversation], replay: Replay, text: bool = True
+) -> dict[str, Any]:
     """Each dev writer's replayed conversations with the bot's own hand-offs and the policy fitted without
-    that writer: what the whole system gets on a new writer's words, short of the test set."""
+    that writer: what the whole system gets on a new writer's words, short of the test set. `text=False`:
+    the policy without its text models (fitted on parses stripped of their embeddings)."""
     key = dev_key()
     parses_file = CACHE / "handoff" / f"parses-{key}.json"
     if key is None or not parses_file.exists():
         print("  learnt, each writer held out: no dev parse cached (make model writes it); skipped")
         return {}
     parses = json.loads(parses_file.read_text())["conversations"]
+    if not text:
+        parses = {
+            cid: [{k: v for k, v in p.items() if k != "embedding"} for p in turns]
+            for cid, turns in parses.items()
+        }
+    label = "learnt" if text else "learnt without its text models"
     figures: dict[str, Any] = {}
     pooled = [0, 0, 0]
     for held in sorted({writer_of(c.id) for c in items}):
@@ -185,11 +196,11 @@ def held_out_writers(items: Sequence[LabelledConversation], replay: Replay) -> d
         s = score(part, replay, with_policy(fitted_without(items, parses, held)))
         figures[held] = vars(s) | {"precision": s.precision, "recall": s.recall}
         pooled = [pooled[0] + s.true_positive, pooled[1] + s.false_positive, pooled[2] + s.false_negative]
-        print(f"  learnt, writer {held} held out: precision {s.precision:.3f} recall {s.recall:.3f} "
+        print(f"  {label}, writer {held} held out: precision {s.precision:.3f} recall {s.recall:.3f} "
               f"(TP {s.true_positive}, FP {s.false_positive}, FN {s.false_negative})")  # fmt: skip
     tp, fp, fn = pooled
     figures["pooled"] = {"precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1), "tp": tp}
-    print(f"  learnt, each writer held out, pooled: precision {figures['pooled']['precision']:.3f} "
+    print(f"  {label}, each writer held out, pooled: precision {figures['pooled']['precision']:.3f} "
           f"recall {figures['pooled']['recall']:.3f} (TP {tp}, FP {fp}, FN {fn})")  # fmt: skip
     return figures
 

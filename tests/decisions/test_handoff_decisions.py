@@ -12,7 +12,10 @@ import pytest
 from backend.handoff.features import FEATURES, TurnView
 from backend.handoff.policy import HandoffDecision, LearntPolicy, RulesPolicy, decide_within
 from backend.handoff.served import Serving
-from tests.app_fixtures import anonymous_widget
+from backend.handoff.text import TEXT_FEATURES, TextModels, vector_of
+from contract.embedding import DIMENSIONS, as_bytes
+from tests.app_fixtures import TEST_EMBEDDING, anonymous_widget
+from tests.dbcheck import rows
 from tests.decisions.helpers import decisions, parses, send
 
 
@@ -148,3 +151,48 @@ def test_a_slow_model_in_the_hub_is_logged_as_a_rules_fallback(client, widget, d
     (only,) = decisions(database_url, "handoff", conversation_id=widget["conversation_id"])
     assert only["version"] == "rules" and only["action"] == "continue"
     assert only["fallback"] == "learnt@slow missed its 50 ms deadline"
+
+
+def text_policy_file(path: Path) -> Path:
+    """A learnt policy that decides on its pair model alone (backend/handoff/text.py): the message before
+    the current one moves the score."""
+    names = [*FEATURES, *TEXT_FEATURES]
+    text = TextModels(tuple([1.0] * DIMENSIONS), -0.5, tuple([0.5] * (2 * DIMENSIONS)), 0.2)
+    policy = LearntPolicy(
+        version="text-v1",
+        mean=tuple([0.0] * len(names)),
+        scale=tuple([1.0] * len(names)),
+        coef=tuple(-3.0 if name == "text_pair" else 0.0 for name in names),
+        intercept=0.0,
+        threshold=0.5,
+        text=text,
+    )
+    path.write_text(json.dumps(policy.to_json()))
+    return path
+
+
+def test_the_stored_embeddings_reach_the_learnt_policys_text_models(
+    client_with, database_url, rasa, tmp_path
+):
+    """The parse's embedding is stored with the message, and the policy reads it for this turn and the next:
+    the logged features are the text models' logits of the stored vectors."""
+    client = client_with(
+        handoff_policy="learnt",
+        handoff_model_path=text_policy_file(tmp_path / "p.json"),
+        decision_deadline_ms=GENEROUS_DEADLINE_MS,
+    )
+    widget = anonymous_widget(client)
+    rasa.answer = parses(("order_status", "neutral"), ("order_status", "neutral"))
+    send(client, widget, "where is my parcel")
+    send(client, widget, "still nothing")
+    raw = as_bytes(TEST_EMBEDDING)
+    stored = rows(database_url, "SELECT embedding FROM messages WHERE sender = 'customer' ORDER BY id")
+    assert [bytes(r["embedding"]) for r in stored] == [raw, raw]
+    first, second = decisions(database_url, "handoff", conversation_id=widget["conversation_id"])
+    total = float(vector_of(raw).sum())
+    assert total == pytest.approx(-0.3, abs=1e-3)  # TEST_EMBEDDING's, so the pair logits below straddle 0
+    assert first["inputs"]["features"]["text_now"] == pytest.approx(total - 0.5, abs=1e-6)
+    # Zeros stand for the message before a first one; the second turn reads the first's stored vector.
+    assert first["inputs"]["features"]["text_pair"] == pytest.approx(0.5 * total + 0.2, abs=1e-6)
+    assert second["inputs"]["features"]["text_pair"] == pytest.approx(total + 0.2, abs=1e-6)
+    assert (first["action"], second["action"]) == ("continue", "handoff")
