@@ -7,7 +7,9 @@
 
 Rows are the labelled customer turns of the **dev** split (docs/labelling.md §4); the test split is never read
 here. Features are what the product sees per turn (backend/handoff/features.py) from the Rasa model's parse
-of each turn, FallbackClassifier included. Choices made by leave-one-writer-out cross-validation on dev
+of each turn, FallbackClassifier included, and the logits of two text models on the parse's sentence
+embedding (backend/handoff/text.py; fitted first, by ml/handoff_text.py, each row's logit out of fold by
+writer, and shipped inside the policy file). Choices made by leave-one-writer-out cross-validation on dev
 (each dev set is one writer's; fit on the others, score it): the regularisation C (pooled held-out log loss),
 then the threshold (pooled held-out F1; ties go to the higher threshold, which hands over less). The test
 set is a writer none of the dev sets share, so a choice read on a held-out writer's turns is read in the

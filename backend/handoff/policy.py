@@ -128,10 +128,10 @@ class LearntPolicy:
         return features | self.text.features(turns) if self.text is not None else features
 
     def _vector(self, features: Mapping[str, float]) -> list[float]:
-        """The input vector; a feature the turn lacks (a text feature without an embedding) at its training
-        mean, so it moves the score neither way."""
+        """The input vector. A text feature the turn lacks (its parse carried no embedding) is read at its
+        training mean, so it moves the score neither way; every other feature must be there."""
         return [
-            features[name] if features.get(name) is not None else mean
+            mean if name in TEXT_FEATURES and features.get(name) is None else features[name]
             for name, mean in zip(self.feature_names, self.mean, strict=True)
         ]
 

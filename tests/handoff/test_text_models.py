@@ -206,3 +206,12 @@ def test_parses_without_embeddings_fit_the_cue_features_alone():
     assert not has_embeddings(items, parses)
     policy, report = fit(items, parses, version="cues")
     assert policy.text is None and report["chosen_on_dev"]["text_models_C"] is None
+
+
+def test_only_the_text_features_may_be_missing():
+    policy = policy_with_text(2.0)
+    features = policy.features([turn("where is it", stored(unit(3)))])
+    assert set(features) == set(FEATURES + TEXT_FEATURES)
+    del features["negative_now"]
+    with pytest.raises(KeyError):
+        policy.probability(features)
