@@ -78,13 +78,17 @@ def test_old_closed_transcripts_are_purged_once_and_the_rest_is_kept(
         assert texts(database_url, old) == {PURGED_TEXT}
         [row] = rows(database_url, "SELECT transcript_erased_at FROM conversations WHERE id = :c", c=old)
         assert row["transcript_erased_at"] is not None
-    # Intents and sentiment stay for analytics and the risk models; entities (values from the text) go.
+    # Intents and sentiment stay for analytics and the risk models; entities and the sentence embedding
+    # (both derived from the text) go.
     kept = rows(
         database_url,
-        "SELECT intent, entities, text_redacted FROM messages WHERE conversation_id = :c",
+        "SELECT intent, entities, embedding, text_redacted FROM messages WHERE conversation_id = :c",
         c=old_a,
     )
     assert {r["intent"] for r in kept} >= {"order_status"} and all(r["entities"] is None for r in kept)
+    assert all(r["embedding"] is None for r in kept)
+    recent_customer = "SELECT embedding FROM messages WHERE conversation_id = :c AND sender = 'customer'"
+    assert all(r["embedding"] is not None for r in rows(database_url, recent_customer, c=recent))
     assert {r["text_redacted"] for r in kept} == {PURGED_TEXT}
     assert SAID[0] in texts(database_url, recent) and SAID[0] in texts(database_url, old_open_case)
     assert rows(database_url, "SELECT reason FROM cases WHERE id = :c", c=case_id)[0]["reason"].startswith(
