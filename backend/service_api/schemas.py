@@ -19,7 +19,9 @@ class PersonOfferIn(BaseModel):
     sentiment_label: Text | None = Field(max_length=8)
     sentiment_score: float | None = Field(ge=-1.0, le=1.0)
     # The parse's sentence embedding (contract/embedding.py); absent when the parse carried none.
-    embedding: str | None = Field(default=None, min_length=ENCODED_CHARS, max_length=ENCODED_CHARS)
+    # Its length and form are the validator's (contract/embedding.py), after Text's refusals of NUL and
+    # lone surrogates, which every string input gives first.
+    embedding: Text | None = Field(default=None, max_length=ENCODED_CHARS)
 
     @field_validator("embedding")
     @classmethod
