@@ -36,7 +36,7 @@ from sklearn.model_selection import BaseCrossValidator, GroupKFold, LeaveOneGrou
 
 from backend.handoff.features import FEATURES, TurnView, handoff_features, vector
 from backend.handoff.policy import LearntPolicy, RulesPolicy, declined
-from backend.handoff.text import vector_of
+from backend.handoff.text import pair_input, vector_of
 from contract.embedding import as_bytes
 from ml import conversations, handoff_text
 from ml.conversations import LabelledConversation
@@ -105,7 +105,7 @@ def text_rows(items: Sequence[LabelledConversation], parses: Parses) -> tuple[np
             vectors.append(vector_of(raw))
         for index, current in enumerate(vectors):
             now.append(current)
-            pair.append(np.concatenate([current, vectors[index - 1] if index else np.zeros_like(current)]))
+            pair.append(pair_input(current, vectors[index - 1] if index else None))
     return np.array(now)[keep], np.array(pair)[keep]
 
 

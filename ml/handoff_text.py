@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-from backend.handoff.text import LOGIT_LIMIT, TextModels
+from backend.handoff.text import TextModels, logits
 
 TEXT_C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
 MAX_ITER = 3000
@@ -29,11 +29,6 @@ def _fit(E: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
         return np.zeros(E.shape[1]), float(np.log(prior / (1 - prior)))
     model = LogisticRegression(C=c, max_iter=MAX_ITER).fit(E, y)
     return model.coef_[0], float(model.intercept_[0])
-
-
-def logits(E: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray:
-    """What TextModels.features computes, for many rows: the clipped logit."""
-    return np.clip(intercept + E @ coef, -LOGIT_LIMIT, LOGIT_LIMIT)
 
 
 def _out_of_fold(E: np.ndarray, y: np.ndarray, writers: np.ndarray, c: float) -> np.ndarray:
@@ -82,10 +77,3 @@ def fit_text_models(
     )
     return models, np.column_stack([one.out_of_fold, two.out_of_fold]), {"now": one.c, "pair": two.c}
 
-
-def columns(models: TextModels, now: np.ndarray, pair: np.ndarray) -> np.ndarray:
-    """The served models' two logits for rows the models were not fitted on."""
-    return np.column_stack([
-        logits(now, np.asarray(models.now_coef), models.now_intercept),
-        logits(pair, np.asarray(models.pair_coef), models.pair_intercept),
-    ])  # fmt: skip

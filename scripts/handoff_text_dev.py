@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from backend.handoff.text import logits
 from ml import conversations, handoff, handoff_text
 from ml.conversations import LabelledConversation
 from scripts.paths import VAR
@@ -131,7 +132,7 @@ def text_feature(
     all training rows), C chosen by the training writers' leave-one-writer-out log loss: ml/handoff_text.py,
     as the shipped policy fits its two."""
     fitted = handoff_text.fit_one(E, y, writers)
-    return fitted.out_of_fold, handoff_text.logits(E_held, fitted.coef, fitted.intercept)
+    return fitted.out_of_fold, logits(E_held, fitted.coef, fitted.intercept)
 
 
 # A text model: which embedding of a row it reads ("now", "pair") and which label it predicts ("handoff" or

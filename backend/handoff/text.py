@@ -39,8 +39,15 @@ def vector_of(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype="<f2").astype(np.float64)
 
 
-def clipped_logit(z: float) -> float:
-    return max(-LOGIT_LIMIT, min(LOGIT_LIMIT, z))
+def logits(E: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray:
+    """A text model's clipped logit for each row of E: what it serves, and what training stacks (the one
+    place the arithmetic is written, ml/handoff_text.py reads it too)."""
+    return np.clip(intercept + E @ coef, -LOGIT_LIMIT, LOGIT_LIMIT)
+
+
+def pair_input(current: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
+    """The pair model's input: the message beside the one before it, zeros when there is none."""
+    return np.concatenate([current, previous if previous is not None else np.zeros_like(current)])
 
 
 @dataclass(frozen=True)
@@ -60,18 +67,22 @@ class TextModels:
     def _pair(self) -> np.ndarray:
         return np.asarray(self.pair_coef, dtype=np.float64)
 
+    def columns(self, now: np.ndarray, pair: np.ndarray) -> np.ndarray:
+        """The two logits (text_now, text_pair) for each row of `now` and `pair`."""
+        return np.column_stack([
+            logits(now, self._now, self.now_intercept),
+            logits(pair, self._pair, self.pair_intercept),
+        ])  # fmt: skip
+
     def features(self, turns: Sequence[TurnView]) -> dict[str, float]:
         """The two logits after the last of `turns`; empty when its parse carried no embedding."""
         if not turns or turns[-1].embedding is None:
             return {}
         now = vector_of(turns[-1].embedding)
         before = turns[-2].embedding if len(turns) > 1 else None
-        previous = vector_of(before) if before is not None else np.zeros_like(now)
-        pair = np.concatenate([now, previous])
-        return {
-            TEXT_NOW: clipped_logit(self.now_intercept + float(self._now @ now)),
-            TEXT_PAIR: clipped_logit(self.pair_intercept + float(self._pair @ pair)),
-        }
+        pair = pair_input(now, vector_of(before) if before is not None else None)
+        [(text_now, text_pair)] = self.columns(now[np.newaxis], pair[np.newaxis])
+        return {TEXT_NOW: float(text_now), TEXT_PAIR: float(text_pair)}
 
     def to_json(self) -> dict[str, Any]:
         return {

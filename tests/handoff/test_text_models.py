@@ -12,7 +12,6 @@ from backend.handoff.features import FEATURES, TurnView, handoff_features
 from backend.handoff.policy import LearntPolicy
 from backend.handoff.text import LOGIT_LIMIT, TEXT_FEATURES, TextModels, vector_of
 from contract.embedding import BYTES, DIMENSIONS, as_bytes, encode, from_bytes
-from ml import handoff_text
 from ml.conversations import LabelledConversation, LabelledTurn
 from ml.handoff import fit, has_embeddings, text_rows
 
@@ -96,12 +95,16 @@ def test_logits_are_clipped_so_one_model_cannot_outweigh_the_rest():
 
 
 def test_the_served_arithmetic_is_the_training_arithmetic():
-    """ml/handoff_text.columns (what the policy was fitted on) equals TextModels.features row by row."""
+    """The logits of rows assembled as training assembles them (ml/handoff.text_rows: each message beside
+    the one before it) equal TextModels.features on the turns, row by row."""
     text = models(RNG.normal(size=DIMENSIONS), RNG.normal(size=2 * DIMENSIONS), 0.3, -0.4)
+    encoded = [encode(unit(seed)) for seed in range(6)]
     raws = [stored(unit(seed)) for seed in range(6)]
-    now = np.array([vector_of(r) for r in raws])
-    pair = np.array([np.concatenate([now[i], now[i - 1] if i else np.zeros(DIMENSIONS)]) for i in range(6)])
-    columns = handoff_text.columns(text, now, pair)
+    turns = tuple(LabelledTurn(str(j), "neutral", False, None) for j in range(6))
+    neutral = {"intent": "greet", "sentiment_label": "neutral", "sentiment_score": 0.0}
+    parses = {"x001": [neutral | {"embedding": e} for e in encoded]}
+    now, pair = text_rows([LabelledConversation("x001", None, turns, "dev")], parses)
+    columns = text.columns(now, pair)
     for i in range(6):
         served = text.features([turn(str(j), raws[j]) for j in range(i + 1)])
         assert [served["text_now"], served["text_pair"]] == pytest.approx(columns[i].tolist())
