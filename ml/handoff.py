@@ -208,24 +208,17 @@ def fit_rows(
     return policy, Choice(c, losses[c], threshold, oof_f1, scores[c])
 
 
-@dataclass(frozen=True)
-class TextChoice:
-    """The text models' Cs, chosen as ml/handoff_text.py says."""
-
-    now_c: float
-    pair_c: float
-
-
 def has_embeddings(items: Sequence[LabelledConversation], parses: Parses) -> bool:
     return all(as_bytes(p.get("embedding")) is not None for c in items for p in parses[c.id])
 
 
 def fit_procedure(
     items: Sequence[LabelledConversation], parses: Parses, version: str
-) -> tuple[LearntPolicy, Choice, TextChoice | None, np.ndarray]:
+) -> tuple[LearntPolicy, Choice, dict[str, float] | None, np.ndarray]:
     """The whole procedure on `items`' writers: the text models (ml/handoff_text.py), then `fit_rows` on the
     features with the text models' out-of-fold logits, leave-one-writer-out. Returns the policy (text models
-    inside), what was chosen, and the rows it chose on (the text columns out of fold). Parses without
+    inside), what was chosen (the text models' Cs apart), and the rows it chose on (the text columns out of
+    fold). Parses without
     embeddings (a Rasa model without nlu/embedding_in_parse.py; tests' stand-in parses) fit the cue
     features alone; `build` refuses them."""
     X, y, _ = rows(items, parses)
@@ -237,7 +230,7 @@ def fit_procedure(
     models, text_columns, cs = handoff_text.fit_text_models(now, pair, y, writers_of_rows)
     X_text = np.column_stack([X, text_columns])
     policy, choice = fit_rows(X_text, y, writers_of_rows, version, LeaveOneGroupOut())
-    return replace(policy, text=models), choice, TextChoice(cs["now"], cs["pair"]), X_text
+    return replace(policy, text=models), choice, cs, X_text
 
 
 def fit(
@@ -251,7 +244,7 @@ def fit(
     writers_of_rows = writer_groups(dev, parses)
     if len(set(writers_of_rows)) < 2:
         raise ValueError("the hand-off policy's choices need at least two dev writers to hold one out")
-    policy, choice, text_choice, X = fit_procedure(dev, parses, version)
+    policy, choice, text_cs, X = fit_procedure(dev, parses, version)
     # The held-out scores the threshold was chosen on, split into the two figures the issue's targets name.
     oof_precision, oof_recall = _precision_recall(y, _decided(X, choice.scores, choice.threshold))
     keep = np.array(_policy_rows(dev, parses))
@@ -268,7 +261,7 @@ def fit(
             "cv_f1_at_threshold": round(choice.f1, 4),
             "cv_precision_at_threshold": round(oof_precision, 4),
             "cv_recall_at_threshold": round(oof_recall, 4),
-            "text_models_C": vars(text_choice) if text_choice is not None else None,
+            "text_models_C": text_cs,
         },
     }
     return policy, report
