@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -19,7 +18,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from contract.embedding import DIMENSIONS, PARSE_KEY, encode
-from nlu.featurizer import DEFAULT_ALIAS
+from nlu.featurizer import DEFAULT_ALIAS, sentence_vector
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -51,10 +50,7 @@ class EmbeddingInParse(GraphComponent):
         for message in messages:
             if not message.get(TEXT):
                 continue
-            feature = message.get_dense_features(TEXT, [self._alias])[1]
-            if feature is None:
-                continue
-            vector = np.asarray(feature.features, dtype=np.float32).reshape(-1)
-            if vector.shape[0] == DIMENSIONS:
+            vector = sentence_vector(message, self._alias)
+            if vector is not None and vector.shape[0] == DIMENSIONS:
                 message.set(PARSE_KEY, encode(vector.tolist()), add_to_output=True)
         return messages

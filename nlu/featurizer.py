@@ -47,6 +47,13 @@ BOT_DIR = Path(__file__).resolve().parent.parent / "bot"
 DEFAULT_ALIAS = "sentence_encoder"
 
 
+def sentence_vector(message: Message, alias: str = DEFAULT_ALIAS) -> np.ndarray | None:
+    """The sentence feature `alias` added to the message's TEXT, flat float32; None when it has none. For the
+    components after the featurizer that read it (nlu/sentiment.py, nlu/embedding_in_parse.py)."""
+    feature = message.get_dense_features(TEXT, [alias])[1]
+    return None if feature is None else np.asarray(feature.features, dtype=np.float32).reshape(-1)
+
+
 def resolve_encoder_dir(configured: str | None) -> Path:
     """The export directory from the config (relative to bot/) or the environment, with an actionable error
     when it is absent."""

@@ -70,6 +70,7 @@ from nlu.featurizer import (
     SentenceEncoderFeaturizer,
     encoder_fingerprint,
     resolve_encoder_dir,
+    sentence_vector,
 )
 from nlu.sentence_encoder import SentenceEncoder
 from nlu.settings import SHARED_DATA, bot_settings
@@ -482,8 +483,8 @@ class SentimentAnalyzer(StoredComponent):
     def _message_embeddings(self, messages: list[Message]) -> np.ndarray:
         rows = []
         for message in messages:
-            feature = message.get_dense_features(TEXT, [self.config["featurizer_alias"]])[1]
-            if feature is None:
+            vector = sentence_vector(message, self.config["featurizer_alias"])
+            if vector is None:
                 # Not expected with SentenceEncoderFeaturizer in the pipeline; degrade, do not fail the turn.
                 logger.warning(
                     "SentimentAnalyzer: no '%s' sentence feature on a message",
@@ -491,5 +492,5 @@ class SentimentAnalyzer(StoredComponent):
                 )
                 rows.append(np.zeros(self._model["dense_dim"], dtype=np.float32))
             else:
-                rows.append(np.asarray(feature.features, dtype=np.float32).reshape(-1))
+                rows.append(vector)
         return np.vstack(rows)
