@@ -10,8 +10,16 @@ Any other arguments go to the escalation risk model's trainer (ml/risk/train_esc
 Rows: every logged hand-off decision with a label. A person's label wins (`needed` 1, `not_needed` 0, from the
 inbox or the review queue); without one, the outcome decides where it says something: a `continue` after which
 the customer asked for a person within two turns was a needed hand-off (1), a `continue` whose final outcome
-shows no request and no later hand-off was right to carry on (0). Features are the ones the policy saw when it
-decided (the row's `inputs.features`), so the model learns from exactly what it will act on.
+shows no request and no later hand-off was right to carry on (0). The cue features are the ones the policy saw
+when it decided (the row's `inputs.features`), so the model learns from exactly what it will act on.
+
+The text models (backend/handoff/text.py) come with the champion: when the served policy has them, the
+candidate ships with the same two models, and its `text_now` / `text_pair` features are those models read
+again on the stored embeddings of the decision's message and the one before it (a logged logit may come from
+text models an earlier `make model` fitted). What is refitted on the team's labels is how much each feature,
+the two text logits included, weighs and where the threshold sits; the text models themselves stay the dev
+fit's. A decision whose message was erased has no embedding: its text features are read at their mean, as the
+served policy reads a turn without one.
 
 The gate: conversations are split by time, the newest quarter held out (a conversation's turns stay
 together). Both the candidate, fitted on the older rows with ml/handoff.py's procedure, and the champion (the
@@ -35,7 +43,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +51,13 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from backend.conversations.service import customer_turns, parsed_turns
 from backend.core.config import Settings, get_settings
 from backend.core.database import utcnow
 from backend.decisions.models import Decision
-from backend.handoff.features import FEATURES, vector
+from backend.handoff.features import FEATURES
 from backend.handoff.policy import HandoffPolicy, LearntPolicy, RulesPolicy
-from backend.handoff.text import TEXT_FEATURES
+from backend.handoff.text import TEXT_FEATURES, TextModels
 from ml import handoff_promotion as promotion
 from ml.handoff import FOLDS, _f1, fit_rows
 
@@ -84,33 +93,63 @@ def label_of(decision: Decision) -> tuple[int, str] | None:
     return None
 
 
-async def export(session: AsyncSession) -> list[LabelledDecision]:
-    """Every labelled hand-off decision whose features this code computes, oldest first."""
-    return (await export_counted(session))[0]
+async def export(session: AsyncSession, text: TextModels | None = None) -> list[LabelledDecision]:
+    """Every labelled hand-off decision whose features this code computes, oldest first (with `text`: its
+    text features read again by those models)."""
+    return (await export_counted(session, text))[0]
 
 
-async def export_counted(session: AsyncSession) -> tuple[list[LabelledDecision], int]:
+async def export_counted(
+    session: AsyncSession, text: TextModels | None = None
+) -> tuple[list[LabelledDecision], int]:
     """`export`, and how many labelled decisions it left out for their features (logged before the feature
     set changed), so a refusal can say why labels that exist do not count."""
     query = select(Decision).where(Decision.kind == "handoff").order_by(Decision.created_at, Decision.id)
     found, other_features = [], 0
-    for decision in (await session.execute(query)).scalars():
+    for decision in (await session.execute(query)).scalars().all():
         labelled = label_of(decision)
         if labelled is None:
             continue
-        features = (decision.inputs or {}).get("features") or {}
-        # The cue features are what a policy fitted here reads; the served policy's text features may sit
-        # beside them (backend/handoff/text.py), from text models a fit here does not refit.
-        if not set(FEATURES) <= set(features) <= set(FEATURES + TEXT_FEATURES):
+        logged = (decision.inputs or {}).get("features") or {}
+        # A served policy with text models logs their two logits beside the cue features.
+        if not set(FEATURES) <= set(logged) <= set(FEATURES + TEXT_FEATURES):
             other_features += 1
             continue
+        features = {name: logged[name] for name in FEATURES}
+        if text is not None:
+            features |= await text_features_of(session, text, decision)
         group = decision.conversation_id or f"decision-{decision.id}"
         found.append(LabelledDecision(decision.id, group, features, *labelled))
     return found, other_features
 
 
-def matrix(rows: Sequence[LabelledDecision]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    X = np.array([vector(r.features) for r in rows], dtype=float).reshape(len(rows), len(FEATURES))
+async def text_features_of(session: AsyncSession, text: TextModels, decision: Decision) -> dict[str, float]:
+    """`text`'s two logits on the decision's stored message and the parsed one before it, as the hand-off
+    decision reads them when serving; empty when the message or its embedding is gone."""
+    if decision.conversation_id is None or decision.message_id is None:
+        return {}
+    turns = parsed_turns(await customer_turns(session, decision.conversation_id, decision.message_id))
+    return text.features(turns)
+
+
+def names_of(text: TextModels | None) -> tuple[str, ...]:
+    """The candidate's features: the cue features, and the text models' when it ships with them."""
+    return FEATURES + (TEXT_FEATURES if text is not None else ())
+
+
+def matrix(
+    rows: Sequence[LabelledDecision], names: Sequence[str] = FEATURES
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows' features in `names` order. A text feature a row lacks is filled with the column's mean, the
+    value the fitted policy reads for a turn without an embedding (its training mean)."""
+    X = np.array([[r.features.get(name, np.nan) for name in names] for r in rows], dtype=float)
+    X = X.reshape(len(rows), len(names))
+    missing = np.isnan(X)
+    if missing.any():
+        counts = (~missing).sum(axis=0)
+        sums = np.where(missing, 0.0, X).sum(axis=0)
+        means = np.divide(sums, counts, out=np.zeros(len(names)), where=counts > 0)
+        X = np.where(missing, means, X)
     y = np.array([r.label for r in rows], dtype=int)
     groups = np.array([r.conversation for r in rows])
     return X, y, groups
@@ -123,21 +162,28 @@ def split_by_time(rows: Sequence[LabelledDecision]) -> tuple[list[LabelledDecisi
     return [r for r in rows if r.conversation not in held], [r for r in rows if r.conversation in held]
 
 
-def fit(rows: Sequence[LabelledDecision], version: str) -> tuple[LearntPolicy, dict[str, Any]]:
+def fit(
+    rows: Sequence[LabelledDecision], version: str, text: TextModels | None = None
+) -> tuple[LearntPolicy, dict[str, Any]]:
     """ml/handoff.py's procedure on logged rows: C by grouped out-of-fold log loss, then the threshold by
-    out-of-fold F1, then one fit on every row."""
-    X, y, groups = matrix(rows)
+    out-of-fold F1, then one fit on every row. With `text`, the policy reads those text models' logits too
+    and ships with them."""
+    X, y, groups = matrix(rows, names_of(text))
     if y.sum() < FOLDS or (len(y) - y.sum()) < FOLDS or len(set(groups)) < FOLDS:
         raise TooFewLabels(
             f"too few of each label (or conversations) to cross-validate: {int(y.sum())} needed"
         )
     policy, choice = fit_rows(X, y, groups, version)
+    if text is not None:
+        policy = replace(policy, text=text)
     report = {
         "rows": len(y),
         "needed": int(y.sum()),
         "C": choice.c,
         "threshold": choice.threshold,
         "cv_f1": round(choice.f1, 4),
+        "features": list(names_of(text)),
+        "text_models": "the champion's" if text is not None else None,
     }
     return policy, report
 
@@ -211,7 +257,9 @@ async def record(
 async def train_from_decisions(
     session: AsyncSession, settings: Settings, min_labels: int, dry_run: bool = False, seed: int = 7
 ) -> dict[str, Any]:
-    rows, other_features = await export_counted(session)
+    champion = champion_of(settings.handoff_model_path)
+    text = champion.text if isinstance(champion, LearntPolicy) else None
+    rows, other_features = await export_counted(session, text)
     if len(rows) < min_labels:
         stale = f" ({other_features} more were logged with other features than this code computes)"
         raise TooFewLabels(
@@ -221,8 +269,7 @@ async def train_from_decisions(
         )
     train, held = split_by_time(rows)
     version = f"log-{rows[-1].decision_id}-{len(rows)}"
-    candidate, fitted = fit(train, version)
-    champion = champion_of(settings.handoff_model_path)
+    candidate, fitted = fit(train, version, text)
     _, y, groups = matrix(held)
     gate = compare(decisions_of(candidate, held), decisions_of(champion, held), y, groups, seed)
     report = {

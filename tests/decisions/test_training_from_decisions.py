@@ -12,13 +12,17 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from backend.conversations.models import Conversation
+from backend.conversations.models import Conversation, Message
 from backend.core.config import Settings, to_async_url
 from backend.decisions.models import Decision
 from backend.handoff.features import FEATURES, TurnView, handoff_features
+from backend.handoff.policy import LearntPolicy
+from backend.handoff.text import TEXT_FEATURES, TextModels
+from contract.embedding import DIMENSIONS, as_bytes, encode
 from ml import decision_labels
 from scripts.paths import ROOT
 from tests.app_fixtures import staff_headers
@@ -181,3 +185,96 @@ def test_too_few_labels_are_refused_with_a_clear_message(database_url, tmp_path)
         refusal = "refused: 30 labelled hand-off decisions in the log; training needs at least 200"
         assert refusal in done.stderr
     assert not (tmp_path / "p.json").exists()
+
+
+def worded_history(database_url: str, conversations: int, seed: int = 11) -> tuple[np.ndarray, set[int]]:
+    """Labelled decisions whose need shows only in the customer's words: every message reads as the same
+    neutral question to the cue features, and its stored embedding leans along one direction when a person
+    was needed and against it when not. The logged text logits are zeros (as if an earlier text model had
+    written them), and every tenth conversation's last message is erased. Returns the direction and the
+    erased messages' decisions."""
+    rng = np.random.default_rng(seed)
+    direction = rng.normal(size=DIMENSIONS)
+    direction /= np.linalg.norm(direction)
+    insert(database_url, *(Conversation(id=f"worded-{i}", started_at=START) for i in range(conversations)))
+    needs = rng.random((conversations, 3)) < 0.35
+    leans = np.where(needs, 0.2, -0.2)
+    messages = [
+        Message(
+            conversation_id=f"worded-{i}",
+            sender="customer",
+            text="a question",
+            intent="order_status",
+            sentiment_label="neutral",
+            sentiment_score=0.0,
+            embedding=as_bytes(encode(0.05 * rng.normal(size=DIMENSIONS) + leans[i, t] * direction)),
+            created_at=START + timedelta(hours=i, minutes=t),
+        )
+        for i in range(conversations)
+        for t in range(3)
+    ]
+    message_ids = insert(database_url, *messages)
+    views: list[TurnView] = []
+    records = []
+    for n, (message, need) in enumerate(zip(messages, needs.flat, strict=True)):
+        views = [] if n % 3 == 0 else views
+        views.append(TurnView("order_status", "neutral", 0.0))
+        erased = n % 30 == 29
+        records.append(
+            Decision(
+                kind="handoff",
+                action="continue",
+                version="learnt@earlier",
+                conversation_id=message.conversation_id,
+                message_id=None if erased else message_ids[n],
+                inputs={"features": handoff_features(views) | dict.fromkeys(TEXT_FEATURES, 0.0)},
+                scores={},
+                reasons=[],
+                created_at=message.created_at,
+                feedback_label="needed" if need else "not_needed",
+            )
+        )
+    decision_ids = insert(database_url, *records)
+    return direction, {d for d, r in zip(decision_ids, records, strict=True) if r.message_id is None}
+
+
+def deaf_text_policy(path: Path, direction: np.ndarray) -> tuple[Path, TextModels]:
+    """A served policy whose text models read the direction, but which weighs nothing and never hands over:
+    the team's labels must teach a candidate to listen to them."""
+    text = TextModels(tuple((20 * direction).tolist()), 0.0, tuple([0.0] * (2 * DIMENSIONS)), 0.0)
+    names = [*FEATURES, *TEXT_FEATURES]
+    policy = LearntPolicy(
+        version="deaf",
+        mean=tuple([0.0] * len(names)),
+        scale=tuple([1.0] * len(names)),
+        coef=tuple([0.0] * len(names)),
+        intercept=-5.0,
+        threshold=0.5,
+        text=text,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(policy.to_json()))
+    return path, text
+
+
+@pytest.mark.slow  # fits a policy on logged labels
+def test_a_candidate_keeps_the_champions_text_models_and_learns_their_weight(database_url, tmp_path):
+    direction, erased_ids = worded_history(database_url, 80)
+    served, text = deaf_text_policy(tmp_path / "models" / "handoff-policy.json", direction)
+    rows = in_session(database_url, lambda s: decision_labels.export(s, text))
+    erased = [r for r in rows if r.decision_id in erased_ids]
+    assert len(rows) == 240 and len(erased) == 8
+    assert all(set(r.features) == set(FEATURES) for r in erased)  # no embedding: read at the mean
+    heard = [r for r in rows if r not in erased]
+    assert all(set(r.features) == set(FEATURES + TEXT_FEATURES) for r in heard)
+    # Read again from the stored embeddings, not the zeros logged: they separate the labels.
+    assert all((r.features["text_now"] > 0) == bool(r.label) for r in heard)
+
+    report = train(database_url, served)
+    assert report["candidate"]["features"] == list(FEATURES + TEXT_FEATURES)
+    assert report["candidate"]["text_models"] == "the champion's"
+    assert report["gate"]["champion_f1"] == 0.0 and report["gate"]["candidate_f1"] > 0.9
+    assert report["promoted"] and served.is_symlink()
+    promoted = LearntPolicy.from_json(json.loads(served.read_text()))
+    assert promoted.text == text
+    assert promoted.coef[promoted.feature_names.index("text_now")] > 0
