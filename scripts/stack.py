@@ -13,6 +13,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -223,6 +224,10 @@ class Stack:
         ]
 
     def _spawn(self, name: str, command: list[str], cwd: Path) -> None:
+        # Whatever script started the stack (an evaluation, a benchmark), a SIGTERM to it must reach the
+        # groups below, which sit in sessions of their own.
+        if threading.current_thread() is threading.main_thread():
+            stop_on_signals()
         log = (self.config.log_dir / f"{name}.log").open("ab")
         # Each process leads its own group so stop() also reaches the workers it forks.
         process = subprocess.Popen(
