@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import backend_client, messages
-from actions.handoff import offer_or_hand_over
+from actions.handoff import hand_over_if_the_policy_takes_it, offer_or_hand_over
 from actions.order_ids import normalize_order_id
 from contract.service_api import Withheld
 
@@ -49,7 +49,10 @@ RECENT_ORDERS_SHOWN = 3
 
 class ActionAskOrderId(Action):
     """The order form's question for the number. A signed-in shopper also gets their latest orders as buttons,
-    since the shop knows them; a visitor, or a backend that cannot say, gets the question alone."""
+    since the shop knows them; a visitor, or a backend that cannot say, gets the question alone. When the
+    backend's hand-off policy takes the turn ("where is my order, third time I write"), the customer hears the
+    hand-over alone, not a question left above "I'm connecting you". The form stays as it is (ending it here
+    would run its completion rules, a look-up of no order); the customer's next messages go to the team."""
 
     def name(self) -> str:
         return "action_ask_order_id"
@@ -57,6 +60,8 @@ class ActionAskOrderId(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if await hand_over_if_the_policy_takes_it(dispatcher, tracker):
+            return []
         try:
             recent = (await backend_client.recent_orders(tracker.sender_id, RECENT_ORDERS_SHOWN)).orders
         except backend_client.BackendError as error:

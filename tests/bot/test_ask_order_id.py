@@ -1,10 +1,12 @@
 """The order form's question for the number (actions/orders.py ActionAskOrderId): a signed-in shopper also
 gets their latest orders as buttons whose payload fills the form as a typed number would; a visitor, or a
-backend that cannot say, gets the question alone. The backend is scripted at the HTTP boundary."""
+backend that cannot say, gets the question alone; a turn the hand-off policy takes over gets the hand-over
+alone. The backend is scripted at the HTTP boundary (the person-offer check, then the latest orders)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -20,6 +22,23 @@ LATEST = [
 ]
 
 
+LEFT_TO_THE_BOT = {"handed_over": False, "case_id": None, "message": None}
+HANDED_OVER = {"handed_over": True, "case_id": 7, "message": "I'm connecting you with a member of our team."}
+
+
+def orders(
+    respond: Callable[[httpx.Request], httpx.Response], offer: dict[str, Any] | None = LEFT_TO_THE_BOT
+) -> Callable[[httpx.Request], httpx.Response]:
+    """The backend: the person-offer check answers `offer` (None: it is down), the latest orders `respond`."""
+
+    def route(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/person-offer"):
+            return httpx.Response(200, json=offer) if offer is not None else httpx.Response(503, text="down")
+        return respond(request)
+
+    return route
+
+
 def ask() -> list[dict[str, Any]]:
     from rasa_sdk import Tracker
     from rasa_sdk.executor import CollectingDispatcher
@@ -32,8 +51,12 @@ def ask() -> list[dict[str, Any]]:
     return dispatcher.messages
 
 
+def order_requests(requests: list[httpx.Request]) -> list[httpx.Request]:
+    return [r for r in requests if not r.url.path.endswith("/person-offer")]
+
+
 def test_a_signed_in_shopper_picks_from_their_latest_orders(seen):
-    asked = seen(lambda r: httpx.Response(200, json={"orders": LATEST}))
+    asked = seen(orders(lambda r: httpx.Response(200, json={"orders": LATEST})))
     [question] = ask()
     assert question["text"] == messages.ASK_ORDER_ID_OR_PICK
     assert [b["title"] for b in question["buttons"]] == [
@@ -41,7 +64,7 @@ def test_a_signed_in_shopper_picks_from_their_latest_orders(seen):
         "ORD-100002 (delayed, placed Nov 20)",
     ]
     assert question["buttons"][0]["payload"] == '/inform{"order_id": "ORD-100003"}'
-    [request] = asked
+    [request] = order_requests(asked)
     assert request.url.path == "/api/v1/service/conversations/conv-1/orders"
     assert request.url.params["limit"] == "3"
 
@@ -55,7 +78,15 @@ def test_a_signed_in_shopper_picks_from_their_latest_orders(seen):
     ],
     ids=["visitor", "backend down", "bad body"],
 )
-def test_otherwise_the_question_alone(seen, respond):
-    seen(respond)
+@pytest.mark.parametrize("offer", [LEFT_TO_THE_BOT, None], ids=["left to the bot", "check down"])
+def test_otherwise_the_question_alone(seen, respond, offer):
+    seen(orders(respond, offer))
     [question] = ask()
     assert question["response"] == "utter_ask_order_id" and not question["buttons"]
+
+
+def test_a_turn_the_hand_off_policy_takes_gets_the_hand_over_alone(seen):
+    asked = seen(orders(lambda r: httpx.Response(200, json={"orders": LATEST}), HANDED_OVER))
+    [notice] = ask()
+    assert notice["text"] == HANDED_OVER["message"] and not notice["buttons"]
+    assert [r.url.path for r in asked] == ["/api/v1/service/conversations/conv-1/person-offer"]
