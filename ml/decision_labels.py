@@ -56,7 +56,7 @@ from backend.core.config import Settings, get_settings
 from backend.core.database import utcnow
 from backend.decisions.models import Decision
 from backend.handoff.features import FEATURES
-from backend.handoff.policy import HandoffPolicy, LearntPolicy, RulesPolicy
+from backend.handoff.policy import HandoffPolicy, LearntPolicy, RulesPolicy, input_names
 from backend.handoff.text import TEXT_FEATURES, TextModels
 from ml import handoff_promotion as promotion
 from ml.handoff import FOLDS, _f1, fit_rows
@@ -132,11 +132,6 @@ async def text_features_of(session: AsyncSession, text: TextModels, decision: De
     return text.features(turns)
 
 
-def names_of(text: TextModels | None) -> tuple[str, ...]:
-    """The candidate's features: the cue features, and the text models' when it ships with them."""
-    return FEATURES + (TEXT_FEATURES if text is not None else ())
-
-
 def matrix(
     rows: Sequence[LabelledDecision], names: Sequence[str] = FEATURES
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,7 +163,7 @@ def fit(
     """ml/handoff.py's procedure on logged rows: C by grouped out-of-fold log loss, then the threshold by
     out-of-fold F1, then one fit on every row. With `text`, the policy reads those text models' logits too
     and ships with them."""
-    X, y, groups = matrix(rows, names_of(text))
+    X, y, groups = matrix(rows, input_names(text))
     if y.sum() < FOLDS or (len(y) - y.sum()) < FOLDS or len(set(groups)) < FOLDS:
         raise TooFewLabels(
             f"too few of each label (or conversations) to cross-validate: {int(y.sum())} needed"
@@ -182,7 +177,7 @@ def fit(
         "C": choice.c,
         "threshold": choice.threshold,
         "cv_f1": round(choice.f1, 4),
-        "features": list(names_of(text)),
+        "features": list(input_names(text)),
         "text_models": "the champion's" if text is not None else None,
     }
     return policy, report

@@ -49,6 +49,11 @@ class HandoffDecision:
     fallback: str | None = None  # why the rules decided instead of the configured learnt policy
 
 
+def input_names(text: TextModels | None) -> tuple[str, ...]:
+    """A learnt policy's input vector, in order: the features of features.py, then the text models' if any."""
+    return FEATURES + (TEXT_FEATURES if text is not None else ())
+
+
 class HandoffPolicy(Protocol):
     name: str
 
@@ -119,8 +124,7 @@ class LearntPolicy:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        """The input vector's order: the features of features.py, then the text models' if any."""
-        return FEATURES + (TEXT_FEATURES if self.text is not None else ())
+        return input_names(self.text)
 
     def features(self, turns: Sequence[TurnView]) -> dict[str, float]:
         """What the policy reads after the last of `turns`."""
@@ -188,7 +192,7 @@ class LearntPolicy:
         if body.get("format") != ARTIFACT_FORMAT:
             raise ValueError(f"not a hand-off policy file (format {body.get('format')!r})")
         text = TextModels.from_json(body["text_models"]) if "text_models" in body else None
-        expected = FEATURES + (TEXT_FEATURES if text is not None else ())
+        expected = input_names(text)
         if tuple(body["features"]) != expected:
             raise ValueError("the policy was trained on other features than this code computes")
         if not len(body["mean"]) == len(body["scale"]) == len(body["coef"]) == len(expected):
