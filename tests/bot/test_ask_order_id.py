@@ -15,15 +15,12 @@ import pytest
 from actions import messages
 from actions.orders import ActionAskOrderId
 from tests.bot.test_actions import DOMAIN
+from tests.bot.test_one_voice_followups import HANDED_OVER, LEFT_TO_THE_BOT
 
 LATEST = [
     {"order_id": "ORD-100003", "status": "processing", "placed_at": "2026-12-05T10:00:00Z"},
     {"order_id": "ORD-100002", "status": "delayed", "placed_at": "2026-11-20T09:30:00Z"},
 ]
-
-
-LEFT_TO_THE_BOT = {"handed_over": False, "case_id": None, "message": None}
-HANDED_OVER = {"handed_over": True, "case_id": 7, "message": "I'm connecting you with a member of our team."}
 
 
 def orders(
