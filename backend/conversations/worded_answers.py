@@ -26,6 +26,10 @@ _ACCEPTS = re.compile(
     re.IGNORECASE,
 )
 _NEGATION = r"(?:no|not|nah|nope|never|don'?t|dont|won'?t|rather|instead|wait|actually|but)"
+# "no point sending them now", "no rush": a "no" that qualifies the yes rather than taking it back
+_QUALIFYING_NO = re.compile(
+    r"\bno\s+(?:point|rush|hurry|worries|problem|need\s+to\s+(?:send|wait|rush))\b", re.IGNORECASE
+)
 _TAKES_IT_BACK = re.compile(rf"\b{_NEGATION}\b|n't\b", re.IGNORECASE)
 SHORT_WORDS = 4
 
@@ -44,7 +48,7 @@ _KEEPS_THE_OFFER = re.compile(r"\b(?:i'?ll take|i'?d like that|sounds good|deal|
 
 def says_yes(text: str) -> bool:
     """Whether `text`, sent while an offer of a person is on screen, accepts it."""
-    if not _OPENS_WITH_YES.search(text) or _TAKES_IT_BACK.search(text):
+    if not _OPENS_WITH_YES.search(text) or _TAKES_IT_BACK.search(_QUALIFYING_NO.sub("", text)):
         return False
     return len(text.split()) <= SHORT_WORDS or _ACCEPTS.search(text) is not None
 

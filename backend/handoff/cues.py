@@ -52,7 +52,7 @@ _SOMEONE = (
 )
 _STAFF_VERB = (
     r"(?:look|check|call|ring|contact|handle|deal|sort|fix|help|arrange|take|review|investigate|search|find"
-    r"|get\s+back|reply|process|approve|trace|open|resend|reship|chase)"
+    r"|get\s+back|reply|process|approve|trace|open|resend|reship|chase|send\s+(?:it|them|a\s+new|another))"
 )
 
 # The bot speaks English, but a customer who asks for a person in their own language has asked all the same
@@ -84,6 +84,12 @@ ASKS_FOR_PERSON = re.compile(
             r"\b(?:can|could|would|will)\s+(?:(?:someone|somebody)"
             + _NOT_THIRD_PARTY
             + r"|a\s+person|a\s+human|an\s+agent)\b",
+            # the same with a word about the person: "could a nice person help me on the phone", "could a
+            # real human look"; "I'd like someone senior to look at both orders"
+            rf"\b(?:can|could|would|will)\s+(?:a|an)\s+(?:nice|kind|real|actual|live|friendly|proper)\s+"
+            rf"(?:person|human|agent|lady|man)\s+{_STAFF_VERB}\b",
+            r"\b(?:get|want|need|like)\s+(?:someone|somebody)\s+(?:more\s+)?(?:senior|qualified|experienced"
+            r"|higher\s+up|in\s+charge)\s+(?:to|from|who)\b",
             r"\b(?:someone|somebody)\s+(?:from|at|on)\s+(?:your|the)\s+(?:team|staff|side)\b",
             r"\b(?:an?\s+)?(?:human|agent|person|manager)\s+(?:please|pls|plz|asap|now)\b",
             r"\b(?:please|pls|plz)\s+(?:a|an|some)\s+(?:real\s+)?(?:person|human|agent)\b",
@@ -298,7 +304,8 @@ NOT_HELPED = re.compile(
             r"\b(?:that'?s|that\s+is)\s+(?:(?:just|completely|simply)\s+)?(?:wrong|incorrect|irrelevant)\b",
             r"\b(?:nothing\s+to\s+do\s+with|irrelevant\s+to)\s+(?:my|what\s+i)\b",
             r"\byou\s+(?:don'?t|do\s+not|didn'?t|did\s+not)\s+(?:understand|get\s+it|get\s+what)\b",
-            r"\byou(?:'re|\s+are)\s+not\s+(?:understanding|getting\s+it)\b|\byou\s+misunderst",
+            r"\byou(?:'re|\s+are)\s+(?:just\s+|clearly\s+|obviously\s+|still\s+)?not\s+(?:even\s+)?(?:understanding"
+            r"|getting\s+it)\b|\byou\s+misunderst",
             r"\b(?:already\s+tried|tried\s+(?:that|this|it|those)\s+already)\b",
             r"\b(?:made|makes)\s+no\s+difference\b|\b(?:didn'?t|did\s+not|doesn'?t)\s+change\s+anything\b",
             r"\bstill\s+(?:the\s+same|happening)\b",
@@ -310,7 +317,8 @@ NOT_HELPED = re.compile(
             r"|network|wi-?fi|app|link|e-?mail|code|way|method|payment\s+method)s?|again|both|everything)\b[^?!]{0,60}"
             r"\bstill\b",
             # not read or heard: "you're not listening", "you didn't read my question"
-            r"\byou(?:'re|\s+are)\s+not\s+(?:listening|reading)\b|\byou\s+(?:don'?t|do\s+not|didn'?t|did\s+not|never)\s+"
+            r"\byou(?:'re|\s+are)\s+(?:just\s+|clearly\s+|obviously\s+|still\s+)?not\s+(?:even\s+)?(?:listening"
+            r"|reading)\b|\byou\s+(?:don'?t|do\s+not|didn'?t|did\s+not|never)\s+"
             r"(?:listen|read)\b",
             r"\b(?:did|done|entered|typed|tried|followed|set|put|changed|cleared|reset)\s+(?:it\s+|that\s+|them\s+)?"
             r"(?:exactly\s+)?(?:like|as)\s+(?:that|this|you\s+(?:showed|described|explained|wrote))\b"
@@ -516,6 +524,13 @@ DISOWNS = re.compile(
             r"|authori[sz]e|authori[sz]ed|sign\s+up\s+for|signed\s+up\s+for)\s+(?:anything|this|that|these|those|it|them"
             r"|either|any\s+of)\b",
             r"\b(?:someone|somebody)\s+(?:else\s+)?(?:has|knows|got)\s+(?:my|our)\s+(?:login|password|account|card|details)\b",
+            # "NOT MINE." as a sentence of its own; "never signed up or bought anything"; "I did not approve
+            # any of it"
+            r"(?:^|[.!?]\s*)\W*(?:it'?s\s+|that'?s\s+|these\s+are\s+|they'?re\s+)?not\s+mine\b\s*[.!]",
+            r"\b(?:never|haven'?t|have\s+not|didn'?t|did\s+not)\s+(?:ever\s+)?(?:signed\s+up|registered)\s+(?:or|and)\s+"
+            r"(?:bought|ordered|purchased)\s+anything\b",
+            r"\b(?:i|we)\s+(?:did\s*n[o']?t|never)\s+(?:approve|authori[sz]e|agree\s+to|consent\s+to)\s+(?:any\s+of\s+)?"
+            r"(?:it|this|that|them|these|those)\b",
             r"\bwho\s+(?:placed|made|ordered|bought|changed|used)\b"
             r"|\bwho(?:\s+is|'s|\s+has\s+been)\s+(?:ordering|buying|using|logging|shopping)\b[^.?!]{0,20}\b(?:my|our)\b",
             # the order named by its number, then disowned: "ORD-100368 I never placed" ("an order I never
@@ -680,7 +695,8 @@ THREATENS = re.compile(
             # a last order: "never shopping here again", "never to order from you"; not "I never shop online"
             r"\bnever\s+(?:to\s+)?(?:order|ordering|buy|buying|shop|shopping)\b(?=[^.?!,]{0,25}\b(?:again|from\s+you"
             r"|with\s+you|here|from\s+northwind|at\s+northwind|with\s+northwind)\b)",
-            r"\b(?:i'?m|i\s+am)\s+(?:leaving|switching|going\s+elsewhere)\b",
+            r"\b(?:i'?m|i\s+am)\s+(?:leaving|switching|going\s+elsewhere)\b(?!\s+(?:the|my|a|an|for|on|in|at|to|town"
+            r"|work|home|tomorrow|today|tonight|soon|next|this|away\s+from)\b)",
             # The same threats in other common words: the bank asked to reverse a payment, a formal complaint
             # or a report to a consumer body, custom taken elsewhere, a last order.
             r"\b(?:reverse|reversing|claw\s+back|recall)\s+(?:the\s+|my\s+|this\s+)?(?:payment|charge|transaction)\b",
@@ -697,6 +713,13 @@ THREATENS = re.compile(
             r"\b(?:this\s+is|that'?s|that\s+was)\s+(?:the|my)\s+last\s+(?:time|order)\b",
             r"\b(?:go|going|switch|switching|move|moving)\s+(?:over\s+)?to\s+(?:a\s+|your\s+)?competitors?\b",
             r"\b(?:reviews?)\s+(?:everywhere|all\s+over)\b",
+            # a review written as a warning: "posting about it on every review site", "leaving a review so
+            # other people know"; not "I'll leave a nice review"
+            r"\b(?:every|all\s+the|each)\s+review\s+(?:site|website|page|platform)s?\b",
+            r"\breview\b[^.!?]{0,30}\bso\s+(?:that\s+)?(?:other\s+people|others|everyone|everybody|people)\s+know\b",
+            r"\bthis\s+was\s+(?:the|my)\s+last\s+(?:time|order)\b",
+            r"\b(?:buy|order|get|shop\s+for)\s+(?:my|our|the)\s+\w+\s+(?:somewhere|elsewhere|from\s+someone)\s+"
+            r"(?:that|who|which)\s+(?:actually|can|will|does)\b",
             # an ultimatum: "if this isn't sorted (by Friday) I'm cancelling / I'll go elsewhere"
             r"\bif\s+(?:this|it|that)\s+(?:isn'?t|is\s+not|doesn'?t\s+get|does\s+not\s+get|isn'?t\s+getting|gets\s+no)\s+"
             r"(?:sorted|fixed|resolved|refunded|solved)\b[^.?!]{0,40}\bi(?:'?ll|'?m|\s+will|\s+am)\s+(?:be\s+)?"
@@ -797,6 +820,10 @@ _BREAKS_OFF = re.compile(
 )
 
 _CUT_AFTER_ARTICLE = re.compile(r"\b(?:the|a|an)\s*[.,;:]*\s*$", re.IGNORECASE)
+# Dictation: a hesitation after the break ("my order is the the um") still breaks off; a function word said
+# twice ("the the one with the blue") is a stammer a dictated fragment carries, not a sentence's.
+_TRAILING_HESITATION = re.compile(r"(?:[\s,.]+(?:um+|uh+|erm+|er|hmm+))+[\s.,]*$", re.IGNORECASE)
+_STAMMER = re.compile(r"\b(the|a|an|my)\s+\1\b", re.IGNORECASE)
 
 _APPROVING = re.compile(
     "[\U0001f44d\U0001f44c\U0001f64f\u2705\u2714\u2764\U0001f642\U0001f60a\U0001f600\U0001f601"
@@ -814,10 +841,12 @@ def is_garbled(text: str | None) -> bool:
         return bool(stripped) and not any(ch.isdigit() for ch in stripped) and not _APPROVING.search(stripped)
     content = [w for w in words if w not in _FILLER] or words
     mashed = sum(bool(_MASHED.search(w)) for w in content)
+    spoken = _TRAILING_HESITATION.sub("", text)
     breaks_off = "?" not in text and (
-        (len(words) <= 8 and bool(_BREAKS_OFF.search(text)))
+        (len(words) <= 8 and bool(_BREAKS_OFF.search(spoken)))
         # a dictated message cut off: longer, but ending on an article no sentence ends with
-        or (len(words) <= 14 and bool(_CUT_AFTER_ARTICLE.search(text)))
+        or (len(words) <= 14 and bool(_CUT_AFTER_ARTICLE.search(spoken)))
+        or (len(words) <= 10 and bool(_STAMMER.search(text)))
     )
     return 2 * mashed >= len(content) or breaks_off
 
