@@ -11,10 +11,11 @@ of each turn, FallbackClassifier included, and the logits of two text models on 
 embedding (backend/handoff/text.py; fitted first, by ml/handoff_text.py, each row's logit out of fold by
 writer, and shipped inside the policy file). Choices made by leave-one-writer-out cross-validation on dev
 (each dev set is one writer's; fit on the others, score it): the regularisation C (pooled held-out log loss),
-then the threshold (pooled held-out F1; ties go to the higher threshold, which hands over less). The test
-set is a writer none of the dev sets share, so a choice read on a held-out writer's turns is read in the
-condition it will meet; within-writer folds put a writer's style on both sides and scored kinder. The final
-fit is on all dev rows. The labels come from the written rules, never from these features.
+then the threshold (the middle of the band whose pooled held-out F1 is within one standard error of the best:
+ml/handoff_threshold.py). The test set is a writer none of the dev sets share, so a choice read on a
+held-out writer's turns is read in the condition it will meet; within-writer folds put a writer's style on
+both sides and scored kinder. The final fit is on all dev rows. The labels come from the written rules, never
+from these features.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from backend.handoff.features import FEATURES, TurnView, handoff_features, vecto
 from backend.handoff.policy import LearntPolicy, RulesPolicy, declined
 from backend.handoff.text import pair_input, vector_of
 from contract.embedding import as_bytes
-from ml import conversations, handoff_text
+from ml import conversations, handoff_text, handoff_threshold
 from ml.conversations import LabelledConversation
 from scripts.paths import BOT_BIN, CACHE, CURRENT_MODEL, ROOT, VAR, content_hash
 
@@ -153,9 +154,8 @@ def _decided(X: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     """What LearntPolicy.decide does at this threshold: the explicit-request guardrail hands over, a declined
     person is respected, the score decides the rest. Read on the policy's own columns: a study's rows carry
     more after them (scripts/handoff_text_dev.py, ml/handoff_probes.py)."""
-    own = X[:, : len(FEATURES)]
-    explicit = own[:, FEATURES.index("explicit_request")] > 0
-    return explicit | ((scores >= threshold) & ~declined(dict(zip(FEATURES, own.T, strict=True))))
+    parts = _threshold_rows(X, np.zeros(len(scores)), scores)
+    return parts.always | (parts.eligible & (scores >= threshold))
 
 
 def scores(policy: LearntPolicy, X: np.ndarray) -> np.ndarray:
@@ -165,13 +165,12 @@ def scores(policy: LearntPolicy, X: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _best_threshold(X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    best = (0.5, -1.0)
-    for threshold in sorted(set(np.round(scores, 4)), reverse=True):
-        f1 = _f1(y, _decided(X, scores, threshold))
-        if f1 > best[1]:
-            best = (float(threshold), f1)
-    return best
+def _threshold_rows(X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> handoff_threshold.Rows:
+    """`_decided`'s parts for the threshold rule: the guardrail's rows, and the rows the score decides."""
+    own = X[:, : len(FEATURES)]
+    explicit = own[:, FEATURES.index("explicit_request")] > 0
+    refused = np.asarray(declined(dict(zip(FEATURES, own.T, strict=True))), dtype=bool)
+    return handoff_threshold.Rows(y, scores, explicit, ~explicit & ~refused)
 
 
 @dataclass(frozen=True)
@@ -188,13 +187,13 @@ class Choice:
 def fit_rows(
     X: np.ndarray, y: np.ndarray, groups: np.ndarray, version: str, folds: BaseCrossValidator | None = None
 ) -> tuple[LearntPolicy, Choice]:
-    """C by out-of-fold log loss, then the threshold by out-of-fold F1, then the fit on all rows. The folds
-    hold out whole `groups` (`folds`: grouped 5-fold unless given; dev passes its writers, one out at a
-    time)."""
+    """C by out-of-fold log loss, then the threshold on out-of-fold F1 (ml/handoff_threshold.py), then the
+    fit on all rows. The folds hold out whole `groups` (`folds`: grouped 5-fold unless given; dev passes its
+    writers, one out at a time); the threshold's standard error resamples them too."""
     scores = {c: _out_of_fold(X, y, groups, c, folds) for c in C_GRID}
     losses = {c: log_loss(y, np.clip(s, 1e-6, 1 - 1e-6)) for c, s in scores.items()}
     c = min(losses, key=losses.__getitem__)
-    threshold, oof_f1 = _best_threshold(X, y, scores[c])
+    threshold, oof_f1 = handoff_threshold.band_middle(_threshold_rows(X, y, scores[c]), groups)
     mean, scale = _standardize(X)
     model = LogisticRegression(C=c, max_iter=2000).fit((X - mean) / scale, y)
     policy = LearntPolicy(

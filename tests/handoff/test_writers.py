@@ -8,8 +8,8 @@ import pytest
 from sklearn.metrics import log_loss
 from sklearn.model_selection import LeaveOneGroupOut
 
-from ml import conversations
-from ml.handoff import C_GRID, _best_threshold, _out_of_fold, fit, rows, writer_groups, writers
+from ml import conversations, handoff_threshold
+from ml.handoff import C_GRID, _out_of_fold, _threshold_rows, fit, rows, writer_groups, writers
 from tests.handoff.labelled_parses import labelled_parses
 
 
@@ -57,10 +57,12 @@ def test_the_shipped_threshold_and_c_are_chosen_on_held_out_writers() -> None:
     chosen = report["chosen_on_dev"]
     assert chosen["folds"].startswith("leave-one-writer-out")
     X, y, _ = rows(dev, parses)
-    folds = (X, y, writer_groups(dev, parses))
+    groups = writer_groups(dev, parses)
+    folds = (X, y, groups)
     losses = {
         c: log_loss(y, np.clip(_out_of_fold(*folds, c, LeaveOneGroupOut()), 1e-6, 1 - 1e-6)) for c in C_GRID
     }
     assert chosen["C"] == min(losses, key=losses.__getitem__)
-    threshold, f1 = _best_threshold(X, y, _out_of_fold(*folds, chosen["C"], LeaveOneGroupOut()))
+    held_out = _out_of_fold(*folds, chosen["C"], LeaveOneGroupOut())
+    threshold, f1 = handoff_threshold.band_middle(_threshold_rows(X, y, held_out), groups)
     assert policy.threshold == threshold and chosen["cv_f1_at_threshold"] == round(f1, 4)
