@@ -36,8 +36,8 @@ from ml.agreement import read_replay
 PERSON_WORDS = re.compile(
     r"\b(?:person|someone|somebody|member of our team|billing team|connect you)\b", re.IGNORECASE
 )
-# Threshold rules: F-beta (beta 1 is what ml/handoff.py ships), or the highest recall at an out-of-fold
-# precision floor.
+# Threshold rules: the argmax of F-beta (of F1 is what ml/handoff.py shipped before the middle of its band,
+# ml/handoff_threshold.py), or the highest recall at an out-of-fold precision floor.
 THRESHOLD_RULES = ("f1", "f2", "precision>=0.93", "precision>=0.90")
 
 Counts = tuple[int, int, int]  # true positives, false positives, false negatives
