@@ -89,6 +89,17 @@ class ActionApologizeComplaint(ActionOfferPerson):
     action_name = "action_apologize_complaint"
 
 
+class ActionWelcomeOfferStands(ActionOfferPerson):
+    """A thanks in answer to an offer of a person: "you're welcome" with the offer kept open (or the policy's
+    hand-over). A message read as thanks there may be no thanks at all: "if this isn't fixed today I'm posting
+    about it on every review site" was, and the policy handed it over after "You're welcome. If you'd still
+    like someone..." had been said. Asked first, the customer hears the hand-over alone."""
+
+    question = messages.WELCOME_OFFER_STANDS
+    buttons = messages.PERSON_OFFER_BUTTONS
+    action_name = "action_welcome_offer_stands"
+
+
 class ActionSecurityConcern(ActionOfferPerson):
     """Account security: a person at once when the policy takes the turn (someone else in the account, orders
     or charges the customer did not make: labelling rule H4 a), else how to secure the account and the offer

@@ -88,6 +88,12 @@ HANDOFF_FAILED = (
 PERSON_OFFER = (
     "Would you like me to connect you with a person from our team? They'll reply right here in this chat."
 )
+# A thanks in answer to any of those offers (bot/data/rules.yml, "... - thanks"): the bot has not solved it,
+# so no "happy to help" and no "anything else?", and thanks is not a yes, so the offer stays open.
+WELCOME_OFFER_STANDS = (
+    "You're welcome. If you'd still like someone from our team to look into it, just say so and I'll connect "
+    "you."
+)
 COMPLAINT_APOLOGY = "I'm really sorry about your experience, that's not the standard we want to give you."
 COMPLAINT_OFFER = "Would you like me to pass this to a person from our team so they can put it right?"
 COMPLAINT_OFFER_BUTTONS = YES_OR_NO_THANKS

@@ -1,8 +1,9 @@
 """Thanks in answer to an offer of a person (bot/data/rules.yml, "... - thanks"): not "happy to help" and
 "anything else?", as the general thanks rule says, since the bot has not solved it, and no hand-over, since
-thanks is not a yes. utter_welcome_offer_stands says "you're welcome" and keeps the offer open, with the
-buttons of the contract. The rules are read from the files; `rasa test core` (bot/tests/test_stories.yml)
-plays them.
+thanks is not a yes. action_welcome_offer_stands says "you're welcome" and keeps the offer open, with the
+buttons of the contract, unless the backend's hand-off policy takes the turn (a threat the NLU read as
+thanks): then the hand-over alone. The rules are read from the files; `rasa test core`
+(bot/tests/test_stories.yml) plays them.
 """
 
 from __future__ import annotations
@@ -10,14 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from actions import messages
+from actions.handoff import ActionWelcomeOfferStands
 from contract.quick_replies import PERSON_OFFER_BUTTONS
+from contract.service_api import HANDOFF_MESSAGE
+from tests.bot.test_one_voice_followups import HANDED_OVER, LEFT_TO_THE_BOT, Backend, run
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
 DOMAIN = yaml.safe_load((BOT / "domain.yml").read_text())
 RULES = yaml.safe_load((BOT / "data" / "rules.yml").read_text())["rules"]
-STANDS = "utter_welcome_offer_stands"
+STANDS = "action_welcome_offer_stands"
 # An offer the general thanks rule still answers: the cancellation info answered the question asked.
 ANSWERED_ANYWAY = {"action_cancel_info"}
 AFTER_STANDS = (yaml.safe_dump({"action": STANDS}),)
@@ -66,9 +72,29 @@ def test_no_anything_else_follows_it_and_the_general_thanks_rule_is_unchanged():
     assert general == [GENERAL_THANKS]
 
 
-def test_the_response_says_welcome_keeps_the_offer_and_has_the_contract_buttons():
-    [variant] = DOMAIN["responses"][STANDS]
-    text = variant["text"]
+def test_the_reply_says_welcome_keeps_the_offer_and_has_the_contract_buttons():
+    assert STANDS in DOMAIN["actions"] and "utter_welcome_offer_stands" not in DOMAIN["responses"]
+    text = messages.WELCOME_OFFER_STANDS
     assert text.startswith("You're welcome.") and "connect you" in text
     assert "?" not in text and "help" not in text.lower()  # no question of its own, no "happy to help"
-    assert tuple(variant["buttons"]) == PERSON_OFFER_BUTTONS
+    assert ActionWelcomeOfferStands().name() == STANDS
+
+
+@pytest.fixture
+def backend(monkeypatch: pytest.MonkeyPatch) -> Backend:
+    return Backend(monkeypatch)
+
+
+@pytest.mark.parametrize("answer", [LEFT_TO_THE_BOT, None], ids=["left to the bot", "backend down"])
+def test_left_to_the_bot_the_offer_stays_open(backend, answer):
+    backend.offer = answer
+    [message], _ = run(ActionWelcomeOfferStands(), "thanks", {}, [])
+    assert message["text"] == messages.WELCOME_OFFER_STANDS
+    assert tuple(message["buttons"]) == PERSON_OFFER_BUTTONS
+    assert any(path.endswith("/conv-1/person-offer") for path in backend.calls)
+
+
+def test_a_thanks_the_backend_takes_over_is_the_hand_over_alone(backend):
+    backend.offer = HANDED_OVER
+    [handed], _ = run(ActionWelcomeOfferStands(), "thanks", {}, [])
+    assert handed == {**handed, "text": HANDOFF_MESSAGE, "buttons": []}
