@@ -160,9 +160,9 @@ def split_by_time(rows: Sequence[LabelledDecision]) -> tuple[list[LabelledDecisi
 def fit(
     rows: Sequence[LabelledDecision], version: str, text: TextModels | None = None
 ) -> tuple[LearntPolicy, dict[str, Any]]:
-    """ml/handoff.py's procedure on logged rows: C by grouped out-of-fold log loss, then the threshold by
-    out-of-fold F1, then one fit on every row. With `text`, the policy reads those text models' logits too
-    and ships with them."""
+    """ml/handoff.py's procedure on logged rows: C by grouped out-of-fold log loss, then the threshold on
+    out-of-fold F1 (ml/handoff_threshold.py, conversations resampled), then one fit on every row. With
+    `text`, the policy reads those text models' logits too and ships with them."""
     X, y, groups = matrix(rows, input_names(text))
     if y.sum() < FOLDS or (len(y) - y.sum()) < FOLDS or len(set(groups)) < FOLDS:
         raise TooFewLabels(

@@ -287,18 +287,23 @@ def parse_turns(model: Path, out: Path, *extra: str) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 
-def dev_key() -> str | None:
-    """The hash of what the dev policy is fitted from (labelled data, this trainer, the features, the Rasa
-    model's name); None without labelled data or a Rasa model."""
-    if not conversations.data_files() or not CURRENT_MODEL.exists():
-        return None
-    inputs = [
+def fitted_from() -> list[Path]:
+    """The files the dev policy is fitted from: labelled data, this trainer, its text models and threshold
+    rule, the features."""
+    return [
         *conversations.data_files(),
         ROOT / "ml" / "handoff.py",
         ROOT / "ml" / "handoff_text.py",
+        ROOT / "ml" / "handoff_threshold.py",
         ROOT / "backend" / "handoff",
     ]
-    return content_hash(inputs, extra=CURRENT_MODEL.resolve().name)
+
+
+def dev_key() -> str | None:
+    """The hash of `fitted_from` and the Rasa model's name; None without labelled data or a Rasa model."""
+    if not conversations.data_files() or not CURRENT_MODEL.exists():
+        return None
+    return content_hash(fitted_from(), extra=CURRENT_MODEL.resolve().name)
 
 
 def promoted_to_keep(key: str, served: Path) -> Path | None:

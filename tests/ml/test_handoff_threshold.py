@@ -1,10 +1,13 @@
 """ml/handoff_threshold.py: the hand-off policy's threshold is the middle of the band of out-of-fold F1 within
 one standard error of the best, so noise in the scores' last digits does not move it along a flat curve."""
 
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
 
+from ml import conversations, handoff_threshold
 from ml import handoff as trainer
-from ml import handoff_threshold
 from ml.handoff_threshold import Rows, band_middle, candidates, f1_curve
 
 
@@ -64,3 +67,17 @@ def test_noise_in_the_last_digits_moves_the_argmax_more_than_the_band_middle() -
         argmaxes.append(thresholds[len(curve) - 1 - int(np.argmax(curve[::-1]))])
         middles.append(band_middle(jittered, groups)[0])
     assert np.ptp(middles) < np.ptp(argmaxes)
+
+
+def test_the_policy_cache_key_covers_every_module_of_the_fit() -> None:
+    """`make model` reuses a fitted policy while `dev_key` is unchanged: every module of ml/ the trainer uses
+    must be hashed, or a change to it (this rule's, say) would ship a stale policy."""
+    used = {
+        Path(module.__file__).resolve()
+        for module in vars(trainer).values()
+        if isinstance(module, ModuleType) and module.__name__.startswith("ml.") and module.__file__
+    }
+    assert Path(handoff_threshold.__file__).resolve() in used
+    assert used - {Path(trainer.__file__).resolve()} <= {p.resolve() for p in trainer.fitted_from()} | {
+        Path(conversations.__file__).resolve()  # the loader: its data files are hashed
+    }
