@@ -112,6 +112,22 @@ class ActionOutOfScope(Action):
         return []
 
 
+class ActionInformAck(Action):
+    """A detail given out of context: what the bot can do with it, unless the backend's hand-off policy takes
+    the turn (two dictated fragments in a row, say): then the hand-over alone, not "What would you like me to
+    help you with?" above "I'm connecting you"."""
+
+    def name(self) -> str:
+        return "action_inform_ack"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if not await hand_over_if_the_policy_takes_it(dispatcher, tracker):
+            dispatcher.utter_message(text=messages.INFORM_ACK)
+        return []
+
+
 class ActionDefaultAskAffirmation(Action):
     """Asks "is this about <topic>?" in words instead of Rasa's "Did you mean 'intent_name'?"."""
 

@@ -142,6 +142,11 @@ OUT_OF_SCOPE = (
     "Sorry, that's outside what I can help with. I can help with orders and deliveries, returns and refunds, "
     "billing and invoices, your subscription plan and your Northwind account. What can I do for you?"
 )
+# A detail given out of context (an e-mail, an order number with no question): what the bot can do with it.
+INFORM_ACK = (
+    "Thanks! What would you like me to help you with? If it's about an order, I can check its status with "
+    "the order number (it looks like ORD-123456)."
+)
 # A second request to cancel after the information: the customer has read it, so it is not said again in full.
 CANCEL_INFO_AGAIN = (
     "To cancel, open Account > Subscription > Cancel: it takes a minute, and your plan stays active until "

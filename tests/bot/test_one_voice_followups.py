@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from actions import backend_client
-from actions.fallback import ActionOutOfScope
+from actions import backend_client, messages
+from actions.fallback import ActionInformAck, ActionOutOfScope
 from actions.handoff import ActionCancelInfo, ActionOrderLookupFailed
 from actions.orders import ActionLookupOrder
 from contract.service_api import HANDOFF_MESSAGE
@@ -104,7 +104,7 @@ def test_a_turn_the_backend_takes_over_keeps_the_information_and_drops_the_quest
 
 
 def test_the_replies_are_actions_of_the_domain_and_no_longer_responses():
-    replies = ("cancel_info", "order_lookup_failed", "out_of_scope")
+    replies = ("cancel_info", "order_lookup_failed", "out_of_scope", "inform_ack")
     assert {f"action_{name}" for name in replies} <= set(DOMAIN["actions"])
     assert not {f"utter_{name}" for name in replies} & set(DOMAIN["responses"])
 
@@ -145,6 +145,20 @@ def test_out_of_scope_says_what_the_bot_can_help_with_when_the_bot_keeps_the_tur
 def test_out_of_scope_the_backend_takes_over_is_the_hand_over_alone(backend):
     backend.offer = HANDED_OVER
     [message], _ = run(ActionOutOfScope(), "out_of_scope", {}, [])
+    assert message["text"] == HANDOFF_MESSAGE
+
+
+@pytest.mark.parametrize("answer", [LEFT_TO_THE_BOT, None], ids=["left to the bot", "backend down"])
+def test_a_detail_out_of_context_asks_what_to_do_with_it_when_the_bot_keeps_the_turn(backend, answer):
+    backend.offer = answer
+    [message], _ = run(ActionInformAck(), "inform", {}, [])
+    assert message["text"] == messages.INFORM_ACK
+    assert any(path.endswith("/conv-1/person-offer") for path in backend.calls)
+
+
+def test_a_detail_out_of_context_the_backend_takes_over_is_the_hand_over_alone(backend):
+    backend.offer = HANDED_OVER
+    [message], _ = run(ActionInformAck(), "inform", {}, [])
     assert message["text"] == HANDOFF_MESSAGE
 
 
