@@ -99,33 +99,30 @@ class ActionTryKnowledge(Action):
 class ActionOutOfScope(Action):
     """A request outside the assistant's topics: what it can help with, unless the backend's hand-off policy
     takes the turn (a request for a person the NLU read as out of scope, say, in another language): then the
-    hand-over alone, not "What can I do for you?" beside "I'm connecting you"."""
+    hand-over alone, not "What can I do for you?" beside "I'm connecting you". Subclasses say another `reply`
+    the same way."""
+
+    reply: str = messages.OUT_OF_SCOPE
+    action_name: str = "action_out_of_scope"
 
     def name(self) -> str:
-        return "action_out_of_scope"
+        return self.action_name
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if not await hand_over_if_the_policy_takes_it(dispatcher, tracker):
-            dispatcher.utter_message(text=messages.OUT_OF_SCOPE)
+            dispatcher.utter_message(text=self.reply)
         return []
 
 
-class ActionInformAck(Action):
+class ActionInformAck(ActionOutOfScope):
     """A detail given out of context: what the bot can do with it, unless the backend's hand-off policy takes
     the turn (two dictated fragments in a row, say): then the hand-over alone, not "What would you like me to
     help you with?" above "I'm connecting you"."""
 
-    def name(self) -> str:
-        return "action_inform_ack"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        if not await hand_over_if_the_policy_takes_it(dispatcher, tracker):
-            dispatcher.utter_message(text=messages.INFORM_ACK)
-        return []
+    reply = messages.INFORM_ACK
+    action_name = "action_inform_ack"
 
 
 class ActionDefaultAskAffirmation(Action):
