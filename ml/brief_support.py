@@ -17,7 +17,8 @@ tables (plain SQL rows, not the brief's objects):
   the cited messages at the end;
 - the hand-off reason is the cited decision row's reasons (or, when the bot's own action handed over, the
   case's stored reason), with that row's score, threshold and version; the order numbers, intents and quoted
-  words inside the reason appear in the conversation's messages.
+  words inside the reason appear in the conversation's messages; the words quoted "after" it are those of
+  the message the decision was taken on.
 
 Nothing here imports backend/assist/brief.py: the templates' wording is the only thing shared, as a reader
 shares it. A statement with a claim the verifier cannot read is unsupported, not skipped.
@@ -50,6 +51,7 @@ TREND = re.compile(
 )
 DECIDED = re.compile(r"^ \(score (?P<score>\d+\.\d\d) against (?P<threshold>\d+\.\d\d), (?P<version>.+)\)$")
 VERSION_ONLY = re.compile(r"^ \((?P<version>.+)\)$")
+AFTER = re.compile(r", after “[^”]*”$")
 SENDER = {
     "wants": "customer",
     "answered": "bot",
@@ -255,6 +257,9 @@ def _sentiment(statement: Row, cited: list[Row], stored: Stored, brief: Row, pro
 
 def _handover(statement: Row, cited: list[Row], stored: Stored, brief: Row, problems: list[str]) -> None:
     text = statement["text"].removeprefix("Handed over: ")
+    if (after := AFTER.search(text)) is not None:  # the hand-off turn's words: the first cited message's
+        _quotes_in(after.group(), cited[:1], problems)
+        text = text[: after.start()]
     decision = next((d for d in stored.handoffs if d["id"] == brief.get("handover_decision_id")), None)
     own = max((d["id"] for d in stored.handoffs if d["case_id"] == stored.case["id"]), default=None)
     if own is not None and (decision is None or decision["id"] != own):

@@ -15,7 +15,7 @@ can check them (ml/brief_support.py, in `make eval-assist`). Sections:
 - sentiment: the customer's sentiment per message, first to last, and the trend: from the first score to the
   last and the negative streak at the end, citing the first message, the streak's and the last;
 - handover: why the conversation was handed over: the hand-off decision row of the decision log (its
-  reasons, score and threshold), pointing at the customer message of that turn.
+  reasons, score and threshold), pointing at the customer message of that turn and quoting it.
 """
 
 import re
@@ -211,4 +211,8 @@ def _handover(case: Case, decision: Decision | None, messages: list[Message]) ->
             detail = f" (score {decision.score:.2f} against {decision.threshold:.2f}, {decision.version})"
         else:
             detail = f" ({decision.version})"
-    return reason, Statement("handover", f"Handed over: {reason}{detail}", anchor, data)
+    # The turn's own words: the reasons name its cues, and the wants leave out a message the bot read as
+    # small talk (a threat misread as thanks), so without this the agent would not see what triggered it.
+    said = next((m.text for m in messages if m.id == anchor and m.sender == "customer"), "")
+    after = f", after “{quote(said)}”" if said.strip() else ""
+    return reason, Statement("handover", f"Handed over: {reason}{detail}{after}", anchor, data)

@@ -47,6 +47,9 @@ def test_the_brief_cites_real_messages_and_the_decision_rows_reason(client, widg
     assert brief["handover_decision_id"] == handoff["id"]
     (handover,) = by_section["handover"]
     assert handover["message_id"] == handoff["message_id"]
+    # The turn that handed over, in the customer's words: a message the bot read as small talk is not among
+    # the wants, so this is where the agent sees it.
+    assert handover["text"].endswith(f", after “{ids[handoff['message_id']]['text']}”")
 
 
 def test_a_case_out_of_sight_is_404(client):

@@ -124,6 +124,7 @@ TAMPERED = {
     ),
     "another reason": (first("handover"), replace("two dissatisfied", "three dissatisfied"), "stored one"),
     "another policy": (first("handover"), replace("(rules)", "(learnt-v2)"), "not the decision's"),
+    "another trigger": (first("handover"), replace("after “you are", "after “you were"), "quotation"),
 }
 
 
