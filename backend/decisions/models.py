@@ -31,6 +31,7 @@ class Decision(Base):
     __table_args__ = (
         Index("ix_decisions_kind_created_at", "kind", "created_at"),
         Index("ix_decisions_outcome_pending", "outcome_final", "id"),
+        Index("ix_decisions_outcome_due", "outcome_final", "outcome_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,6 +62,8 @@ class Decision(Base):
     # Set once every window the outcome looks at has passed (7 days, 30 for a retention offer): the job
     # refreshes earlier outcomes as more happens, and never reads a final one again.
     outcome_final: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # When the job reads a pending outcome again (NULL: at once); later the older the decision is.
+    outcome_due_at: Mapped[datetime | None]
     # A person's verdict: inline feedback in the inbox, or a supervisor's review of the daily sample.
     feedback_label: Mapped[str | None] = mapped_column(String(16))
     feedback_note: Mapped[str | None] = mapped_column(Text)

@@ -17,7 +17,14 @@
 every decision whose windows are still open, and marks a decision final once they have all passed, so a
 final outcome is never read again; a lead's decision is final as soon as the lead is won or lost in its
 window (final statuses, backend/leads/service.py), as an experiment unit is once every outcome is known.
-Batches bound each round: never-joined decisions first, then the least recently refreshed.
+Batches bound each round: never-joined decisions first, then the longest overdue.
+
+A pending outcome is read again when it is due (`outcome_due_at`): after the round's minimum (`fresh_for`)
+or an eighth of the decision's age, whichever is longer, and never later than the end of its window, when
+it is read a last time and made final. What happens right after a decision (the next turns, the hand-off)
+is seen within minutes, a return visit days later within hours, and a decision is read about 60 times in a
+7-day window instead of once every round (2,016 rounds at the default 5 minutes), so a round's work follows
+the traffic, not the week's backlog of pending decisions.
 """
 
 from __future__ import annotations
@@ -58,6 +65,8 @@ NEXT_TURNS = 2
 BATCH = 500
 MAX_BATCHES_PER_ROUND = 20
 REQUEST_HUMAN, NOT_HELPFUL = "request_human", "not_helpful"
+# A pending outcome is read again after this fraction of the decision's age (or the round's minimum).
+REFRESH_AGE_FRACTION = 1 / 8
 
 
 async def join_outcomes(
@@ -77,18 +86,28 @@ async def join_outcomes(
         .where(
             Decision.outcome_final.is_(False),
             Decision.kind.in_(WINDOWS),
-            Decision.outcome_at.is_(None) | (Decision.outcome_at < now - fresh_for),
+            Decision.outcome_due_at.is_(None) | (Decision.outcome_due_at <= now),
         )
-        .order_by(Decision.outcome_at.is_(None).desc(), Decision.outcome_at, Decision.id)
+        .order_by(Decision.outcome_at.is_(None).desc(), Decision.outcome_due_at, Decision.id)
         .limit(batch)
     )
     pending = list((await session.execute(query)).scalars())
     for decision in pending:
         decision.outcome = await _outcome(session, decision, now)
         decision.outcome_at = now
-        decision.outcome_final = now >= decision.created_at + WINDOWS[decision.kind] or _known(decision)
+        window_end = decision.created_at + WINDOWS[decision.kind]
+        final = now >= window_end or _known(decision)
+        decision.outcome_final = final
+        decision.outcome_due_at = None if final else due(decision, now, fresh_for, window_end)
     await session.commit()
     return len(pending)
+
+
+def due(decision: Decision, now: datetime, fresh_for: timedelta, window_end: datetime) -> datetime:
+    """When a pending outcome refreshed `now` is read again: the older the decision, the later (module
+    docstring), and no later than its window's end, when it becomes final."""
+    age = max(now - decision.created_at, timedelta(0))
+    return min(now + max(fresh_for, age * REFRESH_AGE_FRACTION), window_end)
 
 
 async def _outcome(session: AsyncSession, decision: Decision, now: datetime) -> dict[str, Any]:

@@ -233,3 +233,24 @@ def test_a_lead_decision_learns_whether_the_lead_converted_from_its_status(datab
         assert by_id[pending]["outcome_final"] in (True, 1)
     assert by_id[late]["outcome"]["converted_within_90_days"] is False
     assert by_id[late]["outcome"]["lead_status"] == "won"
+
+
+def test_a_pending_outcome_is_read_again_later_the_older_it_is_and_last_at_its_windows_end(database_url):
+    customer = customer_id(database_url)
+    insert(database_url, Conversation(id="conv-o", customer_id=customer, started_at=START))
+    (asked,) = insert(database_url, message("conv-o", "order_status", 0))
+    insert(database_url, handoff_decision("conv-o", customer, asked, "continue", 0))
+    day, hour = timedelta(days=1), timedelta(hours=1)
+
+    assert run_job(database_url, START + 2 * day) == 1  # two days old: due again in an eighth of that
+    assert run_job(database_url, START + 2 * day + 5 * hour) == 0
+    assert run_job(database_url, START + 2 * day + 6 * hour) == 1
+    (pending,) = decisions(database_url, "handoff")
+    assert pending["outcome_final"] in (False, 0)
+    # Near the window's end the next read is the window's end itself, not an eighth of a week later.
+    assert run_job(database_url, START + 7 * day - hour) == 1
+    assert run_job(database_url, START + 7 * day - timedelta(minutes=1)) == 0
+    assert run_job(database_url, START + 7 * day) == 1
+    (final,) = decisions(database_url, "handoff")
+    assert final["outcome_final"] in (True, 1) and final["outcome"]["came_back_within_7_days"] is False
+    assert run_job(database_url, START + 30 * day) == 0
