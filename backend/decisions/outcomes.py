@@ -30,6 +30,7 @@ the traffic, not the week's backlog of pending decisions.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,8 +93,9 @@ async def join_outcomes(
         .limit(batch)
     )
     pending = list((await session.execute(query)).scalars())
+    reads = await _Batch.load(session, pending, now)
     for decision in pending:
-        decision.outcome = await _outcome(session, decision, now)
+        decision.outcome = await _outcome(reads, decision)
         decision.outcome_at = now
         window_end = decision.created_at + WINDOWS[decision.kind]
         final = now >= window_end or _known(decision)
@@ -110,24 +112,139 @@ def due(decision: Decision, now: datetime, fresh_for: timedelta, window_end: dat
     return min(now + max(fresh_for, age * REFRESH_AGE_FRACTION), window_end)
 
 
-async def _outcome(session: AsyncSession, decision: Decision, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Said:
+    """A customer message as the outcomes read it."""
+
+    id: int
+    conversation_id: str
+    intent: str | None
+    created_at: datetime
+
+
+@dataclass
+class _Batch:
+    """What a batch of decisions' outcomes read, loaded with a few queries for the whole batch instead of a
+    few for each decision: the customer messages of their conversations, the other conversations' messages
+    of their customers since the oldest of them, and their conversations' cases."""
+
+    session: AsyncSession
+    now: datetime
+    said: dict[str, list[_Said]] = field(default_factory=dict)  # by conversation, oldest first
+    elsewhere: dict[int, list[_Said]] = field(default_factory=dict)  # by customer
+    cases: dict[str, list[Case]] = field(default_factory=dict)  # by conversation, oldest first
+
+    @classmethod
+    async def load(cls, session: AsyncSession, decisions: list[Decision], now: datetime) -> _Batch:
+        batch = cls(session, now)
+        conversations = {d.conversation_id for d in decisions if d.conversation_id is not None}
+        if conversations:
+            await batch._load_conversations(conversations)
+        customers = [d for d in decisions if d.customer_id is not None]
+        if customers:
+            since = min(d.created_at for d in customers)
+            await batch._load_elsewhere({d.customer_id for d in customers if d.customer_id}, since)
+        return batch
+
+    async def _load_conversations(self, conversations: set[str]) -> None:
+        said = select(Message.id, Message.conversation_id, Message.intent, Message.created_at).where(
+            Message.conversation_id.in_(conversations), Message.sender == "customer"
+        )
+        for row in await self.session.execute(said.order_by(Message.id)):
+            self.said.setdefault(row.conversation_id, []).append(_Said(*row))
+        cases = select(Case).where(Case.conversation_id.in_(conversations)).order_by(Case.id)
+        for case in (await self.session.execute(cases)).scalars():
+            self.cases.setdefault(case.conversation_id, []).append(case)
+
+    async def _load_elsewhere(self, customers: set[int], since: datetime) -> None:
+        query = (
+            select(Conversation.customer_id, Message.id, Message.conversation_id, Message.intent,
+                   Message.created_at)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.customer_id.in_(customers), Message.sender == "customer",
+                   Message.intent.is_not(None), Message.created_at > since, Message.created_at <= self.now)
+        )  # fmt: skip
+        for customer_id, *row in await self.session.execute(query):
+            self.elsewhere.setdefault(customer_id, []).append(_Said(*row))
+
+    def later_intents(self, decision: Decision) -> list[str | None]:
+        """The intents of the customer's messages after the decision (up to now), in this conversation,
+        oldest first."""
+        if decision.conversation_id is None:
+            return []
+        return [
+            m.intent
+            for m in self.said.get(decision.conversation_id, [])
+            if m.created_at <= self.now and _after(m, decision)
+        ]
+
+    def decided_on_intent(self, decision: Decision) -> str | None:
+        """The intent of the customer message the decision followed (the last one before it)."""
+        if decision.conversation_id is None:
+            return None
+        before = [
+            m for m in self.said.get(decision.conversation_id, []) if m.intent and not _after(m, decision)
+        ]
+        return before[-1].intent if before else None
+
+    def came_back(self, decision: Decision) -> bool | None:
+        """Did the customer open another conversation about the same intent within 7 days? None while the
+        window is open and they have not (yet), or when the customer or the intent is unknown."""
+        intent = self.decided_on_intent(decision)
+        if decision.customer_id is None or intent is None:
+            return None
+        end = decision.created_at + CAME_BACK_WINDOW
+        if any(
+            m.conversation_id != decision.conversation_id
+            and m.intent == intent
+            and decision.created_at < m.created_at <= min(end, self.now)
+            for m in self.elsewhere.get(decision.customer_id, [])
+        ):
+            return True
+        return False if self.now >= end else None
+
+    async def case_of(self, decision: Decision) -> Case | None:
+        """The decision's case, or for a `continue` the first case the conversation opened after it."""
+        if decision.case_id is not None:
+            return await self.session.get(Case, decision.case_id)  # loaded with the batch, as a rule
+        if decision.conversation_id is None:
+            return None
+        return next(
+            (
+                case
+                for case in self.cases.get(decision.conversation_id, [])
+                if decision.created_at <= case.created_at <= self.now
+            ),
+            None,
+        )
+
+
+def _after(message: _Said, decision: Decision) -> bool:
+    """Written after the decision: after its message, or after its time when it names none."""
+    if decision.message_id is not None:
+        return message.id > decision.message_id
+    return message.created_at > decision.created_at
+
+
+async def _outcome(batch: _Batch, decision: Decision) -> dict[str, Any]:
+    session, now = batch.session, batch.now
     if decision.kind in ("handoff", "kb_answer"):
-        later = await _later_intents(session, decision, now)
+        later = batch.later_intents(decision)
         outcome: dict[str, Any] = {
             "asked_for_person_within_2_turns": REQUEST_HUMAN in later[:NEXT_TURNS],
-            "came_back_within_7_days": await _came_back(session, decision, now),
+            "came_back_within_7_days": batch.came_back(decision),
         }
         if decision.kind == "kb_answer":
             outcome["not_helpful_within_2_turns"] = NOT_HELPFUL in later[:NEXT_TURNS]
             return outcome
-        case = await _case_of(session, decision, now)
+        case = await batch.case_of(decision)
         outcome["asked_for_person_later"] = REQUEST_HUMAN in later
         outcome["handed_over_later"] = decision.action == "continue" and case is not None
         return outcome | _case_outcome(case)
     if decision.kind == "escalation":
         # The row is dated at its message (backend/risk/challenger.py), so a hand-off in the same turn counts.
-        case = await _case_of(session, decision, now)
-        later = await _later_intents(session, decision, now)
+        case = await batch.case_of(decision)
+        later = batch.later_intents(decision)
         return {"handed_over": case is not None, "asked_for_person_later": REQUEST_HUMAN in later} | (
             _case_outcome(case)
         )
@@ -135,87 +252,10 @@ async def _outcome(session: AsyncSession, decision: Decision, now: datetime) -> 
         return await _lead_outcome(session, decision, now)
     if decision.kind == "retention_offer":
         return {
-            "accepted": await _accepted(session, decision, now),
+            "accepted": _accepted(batch, decision),
             "cancelled_within_30_days": await _cancelled(session, decision, now),
         }
-    return _case_outcome(await _case_of(session, decision, now))
-
-
-async def _later_intents(session: AsyncSession, decision: Decision, now: datetime) -> list[str | None]:
-    """The intents of the customer's messages after the decision (up to now), in this conversation, oldest
-    first."""
-    if decision.conversation_id is None:
-        return []
-    query = select(Message.intent).where(
-        Message.conversation_id == decision.conversation_id,
-        Message.sender == "customer",
-        Message.created_at <= now,
-    )
-    if decision.message_id is not None:
-        query = query.where(Message.id > decision.message_id)
-    else:
-        query = query.where(Message.created_at > decision.created_at)
-    return list((await session.execute(query.order_by(Message.id))).scalars())
-
-
-async def _decided_on_intent(session: AsyncSession, decision: Decision) -> str | None:
-    """The intent of the customer message the decision followed (the last one before it)."""
-    if decision.conversation_id is None:
-        return None
-    query = select(Message.intent).where(
-        Message.conversation_id == decision.conversation_id,
-        Message.sender == "customer",
-        Message.intent.is_not(None),
-    )
-    if decision.message_id is not None:
-        query = query.where(Message.id <= decision.message_id)
-    else:
-        query = query.where(Message.created_at <= decision.created_at)
-    return (await session.execute(query.order_by(Message.id.desc()).limit(1))).scalar_one_or_none()
-
-
-async def _came_back(session: AsyncSession, decision: Decision, now: datetime) -> bool | None:
-    """Did the customer open another conversation about the same intent within 7 days? None while the
-    window is open and they have not (yet), or when the customer or the intent is unknown."""
-    intent = await _decided_on_intent(session, decision)
-    if decision.customer_id is None or intent is None:
-        return None
-    end = decision.created_at + CAME_BACK_WINDOW
-    query = (
-        select(Message.id)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.customer_id == decision.customer_id,
-            Conversation.id != decision.conversation_id,
-            Message.sender == "customer",
-            Message.intent == intent,
-            Message.created_at > decision.created_at,
-            Message.created_at <= min(end, now),
-        )
-        .limit(1)
-    )
-    if (await session.execute(query)).first() is not None:
-        return True
-    return False if now >= end else None
-
-
-async def _case_of(session: AsyncSession, decision: Decision, now: datetime) -> Case | None:
-    """The decision's case, or for a `continue` the first case the conversation opened after it."""
-    if decision.case_id is not None:
-        return await session.get(Case, decision.case_id)
-    if decision.conversation_id is None:
-        return None
-    query = (
-        select(Case)
-        .where(
-            Case.conversation_id == decision.conversation_id,
-            Case.created_at >= decision.created_at,
-            Case.created_at <= now,
-        )
-        .order_by(Case.id)
-        .limit(1)
-    )
-    return (await session.execute(query)).scalar_one_or_none()
+    return _case_outcome(await batch.case_of(decision))
 
 
 def _case_outcome(case: Case | None) -> dict[str, Any]:
@@ -232,10 +272,10 @@ def _case_outcome(case: Case | None) -> dict[str, Any]:
     }
 
 
-async def _accepted(session: AsyncSession, decision: Decision, now: datetime) -> bool | None:
+def _accepted(batch: _Batch, decision: Decision) -> bool | None:
     if decision.action == "no_offer":
         return None
-    later = await _later_intents(session, decision, now)
+    later = batch.later_intents(decision)
     answer = next((intent for intent in later if intent in ("affirm", "deny")), None)
     return None if answer is None else answer == "affirm"
 
