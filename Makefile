@@ -13,6 +13,7 @@ help:
 	@echo "make run-scaled  the scaled-out topology without Docker: 2 Rasa replicas, 2 backend workers, PostgreSQL, Redis, RabbitMQ"
 	@echo "make bench       load test (10/50/200 customers), the steady interleaved full-vs-bare run, knowledge search, risk scoring"
 	@echo "make bench-locust  Locust against a private stack, cross-checked with the bench (ARGS='--customers 50')"
+	@echo "make bench-floor   what a WebSocket relay to Rasa alone costs per turn, beside the full stack and bare Rasa"
 	@echo "make chaos       kill Rasa, the action server, a backend worker, restart PostgreSQL under load; prints what was lost"
 	@echo "make eval-nlu    Banking77 accuracy of bot/config.yml's pipeline"
 	@echo "make eval-oos    out-of-scope detection: Banking77 held-out classes (60 in / 17 out) and the bot's own data"
@@ -111,6 +112,11 @@ bench: model
 bench-locust: model
 	@bash scripts/bootstrap.sh locust
 	@HF_HUB_OFFLINE=1 $(APP) -m scripts.bench_locust $(ARGS)
+
+# The floor under the backend's CPU per turn: a bare WebSocket relay to Rasa beside the full stack and bare Rasa.
+.PHONY: bench-floor
+bench-floor: model
+	@HF_HUB_OFFLINE=1 $(APP) -m scripts.bench_floor $(ARGS)
 
 chaos: model
 	@HF_HUB_OFFLINE=1 $(APP) -m scripts.chaos
