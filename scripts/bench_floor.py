@@ -160,8 +160,8 @@ async def run_cycle(
 
 
 def summary(cycles: list[Cycle]) -> dict[str, Any]:
-    def median(values: list[float]) -> float:
-        return round(statistics.median(values), 2)
+    def median(values: list[float], digits: int = 1) -> float:
+        return round(statistics.median(values), digits)
 
     out: dict[str, Any] = {}
     for system in SYSTEMS:
@@ -176,7 +176,7 @@ def summary(cycles: list[Cycle]) -> dict[str, Any]:
                           round(max(b.backend_cpu_ms_per_turn for b in blocks), 1)],
         }  # fmt: skip
     for system in ("full", "relay"):
-        out[f"{system}/bare p50"] = median([c.blocks[system].p50 / c.blocks["bare"].p50 for c in cycles])
+        out[f"{system}/bare p50"] = median([c.blocks[system].p50 / c.blocks["bare"].p50 for c in cycles], 2)
     return out
 
 
