@@ -112,3 +112,12 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[httpx.Request],
         return requests
 
     return use
+
+
+@pytest.fixture
+def backend(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The backend scripted by route (tests/bot/scripted_backend.py); a test file that needs another shape of
+    backend defines its own `backend`, which takes precedence."""
+    from tests.bot.scripted_backend import Backend  # imports the actions: only in the bot venv
+
+    return Backend(monkeypatch)

@@ -12,8 +12,8 @@ import pytest
 from actions import messages
 from actions.billing import ActionAnswerBilling, reports_a_wrong_charge
 from contract.service_api import HANDOFF_MESSAGE
+from tests.bot.scripted_backend import HANDED_OVER
 from tests.bot.test_actions import DOMAIN, slot_values
-from tests.bot.test_one_voice_followups import HANDED_OVER, Backend
 
 WRONG_CHARGES = [
     "I was charged twice",
@@ -61,11 +61,6 @@ def test_a_charge_reported_as_wrong_is_recognised(text: str):
 @pytest.mark.parametrize("text", QUESTIONS)
 def test_a_question_about_paying_is_not_a_wrong_charge(text: str):
     assert not reports_a_wrong_charge(text)
-
-
-@pytest.fixture
-def backend(monkeypatch: pytest.MonkeyPatch) -> Backend:
-    return Backend(monkeypatch)
 
 
 def run(text: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:

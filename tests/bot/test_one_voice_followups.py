@@ -9,22 +9,18 @@ tests/bot/test_coherent_dialogue.py.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
-from actions import backend_client, messages
+from actions import messages
 from actions.fallback import ActionInformAck, ActionOutOfScope
 from actions.handoff import ActionCancelInfo, ActionOrderLookupFailed
 from actions.orders import ActionLookupOrder
 from contract.service_api import HANDOFF_MESSAGE
+from tests.bot.scripted_backend import HANDED_OVER, LEFT_TO_THE_BOT, Backend
 from tests.bot.test_actions import DOMAIN, order, slot_values
-
-HANDED_OVER = {"handed_over": True, "case_id": 7, "message": HANDOFF_MESSAGE}
-LEFT_TO_THE_BOT = {"handed_over": False, "case_id": None, "message": None}
 
 # The wording these replies had as domain responses: kept whenever the bot asks.
 CANCEL_INFO = (
@@ -38,33 +34,6 @@ LOOKUP_FAILED = (
     "Sorry, I can't reach our order system right now. You can see your order status under Account > Orders, "
     "or I can pass this to a person from our team. Would you like that?"
 )
-
-
-class Backend:
-    """The backend's answers by route: the order (JSON, or None for 404) and the person-offer check (None:
-    the backend is down). `calls` lists the paths asked."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.order: dict[str, Any] | None = None
-        self.offer: dict[str, Any] | None = LEFT_TO_THE_BOT
-        self.calls: list[str] = []
-        transport = httpx.MockTransport(self._respond)
-        client = lambda: httpx.AsyncClient(base_url="http://backend", transport=transport)  # noqa: E731
-        monkeypatch.setattr(backend_client, "_client", client)
-
-    def _respond(self, request: httpx.Request) -> httpx.Response:
-        self.calls.append(request.url.path)
-        if request.url.path.endswith("/person-offer"):
-            json.loads(request.content)  # a PersonOfferRequest body
-            return httpx.Response(200, json=self.offer) if self.offer else httpx.Response(503, text="down")
-        if self.order is None:
-            return httpx.Response(404, json={"detail": "no such order"})
-        return httpx.Response(200, json=self.order)
-
-
-@pytest.fixture
-def backend(monkeypatch: pytest.MonkeyPatch) -> Backend:
-    return Backend(monkeypatch)
 
 
 def run(action: Any, intent: str, slots: dict[str, Any], events: list[dict[str, Any]]) -> Any:

@@ -18,7 +18,8 @@ from actions import messages
 from actions.handoff import ActionWelcomeOfferStands
 from contract.quick_replies import PERSON_OFFER_BUTTONS
 from contract.service_api import HANDOFF_MESSAGE
-from tests.bot.test_one_voice_followups import HANDED_OVER, LEFT_TO_THE_BOT, Backend, run
+from tests.bot.scripted_backend import HANDED_OVER, LEFT_TO_THE_BOT
+from tests.bot.test_one_voice_followups import run
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
 DOMAIN = yaml.safe_load((BOT / "domain.yml").read_text())
@@ -78,11 +79,6 @@ def test_the_reply_says_welcome_keeps_the_offer_and_has_the_contract_buttons():
     assert text.startswith("You're welcome.") and "connect you" in text
     assert "?" not in text and "help" not in text.lower()  # no question of its own, no "happy to help"
     assert ActionWelcomeOfferStands().name() == STANDS
-
-
-@pytest.fixture
-def backend(monkeypatch: pytest.MonkeyPatch) -> Backend:
-    return Backend(monkeypatch)
 
 
 @pytest.mark.parametrize("answer", [LEFT_TO_THE_BOT, None], ids=["left to the bot", "backend down"])
