@@ -154,8 +154,8 @@ def _decided(X: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     """What LearntPolicy.decide does at this threshold: the explicit-request guardrail hands over, a declined
     person is respected, the score decides the rest. Read on the policy's own columns: a study's rows carry
     more after them (scripts/handoff_text_dev.py, ml/handoff_probes.py)."""
-    parts = _threshold_rows(X, np.zeros(len(scores)), scores)
-    return parts.always | (parts.eligible & (scores >= threshold))
+    always, eligible = _guardrail_masks(X)
+    return always | (eligible & (scores >= threshold))
 
 
 def scores(policy: LearntPolicy, X: np.ndarray) -> np.ndarray:
@@ -165,12 +165,13 @@ def scores(policy: LearntPolicy, X: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _threshold_rows(X: np.ndarray, y: np.ndarray, scores: np.ndarray) -> handoff_threshold.Rows:
-    """`_decided`'s parts for the threshold rule: the guardrail's rows, and the rows the score decides."""
+def _guardrail_masks(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_decided`'s parts, which the threshold rule reads too: the rows the explicit-request guardrail hands
+    over at any threshold, and the rows the score decides (a declined person is never handed over)."""
     own = X[:, : len(FEATURES)]
     explicit = own[:, FEATURES.index("explicit_request")] > 0
     refused = np.asarray(declined(dict(zip(FEATURES, own.T, strict=True))), dtype=bool)
-    return handoff_threshold.Rows(y, scores, explicit, ~explicit & ~refused)
+    return explicit, ~explicit & ~refused
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,8 @@ def fit_rows(
     scores = {c: _out_of_fold(X, y, groups, c, folds) for c in C_GRID}
     losses = {c: log_loss(y, np.clip(s, 1e-6, 1 - 1e-6)) for c, s in scores.items()}
     c = min(losses, key=losses.__getitem__)
-    threshold, oof_f1 = handoff_threshold.band_middle(_threshold_rows(X, y, scores[c]), groups)
+    rows = handoff_threshold.Rows(y, scores[c], *_guardrail_masks(X))
+    threshold, oof_f1 = handoff_threshold.band_middle(rows, groups)
     mean, scale = _standardize(X)
     model = LogisticRegression(C=c, max_iter=2000).fit((X - mean) / scale, y)
     policy = LearntPolicy(

@@ -9,7 +9,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import LeaveOneGroupOut
 
 from ml import conversations, handoff_threshold
-from ml.handoff import C_GRID, _out_of_fold, _threshold_rows, fit, rows, writer_groups, writers
+from ml.handoff import C_GRID, _guardrail_masks, _out_of_fold, fit, rows, writer_groups, writers
 from tests.handoff.labelled_parses import labelled_parses
 
 
@@ -64,5 +64,6 @@ def test_the_shipped_threshold_and_c_are_chosen_on_held_out_writers() -> None:
     }
     assert chosen["C"] == min(losses, key=losses.__getitem__)
     held_out = _out_of_fold(*folds, chosen["C"], LeaveOneGroupOut())
-    threshold, f1 = handoff_threshold.band_middle(_threshold_rows(X, y, held_out), groups)
+    threshold_rows = handoff_threshold.Rows(y, held_out, *_guardrail_masks(X))
+    threshold, f1 = handoff_threshold.band_middle(threshold_rows, groups)
     assert policy.threshold == threshold and chosen["cv_f1_at_threshold"] == round(f1, 4)
