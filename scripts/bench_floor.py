@@ -36,10 +36,9 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from backend.auth.sockets import PROTOCOL
 from backend.conversations.rasa_client import KEEPALIVE_EXPIRY_S
-from backend.core.config import get_settings
 from scripts import loadgen
 from scripts.bench import OUT, TYPING_THINK_S, free_port, machine, private_stack
-from scripts.bench_steady import CONVERSATIONS_PER_CUSTOMER, Block, Target, group_cpu_s, run_block
+from scripts.bench_steady import CONVERSATIONS_PER_CUSTOMER, Block, Target, group_cpu_s, run_block, target_of
 from scripts.paths import APP_PYTHON, ROOT
 from scripts.stack import stop_groups
 
@@ -206,15 +205,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     relay_process: subprocess.Popen[bytes] | None = None
     try:
         stack.wait_healthy()
-        c = stack.config
-        target = Target(
-            backend=c.url(c.backend_port),
-            rasa=c.url(c.rasa_port),
-            database_url=c.database_url,
-            backend_pid=stack.processes["backend"].pid,
-            shoppers=loadgen.shoppers(c.database_url, args.customers),
-            identity_secret=get_settings().identity_secret,
-        )
+        target = target_of(stack, args.customers)
         relay_port = free_port()
         relay_process = start_relay(target.rasa, relay_port)
         relay = f"http://127.0.0.1:{relay_port}"

@@ -48,6 +48,7 @@ import httpx
 from backend.core.config import get_settings
 from scripts import loadgen
 from scripts.bench import OUT, TYPING_THINK_S, machine, private_stack
+from scripts.stack import Stack
 
 TARGET_P95_MS = 150.0
 TARGET_RATIO = 1.3
@@ -181,6 +182,19 @@ class Target:
     backend_pid: int | None
     shoppers: tuple[loadgen.Shopper, ...]
     identity_secret: str
+
+
+def target_of(stack: Stack, customers: int) -> Target:
+    """A started private stack as the load's target, with `customers` seeded shoppers to sign in as."""
+    c = stack.config
+    return Target(
+        backend=c.url(c.backend_port),
+        rasa=c.url(c.rasa_port),
+        database_url=c.database_url,
+        backend_pid=stack.processes["backend"].pid,
+        shoppers=loadgen.shoppers(c.database_url, customers),
+        identity_secret=get_settings().identity_secret,
+    )
 
 
 async def run_block(system: str, seed: int, target: Target, args: argparse.Namespace) -> Block:
@@ -388,15 +402,7 @@ async def bench(args: argparse.Namespace) -> list[dict[str, Any]]:
     stack.start()
     try:
         stack.wait_healthy()
-        c = stack.config
-        target = Target(
-            backend=c.url(c.backend_port),
-            rasa=c.url(c.rasa_port),
-            database_url=c.database_url,
-            backend_pid=stack.processes["backend"].pid,
-            shoppers=loadgen.shoppers(c.database_url, args.customers),
-            identity_secret=get_settings().identity_secret,
-        )
+        target = target_of(stack, args.customers)
         # The backend's start-up work (knowledge index, model loads) must not land in the first block's CPU;
         # its CPU while idle afterwards (background loops) is printed so a reader can set it apart.
         await asyncio.sleep(args.settle_s / 2)
