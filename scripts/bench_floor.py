@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from backend.auth.sockets import PROTOCOL
@@ -42,13 +42,11 @@ from scripts.bench_steady import CONVERSATIONS_PER_CUSTOMER, Block, Target, grou
 from scripts.paths import APP_PYTHON, ROOT
 from scripts.stack import stop_groups
 
-RASA_URL_ENV = "RELAY_RASA_URL"
-
 
 # ---- the relay ------------------------------------------------------------------------------------------
-def relay_app() -> FastAPI:
-    """The relay (uvicorn factory); Rasa's URL from RELAY_RASA_URL."""
-    rasa = os.environ[RASA_URL_ENV] + "/webhooks/rest/webhook"
+def relay_app(rasa_url: str) -> FastAPI:
+    """The relay in front of the Rasa server at `rasa_url`."""
+    rasa = rasa_url + "/webhooks/rest/webhook"
     app = FastAPI()
     client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S))
 
@@ -76,15 +74,11 @@ def relay_app() -> FastAPI:
 
 
 def start_relay(rasa: str, port: int) -> subprocess.Popen[bytes]:
-    command = [
-        str(APP_PYTHON), "-m", "uvicorn", "scripts.bench_floor:relay_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log",
-    ]  # fmt: skip
+    """The relay in a process group of its own: this module's `--serve-relay`, uvicorn as the backend runs
+    (one worker, no access log, uvicorn's default loop, HTTP and WebSocket implementations)."""
+    command = [str(APP_PYTHON), "-m", "scripts.bench_floor", "--serve-relay", rasa, "--relay-port", str(port)]
     log = (OUT / "relay.log").open("ab")
-    env = {**os.environ, RASA_URL_ENV: rasa}
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def wait_up(url: str, timeout_s: float = 60) -> None:
@@ -231,7 +225,14 @@ def main() -> int:
     parser.add_argument("--settle-s", type=float, default=20.0)
     parser.add_argument("--identified-share", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--serve-relay", metavar="RASA_URL", help="serve the relay only (start_relay runs it)"
+    )
+    parser.add_argument("--relay-port", type=int, default=0)
     args = parser.parse_args()
+    if args.serve_relay:
+        uvicorn.run(relay_app(args.serve_relay), host="127.0.0.1", port=args.relay_port, access_log=False)
+        return 0
     OUT.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(bench(args))
     report = markdown(result, args, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
