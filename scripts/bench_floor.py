@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -36,9 +36,8 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 from backend.auth.sockets import PROTOCOL
 from backend.conversations.rasa_client import KEEPALIVE_EXPIRY_S
-from scripts import loadgen
 from scripts.bench import OUT, TYPING_THINK_S, free_port, machine, private_stack
-from scripts.bench_steady import CONVERSATIONS_PER_CUSTOMER, Block, Target, group_cpu_s, run_block, target_of
+from scripts.bench_steady import Block, Target, run_block, target_of
 from scripts.paths import APP_PYTHON, ROOT
 from scripts.stack import stop_groups
 
@@ -93,36 +92,6 @@ def wait_up(url: str, timeout_s: float = 60) -> None:
 
 
 # ---- blocks ---------------------------------------------------------------------------------------------
-async def relay_block(
-    seed: int, relay: str, relay_pid: int, target: Target, args: argparse.Namespace
-) -> Block:
-    """A full-stack-shaped block against the relay: the widget's protocol and the same customers' texts (the
-    relay ignores who they are), the relay's group CPU."""
-    stop = asyncio.Event()
-    load = loadgen.Load(
-        relay, args.customers, seed, args.think_s, CONVERSATIONS_PER_CUSTOMER, stop,
-        identified_share=args.identified_share, shoppers=target.shoppers,
-        identity_secret=target.identity_secret,
-    )  # fmt: skip
-    running = asyncio.create_task(loadgen.run_full_stack(load))
-    await asyncio.sleep(args.warmup_s)
-    window_start, cpu_before = time.monotonic(), group_cpu_s(relay_pid)
-    await asyncio.sleep(args.measure_s)
-    window_end, cpu_after = time.monotonic(), group_cpu_s(relay_pid)
-    stop.set()
-    result = await running
-    block = Block("relay", seed)
-    counted = [m for m in result.messages if window_start <= m.first_sent < window_end]
-    block.latencies_ms = [(m.acked_at - m.first_sent) * 1000 for m in counted if m.acked_at is not None]
-    block.errors = sum(m.acked_at is None for m in counted)
-    block.turns_acked = sum(
-        m.acked_at is not None and window_start <= m.acked_at < window_end for m in result.messages
-    )
-    if block.turns_acked:
-        block.backend_cpu_ms_per_turn = (cpu_after - cpu_before) * 1000 / block.turns_acked
-    return block
-
-
 SYSTEMS = ("full", "relay", "bare")
 
 
@@ -139,10 +108,9 @@ async def run_cycle(
     order = SYSTEMS if index % 2 == 0 else tuple(reversed(SYSTEMS))
     blocks: dict[str, Block] = {}
     for system in order:
-        if system == "relay":
-            blocks[system] = await relay_block(seed, relay, relay_pid, target, args)
-        else:
-            blocks[system] = await run_block(system, seed, target, args)
+        # The relay stands where the backend does: same customers, its own process group's CPU.
+        against = replace(target, backend=relay, backend_pid=relay_pid) if system == "relay" else target
+        blocks[system] = await run_block(system, seed, against, args)
         b = blocks[system]
         print(
             f"  cycle {index} {system:<5} turns {len(b.latencies_ms):>4} p50 {b.p50:6.1f} "

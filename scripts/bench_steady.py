@@ -154,7 +154,7 @@ def histogram_percentile(before: dict[float, float], after: dict[float, float], 
 # ---- one block --------------------------------------------------------------------------------------------
 @dataclass
 class Block:
-    system: str  # "full" or "bare"
+    system: str  # "full", "bare", or "relay" (scripts/bench_floor.py: the widget's protocol, no backend)
     seed: int
     latencies_ms: list[float] = field(default_factory=list)
     turns_acked: int = 0
@@ -198,6 +198,9 @@ def target_of(stack: Stack, customers: int) -> Target:
 
 
 async def run_block(system: str, seed: int, target: Target, args: argparse.Namespace) -> Block:
+    """One block of `system` against `target`: bare Rasa on `target.rasa`, the others through the widget's
+    protocol on `target.backend`, whose process group's CPU is counted; the whole-turn histogram and the
+    stored rows are the full stack's only."""
     stop = asyncio.Event()
     load = loadgen.Load(
         target.backend, args.customers, seed, args.think_s, CONVERSATIONS_PER_CUSTOMER, stop,
@@ -205,7 +208,7 @@ async def run_block(system: str, seed: int, target: Target, args: argparse.Names
         identity_secret=target.identity_secret,
     )  # fmt: skip
     running = asyncio.create_task(
-        loadgen.run_full_stack(load) if system == "full" else loadgen.run_bare_rasa(target.rasa, load)
+        loadgen.run_bare_rasa(target.rasa, load) if system == "bare" else loadgen.run_full_stack(load)
     )
     await asyncio.sleep(args.warmup_s)
     window_start = time.monotonic()
@@ -228,14 +231,14 @@ async def run_block(system: str, seed: int, target: Target, args: argparse.Names
         m.acked_at is not None and window_start <= m.acked_at < window_end for m in result.messages
     )
     block.failed_attempts = dict(result.attempt_errors)
+    if system != "bare" and target.backend_pid and block.turns_acked:
+        block.backend_cpu_ms_per_turn = (cpu_after - cpu_before) * 1000 / block.turns_acked
     if system == "full":
         # Every turn counted has ended by now (its lock held until the decision), so the second scrape holds
         # them all; it also holds the few turns sent after the window that finished before the stop.
         after = await asyncio.to_thread(scrape_histogram, target.backend, "supportdesk_turn_seconds")
         block.whole_p50_ms = histogram_percentile(histogram_before, after, 50)
         block.whole_p95_ms = histogram_percentile(histogram_before, after, 95)
-        if target.backend_pid and block.turns_acked:
-            block.backend_cpu_ms_per_turn = (cpu_after - cpu_before) * 1000 / block.turns_acked
         rows = await asyncio.to_thread(loadgen.stored_rows, target.database_url, result.conversations)
         block.lost = loadgen.account(result.messages, rows)["lost"]
     return block
